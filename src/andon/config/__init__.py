@@ -1,0 +1,1 @@
+"""andon.yaml: schema, loading with file:line errors, ${ENV} interpolation."""

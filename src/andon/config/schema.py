@@ -1,0 +1,177 @@
+"""The andon.yaml schema (Pydantic v2): providers, prices, features and their versions."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Params(_Strict):
+    """Sampling and output parameters sent to the model."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    seed: int | None = None
+    stop: list[str] | None = None
+    json_mode: bool = Field(default=False, description="Ask for a JSON object (no schema).")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
+    )
+
+
+class Step(_Strict):
+    """One step of a version: a model call, or a ``python`` rule check that may finish the pipeline."""
+
+    name: Name = "main"
+    provider: str | None = Field(default=None, description="A name under `providers:`.")
+    model: str | None = None
+    system: str | None = Field(default=None, description="System instructions (Jinja2 template).")
+    prompt: str | None = Field(default=None, description="User prompt (sandboxed Jinja2 template).")
+    images: list[str] = Field(
+        default_factory=list, description="Variable names whose values are image files, URLs or bytes."
+    )
+    params: Params = Field(default_factory=Params)
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema the parsed output must satisfy."
+    )
+    python: str | None = Field(
+        default=None, description="`package.module:function` run instead of a model (a rule check)."
+    )
+
+    @field_validator("python")
+    @classmethod
+    def _dotted(cls, value: str | None) -> str | None:
+        if value is not None and not DOTTED_PATH.match(value):
+            raise ValueError("must look like 'package.module:function'")
+        return value
+
+    @model_validator(mode="after")
+    def _kind(self) -> Step:
+        if self.python is None and self.prompt is None:
+            raise ValueError("a step needs either `prompt` (a model call) or `python` (a rule check)")
+        if self.python is not None and (self.prompt is not None or self.system is not None):
+            raise ValueError("a `python` step takes no `prompt` or `system`; split it into two steps")
+        return self
+
+
+class VersionSpec(_Strict):
+    """A prompt version as written in andon.yaml: one step inline, or ``steps:``."""
+
+    description: str | None = Field(default=None, description="Notes; not part of the version id.")
+    provider: str | None = None
+    model: str | None = None
+    system: str | None = None
+    prompt: str | None = None
+    images: list[str] = Field(default_factory=list)
+    params: Params = Field(default_factory=Params)
+    output_schema: dict[str, Any] | None = None
+    python: str | None = None
+    steps: list[Step] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> VersionSpec:
+        inline = self.prompt is not None or self.python is not None
+        if self.steps is not None and inline:
+            raise ValueError("write either one inline step (prompt/python) or `steps:`, not both")
+        if self.steps is None and not inline:
+            raise ValueError("a version needs `prompt`, `python` or `steps`")
+        if self.steps is not None:
+            if not self.steps:
+                raise ValueError("`steps` must not be empty")
+            names = [s.name for s in self.steps]
+            if len(set(names)) != len(names):
+                raise ValueError(f"step names must be unique, got {names}")
+        return self
+
+    def normalized_steps(self) -> list[Step]:
+        """The version as a list of steps; the inline form becomes one step named ``main``."""
+        if self.steps is not None:
+            return list(self.steps)
+        return [
+            Step(
+                provider=self.provider,
+                model=self.model,
+                system=self.system,
+                prompt=self.prompt,
+                images=self.images,
+                params=self.params,
+                output_schema=self.output_schema,
+                python=self.python,
+            )
+        ]
+
+
+class ProviderConfig(_Strict):
+    """How to reach one provider; secrets come from ``${ENV}`` and never reach the store."""
+
+    type: str = Field(description="openai, anthropic, local, python, or a plugin's entry-point name.")
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = Field(default=None, description="Default model for steps that name none.")
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    concurrency: int = Field(default=8, ge=1, le=10_000)
+    options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific settings.")
+
+
+class Price(_Strict):
+    """Price of one model per 1M tokens."""
+
+    provider: str = Field(default="*", description="Provider name, or * for any.")
+    model: str = Field(description="Model name, or * for any model of the provider.")
+    input_per_1m: Decimal = Field(ge=0)
+    output_per_1m: Decimal = Field(ge=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class FeatureConfig(BaseModel):
+    """One AI feature: its versions and (in later sections) data, criteria and serving."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str | None = None
+    versions: dict[Name, VersionSpec] = Field(default_factory=dict)
+
+
+class WorkspaceConfig(BaseModel):
+    """The whole of andon.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    andon: Literal[1] = Field(default=1, description="Config format version.")
+    name: str = "andon"
+    language: str = Field(default="en", description="Language of messages and reports: en or ko.")
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="Currency for reports.")
+    exchange_rates: dict[str, Decimal] = Field(
+        default_factory=dict, description="Units of `currency` per 1 unit of another, e.g. {USD: 1450}."
+    )
+    providers: dict[Name, ProviderConfig] = Field(default_factory=dict)
+    prices: list[Price] = Field(default_factory=list)
+    features: dict[Name, FeatureConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> WorkspaceConfig:
+        for fname, feature in self.features.items():
+            for vname, version in feature.versions.items():
+                for step in version.normalized_steps():
+                    if step.provider is not None and step.provider not in self.providers:
+                        known = ", ".join(sorted(self.providers)) or "none"
+                        raise ValueError(
+                            f"features.{fname}.versions.{vname}: step {step.name!r} names provider "
+                            f"{step.provider!r}, which is not under `providers:` (known: {known})"
+                        )
+        return self

@@ -1,0 +1,81 @@
+"""One error hierarchy: everything a user can cause is an ``AndonError`` with a fix-it hint."""
+
+from __future__ import annotations
+
+
+class AndonError(Exception):
+    """An error the user can fix; the CLI prints it without a traceback.
+
+    ``where`` names the file, line, column or field; ``hint`` says how to fix it.
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ConfigError(AndonError):
+    """andon.yaml (or another user file) is missing, malformed or invalid."""
+
+
+class WorkspaceError(AndonError):
+    """No workspace here, or it cannot be created."""
+
+
+class NotFoundError(AndonError):
+    """A named feature, version, output or run does not exist."""
+
+
+class StoreError(AndonError):
+    """The store cannot be opened or migrated."""
+
+
+class ProviderError(AndonError):
+    """A provider call failed; ``retryable`` says whether trying again may help."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+        raw: str | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, where=where or (f"provider {provider!r}" if provider else None), hint=hint)
+        self.provider = provider
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+        self.raw = raw
+
+
+class ProviderTimeout(ProviderError):
+    """The provider did not answer within the configured timeout."""
+
+
+class MalformedReply(ProviderError):
+    """The provider answered, but not in the shape asked for; ``raw`` keeps what it said."""
+
+
+class ModelIntegrityError(AndonError):
+    """Model weights are missing or their checksum does not match the official release."""
+
+
+class TemplateError(AndonError):
+    """A prompt template failed to render (syntax, unknown variable, sandbox violation)."""

@@ -1,0 +1,1 @@
+"""Evaluations: datasets, graders, runner, metrics and statistics, compare, gate, reports."""

@@ -1,0 +1,1 @@
+"""Providers: one async protocol; openai-compatible, anthropic, local (embedded GGUF) and python."""

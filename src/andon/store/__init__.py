@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, Alembic migrations, SQLite by default, PostgreSQL by URL."""

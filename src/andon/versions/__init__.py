@@ -1,0 +1,1 @@
+"""Versions: canonical form and content-addressed ids, rendering into messages, diffs."""
