@@ -162,16 +162,3 @@ class WorkspaceConfig(BaseModel):
     providers: dict[Name, ProviderConfig] = Field(default_factory=dict)
     prices: list[Price] = Field(default_factory=list)
     features: dict[Name, FeatureConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _references(self) -> WorkspaceConfig:
-        for fname, feature in self.features.items():
-            for vname, version in feature.versions.items():
-                for step in version.normalized_steps():
-                    if step.provider is not None and step.provider not in self.providers:
-                        known = ", ".join(sorted(self.providers)) or "none"
-                        raise ValueError(
-                            f"features.{fname}.versions.{vname}: step {step.name!r} names provider "
-                            f"{step.provider!r}, which is not under `providers:` (known: {known})"
-                        )
-        return self

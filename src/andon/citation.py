@@ -1,0 +1,52 @@
+"""Citation cards: whoever quotes an AI output can attach the exact prompt that made it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from andon.messages import t
+from andon.store.records import OutputRecord
+
+_FENCE = "````"
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    parts = []
+    for part in message["content"]:
+        if part["type"] == "text":
+            parts.append(part["text"])
+        else:
+            url = part["url"]
+            parts.append(f"[image: {url[:40]}…]" if url.startswith("data:") else f"[image: {url}]")
+    return "\n".join(parts)
+
+
+def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
+    """A Markdown card: output, prompt (every message), model, parameters, version and time."""
+    lang = language
+    params = json.dumps(record.params, ensure_ascii=False, sort_keys=True)
+    output = json.dumps(record.output_json, ensure_ascii=False, indent=2) if record.output_json is not None else None
+    lines = [
+        f"### {t('cite.title', language=lang, output_id=record.id)}",
+        "",
+        f"- **{t('cite.version', language=lang)}**: `{record.feature}` "
+        f"{record.context.get('version_name', '')} `{record.version_id[:12]}` (sha256 `{record.version_id}`)",
+        f"- **{t('cite.model', language=lang)}**: {record.provider} / {record.model}",
+        f"- **{t('cite.parameters', language=lang)}**: `{params}`",
+        f"- **{t('cite.made', language=lang)}**: {record.started_at.isoformat()} → {record.finished_at.isoformat()}"
+        f" ({record.latency_ms:.0f} ms, {record.input_tokens}+{record.output_tokens} tokens)",
+        "",
+        f"#### {t('cite.prompt', language=lang)}",
+        "",
+    ]
+    for message in record.messages:
+        lines += [f"**{message['role']}**", "", _FENCE + "text", _message_text(message), _FENCE, ""]
+    if len(record.steps) > 1:
+        lines.append("Steps: " + " → ".join(f"{s['name']} ({s['provider']}/{s['model']})" for s in record.steps))
+        lines.append("")
+    lines += [f"#### {t('cite.output', language=lang)}", ""]
+    if record.status == "error":
+        lines += [f"**error**: {record.error}", ""]
+    lines += [_FENCE + ("json" if output else "text"), output or (record.output_text or ""), _FENCE, ""]
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""The ``andon`` command line: a thin face over the workspace, store and engine.
+
+Exit codes: 0 success; 1 a gate or check failed; 2 a usage or configuration error; 3 a provider or
+call failed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from andon import __version__
+from andon.cli import call_cmds, setup_cmds, version_cmds
+from andon.cli._common import err_console, options
+from andon.errors import AndonError
+from andon.messages import t
+
+EXIT_CODES = """\
+Exit codes: 0 success · 1 a gate or check failed · 2 usage or configuration error ·
+3 a provider or call failed · 130 interrupted."""
+
+app = typer.Typer(
+    name="andon",
+    help=f"Evaluate, serve and watch AI features: versioned prompts with provenance.\n\n{EXIT_CODES}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"andon {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: search upwards from here).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Message language: en or ko (or set ANDON_LANG).")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Global options."""
+    options.workspace = workspace
+    if lang:
+        os.environ["ANDON_LANG"] = lang
+
+
+app.command()(setup_cmds.init)
+app.command()(setup_cmds.schema)
+app.command()(setup_cmds.check)
+app.add_typer(setup_cmds.model_app, name="model")
+app.command()(version_cmds.versions)
+app.command()(version_cmds.diff)
+app.command()(call_cmds.invoke)
+app.command()(call_cmds.cite)
+
+
+def main() -> None:
+    """Entry point: user errors print as one clear message (no traceback) with their exit code."""
+    try:
+        app()
+    except AndonError as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        err_console.print(f"[bold red]{t('error.prefix')}[/]: {where}{exc.message}", markup=True, highlight=False)
+        if exc.hint:
+            err_console.print(f"  [yellow]{t('hint.prefix')}[/]: {exc.hint}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,275 @@
+"""Run a version on one set of variables: render, call, validate, cost — with full provenance."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import jsonschema
+
+from andon.config.schema import Params, Step
+from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
+from andon.errors import AndonError, ProviderError
+from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse
+from andon.store.records import OutputRecord, new_id
+from andon.versions.canonical import Version
+from andon.versions.render import render_messages
+
+
+class ProviderLookup(Protocol):
+    """Gives the provider for a name and prices a reply; the workspace implements it."""
+
+    def provider(self, name: str) -> Provider:
+        """The (resilient, shared) provider registered under ``name``."""
+        ...
+
+    def price(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> tuple[float, str] | None:
+        """Cost and currency of a call, or None when no price is configured."""
+        ...
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """Provenance of one step: exactly what was sent, to whom, and what came back."""
+
+    name: str
+    provider: str
+    model: str
+    params: dict[str, Any]
+    messages: list[dict[str, Any]]
+    started_at: datetime
+    finished_at: datetime
+    text: str | None = None
+    parsed: Any = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    cost: float | None = None
+    currency: str | None = None
+    cached: bool = False
+    attempts: int = 0
+    finished: bool = False
+    error: str | None = None
+    raw: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form kept in the output record."""
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "model": self.model,
+            "params": self.params,
+            "messages": self.messages,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "text": self.text,
+            "parsed": self.parsed,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "latency_ms": self.latency_ms,
+            "cost": self.cost,
+            "currency": self.currency,
+            "cached": self.cached,
+            "attempts": self.attempts,
+            "finished": self.finished,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of running a version once: the final output and every step's provenance."""
+
+    feature: str
+    version_id: str
+    version_name: str
+    status: str  # ok | error
+    started_at: datetime
+    finished_at: datetime
+    steps: list[StepRecord] = field(default_factory=list)
+    output_text: str | None = None
+    output_json: Any = None
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def input_tokens(self) -> int:
+        """Tokens sent, over all steps."""
+        return sum(s.input_tokens for s in self.steps)
+
+    @property
+    def output_tokens(self) -> int:
+        """Tokens received, over all steps."""
+        return sum(s.output_tokens for s in self.steps)
+
+    @property
+    def latency_ms(self) -> float:
+        """Wall time of the whole pipeline."""
+        return (self.finished_at - self.started_at).total_seconds() * 1000
+
+    @property
+    def cached(self) -> bool:
+        """True when every model step came from the response cache."""
+        model_steps = [s for s in self.steps if s.provider != "python"]
+        return bool(model_steps) and all(s.cached for s in model_steps)
+
+    def cost(self) -> tuple[float | None, str | None]:
+        """Total cost when every priced step shares one currency; else (None, None)."""
+        priced = [s for s in self.steps if s.cost is not None]
+        currencies = {s.currency for s in priced}
+        if not priced or len(currencies) != 1:
+            return None, None
+        return sum(s.cost or 0.0 for s in priced), currencies.pop()
+
+    def to_record(self, output_id: str | None = None, context: dict[str, Any] | None = None) -> OutputRecord:
+        """The stored form; the last step that ran names provider, model, parameters and messages."""
+        last = self.steps[-1] if self.steps else None
+        cost, currency = self.cost()
+        return OutputRecord(
+            id=output_id or new_id("out"),
+            feature=self.feature,
+            version_id=self.version_id,
+            provider=last.provider if last else "",
+            model=last.model if last else "",
+            params=last.params if last else {},
+            messages=last.messages if last else [],
+            status=self.status,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            output_text=self.output_text,
+            output_json=self.output_json,
+            error=self.error,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost=cost,
+            currency=currency,
+            latency_ms=self.latency_ms,
+            cached=self.cached,
+            raw=last.raw if last else None,
+            steps=[s.to_json() for s in self.steps],
+            context={"version_name": self.version_name, **(context or {})},
+        )
+
+
+def effective_params(step: Step) -> Params:
+    """Parameters actually sent: an output schema also constrains generation when none is set."""
+    if step.output_schema is not None and step.params.json_schema is None:
+        return step.params.model_copy(update={"json_schema": step.output_schema})
+    return step.params
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_version(
+    version: Version,
+    variables: Mapping[str, Any],
+    providers: ProviderLookup,
+    *,
+    cache: ResponseCache | None = None,
+    repeat: int = 0,
+    base_dir: Path | None = None,
+) -> Outcome:
+    """Run every step of ``version`` in order; a ``python`` step may finish the pipeline early.
+
+    Provider and template errors become an ``error`` outcome (with what was sent kept), never an exception,
+    so one bad case cannot stop an evaluation or a gateway.
+    """
+    outcome = Outcome(version.feature, version.id, version.name, "ok", _now(), _now())
+    scope: dict[str, Any] = {**variables, "steps": {}}
+    for step in version.steps:
+        record = await _run_step(version, step, scope, providers, cache, repeat, base_dir)
+        outcome.steps.append(record)
+        if record.error is not None:
+            outcome.status, outcome.error = "error", record.error
+            outcome.output_text, outcome.output_json = record.text, record.parsed
+            break
+        scope["steps"][step.name] = {"output": record.text, "json": record.parsed}
+        outcome.output_text, outcome.output_json = record.text, record.parsed
+        if record.finished:
+            break
+    outcome.finished_at = _now()
+    return outcome
+
+
+async def _run_step(
+    version: Version,
+    step: Step,
+    scope: dict[str, Any],
+    providers: ProviderLookup,
+    cache: ResponseCache | None,
+    repeat: int,
+    base_dir: Path | None,
+) -> StepRecord:
+    provider_name, model = step.provider or "", step.model or ""
+    params = effective_params(step)
+    params_json = params.model_dump(mode="json", exclude_defaults=True)
+    started = _now()
+    record = StepRecord(step.name, provider_name, model, params_json, [], started, started)
+    where = f"features.{version.feature}.versions.{version.name}.steps.{step.name}"
+    try:
+        messages: tuple[Message, ...] = ()
+        if step.python is None:
+            messages = render_messages(step, scope, base_dir=base_dir, where=where)
+        record.messages = [m.to_json() for m in messages]
+        key = None
+        response: ProviderResponse | None = None
+        if cache is not None and step.python is None:
+            key = cache_key(version.id, step.name, provider_name, model, messages, params_json, repeat)
+            hit = await cache.get(key)
+            response = response_from_cache(hit) if hit is not None else None
+        if response is None:
+            clock = time.perf_counter()
+            request = ProviderRequest(model=model, messages=messages, params=params, variables=dict(scope))
+            response = await providers.provider(provider_name).complete(request)
+            response.latency_ms = response.latency_ms or (time.perf_counter() - clock) * 1000
+            if response.cost is None and step.python is None:
+                priced = providers.price(provider_name, model, response.input_tokens, response.output_tokens)
+                if priced is not None:
+                    response.cost, response.currency = priced
+            _check_schema(step, response, where)
+            if key is not None and cache is not None:
+                await cache.put(key, response_to_cache(response))
+        _fill(record, response)
+    except AndonError as exc:
+        record.error = str(exc)
+        if isinstance(exc, ProviderError) and exc.raw is not None:
+            record.text = exc.raw
+    record.finished_at = _now()
+    return record
+
+
+def _check_schema(step: Step, response: ProviderResponse, where: str) -> None:
+    if step.output_schema is None:
+        return
+    try:
+        jsonschema.validate(response.parsed, step.output_schema)
+    except jsonschema.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise ProviderError(
+            f"output does not match output_schema at {path}: {exc.message}",
+            where=where,
+            raw=response.text,
+            hint="tighten the prompt or params.json_schema so the model is constrained to the schema",
+        ) from None
+
+
+def _fill(record: StepRecord, response: ProviderResponse) -> None:
+    record.text = response.text
+    record.parsed = response.parsed
+    record.input_tokens = response.input_tokens
+    record.output_tokens = response.output_tokens
+    record.latency_ms = response.latency_ms
+    record.cost = response.cost
+    record.currency = response.currency
+    record.cached = response.cached
+    record.attempts = response.attempts
+    record.finished = response.finished
+    record.raw = response.raw
+    if response.model:
+        record.model = response.model

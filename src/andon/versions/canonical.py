@@ -1,0 +1,103 @@
+"""A version's canonical form and its content-addressed id (sha256 of canonical JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from andon.config.schema import Step, VersionSpec, WorkspaceConfig
+from andon.errors import ConfigError
+
+CANONICAL_FORMAT = 1
+PYTHON_PROVIDER = "python"
+
+
+@dataclass(frozen=True)
+class Version:
+    """An immutable version: resolved steps plus the canonical content its id is computed from."""
+
+    feature: str
+    name: str
+    id: str
+    steps: tuple[Step, ...]
+    content: dict[str, Any]
+
+    @property
+    def short_id(self) -> str:
+        """The first 12 hex digits, enough to name a version in a workspace."""
+        return self.id[:12]
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (so Korean text hashes as written)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def content_id(content: dict[str, Any]) -> str:
+    """sha256 hex of the canonical JSON of ``content``."""
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
+    """Fill the provider and model a step leaves implicit, so the id names exactly what runs."""
+    if step.python is not None:
+        return step.model_copy(update={"provider": PYTHON_PROVIDER, "model": step.python})
+    provider = step.provider
+    if provider is None:
+        model_providers = [n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER]
+        if len(model_providers) != 1:
+            raise ConfigError(
+                f"step {step.name!r} names no provider and the workspace has {len(model_providers)}",
+                where=where,
+                hint="add `provider: NAME` to the version",
+            )
+        provider = model_providers[0]
+    model = step.model or config.providers[provider].model
+    if model is None:
+        raise ConfigError(
+            f"step {step.name!r} names no model and provider {provider!r} has no default model",
+            where=where,
+            hint=f"add `model:` to the version or to providers.{provider}",
+        )
+    return step.model_copy(update={"provider": provider, "model": model})
+
+
+def _python_source_digest(dotted: str) -> str:
+    """sha256 of the module file behind ``pkg.mod:fn``, so editing a rule makes a new version."""
+    module = dotted.split(":", 1)[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin is None or not Path(spec.origin).is_file():
+        return "unresolved"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def step_content(step: Step) -> dict[str, Any]:
+    """The hashed form of one resolved step: defaults left out, so adding a new optional field later keeps ids."""
+    data = step.model_dump(mode="json", exclude_defaults=True)
+    data["name"] = step.name
+    if step.python is not None:
+        data["python_source_sha256"] = _python_source_digest(step.python)
+    return data
+
+
+def build_version(feature: str, name: str, spec: VersionSpec, config: WorkspaceConfig) -> Version:
+    """Resolve ``spec`` against the workspace and compute its id."""
+    where = f"features.{feature}.versions.{name}"
+    steps = tuple(resolve_step(s, config, where) for s in spec.normalized_steps())
+    content = {"format": CANONICAL_FORMAT, "steps": [step_content(s) for s in steps]}
+    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
+
+
+def version_from_content(feature: str, name: str, content: dict[str, Any]) -> Version:
+    """Rebuild a stored version from its canonical content (the id is recomputed, never trusted)."""
+    steps = tuple(
+        Step.model_validate({k: v for k, v in s.items() if k != "python_source_sha256"}) for s in content["steps"]
+    )
+    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)

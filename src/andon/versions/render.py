@@ -1,0 +1,109 @@
+"""Render a version step plus case variables into chat messages (text, and images as data URLs)."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from andon.config.schema import Step
+from andon.errors import TemplateError
+from andon.providers.base import ImagePart, Message, Part, TextPart
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"RIFF", "image/webp"),
+    (b"BM", "image/bmp"),
+)
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def _environment() -> ImmutableSandboxedEnvironment:
+    # Sandboxed and immutable: a prompt template cannot reach Python internals or mutate the case.
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=1024)
+def _compile(source: str) -> Template:
+    return _environment().from_string(source)
+
+
+def render_template(source: str, variables: Mapping[str, Any], where: str) -> str:
+    """Render one Jinja2 template in the sandbox; errors name ``where`` and the template line."""
+    try:
+        return _compile(source).render(**variables)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"template syntax error: {exc.message}", where=f"{where} (template line {exc.lineno})"
+        ) from None
+    except UndefinedError as exc:
+        names = ", ".join(sorted(k for k in variables if k != "steps")) or "none"
+        raise TemplateError(
+            f"{exc.message}",
+            where=where,
+            hint=f"the case provides: {names}; add the variable or fix its name",
+        ) from None
+    except SecurityError as exc:
+        raise TemplateError(f"template tried something unsafe: {exc}", where=where) from None
+
+
+def image_data_url(data: bytes, name: str = "") -> str:
+    """Encode image bytes as a ``data:`` URL, sniffing the type from its first bytes."""
+    mime = next((m for sig, m in _SIGNATURES if data.startswith(sig)), None)
+    if mime is None:
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def image_part(value: Any, base_dir: Path | None, where: str) -> ImagePart:
+    """An image variable (path, URL, data URL or bytes) as a message part."""
+    if isinstance(value, bytes | bytearray):
+        return ImagePart(image_data_url(bytes(value)))
+    if not isinstance(value, str | Path):
+        raise TemplateError(
+            f"image variable has type {type(value).__name__}",
+            where=where,
+            hint="give a file path, an http(s) URL, a data: URL or bytes",
+        )
+    text = str(value)
+    if text.startswith(("http://", "https://", "data:")):
+        return ImagePart(text)
+    path = Path(text)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise TemplateError(f"image file {path} does not exist", where=where) from None
+    if size > MAX_IMAGE_BYTES:
+        raise TemplateError(f"image file {path} is {size} bytes; the limit is {MAX_IMAGE_BYTES}", where=where)
+    return ImagePart(image_data_url(path.read_bytes(), path.name))
+
+
+def render_messages(
+    step: Step, variables: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "version"
+) -> tuple[Message, ...]:
+    """The messages a model step sends: system instructions, then the prompt with its images."""
+    messages: list[Message] = []
+    if step.system:
+        messages.append(Message("system", (TextPart(render_template(step.system, variables, f"{where}.system")),)))
+    parts: list[Part] = []
+    if step.prompt is not None:
+        parts.append(TextPart(render_template(step.prompt, variables, f"{where}.prompt")))
+    for name in step.images:
+        if name not in variables:
+            raise TemplateError(f"image variable {name!r} is missing from the case", where=f"{where}.images")
+        parts.append(image_part(variables[name], base_dir, f"{where}.images.{name}"))
+    messages.append(Message("user", tuple(parts)))
+    return tuple(messages)

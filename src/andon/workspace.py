@@ -1,0 +1,187 @@
+"""A workspace: andon.yaml plus its store and providers, composed once for the CLI, runner and gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from andon.config.loader import CONFIG_FILE, LoadedConfig, find_config, load_config
+from andon.config.schema import ProviderConfig, WorkspaceConfig
+from andon.engine.pipeline import Outcome, run_version
+from andon.errors import NotFoundError, WorkspaceError
+from andon.messages import t
+from andon.providers.base import Provider
+from andon.providers.pricing import PriceTable
+from andon.providers.registry import build_provider
+from andon.starter import starter_config
+from andon.store import Store
+from andon.store.records import OutputRecord, VersionRecord
+from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, version_from_content
+
+STATE_DIR = ".andon"
+
+
+class StoreResponseCache:
+    """The response cache kept in the store (calls run in a worker thread so the event loop stays free)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The cached reply for ``key``, or None."""
+        return await asyncio.to_thread(self._store.cache_get, key)
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a successful reply."""
+        await asyncio.to_thread(self._store.cache_put, key, value)
+
+
+class Workspace:
+    """An open workspace. Use ``Workspace.open()`` and close it (or use ``with``)."""
+
+    def __init__(self, loaded: LoadedConfig, store: Store) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.cache = StoreResponseCache(store)
+        self._providers: dict[str, Provider] = {}
+        self._prices = PriceTable(list(loaded.config.prices))
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, database_url: str | None = None) -> Workspace:
+        """Find andon.yaml from ``path`` upwards, validate it and open (and migrate) its store."""
+        loaded = load_config(find_config(path))
+        root = str(loaded.workspace)
+        if root not in sys.path:
+            # Rule checks (`python:` steps) live in the workspace, like tests beside a project.
+            sys.path.insert(0, root)
+        store = Store.open(database_url, workspace=loaded.workspace)
+        return cls(loaded, store)
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        """The validated andon.yaml."""
+        return self.loaded.config
+
+    @property
+    def root(self) -> Path:
+        """The folder holding andon.yaml."""
+        return self.loaded.workspace
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close providers and the store."""
+        if self._providers:
+            asyncio.run(self.aclose_providers())
+        self.store.close()
+
+    async def aclose_providers(self) -> None:
+        """Release provider connections and models."""
+        providers, self._providers = self._providers, {}
+        for provider in providers.values():
+            await provider.aclose()
+
+    # Versions -------------------------------------------------------------------------------------------
+
+    def feature_names(self) -> list[str]:
+        """Features declared in andon.yaml."""
+        return list(self.config.features)
+
+    def _feature(self, feature: str) -> Any:
+        try:
+            return self.config.features[feature]
+        except KeyError:
+            known = ", ".join(self.config.features) or "none"
+            raise NotFoundError(
+                f"no feature {feature!r} in {self.loaded.path.name}",
+                hint=f"known features: {known}",
+            ) from None
+
+    def declared_versions(self, feature: str) -> list[Version]:
+        """The versions andon.yaml declares now, registered in the store (content-addressed, so idempotent)."""
+        declared = [
+            build_version(feature, name, spec, self.config) for name, spec in self._feature(feature).versions.items()
+        ]
+        for version in declared:
+            self.store.register_version(feature, version.name, version.id, version.content)
+        return declared
+
+    def version(self, feature: str, ref: str | None = None) -> Version:
+        """A version by name in andon.yaml, or by name, id or id prefix from the store's history.
+
+        With no ``ref``, the last version declared in andon.yaml.
+        """
+        declared = self.declared_versions(feature)
+        if not declared:
+            raise NotFoundError(f"feature {feature!r} declares no versions", hint=f"add features.{feature}.versions")
+        if ref is None:
+            return declared[-1]
+        for version in declared:
+            if version.name == ref or version.id == ref:
+                return version
+        record = self.store.get_version(feature, ref)
+        return version_from_content(feature, record.name, record.content)
+
+    def version_history(self, feature: str) -> list[VersionRecord]:
+        """Every version ever registered for ``feature``, oldest first."""
+        self.declared_versions(feature)
+        return self.store.list_versions(feature)
+
+    # Providers ------------------------------------------------------------------------------------------
+
+    def provider(self, name: str) -> Provider:
+        """The shared, resilient provider named ``name`` (built on first use)."""
+        if name not in self._providers:
+            if name == PYTHON_PROVIDER and name not in self.config.providers:
+                config = ProviderConfig(type=PYTHON_PROVIDER)
+            else:
+                try:
+                    config = self.config.providers[name]
+                except KeyError:
+                    raise NotFoundError(f"no provider {name!r} under `providers:`") from None
+            self._providers[name] = build_provider(name, config)
+        return self._providers[name]
+
+    def price(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> tuple[float, str] | None:
+        """Cost and currency of a call from the price table."""
+        return self._prices.cost(provider, model, input_tokens, output_tokens)
+
+    # Calls ----------------------------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        feature: str,
+        variables: Mapping[str, Any],
+        *,
+        version: str | None = None,
+        repeat: int = 0,
+        use_cache: bool = True,
+        context: dict[str, Any] | None = None,
+    ) -> tuple[Outcome, OutputRecord]:
+        """Run a version once, store the output with its provenance, and return both."""
+        resolved = self.version(feature, version)
+        outcome = await run_version(
+            resolved, variables, self, cache=self.cache if use_cache else None, repeat=repeat, base_dir=self.root
+        )
+        record = outcome.to_record(context=context)
+        await asyncio.to_thread(self.store.save_output, record)
+        return outcome, record
+
+
+def init_workspace(path: Path, *, name: str, force: bool = False) -> Path:
+    """Write a starter andon.yaml and the .andon folder; refuse to overwrite unless ``force``."""
+    target = path / CONFIG_FILE
+    if target.exists() and not force:
+        raise WorkspaceError(t("init.exists", path=target))
+    path.mkdir(parents=True, exist_ok=True)
+    (path / STATE_DIR).mkdir(exist_ok=True)
+    target.write_text(starter_config(name), encoding="utf-8")
+    return target
