@@ -20,12 +20,14 @@ class FieldChange:
     lines: tuple[str, ...] = ()
 
 
-def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
-    else:
-        out[prefix] = value
+def _flatten(step: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    # Parameters are compared one by one; schemas and other structures whole, shown as a JSON diff.
+    for key, value in step.items():
+        if key == "params" and isinstance(value, dict):
+            for param, item in value.items():
+                out[f"{prefix}.params.{param}"] = item
+        else:
+            out[f"{prefix}.{key}"] = value
 
 
 def _dump(value: Any) -> list[str]:
