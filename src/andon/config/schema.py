@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from andon.config.criteria import parse_criterion
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -138,13 +140,84 @@ class Price(_Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
+GRADER_TYPES = (
+    "equals", "contains", "icontains", "contains-any", "contains-all", "regex", "is-json", "json-schema",
+    "json-field", "numeric", "label", "similar", "llm-rubric", "python",
+)  # fmt: skip
+
+
+class GraderSpec(_Strict):
+    """One grader of a feature's outputs. ``not-`` before a type negates it (e.g. ``not-contains``)."""
+
+    type: str = Field(description=f"One of {', '.join(GRADER_TYPES)} (or a plugin), optionally prefixed `not-`.")
+    name: str | None = Field(default=None, description="Shown in reports; defaults to the type.")
+    value: Any = Field(default=None, description="What to compare with; default: the case's expected value.")
+    path: str | None = Field(default=None, description="Dot path into the output JSON, e.g. decision or items.0.name.")
+    tolerance: float | None = Field(default=None, ge=0, description="numeric: allowed absolute difference.")
+    threshold: float | None = Field(default=None, description="similar: minimum cosine; llm-rubric: minimum score.")
+    weight: float = Field(default=1.0, ge=0)
+    judge: str | None = Field(default=None, description="llm-rubric: a provider name or FEATURE:VERSION.")
+    model: str | None = Field(default=None, description="llm-rubric: the judge's model when `judge` is a provider.")
+    rubric: str | None = Field(default=None, description="llm-rubric: what a good output does (Jinja2 template).")
+    function: str | None = Field(default=None, description="python: `package.module:function`.")
+    min_kappa: float | None = Field(
+        default=None,
+        ge=-1,
+        le=1,
+        description="Refuse to gate on this judge when its kappa vs human labels is lower.",
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="Plugin graders' own settings.")
+
+    @property
+    def base_type(self) -> str:
+        """The type without a ``not-`` prefix."""
+        return self.type.removeprefix("not-")
+
+    @property
+    def negated(self) -> bool:
+        """Whether the grade is inverted."""
+        return self.type.startswith("not-")
+
+    @property
+    def label(self) -> str:
+        """The grader's display name."""
+        return self.name or (f"{self.type}:{self.path}" if self.path else self.type)
+
+    @model_validator(mode="after")
+    def _needs(self) -> GraderSpec:
+        kind = self.base_type
+        if kind == "python" and not (self.function and DOTTED_PATH.match(self.function)):
+            raise ValueError("a python grader needs `function: package.module:function`")
+        if kind == "llm-rubric" and (not self.judge or not self.rubric):
+            raise ValueError("an llm-rubric grader needs `judge:` (provider or FEATURE:VERSION) and `rubric:`")
+        if kind == "regex" and not isinstance(self.value, str):
+            raise ValueError("a regex grader needs `value:` with the pattern")
+        if kind in ("contains-any", "contains-all") and self.value is not None and not isinstance(self.value, list):
+            raise ValueError(f"{kind} takes a list in `value:`")
+        return self
+
+
 class FeatureConfig(BaseModel):
-    """One AI feature: its versions and (in later sections) data, criteria and serving."""
+    """One AI feature: versions, the dataset and graders that evaluate them, and success criteria."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
+    dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
+    graders: list[GraderSpec] = Field(default_factory=list)
+    pass_threshold: float = Field(default=1.0, ge=0, le=1, description="A case passes at this weighted score.")
+    criteria: list[str] = Field(default_factory=list, description="e.g. 'accuracy >= 0.95', 'p95_latency_ms <= 2000'.")
+    strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
+    repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
+
+    @field_validator("criteria")
+    @classmethod
+    def _criteria(cls, values: list[str]) -> list[str]:
+        for text in values:
+            parse_criterion(text)
+        return values
 
 
 class WorkspaceConfig(BaseModel):

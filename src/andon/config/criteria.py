@@ -1,0 +1,102 @@
+"""Success criteria: ``accuracy >= 0.95``, ``p95_latency_ms <= 2000``, ``cost_per_1k <= 3000 KRW``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+# Metric names a criterion may use; label-specific ones look like precision[reject].
+METRICS: dict[str, str] = {
+    "pass_rate": "share of cases whose weighted grade reaches the threshold",
+    "accuracy": "share of cases whose predicted label equals the expected label",
+    "macro_f1": "F1 averaged over labels",
+    "macro_precision": "precision averaged over labels",
+    "macro_recall": "recall averaged over labels",
+    "precision": "precision of one label: precision[LABEL]",
+    "recall": "recall of one label: recall[LABEL]",
+    "f1": "F1 of one label: f1[LABEL]",
+    "mean_score": "mean weighted grade score",
+    "error_rate": "share of calls that failed",
+    "p50_latency_ms": "median latency of a call",
+    "p90_latency_ms": "90th percentile latency",
+    "p95_latency_ms": "95th percentile latency",
+    "p99_latency_ms": "99th percentile latency",
+    "cost_per_case": "mean cost of one case (all steps)",
+    "cost_per_1k": "cost of 1,000 calls",
+    "tokens_per_case": "mean input+output tokens of one case",
+    "pass_all_repeats": "share of cases that pass in every repeat (pass^k)",
+    "pass_any_repeat": "share of cases that pass in at least one repeat (pass@k)",
+    "flip_rate": "share of cases whose repeats disagree on pass/fail",
+    "agreement": "mean per-case agreement of outputs across repeats",
+}
+LABELLED = {"precision", "recall", "f1"}
+HIGHER_IS_BETTER = {
+    "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
+    "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement",
+}  # fmt: skip
+_PATTERN = re.compile(
+    r"^\s*(?P<metric>[a-z0-9_]+)(?:\[(?P<label>[^\]]+)\])?\s*(?P<op>>=|<=|>|<|==)\s*"
+    r"(?P<value>[-+]?\d+(?:[.,_]\d+)*(?:\.\d+)?)\s*(?P<unit>%|[A-Z]{3}|ms|s)?\s*$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One parsed criterion; ``threshold`` is in the metric's own unit (fractions, ms, or ``currency``)."""
+
+    text: str
+    metric: str
+    op: str
+    threshold: float
+    label: str | None = None
+    currency: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The metric name as reports show it, e.g. ``recall[reject]``."""
+        return f"{self.metric}[{self.label}]" if self.label else self.metric
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether larger values of the metric are better (decides which interval bound ``strict`` uses)."""
+        return self.metric in HIGHER_IS_BETTER
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` satisfies the criterion."""
+        return {
+            ">=": value >= self.threshold,
+            "<=": value <= self.threshold,
+            ">": value > self.threshold,
+            "<": value < self.threshold,
+            "==": value == self.threshold,
+        }[self.op]
+
+
+def parse_criterion(text: str) -> Criterion:
+    """Parse one criterion or raise ``ValueError`` with a fix-it message."""
+    match = _PATTERN.match(text)
+    if match is None:
+        raise ValueError(
+            f"cannot read criterion {text!r}; write it like 'accuracy >= 0.95' or 'cost_per_1k <= 3000 KRW'"
+        )
+    metric, label, unit = match["metric"], match["label"], match["unit"]
+    if metric not in METRICS:
+        close = difflib.get_close_matches(metric, METRICS, n=1)
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown metric {metric!r} in {text!r}; {suggestion}known: {', '.join(METRICS)}")
+    if metric in LABELLED and label is None:
+        raise ValueError(f"{metric} needs a label, e.g. '{metric}[reject] >= 0.9'")
+    value = float(match["value"].replace(",", "").replace("_", ""))
+    currency = None
+    if unit == "%":
+        value /= 100
+    elif unit == "s":
+        value *= 1000
+    elif unit is not None and unit != "ms":
+        currency = unit
+    if currency is not None and not metric.startswith("cost"):
+        raise ValueError(f"{text!r}: a currency only makes sense for cost metrics")
+    if metric.endswith("latency_ms") and currency is not None:
+        raise ValueError(f"{text!r}: latency is in ms or s")
+    return Criterion(text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency)

@@ -1,0 +1,243 @@
+"""The evaluation's value objects: cases, grades, cell results, summaries, comparisons and the run report.
+
+A run report is complete enough to rebuild any view (HTML, JUnit, Markdown, CSV) without the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from andon.evals.metrics import ClassificationReport, MetricValue
+from andon.evals.stability import StabilityReport
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One test case. ``human`` holds human labels per grader name (for judge agreement)."""
+
+    id: str
+    vars: dict[str, Any]
+    expected: Any = None
+    label: str | None = None
+    tags: tuple[str, ...] = ()
+    reason: str | None = None
+    human: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # file:line the case came from
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form stored with the run."""
+        return {
+            "id": self.id,
+            "vars": self.vars,
+            "expected": self.expected,
+            "label": self.label,
+            "tags": list(self.tags),
+            "reason": self.reason,
+            "human": self.human,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Case:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            id=data["id"],
+            vars=data.get("vars") or {},
+            expected=data.get("expected"),
+            label=data.get("label"),
+            tags=tuple(data.get("tags") or ()),
+            reason=data.get("reason"),
+            human=data.get("human") or {},
+            source=data.get("source"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """One grader's verdict on one output. ``score`` is in [0, 1]."""
+
+    grader: str
+    score: float
+    passed: bool
+    weight: float = 1.0
+    reason: str | None = None
+    predicted: str | None = None  # label graders: the label read from the output
+    expected: Any = None
+    judge_output_id: str | None = None  # llm-rubric: the judge call's own provenance
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form stored with the result."""
+        return {
+            "grader": self.grader,
+            "score": self.score,
+            "passed": self.passed,
+            "weight": self.weight,
+            "reason": self.reason,
+            "predicted": self.predicted,
+            "expected": self.expected,
+            "judge_output_id": self.judge_output_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Grade:
+        """Inverse of :meth:`to_json`."""
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class CellResult:
+    """One cell of a run: a version on a case, one repeat, graded."""
+
+    run_id: str
+    version_id: str
+    version_name: str
+    case_id: str
+    repeat: int
+    output_id: str | None
+    status: str  # ok | error
+    score: float
+    passed: bool
+    grades: list[Grade] = field(default_factory=list)
+    output_text: str | None = None
+    output_json: Any = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    currency: str | None = None
+    cached: bool = False
+    predicted_label: str | None = None
+    expected_label: str | None = None
+    provenance: dict[str, Any] | None = None  # provider, model, params, messages, steps (for reports)
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """A success criterion judged on a version's metrics."""
+
+    text: str
+    metric: str
+    op: str
+    threshold: float
+    value: float | None
+    low: float | None
+    high: float | None
+    judged_value: float | None  # the value compared: the estimate, or a bound when strict
+    judged_on: str  # "estimate" | "lower bound" | "upper bound"
+    passed: bool
+    unit: str = ""
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeAgreement:
+    """How well an LLM judge agrees with human labels on the cases that carry them."""
+
+    grader: str
+    n: int
+    kappa: float | None
+    min_kappa: float | None
+    trusted: bool
+
+
+@dataclass(slots=True)
+class VersionSummary:
+    """Everything measured for one version in one run."""
+
+    version_id: str
+    version_name: str
+    n_cases: int
+    n_cells: int
+    metrics: dict[str, MetricValue]
+    classification: ClassificationReport | None
+    latencies_ms: list[float]
+    stability: StabilityReport | None
+    criteria: list[CriterionResult]
+    judges: list[JudgeAgreement]
+    gate_passed: bool
+    gate_errors: list[str] = field(default_factory=list)  # why the gate could not be judged (e.g. untrusted judge)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDelta:
+    """B minus A for one metric, with its interval and test."""
+
+    name: str
+    a: float | None
+    b: float | None
+    delta: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    method: str
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FlippedCase:
+    """A case whose pass/fail changed from A to B."""
+
+    case_id: str
+    change: str  # fixed | broken
+    a_output: str | None
+    b_output: str | None
+    a_score: float
+    b_score: float
+
+
+@dataclass(slots=True)
+class Comparison:
+    """A paired comparison of two versions (or two runs) by case."""
+
+    a_name: str
+    a_version_id: str
+    b_name: str
+    b_version_id: str
+    n_pairs: int
+    alpha: float
+    deltas: list[MetricDelta]
+    mcnemar_b: int  # A passed, B failed
+    mcnemar_c: int  # A failed, B passed
+    mcnemar_p: float
+    score_p: float | None
+    flipped: list[FlippedCase]
+    verdict: str  # "better" | "worse" | "no detectable difference"
+    verdict_text: str
+
+
+@dataclass(slots=True)
+class RunInfo:
+    """What was run: feature, versions, dataset, repeats, timing and status."""
+
+    id: str
+    feature: str
+    status: str  # running | finished | interrupted | budget_exceeded | failed
+    created_at: datetime
+    finished_at: datetime | None
+    dataset: str
+    dataset_sha256: str
+    repeats: int
+    currency: str
+    versions: list[tuple[str, str]]  # (name, id)
+    n_cases: int
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    """A run with its summaries, optional comparison, cases and every cell."""
+
+    run: RunInfo
+    summaries: list[VersionSummary]
+    comparison: Comparison | None
+    cases: list[Case]
+    cells: list[CellResult]
+    dataset_dir: str | None = None  # where relative image paths resolve (for thumbnails)
+
+    @property
+    def gate_passed(self) -> bool:
+        """True when every version's criteria hold."""
+        return all(s.gate_passed for s in self.summaries)
