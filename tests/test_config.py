@@ -155,3 +155,16 @@ def test_interpolation_replaces_exactly_the_reference(prefix: str, name: str, va
 @given(text=PLAIN)
 def test_interpolation_leaves_plain_text_alone(text: str) -> None:
     assert _interpolate(text, ("x",), {}, Path("andon.yaml"), {}) == text
+
+
+def test_every_message_has_english_and_korean_with_the_same_placeholders() -> None:
+    import string
+
+    from andon.messages import _catalogue, available_languages
+
+    assert {"en", "ko"} <= set(available_languages())
+    english, korean = _catalogue("en"), _catalogue("ko")
+    assert english.keys() == korean.keys()
+    fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
+    for key, text in english.items():
+        assert fields(text) == fields(korean[key]), key

@@ -1,6 +1,7 @@
-"""The message catalogue: user-facing text keyed by id, one TOML file per language.
+"""The message catalogue: user-facing text keyed by id, one folder of TOML files per language.
 
-Adding a language means adding ``<code>.toml`` beside this file; no logic changes.
+Adding a language means adding a folder ``<code>/`` of ``*.toml`` files beside this file; no logic changes.
+Each area (core, report, …) keeps its own file so people can translate and review them separately.
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ DEFAULT_LANGUAGE = "en"
 
 @cache
 def _catalogue(language: str) -> dict[str, str]:
-    try:
-        text = resources.files(__package__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
-    except FileNotFoundError:
+    folder = resources.files(__package__).joinpath(language)
+    if not folder.is_dir():
         return {}
-    return {str(k): str(v) for k, v in tomllib.loads(text).items()}
+    messages: dict[str, str] = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            messages.update({str(k): str(v) for k, v in tomllib.loads(item.read_text(encoding="utf-8")).items()})
+    return messages
 
 
-def available_languages() -> list[str]:
-    """Language codes that have a catalogue file."""
-    return sorted(
-        p.name.removesuffix(".toml") for p in resources.files(__package__).iterdir() if p.name.endswith(".toml")
-    )
+@cache
+def available_languages() -> tuple[str, ...]:
+    """Language codes that have a catalogue folder."""
+    return tuple(sorted(p.name for p in resources.files(__package__).iterdir() if p.is_dir() and p.name.isalpha()))
 
 
 def current_language() -> str:
