@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -135,4 +135,66 @@ class CacheRow(Base):
 
     key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RunRow(Base):
+    """One evaluation run."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    dataset: Mapped[str] = mapped_column(Text)
+    dataset_sha256: Mapped[str] = mapped_column(String(64))
+    repeats: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    versions: Mapped[list[list[str]]] = mapped_column(json_type())
+    config: Mapped[dict[str, Any]] = mapped_column(json_type())
+    n_cases: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RunCaseRow(Base):
+    """A snapshot of one case as it was when the run started, so reports never depend on the file again."""
+
+    __tablename__ = "run_cases"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class RunResultRow(Base):
+    """One graded cell of a run: a version on a case, one repeat."""
+
+    __tablename__ = "run_results"
+    __table_args__ = (UniqueConstraint("run_id", "version_id", "case_id", "repeat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    version_name: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[str] = mapped_column(String(200))
+    repeat: Mapped[int] = mapped_column(Integer)
+    output_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column()
+    grades: Mapped[list[dict[str, Any]]] = mapped_column(json_type())
+    output_text: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    output_json: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    cached: Mapped[bool] = mapped_column()
+    predicted_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    expected_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

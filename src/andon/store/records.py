@@ -58,3 +58,22 @@ class OutputRecord:
     raw: Any = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One evaluation run: what was run (versions, dataset, repeats) and how it ended."""
+
+    id: str
+    feature: str
+    status: str  # running | finished | interrupted | budget_exceeded | failed
+    created_at: datetime
+    finished_at: datetime | None
+    dataset: str
+    dataset_sha256: str
+    repeats: int
+    currency: str
+    versions: list[tuple[str, str]]  # (name, id), in the order they were run
+    config: dict[str, Any]
+    n_cases: int
+    note: str | None = None

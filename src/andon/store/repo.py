@@ -28,13 +28,14 @@ from andon.store.db import (
 )
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
 from andon.store.records import OutputRecord, VersionRecord
+from andon.store.runs import RunsMixin
 
 MIN_PREFIX = 6  # shortest id prefix accepted in place of a full id
 _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
 
-class Store:
+class Store(RunsMixin):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
     def __init__(self, engine: Engine) -> None:

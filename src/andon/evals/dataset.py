@@ -1,0 +1,183 @@
+"""Datasets: test cases from YAML, JSONL or CSV, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from andon.config.loader import parse_yaml
+from andon.errors import ConfigError
+from andon.evals.model import Case
+
+FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".pdf", ".txt", ".md", ".hwp", ".hwpx", ".docx")
+RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason")
+CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Loaded cases plus where they came from (relative file paths in variables resolve against ``folder``)."""
+
+    path: Path
+    cases: list[Case]
+    sha256: str
+
+    @property
+    def folder(self) -> Path:
+        """The folder relative paths in the cases resolve against."""
+        return self.path.parent
+
+
+def load_dataset(path: Path, workspace: Path) -> Dataset:
+    """Read ``path`` (``.yaml``/``.yml``, ``.jsonl``, ``.csv``); refuse files that escape ``workspace``."""
+    path = path if path.is_absolute() else workspace / path
+    _inside(path, workspace, str(path))
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"dataset {path} does not exist", hint="check `dataset:` in andon.yaml") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"dataset is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raw = _from_yaml(text, path)
+    elif suffix == ".jsonl":
+        raw = _from_jsonl(text, path)
+    elif suffix == ".csv":
+        raw = _from_csv(text, path)
+    else:
+        raise ConfigError(f"unknown dataset format {suffix!r}", where=str(path), hint="use .yaml, .jsonl or .csv")
+    cases = _build_cases(raw, path, workspace)
+    return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _inside(path: Path, workspace: Path, where: str) -> None:
+    try:
+        path.resolve().relative_to(workspace.resolve())
+    except ValueError:
+        raise ConfigError(
+            f"{path} is outside the workspace {workspace}",
+            where=where,
+            hint="keep datasets and the files they name inside the workspace folder",
+        ) from None
+
+
+def _from_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
+    data, positions = parse_yaml(text, path, env={})
+    prefix: tuple[str, ...] = ()
+    if isinstance(data, dict) and "cases" in data:
+        data, prefix = data["cases"], ("cases",)
+    if not isinstance(data, list):
+        raise ConfigError("a YAML dataset is a list of cases (or `cases:` holding one)", where=f"{path}:1:1")
+    out = []
+    for index, item in enumerate(data):
+        line, _ = positions.get((*prefix, index), (1, 1))
+        out.append((f"{path}:{line}", item))
+    return out
+
+
+def _from_jsonl(text: str, path: Path) -> list[tuple[str, Any]]:
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("//"):
+            continue
+        try:
+            out.append((f"{path}:{number}", json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"invalid JSON: {exc.msg}", where=f"{path}:{number}:{exc.colno}", hint="one JSON object per line"
+            ) from None
+    return out
+
+
+def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        return []
+    out = []
+    for row in reader:
+        item: dict[str, Any] = {"vars": {}, "human": {}}
+        for column, value in row.items():
+            if column is None:
+                raise ConfigError("a row has more cells than the header", where=f"{path}:{reader.line_num}")
+            value = value or ""
+            if column in RESERVED_COLUMNS:
+                if column == "tags":
+                    item["tags"] = [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
+                elif column == "expected":
+                    item["expected"] = _maybe_json(value)
+                elif value:
+                    item[column] = value
+            elif column.startswith("human."):
+                item["human"][column.removeprefix("human.")] = _maybe_json(value)
+            else:
+                item["vars"][column.removeprefix("vars.")] = value
+        out.append((f"{path}:{reader.line_num}", item))
+    return out
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) -> list[Case]:
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for index, (where, item) in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise ConfigError("a case must be a mapping with `vars:` (and id, expected, label, tags)", where=where)
+        unknown = set(item) - CASE_KEYS
+        if unknown:
+            raise ConfigError(
+                f"unknown case field(s): {', '.join(sorted(unknown))}",
+                where=where,
+                hint="put inputs under `vars:`; case fields are id, vars, expected, label, tags, reason, human",
+            )
+        case_id = str(item.get("id") or f"{path.stem}-{index:04d}")
+        if case_id in seen:
+            raise ConfigError(f"case id {case_id!r} is used twice (first at {seen[case_id]})", where=where)
+        seen[case_id] = where
+        variables = item.get("vars") or {}
+        if not isinstance(variables, dict):
+            raise ConfigError("`vars` must be a mapping of variable names to values", where=where)
+        for name, value in variables.items():
+            if isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES) and "://" not in value:
+                target = Path(value) if Path(value).is_absolute() else path.parent / value
+                _inside(target, workspace, f"{where}: vars.{name}")
+                if not target.is_file():
+                    raise ConfigError(
+                        f"vars.{name}: file {value} does not exist (looked in {path.parent})", where=where
+                    )
+        tags = item.get("tags") or []
+        if isinstance(tags, str):
+            tags = [tags]
+        label = item.get("label")
+        human = item.get("human") or {}
+        if not isinstance(human, dict):
+            raise ConfigError("`human` must map grader names to human labels", where=where)
+        cases.append(
+            Case(
+                id=case_id,
+                vars=dict(variables),
+                expected=item.get("expected"),
+                label=str(label) if label is not None else None,
+                tags=tuple(str(t) for t in tags),
+                reason=item.get("reason"),
+                human=dict(human),
+                source=where,
+            )
+        )
+    if not cases:
+        raise ConfigError("the dataset has no cases", where=str(path))
+    return cases

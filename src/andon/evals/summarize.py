@@ -1,0 +1,290 @@
+"""Summaries of a run: each version's metrics with honest intervals, its criteria, and judge agreement.
+
+Intervals: with one repeat, proportions use Wilson intervals over cases. With repeats, cells of one case are
+not independent, so proportions and means use a cluster bootstrap over cases. Latency percentiles use the
+distribution-free order-statistic interval; cost means use a bootstrap (normal approximation past 20,000 cases).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from andon.config.criteria import Criterion, parse_criterion
+from andon.config.schema import FeatureConfig
+from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
+from andon.evals.model import Case, CellResult, CriterionResult, JudgeAgreement, VersionSummary
+from andon.evals.stability import StabilityReport, case_agreement, stability_report
+from andon.evals.stats import bootstrap_indices, cohen_kappa, quantile, wilson_interval
+
+CONFIDENCE = 0.95
+Put = Callable[[MetricValue], None]
+_LARGE = 20_000
+
+
+def resamples_for(n: int) -> int:
+    """Bootstrap resamples: 2,000, fewer for very large runs so a summary stays within seconds."""
+    return max(200, min(2000, 4_000_000 // max(n, 1)))
+
+
+def proportion(groups: Sequence[Sequence[bool]], name: str, unit: str = "") -> MetricValue:
+    """A share over cells: Wilson over cases with one cell each, else a cluster bootstrap over cases."""
+    cells = [x for group in groups for x in group]
+    n = len(cells)
+    if n == 0:
+        return MetricValue(name, 0.0, 0.0, 1.0, 0, unit)
+    value = sum(cells) / n
+    if all(len(g) == 1 for g in groups):
+        low, high = wilson_interval(sum(cells), n, CONFIDENCE)
+        return MetricValue(name, value, low, high, n, unit)
+    return _cluster_mean([[float(x) for x in g] for g in groups], name, unit, value)
+
+
+def _cluster_mean(groups: Sequence[Sequence[float]], name: str, unit: str, value: float) -> MetricValue:
+    sums = [math.fsum(g) for g in groups]
+    sizes = [len(g) for g in groups]
+    stats = []
+    for idx in bootstrap_indices(len(groups), resamples_for(len(groups)), seed=11):
+        total = sum(sizes[i] for i in idx)
+        stats.append(math.fsum(sums[i] for i in idx) / total if total else 0.0)
+    stats.sort()
+    tail = (1 - CONFIDENCE) / 2
+    return MetricValue(name, value, quantile(stats, tail), quantile(stats, 1 - tail), sum(sizes), unit)
+
+
+def mean_interval(values: Sequence[float], name: str, unit: str = "") -> MetricValue:
+    """A mean with a percentile-bootstrap interval (normal approximation for very large samples)."""
+    n = len(values)
+    if n == 0:
+        return MetricValue(name, math.nan, None, None, 0, unit)
+    value = math.fsum(values) / n
+    if n == 1:
+        return MetricValue(name, value, value, value, 1, unit)
+    if n > _LARGE:
+        sd = math.sqrt(math.fsum((v - value) ** 2 for v in values) / (n - 1))
+        half = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2) * sd / math.sqrt(n)
+        return MetricValue(name, value, value - half, value + half, n, unit)
+    return _cluster_mean([[v] for v in values], name, unit, value)
+
+
+def quantile_interval(values: Sequence[float], q: float, name: str, unit: str = "ms") -> MetricValue:
+    """A quantile with the distribution-free order-statistic interval (binomial ranks)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return MetricValue(name, math.nan, None, None, 0, unit)
+    z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
+    spread = z * math.sqrt(n * q * (1 - q))
+    lo_rank = max(0, math.floor(n * q - spread) - 1)
+    hi_rank = min(n - 1, math.ceil(n * q + spread))
+    return MetricValue(name, quantile(ordered, q), ordered[lo_rank], ordered[hi_rank], n, unit)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Converts costs into the report currency (``rates``: units of ``currency`` per unit of another)."""
+
+    currency: str
+    rates: dict[str, float]
+
+    def __call__(self, amount: float | None, currency: str | None) -> float | None:
+        if amount is None:
+            return None
+        if currency is None or currency == self.currency:
+            return amount
+        rate = self.rates.get(currency)
+        return amount * rate if rate is not None else None
+
+
+def summarize_version(
+    version_id: str,
+    version_name: str,
+    cells: Sequence[CellResult],
+    cases: dict[str, Case],
+    feature: FeatureConfig,
+    convert: Conversion,
+) -> VersionSummary:
+    """Every metric, criterion and judge check for one version's cells."""
+    by_case: dict[str, list[CellResult]] = defaultdict(list)
+    for cell in cells:
+        by_case[cell.case_id].append(cell)
+    for group in by_case.values():
+        group.sort(key=lambda c: c.repeat)
+    groups = list(by_case.values())
+    metrics: dict[str, MetricValue] = {}
+
+    def put(metric: MetricValue) -> None:
+        metrics[metric.name] = metric
+
+    put(proportion([[c.passed for c in g] for g in groups], "pass_rate"))
+    put(proportion([[c.status == "error" for c in g] for g in groups], "error_rate"))
+    put(mean_interval([c.score for c in cells], "mean_score"))
+    classification = _classification(groups, put)
+    latencies = [c.latency_ms for c in cells]
+    for q in (0.5, 0.9, 0.95, 0.99):
+        put(quantile_interval(latencies, q, f"p{int(q * 100)}_latency_ms"))
+    _economics(cells, convert, put)
+    stability = _stability(groups, put)
+    judges = _judges(feature, groups, cases)
+    summary = VersionSummary(
+        version_id=version_id,
+        version_name=version_name,
+        n_cases=len(groups),
+        n_cells=len(cells),
+        metrics=metrics,
+        classification=classification,
+        latencies_ms=latencies,
+        stability=stability,
+        criteria=[],
+        judges=judges,
+        gate_passed=True,
+    )
+    judge_criteria(summary, feature)
+    return summary
+
+
+def _classification(groups: list[list[CellResult]], put: Put) -> ClassificationReport | None:
+    labelled = [[c for c in g if c.expected_label is not None] for g in groups]
+    labelled = [g for g in labelled if g]
+    if not labelled:
+        return None
+    truth: list[Hashable] = [c.expected_label for g in labelled for c in g]
+    predicted: list[Hashable] = [
+        c.predicted_label if c.predicted_label is not None else "(none)" for g in labelled for c in g
+    ]
+    report = classification_report(truth, predicted)
+    put(proportion([[c.predicted_label == c.expected_label for c in g] for g in labelled], "accuracy"))
+    put(MetricValue("macro_f1", report.macro_f1, n=report.n))
+    put(MetricValue("macro_precision", report.macro_precision, n=report.n))
+    put(MetricValue("macro_recall", report.macro_recall, n=report.n))
+    for stats in report.per_label:
+        label = str(stats.label)
+        support_cells = [
+            [c.predicted_label == c.expected_label for c in g if c.expected_label == label] for g in labelled
+        ]
+        predicted_cells = [[c.expected_label == label for c in g if c.predicted_label == label] for g in labelled]
+        recall = proportion([g for g in support_cells if g], f"recall[{label}]")
+        precision = proportion([g for g in predicted_cells if g], f"precision[{label}]")
+        put(recall if stats.support else MetricValue(f"recall[{label}]", 0.0, n=0))
+        put(precision if stats.predicted else MetricValue(f"precision[{label}]", 0.0, n=0))
+        put(MetricValue(f"f1[{label}]", stats.f1, n=stats.support))
+    return report
+
+
+def _economics(cells: Sequence[CellResult], convert: Conversion, put: Put) -> None:
+    costs = [convert(c.cost, c.currency) for c in cells]
+    economics = unit_economics(
+        costs, [c.input_tokens for c in cells], [c.output_tokens for c in cells], len(cells), convert.currency
+    )
+    if economics.cost_per_case is not None:
+        per_case = mean_interval([c or 0.0 for c in costs], "cost_per_case", convert.currency)
+        put(per_case)
+        scale = 1000.0
+        put(
+            MetricValue(
+                "cost_per_1k",
+                per_case.value * scale,
+                None if per_case.low is None else per_case.low * scale,
+                None if per_case.high is None else per_case.high * scale,
+                per_case.n,
+                convert.currency,
+            )
+        )
+        put(MetricValue("cost_total", economics.cost_total or 0.0, n=len(cells), unit=convert.currency))
+    put(mean_interval([float(c.input_tokens + c.output_tokens) for c in cells], "tokens_per_case", "tokens"))
+    put(MetricValue("cached_share", sum(c.cached for c in cells) / len(cells) if cells else 0.0, n=len(cells)))
+
+
+def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | None:
+    repeated = {g[0].case_id: [c.passed for c in g] for g in groups if len(g) >= 2}
+    if not repeated:
+        return None
+    report = stability_report(repeated)
+    n = len(repeated)
+    all_pass = sum(all(v) for v in repeated.values())
+    any_pass = sum(any(v) for v in repeated.values())
+    flips = sum(len(set(v)) > 1 for v in repeated.values())
+    for name, count in (("pass_all_repeats", all_pass), ("pass_any_repeat", any_pass), ("flip_rate", flips)):
+        low, high = wilson_interval(count, n, CONFIDENCE)
+        put(MetricValue(name, count / n, low, high, n))
+    outputs = {g[0].case_id: [c.output_text for c in g] for g in groups if len(g) >= 2}
+    agreement = case_agreement(outputs)
+    put(mean_interval(list(agreement.values()), "agreement"))
+    return report
+
+
+def _judges(feature: FeatureConfig, groups: list[list[CellResult]], cases: dict[str, Case]) -> list[JudgeAgreement]:
+    out = []
+    for spec in feature.graders:
+        if spec.base_type != "llm-rubric":
+            continue
+        name = spec.label
+        judge: list[Hashable] = []
+        human: list[Hashable] = []
+        for group in groups:
+            case = cases.get(group[0].case_id)
+            if case is None or name not in case.human:
+                continue
+            grade = next((g for g in group[0].grades if g.grader == name), None)
+            if grade is None:
+                continue
+            judge.append(bool(grade.passed))
+            human.append(_truthy(case.human[name]))
+        kappa = cohen_kappa(judge, human) if judge else None
+        trusted = spec.min_kappa is None or (kappa is not None and kappa >= spec.min_kappa)
+        out.append(JudgeAgreement(name, len(judge), kappa, spec.min_kappa, trusted))
+    return out
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("pass", "passed", "true", "yes", "1", "good", "ok", "통과", "적합")
+    if isinstance(value, int | float):
+        return value >= 0.5
+    return bool(value)
+
+
+def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
+    """Judge each criterion on its estimate, or on the pessimistic bound when ``strict``; fills the gate."""
+    results = []
+    for text in feature.criteria:
+        criterion = parse_criterion(text)
+        results.append(_judge(criterion, summary.metrics.get(criterion.key), feature.strict))
+    summary.criteria = results
+    summary.gate_errors = [
+        f"judge {j.grader!r} agrees with human labels at kappa {j.kappa if j.kappa is not None else 'n/a'} "
+        f"(< min_kappa {j.min_kappa}) on {j.n} cases: the gate does not trust it"
+        for j in summary.judges
+        if not j.trusted
+    ]
+    summary.gate_passed = all(r.passed for r in results) and not summary.gate_errors
+
+
+def _judge(criterion: Criterion, metric: MetricValue | None, strict: bool) -> CriterionResult:
+    unit = metric.unit if metric else ""
+    if metric is None or math.isnan(metric.value):
+        return CriterionResult(
+            criterion.text, criterion.key, criterion.op, criterion.threshold, None, None, None, None, "estimate",
+            False, unit, note="not measured in this run (no data for this metric)",
+        )  # fmt: skip
+    note = None
+    if criterion.currency and unit and criterion.currency != unit:
+        return CriterionResult(
+            criterion.text, criterion.key, criterion.op, criterion.threshold, metric.value, metric.low, metric.high,
+            None, "estimate", False, unit,
+            note=f"the criterion is in {criterion.currency} but costs are reported in {unit}; set exchange_rates",
+        )  # fmt: skip
+    judged, on = metric.value, "estimate"
+    if strict:
+        bound = metric.low if criterion.higher_is_better else metric.high
+        if bound is not None:
+            judged, on = bound, "lower bound" if criterion.higher_is_better else "upper bound"
+        else:
+            note = "no interval for this metric: judged on the estimate"
+    return CriterionResult(
+        criterion.text, criterion.key, criterion.op, criterion.threshold, metric.value, metric.low, metric.high,
+        judged, on, criterion.holds(judged), unit, note,
+    )  # fmt: skip

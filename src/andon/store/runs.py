@@ -1,0 +1,189 @@
+"""Evaluation runs in the store: create, stream graded cells in, resume, and read back for reports."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from andon.errors import NotFoundError
+from andon.store.models import OutputRow, RunCaseRow, RunResultRow, RunRow, utcnow
+from andon.store.records import OutputRecord, RunRecord
+
+_RESULT_FIELDS = tuple(c.name for c in RunResultRow.__table__.columns if c.name not in ("id", "run_id", "created_at"))
+_OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
+_CHUNK = 500
+
+
+class RunsMixin:
+    """Run methods of :class:`andon.store.Store` (kept apart: one concept per file)."""
+
+    def _read(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by Store
+
+    def _write(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by Store
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        feature: str,
+        dataset: str,
+        dataset_sha256: str,
+        repeats: int,
+        currency: str,
+        versions: Sequence[tuple[str, str]],
+        cases: Sequence[Mapping[str, Any]],
+        config: Mapping[str, Any],
+    ) -> None:
+        """Record a new run and a snapshot of its cases in one transaction."""
+        with self._write() as session:
+            session.add(
+                RunRow(
+                    id=run_id,
+                    feature=feature,
+                    status="running",
+                    created_at=utcnow(),
+                    finished_at=None,
+                    dataset=dataset,
+                    dataset_sha256=dataset_sha256,
+                    repeats=repeats,
+                    currency=currency,
+                    versions=[[name, vid] for name, vid in versions],
+                    config=dict(config),
+                    n_cases=len(cases),
+                )
+            )
+            session.flush()
+            for start in range(0, len(cases), _CHUNK):
+                chunk = cases[start : start + _CHUNK]
+                session.execute(
+                    insert(RunCaseRow),
+                    [
+                        {"run_id": run_id, "case_id": c["id"], "position": start + i, "data": dict(c)}
+                        for i, c in enumerate(chunk)
+                    ],
+                )
+
+    def set_run_status(self, run_id: str, status: str, note: str | None) -> None:
+        """Mark a run running again, or ended (with when and why)."""
+        finished = None if status == "running" else utcnow()
+        with self._write() as session:
+            session.execute(
+                update(RunRow).where(RunRow.id == run_id).values(status=status, finished_at=finished, note=note)
+            )
+
+    def save_cells(self, outputs: Sequence[OutputRecord], cells: Sequence[Any]) -> None:
+        """Store outputs and their graded cells together: a cell is never stored without its output."""
+        output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
+        cell_rows = [_cell_row(cell) for cell in cells]
+        with self._write() as session:
+            if output_rows:
+                session.execute(insert(OutputRow), output_rows)
+            if cell_rows:
+                session.execute(insert(RunResultRow), cell_rows)
+
+    def done_cells(self, run_id: str) -> set[tuple[str, str, int]]:
+        """(version id, case id, repeat) of every stored cell of a run, for resuming."""
+        with self._read() as session:
+            rows = session.execute(
+                select(RunResultRow.version_id, RunResultRow.case_id, RunResultRow.repeat).where(
+                    RunResultRow.run_id == run_id
+                )
+            )
+            return {(v, c, int(r)) for v, c, r in rows}
+
+    def get_run(self, ref: str) -> RunRecord:
+        """A run by id or unique id prefix; ``latest`` or ``latest:FEATURE`` for the newest."""
+        with self._read() as session:
+            if ref == "latest" or ref.startswith("latest:"):
+                query = select(RunRow).order_by(RunRow.created_at.desc()).limit(1)
+                if ref.startswith("latest:"):
+                    query = query.where(RunRow.feature == ref.removeprefix("latest:"))
+                row = session.scalars(query).first()
+            else:
+                row = session.get(RunRow, ref)
+                if row is None and len(ref) >= 6:
+                    rows = session.scalars(
+                        select(RunRow).where(RunRow.id.startswith(ref, autoescape=True)).limit(3)
+                    ).all()
+                    matches = [r for r in rows if r.id.startswith(ref)]
+                    if len(matches) > 1:
+                        raise NotFoundError(f"run {ref!r} is ambiguous", hint="give more characters of the run id")
+                    row = matches[0] if matches else None
+            if row is None:
+                recent = session.scalars(select(RunRow.id).order_by(RunRow.created_at.desc()).limit(5)).all()
+                raise NotFoundError(
+                    f"no run {ref!r}",
+                    hint=f"recent runs: {', '.join(recent)}" if recent else "run `andon eval FEATURE` first",
+                )
+            return _run_record(row)
+
+    def list_runs(self, feature: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Newest runs first."""
+        with self._read() as session:
+            query = select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)
+            if feature is not None:
+                query = query.where(RunRow.feature == feature)
+            return [_run_record(r) for r in session.scalars(query)]
+
+    def run_cases(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's case snapshot, in dataset order."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(RunCaseRow.data).where(RunCaseRow.run_id == run_id).order_by(RunCaseRow.position)
+            )
+            return [dict(r) for r in rows]
+
+    def iter_run_results(self, run_id: str, version_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """The run's graded cells, streamed in insertion order (one field dict per cell)."""
+        columns = [getattr(RunResultRow, name) for name in ("run_id", *_RESULT_FIELDS)]
+        query = select(*columns).where(RunResultRow.run_id == run_id).order_by(RunResultRow.id)
+        if version_id is not None:
+            query = query.where(RunResultRow.version_id == version_id)
+        with self._read() as session:
+            for row in session.execute(query.execution_options(yield_per=2000)):
+                yield dict(row._mapping)
+
+    def outputs_by_id(self, ids: Sequence[str]) -> dict[str, OutputRecord]:
+        """Outputs (with provenance) for the given ids; missing ids are left out."""
+        found: dict[str, OutputRecord] = {}
+        with self._read() as session:
+            for start in range(0, len(ids), _CHUNK):
+                rows = session.scalars(select(OutputRow).where(OutputRow.id.in_(ids[start : start + _CHUNK])))
+                for row in rows:
+                    found[row.id] = OutputRecord(**{name: getattr(row, name) for name in _OUTPUT_FIELDS})
+        return found
+
+
+def _cell_row(cell: Any) -> dict[str, Any]:
+    row = {"run_id": cell.run_id, "created_at": utcnow()}
+    for name in _RESULT_FIELDS:
+        value = getattr(cell, name)
+        if name == "grades":
+            value = [g.to_json() if hasattr(g, "to_json") else dict(g) for g in value]
+        row[name] = value
+    return row
+
+
+def _run_record(row: RunRow) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        feature=row.feature,
+        status=row.status,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        dataset=row.dataset,
+        dataset_sha256=row.dataset_sha256,
+        repeats=row.repeats,
+        currency=row.currency,
+        versions=[(str(n), str(v)) for n, v in row.versions],
+        config=dict(row.config),
+        n_cases=row.n_cases,
+        note=row.note,
+    )
