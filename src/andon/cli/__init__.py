@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from andon import __version__
-from andon.cli import call_cmds, setup_cmds, version_cmds
+from andon.cli import call_cmds, eval_cmds, setup_cmds, version_cmds
 from andon.cli._common import err_console, options
 from andon.errors import AndonError
 from andon.messages import t
@@ -63,6 +63,10 @@ app.command()(version_cmds.versions)
 app.command()(version_cmds.diff)
 app.command()(call_cmds.invoke)
 app.command()(call_cmds.cite)
+app.command("eval")(eval_cmds.eval_)
+app.command()(eval_cmds.compare)
+app.command()(eval_cmds.report)
+app.command()(eval_cmds.runs)
 
 
 def main() -> None:

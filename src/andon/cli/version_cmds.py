@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
@@ -21,7 +21,7 @@ def versions(
     with open_workspace() as ws:
         declared = {v.id: v.name for v in ws.declared_versions(feature)}
         history = ws.version_history(feature)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "name": r.name,

@@ -1,0 +1,361 @@
+"""Commands that evaluate: eval (with --gate and --resume), compare, report, runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from pathlib import Path
+from typing import Annotated, NamedTuple
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from andon.cli._common import console, err_console, open_workspace, print_json
+from andon.errors import ConfigError, NotFoundError
+from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
+from andon.evals.compare import compare_cells
+from andon.evals.dataset import load_dataset
+from andon.evals.model import CellResult, RunReport
+from andon.evals.runner import Budget, RunOutcome, run_evaluation
+from andon.evals.runner import Progress as RunProgress
+from andon.evals.summarize import Conversion
+from andon.messages import current_language
+from andon.store.records import RunRecord
+from andon.versions.canonical import Version
+from andon.workspace import Workspace
+
+EXIT_GATE_FAILED = 1
+
+
+def _conversion(ws: Workspace) -> Conversion:
+    return Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
+
+
+def _parse_budget(text: str | None, currency: str) -> Budget | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([A-Z]{3})?\s*", text)
+    if match is None:
+        raise ConfigError(f"--budget {text!r} is not an amount", hint="write e.g. --budget 5000 or --budget '5 USD'")
+    unit = match[2] or currency
+    if unit != currency:
+        raise ConfigError(
+            f"--budget is in {unit} but this workspace reports in {currency}", hint=f"give it in {currency}"
+        )
+    return Budget(float(match[1].replace(",", "").replace("_", "")), unit)
+
+
+def _select_versions(ws: Workspace, feature: str, names: str | None) -> list[Version]:
+    declared = ws.declared_versions(feature)
+    if not declared:
+        raise ConfigError(f"feature {feature!r} declares no versions", hint=f"add features.{feature}.versions")
+    if names is None:
+        return declared
+    return [ws.version(feature, ref.strip()) for ref in names.split(",") if ref.strip()]
+
+
+def eval_(
+    feature: Annotated[str | None, typer.Argument(help="Feature to evaluate (not needed with --resume).")] = None,
+    versions: Annotated[
+        str | None, typer.Option("--versions", help="Comma-separated names/ids; default: all declared.")
+    ] = None,
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="Override the feature's dataset file.")] = None,
+    repeats: Annotated[
+        int | None, typer.Option("--repeats", "-r", min=1, help="Samples per case (default: the feature's).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Cells in flight at once.")] = 8,
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Stop when the spend reaches this, e.g. '3000 KRW'.")
+    ] = None,
+    max_rate: Annotated[
+        float | None, typer.Option("--max-rate", help="At most this many cells started per second.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Call providers even for cells answered before.")
+    ] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or prefix).")] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Exit 1 unless every criterion holds (0 when all hold).")
+    ] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML here (default with --gate: andon-junit.xml).")
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Write a Markdown summary here (default with --gate: andon-summary.md)."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Evaluate FEATURE's versions on its dataset; print metrics, criteria and the comparison."""
+    with open_workspace() as ws:
+        run_id = None
+        if resume is not None:
+            run = ws.store.get_run(resume)
+            feature, run_id = run.feature, run.id
+            picked = [ws.version(feature, vid) for _, vid in run.versions]
+            picked = [
+                Version(v.feature, name, v.id, v.steps, v.content)
+                for v, (name, _) in zip(picked, run.versions, strict=True)
+            ]
+            data = load_dataset(Path(run.dataset), ws.root)
+            if data.sha256 != run.dataset_sha256:
+                raise ConfigError(
+                    f"the dataset {run.dataset} changed since run {run.id} started",
+                    hint="start a new run (results of a changed dataset cannot be pooled)",
+                )
+            count = run.repeats
+        else:
+            if feature is None:
+                raise ConfigError("name the feature to evaluate", hint=f"features: {', '.join(ws.feature_names())}")
+            config = ws._feature(feature)
+            source = dataset or (Path(config.dataset) if config.dataset else None)
+            if source is None:
+                raise ConfigError(
+                    f"feature {feature!r} has no dataset", hint=f"add features.{feature}.dataset or pass --dataset"
+                )
+            data = load_dataset(source, ws.root)
+            picked = _select_versions(ws, feature, versions)
+            count = repeats or config.repeats
+        outcome = asyncio.run(
+            _run_with_progress(ws, feature, picked, data, count, concurrency, _parse_budget(budget, ws.config.currency),
+                               max_rate, not no_cache, run_id, quiet=as_json)
+        )  # fmt: skip
+        run = ws.store.get_run(outcome.run_id)
+        report = build_report(
+            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), _conversion(ws), workspace=ws.root
+        )
+    _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html)
+
+
+async def _run_with_progress(
+    ws: Workspace, feature: str, versions: list[Version], data: object, repeats: int, concurrency: int,
+    budget: Budget | None, max_rate: float | None, use_cache: bool, run_id: str | None, *, quiet: bool,
+) -> RunOutcome:  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    presses = {"n": 0}
+
+    def on_interrupt() -> None:
+        # First Ctrl-C: finish the cells in flight, keep everything done. Second: stop at once.
+        presses["n"] += 1
+        stop.set()
+        if presses["n"] == 1:
+            err_console.print("\n[yellow]Stopping after the cells in flight… (Ctrl-C again to stop now)[/]")
+        else:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pass {task.fields[rate]}"),
+        TextColumn("cost {task.fields[cost]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
+        task = bar.add_task(feature, total=1, rate="–", cost="–")
+
+        def on_progress(p: RunProgress) -> None:
+            cost = f"{p.cost:,.2f} {p.currency}" + (f" (+{p.cost_unknown} unpriced)" if p.cost_unknown else "")
+            bar.update(task, total=p.total, completed=p.done, rate=f"{p.pass_rate:.0%}", cost=cost)
+
+        try:
+            outcome = await run_evaluation(
+                ws, feature, versions, data,  # type: ignore[arg-type]
+                repeats=repeats, concurrency=concurrency, budget=budget, max_rate=max_rate, use_cache=use_cache,
+                run_id=run_id, stop=stop, on_progress=on_progress,
+            )  # fmt: skip
+        finally:
+            await ws.aclose_providers()
+            if not loop.is_closed():
+                loop.remove_signal_handler(signal.SIGINT)
+    if outcome.status != "finished":
+        err_console.print(f"[yellow]Run {outcome.run_id} {outcome.status.replace('_', ' ')}: {outcome.note}[/]")
+        err_console.print(f"Resume it with: [bold]andon eval --resume {outcome.run_id}[/]")
+    return outcome
+
+
+def _emit(
+    report: RunReport, outcome: RunOutcome | None, *, as_json: bool, gate: bool, junit: Path | None,
+    summary: Path | None, html: Path | None,
+) -> None:  # fmt: skip
+    from andon.evals.report import export, markdown, terminal
+    from andon.evals.report import junit as junit_xml
+    from andon.evals.report.html import render_html
+
+    language = current_language()
+    if gate:
+        junit = junit or Path("andon-junit.xml")
+        summary = summary or Path("andon-summary.md")
+    if junit is not None:
+        junit_xml.write_junit(report, junit)
+    if summary is not None:
+        text = markdown.summary_markdown(report, language=language)
+        summary.write_text(text, encoding="utf-8")
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if gate and step_summary:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    if html is not None:
+        html.write_text(render_html(report, language=language), encoding="utf-8")
+    if as_json:
+        print_json(export.report_to_dict(report) | {"gate_passed": report.gate_passed})
+    else:
+        terminal.print_summary(report, console, language=language)
+        written = [str(p) for p in (html, junit, summary) if p is not None]
+        if written:
+            console.print(f"[dim]Wrote {', '.join(written)}[/]")
+        console.print(f"[dim]Run {report.run.id}: andon report {report.run.id} --html report.html[/]")
+    if gate and not report.gate_passed:
+        raise typer.Exit(EXIT_GATE_FAILED)
+    if outcome is not None and outcome.status != "finished" and gate:
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def compare(
+    a: Annotated[str, typer.Argument(help="A run id (one version), RUN:VERSION, or a version name.")],
+    b: Annotated[str, typer.Argument(help="Same forms as A.")],
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run holding both versions (default: the latest that does).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
+    from andon.evals.report import export, terminal
+
+    with open_workspace() as ws:
+        side_a, side_b = _side(ws, a, run), _side(ws, b, run)
+        alpha = min(_alpha(ws, side_a.run.feature), _alpha(ws, side_b.run.feature))
+        comparison = compare_cells(
+            side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
+        )
+    if as_json:
+        print_json(export.to_jsonable(comparison))
+    else:
+        terminal.print_comparison(comparison, console, language=current_language())
+
+
+def _alpha(ws: Workspace, feature: str) -> float:
+    config = ws.config.features.get(feature)
+    return config.alpha if config else 0.05
+
+
+class Side(NamedTuple):
+    """One side of a comparison: the run, a label, the version id and its cells."""
+
+    run: RunRecord
+    label: str
+    version_id: str
+    cells: list[CellResult]
+
+
+def _side(ws: Workspace, ref: str, run_ref: str | None) -> Side:
+    """Resolve one side of a comparison (a run, RUN:VERSION, or a version name in a recent run)."""
+    run_part, sep, version_part = ref.partition(":")
+    if sep:
+        run = ws.store.get_run(run_part)
+    elif run_ref is not None:
+        run, version_part = ws.store.get_run(run_ref), ref
+    else:
+        try:
+            run = ws.store.get_run(ref)
+            version_part = ""
+        except NotFoundError:
+            runs = [
+                r
+                for r in ws.store.list_runs(limit=200)
+                if any(ref in (n, v) or v.startswith(ref) for n, v in r.versions)
+            ]
+            if not runs:
+                raise NotFoundError(
+                    f"no run or version {ref!r}", hint="give a run id, RUN:VERSION, or a version name"
+                ) from None
+            run, version_part = runs[0], ref
+    versions = dict(run.versions)
+    if not version_part:
+        if len(versions) != 1:
+            raise ConfigError(
+                f"run {run.id} has {len(versions)} versions", hint=f"write {run.id}:VERSION ({', '.join(versions)})"
+            )
+        version_part = next(iter(versions))
+    vid = versions.get(version_part) or next((v for v in versions.values() if v.startswith(version_part)), None)
+    if vid is None:
+        raise NotFoundError(f"run {run.id} has no version {version_part!r}", hint=f"it has: {', '.join(versions)}")
+    name = next(n for n, v in run.versions if v == vid)
+    cells = [cell_from_row(r) for r in ws.store.iter_run_results(run.id, vid)]
+    return Side(run, f"{name} ({run.id[:12]})" if sep or run_ref is None else name, vid, cells)
+
+
+def report(
+    run: Annotated[str, typer.Argument(help="Run id, a unique prefix, or 'latest'.")] = "latest",
+    html: Annotated[Path | None, typer.Option("--html", help="Write one self-contained HTML file.")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the whole report as JSON.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write one CSV row per cell.")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.")] = None,
+    markdown_file: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown summary.")] = None,
+    compare_names: Annotated[
+        str | None, typer.Option("--compare", help="Versions to compare, 'A,B' (default: first and last).")
+    ] = None,
+) -> None:
+    """Print a run's summary, and write it as HTML, JSON, CSV, JUnit or Markdown."""
+    from andon.evals.report import export, markdown, terminal
+    from andon.evals.report import junit as junit_xml
+    from andon.evals.report.html import render_html
+
+    language = current_language()
+    with open_workspace() as ws:
+        record = ws.store.get_run(run)
+        pair = tuple(compare_names.split(",", 1)) if compare_names else None
+        built = build_report(
+            ws.store, record, feature_for_run(record, ws.config.features.get(record.feature)), _conversion(ws),
+            workspace=ws.root, compare=pair,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if html is not None:
+        html.write_text(render_html(built, language=language), encoding="utf-8")
+    if json_file is not None:
+        export.write_json(built, json_file)
+    if csv_file is not None:
+        export.write_csv(built, csv_file)
+    if junit is not None:
+        junit_xml.write_junit(built, junit)
+    if markdown_file is not None:
+        markdown_file.write_text(markdown.summary_markdown(built, language=language), encoding="utf-8")
+    terminal.print_summary(built, console, language=language)
+    written = [str(p) for p in (html, json_file, csv_file, junit, markdown_file) if p is not None]
+    if written:
+        console.print(f"[dim]Wrote {', '.join(written)}[/]")
+
+
+def runs(
+    feature: Annotated[str | None, typer.Argument(help="Only this feature's runs.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List recent evaluation runs."""
+    from rich.table import Table
+
+    with open_workspace() as ws:
+        records = ws.store.list_runs(feature, limit)
+    rows = [
+        {"id": r.id, "feature": r.feature, "status": r.status, "created_at": r.created_at.isoformat(),
+         "versions": [n for n, _ in r.versions], "cases": r.n_cases, "repeats": r.repeats, "note": r.note}
+        for r in records
+    ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="runs")
+    for column in ("id", "feature", "status", "created", "versions", "cases × repeats"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["id"]), str(row["feature"]), str(row["status"]), str(row["created_at"])[:19],
+            ", ".join(row["versions"]), f"{row['cases']} × {row['repeats']}",  # type: ignore[arg-type]
+        )  # fmt: skip
+    console.print(table)
+
+
+__all__ = ["compare", "eval_", "load_cells", "report", "runs"]

@@ -1,0 +1,129 @@
+"""Rebuild a run's report from the store: cells, summaries, comparison and provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from andon.config.schema import FeatureConfig
+from andon.evals.compare import compare_cells
+from andon.evals.model import Case, CellResult, Comparison, Grade, RunInfo, RunReport, VersionSummary
+from andon.evals.summarize import Conversion, summarize_version
+from andon.store import Store
+from andon.store.records import RunRecord
+
+
+def cell_from_row(row: dict[str, Any]) -> CellResult:
+    """A stored result row as a cell."""
+    data = dict(row)
+    data["grades"] = [Grade.from_json(g) for g in data.get("grades") or []]
+    return CellResult(**data)
+
+
+def load_cells(store: Store, run_id: str, version_id: str | None = None) -> list[CellResult]:
+    """Every graded cell of a run (optionally one version's)."""
+    return [cell_from_row(row) for row in store.iter_run_results(run_id, version_id)]
+
+
+def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureConfig:
+    """The feature's evaluation settings as recorded with the run (criteria may be updated from andon.yaml)."""
+    recorded = dict(run.config)
+    if current is not None:
+        # Criteria and strictness are judgements about results: the current andon.yaml decides them.
+        recorded.update(current.model_dump(include={"criteria", "strict", "alpha"}))
+    return FeatureConfig.model_validate(recorded)
+
+
+def run_info(run: RunRecord) -> RunInfo:
+    """The report's header for a stored run."""
+    return RunInfo(
+        id=run.id,
+        feature=run.feature,
+        status=run.status,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+        dataset=run.dataset,
+        dataset_sha256=run.dataset_sha256,
+        repeats=run.repeats,
+        currency=run.currency,
+        versions=list(run.versions),
+        n_cases=run.n_cases,
+        note=run.note,
+    )
+
+
+def build_report(
+    store: Store,
+    run: RunRecord,
+    feature: FeatureConfig,
+    convert: Conversion,
+    *,
+    workspace: Path | None = None,
+    with_provenance: bool = True,
+    compare: tuple[str, str] | None = None,
+) -> RunReport:
+    """Summaries per version, a comparison (first vs last version, or ``compare`` names), and every cell."""
+    cases = [Case.from_json(c) for c in store.run_cases(run.id)]
+    by_id = {c.id: c for c in cases}
+    cells = load_cells(store, run.id)
+    if with_provenance:
+        outputs = store.outputs_by_id([c.output_id for c in cells if c.output_id])
+        for cell in cells:
+            record = outputs.get(cell.output_id or "")
+            if record is not None:
+                cell.provenance = {
+                    "provider": record.provider,
+                    "model": record.model,
+                    "params": record.params,
+                    "messages": record.messages,
+                    "steps": [{k: v for k, v in s.items() if k != "messages"} for s in record.steps],
+                    "started_at": record.started_at.isoformat(),
+                }
+    summaries: list[VersionSummary] = []
+    for name, version_id in run.versions:
+        version_cells = [c for c in cells if c.version_id == version_id]
+        summaries.append(summarize_version(version_id, name, version_cells, by_id, feature, convert))
+    comparison = None
+    if len(run.versions) >= 2:
+        comparison = compare_versions(run, cells, feature, compare)
+    dataset_dir = None
+    if workspace is not None:
+        dataset_path = Path(run.dataset)
+        dataset_dir = str((dataset_path if dataset_path.is_absolute() else workspace / dataset_path).parent)
+    return RunReport(
+        run=run_info(run),
+        summaries=summaries,
+        comparison=comparison,
+        cases=cases,
+        cells=cells,
+        dataset_dir=dataset_dir,
+    )
+
+
+def compare_versions(
+    run: RunRecord, cells: list[CellResult], feature: FeatureConfig, names: tuple[str, str] | None
+) -> Comparison:
+    """Compare two versions of one run (default: the first against the last)."""
+    versions = dict(run.versions)
+    a_name, b_name = names or (run.versions[0][0], run.versions[-1][0])
+    a_id, b_id = _version_id(versions, a_name), _version_id(versions, b_name)
+    return compare_cells(
+        a_name,
+        a_id,
+        [c for c in cells if c.version_id == a_id],
+        b_name,
+        b_id,
+        [c for c in cells if c.version_id == b_id],
+        feature.alpha,
+    )
+
+
+def _version_id(versions: dict[str, str], ref: str) -> str:
+    from andon.errors import NotFoundError
+
+    if ref in versions:
+        return versions[ref]
+    matches = [vid for vid in versions.values() if vid.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    raise NotFoundError(f"version {ref!r} is not part of this run", hint=f"the run has: {', '.join(versions)}")

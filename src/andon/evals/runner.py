@@ -1,0 +1,314 @@
+"""The evaluation runner: versions × cases × repeats, graded and streamed into the store as they finish.
+
+Memory stays flat however large the dataset: cells are scheduled lazily by a fixed pool of workers and
+written in small batches through a bounded queue. A run can stop cleanly (Ctrl-C, budget) and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from andon.config.schema import FeatureConfig, GraderSpec, Params, Step, VersionSpec
+from andon.engine.pipeline import run_version
+from andon.errors import AndonError
+from andon.evals.dataset import Dataset
+from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
+from andon.evals.model import Case, CellResult
+from andon.evals.summarize import Conversion
+from andon.store.records import OutputRecord, new_id
+from andon.versions.canonical import Version, build_version
+from andon.workspace import Workspace
+
+BATCH_SIZE = 256
+BATCH_SECONDS = 0.5
+JUDGE_FEATURE = "judge"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop the run once the spend reaches ``amount`` in ``currency``."""
+
+    amount: float
+    currency: str
+
+
+@dataclass
+class Progress:
+    """Counters the progress bar shows; updated after every cell."""
+
+    total: int
+    done: int = 0
+    skipped: int = 0
+    passed: int = 0
+    errors: int = 0
+    cost: float = 0.0
+    cost_unknown: int = 0
+    currency: str = "USD"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pass_rate(self) -> float:
+        """Share of finished cells that passed."""
+        finished = self.done - self.skipped
+        return self.passed / finished if finished else 0.0
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended."""
+
+    run_id: str
+    status: str  # finished | interrupted | budget_exceeded
+    progress: Progress
+    note: str | None = None
+
+
+class _Services:
+    """What graders may use: the shared embedder and judge calls with their own provenance."""
+
+    def __init__(self, ws: Workspace, run_id: str) -> None:
+        self._ws = ws
+        self._run_id = run_id
+        self.records: list[OutputRecord] = []
+
+    def embedder(self) -> Any:
+        from andon.embeddings import default_embedder
+
+        return default_embedder()
+
+    async def judge(
+        self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
+    ) -> JudgeReply:
+        if ":" in judge:
+            feature, _, ref = judge.partition(":")
+            version = self._ws.version(feature, ref or None)
+            variables: dict[str, Any] = {"system": system, "prompt": prompt, "rubric": prompt}
+        else:
+            # The rubric text is passed as a variable, never re-parsed as a template: outputs may contain {{ }}.
+            step = Step(
+                name="judge",
+                provider=judge,
+                model=model,
+                system="{{ system }}",
+                prompt="{{ prompt }}",
+                params=Params(temperature=0, json_schema=schema, max_tokens=256),
+            )
+            version = build_version(JUDGE_FEATURE, judge, VersionSpec(steps=[step]), self._ws.config)
+            await asyncio.to_thread(self._ws.store.register_version, JUDGE_FEATURE, judge, version.id, version.content)
+            variables = {"system": system, "prompt": prompt}
+        outcome = await run_version(version, variables, self._ws, cache=self._ws.cache)
+        record = outcome.to_record(context={"run_id": self._run_id, "role": "judge"})
+        self.records.append(record)
+        return JudgeReply(
+            parsed=outcome.output_json, text=outcome.output_text or outcome.error or "", output_id=record.id
+        )
+
+
+def _label_of(grades: list[Any]) -> str | None:
+    for grade in grades:
+        if grade.predicted is not None:
+            return str(grade.predicted)
+    return None
+
+
+async def run_evaluation(
+    ws: Workspace,
+    feature: str,
+    versions: list[Version],
+    dataset: Dataset,
+    *,
+    repeats: int,
+    concurrency: int = 8,
+    budget: Budget | None = None,
+    max_rate: float | None = None,
+    use_cache: bool = True,
+    run_id: str | None = None,
+    stop: asyncio.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunOutcome:
+    """Run (or resume, with ``run_id``) an evaluation and return how it ended."""
+    config: FeatureConfig = ws.config.features[feature]
+    convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
+    graders: list[tuple[GraderSpec, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
+    stop = stop or asyncio.Event()
+    done: set[tuple[str, str, int]] = set()
+    if run_id is None:
+        run_id = new_id("run")
+        await asyncio.to_thread(
+            ws.store.create_run,
+            run_id=run_id,
+            feature=feature,
+            dataset=_relative(dataset, ws),
+            dataset_sha256=dataset.sha256,
+            repeats=repeats,
+            currency=ws.config.currency,
+            versions=[(v.name, v.id) for v in versions],
+            cases=[c.to_json() for c in dataset.cases],
+            config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"}),
+        )
+    else:
+        done = await asyncio.to_thread(ws.store.done_cells, run_id)
+        await asyncio.to_thread(ws.store.set_run_status, run_id, "running", None)
+
+    total = len(versions) * len(dataset.cases) * repeats
+    progress = Progress(total=total, currency=convert.currency)
+    progress.done = progress.skipped = len(done)
+    queue: asyncio.Queue[tuple[list[OutputRecord], CellResult] | None] = asyncio.Queue(maxsize=BATCH_SIZE * 4)
+    ended: dict[str, str | None] = {"status": "finished", "note": None}
+    interval = 1.0 / max_rate if max_rate else 0.0
+    next_slot = [time.monotonic()]
+
+    def cells() -> Iterator[tuple[Version, Case, int]]:
+        # Version-major order keeps one system prompt hot in a local model's prefix cache.
+        for version in versions:
+            for case in dataset.cases:
+                for repeat in range(repeats):
+                    if (version.id, case.id, repeat) not in done:
+                        yield version, case, repeat
+
+    schedule = cells()
+
+    async def worker() -> None:
+        while not stop.is_set():
+            try:
+                version, case, repeat = next(schedule)
+            except StopIteration:
+                return
+            if interval:
+                slot = max(next_slot[0], time.monotonic())
+                next_slot[0] = slot + interval
+                await asyncio.sleep(slot - time.monotonic())
+            await queue.put(await _run_cell(ws, run_id, version, case, repeat, dataset, graders, config, use_cache))
+
+    async def flush(batch: list[tuple[list[OutputRecord], CellResult]]) -> None:
+        records = [r for recs, _ in batch for r in recs]
+        await asyncio.to_thread(ws.store.save_cells, records, [c for _, c in batch])
+        for _, cell in batch:
+            _count(progress, cell, convert)
+        if budget is not None and progress.cost >= budget.amount and not stop.is_set():
+            ended["status"] = "budget_exceeded"
+            ended["note"] = (
+                f"stopped at {progress.cost:.4g} {progress.currency}, the budget of {budget.amount:g} "
+                f"{budget.currency}, after {progress.done} of {progress.total} cells"
+            )
+            stop.set()
+        if on_progress is not None:
+            on_progress(progress)
+
+    async def writer() -> None:
+        # Group commits: a batch is written when full, when the queue is quiet for a moment, or at the end.
+        batch: list[tuple[list[OutputRecord], CellResult]] = []
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), BATCH_SECONDS)
+                quiet = False
+            except TimeoutError:
+                item, quiet = None, True
+            if item is not None:
+                batch.append(item)
+            if batch and (quiet or item is None or len(batch) >= BATCH_SIZE):
+                await flush(batch)
+                batch = []
+            if item is None and not quiet:
+                return
+
+    writer_task = asyncio.create_task(writer())
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        stop.set()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await queue.put(None)
+        await writer_task
+        await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "cancelled")
+        raise
+    await queue.put(None)
+    await writer_task
+    if stop.is_set() and ended["status"] == "finished" and progress.done < progress.total:
+        ended["status"], ended["note"] = "interrupted", f"stopped after {progress.done} of {progress.total} cells"
+    await asyncio.to_thread(ws.store.set_run_status, run_id, str(ended["status"]), ended["note"])
+    return RunOutcome(run_id, str(ended["status"]), progress, ended["note"])
+
+
+def _relative(dataset: Dataset, ws: Workspace) -> str:
+    path = dataset.path
+    return str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path)
+
+
+def _count(progress: Progress, cell: CellResult, convert: Conversion) -> None:
+    progress.done += 1
+    progress.passed += cell.passed
+    progress.errors += cell.status == "error"
+    cost = convert(cell.cost, cell.currency)
+    if cost is None:
+        progress.cost_unknown += 1
+    else:
+        progress.cost += cost
+
+
+async def _run_cell(
+    ws: Workspace,
+    run_id: str,
+    version: Version,
+    case: Case,
+    repeat: int,
+    dataset: Dataset,
+    graders: list[tuple[GraderSpec, Grader]],
+    config: FeatureConfig,
+    use_cache: bool,
+) -> tuple[list[OutputRecord], CellResult]:
+    outcome = await run_version(
+        version, case.vars, ws, cache=ws.cache if use_cache else None, repeat=repeat, base_dir=dataset.folder
+    )
+    record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
+    services = _Services(ws, run_id)
+    context = GraderContext(
+        case=case,
+        output_text=outcome.output_text,
+        output_json=outcome.output_json,
+        status=outcome.status,
+        error=outcome.error,
+        services=services,
+    )
+    try:
+        score, passed, grades = await grade_case(graders, context, config.pass_threshold)
+    except AndonError as exc:
+        score, passed, grades = 0.0, False, []
+        record.error = f"grading failed: {exc}"
+    cell = CellResult(
+        run_id=run_id,
+        version_id=version.id,
+        version_name=version.name,
+        case_id=case.id,
+        repeat=repeat,
+        output_id=record.id,
+        status=outcome.status,
+        score=score,
+        passed=passed,
+        grades=grades,
+        output_text=outcome.output_text,
+        output_json=outcome.output_json,
+        error=outcome.error,
+        latency_ms=outcome.latency_ms if not outcome.cached else sum(s.latency_ms for s in outcome.steps),
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        cost=record.cost,
+        currency=record.currency,
+        cached=outcome.cached,
+        predicted_label=_label_of(grades),
+        expected_label=case.label,
+    )
+    return [record, *services.records], cell
+
+
+def now() -> datetime:
+    """UTC now (one place, so tests and records agree)."""
+    return datetime.now(UTC)
