@@ -43,7 +43,9 @@ class Message:
         """Canonical JSON form, used for provenance and cache keys."""
         parts: list[dict[str, str]] = []
         for p in self.content:
-            parts.append({"type": "text", "text": p.text} if isinstance(p, TextPart) else {"type": "image", "url": p.url})
+            parts.append(
+                {"type": "text", "text": p.text} if isinstance(p, TextPart) else {"type": "image", "url": p.url}
+            )
         return {"role": self.role, "content": parts}
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Benchmarks and the loopback stub server they (and the tests) call."""

@@ -1,0 +1,197 @@
+"""Shared HTTP plumbing of remote providers: one pooled client, timing, and one mapping of failures to errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from andon.config.schema import ProviderConfig
+from andon.errors import ConfigError, MalformedReply, ProviderError, ProviderTimeout
+from andon.providers.base import ProviderRequest
+
+_RAW_LIMIT = 2000  # characters of an error body kept on the exception
+_POOL_SIZE = 8  # connections per httpx pool (see JsonHttp)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonReply:
+    """A decoded JSON answer and how long the round trip took."""
+
+    data: Any
+    latency_ms: float
+
+
+def request_model(request: ProviderRequest, config: ProviderConfig, provider: str) -> str:
+    """The model of a call: the request's, else the provider's default; neither is a config error."""
+    model = request.model or config.model
+    if not model:
+        raise ConfigError(
+            "no model named for this call",
+            where=f"providers.{provider}",
+            hint="set `model:` on the step or version, or a default `model:` under the provider",
+        )
+    return model
+
+
+def retryable_status(status: int) -> bool:
+    """Rate limits, request timeouts and server errors may pass on a later try; other 4xx will not."""
+    return status in (408, 429) or status >= 500
+
+
+def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP-date), else None."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def error_message(data: Any, text: str) -> str:
+    """The provider's own error message from the usual body shapes (OpenAI, Anthropic, FastAPI)."""
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        for value in (error, data.get("message"), data.get("detail")):
+            if isinstance(value, str) and value:
+                return value
+    return text.strip()[:500] or "(empty body)"
+
+
+class JsonHttp:
+    """A pooled JSON-over-HTTP client that turns every failure into a :class:`ProviderError`.
+
+    The secret is scrubbed from every message and raw body it puts on an error.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        config: ProviderConfig,
+        headers: dict[str, str],
+        secret: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = config.timeout_s
+        self._secret = secret or None
+        extra = config.options.get("headers") or {}
+        if not isinstance(extra, dict):
+            raise ConfigError(
+                "must be a mapping of header names to values",
+                where=f"providers.{provider}.options.headers",
+                hint="write one `Name: value` line per header",
+            )
+        merged = {"content-type": "application/json", **headers, **{str(k): str(v) for k, v in extra.items()}}
+        # httpcore's pool rescans all its connections (quadratically) on every request, which costs
+        # milliseconds of CPU per call at 64 connections; several small pools keep each scan short.
+        shards = -(-config.concurrency // _POOL_SIZE)
+        per_shard = -(-config.concurrency // shards)
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        timeout = httpx.Timeout(config.timeout_s)
+        tls = httpx.create_ssl_context()  # loading CA certificates takes ~25 ms: once, not once per pool
+        self._pools = [
+            httpx.AsyncClient(headers=merged, timeout=timeout, limits=limits, verify=tls) for _ in range(shards)
+        ]
+        self._busy = [0] * shards
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    async def post(self, path: str, payload: dict[str, Any]) -> JsonReply:
+        """POST ``payload`` as JSON to ``base_url + path`` and return the decoded JSON answer."""
+        url = self.base_url + path
+        content = json.dumps(payload, ensure_ascii=False).encode()
+        started = time.perf_counter()
+        shard = self._busy.index(min(self._busy))  # the least busy pool
+        self._busy[shard] += 1
+        try:
+            response = await self._pools[shard].post(url, content=content)
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(
+                f"no answer from {self.base_url} within {self.timeout_s:g} s ({type(exc).__name__})",
+                provider=self.provider,
+                retryable=True,
+                hint=f"raise providers.{self.provider}.timeout_s, or check that the server is not overloaded",
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise ProviderError(
+                f"cannot connect to {self.base_url}: {self._scrub(str(exc)) or type(exc).__name__}",
+                provider=self.provider,
+                retryable=True,
+                hint=f"is a server running at {self.base_url}? check providers.{self.provider}.base_url",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ProviderError(
+                f"connection to {self.base_url} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
+                provider=self.provider,
+                retryable=True,
+            ) from exc
+        finally:
+            self._busy[shard] -= 1
+        latency_ms = (time.perf_counter() - started) * 1000
+        text = response.content.decode("utf-8", errors="replace")
+        try:
+            data = json.loads(response.content) if response.content else None
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            raise self._status_error(response, data, text)
+        if data is None:
+            raise MalformedReply(
+                f"the answer from {url} is not JSON (HTTP {response.status_code})",
+                provider=self.provider,
+                status=response.status_code,
+                raw=self._scrub(text[:_RAW_LIMIT]),
+                hint=f"is providers.{self.provider}.base_url an API endpoint rather than a web page?",
+            )
+        return JsonReply(data, latency_ms)
+
+    def _status_error(self, response: httpx.Response, data: Any, text: str) -> ProviderError:
+        status = response.status_code
+        message = self._scrub(error_message(data, text))
+        retryable = retryable_status(status)
+        hints = {
+            401: f"check providers.{self.provider}.api_key (is its ${{ENV}} variable set?)",
+            403: f"the key of providers.{self.provider} may lack access to this model",
+            404: f"check providers.{self.provider}.base_url and the model name",
+            429: f"rate limited: lower providers.{self.provider}.concurrency or raise max_retries",
+        }
+        hint = hints.get(status) or ("the server failed; it is retried" if retryable else None)
+        return ProviderError(
+            f"HTTP {status} from {self.base_url}: {message}",
+            provider=self.provider,
+            retryable=retryable,
+            retry_after=parse_retry_after(response.headers) if retryable else None,
+            status=status,
+            raw=self._scrub(text[:_RAW_LIMIT]),
+            hint=hint,
+        )
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        for pool in self._pools:
+            await pool.aclose()

@@ -1,0 +1,34 @@
+"""Reading a reply as JSON when JSON was asked for; a bad reply is a MalformedReply, never a crash."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from andon.config.schema import Params
+from andon.errors import MalformedReply
+
+# Models often wrap JSON in a Markdown fence even when told not to; accept exactly one such fence.
+_FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def wants_json(params: Params) -> bool:
+    """True when the parameters ask for JSON output (a schema or plain JSON mode)."""
+    return params.json_mode or params.json_schema is not None
+
+
+def parse_json_text(text: str, *, provider: str, where: str | None = None) -> Any:
+    """Parse ``text`` as JSON (a single Markdown fence is tolerated) or raise MalformedReply keeping it."""
+    fenced = _FENCE.match(text)
+    try:
+        return json.loads(fenced.group(1) if fenced else text)
+    except ValueError as exc:
+        preview = text if len(text) <= 80 else text[:77] + "..."
+        raise MalformedReply(
+            f"JSON was asked for, but the reply is not valid JSON ({exc.args[0] if exc.args else exc}): {preview!r}",
+            provider=provider,
+            raw=text,
+            where=where,
+            hint="ask for JSON in the prompt too, set params.json_schema, or lower the temperature",
+        ) from None

@@ -1,0 +1,109 @@
+"""Anthropic's Messages API over httpx: top-level system, image blocks, required max_tokens."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from andon.config.schema import ProviderConfig
+from andon.errors import MalformedReply
+from andon.providers._http import JsonHttp, request_model
+from andon.providers._output import parse_json_text, wants_json
+from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse, TextPart
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 1024
+
+
+def image_block(part: ImagePart) -> dict[str, Any]:
+    """A ``data:`` URL becomes a base64 source block; an http(s) URL a url source block."""
+    if not part.url.startswith("data:"):
+        return {"type": "image", "source": {"type": "url", "url": part.url}}
+    header, _, payload = part.url[5:].partition(",")
+    fields = header.split(";")
+    media_type = fields[0] or "application/octet-stream"
+    data = payload if "base64" in fields[1:] else base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """One user or assistant message as Messages API content blocks."""
+    blocks: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            blocks.append({"type": "text", "text": part.text})
+        else:
+            blocks.append(image_block(part))
+    return {"role": message.role, "content": blocks}
+
+
+class AnthropicProvider:
+    """Claude models through the Messages API.
+
+    ``options``: ``headers`` (extra HTTP headers), ``anthropic_version``, ``max_tokens`` (default 1024).
+    """
+
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        self.name = name
+        self.config = config
+        key = config.api_key.get_secret_value() if config.api_key else None
+        headers = {"anthropic-version": str(config.options.get("anthropic_version", DEFAULT_VERSION))}
+        if key:
+            headers["x-api-key"] = key
+        base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        # Accept both https://api.anthropic.com and a base URL that already ends in /v1.
+        self._path = "/messages" if base_url.endswith("/v1") else "/v1/messages"
+        self._http = JsonHttp(name, base_url, config, headers, secret=key)
+        self._max_tokens = int(config.options.get("max_tokens", DEFAULT_MAX_TOKENS))
+
+    def payload(self, request: ProviderRequest) -> dict[str, Any]:
+        """The JSON body sent for ``request``: system messages joined into the top-level field."""
+        params = request.params
+        body: dict[str, Any] = {
+            "model": request_model(request, self.config, self.name),
+            "max_tokens": params.max_tokens or self._max_tokens,
+            "messages": [message_json(m) for m in request.messages if m.role != "system"],
+        }
+        system = "\n\n".join(m.text for m in request.messages if m.role == "system")
+        if system:
+            body["system"] = system
+        if params.temperature is not None:
+            body["temperature"] = params.temperature
+        if params.top_p is not None:
+            body["top_p"] = params.top_p
+        if params.stop:
+            body["stop_sequences"] = params.stop
+        return body
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse:
+        """Send one Messages call and map its reply."""
+        payload = self.payload(request)
+        reply = await self._http.post(self._path, payload)
+        data = reply.data
+        blocks = data.get("content") if isinstance(data, dict) else None
+        if not isinstance(blocks, list):
+            raise MalformedReply(
+                "the reply has no `content` list: is this an Anthropic Messages endpoint?",
+                provider=self.name,
+                raw=str(data)[:2000],
+            )
+        text = "".join(b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str))
+        usage = data.get("usage") or {}
+        response = ProviderResponse(
+            text=text,
+            model=str(data.get("model") or payload["model"]),
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            latency_ms=reply.latency_ms,
+            finish_reason=data.get("stop_reason"),
+            raw=data,
+        )
+        if wants_json(request.params):
+            response.parsed = parse_json_text(text, provider=self.name)
+        return response
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()

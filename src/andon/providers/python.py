@@ -1,0 +1,142 @@
+"""A plain Python function as a provider: rule checks and glue steps, sync or async."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from andon.config.schema import DOTTED_PATH, ProviderConfig
+from andon.errors import ConfigError, ProviderError
+from andon.providers._output import parse_json_text, wants_json
+from andon.providers.base import ProviderRequest, ProviderResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """Return this from a rule check to end the pipeline with ``output`` as the final verdict."""
+
+    output: Any
+    reason: str | None = None
+
+
+def load_function(path: str) -> Callable[..., Any]:
+    """Import ``package.module:function``; a bad path or import is a ConfigError naming it."""
+    if not DOTTED_PATH.match(path):
+        raise ConfigError(
+            f"{path!r} is not a Python function path",
+            where=path,
+            hint="write it as 'package.module:function'",
+        )
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}",
+            where=path,
+            hint="is the module on the Python path (installed, or in the workspace folder)?",
+        ) from exc
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise ConfigError(
+            f"module {module_name!r} has no attribute {attr!r}",
+            where=path,
+            hint=f"define `def {attr}(variables): ...` in {module_name}",
+        )
+    if not callable(fn):
+        raise ConfigError(
+            f"{path} is a {type(fn).__name__}, not a function",
+            where=path,
+            hint=f"point at a function taking one argument: def {attr}(variables): ...",
+        )
+    return fn  # type: ignore[no-any-return]
+
+
+def _as_json(value: Any, path: str, provider: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ProviderError(
+            f"returned a {type(value).__name__} that is not JSON-serialisable: {exc}",
+            provider=provider,
+            where=path,
+            hint="return a str, a dict/list of plain values, or Finish(output)",
+        ) from None
+
+
+class PythonProvider:
+    """Calls ``fn(variables)``; a str becomes text, JSON values become parsed output, Finish ends the pipeline.
+
+    The function is named by the request's model (``package.module:function``) or ``options.function``.
+    """
+
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        self.name = name
+        self.config = config
+        self._functions: dict[str, Callable[..., Any]] = {}
+
+    def _path(self, request: ProviderRequest) -> str:
+        for candidate in (request.model, self.config.options.get("function"), self.config.model):
+            if isinstance(candidate, str) and candidate:
+                return candidate
+        raise ConfigError(
+            "no Python function named for this call",
+            where=f"providers.{self.name}",
+            hint="set `python: package.module:function` on the step, or options.function on the provider",
+        )
+
+    def function(self, path: str) -> Callable[..., Any]:
+        """The function at ``path``, imported once."""
+        fn = self._functions.get(path)
+        if fn is None:
+            fn = self._functions[path] = load_function(path)
+        return fn
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse:
+        """Run the function on the request's variables and map what it returns."""
+        path = self._path(request)
+        fn = self.function(path)
+        started = time.perf_counter()
+        try:
+            if inspect.iscoroutinefunction(fn):
+                result = await fn(request.variables)
+            else:
+                # A sync function may block (files, regexes on big input): keep it off the event loop.
+                result = await asyncio.to_thread(fn, request.variables)
+                if inspect.isawaitable(result):
+                    result = await result
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError(
+                f"{type(exc).__name__}: {exc}",
+                provider=self.name,
+                where=path,
+                hint="the function raised; fix it or catch the case and return a value",
+            ) from exc
+        latency_ms = (time.perf_counter() - started) * 1000
+        finished = isinstance(result, Finish)
+        reason: str | None = None
+        if isinstance(result, Finish):
+            reason = result.reason or "finished"
+            result = result.output
+        response = ProviderResponse(
+            text="", model=path, latency_ms=latency_ms, finish_reason=reason, finished=finished, raw=result
+        )
+        if isinstance(result, str):
+            response.text = result
+            if wants_json(request.params):
+                response.parsed = parse_json_text(result, provider=self.name, where=path)
+        elif result is not None:
+            response.text = _as_json(result, path, self.name)
+            response.parsed = result
+        return response
+
+    async def aclose(self) -> None:
+        """Nothing to release: imported modules stay imported."""

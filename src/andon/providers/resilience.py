@@ -1,0 +1,83 @@
+"""Concurrency limit, per-attempt timeout and retries with jittered backoff around any provider."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+from andon.config.schema import ProviderConfig
+from andon.errors import ProviderError, ProviderTimeout
+from andon.providers.base import Provider, ProviderRequest, ProviderResponse
+
+RETRY_AFTER_CAP_S = 120.0  # a server asking for a longer pause is better reported than waited on
+
+
+def backoff_delay(attempt: int, config: ProviderConfig, retry_after: float | None, rng: Callable[[], float]) -> float:
+    """Seconds to wait after failed ``attempt`` (1-based): full jitter, at least a capped Retry-After."""
+    ceiling = min(config.backoff_max_s, config.backoff_base_s * 2.0 ** (attempt - 1))
+    delay = rng() * ceiling
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
+    return delay
+
+
+class ResilientProvider:
+    """Wraps a provider: at most ``concurrency`` calls at once, retries of retryable errors.
+
+    ``sleep`` and ``rng`` are injectable so tests record waits instead of timing them.
+    """
+
+    def __init__(
+        self,
+        inner: Provider,
+        config: ProviderConfig,
+        *,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.config = config
+        self._sleep = sleep
+        self._rng = rng
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    async def _attempt(self, request: ProviderRequest) -> ProviderResponse:
+        async with self._slots:
+            try:
+                # A safety net: the inner provider's own timeout should fire first, but a hung
+                # thread or a slow-dripping server must not hold a slot for ever.
+                async with asyncio.timeout(self.config.timeout_s):
+                    return await self.inner.complete(request)
+            except TimeoutError:
+                raise ProviderTimeout(
+                    f"no answer within {self.config.timeout_s:g} s",
+                    provider=self.name,
+                    retryable=True,
+                    hint=f"raise providers.{self.name}.timeout_s",
+                ) from None
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse:
+        """Answer ``request``, retrying retryable failures; ``attempts`` on the response counts tries."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._attempt(request)
+            except ProviderError as error:
+                if not error.retryable or attempt > self.config.max_retries:
+                    if attempt > 1:
+                        error.message = f"{error.message} (gave up after {attempt} attempts)"
+                        error.args = (error.message,)
+                    error.add_note(f"attempts: {attempt}")
+                    raise
+                # Wait outside the semaphore so a backing-off call does not block others.
+                await self._sleep(backoff_delay(attempt, self.config, error.retry_after, self._rng))
+                continue
+            response.attempts = attempt
+            return response
+
+    async def aclose(self) -> None:
+        """Close the wrapped provider."""
+        await self.inner.aclose()
