@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextlib
 import os
 import re
@@ -224,7 +225,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
-    from andon.evals.report import export, terminal
+    from andon.evals.report import terminal
 
     with open_workspace() as ws:
         side_a, side_b = _side(ws, a, run), _side(ws, b, run)
@@ -233,7 +234,7 @@ def compare(
             side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
         )
     if as_json:
-        print_json(export.to_jsonable(comparison))
+        print_json(dataclasses.asdict(comparison))
     else:
         terminal.print_comparison(comparison, console, language=current_language())
 

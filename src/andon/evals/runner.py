@@ -201,20 +201,26 @@ async def run_evaluation(
             on_progress(progress)
 
     async def writer() -> None:
-        # Group commits: a batch is written when full, when the queue is quiet for a moment, or at the end.
+        # Group commits: a batch is written when full or when its oldest cell has waited BATCH_SECONDS,
+        # so a killed run loses at most that much work.
         batch: list[tuple[list[OutputRecord], CellResult]] = []
+        oldest = 0.0
         while True:
+            wait = BATCH_SECONDS if not batch else max(0.0, oldest + BATCH_SECONDS - time.monotonic())
             try:
-                item = await asyncio.wait_for(queue.get(), BATCH_SECONDS)
-                quiet = False
+                item = await asyncio.wait_for(queue.get(), wait)
+                finished = item is None
             except TimeoutError:
-                item, quiet = None, True
+                item, finished = None, False
             if item is not None:
+                if not batch:
+                    oldest = time.monotonic()
                 batch.append(item)
-            if batch and (quiet or item is None or len(batch) >= BATCH_SIZE):
+            due = batch and (finished or len(batch) >= BATCH_SIZE or time.monotonic() - oldest >= BATCH_SECONDS)
+            if due:
                 await flush(batch)
                 batch = []
-            if item is None and not quiet:
+            if finished:
                 return
 
     writer_task = asyncio.create_task(writer())
