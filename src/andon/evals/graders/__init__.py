@@ -1,0 +1,35 @@
+"""Graders turn one output into a scored, explained pass or fail; ``grade_case`` turns them into a case verdict.
+
+Build them from config with :func:`build_graders`; add your own through the ``andon.graders`` entry point
+(a class taking the :class:`~andon.config.schema.GraderSpec` with an ``async grade(ctx) -> Grade``).
+"""
+
+from andon.evals.graders.base import (
+    Grader,
+    GraderContext,
+    GraderServices,
+    JudgeReply,
+    OfflineServices,
+    SpecGrader,
+    Ungradable,
+)
+from andon.evals.graders.registry import build_grader, build_graders, grader_class, known_types
+from andon.evals.graders.scoring import Negated, case_verdict, grade_case, run_grader
+
+__all__ = [
+    "Grader",
+    "GraderContext",
+    "GraderServices",
+    "JudgeReply",
+    "Negated",
+    "OfflineServices",
+    "SpecGrader",
+    "Ungradable",
+    "build_grader",
+    "build_graders",
+    "case_verdict",
+    "grade_case",
+    "grader_class",
+    "known_types",
+    "run_grader",
+]

@@ -1,0 +1,130 @@
+"""What every grader shares: its context, the services it may use, and the grader protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from andon.config.schema import GraderSpec
+from andon.embeddings import Embedder, default_embedder
+from andon.errors import ConfigError
+from andon.evals.model import Case, Grade
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeReply:
+    """What a judge call gave back: parsed JSON (or None), its text, and the stored output's id.
+
+    ``error`` is set when the call itself failed but was still stored (its id then points at the failure).
+    """
+
+    parsed: Any
+    text: str
+    output_id: str | None = None
+    error: str | None = None
+
+
+class GraderServices(Protocol):
+    """What graders may ask of the runner: the embedding model, and LLM judge calls with provenance."""
+
+    def embedder(self) -> Embedder:
+        """The embedding model for ``similar`` graders."""
+        ...
+
+    async def judge(
+        self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
+    ) -> JudgeReply:
+        """Ask ``judge`` (a provider name, or FEATURE:VERSION) for JSON matching ``schema``; store the call."""
+        ...
+
+
+class OfflineServices:
+    """Services without a workspace: the default embedder, and no judge (llm-rubric needs a runner)."""
+
+    def embedder(self) -> Embedder:
+        """The process-wide default embedder."""
+        return default_embedder()
+
+    async def judge(
+        self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
+    ) -> JudgeReply:
+        """Always refuses: judging needs a workspace to find the judge's provider and store its call."""
+        raise ConfigError(
+            f"no judge is available here to call {judge!r}",
+            where="llm-rubric",
+            hint="grade through an evaluation run (andon eval), which calls judges through the workspace",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GraderContext:
+    """One output to grade, with its case. ``status`` is ``ok`` or ``error`` (then ``error`` says why)."""
+
+    case: Case
+    output_text: str | None
+    output_json: Any = None
+    status: str = "ok"
+    error: str | None = None
+    services: GraderServices = field(default_factory=OfflineServices)
+
+
+@runtime_checkable
+class Grader(Protocol):
+    """Turns one output into a :class:`Grade` with a score in [0, 1].
+
+    Raise :class:`Ungradable` when the output lacks what the grader reads; that is a fail even when negated.
+    """
+
+    async def grade(self, ctx: GraderContext) -> Grade:
+        """Grade ``ctx``'s output."""
+        ...
+
+
+class Ungradable(Exception):
+    """The output could not be graded (a missing field, a broken template, a failed judge).
+
+    It always fails the grader, negated or not: a broken output must never count as a pass.
+    """
+
+    def __init__(
+        self, reason: str, *, expected: Any = None, predicted: str | None = None, judge_output_id: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expected = expected
+        self.predicted = predicted
+        self.judge_output_id = judge_output_id
+
+
+class SpecGrader:
+    """Base of the built-in graders: keeps the spec and builds grades named after it."""
+
+    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+        self.spec = spec
+        self.where = where or f"grader {spec.label}"
+
+    def verdict(
+        self,
+        score: float,
+        passed: bool,
+        reason: str | None = None,
+        *,
+        expected: Any = None,
+        predicted: str | None = None,
+        judge_output_id: str | None = None,
+    ) -> Grade:
+        """A grade carrying this grader's name and weight; ``score`` is clipped to [0, 1]."""
+        return Grade(
+            grader=self.spec.label,
+            score=min(1.0, max(0.0, float(score))),
+            passed=passed,
+            weight=self.spec.weight,
+            reason=reason,
+            predicted=predicted,
+            expected=expected,
+            judge_output_id=judge_output_id,
+        )
+
+    def check(self, ok: bool, reason: str, *, expected: Any = None, predicted: str | None = None) -> Grade:
+        """A pass/fail grade (score 1 or 0); ``reason`` says what was observed, so it reads right negated too."""
+        return self.verdict(1.0 if ok else 0.0, ok, reason, expected=expected, predicted=predicted)

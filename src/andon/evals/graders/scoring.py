@@ -1,0 +1,90 @@
+"""From graders to a case verdict: negation, safe grading, and the weighted score against the threshold."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from andon.config.schema import GraderSpec
+from andon.errors import AndonError
+from andon.evals.graders.base import Grader, GraderContext, Ungradable
+from andon.evals.model import Grade
+
+_EPSILON = 1e-9  # weighted means of exact scores can land a hair under the threshold they meet
+
+
+class Negated:
+    """``not-<type>``: score becomes 1 − score and pass becomes fail; an ungradable output still fails."""
+
+    def __init__(self, inner: Grader) -> None:
+        self.inner = inner
+
+    async def grade(self, ctx: GraderContext) -> Grade:
+        """Grade with the inner grader and invert the verdict."""
+        if ctx.status != "ok":
+            raise Ungradable(ctx.error or "the output is an error")
+        grade = await self.inner.grade(ctx)
+        return replace(
+            grade,
+            score=1.0 - grade.score,
+            passed=not grade.passed,
+            reason=f"not: {grade.reason}" if grade.reason else "not",
+        )
+
+
+def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None) -> Grade:
+    return Grade(
+        grader=spec.label,
+        score=0.0,
+        passed=False,
+        weight=spec.weight,
+        reason=reason,
+        predicted=exc.predicted if exc else None,
+        expected=exc.expected if exc else None,
+        judge_output_id=exc.judge_output_id if exc else None,
+    )
+
+
+async def run_grader(spec: GraderSpec, grader: Grader, ctx: GraderContext) -> Grade:
+    """One grade that never raises: an error output, an ungradable one, or a crashing grader fails it."""
+    if ctx.status != "ok":
+        return _failed(spec, ctx.error or "the output is an error")
+    try:
+        grade = await grader.grade(ctx)
+    except Ungradable as exc:
+        return _failed(spec, exc.reason, exc)
+    except AndonError as exc:
+        return _failed(spec, str(exc))
+    except Exception as exc:  # a plugin's bug must not stop the run; the reason keeps what it was
+        return _failed(spec, f"the grader crashed: {type(exc).__name__}: {exc}")
+    if not isinstance(grade, Grade) or not math.isfinite(grade.score):
+        return _failed(spec, f"the grader returned {grade!r}, not a Grade with a finite score")
+    return replace(grade, grader=spec.label, weight=spec.weight, score=min(1.0, max(0.0, grade.score)))
+
+
+def case_verdict(grades: Sequence[Grade], pass_threshold: float, *, ok: bool = True) -> tuple[float, bool]:
+    """The case's weighted score and pass.
+
+    Score: the weight-averaged grade scores (weight 0 = informational). Pass: an ``ok`` output whose score
+    reaches ``pass_threshold``, or whose weighted graders all passed (a rubric scoring 0.8 over its own
+    threshold must not fail a case held to 1.0). With no weighted grader the output's status decides:
+    score 1 and pass for ``ok``, 0 and fail for an error. An error output never passes.
+    """
+    weighted = [g for g in grades if g.weight > 0]
+    total = sum(g.weight for g in weighted)
+    if total <= 0:
+        return (1.0 if ok else 0.0), ok
+    score = min(1.0, max(0.0, sum(g.weight * g.score for g in weighted) / total))
+    passed = ok and (score >= pass_threshold - _EPSILON or all(g.passed for g in weighted))
+    return score, passed
+
+
+async def grade_case(
+    graders: Sequence[tuple[GraderSpec, Grader]], ctx: GraderContext, pass_threshold: float
+) -> tuple[float, bool, list[Grade]]:
+    """Run every grader on one output (concurrently) and judge the case: ``(score, passed, grades)``."""
+    grades = list(await asyncio.gather(*(run_grader(spec, grader, ctx) for spec, grader in graders)))
+    score, passed = case_verdict(grades, pass_threshold, ok=ctx.status == "ok")
+    return score, passed, grades

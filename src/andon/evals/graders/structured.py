@@ -1,0 +1,114 @@
+"""Structured-output graders: is-json, json-schema and numeric (within a tolerance)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError, best_match
+
+from andon.config.schema import GraderSpec
+from andon.errors import ConfigError
+from andon.evals.graders.base import GraderContext, SpecGrader, Ungradable
+from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output, split_path
+from andon.evals.model import Grade
+
+
+class IsJson(SpecGrader):
+    """The output is valid JSON (strict: no Markdown fence, no trailing text)."""
+
+    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+        super().__init__(spec, where=where)
+        if spec.path is not None or spec.value is not None:
+            raise ConfigError(
+                "is-json checks the whole output and takes no `path:` or `value:`",
+                where=self.where,
+                hint="to check a field's shape, use json-schema",
+            )
+
+    async def grade(self, ctx: GraderContext) -> Grade:
+        """Parse the output."""
+        ok = is_json(parsed_output(ctx))
+        return self.check(ok, "the output is valid JSON" if ok else "the output is not valid JSON")
+
+
+class JsonSchema(SpecGrader):
+    """The output (or the field at ``path``) is JSON matching the schema in ``value:``."""
+
+    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+        super().__init__(spec, where=where)
+        if not isinstance(spec.value, dict):
+            raise ConfigError(
+                "a json-schema grader needs the schema (a mapping) in `value:`",
+                where=f"{self.where}.value",
+                hint="e.g. value: {type: object, required: [decision]}",
+            )
+        self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
+        cls = jsonschema.validators.validator_for(spec.value)
+        try:
+            cls.check_schema(spec.value)
+        except SchemaError as exc:
+            at = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+            raise ConfigError(f"the schema is invalid at {at}: {exc.message}", where=f"{self.where}.value") from None
+        self.validator = cls(spec.value)
+
+    async def grade(self, ctx: GraderContext) -> Grade:
+        """Validate the output; the reason names the most relevant violation and where it is."""
+        if self.parts:
+            instance = output_at(ctx, self.parts)
+        else:
+            instance = parsed_output(ctx)
+            if not is_json(instance):
+                return self.check(False, "the output is not valid JSON")
+        error = best_match(self.validator.iter_errors(instance))
+        if error is None:
+            return self.check(True, "matches the schema")
+        at = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        return self.check(False, f"at {at}: {error.message}")
+
+
+def parse_number(value: Any) -> float | None:
+    """A JSON number, or a string holding one (thousands commas allowed: ``12,000``); None otherwise.
+
+    Deliberately strict: ``12,000원`` or ``about 12`` are not numbers, so a model that adds words fails.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", ""))
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+class Numeric(SpecGrader):
+    """The output (or the field at ``path``) is a number within ``tolerance`` (default 0) of the expected one."""
+
+    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+        super().__init__(spec, where=where)
+        self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
+        self.tolerance = spec.tolerance or 0.0
+
+    async def grade(self, ctx: GraderContext) -> Grade:
+        """Compare the two numbers."""
+        raw_expected = expected_value(self.spec, ctx.case, self.parts, self.where)
+        expected = parse_number(raw_expected)
+        if expected is None:
+            raise Ungradable(f"the expected value {raw_expected!r} is not a number")
+        raw = output_at(ctx, self.parts) if self.parts else output_text(ctx, None)
+        actual = parse_number(raw)
+        if actual is None:
+            shown = raw if len(str(raw)) <= 80 else str(raw)[:79] + "…"
+            raise Ungradable(f"the output {shown!r} is not a number", expected=expected)
+        difference = abs(actual - expected)
+        # A relative hair of slack so 0.1 + 0.2 counts as 0.3 when the tolerance is zero.
+        ok = difference <= self.tolerance or math.isclose(actual, expected, rel_tol=1e-9)
+        sign = "≤" if ok else ">"
+        reason = f"{actual:g} vs {expected:g}: difference {difference:g} {sign} tolerance {self.tolerance:g}"
+        return self.check(ok, reason, expected=expected)

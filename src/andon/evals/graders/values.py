@@ -1,0 +1,162 @@
+"""Reading what graders compare: the output (whole, as JSON, or at a dot path) and the expected value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from andon.config.schema import GraderSpec
+from andon.errors import ConfigError, TemplateError
+from andon.evals.graders.base import GraderContext, Ungradable
+from andon.evals.model import Case
+from andon.versions.render import render_template
+
+
+def split_path(path: str, where: str) -> tuple[str, ...]:
+    """``items.0.name`` → its segments; an empty segment is a ConfigError."""
+    parts = tuple(path.split("."))
+    if any(not p.strip() for p in parts):
+        raise ConfigError(
+            f"path {path!r} has an empty segment",
+            where=where,
+            hint="write a dot path such as decision or items.0.name",
+        )
+    return parts
+
+
+class MissingPath(LookupError):
+    """A dot path leads nowhere; the message names the first segment that is missing."""
+
+
+def lookup(data: Any, parts: tuple[str, ...]) -> Any:
+    """The value at ``parts`` inside JSON data; list segments are integers (negative counts from the end)."""
+    current = data
+    for depth, part in enumerate(parts):
+        at = ".".join(parts[: depth + 1])
+        if isinstance(current, Mapping):
+            if part not in current:
+                raise MissingPath(f"no field {at!r}")
+            current = current[part]
+        elif isinstance(current, list):
+            try:
+                index = int(part)
+            except ValueError:
+                parent = ".".join(parts[:depth]) or "the value"
+                raise MissingPath(f"no field {at!r} ({parent} is a list; {part!r} is not an index)") from None
+            if not -len(current) <= index < len(current):
+                raise MissingPath(f"no item {at!r} (the list has {len(current)})")
+            current = current[index]
+        else:
+            raise MissingPath(f"no field {at!r} ({'.'.join(parts[:depth]) or 'the value'} is {_kind(current)})")
+    return current
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+_NOT_JSON = object()
+
+
+def parsed_output(ctx: GraderContext) -> Any:
+    """The output as JSON: the parsed value when there is one, else the text parsed; ``_NOT_JSON`` if neither."""
+    if ctx.output_json is not None:
+        return ctx.output_json
+    if ctx.output_text is None:
+        return _NOT_JSON
+    try:
+        return json.loads(ctx.output_text)
+    except ValueError:
+        return _NOT_JSON
+
+
+def is_json(value: Any) -> bool:
+    """False for the sentinel :func:`parsed_output` gives when the output is not JSON."""
+    return value is not _NOT_JSON
+
+
+def output_at(ctx: GraderContext, parts: tuple[str, ...]) -> Any:
+    """The output's JSON value at ``parts``; a non-JSON output or a missing field is :class:`Ungradable`."""
+    data = parsed_output(ctx)
+    dotted = ".".join(parts)
+    if not is_json(data):
+        raise Ungradable(f"the output is not JSON, so it has no field {dotted!r}")
+    try:
+        return lookup(data, parts)
+    except MissingPath as exc:
+        raise Ungradable(f"the output has {exc}") from None
+
+
+def as_text(value: Any) -> str:
+    """Strings as they are; any other JSON value in its compact JSON form."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def output_text(ctx: GraderContext, parts: tuple[str, ...] | None) -> str:
+    """The text a text grader reads: the field at ``parts`` (as text), else the whole output text."""
+    if parts:
+        return as_text(output_at(ctx, parts))
+    if ctx.output_text is not None:
+        return ctx.output_text
+    return "" if ctx.output_json is None else as_text(ctx.output_json)
+
+
+def template_scope(case: Case) -> dict[str, Any]:
+    """Names a grader template sees: the case's variables, plus vars, expected, label, tags and case_id."""
+    return {
+        **case.vars,
+        "vars": case.vars,
+        "expected": case.expected,
+        "label": case.label,
+        "tags": list(case.tags),
+        "case_id": case.id,
+    }
+
+
+def has_template(text: str) -> bool:
+    """Only ``{{ … }}`` and ``{% … %}`` make a template, so regexes with ``{2,3}`` stay literal."""
+    return "{{" in text or "{%" in text
+
+
+def render_value(value: Any, case: Case, where: str) -> Any:
+    """``value`` with every templated string rendered over the case (inside lists and mappings too)."""
+    if isinstance(value, str):
+        if not has_template(value):
+            return value
+        try:
+            return render_template(value, template_scope(case), where)
+        except TemplateError as exc:
+            raise Ungradable(f"cannot render the expected value: {exc}") from None
+    if isinstance(value, list):
+        return [render_value(v, case, where) for v in value]
+    if isinstance(value, dict):
+        return {k: render_value(v, case, where) for k, v in value.items()}
+    return value
+
+
+def expected_value(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, where: str) -> Any:
+    """``value:`` (rendered) when given; else the case's expected, at the same path when it is a mapping."""
+    if spec.value is not None:
+        return render_value(spec.value, case, f"{where}.value")
+    expected = case.expected
+    if parts and isinstance(expected, dict):
+        try:
+            return lookup(expected, parts)
+        except MissingPath as exc:
+            raise Ungradable(f"the case's expected value has {exc}; give it, or set the grader's value:") from None
+    if expected is None:
+        raise Ungradable("nothing to compare with: the case has no expected value and the grader no value:")
+    return expected
+
+
+def expected_label(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, where: str) -> str:
+    """The label a ``label`` grader expects: ``value:``, else the case's label, else its expected value."""
+    if spec.value is not None:
+        return as_text(render_value(spec.value, case, f"{where}.value")).strip()
+    if case.label is not None:
+        return case.label.strip()
+    expected = expected_value(spec, case, parts, where)
+    if isinstance(expected, dict | list):
+        raise Ungradable("the case has no label, and its expected value is not a single label")
+    return as_text(expected).strip()
