@@ -197,6 +197,73 @@ class GraderSpec(_Strict):
         return self
 
 
+REDACTIONS = ("api_keys", "emails", "phones", "rrn", "cards")
+
+
+class CacheConfig(_Strict):
+    """Per-feature answer cache: exact matches, and optionally semantic ones above a cosine threshold."""
+
+    enabled: bool = False
+    semantic: bool = Field(default=True, description="Also serve near-identical inputs (embedding cosine).")
+    threshold: float | None = Field(
+        default=None, ge=-1, le=1, description="Cosine for a semantic hit; default: the measured one."
+    )
+    ttl_s: int = Field(default=86_400, ge=1, description="How long an answer may be served from the cache.")
+    judge: str | None = Field(
+        default=None, description="Provider (or FEATURE:VERSION) asked to confirm each semantic hit."
+    )
+    fields: list[str] | None = Field(
+        default=None, description="Variables that make up the cache key; default: all text ones."
+    )
+
+
+class RoutingConfig(_Strict):
+    """When a call goes to a human instead of (or beside) the AI."""
+
+    confidence_path: str | None = Field(default=None, description="Dot path of a 0–1 confidence in the output JSON.")
+    min_confidence: float | None = Field(default=None, ge=0, le=1, description="Below this, route to the review queue.")
+    policy: str | None = Field(
+        default=None, description="`package.module:function(variables, output) -> 'ai' | 'human' | None`."
+    )
+    shadow: bool = Field(
+        default=False, description="The AI answers, and every call also goes to a human (shadow mode)."
+    )
+    fallback: str = Field(
+        default="queue", description="On provider failure: `queue` (human review), `off`, or a version name."
+    )
+
+
+class DataUseConfig(_Strict):
+    """What the gateway keeps of production inputs, and whether they may become test cases."""
+
+    inputs: Literal["full", "redacted", "hash"] = Field(
+        default="redacted", description="How inputs are stored in traces."
+    )
+    redact: list[str] = Field(
+        default_factory=lambda: list(REDACTIONS), description=f"Which of {', '.join(REDACTIONS)}."
+    )
+    retention_days: int = Field(default=30, ge=1, le=3650, description="Traces older than this are pruned.")
+
+    @field_validator("redact")
+    @classmethod
+    def _known(cls, values: list[str]) -> list[str]:
+        unknown = sorted(set(values) - set(REDACTIONS))
+        if unknown:
+            raise ValueError(f"unknown redaction(s) {unknown}; known: {', '.join(REDACTIONS)}")
+        return values
+
+
+class ServeConfig(_Strict):
+    """How a feature is served by the gateway."""
+
+    live: str | None = Field(
+        default=None, description="Version served before any `andon promote` (default: the last declared)."
+    )
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    data_use: DataUseConfig = Field(default_factory=DataUseConfig)
+
+
 class FeatureConfig(BaseModel):
     """One AI feature: versions, the dataset and graders that evaluate them, and success criteria."""
 
@@ -211,6 +278,7 @@ class FeatureConfig(BaseModel):
     strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     @field_validator("criteria")
     @classmethod
@@ -218,6 +286,25 @@ class FeatureConfig(BaseModel):
         for text in values:
             parse_criterion(text)
         return values
+
+
+class GatewayConfig(_Strict):
+    """The HTTP gateway (`andon serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    auth: bool = Field(default=True, description="Require an API key (create one with `andon keys create`).")
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed browser origins; empty = CORS off.")
+    allow_private_image_urls: bool = Field(default=False, description="Allow image URLs into private/loopback ranges.")
+    image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    image_fetch_timeout_s: float = Field(default=10.0, gt=0)
+    circuit_failures: int = Field(default=5, ge=1, description="Consecutive provider failures that open its circuit.")
+    circuit_reset_s: float = Field(
+        default=30.0, gt=0, description="How long an open circuit waits before a trial call."
+    )
+    group_commit_ms: float = Field(default=5.0, ge=0, description="How long a trace may wait to share a commit.")
 
 
 class WorkspaceConfig(BaseModel):
@@ -235,3 +322,4 @@ class WorkspaceConfig(BaseModel):
     providers: dict[Name, ProviderConfig] = Field(default_factory=dict)
     prices: list[Price] = Field(default_factory=list)
     features: dict[Name, FeatureConfig] = Field(default_factory=dict)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)

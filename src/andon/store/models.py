@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -197,4 +209,151 @@ class RunResultRow(Base):
     cached: Mapped[bool] = mapped_column()
     predicted_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     expected_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LiveVersionRow(Base):
+    """History of which version a feature serves: the newest row is live; nothing is ever overwritten."""
+
+    __tablename__ = "live_versions"
+    __table_args__ = (Index(None, "feature", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    version_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # promote | rollback
+    forced: Mapped[bool] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # the evaluation it was judged on
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TraceRow(Base):
+    """One production call through the gateway, with provenance; append-only."""
+
+    __tablename__ = "traces"
+    __table_args__ = (Index(None, "feature", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    version_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    output_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # provenance in `outputs`
+    route: Mapped[str] = mapped_column(String(20))  # ai | human | shadow | fallback
+    status: Mapped[str] = mapped_column(String(20))  # ok | error | queued
+    cache: Mapped[str | None] = mapped_column(String(20), nullable=True)  # exact | semantic | None
+    input_mode: Mapped[str] = mapped_column(String(20))  # full | redacted | hash
+    input: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    input_hash: Mapped[str] = mapped_column(String(64), index=True)
+    output_text: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    output_json: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    queue_ms: Mapped[float] = mapped_column(Float)
+    cache_ms: Mapped[float] = mapped_column(Float)
+    provider_ms: Mapped[float] = mapped_column(Float)
+    user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tenant: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    tags: Mapped[dict[str, Any]] = mapped_column(json_type())
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # e.g. why a fallback was taken
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class FeedbackRow(Base):
+    """Feedback on one trace: a score or thumbs, and a comment."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trace_id: Mapped[str] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    thumbs: Mapped[int | None] = mapped_column(Integer, nullable=True)  # +1 | -1
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReviewItemRow(Base):
+    """An item waiting for (or given) a human decision; keeps the AI's suggestion."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index(None, "feature", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    trace_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True, index=True)
+    version_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    reason: Mapped[str] = mapped_column(String(40))  # stopped | low_confidence | policy | shadow | fallback
+    status: Mapped[str] = mapped_column(String(20))  # pending | decided
+    input: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    suggestion_text: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    suggestion_json: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    decision: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiKeyRow(Base):
+    """An API key: only its sha256 is kept; the secret is shown once at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(json_type())
+    rate_limit_per_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SemanticCacheRow(Base):
+    """One cached answer, isolated by feature, version and tenant, with its input embedding."""
+
+    __tablename__ = "semantic_cache"
+    __table_args__ = (Index(None, "feature", "version_id", "tenant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    tenant: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(ModelText)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    output_text: Mapped[str | None] = mapped_column(ModelText, nullable=True)
+    output_json: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class FeatureEventRow(Base):
+    """Audited changes of a feature's runtime state: stop/resume and data-use grants, with who and why."""
+
+    __tablename__ = "feature_events"
+    __table_args__ = (Index(None, "feature", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # stopped | resumed | cases_allowed | cases_denied
+    value: Mapped[dict[str, Any]] = mapped_column(json_type())
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
