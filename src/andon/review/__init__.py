@@ -1,0 +1,1 @@
+"""The human review queue: items, decisions, and decisions turned into test cases."""
