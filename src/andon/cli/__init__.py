@@ -6,6 +6,8 @@ call failed; 130 interrupted.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -67,6 +69,11 @@ app.command("eval")(eval_cmds.eval_)
 app.command()(eval_cmds.compare)
 app.command()(eval_cmds.report)
 app.command()(eval_cmds.runs)
+
+# Command groups of other areas: each module has `register(app)`; the list is explicit, not discovered.
+for _name in ("demo_cmds", "serve_cmds", "keys_cmds", "trace_cmds", "deploy_cmds", "review_cmds"):
+    if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
+        importlib.import_module(f"andon.cli.{_name}").register(app)
 
 
 def main() -> None:

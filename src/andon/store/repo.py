@@ -26,16 +26,21 @@ from andon.store.db import (
     migrate,
     resolve_database_url,
 )
+from andon.store.deploy import DeployMixin
+from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
 from andon.store.records import OutputRecord, VersionRecord
+from andon.store.reviews import ReviewsMixin
 from andon.store.runs import RunsMixin
+from andon.store.semcache import SemanticCacheMixin
+from andon.store.traces import TracesMixin
 
 MIN_PREFIX = 6  # shortest id prefix accepted in place of a full id
 _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
 
-class Store(RunsMixin):
+class Store(RunsMixin, TracesMixin, KeysMixin, SemanticCacheMixin, DeployMixin, ReviewsMixin):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
     def __init__(self, engine: Engine) -> None:

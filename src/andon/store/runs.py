@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
 from andon.errors import NotFoundError
+from andon.store._base import StoreBase
 from andon.store.models import OutputRow, RunCaseRow, RunResultRow, RunRow, utcnow
 from andon.store.records import OutputRecord, RunRecord
 
@@ -19,14 +18,8 @@ _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 _CHUNK = 500
 
 
-class RunsMixin:
+class RunsMixin(StoreBase):
     """Run methods of :class:`andon.store.Store` (kept apart: one concept per file)."""
-
-    def _read(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError  # provided by Store
-
-    def _write(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError  # provided by Store
 
     def create_run(
         self,
