@@ -151,6 +151,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         variables = item.get("vars") or {}
         if not isinstance(variables, dict):
             raise ConfigError("`vars` must be a mapping of variable names to values", where=where)
+        variables = dict(variables)
         for name, value in variables.items():
             if isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES) and "://" not in value:
                 target = Path(value) if Path(value).is_absolute() else path.parent / value
@@ -159,6 +160,8 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
                     raise ConfigError(
                         f"vars.{name}: file {value} does not exist (looked in {path.parent})", where=where
                     )
+                # Resolved once here, so rule steps, prompts and reports all see the same file.
+                variables[name] = str(target.resolve())
         tags = item.get("tags") or []
         if isinstance(tags, str):
             tags = [tags]
@@ -169,7 +172,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         cases.append(
             Case(
                 id=case_id,
-                vars=dict(variables),
+                vars=variables,
                 expected=item.get("expected"),
                 label=str(label) if label is not None else None,
                 tags=tuple(str(t) for t in tags),
