@@ -86,7 +86,9 @@ def _from_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
 
 def _from_jsonl(text: str, path: Path) -> list[tuple[str, Any]]:
     out = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines are separated by \n only: splitlines() would also split inside strings at U+2028 and U+0085.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip() or line.lstrip().startswith("//"):
             continue
         try:
