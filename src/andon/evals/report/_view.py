@@ -1,0 +1,150 @@
+"""What every report format shows the same way: case order, statuses, key metrics, the verdict line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from andon.evals.metrics import MetricValue
+from andon.evals.model import Case, CellResult, Comparison, CriterionResult, RunReport, VersionSummary
+from andon.evals.report import _format as f
+
+# Failures first: they are what a reader opens the report for; errors next; passes last.
+STATUS_ORDER = {"failed": 0, "error": 1, "passed": 2, "missing": 3}
+
+# Key metrics in reading order; each entry lists the names a runner may have used for the same figure.
+KEY_METRICS: tuple[tuple[str, ...], ...] = (
+    ("pass_rate",),
+    ("accuracy",),
+    ("macro_f1",),
+    ("mean_score", "score"),
+    ("error_rate",),
+    ("latency_p50", "p50_latency_ms"),
+    ("latency_p95", "p95_latency_ms"),
+    ("cost_per_case",),
+    ("cost_per_1k_calls", "cost_per_1k"),
+)
+
+_VERDICTS = {"better": "better", "worse": "worse", "no detectable difference": "same"}
+
+
+@dataclass(slots=True)
+class CaseView:
+    """One case with its cells per version (by repeat) and its overall status."""
+
+    case: Case
+    status: str
+    cells: dict[str, list[CellResult]] = field(default_factory=dict)
+
+
+def cells_status(cells: list[CellResult]) -> str:
+    """``failed`` if a graded repeat failed, else ``error`` if a call failed, else ``passed``."""
+    if not cells:
+        return "missing"
+    if any(c.status != "error" and not c.passed for c in cells):
+        return "failed"
+    if any(c.status == "error" for c in cells):
+        return "error"
+    return "passed"
+
+
+def versions(report: RunReport) -> list[tuple[str, str]]:
+    """(name, id) of every version in the report, summaries' order first."""
+    seen = {s.version_id: s.version_name for s in report.summaries}
+    for name, version_id in report.run.versions:
+        seen.setdefault(version_id, name)
+    for cell in report.cells:
+        seen.setdefault(cell.version_id, cell.version_name)
+    return [(name, version_id) for version_id, name in seen.items()]
+
+
+def case_views(report: RunReport) -> list[CaseView]:
+    """Every case with its cells, failures first, then errors, then passes (dataset order within each)."""
+    by_case: dict[str, CaseView] = {c.id: CaseView(c, "missing") for c in report.cases}
+    for cell in report.cells:
+        view = by_case.setdefault(cell.case_id, CaseView(Case(id=cell.case_id, vars={}), "missing"))
+        view.cells.setdefault(cell.version_id, []).append(cell)
+    for view in by_case.values():
+        for cells in view.cells.values():
+            cells.sort(key=lambda c: c.repeat)
+        statuses = [cells_status(cells) for cells in view.cells.values()]
+        view.status = min(statuses, key=STATUS_ORDER.__getitem__) if statuses else "missing"
+    order = list(by_case.values())
+    order.sort(key=lambda v: STATUS_ORDER[v.status])  # stable: dataset order within a status
+    return order
+
+
+def find_metric(summary: VersionSummary, names: tuple[str, ...]) -> MetricValue | None:
+    """The first of ``names`` the summary has."""
+    for name in names:
+        if name in summary.metrics:
+            return summary.metrics[name]
+    return None
+
+
+def key_metrics(report: RunReport) -> list[tuple[str, ...]]:
+    """The key-metric rows that at least one version has."""
+    return [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
+
+
+def metric_text(m: MetricValue | None, currency: str) -> tuple[str, str]:
+    """(value, interval) of a metric as text."""
+    if m is None:
+        return ("—", "")
+    kind = f.metric_kind(m.name, m.unit)
+    return (f.value(m.value, kind, currency), f.interval(m.low, m.high, kind, currency))
+
+
+def criterion_texts(c: CriterionResult, currency: str, language: str) -> dict[str, str]:
+    """A criterion's figures as text: value, interval, threshold and what it was judged on."""
+    kind = f.metric_kind(c.metric, c.unit)
+    money_unit = c.unit if len(c.unit) == 3 and c.unit.isupper() else currency
+    judged_key = {"estimate": "estimate", "lower bound": "lower_bound", "upper bound": "upper_bound"}
+    judged = f.tr(f"judged.{judged_key.get(c.judged_on, 'estimate')}", language)
+    if c.judged_on not in judged_key:
+        judged = c.judged_on
+    return {
+        "value": f.value(c.value, kind, money_unit),
+        "interval": f.interval(c.low, c.high, kind, money_unit),
+        "threshold": f"{c.op} {f.value(c.threshold, kind, money_unit)}",
+        "judged": judged,
+        "judged_value": f.value(c.judged_value, kind, money_unit),
+    }
+
+
+def verdict_key(cmp: Comparison) -> str:
+    """``better`` | ``worse`` | ``same`` | ``other``."""
+    return _VERDICTS.get(cmp.verdict, "other")
+
+
+def verdict_line(cmp: Comparison, currency: str, language: str) -> str:
+    """The one-line verdict in ``language``, built from the comparison's figures."""
+    head = f.tr(f"verdict.{verdict_key(cmp)}", language, a=cmp.a_name, b=cmp.b_name, verdict=cmp.verdict)
+    primary = next((d for d in cmp.deltas if d.name in ("pass_rate", "accuracy")), None)
+    if primary is None and cmp.deltas:
+        primary = cmp.deltas[0]
+    change = ""
+    if primary is not None:
+        kind = f.metric_kind(primary.name)
+        change = f"{f.metric_label(primary.name, language)} {f.delta(primary.delta, kind, currency, language)}"
+        span = f.delta_interval(primary.low, primary.high, kind, currency, language)
+        change = f"{change} {span}; " if span else f"{change}; "
+    detail = f.tr(
+        "verdict.detail",
+        language,
+        change=change,
+        p=f.p_equation(cmp.mcnemar_p),
+        n=cmp.n_pairs,
+        fixed=cmp.mcnemar_c,
+        broken=cmp.mcnemar_b,
+    )
+    return f"{head} — {detail}"
+
+
+def flipped_order(cmp: Comparison) -> list[int]:
+    """Indexes of flipped cases, broken ones (regressions) first."""
+    return sorted(range(len(cmp.flipped)), key=lambda i: cmp.flipped[i].change != "broken")
+
+
+def summary_for(report: RunReport, version_id: str) -> VersionSummary | None:
+    """The summary of one version, if the report has it."""
+    return next((s for s in report.summaries if s.version_id == version_id), None)

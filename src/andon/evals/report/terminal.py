@@ -1,0 +1,132 @@
+"""Rich tables for the CLI: key metrics with intervals, criteria, the verdict line and flipped cases."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from andon.evals.model import Comparison, RunReport
+from andon.evals.report import _format as f
+from andon.evals.report import _view as v
+
+__all__ = ["print_comparison", "print_summary"]
+
+MAX_FLIPPED = 10
+
+
+def print_summary(report: RunReport, console: Console, language: str = "en") -> None:
+    """Print a run's key metrics per version, each version's criteria, and the verdict when compared."""
+    run = report.run
+    gate = (
+        Text(f"✔ {f.tr('gate.passed', language)}", style="bold green")
+        if report.gate_passed
+        else Text(f"✘ {f.tr('gate.failed', language)}", style="bold red")
+    )
+    console.print(Text.assemble((f.tr("title", language, feature=run.feature), "bold"), "  ", gate))
+    console.print(
+        Text(
+            f.tr("md.run_line", language, run=run.id, dataset=run.dataset, sha=run.dataset_sha256[:12],
+                 cases=run.n_cases, repeats=run.repeats),
+            style="dim",
+        )
+    )  # fmt: skip
+    metrics = Table(title=f.tr("section.summary", language), title_justify="left")
+    metrics.add_column(f.tr("col.metric", language))
+    for s in report.summaries:
+        metrics.add_column(Text(s.version_name), justify="right")
+    # Text objects throughout: names such as recall[reject] must not be read as Rich markup.
+    for names in v.key_metrics(report):
+        row = [Text(f.metric_label(names[0], language))]
+        for s in report.summaries:
+            value, span = v.metric_text(v.find_metric(s, names), run.currency)
+            row.append(Text.assemble(value, (f" {span}" if span else "", "dim")))
+        metrics.add_row(*row)
+    metrics.add_row(
+        Text(f.tr("gate.label", language)),
+        *(
+            Text(f.tr("gate.passed", language), style="green")
+            if s.gate_passed
+            else Text(f.tr("gate.failed", language), style="red")
+            for s in report.summaries
+        ),
+    )
+    console.print(metrics)
+    for s in report.summaries:
+        if not s.criteria and not s.gate_errors:
+            continue
+        table = Table(title=Text(f"{f.tr('section.criteria', language)} — {s.version_name}"), title_justify="left")
+        for key in ("col.result", "col.criterion", "col.value", "col.threshold", "col.judged_on"):
+            table.add_column(f.tr(key, language))
+        for c in s.criteria:
+            texts = v.criterion_texts(c, run.currency, language)
+            result = (
+                Text(f.tr("badge.pass", language), style="green")
+                if c.passed
+                else Text(f.tr("badge.fail", language), style="bold red")
+            )
+            judged = texts["judged"] if c.judged_on == "estimate" else f"{texts['judged']} {texts['judged_value']}"
+            table.add_row(
+                result,
+                Text(c.text),
+                Text(f"{texts['value']} {texts['interval']}".strip()),
+                Text(texts["threshold"]),
+                Text(judged),
+            )
+        console.print(table)
+        for reason in s.gate_errors:
+            console.print(Text(f"⚠ {f.tr('gate.not_judged', language)}: {reason}", style="yellow"))
+    if report.comparison is not None:
+        print_comparison(report.comparison, console, language, currency=run.currency)
+
+
+def print_comparison(cmp: Comparison, console: Console, language: str = "en", currency: str = "USD") -> None:
+    """Print a comparison: the verdict line in bold, metric deltas with intervals, and flipped cases."""
+    style = {"better": "bold green", "worse": "bold red"}.get(v.verdict_key(cmp), "bold")
+    console.print(Text(v.verdict_line(cmp, currency, language), style=style))
+    table = Table(
+        title=Text(f"{f.tr('section.comparison', language)}: {cmp.a_name} → {cmp.b_name}"), title_justify="left"
+    )
+    table.add_column(f.tr("col.metric", language))
+    table.add_column(Text(cmp.a_name), justify="right")
+    table.add_column(Text(cmp.b_name), justify="right")
+    table.add_column(f.tr("cmp.delta", language), justify="right")
+    table.add_column(f.tr("cmp.interval", language))
+    table.add_column("p", justify="right")
+    for d in cmp.deltas:
+        kind = f.metric_kind(d.name)
+        table.add_row(
+            Text(f.metric_label(d.name, language)),
+            Text(f.value(d.a, kind, currency)),
+            Text(f.value(d.b, kind, currency)),
+            Text(f.delta(d.delta, kind, currency, language)),
+            Text(f.delta_interval(d.low, d.high, kind, currency, language), style="dim"),
+            Text(f.p_value(d.p_value)),
+        )
+    console.print(table)
+    console.print(
+        Text(
+            f.tr("cmp.mcnemar_line", language, b=cmp.mcnemar_b, c=cmp.mcnemar_c, p=f.p_equation(cmp.mcnemar_p),
+                 a_name=cmp.a_name, b_name=cmp.b_name),
+            style="dim",
+        )
+    )  # fmt: skip
+    if not cmp.flipped:
+        return
+    order = v.flipped_order(cmp)
+    flips = Table(
+        title=f.tr("md.flipped", language, shown=min(MAX_FLIPPED, len(order)), total=len(order)), title_justify="left"
+    )
+    flips.add_column(f.tr("col.case", language))
+    flips.add_column(f.tr("cmp.change", language))
+    flips.add_column(Text(cmp.a_name), overflow="fold")
+    flips.add_column(Text(cmp.b_name), overflow="fold")
+    for i in order[:MAX_FLIPPED]:
+        fc = cmp.flipped[i]
+        change = (
+            Text(f.tr("cmp.fixed", language), style="green")
+            if fc.change == "fixed"
+            else Text(f.tr("cmp.broken", language), style="red")
+        )
+        flips.add_row(Text(fc.case_id), change, Text(f.one_line(fc.a_output, 120)), Text(f.one_line(fc.b_output, 120)))
+    console.print(flips)
