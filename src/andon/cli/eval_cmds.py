@@ -31,7 +31,8 @@ from andon.workspace import Workspace
 EXIT_GATE_FAILED = 1
 
 
-def _conversion(ws: Workspace) -> Conversion:
+def conversion(ws: Workspace) -> Conversion:
+    """Converts costs into the workspace's report currency."""
     return Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
 
 
@@ -122,20 +123,21 @@ def eval_(
             picked = _select_versions(ws, feature, versions)
             count = repeats or config.repeats
         outcome = asyncio.run(
-            _run_with_progress(ws, feature, picked, data, count, concurrency, _parse_budget(budget, ws.config.currency),
+            run_with_progress(ws, feature, picked, data, count, concurrency, _parse_budget(budget, ws.config.currency),
                                max_rate, not no_cache, run_id, quiet=as_json)
         )  # fmt: skip
         run = ws.store.get_run(outcome.run_id)
         report = build_report(
-            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), _conversion(ws), workspace=ws.root
+            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), conversion(ws), workspace=ws.root
         )
     _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html)
 
 
-async def _run_with_progress(
+async def run_with_progress(
     ws: Workspace, feature: str, versions: list[Version], data: object, repeats: int, concurrency: int,
     budget: Budget | None, max_rate: float | None, use_cache: bool, run_id: str | None, *, quiet: bool,
 ) -> RunOutcome:  # fmt: skip
+    """Run an evaluation under a Rich progress bar; the first Ctrl-C stops cleanly, the second at once."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     presses = {"n": 0}
@@ -311,7 +313,7 @@ def report(
         record = ws.store.get_run(run)
         pair = tuple(compare_names.split(",", 1)) if compare_names else None
         built = build_report(
-            ws.store, record, feature_for_run(record, ws.config.features.get(record.feature)), _conversion(ws),
+            ws.store, record, feature_for_run(record, ws.config.features.get(record.feature)), conversion(ws),
             workspace=ws.root, compare=pair,  # type: ignore[arg-type]
         )  # fmt: skip
     if html is not None:

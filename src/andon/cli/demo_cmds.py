@@ -1,0 +1,67 @@
+"""``andon demo``: the offline menu-review walkthrough — the same eval, compare and report as every user runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from andon.cli._common import console
+from andon.cli.eval_cmds import conversion, run_with_progress
+from andon.evals.build import build_report, feature_for_run
+from andon.evals.dataset import load_dataset
+from andon.evals.model import RunReport
+from andon.messages import current_language, t
+from andon.workspace import Workspace
+
+
+def demo(
+    path: Annotated[Path, typer.Option("--path", help="Where to build the demo workspace.")] = Path("andon-demo"),
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty workspace (drops earlier runs).")] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Cells in flight at once.")] = 2,
+) -> None:
+    """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
+    offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
+    from andon.demo.workspace import FEATURE, create_workspace
+    from andon.evals.report import print_summary, render_html
+
+    language = current_language()
+    started = time.monotonic()
+    path = path.resolve()
+    console.print(t("demo.start", path=path))
+    create_workspace(path, language, fresh=fresh)
+    with Workspace.open(path) as ws:
+        dataset = load_dataset(Path(ws.config.features[FEATURE].dataset or "data/cases.jsonl"), ws.root)
+        versions = ws.declared_versions(FEATURE)
+        console.print(t("demo.plan", versions=len(versions), cases=len(dataset.cases)))
+        outcome = asyncio.run(
+            run_with_progress(ws, FEATURE, versions, dataset, 1, concurrency, None, None, True, None, quiet=False)
+        )
+        run = ws.store.get_run(outcome.run_id)
+        report = build_report(
+            ws.store, run, feature_for_run(run, ws.config.features[FEATURE]), conversion(ws), workspace=ws.root
+        )
+    print_summary(report, console, language=language)
+    html = path / "report.html"
+    html.write_text(render_html(report, language=language), encoding="utf-8")
+    console.print()
+    console.print(t("demo.done", where=html, seconds=f"{time.monotonic() - started:.0f}"))
+    for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
+        console.print(line, markup=False, highlight=False)
+
+
+def _example_output(report: RunReport) -> str:
+    """An output worth citing: a reject by the last version, else any output."""
+    last = report.summaries[-1].version_id if report.summaries else None
+    for cell in report.cells:
+        if cell.version_id == last and cell.output_id and cell.predicted_label == "reject":
+            return cell.output_id
+    return next((c.output_id for c in report.cells if c.output_id), "OUTPUT_ID")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``andon demo``."""
+    app.command()(demo)
