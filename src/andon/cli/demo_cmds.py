@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,9 @@ def demo(
     path: Annotated[Path, typer.Option("--path", help="Where to build the demo workspace.")] = Path("andon-demo"),
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty workspace (drops earlier runs).")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Cells in flight at once.")] = 2,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate only the first N cases (a quick look).")
+    ] = None,
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
@@ -35,6 +39,8 @@ def demo(
     create_workspace(path, language, fresh=fresh)
     with Workspace.open(path) as ws:
         dataset = load_dataset(Path(ws.config.features[FEATURE].dataset or "data/cases.jsonl"), ws.root)
+        if limit is not None:
+            dataset = dataclasses.replace(dataset, cases=dataset.cases[:limit])
         versions = ws.declared_versions(FEATURE)
         console.print(t("demo.plan", versions=len(versions), cases=len(dataset.cases)))
         outcome = asyncio.run(
