@@ -82,6 +82,7 @@ async def test_rule_step_finishes_before_the_model_is_called(tmp_path: Path, stu
         assert outcome.output_json == {"decision": "reject", "violations": ["phone_number"]}
         assert [s.name for s in outcome.steps] == ["precheck"] and outcome.steps[0].finished
         assert record.provider == "python" and record.model == "rules_finish:precheck"
+        assert record.cost == 0.0  # a rule decided: no model was paid for
     finally:
         await ws.aclose_providers()
         ws.close()

@@ -117,13 +117,23 @@ class Outcome:
         model_steps = [s for s in self.steps if s.provider != "python"]
         return bool(model_steps) and all(s.cached for s in model_steps)
 
+    @property
+    def service_ms(self) -> float:
+        """Time the steps themselves took, without waiting for a busy provider (what one caller alone sees)."""
+        return sum(s.latency_ms for s in self.steps)
+
     def cost(self) -> tuple[float | None, str | None]:
-        """Total cost when every priced step shares one currency; else (None, None)."""
-        priced = [s for s in self.steps if s.cost is not None]
-        currencies = {s.currency for s in priced}
-        if not priced or len(currencies) != 1:
+        """Total cost of the model steps (rule steps are free); None when a model step has no price.
+
+        A pipeline a rule finished before any model call costs 0 (currency None: any currency).
+        """
+        model_steps = [s for s in self.steps if s.provider != "python"]
+        if not model_steps:
+            return 0.0, None
+        currencies = {s.currency for s in model_steps}
+        if any(s.cost is None for s in model_steps) or len(currencies) != 1:
             return None, None
-        return sum(s.cost or 0.0 for s in priced), currencies.pop()
+        return sum(s.cost or 0.0 for s in model_steps), currencies.pop()
 
     def to_record(self, output_id: str | None = None, context: dict[str, Any] | None = None) -> OutputRecord:
         """The stored form; the last step that ran names provider, model, parameters and messages."""

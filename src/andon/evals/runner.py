@@ -303,7 +303,8 @@ async def _run_cell(
         output_text=outcome.output_text,
         output_json=outcome.output_json,
         error=outcome.error,
-        latency_ms=outcome.latency_ms if not outcome.cached else sum(s.latency_ms for s in outcome.steps),
+        # Service time, not wall time: waiting behind our own concurrency is not the feature's latency.
+        latency_ms=outcome.service_ms,
         input_tokens=record.input_tokens,
         output_tokens=record.output_tokens,
         cost=record.cost,
