@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from andon.config.schema import DOTTED_PATH, ProviderConfig
-from andon.errors import ConfigError, ProviderError
+from andon.errors import AndonError, ConfigError, ProviderError
 from andon.providers._output import parse_json_text, wants_json
 from andon.providers.base import ProviderRequest, ProviderResponse
 
@@ -111,8 +111,8 @@ class PythonProvider:
                 result = await asyncio.to_thread(fn, request.variables)
                 if inspect.isawaitable(result):
                     result = await result
-        except ProviderError:
-            raise
+        except AndonError:
+            raise  # the function's own user-facing error already names what to fix
         except Exception as exc:
             raise ProviderError(
                 f"{type(exc).__name__}: {exc}",
