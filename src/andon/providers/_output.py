@@ -8,6 +8,7 @@ from typing import Any
 
 from andon.config.schema import Params
 from andon.errors import MalformedReply
+from andon.providers.base import ProviderRequest, ProviderResponse
 
 # Models often wrap JSON in a Markdown fence even when told not to; accept exactly one such fence.
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
@@ -32,3 +33,30 @@ def parse_json_text(text: str, *, provider: str, where: str | None = None) -> An
             where=where,
             hint="ask for JSON in the prompt too, set params.json_schema, or lower the temperature",
         ) from None
+
+
+def build_response(
+    request: ProviderRequest,
+    *,
+    text: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    latency_ms: float,
+    finish_reason: str | None,
+    raw: Any,
+    provider: str,
+) -> ProviderResponse:
+    """A reply as andon keeps it, with the JSON parsed when the request asked for JSON."""
+    response = ProviderResponse(
+        text=text,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        finish_reason=finish_reason,
+        raw=raw,
+    )
+    if wants_json(request.params):
+        response.parsed = parse_json_text(text, provider=provider)
+    return response

@@ -9,7 +9,7 @@ from urllib.parse import unquote_to_bytes
 from andon.config.schema import ProviderConfig
 from andon.errors import MalformedReply
 from andon.providers._http import JsonHttp, request_model
-from andon.providers._output import parse_json_text, wants_json
+from andon.providers._output import build_response
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse, TextPart
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -91,7 +91,8 @@ class AnthropicProvider:
             )
         text = "".join(b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str))
         usage = data.get("usage") or {}
-        response = ProviderResponse(
+        return build_response(
+            request,
             text=text,
             model=str(data.get("model") or payload["model"]),
             input_tokens=int(usage.get("input_tokens") or 0),
@@ -99,10 +100,8 @@ class AnthropicProvider:
             latency_ms=reply.latency_ms,
             finish_reason=data.get("stop_reason"),
             raw=data,
+            provider=self.name,
         )
-        if wants_json(request.params):
-            response.parsed = parse_json_text(text, provider=self.name)
-        return response
 
     async def aclose(self) -> None:
         """Close the connection pool."""

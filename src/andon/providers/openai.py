@@ -7,7 +7,7 @@ from typing import Any
 from andon.config.schema import Params, ProviderConfig
 from andon.errors import ConfigError, MalformedReply
 from andon.providers._http import JsonHttp, request_model
-from andon.providers._output import parse_json_text, wants_json
+from andon.providers._output import build_response
 from andon.providers.base import Message, ProviderRequest, ProviderResponse, TextPart
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -91,7 +91,8 @@ class OpenAIProvider:
         # A refusal or a tool call carries no content; keep the refusal text when there is one.
         text = content if isinstance(content, str) else refusal if isinstance(refusal, str) else ""
         usage = data.get("usage") or {}
-        response = ProviderResponse(
+        return build_response(
+            request,
             text=text,
             model=str(data.get("model") or payload["model"]),
             input_tokens=int(usage.get("prompt_tokens") or 0),
@@ -99,10 +100,8 @@ class OpenAIProvider:
             latency_ms=reply.latency_ms,
             finish_reason=choice.get("finish_reason"),
             raw=data,
+            provider=self.name,
         )
-        if wants_json(request.params):
-            response.parsed = parse_json_text(text, provider=self.name)
-        return response
 
     async def aclose(self) -> None:
         """Close the connection pool."""

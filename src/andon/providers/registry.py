@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import EntryPoint, entry_points
 from typing import cast
 
 from andon.config.schema import ProviderConfig
-from andon.errors import ConfigError
+from andon.plugins import Registry
 from andon.providers.base import Provider, ProviderFactory
 from andon.providers.resilience import ResilientProvider
 
@@ -23,39 +21,18 @@ BUILTINS: dict[str, str] = {
 }
 
 
-def _plugins() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in BUILTINS}
+REGISTRY = Registry(GROUP, "provider", BUILTINS)
 
 
 def known_types() -> list[str]:
     """Every provider type name that can be used as ``type:``."""
-    return sorted({*BUILTINS, *_plugins()})
+    return REGISTRY.names()
 
 
 def provider_class(type_name: str, *, where: str | None = None) -> ProviderFactory:
     """The class (or factory) registered for ``type_name``; unknown or broken ones are ConfigErrors."""
-    target = BUILTINS.get(type_name)
-    plugin = None if target is not None else _plugins().get(type_name)
-    if target is None and plugin is None:
-        raise ConfigError(
-            f"unknown provider type {type_name!r}; known types: {', '.join(known_types())}",
-            where=where,
-            hint="use one of the known types, or install the package that registers this one",
-        )
-    try:
-        if plugin is not None:
-            factory = plugin.load()
-        else:
-            module_name, _, attr = cast(str, target).partition(":")
-            factory = getattr(importlib.import_module(module_name), attr)
-    except Exception as exc:
-        extra = " (pip install 'andon[local]')" if type_name == "local" else ""
-        raise ConfigError(
-            f"provider type {type_name!r} could not be loaded: {type(exc).__name__}: {exc}",
-            where=where,
-            hint=f"install what it needs{extra}",
-        ) from exc
-    return cast(ProviderFactory, factory)
+    extra = " (pip install 'andon[local]')" if type_name == "local" else ""
+    return cast(ProviderFactory, REGISTRY.load(type_name, where=where, hint=f"install what it needs{extra}"))
 
 
 def build_provider(name: str, config: ProviderConfig) -> Provider:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, cast
 
 from andon.config.schema import GraderSpec
 from andon.errors import AndonError, ConfigError
 from andon.evals.graders.base import Grader
 from andon.evals.graders.scoring import Negated
+from andon.plugins import Registry
 
 GROUP = "andon.graders"
 
@@ -34,36 +33,17 @@ BUILTINS: dict[str, str] = {
 }
 
 
-def _plugins() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in BUILTINS}
+REGISTRY = Registry(GROUP, "grader", BUILTINS)
 
 
 def known_types() -> list[str]:
     """Every grader type usable as ``type:`` (each may also be written ``not-<type>``)."""
-    return sorted({*BUILTINS, *_plugins()})
+    return REGISTRY.names()
 
 
 def grader_class(type_name: str, *, where: str | None = None) -> Callable[..., Any]:
     """The class registered for ``type_name`` (without ``not-``); unknown or broken ones are ConfigErrors."""
-    target = BUILTINS.get(type_name)
-    plugin = None if target is not None else _plugins().get(type_name)
-    if target is None and plugin is None:
-        raise ConfigError(
-            f"unknown grader type {type_name!r}; known types: {', '.join(known_types())}",
-            where=where,
-            hint="use a known type (optionally prefixed not-), or install the package that registers this one",
-        )
-    try:
-        if plugin is not None:
-            return cast(Callable[..., Any], plugin.load())
-        module_name, _, attr = cast(str, target).partition(":")
-        return cast(Callable[..., Any], getattr(importlib.import_module(module_name), attr))
-    except Exception as exc:
-        raise ConfigError(
-            f"grader type {type_name!r} could not be loaded: {type(exc).__name__}: {exc}",
-            where=where,
-            hint="install what it needs",
-        ) from exc
+    return cast(Callable[..., Any], REGISTRY.load(type_name, where=where))
 
 
 def build_grader(spec: GraderSpec, *, where: str | None = None) -> Grader:
