@@ -1,0 +1,239 @@
+"""Evaluation throughput: andon's runner beside promptfoo, same stub, same cases, same concurrency, in one run.
+
+Part 1: 10,000 cases against the loopback stub answering after 50 ms at concurrency 50 (ideal: 10 s);
+wall time ÷ ideal and peak RSS for each tool, caches off. Part 2: 100,000 cases at 0 ms, andon only:
+RSS sampled through the run must stay flat (results stream into the store; nothing accumulates).
+
+Run from the project root: ``.venv/bin/python -m bench.eval_throughput`` (``--help`` for sizes;
+``--skip-promptfoo`` when npm is unavailable). promptfoo is installed once under ``/tmp/andon-bench-promptfoo``
+(``promptfoo@0.121.20``, the last release that runs on Node 20). Results: terminal and
+``bench/out/eval_throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.providers import start_stub
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out" / "eval_throughput.json"
+PROMPTFOO_DIR = Path("/tmp/andon-bench-promptfoo")
+PROMPTFOO_VERSION = "0.121.20"
+REPLY = "ok"
+
+
+@dataclass
+class Measured:
+    """One tool's run: wall time, peak RSS of its process tree, and RSS samples over time."""
+
+    tool: str
+    cases: int
+    delay_ms: float
+    concurrency: int
+    wall_s: float
+    peak_rss_mb: float
+    exit_code: int
+    ideal_s: float
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MB)
+
+    @property
+    def ratio(self) -> float:
+        """Wall time ÷ ideal (1.0 = no overhead beyond the stub's delay)."""
+        return self.wall_s / self.ideal_s if self.ideal_s else float("nan")
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """RSS of a process and all its children, in bytes (0 once gone)."""
+    total = 0
+    try:
+        for proc in [process, *process.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
+                total += proc.memory_info().rss
+    except psutil.Error:
+        return 0
+    return total
+
+
+def measure(tool: str, command: list[str], cwd: Path, env: dict[str, str], cases: int, delay_ms: float,
+            concurrency: int) -> Measured:  # fmt: skip
+    """Run ``command`` and sample its process tree's RSS every 100 ms until it exits."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watched = psutil.Process(process.pid)
+    peak, samples = 0, []
+    while process.poll() is None:
+        rss = tree_rss(watched)
+        peak = max(peak, rss)
+        samples.append((round(time.perf_counter() - started, 2), round(rss / 2**20, 1)))
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    err = process.stderr.read() if process.stderr else ""
+    if process.returncode not in (0, 1):
+        print(f"{tool} exited {process.returncode}: {err[-2000:]}", file=sys.stderr)
+    ideal = cases * delay_ms / 1000 / concurrency
+    return Measured(tool, cases, delay_ms, concurrency, wall, peak / 2**20, process.returncode, ideal, samples)
+
+
+def write_andon_workspace(folder: Path, base_url: str, cases: int) -> None:
+    """A workspace whose one feature sends each case to the stub and checks the reply contains 'ok'."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "andon.yaml").write_text(
+        f"""name: bench
+providers:
+  stub: {{type: openai, base_url: "{base_url}", api_key: sk-dummy, model: stub-model, concurrency: 1000,
+          max_retries: 0, timeout_s: 60}}
+features:
+  bench:
+    dataset: cases.jsonl
+    graders: [{{type: contains, value: "{REPLY}"}}]
+    versions:
+      v1: {{provider: stub, prompt: "{{{{ q }}}}"}}
+""",
+        encoding="utf-8",
+    )
+    with (folder / "cases.jsonl").open("w", encoding="utf-8") as handle:
+        for i in range(cases):
+            handle.write(json.dumps({"id": f"c{i:06d}", "vars": {"q": f"question number {i}"}}) + "\n")
+
+
+def run_andon(base_url: str, cases: int, delay_ms: float, concurrency: int, scratch: Path) -> Measured:
+    """``andon eval`` on a fresh workspace (SQLite store, results written as they finish), cache off."""
+    folder = scratch / f"andon-{cases}"
+    shutil.rmtree(folder, ignore_errors=True)
+    write_andon_workspace(folder, base_url, cases)
+    command = [sys.executable, "-m", "andon", "eval", "bench", "-c", str(concurrency), "--no-cache"]
+    env = {**os.environ, "ANDON_LANG": "en", "COLUMNS": "120"}
+    return measure("andon", command, folder, env, cases, delay_ms, concurrency)
+
+
+def ensure_promptfoo() -> Path:
+    """Install promptfoo once into a scratch folder (never into the project); return its CLI."""
+    cli = PROMPTFOO_DIR / "node_modules" / ".bin" / "promptfoo"
+    if not cli.exists():
+        PROMPTFOO_DIR.mkdir(parents=True, exist_ok=True)
+        print(f"installing promptfoo@{PROMPTFOO_VERSION} into {PROMPTFOO_DIR} (once, ~1.5 min)…", file=sys.stderr)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", f"promptfoo@{PROMPTFOO_VERSION}"],
+            cwd=PROMPTFOO_DIR, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    return cli
+
+
+def run_promptfoo(cli: Path, base_url: str, cases: int, delay_ms: float, concurrency: int, scratch: Path) -> Measured:
+    """promptfoo eval on the same cases and stub, its cache off, fully local (PEERS.md)."""
+    folder = scratch / f"promptfoo-{cases}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with (folder / "cases.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["q", "__expected"])
+        for i in range(cases):
+            writer.writerow([f"question number {i}", f"contains:{REPLY}"])
+    (folder / "config.yaml").write_text(
+        f"""prompts: ["{{{{q}}}}"]
+providers:
+  - id: openai:chat:stub-model
+    config: {{apiBaseUrl: "{base_url}", apiKey: sk-dummy}}
+tests: file://cases.csv
+""",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "PROMPTFOO_DISABLE_TELEMETRY": "1", "PROMPTFOO_DISABLE_UPDATE": "1", "PROMPTFOO_DISABLE_SHARING": "1",
+        "PROMPTFOO_DISABLE_REMOTE_GENERATION": "1", "PROMPTFOO_CONFIG_DIR": str(folder / ".promptfoo"),
+        "OPENAI_API_KEY": "sk-dummy", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }  # fmt: skip
+    command = [
+        str(cli), "eval", "-c", "config.yaml", "--max-concurrency", str(concurrency), "--no-cache", "--repeat", "1",
+        "--no-table", "--no-progress-bar", "-o", "out.json",
+    ]  # fmt: skip
+    return measure("promptfoo", command, folder, env, cases, delay_ms, concurrency)
+
+
+def flatness(samples: list[tuple[float, float]]) -> dict[str, float]:
+    """RSS at 25/50/75/100 % of the run's duration, to show whether memory grows with the cases done."""
+    if not samples:
+        return {}
+    end = samples[-1][0]
+    out = {}
+    for share in (0.25, 0.5, 0.75, 1.0):
+        at = min(samples, key=lambda s: abs(s[0] - share * end))
+        out[f"rss_mb_at_{int(share * 100)}pct"] = at[1]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both parts and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--delay-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--flat-cases", type=int, default=100_000, help="part 2 size (0 to skip)")
+    parser.add_argument("--skip-promptfoo", action="store_true")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/andon-bench-eval"))
+    args = parser.parse_args(argv)
+    args.scratch.mkdir(parents=True, exist_ok=True)
+    results: list[Measured] = []
+
+    stub, base_url = start_stub(args.delay_ms)
+    try:
+        results.append(run_andon(base_url, args.cases, args.delay_ms, args.concurrency, args.scratch))
+        if not args.skip_promptfoo:
+            cli = ensure_promptfoo()
+            results.append(run_promptfoo(cli, base_url, args.cases, args.delay_ms, args.concurrency, args.scratch))
+    finally:
+        stub.terminate()
+    flat: Measured | None = None
+    if args.flat_cases:
+        stub, base_url = start_stub(0)
+        try:
+            flat = run_andon(base_url, args.flat_cases, 0, args.concurrency, args.scratch)
+        finally:
+            stub.terminate()
+
+    print(f"\n{args.cases:,} cases, stub delay {args.delay_ms:g} ms, concurrency {args.concurrency} "
+          f"(ideal {results[0].ideal_s:.1f} s)")  # fmt: skip
+    print(f"{'tool':<10} {'wall s':>8} {'÷ ideal':>8} {'peak RSS MB':>12} {'exit':>5}")
+    for r in results:
+        print(f"{r.tool:<10} {r.wall_s:>8.1f} {r.ratio:>8.2f} {r.peak_rss_mb:>12.0f} {r.exit_code:>5}")
+    if len(results) == 2:
+        a, p = results
+        print(f"andon/promptfoo: wall {a.wall_s / p.wall_s:.2f}×, peak RSS {a.peak_rss_mb / p.peak_rss_mb:.2f}×")
+    if flat is not None:
+        print(f"\n{flat.cases:,} cases at 0 ms, andon: {flat.wall_s:.1f} s, peak RSS {flat.peak_rss_mb:.0f} MB")
+        print(
+            "RSS over the run: "
+            + ", ".join(f"{k.split('_')[-1]}: {v:.0f} MB" for k, v in flatness(flat.samples).items())
+        )
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]},
+        "results": [asdict(r) | {"ratio": r.ratio, "samples": r.samples[::10]} for r in results],
+        "flat": None if flat is None else asdict(flat) | {"samples": flat.samples[::20], **flatness(flat.samples)},
+    }
+    OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nwrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
