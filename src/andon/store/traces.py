@@ -1,9 +1,213 @@
-"""Gateway traces and feedback in the store."""
+"""Gateway traces and feedback in the store: group-committed writes, lookups, and retention pruning.
+
+Traces go in as any object with the ``traces`` columns as attributes (the gateway's ``TraceRecord``) and
+come out as plain dicts of their columns; the store imports nothing above it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from andon.errors import NotFoundError
 from andon.store._base import StoreBase
+from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
+from andon.store.records import OutputRecord
+
+if TYPE_CHECKING:
+    from andon.gateway.types import TraceRecord
+    from andon.review.queue import ReviewItem
+
+MIN_PREFIX = 6
+PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
+TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
+_OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
+_REVIEW_COLUMNS = tuple(c.name for c in ReviewItemRow.__table__.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """Feedback on one trace: a score and/or thumbs (+1/-1), and a comment."""
+
+    id: int
+    trace_id: str
+    score: float | None
+    thumbs: int | None
+    comment: str | None
+    user_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PruneCounts:
+    """How many rows a retention prune deleted."""
+
+    traces: int = 0
+    outputs: int = 0
+    feedback: int = 0
+
+    def __add__(self, other: PruneCounts) -> PruneCounts:
+        return PruneCounts(self.traces + other.traces, self.outputs + other.outputs, self.feedback + other.feedback)
 
 
 class TracesMixin(StoreBase):
     """Gateway traces and feedback (methods of :class:`andon.store.Store`)."""
+
+    def save_traces(
+        self,
+        traces: Sequence[TraceRecord],
+        outputs: Sequence[OutputRecord] = (),
+        review_items: Sequence[ReviewItem] = (),
+    ) -> None:
+        """Store traces with their outputs (provenance) and review items in ONE transaction: all or nothing."""
+        output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
+        trace_rows = [{name: getattr(t, name) for name in TRACE_COLUMNS} for t in traces]
+        review_rows = [_review_row(item) for item in review_items]
+        with self._write() as session:
+            if output_rows:
+                session.execute(insert(OutputRow), output_rows)
+            if trace_rows:
+                session.execute(insert(TraceRow), trace_rows)
+            if review_rows:
+                session.execute(insert(ReviewItemRow), review_rows)
+
+    def get_trace(self, ref: str) -> dict[str, Any]:
+        """A trace's columns by id, or by a unique id prefix of at least 6 characters."""
+        with self._read() as session:
+            row = session.get(TraceRow, ref)
+            if row is None and len(ref) >= MIN_PREFIX:
+                found = session.scalars(
+                    select(TraceRow).where(TraceRow.id.startswith(ref, autoescape=True)).limit(3)
+                ).all()
+                rows = [r for r in found if r.id.startswith(ref)]  # SQLite's LIKE ignores case
+                if len(rows) > 1:
+                    raise NotFoundError(f"trace {ref!r} is ambiguous", hint="give more characters of the trace id")
+                row = rows[0] if rows else None
+            if row is None:
+                raise NotFoundError(f"no trace {ref!r}", hint="list recent traces with `andon traces list`")
+            return _trace_dict(row)
+
+    def list_traces(
+        self,
+        feature: str | None = None,
+        *,
+        limit: int = 50,
+        status: str | None = None,
+        route: str | None = None,
+        before: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Traces' columns, newest first, optionally of one feature, status or route, and created before a time."""
+        query = select(TraceRow).order_by(TraceRow.created_at.desc(), TraceRow.id.desc()).limit(limit)
+        if feature is not None:
+            query = query.where(TraceRow.feature == feature)
+        if status is not None:
+            query = query.where(TraceRow.status == status)
+        if route is not None:
+            query = query.where(TraceRow.route == route)
+        if before is not None:
+            query = query.where(TraceRow.created_at < before)
+        with self._read() as session:
+            return [_trace_dict(row) for row in session.scalars(query)]
+
+    def trace_features(self) -> list[str]:
+        """Every feature that has traces (including ones no longer in andon.yaml)."""
+        with self._read() as session:
+            return sorted(session.scalars(select(TraceRow.feature).distinct()).all())
+
+    def add_feedback(
+        self,
+        trace_id: str,
+        *,
+        score: float | None = None,
+        thumbs: int | None = None,
+        comment: str | None = None,
+        user_id: str | None = None,
+    ) -> FeedbackRecord:
+        """Attach feedback to a stored trace; an unknown trace id is a NotFoundError."""
+        with self._write() as session:
+            if session.get(TraceRow, trace_id) is None:
+                raise NotFoundError(f"no trace {trace_id!r}", hint="feedback needs the trace_id an invoke returned")
+            row = FeedbackRow(
+                trace_id=trace_id, score=score, thumbs=thumbs, comment=comment, user_id=user_id, created_at=utcnow()
+            )
+            session.add(row)
+            session.flush()
+            return _feedback_record(row)
+
+    def list_feedback(self, trace_id: str) -> list[FeedbackRecord]:
+        """Feedback on one trace, oldest first."""
+        with self._read() as session:
+            rows = session.scalars(select(FeedbackRow).where(FeedbackRow.trace_id == trace_id).order_by(FeedbackRow.id))
+            return [_feedback_record(row) for row in rows]
+
+    def prune_traces(self, cutoffs: Mapping[str, datetime], default: datetime | None = None) -> PruneCounts:
+        """Delete traces older than their feature's cutoff, with their outputs and feedback.
+
+        ``default`` applies to features not in ``cutoffs`` (e.g. removed from andon.yaml); None keeps them.
+        Review items are the queue's own records and stay (their ``trace_id`` then points nowhere).
+        """
+        total = PruneCounts()
+        for feature, cutoff in cutoffs.items():
+            total += self._prune_where(TraceRow.feature == feature, TraceRow.created_at < cutoff)
+        if default is not None:
+            others = TraceRow.feature.not_in(list(cutoffs)) if cutoffs else TraceRow.id.is_not(None)
+            total += self._prune_where(others, TraceRow.created_at < default)
+        return total
+
+    def _prune_where(self, *conditions: Any) -> PruneCounts:
+        total = PruneCounts()
+        while True:
+            with self._write() as session:
+                chunk = session.execute(
+                    select(TraceRow.id, TraceRow.output_id).where(*conditions).limit(PRUNE_CHUNK)
+                ).all()
+                if not chunk:
+                    return total
+                total += _delete_chunk(session, [c[0] for c in chunk], [c[1] for c in chunk if c[1]])
+            if len(chunk) < PRUNE_CHUNK:
+                return total
+
+
+def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str]) -> PruneCounts:
+    # Explicit deletes rather than ON DELETE CASCADE: counts are reported, and outputs have no foreign key.
+    feedback = session.execute(delete(FeedbackRow).where(FeedbackRow.trace_id.in_(trace_ids)))
+    outputs = session.execute(delete(OutputRow).where(OutputRow.id.in_(output_ids))) if output_ids else None
+    traces = session.execute(delete(TraceRow).where(TraceRow.id.in_(trace_ids)))
+    return PruneCounts(
+        traces=traces.rowcount or 0,  # type: ignore[attr-defined]
+        outputs=(outputs.rowcount or 0) if outputs is not None else 0,  # type: ignore[attr-defined]
+        feedback=feedback.rowcount or 0,  # type: ignore[attr-defined]
+    )
+
+
+def _review_row(item: Any) -> dict[str, Any]:
+    # Mapped by field name, so the review queue's dataclass and this table evolve without an import here.
+    row = {name: getattr(item, name) for name in _REVIEW_COLUMNS if hasattr(item, name)}
+    if row.get("created_at") is None:
+        row["created_at"] = utcnow()
+    row.setdefault("status", "pending")
+    return row
+
+
+def _trace_dict(row: TraceRow) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in TRACE_COLUMNS}
+    values["tags"] = dict(values["tags"] or {})
+    return values
+
+
+def _feedback_record(row: FeedbackRow) -> FeedbackRecord:
+    return FeedbackRecord(
+        id=row.id,
+        trace_id=row.trace_id,
+        score=row.score,
+        thumbs=row.thumbs,
+        comment=row.comment,
+        user_id=row.user_id,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,170 @@
+"""Commands about production traces: list them, show one with its provenance, prune by retention."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from andon.cli._common import console, open_workspace, print_json
+from andon.gateway.tracing import retention_cutoffs, trace_record
+from andon.gateway.types import TraceRecord
+from andon.store.models import utcnow
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+traces_app = typer.Typer(
+    name="traces",
+    help="Production calls through the gateway: list them, show one with its provenance, prune old ones.",
+    no_args_is_help=True,
+)
+
+
+def _trace_json(trace: TraceRecord) -> dict[str, Any]:
+    data = dataclasses.asdict(trace)
+    data["created_at"] = trace.created_at.isoformat()
+    return data
+
+
+@traces_app.command("list")
+def list_traces(
+    feature: Annotated[str | None, typer.Argument(help="Only this feature (plain model calls are @PROVIDER).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option("--status", help="Only ok, error or queued.")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Only ai, human, shadow or fallback.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List recent traces, newest first."""
+    with open_workspace() as ws:
+        rows = [trace_record(r) for r in ws.store.list_traces(feature, limit=limit, status=status, route=route)]
+    if as_json:
+        print_json([_trace_json(t) for t in rows])
+        return
+    if not rows:
+        console.print("No traces yet." if feature is None else f"No traces of {escape(feature)} yet.")
+        return
+    table = Table(title="Traces" if feature is None else f"Traces of {escape(feature)}")
+    for column in ("id", "time (UTC)", "feature", "version", "route", "status", "cache", "ms", "tokens", "cost"):
+        table.add_column(column, justify="right" if column in ("ms", "tokens", "cost") else "left")
+    for t in rows:
+        status_text = t.status if t.error_code is None else f"{t.status} ({t.error_code})"
+        cost = "" if t.cost is None else f"{t.cost:.4g} {t.currency or ''}"
+        table.add_row(
+            t.id,
+            t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(t.feature),
+            escape(t.version_name or ""),
+            t.route,
+            escape(status_text),
+            t.cache or "",
+            f"{t.latency_ms:.0f}",
+            f"{t.input_tokens}+{t.output_tokens}",
+            cost,
+        )
+    console.print(table)
+
+
+@traces_app.command("show")
+def show(
+    trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix of at least 6 characters).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one trace: input as stored, output, timings, the exact prompt sent (provenance) and feedback."""
+    with open_workspace() as ws:
+        trace = trace_record(ws.store.get_trace(trace_id))
+        output = ws.store.outputs_by_id([trace.output_id]).get(trace.output_id) if trace.output_id else None
+        feedback = ws.store.list_feedback(trace.id)
+    if as_json:
+        print_json(
+            {
+                "trace": _trace_json(trace),
+                "output": None if output is None else {**dataclasses.asdict(output), "raw": None},
+                "feedback": [{**dataclasses.asdict(f), "created_at": f.created_at.isoformat()} for f in feedback],
+            }
+        )
+        return
+    version = f"{trace.version_name} ({(trace.version_id or '')[:12]})" if trace.version_id else "-"
+    lines = [
+        f"[bold]{trace.id}[/]  {escape(trace.feature)}  {trace.created_at.isoformat(timespec='seconds')}",
+        f"version: {escape(version)}   route: {trace.route}   status: {trace.status}"
+        + (f" ({trace.error_code})" if trace.error_code else "")
+        + (f"   cache: {trace.cache}" if trace.cache else ""),
+        f"model: {escape(trace.provider or '-')} / {escape(trace.model or '-')}   tokens: "
+        f"{trace.input_tokens}+{trace.output_tokens}"
+        + (f"   cost: {trace.cost:.4g} {trace.currency or ''}" if trace.cost is not None else ""),
+        f"latency: {trace.latency_ms:.1f} ms (queue {trace.queue_ms:.1f}, cache {trace.cache_ms:.1f}, "
+        f"provider {trace.provider_ms:.1f})",
+        "who: "
+        + ", ".join(
+            f"{name} {escape(str(value))}"
+            for name, value in (
+                ("user", trace.user_id),
+                ("session", trace.session_id),
+                ("tenant", trace.tenant),
+                ("key", trace.api_key_id),
+            )
+            if value
+        ),
+    ]
+    if trace.note:
+        lines.append(f"note: {escape(trace.note)}")
+    if trace.error:
+        lines.append(f"[red]error:[/] {escape(trace.error)}")
+    lines.append(f"\n[bold]input[/] (stored {trace.input_mode}, sha256 {trace.input_hash[:16]}…)")
+    lines.append(escape(_short(trace.input)) if trace.input is not None else "(not kept)")
+    if output is not None:
+        lines.append("\n[bold]prompt sent[/]")
+        for message in output.messages:
+            texts = [
+                p.get("text", "") if p.get("type") == "text" else f"[image {p.get('url', '')[:40]}…]"
+                for p in message["content"]
+            ]
+            lines.append(f"[cyan]{message['role']}[/]: {escape(' '.join(texts))}")
+    lines.append("\n[bold]output[/]")
+    lines.append(
+        escape(_short(trace.output_json)) if trace.output_json is not None else escape(trace.output_text or "")
+    )
+    for item in feedback:
+        verdict = {1: "👍", -1: "👎"}.get(item.thumbs or 0, "")
+        score = f" score {item.score:g}" if item.score is not None else ""
+        comment = f" — {escape(item.comment)}" if item.comment else ""
+        lines.append(f"feedback {item.created_at.isoformat(timespec='seconds')}: {verdict}{score}{comment}")
+    console.print("\n".join(lines))
+
+
+@traces_app.command("prune")
+def prune(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Keep this many days for every feature (default: each feature's data_use.retention_days).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete traces older than their retention, with their outputs and feedback (review items stay)."""
+    with open_workspace() as ws:
+        cutoffs, default = retention_cutoffs(ws.config, utcnow(), days=days)
+        counts = ws.store.prune_traces(cutoffs, default)
+    if as_json:
+        print_json(dataclasses.asdict(counts))
+        return
+    console.print(
+        f"Pruned {counts.traces} trace(s), {counts.outputs} output(s) and {counts.feedback} feedback item(s)."
+    )
+
+
+def _short(value: Any, limit: int = 2000) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``andon traces`` to the app."""
+    app.add_typer(traces_app, name="traces")

@@ -1,0 +1,218 @@
+"""Durable traces with group commit: a call is acknowledged only after the transaction holding its trace commits.
+
+Calls hand their trace (with its output record and review items) to :meth:`TraceWriter.write` and wait.
+One writer task gathers what arrives within ``group_commit_ms`` of the oldest waiting trace (or until a
+batch is full) and commits it in one transaction, then wakes every waiter of that batch. A failed commit
+fails every call in it, so none of them answers 2xx for a trace that is not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from andon.config.schema import DataUseConfig, WorkspaceConfig
+from andon.errors import StoreError
+from andon.gateway.metrics import GatewayMetrics
+from andon.gateway.types import TraceRecord
+from andon.store import Store
+from andon.store.records import OutputRecord
+
+if TYPE_CHECKING:
+    from andon.review.queue import ReviewItem
+
+log = logging.getLogger("andon.gateway")
+
+DEFAULT_MAX_BATCH = 256
+
+
+class TraceWriteError(StoreError):
+    """The trace could not be committed, so the call it records must not be acknowledged."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    trace: TraceRecord
+    outputs: Sequence[OutputRecord]
+    review_items: Sequence[ReviewItem]
+    future: asyncio.Future[None]
+    enqueued: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """Counters of the writer, for tests and the bench: commits, traces written, failures."""
+
+    commits: int = 0
+    traces: int = 0
+    failed: int = 0
+    largest_batch: int = 0
+
+
+class TraceWriter:
+    """Group-commits traces to the store from one background task; start it, write, stop it."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        group_commit_ms: float = 5.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._store = store
+        self._window = max(group_commit_ms, 0.0) / 1000
+        self._max = max_batch
+        self._metrics = metrics
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()  # something is pending, or stop was asked
+        self._full = asyncio.Event()  # a whole batch is pending: commit without waiting out the window
+        self._task: asyncio.Task[None] | None = None
+        # Its own thread: a commit never waits behind other work queued on the default executor.
+        self._executor: ThreadPoolExecutor | None = None
+        self._stopping = False
+        self.stats = WriterStats()
+        self.last_error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the writer accepts traces."""
+        return self._task is not None and not self._task.done() and not self._stopping
+
+    async def start(self) -> None:
+        """Start the writer task (idempotent)."""
+        if self._task is None or self._task.done():
+            self._stopping = False
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="andon-traces")
+            self._task = asyncio.create_task(self._run(), name="andon-trace-writer")
+
+    async def stop(self) -> None:
+        """Commit everything still waiting, then end the writer task."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        self._full.set()
+        await self._task
+        self._task = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def write(
+        self, trace: TraceRecord, outputs: Sequence[OutputRecord] = (), review_items: Sequence[ReviewItem] = ()
+    ) -> None:
+        """Queue one trace and wait until the transaction holding it commits; raise TraceWriteError if not."""
+        if not self.running:
+            raise TraceWriteError("the trace writer is not running", hint="start the gateway before invoking")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(trace, tuple(outputs), tuple(review_items), future))
+        self._wake.set()
+        if len(self._pending) >= self._max:
+            self._full.set()
+        # If the caller is cancelled (client gone) the trace is still committed with its batch.
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if not self._pending:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                continue
+            delay = self._pending[0].enqueued + self._window - time.monotonic()
+            if delay > 0 and len(self._pending) < self._max and not self._stopping:
+                self._full.clear()
+                if len(self._pending) < self._max:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), delay)
+            batch, self._pending = self._pending[: self._max], self._pending[self._max :]
+            if not self._pending and not self._stopping:
+                self._wake.clear()
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
+        try:
+            await self._save(batch)
+        except Exception as exc:
+            if isinstance(exc, StoreError) or len(batch) == 1:
+                # The store itself is unreachable (or only one trace): every call of the batch fails.
+                self._fail(batch, exc, started, store_down=isinstance(exc, StoreError))
+                return
+            # A bad row (a clash, a value the database refuses) must not take its batch-mates down:
+            # commit each alone, so only the culprit fails.
+            log.warning("group commit of %d traces failed (%s); retrying one by one", len(batch), exc)
+            for item in batch:
+                one_started = time.perf_counter()
+                try:
+                    await self._save([item])
+                except Exception as one_exc:
+                    self._fail([item], one_exc, one_started, store_down=isinstance(one_exc, StoreError))
+                else:
+                    self._done([item], one_started)
+            return
+        self._done(batch, started)
+
+    async def _save(self, batch: list[_Pending]) -> None:
+        traces = [p.trace for p in batch]
+        outputs = [o for p in batch for o in p.outputs]
+        reviews: list[Any] = [item for p in batch for item in p.review_items]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews)
+
+    def _done(self, batch: list[_Pending], started: float) -> None:
+        self.stats.commits += 1
+        self.stats.traces += len(batch)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        self.last_error = None
+        if self._metrics is not None:
+            self._metrics.observe_commit(time.perf_counter() - started, len(batch), failed=False)
+        for item in batch:
+            if not item.future.done():
+                item.future.set_result(None)
+
+    def _fail(self, batch: list[_Pending], exc: BaseException, started: float, *, store_down: bool) -> None:
+        self.stats.failed += len(batch)
+        if store_down:
+            self.last_error = exc  # one refused row says nothing about the store; an unreachable store does
+        if self._metrics is not None:
+            self._metrics.observe_commit(time.perf_counter() - started, len(batch), failed=True)
+        log.error("could not commit %d trace(s): %s", len(batch), exc)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        for item in batch:
+            if not item.future.done():
+                error = TraceWriteError(
+                    f"the trace {item.trace.id} could not be stored: {detail}",
+                    hint="the call was not acknowledged; check the store (andon check) and try again",
+                )
+                item.future.set_exception(error)
+
+
+def trace_record(row: Mapping[str, Any]) -> TraceRecord:
+    """A stored trace (the store's column dict) as a :class:`TraceRecord`."""
+    return TraceRecord(**{**row, "tags": dict(row.get("tags") or {})})
+
+
+def retention_cutoffs(
+    config: WorkspaceConfig, now: datetime, *, days: int | None = None
+) -> tuple[dict[str, datetime], datetime]:
+    """Per-feature prune cutoffs from ``data_use.retention_days`` (or ``days`` for all), and the cutoff for
+    traces of features not in andon.yaml (the default retention, or ``days``)."""
+    cutoffs = {
+        name: now - timedelta(days=days if days is not None else feature.serve.data_use.retention_days)
+        for name, feature in config.features.items()
+    }
+    default = now - timedelta(days=days if days is not None else DataUseConfig().retention_days)
+    return cutoffs, default
