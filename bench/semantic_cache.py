@@ -1,0 +1,585 @@
+"""The semantic cache on KorSTS: how often a hit is right, how often the reversal guard saves it, and how fast.
+
+KorSTS pairs scored >= 4.0 are "the same request" (a hit is right), <= 2.0 "a different request" (a hit is
+wrong); pairs in between count for neither. The threshold is chosen on *train* only (the lowest cosine whose
+hit precision, guard on, reaches TARGET_PRECISION); dev figures are reported beside it, never used to choose.
+Latency uses a real store holding ``--entries`` rows whose vectors are synthetic (random unit vectors), plus
+a few hundred real entries so that some lookups hit; queries are real KorSTS sentences, embedded for real.
+
+Run from the project root: ``.venv/bin/python -m bench.semantic_cache`` (``--help`` for sizes).
+Results go to the terminal and to ``bench/out/semantic_cache.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import platform
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make `andon` importable from the source tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import numpy as np
+
+from andon.config.schema import WorkspaceConfig
+from andon.embeddings import default_embedder
+from andon.gateway.semcache import (
+    DEFAULT_THRESHOLD,
+    RequestShape,
+    SemanticCache,
+    mismatch,
+    request_key,
+    request_shape,
+)
+from andon.store import Store
+from andon.store.semcache import NewCacheEntry
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out" / "semantic_cache.json"
+DATA = ROOT.parent / "shared" / "data" / "korsts"
+TARGET_PRECISION = 0.90
+SAME, DIFFERENT = 4.0, 2.0
+DAANGN = 0.65
+TABLE = (0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90)
+GRID = tuple(round(0.40 + 0.01 * i, 2) for i in range(56))  # 0.40 … 0.95
+
+# Requests a cache must NOT answer from each other (roles swapped, numbers, negation, direction), and
+# requests it should. Written for this bench; the last two must-miss pairs differ only in a word's meaning,
+# which no guard of this kind sees (the judge's job).
+MUST_MISS = (
+    ("철수가 영희에게 돈을 보냈다", "영희가 철수에게 돈을 보냈다"),
+    ("A가 B에게 보냈다", "B가 A에게 보냈다"),
+    ("고객이 판매자에게 환불을 요청했어요", "판매자가 고객에게 환불을 요청했어요"),
+    ("서울에서 부산으로 가는 기차 시간 알려줘", "부산에서 서울로 가는 기차 시간 알려줘"),
+    ("개가 고양이를 쫓고 있다", "고양이가 개를 쫓고 있다"),
+    ("엄마가 아이를 안고 있다", "아이가 엄마를 안고 있다"),
+    ("판매자가 구매자를 신고했어요", "구매자가 판매자를 신고했어요"),
+    ("남편이 아내에게 선물을 줬다", "아내가 남편에게 선물을 줬다"),
+    ("Alice sent Bob the money", "Bob sent Alice the money"),
+    ("The dog bit the man", "The man bit the dog"),
+    ("사과 3개를 주문했어요", "사과 5개를 주문했어요"),
+    ("10시에 예약해 주세요", "11시에 예약해 주세요"),
+    ("두 명 예약이요", "세 명 예약이요"),
+    ("1월 5일에 배송해 주세요", "1월 6일에 배송해 주세요"),
+    ("Transfer 100 dollars to savings", "Transfer 1000 dollars to savings"),
+    ("주문을 취소해 주세요", "주문을 취소하지 마세요"),
+    ("배송이 도착했어요", "배송이 도착하지 않았어요"),
+    ("택배를 보냈어요", "택배를 안 보냈어요"),
+    ("강아지를 팝니다", "강아지를 삽니다"),
+    ("회원 탈퇴 방법 알려주세요", "회원 가입 방법 알려주세요"),
+)
+SHOULD_HIT = (
+    ("철수가 영희에게 돈을 보냈다", "영희에게 철수가 돈을 보냈다"),
+    ("고객이 판매자에게 환불을 요청했어요", "판매자에게 고객이 환불을 요청했어요"),
+    ("개가 고양이를 쫓고 있다", "고양이를 개가 쫓고 있다"),
+    ("주문을 취소하고 싶어요", "주문 취소하고 싶어요"),
+    ("환불은 어떻게 받나요?", "환불은 어떻게 받을 수 있나요?"),
+    ("배송이 언제 오나요", "배송은 언제 오나요?"),
+    ("비밀번호를 잊어버렸어요", "비밀번호를 까먹었어요"),
+    ("사과 3개를 주문했어요", "사과를 3개 주문했어요"),
+    ("서울에서 부산으로 가는 기차 시간 알려줘", "서울에서 부산 가는 기차 시간 알려주세요"),
+    ("이 물건 아직 팔아요?", "이 물건 아직 파나요?"),
+    ("계정을 삭제하고 싶어요", "계정 삭제하고 싶습니다"),
+    ("How do I reset my password?", "How can I reset my password?"),
+    ("10시에 예약해 주세요", "10시로 예약해 주세요"),
+    ("택배가 안 왔어요", "택배가 아직 안 왔어요"),
+    ("두 명 예약이요", "2명 예약이요"),
+)
+
+Pairs = list[tuple[float, str, str]]
+
+
+def load_split(folder: Path, split: str) -> Pairs:
+    """(score, sentence1, sentence2) rows of ``sts-<split>.tsv``, read in place."""
+    with (folder / f"sts-{split}.tsv").open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader)
+        score, first, second = header.index("score"), header.index("sentence1"), header.index("sentence2")
+        return [(float(row[score]), row[first], row[second]) for row in reader]
+
+
+def cosines(pairs: list[tuple[str, str]]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Cosine of each pair under the cache's embedder (unit vectors, so a dot product)."""
+    embedder = default_embedder()
+    texts = sorted({t for pair in pairs for t in pair})
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
+    return np.array([float(vectors[a] @ vectors[b]) for a, b in pairs], dtype=np.float32)
+
+
+def vetoes(pairs: list[tuple[str, str]]) -> list[str | None]:
+    """The guard's reason to refuse each pair, or None."""
+    return [mismatch(request_shape(a), request_shape(b)) for a, b in pairs]
+
+
+def rates(
+    sims: np.ndarray[Any, Any],
+    keep: np.ndarray[Any, Any],
+    same: np.ndarray[Any, Any],
+    different: np.ndarray[Any, Any],
+    threshold: float,
+) -> dict[str, Any]:
+    """Hit precision, hit recall and false-hit rate at ``threshold``; ``keep`` is the guard's verdict."""
+    hit = (sims >= threshold) & keep
+    right, wrong = int((hit & same).sum()), int((hit & different).sum())
+    return {
+        "threshold": threshold,
+        "precision": right / (right + wrong) if right + wrong else None,
+        "recall": right / int(same.sum()),
+        "false_hit_rate": wrong / int(different.sum()),
+        "right_hits": right,
+        "wrong_hits": wrong,
+    }
+
+
+def evaluate(pairs: Pairs) -> dict[str, Any]:
+    """Cosines and guard verdicts of one split, with its same/different masks."""
+    texts = [(a, b) for _, a, b in pairs]
+    scores = np.array([s for s, _, _ in pairs])
+    reasons = vetoes(texts)
+    return {
+        "sims": cosines(texts),
+        "keep": np.array([r is None for r in reasons]),
+        "reasons": reasons,
+        "same": scores >= SAME,
+        "different": scores <= DIFFERENT,
+    }
+
+
+def choose(train: dict[str, Any]) -> dict[str, Any]:
+    """The lowest grid threshold whose train hit precision (guard on) reaches TARGET_PRECISION."""
+    for threshold in GRID:
+        row = rates(train["sims"], train["keep"], train["same"], train["different"], threshold)
+        if row["precision"] is not None and row["precision"] >= TARGET_PRECISION:
+            return row
+    return rates(train["sims"], train["keep"], train["same"], train["different"], GRID[-1])
+
+
+# --- the reversal guard --------------------------------------------------------------------------------
+
+_SUBJECT, _OTHER = ("이", "가"), ("을", "를", "에게", "한테")
+_ALLOMORPHS = {"이": ("이", "가"), "가": ("이", "가"), "을": ("을", "를"), "를": ("을", "를")}
+
+
+def _closed(syllable: str) -> bool:
+    return "\uac00" <= syllable <= "\ud7a3" and (ord(syllable) - 0xAC00) % 28 != 0
+
+
+def _attach(stem: str, particle: str) -> str:
+    if particle in _ALLOMORPHS:  # 이/가, 을/를 follow whether the stem ends in a consonant
+        closed, open_ = _ALLOMORPHS[particle]
+        return stem + (closed if _closed(stem[-1]) else open_)
+    return stem + particle
+
+
+def reversed_sentence(sentence: str) -> str | None:
+    """Swap the subject and the object (or recipient) of a sentence with exactly one of each, else None."""
+    words = sentence.split()
+    found: dict[str, list[tuple[int, str, str, str]]] = {"S": [], "O": []}
+    for index, word in enumerate(words):
+        core = word.rstrip(".,!?")
+        for particle in ("에게", "한테", *_SUBJECT, "을", "를"):
+            stem = core[: -len(particle)]
+            if core.endswith(particle) and stem and re.fullmatch("[\uac00-\ud7a3]+", stem):
+                role = "S" if particle in _SUBJECT else "O"
+                found[role].append((index, stem, particle, word[len(core) :]))
+                break
+    if len(found["S"]) != 1 or len(found["O"]) != 1:
+        return None
+    (i, a, pa, ta), (j, b, pb, tb) = found["S"][0], found["O"][0]
+    if a == b:
+        return None
+    words[i], words[j] = _attach(b, pa) + ta, _attach(a, pb) + tb
+    return " ".join(words)
+
+
+def guard_effect(pairs_by_split: dict[str, Pairs], threshold: float) -> dict[str, Any]:
+    """Hits on role-swapped and handwritten pairs at ``threshold``, without and with the guard."""
+    result: dict[str, Any] = {}
+    for split, pairs in pairs_by_split.items():
+        sentences = list(dict.fromkeys(a for _, a, _ in pairs))
+        swapped = [(s, r) for s in sentences if (r := reversed_sentence(s)) is not None]
+        sims = cosines(swapped)
+        keep = np.array([r is None for r in vetoes(swapped)])
+        above = sims >= threshold
+        result[f"korsts_{split}_role_swaps"] = {
+            "pairs": len(swapped),
+            "cosine_median": round(float(np.median(sims)), 3),
+            "hit_without_guard": round(float(above.mean()), 4),
+            "hit_with_guard": round(float((above & keep).mean()), 4),
+            "examples": [list(p) for p in swapped[:3]],
+        }
+    for name, cases in (("handwritten_must_miss", MUST_MISS), ("handwritten_should_hit", SHOULD_HIT)):
+        sims = cosines(list(cases))
+        reasons = vetoes(list(cases))
+        result[name] = {
+            "pairs": len(cases),
+            "hit_without_guard": int((sims >= threshold).sum()),
+            "hit_with_guard": int(sum(1 for s, r in zip(sims, reasons, strict=True) if s >= threshold and r is None)),
+            "rows": [
+                {"a": a, "b": b, "cosine": round(float(s), 3), "guard": r}
+                for (a, b), s, r in zip(cases, sims, reasons, strict=True)
+            ],
+        }
+    return result
+
+
+def guard_cost(split: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """Of the same-request pairs above the threshold, how many the guard refuses, and why."""
+    above_same = (split["sims"] >= threshold) & split["same"]
+    above_different = (split["sims"] >= threshold) & split["different"]
+    why = Counter(r for r, a in zip(split["reasons"], above_same, strict=True) if a and r is not None)
+    return {
+        "same_pairs_above_threshold": int(above_same.sum()),
+        "refused_by_guard": int(sum(why.values())),
+        "refused_share": round(sum(why.values()) / max(int(above_same.sum()), 1), 4),
+        "by_reason": dict(why.most_common()),
+        "different_pairs_above_threshold": int(above_different.sum()),
+        "different_refused_by_guard": int((above_different & ~split["keep"]).sum()),
+    }
+
+
+# --- the same guard over kiwipiepy's morphological analysis (only with --kiwi) -----------------------------
+
+_KIWI_CONTENT = {"NNG", "NNP", "NNB", "SL", "SH", "VV", "VA", "XR", "MAG"}
+_KIWI_ROLES = {"JKS": "S", "JKO": "O"}
+_KIWI_JKB = {
+    "에게": "D", "한테": "D", "께": "D", "에게서": "F", "한테서": "F", "에서": "F", "부터": "F", "로부터": "F",
+    "으로부터": "F", "으로": "T", "로": "T", "까지": "T",
+}  # fmt: skip
+_KIWI_NUMBERS = {
+    "하나": "1", "둘": "2", "두": "2", "셋": "3", "세": "3", "넷": "4", "네": "4", "다섯": "5", "여섯": "6",
+    "일곱": "7", "여덟": "8", "아홉": "9", "열": "10", "스물": "20", "스무": "20",
+}  # fmt: skip
+
+
+def _kiwi_negates(form: str, tag: str) -> bool:
+    if (tag == "MAG" and form in ("안", "못")) or (tag == "VX" and form in ("않", "말")) or form == "없":
+        return True
+    return tag == "VCN" or (tag == "SL" and form in ("not", "no", "never", "cannot"))
+
+
+def kiwi_shaper() -> Any:
+    """A ``request_shape`` twin over kiwipiepy's morphemes, or None when kiwipiepy is not installed."""
+    try:
+        from kiwipiepy import Kiwi  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    kiwi = Kiwi()
+
+    def shape(text: str) -> RequestShape:
+        morphemes = kiwi.tokenize(text.lower())
+        tokens: list[tuple[str, str | None]] = []
+        numbers: list[str] = []
+        negations = 0
+        for i, m in enumerate(morphemes):
+            form, tag = m.form, m.tag
+            if _kiwi_negates(form, tag):
+                negations += 1
+            elif tag == "SN":
+                numbers.append(form.replace(",", ""))
+            elif tag in ("NR", "MM") and form in _KIWI_NUMBERS:
+                numbers.append(_KIWI_NUMBERS[form])
+            elif tag in _KIWI_CONTENT:
+                role = None
+                if i + 1 < len(morphemes):
+                    nxt = morphemes[i + 1]
+                    if nxt.tag in _KIWI_ROLES:
+                        role = _KIWI_ROLES[nxt.tag]
+                    elif nxt.tag == "JX" and nxt.form in ("은", "는"):
+                        role = "S"
+                    elif nxt.tag == "JKB":
+                        role = _KIWI_JKB.get(nxt.form)
+                if not (tag == "SL" and form in ("a", "an", "the", "is", "are") and role is None):
+                    tokens.append((form, role))
+        return RequestShape(tuple(tokens), tuple(sorted(numbers)), negations)
+
+    return shape
+
+
+def kiwi_comparison(splits: dict[str, Pairs], evaluated: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """Precision/recall at ``threshold`` and time per sentence: the light guard beside a kiwipiepy one."""
+    shape = kiwi_shaper()
+    if shape is None:
+        return {"skipped": "kiwipiepy is not installed"}
+    result: dict[str, Any] = {}
+    for name, pairs in splits.items():
+        texts = [t for _, a, b in pairs for t in (a, b)]
+        timings = {}
+        for label, analyse in (("light", request_shape), ("kiwi", shape)):
+            started = time.perf_counter()
+            shapes = [analyse(t) for t in texts]
+            timings[label] = (time.perf_counter() - started) / len(texts) * 1e6
+            keep = np.array([mismatch(shapes[i], shapes[i + 1]) is None for i in range(0, len(shapes), 2)])
+            split = evaluated[name]
+            result.setdefault(name, {})[label] = rates(
+                split["sims"], keep, split["same"], split["different"], threshold
+            )
+        result[name]["us_per_sentence"] = {k: round(v, 1) for k, v in timings.items()}
+    cases = list(MUST_MISS)
+    result["handwritten_must_miss_served"] = {
+        "light": sum(mismatch(request_shape(a), request_shape(b)) is None for a, b in cases),
+        "kiwi": sum(mismatch(shape(a), shape(b)) is None for a, b in cases),
+    }
+    swaps = [(a, r) for _, a, _ in splits["dev"] if (r := reversed_sentence(a)) is not None]
+    result["dev_role_swaps_passing_guard"] = {
+        "light": round(sum(mismatch(request_shape(a), request_shape(b)) is None for a, b in swaps) / len(swaps), 4),
+        "kiwi": round(sum(mismatch(shape(a), shape(b)) is None for a, b in swaps) / len(swaps), 4),
+    }
+    return result
+
+
+# --- latency -------------------------------------------------------------------------------------------
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"n": len(values), "p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": round(ordered[-1], 3)}
+
+
+async def latency(
+    entries: int, lookups: int, queries: list[tuple[str, str]], database_url: str | None
+) -> dict[str, Any]:
+    """Lookup times over a store with ``entries`` synthetic rows, plus real ones that some queries hit.
+
+    The first sentence of half of the ``queries`` pairs is stored with an answer; every pair's second
+    sentence is looked up (so some hit exactly, some semantically, and the rest miss).
+    """
+    config = WorkspaceConfig.model_validate(
+        {
+            "providers": {"stub": {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}},
+            "features": {
+                "bench": {
+                    "versions": {"v1": {"provider": "stub", "prompt": "{{ question }}"}},
+                    "serve": {"cache": {"enabled": True}},
+                }
+            },
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        with Store.open(url) as store:
+            store.semcache_clear("bench")
+            rng = np.random.default_rng(7)
+            now = datetime.now(UTC)
+            expires = now + timedelta(days=1)
+            started = time.perf_counter()
+            chunk = 10_000
+            for start in range(0, entries, chunk):
+                vectors = rng.standard_normal((min(chunk, entries - start), 512)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                rows = []
+                for offset, vector in enumerate(vectors):
+                    key = request_key({"question": f"synthetic request {start + offset}"})
+                    rows.append(
+                        NewCacheEntry(
+                            "bench",
+                            "v1",
+                            "t",
+                            key.key_hash,
+                            key.text,
+                            vector.tobytes(),
+                            "answer",
+                            None,
+                            None,
+                            expires,
+                            now,
+                        )
+                    )
+                store.semcache_put_many(rows)
+            fill_s = time.perf_counter() - started
+            cache = SemanticCache(store, config)
+            await cache.warm()
+            for i, (text, _) in enumerate(queries[: max(1, len(queries) // 2)]):
+                await cache.store("bench", "v1", "t", {"question": text}, f"answer {i}", None, f"trace {i}")
+            started = time.perf_counter()
+            await cache.lookup("bench", "v1", "t", {"question": "처음 조회가 색인을 읽어 옵니다"})
+            load_s = time.perf_counter() - started
+            ask = [queries[i % len(queries)][1] for i in range(lookups)]
+            timings: dict[str, list[float]] = {"exact": [], "semantic": [], "miss": []}
+            everything: list[float] = []
+            for text in ask:
+                clock = time.perf_counter()
+                found = await cache.lookup("bench", "v1", "t", {"question": text})
+                elapsed = (time.perf_counter() - clock) * 1000
+                everything.append(elapsed)
+                timings[found.hit if found else "miss"].append(elapsed)
+            index = await cache._index("bench", "v1", "t", 512)  # the search alone, for the breakdown
+            probe = default_embedder().embed(ask[:50])
+            search: list[float] = []
+            for _ in range(4):
+                for vector in probe:
+                    clock = time.perf_counter()
+                    index.search(
+                        vector, DEFAULT_THRESHOLD, time.time(), 86_400, request_key({"question": "x"}).scope, 8
+                    )
+                    search.append((time.perf_counter() - clock) * 1000)
+            embed: list[float] = []
+            for text in ask[:100]:
+                clock = time.perf_counter()
+                default_embedder().embed([text + "?"])
+                embed.append((time.perf_counter() - clock) * 1000)
+            return {
+                "store": store.dialect,
+                "entries": store.semcache_count("bench"),
+                "synthetic_vectors": entries,
+                "fill_s": round(fill_s, 1),
+                "first_lookup_loads_index_s": round(load_s, 2),
+                "lookup": _percentiles(everything),
+                "lookup_by_outcome": {k: _percentiles(v) for k, v in timings.items() if v},
+                "index_search_only": _percentiles(search),
+                "embed_one_query": _percentiles(embed),
+            }
+
+
+def _fmt(value: float | None) -> str:
+    return "  —  " if value is None else f"{value:.3f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with sts-train.tsv and sts-dev.tsv")
+    parser.add_argument("--entries", type=int, default=100_000, help="cache rows for the latency part")
+    parser.add_argument("--lookups", type=int, default=400, help="timed lookups")
+    parser.add_argument("--database-url", default=None, help="store for the latency part (default: temp SQLite)")
+    parser.add_argument("--skip-latency", action="store_true", help="only the quality figures")
+    parser.add_argument("--kiwi", action="store_true", help="compare the guard with a kiwipiepy-based one")
+    args = parser.parse_args(argv)
+
+    splits = {name: load_split(args.data, name) for name in ("train", "dev")}
+    evaluated = {name: evaluate(pairs) for name, pairs in splits.items()}
+    chosen = choose(evaluated["train"])
+    threshold = DEFAULT_THRESHOLD
+
+    table: dict[str, list[dict[str, Any]]] = {}
+    print(f"KorSTS: same request = score >= {SAME}, different = score <= {DIFFERENT}")
+    print(f"{'split':6} {'guard':6} {'cosine':>7} {'precision':>9} {'recall':>7} {'false-hit':>9}")
+    for name, split in evaluated.items():
+        for guarded in (False, True):
+            keep = split["keep"] if guarded else np.ones_like(split["keep"])
+            label = f"{name}/{'guard' if guarded else 'plain'}"
+            table[label] = [rates(split["sims"], keep, split["same"], split["different"], t) for t in TABLE]
+            for row in table[label]:
+                mark = " <- shipped" if abs(row["threshold"] - threshold) < 1e-9 else ""
+                mark += " (Daangn's)" if abs(row["threshold"] - DAANGN) < 1e-9 else ""
+                print(
+                    f"{name:6} {'on' if guarded else 'off':6} {row['threshold']:7.2f} {_fmt(row['precision']):>9} "
+                    f"{row['recall']:7.3f} {row['false_hit_rate']:9.3f}{mark}"
+                )
+
+    shipped = {
+        name: {
+            "guard_on": rates(s["sims"], s["keep"], s["same"], s["different"], threshold),
+            "guard_off": rates(s["sims"], np.ones_like(s["keep"]), s["same"], s["different"], threshold),
+        }
+        for name, s in evaluated.items()
+    }
+    daangn = {
+        name: {
+            "guard_on": rates(s["sims"], s["keep"], s["same"], s["different"], DAANGN),
+            "guard_off": rates(s["sims"], np.ones_like(s["keep"]), s["same"], s["different"], DAANGN),
+        }
+        for name, s in evaluated.items()
+    }
+    print(
+        f"\nchosen on train (lowest cosine with precision >= {TARGET_PRECISION}, guard on): "
+        f"{chosen['threshold']:.2f}; shipped DEFAULT_THRESHOLD = {threshold:.2f}"
+        + ("" if abs(chosen["threshold"] - threshold) < 1e-9 else "  ** differs: update the constant **")
+    )
+    for name in evaluated:
+        on = shipped[name]["guard_on"]
+        print(
+            f"  {name} at {threshold:.2f}, guard on: precision {_fmt(on['precision'])}, recall {on['recall']:.3f}, "
+            f"false-hit rate {on['false_hit_rate']:.3f}"
+        )
+    for name in evaluated:
+        on, off = daangn[name]["guard_on"], daangn[name]["guard_off"]
+        print(
+            f"  Daangn's {DAANGN} on {name}: precision {_fmt(off['precision'])} / false-hit "
+            f"{off['false_hit_rate']:.3f} without the guard, "
+            f"{_fmt(on['precision'])} / {on['false_hit_rate']:.3f} with it"
+        )
+
+    effect = guard_effect(splits, threshold)
+    cost = {name: guard_cost(split, threshold) for name, split in evaluated.items()}
+    print(f"\nreversal guard at {threshold:.2f}:")
+    for key, value in effect.items():
+        without, with_ = value["hit_without_guard"], value["hit_with_guard"]
+        if isinstance(without, float):
+            without, with_ = f"{without:.1%}", f"{with_:.1%}"
+        print(f"  {key}: {without} hit without the guard, {with_} with it (of {value['pairs']} pairs)")
+    for row in effect["handwritten_must_miss"]["rows"]:
+        if row["cosine"] >= threshold and row["guard"] is None:
+            print(f"    still served: {row['a']} / {row['b']} (cosine {row['cosine']})")
+    for name, value in cost.items():
+        print(
+            f"  cost on {name}: {value['refused_by_guard']} of {value['same_pairs_above_threshold']} same-request "
+            f"pairs above the threshold refused ({value['by_reason']}); it refused "
+            f"{value['different_refused_by_guard']} of {value['different_pairs_above_threshold']} wrong ones"
+        )
+
+    kiwi = kiwi_comparison(splits, evaluated, threshold) if args.kiwi else None
+    if kiwi is not None:
+        print(f"\nguard over kiwipiepy at {threshold:.2f}: {json.dumps(kiwi, ensure_ascii=False, default=float)}")
+
+    queries = [(a, b) for _, a, b in splits["dev"]][:400]
+    timing = None if args.skip_latency else asyncio.run(latency(args.entries, args.lookups, queries, args.database_url))
+    if timing is not None:
+        print_latency(timing)
+
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "command": "python -m bench.semantic_cache " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "definition": {"same_request": f"score >= {SAME}", "different_request": f"score <= {DIFFERENT}"},
+        "embedder": default_embedder().name,
+        "shipped_threshold": threshold,
+        "selection_rule": f"lowest cosine on train with hit precision >= {TARGET_PRECISION}, guard on",
+        "chosen_on_train": chosen,
+        "at_shipped_threshold": shipped,
+        "daangn_065": daangn,
+        "table": table,
+        "reversal_guard": effect,
+        "guard_cost": cost,
+        "kiwi_comparison": kiwi,
+        "latency": timing,
+        "notes": [
+            "precision depends on KorSTS's mix of same and different pairs, not on production traffic",
+            "role-swap pairs are generated by swapping the subject and object particles of KorSTS sentences; "
+            "the guard reads the same particles, so the handwritten pairs are the less circular check",
+            "latency: synthetic random unit vectors fill the index; queries are real sentences embedded for real",
+        ],
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
+    print(f"\nwrote {OUT.relative_to(ROOT)}")
+
+
+def print_latency(timing: dict[str, Any]) -> None:
+    """The latency part of the report."""
+    print(
+        f"\nlookup with {timing['entries']:,} entries ({timing['synthetic_vectors']:,} synthetic vectors), "
+        f"{timing['store']}: p50 {timing['lookup']['p50_ms']} ms, p99 {timing['lookup']['p99_ms']} ms "
+        f"(index search alone p50 {timing['index_search_only']['p50_ms']} / p99 "
+        f"{timing['index_search_only']['p99_ms']} ms; embedding the query p50 {timing['embed_one_query']['p50_ms']} ms;"
+        f" first lookup loads the index in {timing['first_lookup_loads_index_s']} s)"
+    )
+    for outcome, value in timing["lookup_by_outcome"].items():
+        print(f"  {outcome}: n={value['n']}, p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms")
+
+
+if __name__ == "__main__":
+    main()

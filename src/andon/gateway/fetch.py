@@ -1,0 +1,297 @@
+"""Fetch a user's image URL safely (no SSRF) and hand it on as a ``data:`` URL, so providers never fetch it.
+
+The host is resolved once, every address it resolves to is checked, and the connection goes to a checked
+address (the URL's host travels in the Host header and TLS SNI), so a DNS answer cannot change between the
+check and the fetch. Redirects are followed by hand, each one checked again. Size, type and time are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx
+
+from andon.config.schema import GatewayConfig
+from andon.errors import AndonError
+
+MAX_REDIRECTS = 3
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+_USER_AGENT = "andon-image-fetcher"
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# Magic numbers of the image formats vision models take; the declared Content-Type is not trusted.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (8, b"WEBP", "image/webp"),  # after b"RIFF" and a 4-byte length
+    (0, b"BM", "image/bmp"),
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeURLError(AndonError):
+    """An image URL that andon will not fetch: not http(s), or pointing into a private or local network."""
+
+    code: ClassVar[str] = "unsafe_url"
+
+
+class FetchError(AndonError):
+    """An image URL that could not be fetched as an image: unreachable, too big, too slow, or not an image."""
+
+    code: ClassVar[str] = "image_fetch_failed"
+
+
+def address_problem(ip: IPAddress) -> str | None:
+    """Why a server must not fetch from ``ip`` (e.g. "loopback"), or None when it is a public address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            problem = address_problem(embedded)
+            return None if problem is None else f"{problem} (an IPv4 address inside IPv6)"
+        if ip in _LOCAL_NAT64:
+            return "private"
+        if ip.is_site_local:
+            return "site-local"
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("carrier-grade NAT", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+    )
+    for name, hit in checks:
+        if hit:
+            return name
+    return None if ip.is_global else "not public"
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    # IPv4-mapped (::ffff:a.b.c.d), 6to4 (2002:AABB:CCDD::) and NAT64 (64:ff9b::a.b.c.d) reach an IPv4 host.
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image MIME type from the first bytes (PNG, JPEG, GIF, WebP, BMP), or None."""
+    for offset, magic, mime in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic and (mime != "image/webp" or data.startswith(b"RIFF")):
+            return mime
+    return None
+
+
+def is_remote_image(value: object) -> bool:
+    """Whether an image variable is an http(s) URL that must go through :class:`ImageFetcher`."""
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    url: httpx.URL
+    host: str
+    port: int
+
+
+class ImageFetcher:
+    """Fetches http(s) image URLs under the gateway's limits and returns them as ``data:`` URLs.
+
+    ``allowed_networks`` (CIDRs) are exempt from the address check, e.g. an internal image host, while
+    every other private address stays refused.
+    """
+
+    def __init__(self, config: GatewayConfig, *, allowed_networks: Iterable[str] = ()) -> None:
+        self.allow_private = config.allow_private_image_urls
+        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+        self.max_bytes = config.image_max_bytes
+        self.timeout_s = config.image_fetch_timeout_s
+        # No pooled connections: a kept-alive TLS connection to one IP was verified for one host name, and
+        # must not carry a request for another name on that IP. No proxies from the environment either.
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(self.timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": _USER_AGENT, "Accept": "image/*"},
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> ImageFetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def fetch(self, url: str) -> str:
+        """The image at ``url`` as a ``data:`` URL; raises UnsafeURLError or FetchError with the reason."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._follow(url)
+        except TimeoutError:
+            raise FetchError(
+                f"the image took longer than {self.timeout_s:g} s to fetch",
+                where=_where(url),
+                hint="use a faster host, or send the image as a data: URL",
+            ) from None
+
+    async def _follow(self, url: str) -> str:
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            target = _target(current)
+            addresses = await self._vetted(target)
+            response = await self._open(target, addresses)
+            try:
+                if response.status_code in _REDIRECT_STATUSES:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError(f"HTTP {response.status_code} without a Location", where=_where(current))
+                    current = str(target.url.join(location))
+                    continue
+                return await self._read(response, current)
+            finally:
+                await response.aclose()
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", where=_where(url), hint="give the image's final URL")
+
+    async def _vetted(self, target: _Target) -> list[IPAddress]:
+        try:
+            addresses: list[IPAddress] = [ipaddress.ip_address(target.host)]
+        except ValueError:
+            addresses = await _resolve(target)
+        if not self.allow_private:
+            for address in addresses:
+                problem = address_problem(address)
+                if problem is not None and not any(address in network for network in self.allowed_networks):
+                    # Any bad answer refuses the host: a name that also resolves inward is not trusted.
+                    raise UnsafeURLError(
+                        f"host {target.host!r} resolves to {address}, a {problem} address",
+                        where="image URL",
+                        hint="image URLs must point to public hosts "
+                        "(gateway.allow_private_image_urls: true allows private ones)",
+                    )
+        return addresses
+
+    async def _open(self, target: _Target, addresses: list[IPAddress]) -> httpx.Response:
+        failure: Exception | None = None
+        default_port = 443 if target.url.scheme == "https" else 80
+        host_header = target.host if target.port == default_port else f"{_bracketed(target.host)}:{target.port}"
+        for address in addresses:
+            # Connect to the checked address itself; the name goes in Host and in TLS SNI (and is verified).
+            request = self._client.build_request(
+                "GET",
+                target.url.copy_with(host=str(address)),
+                headers={"Host": host_header},
+                extensions={"sni_hostname": target.host} if target.url.scheme == "https" else {},
+            )
+            try:
+                return await self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                failure = exc  # try the host's next address
+            except httpx.HTTPError as exc:
+                raise FetchError(f"the request failed: {exc}", where=_where(str(target.url))) from None
+        raise FetchError(f"cannot connect: {failure}", where=_where(str(target.url)))
+
+    async def _read(self, response: httpx.Response, url: str) -> str:
+        where = _where(url)
+        if response.status_code != 200:
+            raise FetchError(f"the server answered HTTP {response.status_code}", where=where)
+        declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not declared.startswith("image/"):
+            raise FetchError(
+                f"the server says this is {declared or 'of no type'!s}, not an image",
+                where=where,
+                hint="link the image file itself, not a page showing it",
+            )
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            raise self._too_big(where, int(length))
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_bytes(_CHUNK):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise self._too_big(where, None)  # stop reading now, whatever the server claimed
+        except httpx.HTTPError as exc:
+            raise FetchError(f"the download broke off: {exc}", where=where) from None
+        mime = sniff_image(bytes(body[:16]))
+        if mime is None:
+            raise FetchError(
+                f"the content is not a PNG, JPEG, GIF, WebP or BMP image (declared {declared})", where=where
+            )
+        return f"data:{mime};base64,{base64.b64encode(body).decode('ascii')}"
+
+    def _too_big(self, where: str, size: int | None) -> FetchError:
+        told = f"{size} bytes" if size is not None else "larger"
+        return FetchError(
+            f"the image is {told}; the limit is {self.max_bytes} bytes",
+            where=where,
+            hint="send a smaller image, or raise gateway.image_max_bytes",
+        )
+
+
+def _target(url: str) -> _Target:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise UnsafeURLError(f"not a valid URL: {exc}", where="image URL") from None
+    if parsed.scheme not in ("http", "https"):
+        raise UnsafeURLError(
+            f"only http and https image URLs are fetched, not {parsed.scheme or 'a relative URL'}",
+            where="image URL",
+            hint="send the image as an http(s) URL or a data: URL",
+        )
+    if not parsed.host:
+        raise UnsafeURLError("the URL has no host", where="image URL")
+    if parsed.userinfo:
+        raise UnsafeURLError("image URLs with a user name or password are not fetched", where=_where(url))
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return _Target(parsed, parsed.host, port)
+
+
+async def _resolve(target: _Target) -> list[IPAddress]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {target.host!r}: {exc}", where="image URL") from None
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise FetchError(f"host {target.host!r} has no address", where="image URL")
+    return addresses
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _where(url: str) -> str:
+    # Name the host only: query strings of image URLs often carry signed tokens.
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, TypeError):
+        host = ""
+    return f"image URL on {host}" if host else "image URL"
