@@ -1,0 +1,100 @@
+"""`andon serve`: the gateway on uvicorn (host, port and workers from the options or andon.yaml)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import logging.config
+import os
+from typing import Annotated
+
+import typer
+
+from andon.cli._common import open_workspace
+from andon.errors import ConfigError
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger("andon.gateway")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default: gateway.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", min=0, max=65535, help="Port (default: gateway.port, 8787).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (default: gateway.workers). Rate limits are counted per worker.",
+        ),
+    ] = None,
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="One JSON object per log line (request logs included).")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve the workspace's features over HTTP (invoke, OpenAI-compatible chat, reviews, metrics)."""
+    import uvicorn
+
+    from andon.gateway.app import WORKSPACE_ENV, create_app
+    from andon.gateway.logging import log_config
+
+    if log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"unknown log level {log_level!r}", where="--log-level", hint=f"use {', '.join(LOG_LEVELS)}")
+    level = log_level.upper()
+    logging_config = log_config(json_lines=log_json, level=level)
+    logging.config.dictConfig(logging_config)  # the notes below come out in the same form as the request logs
+    ws = open_workspace()  # validates andon.yaml and migrates the store once, before any worker starts
+    settings = ws.config.gateway
+    host = host or settings.host
+    port = settings.port if port is None else port
+    workers = workers or settings.workers
+    if not settings.auth:
+        if not _is_loopback(host):
+            log.warning(
+                "gateway.auth is false and the gateway listens on %s: anyone who can reach it can call every "
+                "feature and decide reviews. Set gateway.auth: true, or listen on 127.0.0.1.",
+                host,
+            )
+    elif not ws.store.list_api_keys():
+        log.warning(
+            "no API keys yet: every call of a feature will be refused (401). "
+            "Create one with `andon keys create NAME --scope invoke`."
+        )
+    log.info("andon gateway on http://%s:%s (%d worker%s)", host, port, workers, "s" if workers > 1 else "")
+    if workers == 1:
+        app = create_app(ws, close_workspace=True)
+        uvicorn.run(app, host=host, port=port, log_config=logging_config, access_log=False, log_level=level.lower())
+        return
+    # Worker processes build their own app: the import string names a factory, the workspace goes by env.
+    os.environ[WORKSPACE_ENV] = str(ws.root)
+    ws.close()
+    uvicorn.run(
+        "andon.gateway.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=logging_config,
+        access_log=False,
+        log_level=level.lower(),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `andon serve`."""
+    app.command()(serve)

@@ -1,0 +1,205 @@
+"""API keys: secrets shown once and kept as sha256, scopes (invoke, review, admin), and a per-key rate limit.
+
+A secret looks like ``andon_sk_`` + 43 URL-safe characters (32 random bytes). ``admin`` includes every scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from andon.errors import ConfigError
+from andon.gateway.http_errors import ApiError
+from andon.gateway.types import Caller
+from andon.store import Store
+from andon.store.keys import ApiKeyRecord
+from andon.store.records import new_id
+
+KEY_PREFIX = "andon_sk_"
+SCOPES = ("invoke", "review", "admin")
+_SHOWN_PREFIX = len(KEY_PREFIX) + 6  # enough to tell keys apart in a list, far too little to guess the rest
+
+
+def new_secret() -> str:
+    """A fresh secret: the prefix and 32 random bytes, URL-safe base64."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """The sha256 (hex) kept in the store instead of the secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_scopes(scopes: Iterable[str]) -> list[str]:
+    """Scopes in canonical order, or a ConfigError naming an unknown one."""
+    given = list(dict.fromkeys(scopes))
+    unknown = [s for s in given if s not in SCOPES]
+    if unknown:
+        raise ConfigError(f"unknown scope(s) {', '.join(unknown)}", where="--scope", hint=f"use {', '.join(SCOPES)}")
+    if not given:
+        raise ConfigError("a key needs at least one scope", where="--scope", hint="e.g. --scope invoke")
+    return [s for s in SCOPES if s in given]
+
+
+def create_key(
+    store: Store, name: str, scopes: Iterable[str], rate_limit_per_min: int | None
+) -> tuple[ApiKeyRecord, str]:
+    """Store a new key and return it with its secret, which is never stored and cannot be shown again."""
+    if not name.strip():
+        raise ConfigError("a key needs a name", where="NAME", hint="e.g. `andon keys create checkout-service`")
+    if rate_limit_per_min is not None and rate_limit_per_min < 1:
+        raise ConfigError("the rate limit must be at least 1 request per minute", where="--rate")
+    canonical = check_scopes(scopes)
+    secret = new_secret()
+    record = store.add_api_key(
+        key_id=new_id("key"),
+        name=name.strip(),
+        prefix=secret[:_SHOWN_PREFIX],
+        secret_hash=hash_secret(secret),
+        scopes=canonical,
+        rate_limit_per_min=rate_limit_per_min,
+    )
+    return record, secret
+
+
+def allows(scopes: Iterable[str], needed: str) -> bool:
+    """Whether ``scopes`` grant ``needed`` (``admin`` grants everything)."""
+    granted = set(scopes)
+    return needed in granted or "admin" in granted
+
+
+class RateLimiter:
+    """Token buckets per key: ``per_minute`` tokens, refilled continuously; a full bucket allows a burst.
+
+    Kept per process: with N workers a key may get up to N times its rate (see ``andon serve --help``).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, per_minute: int) -> float:
+        """Take one token: 0.0 if allowed, else the seconds until one is available."""
+        now = self._clock()
+        capacity = float(per_minute)
+        rate = per_minute / 60.0
+        with self._lock:
+            tokens, last = self._buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + max(0.0, now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is calling: the key (None in dev mode without auth) and what it may do."""
+
+    key_id: str | None
+    name: str
+    scopes: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        """How decisions by this caller are recorded."""
+        return f"key:{self.name}" if self.key_id else "anonymous"
+
+    def caller(
+        self,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tenant: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> Caller:
+        """The gateway's view of this caller, with the ids the request sent."""
+        return Caller(
+            api_key_id=self.key_id,
+            scopes=self.scopes,
+            user_id=user_id,
+            session_id=session_id,
+            tenant=tenant,
+            tags=dict(tags or {}),
+        )
+
+
+DEV_IDENTITY = Identity(key_id=None, name="anonymous", scopes=frozenset(SCOPES))
+
+
+class Authenticator:
+    """Turns a bearer secret into an :class:`Identity`, refusing unknown, revoked and rate-limited keys."""
+
+    def __init__(self, store: Store, *, enabled: bool, limiter: RateLimiter | None = None) -> None:
+        self.store = store
+        self.enabled = enabled
+        self.limiter = limiter or RateLimiter()
+
+    async def authenticate(self, secret: str | None) -> Identity:
+        """The identity of ``secret``; with auth off, everyone is the anonymous admin."""
+        if not self.enabled:
+            return DEV_IDENTITY
+        if not secret:
+            raise ApiError(
+                "unauthorized",
+                "an API key is required",
+                hint="send `Authorization: Bearer andon_sk_…`; create a key with `andon keys create NAME`",
+                headers={"www-authenticate": "Bearer"},
+            )
+        record = await asyncio.to_thread(self.store.api_key_by_hash, hash_secret(secret))
+        if record is None or not record.active:
+            raise ApiError(
+                "unauthorized",
+                "this API key is revoked" if record is not None else "unknown API key",
+                hint="check the key, or create a new one with `andon keys create NAME`",
+                headers={"www-authenticate": "Bearer"},
+            )
+        if record.rate_limit_per_min is not None:
+            wait = self.limiter.acquire(record.id, record.rate_limit_per_min)
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                raise ApiError(
+                    "rate_limited",
+                    f"key {record.name!r} is limited to {record.rate_limit_per_min} requests per minute",
+                    hint=f"retry after {retry_after} s",
+                    headers={"retry-after": str(retry_after)},
+                    extra={"retry_after": round(wait, 3)},
+                )
+        return Identity(key_id=record.id, name=record.name, scopes=frozenset(record.scopes))
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `andon keys create` (andon_sk_…).")
+
+
+def require(scope: str) -> Callable[..., Awaitable[Identity]]:
+    """A FastAPI dependency: the caller's identity, if its key grants ``scope``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Identity:
+        authenticator: Authenticator = request.app.state.authenticator
+        identity = await authenticator.authenticate(credentials.credentials if credentials else None)
+        request.scope.setdefault("state", {})["api_key_id"] = identity.key_id
+        if not allows(identity.scopes, scope):
+            raise ApiError(
+                "forbidden",
+                f"this key lacks the {scope!r} scope (it has: {', '.join(sorted(identity.scopes))})",
+                hint=f"create a key with `andon keys create NAME --scope {scope}`",
+            )
+        return identity
+
+    return dependency

@@ -1,0 +1,488 @@
+"""OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``: an app changes its base URL and nothing else.
+
+``model`` picks what answers:
+
+- ``feature:NAME`` (or ``feature:NAME@VERSION``) runs the feature's live (or named) version. The last user
+  message becomes the variables: a JSON object is used as they are; any other text becomes
+  ``{"input": text, "messages": [...all messages...]}`` (plus ``"images": [urls]`` when it has images).
+- ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly.
+
+Both are traced like any invoke. Providers do not stream yet, so ``stream: true`` sends the finished text in
+chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``user`` (or ``x-andon-user-id``),
+``x-andon-session-id``, ``x-andon-tenant`` headers, and ``metadata`` as tags.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from andon.config.schema import Params, WorkspaceConfig
+from andon.gateway.auth import Identity, require
+from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
+from andon.gateway.types import Caller, InvokeResult
+from andon.providers.base import ImagePart, Message, Part, TextPart
+
+FEATURE_PREFIX = "feature:"
+STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
+
+# --- request -----------------------------------------------------------------------------------------
+
+
+class ImageURL(BaseModel):
+    """An image in a message: an http(s) or data: URL."""
+
+    url: str
+    detail: str | None = None
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content (text or image_url are supported)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+    image_url: ImageURL | None = None
+
+
+class ChatMessage(BaseModel):
+    """One chat message as OpenAI's API takes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+
+
+class StreamOptions(BaseModel):
+    """Streaming options."""
+
+    include_usage: bool = False
+
+
+class JsonSchemaFormat(BaseModel):
+    """``response_format.json_schema``."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    """``response_format``: text, a JSON object, or JSON following a schema."""
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    json_schema: JsonSchemaFormat | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """The subset of OpenAI's chat completion request the gateway honours; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1, max_length=400)
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    response_format: ResponseFormat | None = None
+    n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported.")
+    user: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    metadata: dict[str, str] | None = None
+
+
+class AssistantMessage(BaseModel):
+    """The answer; ``content`` is null when a human will answer instead."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+    refusal: None = None
+
+
+class Choice(BaseModel):
+    """The one choice of a completion."""
+
+    index: int
+    message: AssistantMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class Usage(BaseModel):
+    """Tokens of the call (zero for answers from the cache or a human)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's ``chat.completion``, plus ``andon``: trace id, route, cache hit, version and review item."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    andon: dict[str, Any]
+
+
+# One server-sent event: `data:` holds a chat.completion.chunk as JSON, or [DONE] at the end.
+_SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
+
+
+# --- resolving the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureTarget:
+    """A ``feature:NAME[@VERSION]`` model."""
+
+    feature: str
+    version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderTarget:
+    """A provider model from andon.yaml."""
+
+    provider: str
+    model: str
+
+
+def resolve_model(model: str, config: WorkspaceConfig) -> FeatureTarget | ProviderTarget:
+    """What a ``model`` string names; unknown names are a ``not_found`` error listing what exists."""
+    if model.startswith(FEATURE_PREFIX):
+        name, _, version = model[len(FEATURE_PREFIX) :].partition("@")
+        if name not in config.features:
+            known = ", ".join(f"feature:{f}" for f in config.features) or "none"
+            raise ApiError("not_found", f"no feature {name!r} in andon.yaml", hint=f"known: {known}")
+        return FeatureTarget(name, version or None)
+    provider, slash, sub_model = model.partition("/")
+    if provider in config.providers:
+        if slash and sub_model:
+            return ProviderTarget(provider, sub_model)
+        default = config.providers[provider].model
+        if not slash and default:
+            return ProviderTarget(provider, default)
+        raise ApiError(
+            "invalid_request",
+            f"provider {provider!r} has no default model",
+            hint=f"name one as {provider}/MODEL, or set providers.{provider}.model in andon.yaml",
+        )
+    features = [f"feature:{f}" for f in config.features]
+    providers = [f"{p}/MODEL" for p in config.providers]
+    known = ", ".join(features + providers) or "none"
+    raise ApiError("not_found", f"no model {model!r}", hint=f"use feature:NAME or PROVIDER/MODEL; known: {known}")
+
+
+# --- mapping messages --------------------------------------------------------------------------------
+
+
+def _text(content: str | list[ContentPart] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.text or "" for part in content if part.type == "text")
+
+
+def _images(content: str | list[ContentPart] | None) -> list[str]:
+    if not isinstance(content, list):
+        return []
+    return [part.image_url.url for part in content if part.type == "image_url" and part.image_url is not None]
+
+
+def _plain(message: ChatMessage) -> dict[str, Any]:
+    content: Any = message.content
+    if isinstance(content, list):
+        content = [part.model_dump(exclude_none=True) for part in content]
+    return {"role": message.role, "content": content}
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: no store keeps them as JSON
+
+
+def feature_variables(messages: list[ChatMessage]) -> dict[str, Any]:
+    """The variables of a feature call: the last user message's JSON object, or its text with all messages."""
+    last = next((m for m in reversed(messages) if m.role == "user"), None)
+    if last is None:
+        raise ApiError("invalid_request", "a feature call needs a user message", hint="add a message with role user")
+    text = _text(last.content)
+    try:
+        parsed = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        problem = json_problem(parsed)
+        if problem:
+            raise ApiError("invalid_request", f"the last user message's JSON cannot be stored: {problem}")
+        return parsed
+    variables: dict[str, Any] = {"input": text, "messages": [_plain(m) for m in messages]}
+    images = _images(last.content)
+    if images:
+        variables["images"] = images
+    return variables
+
+
+def provider_messages(messages: list[ChatMessage]) -> list[Message]:
+    """Chat messages as the providers' messages (``developer`` counts as ``system``; tools are refused)."""
+    out: list[Message] = []
+    for index, message in enumerate(messages):
+        if message.role == "tool":
+            raise ApiError("invalid_request", f"messages[{index}]: tool messages are not supported")
+        role: Literal["system", "user", "assistant"] = "system" if message.role == "developer" else message.role
+        parts: list[Part] = []
+        if isinstance(message.content, str):
+            parts.append(TextPart(message.content))
+        elif message.content is not None:
+            for part in message.content:
+                if part.type == "text":
+                    parts.append(TextPart(part.text or ""))
+                elif part.type == "image_url" and part.image_url is not None:
+                    parts.append(ImagePart(part.image_url.url))
+                else:
+                    raise ApiError(
+                        "invalid_request",
+                        f"messages[{index}]: content part type {part.type!r} is not supported",
+                        hint="use text and image_url parts",
+                    )
+        out.append(Message(role=role, content=tuple(parts)))
+    return out
+
+
+def provider_params(body: ChatCompletionRequest) -> Params:
+    """Sampling and output parameters from the request."""
+    fields: dict[str, Any] = {
+        "temperature": body.temperature,
+        "top_p": body.top_p,
+        "max_tokens": body.max_completion_tokens or body.max_tokens,
+        "seed": body.seed,
+        "stop": [body.stop] if isinstance(body.stop, str) else body.stop,
+    }
+    fmt = body.response_format
+    if fmt is not None and fmt.type == "json_object":
+        fields["json_mode"] = True
+    elif fmt is not None and fmt.type == "json_schema":
+        schema = fmt.json_schema.schema_ if fmt.json_schema else None
+        if not schema:
+            raise ApiError("invalid_request", "response_format.json_schema.schema is required")
+        fields["json_schema"] = schema
+    try:
+        return Params(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiError("invalid_request", message) from None
+
+
+# --- response ----------------------------------------------------------------------------------------
+
+
+def result_content(result: InvokeResult) -> str | None:
+    """The assistant message text of a result: its text, else its JSON as text."""
+    if result.output_text is not None:
+        return result.output_text
+    if result.output_json is not None:
+        return json.dumps(result.output_json, ensure_ascii=False)
+    return None
+
+
+def usage(result: InvokeResult) -> dict[str, int]:
+    """OpenAI's usage object."""
+    return {
+        "prompt_tokens": result.input_tokens,
+        "completion_tokens": result.output_tokens,
+        "total_tokens": result.input_tokens + result.output_tokens,
+    }
+
+
+def andon_extension(result: InvokeResult) -> dict[str, Any]:
+    """What the gateway adds to OpenAI's shape (clients that do not know it ignore it)."""
+    return {
+        "trace_id": result.trace_id,
+        "route": result.route,
+        "status": result.status,
+        "cached": result.cached,
+        "version_id": result.version_id,
+        "version_name": result.version_name,
+        "review_id": result.review_id,
+        "output_json": result.output_json,
+        "cost": result.cost,
+        "currency": result.currency,
+    }
+
+
+def completion_body(result: InvokeResult, model: str, created: int) -> dict[str, Any]:
+    """A ``chat.completion`` object for a finished result."""
+    return {
+        "id": f"chatcmpl-{result.trace_id}",
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": result_content(result), "refusal": None},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": usage(result),
+        "andon": andon_extension(result),
+    }
+
+
+def split_for_stream(text: str, size: int = STREAM_CHUNK_CHARS) -> list[str]:
+    """Pieces of ``text`` (whole words, about ``size`` characters each) that join back to exactly ``text``."""
+    pieces: list[str] = []
+    current = ""
+    for word in re.findall(r"\s*\S+|\s+", text):
+        if current and len(current) + len(word) > size:
+            pieces.append(current)
+            current = ""
+        current += word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def stream_events(result: InvokeResult, model: str, created: int, include_usage: bool) -> Iterator[str]:
+    """Server-sent events of a finished result in OpenAI's chunk format, ending with ``[DONE]``."""
+    base = {"id": f"chatcmpl-{result.trace_id}", "object": "chat.completion.chunk", "created": created, "model": model}
+
+    def event(choices: list[dict[str, Any]], **extra: Any) -> str:
+        return "data: " + json.dumps({**base, "choices": choices, **extra}, ensure_ascii=False) + "\n\n"
+
+    yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+    for piece in split_for_stream(result_content(result) or ""):
+        yield event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+    final = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    if include_usage:
+        # As OpenAI does: usage comes alone in a last chunk with no choices, only when asked for.
+        yield event([final], andon=andon_extension(result))
+        yield event([], usage=usage(result))
+    else:
+        yield event([final], usage=usage(result), andon=andon_extension(result))
+    yield "data: [DONE]\n\n"
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+router = APIRouter(tags=["openai"])
+
+
+# Result error codes that mean "the provider cannot answer now" (503) rather than "answered badly" (502).
+_UNAVAILABLE = frozenset({"provider_unavailable", "provider_timeout", "circuit_open", "rate_limited"})
+
+
+def raise_for_result(result: InvokeResult) -> None:
+    """An error result (the provider failed and the fallback could not answer) becomes an API error."""
+    if result.status != "error":
+        return
+    code = "provider_unavailable" if result.error_code in _UNAVAILABLE else "provider_error"
+    extra: dict[str, Any] = {"route": result.route}
+    if result.error_code and result.error_code != code:
+        extra["reason"] = result.error_code
+    raise ApiError(
+        code,
+        result.error or "the provider failed and the feature's fallback gave no answer",
+        hint="the call is traced under the trace id; `andon traces show` has the details",
+        headers={"x-should-retry": "false"},  # the gateway has retried already
+        extra=extra,
+    )
+
+
+async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -> InvokeResult:
+    problem = json_problem(body.model_dump(exclude_none=True))
+    if problem:
+        raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
+    gateway = request.app.state.gateway
+    target = resolve_model(body.model, request.app.state.workspace.config)
+    if isinstance(target, FeatureTarget):
+        variables = feature_variables(body.messages)
+        result: InvokeResult = await gateway.invoke(
+            target.feature, variables, caller, version=target.version, received_at=request.state.received_at
+        )
+    else:
+        messages = provider_messages(body.messages)
+        params = provider_params(body)
+        result = await gateway.call_model(
+            target.provider, target.model, messages, params, caller, received_at=request.state.received_at
+        )
+    request.state.trace_id = result.trace_id
+    return result
+
+
+@router.post(
+    "/v1/chat/completions",
+    summary="OpenAI-compatible chat completion (streaming with stream: true)",
+    responses={
+        200: {
+            "description": "A chat.completion, or text/event-stream chunks when streaming.",
+            "model": ChatCompletion,
+            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+        },
+        202: {"model": ChatCompletion, "description": "Routed to a human (feature stopped, or review): content null."},
+    },
+)
+async def chat_completions(
+    request: Request,
+    body: ChatCompletionRequest,
+    identity: Annotated[Identity, Depends(require("invoke"))],
+    x_andon_user_id: Annotated[str | None, Header(max_length=200)] = None,
+    x_andon_session_id: Annotated[str | None, Header(max_length=200)] = None,
+    x_andon_tenant: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Answer a chat completion with a feature (``feature:NAME``) or a provider model (``PROVIDER/MODEL``)."""
+    caller = identity.caller(
+        user_id=body.user or x_andon_user_id,
+        session_id=x_andon_session_id,
+        tenant=x_andon_tenant,
+        tags=dict(body.metadata or {}),
+    )
+    result = await _call(request, body, caller)
+    raise_for_result(result)
+    created = int(time.time())
+    status = 202 if result.status == "queued" else 200
+    if not body.stream:
+        return JSONResponse(completion_body(result, body.model, created), status_code=status)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    async def events() -> AsyncIterator[str]:
+        for item in stream_events(result, body.model, created, include_usage):
+            yield item
+
+    return StreamingResponse(
+        events(),
+        status_code=status,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+@router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
+async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
+    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each default model."""
+    config: WorkspaceConfig = request.app.state.workspace.config
+    ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
+    ids += [f"{name}/{provider.model}" for name, provider in config.providers.items() if provider.model]
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}
