@@ -47,8 +47,16 @@ def demo(
             run_with_progress(ws, FEATURE, versions, dataset, 1, concurrency, None, None, True, None, quiet=False)
         )
         run = ws.store.get_run(outcome.run_id)
+        # The question that matters: do the rules beat a good prompt? (v1 → v3 is `andon compare v1-naive v3-hybrid`.)
+        names = [v.name for v in versions]
+        pair = (names[-2], names[-1]) if len(names) >= 2 else None
         report = build_report(
-            ws.store, run, feature_for_run(run, ws.config.features[FEATURE]), conversion(ws), workspace=ws.root
+            ws.store,
+            run,
+            feature_for_run(run, ws.config.features[FEATURE]),
+            conversion(ws),
+            workspace=ws.root,
+            compare=pair,
         )
     print_summary(report, console, language=language)
     html = path / "report.html"

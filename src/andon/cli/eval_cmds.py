@@ -231,6 +231,10 @@ def compare(
 
     with open_workspace() as ws:
         side_a, side_b = _side(ws, a, run), _side(ws, b, run)
+        if side_a.run.id == side_b.run.id:  # one run: the version names say it all
+            side_a = side_a._replace(label=side_a.label.split(" (")[0])
+            side_b = side_b._replace(label=side_b.label.split(" (")[0])
+        currency = ws.config.currency
         alpha = min(_alpha(ws, side_a.run.feature), _alpha(ws, side_b.run.feature))
         comparison = compare_cells(
             side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
@@ -238,7 +242,7 @@ def compare(
     if as_json:
         print_json(dataclasses.asdict(comparison))
     else:
-        terminal.print_comparison(comparison, console, language=current_language())
+        terminal.print_comparison(comparison, console, language=current_language(), currency=currency)
 
 
 def _alpha(ws: Workspace, feature: str) -> float:
