@@ -1,0 +1,284 @@
+"""Commands that change what a feature serves: promote, rollback, live, stop, resume, data-use."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from andon.cli._common import console, open_workspace, print_json
+from andon.gateway import promotion
+from andon.store.deploy import FeatureEvent, LiveRecord
+
+ActorOption = Annotated[
+    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+data_use_app = typer.Typer(
+    name="data-use",
+    help="Whether a feature's production inputs may become test cases (off by default; an admin act, recorded).",
+    no_args_is_help=True,
+)
+
+
+def promote(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    version: Annotated[str, typer.Argument(help="Version name, id or id prefix.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if its latest evaluation failed (needs --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why; required with --force, recorded.")] = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make VERSION live; refused (exit 1) when its latest evaluation failed FEATURE's criteria."""
+    with open_workspace() as ws:
+        result = promotion.promote(ws, feature, version, force=force, actor=actor, reason=reason)
+    verdict = result.verdict
+    if as_json:
+        print_json(
+            {
+                "feature": feature,
+                "version_id": result.version_id,
+                "version_name": result.version_name,
+                "changed": result.changed,
+                "previous": list(result.previous) if result.previous else None,
+                "record": _live_json(result.record) if result.record else None,
+                "verdict": asdict(verdict),
+            }
+        )
+        return
+    name = f"{escape(result.version_name)} ({result.version_id[:12]})"
+    if not result.changed:
+        console.print(f"{escape(feature)} {name} is live already; nothing changed.")
+    else:
+        was = f" (was {escape(result.previous[1])})" if result.previous else ""
+        console.print(f"[green]✓[/] {escape(feature)} {name} is live now{was}.")
+    if verdict.run_id is not None and verdict.passed:
+        console.print(f"  judged on run {verdict.run_id}: {len(verdict.criteria)} criteria hold")
+    if result.record is not None and result.record.forced:
+        console.print(f"[yellow]  forced past its evaluation{_run_part(verdict.run_id)}:[/]")
+        for line in verdict.failing:
+            console.print(f"[yellow]    - {escape(line)}[/]")
+        console.print(f"  recorded: by {escape(result.record.actor)}, reason: {escape(result.record.reason or '')}")
+    if verdict.note:
+        console.print(f"[dim]  note: {escape(verdict.note)}[/]")
+
+
+def rollback(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Serve again the version that was live before the current one."""
+    with open_workspace() as ws:
+        record = promotion.rollback(ws, feature, actor=actor, reason=reason)
+    if as_json:
+        print_json(_live_json(record))
+        return
+    console.print(
+        f"[green]✓[/] {escape(feature)} rolled back: {escape(record.version_name)} ({record.version_id[:12]}) is live now."
+    )
+
+
+def live(
+    feature: Annotated[str | None, typer.Argument(help="Feature name (default: every feature, one line each).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show which version FEATURE serves, whether it is stopped, and its promotion history."""
+    with open_workspace() as ws:
+        names = [feature] if feature is not None else list(ws.config.features)
+        states = [promotion.live(ws, name) for name in names]
+        histories = {name: promotion.history(ws, name) for name in names} if feature is not None else {}
+        events = promotion.state_events(ws, feature) if feature is not None else []
+        allowed = ws.store.cases_allowed(feature) if feature is not None else False
+    if as_json:
+        out: list[dict[str, Any]] | dict[str, Any] = [_state_json(s) for s in states]
+        if feature is not None:
+            out = {
+                **_state_json(states[0]),
+                "cases_allowed": allowed,
+                "history": [_live_json(r) for r in histories[feature]],
+                "events": [_event_json(e) for e in events],
+            }
+        print_json(out)
+        return
+    if feature is None:
+        table = Table(title="live versions")
+        for column in ("feature", "version", "id", "from", "state"):
+            table.add_column(column)
+        for s in states:
+            running = f"[red]stopped[/]: {escape(s.stop_reason or '')}" if s.stopped else "[green]running[/]"
+            table.add_row(escape(s.feature), escape(s.version_name), s.version_id[:12], s.source, running)
+        console.print(table)
+        return
+    state = states[0]
+    console.print(
+        f"[bold]{escape(feature)}[/]: {escape(state.version_name)} ({state.version_id[:12]}) is live — {state.source}"
+    )
+    if state.stopped:
+        console.print(f"[red]  stopped[/]: {escape(state.stop_reason or '')} (calls go to the review queue)")
+    console.print(f"  production inputs may become test cases: {'yes' if allowed else 'no'}")
+    rows = histories[feature]
+    if rows:
+        table = Table(title=f"history of {feature}")
+        for column in ("#", "when", "action", "version", "id", "by", "run", "reason"):
+            table.add_column(column)
+        for r in reversed(rows):
+            action = r.action + (" [yellow](forced)[/]" if r.forced else "")
+            table.add_row(
+                str(r.id), r.created_at.isoformat(timespec="seconds"), action, escape(r.version_name),
+                r.version_id[:12], escape(r.actor), r.run_id or "", escape(r.reason or ""),
+            )  # fmt: skip
+        console.print(table)
+    if events:
+        table = Table(title=f"state changes of {feature}")
+        for column in ("when", "event", "by", "reason"):
+            table.add_column(column)
+        for e in reversed(events):
+            table.add_row(e.created_at.isoformat(timespec="seconds"), e.kind, escape(e.actor), escape(e.reason or ""))
+        console.print(table)
+
+
+def stop(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    reason: Annotated[str, typer.Option("--reason", help="What is wrong (required, recorded).")],
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull the cord: FEATURE's calls go to the human review queue until `andon resume`."""
+    with open_workspace() as ws:
+        event = promotion.stop_feature(ws, feature, reason=reason, actor=actor)
+        current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
+    _print_event(event, current, as_json, done=f"{feature} is stopped: its calls go to the review queue.",
+                 same=f"{feature} was stopped already")  # fmt: skip
+
+
+def resume(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is safe again (recorded).")] = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Serve FEATURE with the AI again after `andon stop`."""
+    with open_workspace() as ws:
+        event = promotion.resume_feature(ws, feature, reason=reason, actor=actor)
+        current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
+    _print_event(event, current, as_json, done=f"{feature} is running again.", same=f"{feature} was not stopped")
+
+
+@data_use_app.command("allow-cases")
+def allow_cases(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why this is allowed (required, recorded).")],
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Allow FEATURE's decided review items (production inputs) to become test cases."""
+    with open_workspace() as ws:
+        event = promotion.set_cases_allowed(ws, feature, True, reason=reason, actor=actor)
+        current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
+    _print_event(event, current, as_json, done=f"{feature}: production inputs may now become test cases.",
+                 same=f"{feature}: this was allowed already")  # fmt: skip
+
+
+@data_use_app.command("deny-cases")
+def deny_cases(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop FEATURE's production inputs from becoming test cases (the default)."""
+    with open_workspace() as ws:
+        event = promotion.set_cases_allowed(ws, feature, False, reason=reason, actor=actor)
+        current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
+    _print_event(event, current, as_json, done=f"{feature}: production inputs may no longer become test cases.",
+                 same=f"{feature}: this was not allowed already")  # fmt: skip
+
+
+@data_use_app.command("show")
+def show_data_use(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """What FEATURE keeps of production inputs (andon.yaml) and whether they may become test cases."""
+    with open_workspace() as ws:
+        config = promotion.require_feature(ws, feature).serve.data_use
+        grant = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
+    out = {
+        "feature": feature,
+        "inputs": config.inputs,
+        "redact": list(config.redact),
+        "retention_days": config.retention_days,
+        "cases_allowed": grant is not None and grant.kind == "cases_allowed",
+        "grant": _event_json(grant) if grant else None,
+    }
+    if as_json:
+        print_json(out)
+        return
+    console.print(f"[bold]{escape(feature)}[/] data use")
+    console.print(f"  inputs stored: {config.inputs} (redacting {', '.join(config.redact) or 'nothing'})")
+    console.print(f"  traces kept: {config.retention_days} days")
+    allowed = "yes" if out["cases_allowed"] else "no"
+    by = (
+        f" — {grant.kind} by {escape(grant.actor)} at {grant.created_at.isoformat(timespec='seconds')}" if grant else ""
+    )
+    console.print(f"  may become test cases: {allowed}{by}")
+    if grant and grant.reason:
+        console.print(f"  reason: {escape(grant.reason)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``andon`` app."""
+    app.command()(promote)
+    app.command()(rollback)
+    app.command()(live)
+    app.command()(stop)
+    app.command()(resume)
+    app.add_typer(data_use_app, name="data-use")
+
+
+def _print_event(
+    event: FeatureEvent | None, current: FeatureEvent | None, as_json: bool, *, done: str, same: str
+) -> None:
+    if as_json:
+        shown = event or current
+        print_json({"changed": event is not None, "event": _event_json(shown) if shown else None})
+        return
+    if event is not None:
+        console.print(f"[green]✓[/] {escape(done)} (recorded: by {escape(event.actor)})")
+        return
+    since = ""
+    if current is not None:
+        since = f" (since {current.created_at.isoformat(timespec='seconds')}, by {escape(current.actor)}"
+        since += f": {escape(current.reason)})" if current.reason else ")"
+    console.print(f"{escape(same)}{since}; nothing changed.")
+
+
+def _run_part(run_id: str | None) -> str:
+    return f" (run {run_id})" if run_id else " (never evaluated)"
+
+
+def _live_json(record: LiveRecord) -> dict[str, Any]:
+    return asdict(record) | {"created_at": record.created_at.isoformat()}
+
+
+def _event_json(event: FeatureEvent) -> dict[str, Any]:
+    return asdict(event) | {"created_at": event.created_at.isoformat()}
+
+
+def _state_json(state: promotion.LiveState) -> dict[str, Any]:
+    return {
+        "feature": state.feature,
+        "version_id": state.version_id,
+        "version_name": state.version_name,
+        "source": state.source,
+        "stopped": state.stopped,
+        "stop_reason": state.stop_reason,
+    }

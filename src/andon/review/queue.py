@@ -1,0 +1,189 @@
+"""The review queue: items waiting for a human decision (with the AI's suggestion), and deciding them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+from andon.config.schema import FeatureConfig, GraderSpec
+from andon.errors import AndonError, ConfigError
+from andon.evals.graders.values import MissingPath, as_text, lookup, split_path
+from andon.store import Store
+from andon.store.models import utcnow
+from andon.store.records import new_id
+
+ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback"]
+ReviewStatus = Literal["pending", "decided"]
+MAX_LABEL = 200  # the label column's width
+MAX_COMMENT = 10_000
+MAX_ACTOR = 200
+
+
+class AlreadyDecidedError(AndonError):
+    """The review item was decided before (by someone else, or a moment ago): decisions are final."""
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    """One item of the review queue; mirrors the ``review_items`` table field by field."""
+
+    id: str
+    feature: str
+    reason: str  # stopped | low_confidence | policy | shadow | fallback
+    trace_id: str | None = None
+    version_id: str | None = None
+    status: str = "pending"  # pending | decided
+    input: Any = None  # the case variables as stored by the feature's data-use setting
+    suggestion_text: str | None = None  # what the AI answered (None when it was not asked)
+    suggestion_json: Any = None
+    decision: Any = None
+    label: str | None = None
+    comment: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    exported_at: datetime | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def new(cls, feature: str, reason: str, **fields: Any) -> ReviewItem:
+        """A pending item with a fresh ``rev_…`` id."""
+        return cls(id=new_id("rev"), feature=feature, reason=reason, **fields)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ReviewItem:
+        """Build from the store's column dict."""
+        return cls(**row)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for --json output and the HTTP API."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            out[spec.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+def list_items(
+    store: Store, feature: str | None = None, *, status: str | None = "pending", limit: int = 100
+) -> list[ReviewItem]:
+    """Items oldest first (pending ones by default; ``status=None`` for all)."""
+    if status not in (None, "pending", "decided"):
+        raise ConfigError(f"unknown review status {status!r}", hint="use pending, decided or all")
+    return [ReviewItem.from_row(r) for r in store.list_review_items(feature, status=status, limit=limit)]
+
+
+def get(store: Store, ref: str) -> ReviewItem:
+    """The item with id ``ref`` (or a unique prefix of at least 6 characters)."""
+    return ReviewItem.from_row(store.get_review_item(ref))
+
+
+def decide(
+    store: Store,
+    review_id: str,
+    *,
+    decision: dict[str, Any] | None,
+    label: str | None,
+    comment: str | None,
+    actor: str,
+) -> ReviewItem:
+    """Record a human decision (a JSON object, a label, or both); refuses an item that was decided already."""
+    label = _check_label(label)
+    if decision is not None and not isinstance(decision, dict):
+        raise ConfigError(
+            f"a decision is a JSON object, not {type(decision).__name__}",
+            where="decision",
+            hint='send e.g. {"decision": "approve"}, or give only a label',
+        )
+    if decision is None and label is None:
+        raise ConfigError("a decision needs a label, a decision object, or both", hint="e.g. --label approve")
+    if decision is not None:
+        _check_json(decision)
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+    actor = actor.strip()
+    if not actor or len(actor) > MAX_ACTOR:
+        raise ConfigError(f"the actor must be 1–{MAX_ACTOR} characters", where="actor", hint="e.g. --actor jieun")
+    item = get(store, review_id)  # resolves prefixes and says clearly when the id is unknown
+    won, row = store.decide_review_item(item.id, decision=decision, label=label, comment=comment, actor=actor)
+    decided = ReviewItem.from_row(row)
+    if not won:
+        when = decided.decided_at.isoformat(timespec="seconds") if decided.decided_at else "earlier"
+        what = f"label {decided.label!r}" if decided.label is not None else f"decision {_short(decided.decision)}"
+        raise AlreadyDecidedError(
+            f"review item {decided.id} was already decided by {decided.decided_by} at {when} ({what})",
+            hint="decisions are final; to change what this becomes as a test case, edit the exported case",
+        )
+    return decided
+
+
+def label_choices(feature: FeatureConfig | None) -> list[str]:
+    """Known labels of the feature's ``label`` grader (``options.labels``), if it lists them."""
+    spec = _label_grader(feature)
+    labels = spec.options.get("labels") if spec is not None else None
+    return [str(x) for x in labels] if isinstance(labels, list) else []
+
+
+def suggested_label(item: ReviewItem, feature: FeatureConfig | None) -> str | None:
+    """The label the AI suggested: its output at the label grader's path, else a short one-line answer."""
+    spec = _label_grader(feature)
+    answer = item.suggestion_json
+    if answer is None and item.suggestion_text is not None:
+        try:
+            answer = json.loads(item.suggestion_text)
+        except ValueError:
+            answer = None
+    if spec is not None and spec.path and answer is not None:
+        try:
+            value = lookup(answer, split_path(spec.path, "label grader path"))
+        except MissingPath:
+            return None
+        return as_text(value).strip() or None
+    text = (item.suggestion_text or "").strip()
+    if text and "\n" not in text and len(text) <= 60:
+        return text
+    return None
+
+
+def decision_for_label(label: str, feature: FeatureConfig | None) -> dict[str, Any] | None:
+    """A minimal decision object carrying ``label`` at the label grader's path (None without a path)."""
+    spec = _label_grader(feature)
+    if spec is None or not spec.path:
+        return None
+    parts = split_path(spec.path, "label grader path")
+    if any(p.lstrip("-").isdigit() for p in parts):
+        return None  # a list index cannot be rebuilt into an object
+    out: dict[str, Any] = {parts[-1]: label}
+    for part in reversed(parts[:-1]):
+        out = {part: out}
+    return out
+
+
+def _label_grader(feature: FeatureConfig | None) -> GraderSpec | None:
+    if feature is None:
+        return None
+    return next((g for g in feature.graders if g.base_type == "label" and not g.negated), None)
+
+
+def _check_label(label: str | None) -> str | None:
+    if label is None:
+        return None
+    label = label.strip()
+    if not label:
+        return None
+    if len(label) > MAX_LABEL:
+        raise ConfigError(f"the label is {len(label)} characters; at most {MAX_LABEL}", where="label")
+    return label
+
+
+def _check_json(value: Any) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"the decision is not plain JSON: {exc}", where="decision") from None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
