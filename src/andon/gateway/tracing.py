@@ -71,6 +71,7 @@ class TraceWriter:
             raise ValueError("max_batch must be at least 1")
         self._store = store
         self._window = max(group_commit_ms, 0.0) / 1000
+        self._last_commit_end = 0.0
         self._max = max_batch
         self._metrics = metrics
         self._pending: list[_Pending] = []
@@ -132,6 +133,11 @@ class TraceWriter:
                 self._wake.clear()
                 continue
             delay = self._pending[0].enqueued + self._window - time.monotonic()
+            # An idle writer commits at once (no added latency for a lone call); under load, calls arriving
+            # while the last commit ran are gathered for up to the window so they share the next one.
+            idle = time.monotonic() - self._last_commit_end > self._window
+            if idle and len(self._pending) == 1:
+                delay = 0.0
             if delay > 0 and len(self._pending) < self._max and not self._stopping:
                 self._full.clear()
                 if len(self._pending) < self._max:
@@ -141,6 +147,7 @@ class TraceWriter:
             if not self._pending and not self._stopping:
                 self._wake.clear()
             await self._commit(batch)
+            self._last_commit_end = time.monotonic()
 
     async def _commit(self, batch: list[_Pending]) -> None:
         started = time.perf_counter()
