@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from bench.stub import Scripted, StubServer
 
 from andon.citation import citation_markdown
 from andon.workspace import Workspace
-from bench.stub import Scripted, StubServer
 
-RULES = '''
+RULES = """
 from andon.providers.python import Finish
 
 def precheck(variables):
@@ -21,7 +21,7 @@ def precheck(variables):
     if "010-" in text:
         return Finish({"decision": "reject", "violations": ["phone_number"]}, reason="phone number")
     return {"length": len(text)}
-'''
+"""
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ async def test_later_step_sees_earlier_step_output(tmp_path: Path, stub: StubSer
 async def test_provenance_is_stored_and_citable(tmp_path: Path, stub: StubServer) -> None:
     ws = make_workspace(tmp_path, stub.base_url, "rules_prov")
     try:
-        outcome, record = await ws.invoke("menu-review", {"description": "얼큰한 김치찌개"}, version="llm")
+        _, record = await ws.invoke("menu-review", {"description": "얼큰한 김치찌개"}, version="llm")
         stored = ws.store.get_output(record.id)
         version = ws.version("menu-review", "llm")
         assert stored.version_id == version.id

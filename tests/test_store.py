@@ -274,7 +274,8 @@ def test_open_twice_migrates_once_and_keeps_data(database_url: str) -> None:
     with Store.open(database_url) as second:
         assert second.get_version("menu", "v1").id == ID_A
         with second.engine.connect() as conn:
-            assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == [head_revision(conn)]
+            applied = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+            assert applied == [head_revision(conn)]
 
 
 def test_migrations_match_the_models(store: Store) -> None:
