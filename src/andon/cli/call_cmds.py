@@ -60,7 +60,7 @@ def invoke(
         )
         console.print(shown or "", markup=False)
         if outcome.status == "error":
-            console.print(f"[red]error[/]: {outcome.error}")
+            console.print(f"[red]{t('error.prefix')}[/]: {outcome.error}")
         console.print(f"[dim]{t('run.output_saved', output_id=record.id)}[/]")
     if outcome.status == "error":
         raise typer.Exit(3)

@@ -11,12 +11,27 @@ from rich.table import Table
 
 from andon.cli._common import console, open_workspace, print_json
 from andon.gateway import promotion
+from andon.messages import t
 from andon.store.deploy import FeatureEvent, LiveRecord
 
 ActorOption = Annotated[
     str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+# Stored words shown in tables; anything not listed here is shown as stored.
+_SOURCES = {
+    "promoted": "deploy.source.promoted",
+    "serve.live": "deploy.source.serve_live",
+    "last declared": "deploy.source.last_declared",
+}
+_ACTIONS = {"promote": "deploy.action.promote", "rollback": "deploy.action.rollback"}
+_EVENTS = {
+    "stopped": "deploy.event.stopped",
+    "resumed": "deploy.event.resumed",
+    "cases_allowed": "deploy.event.cases_allowed",
+    "cases_denied": "deploy.event.cases_denied",
+}
 
 data_use_app = typer.Typer(
     name="data-use",
@@ -54,19 +69,22 @@ def promote(
         return
     name = f"{escape(result.version_name)} ({result.version_id[:12]})"
     if not result.changed:
-        console.print(f"{escape(feature)} {name} is live already; nothing changed.")
+        console.print(t("deploy.already_live", feature=escape(feature), version=name))
     else:
-        was = f" (was {escape(result.previous[1])})" if result.previous else ""
-        console.print(f"[green]✓[/] {escape(feature)} {name} is live now{was}.")
+        was = t("deploy.was", version=escape(result.previous[1])) if result.previous else ""
+        console.print(f"[green]✓[/] {t('deploy.live_now', feature=escape(feature), version=name, was=was)}")
     if verdict.run_id is not None and verdict.passed:
-        console.print(f"  judged on run {verdict.run_id}: {len(verdict.criteria)} criteria hold")
+        console.print(f"  {t('deploy.judged_on', run_id=verdict.run_id, n=len(verdict.criteria))}")
     if result.record is not None and result.record.forced:
-        console.print(f"[yellow]  forced past its evaluation{_run_part(verdict.run_id)}:[/]")
+        console.print(f"[yellow]  {t('deploy.forced', run=_run_part(verdict.run_id))}[/]")
         for line in verdict.failing:
             console.print(f"[yellow]    - {escape(line)}[/]")
-        console.print(f"  recorded: by {escape(result.record.actor)}, reason: {escape(result.record.reason or '')}")
+        recorded = t(
+            "deploy.forced_record", actor=escape(result.record.actor), reason=escape(result.record.reason or "")
+        )
+        console.print(f"  {recorded}")
     if verdict.note:
-        console.print(f"[dim]  note: {escape(verdict.note)}[/]")
+        console.print(f"[dim]  {t('deploy.note', note=escape(verdict.note))}[/]")
 
 
 def rollback(
@@ -81,9 +99,8 @@ def rollback(
     if as_json:
         print_json(_live_json(record))
         return
-    console.print(
-        f"[green]✓[/] {escape(feature)} rolled back: {escape(record.version_name)} ({record.version_id[:12]}) is live now."
-    )
+    name = f"{escape(record.version_name)} ({record.version_id[:12]})"
+    console.print(f"[green]✓[/] {t('deploy.rolled_back', feature=escape(feature), version=name)}")
 
 
 def live(
@@ -109,39 +126,47 @@ def live(
         print_json(out)
         return
     if feature is None:
-        table = Table(title="live versions")
-        for column in ("feature", "version", "id", "from", "state"):
-            table.add_column(column)
+        table = Table(title=t("deploy.live_title"))
+        for column in ("feature", "version", "id", "source", "state"):
+            table.add_column(t(f"deploy.col.{column}"))
         for s in states:
-            running = f"[red]stopped[/]: {escape(s.stop_reason or '')}" if s.stopped else "[green]running[/]"
-            table.add_row(escape(s.feature), escape(s.version_name), s.version_id[:12], s.source, running)
+            running = (
+                f"[red]{t('deploy.state.stopped')}[/]: {escape(s.stop_reason or '')}"
+                if s.stopped
+                else f"[green]{t('deploy.state.running')}[/]"
+            )
+            table.add_row(
+                escape(s.feature), escape(s.version_name), s.version_id[:12], _shown(_SOURCES, s.source), running
+            )
         console.print(table)
         return
     state = states[0]
-    console.print(
-        f"[bold]{escape(feature)}[/]: {escape(state.version_name)} ({state.version_id[:12]}) is live — {state.source}"
-    )
+    name = f"{escape(state.version_name)} ({state.version_id[:12]})"
+    source = _shown(_SOURCES, state.source)
+    console.print(t("deploy.live_line", feature=f"[bold]{escape(feature)}[/]", version=name, source=source))
     if state.stopped:
-        console.print(f"[red]  stopped[/]: {escape(state.stop_reason or '')} (calls go to the review queue)")
-    console.print(f"  production inputs may become test cases: {'yes' if allowed else 'no'}")
+        stopped = f"[red]  {t('deploy.state.stopped')}[/]: {escape(state.stop_reason or '')}"
+        console.print(f"{stopped} {t('deploy.to_review_queue')}")
+    console.print(f"  {t('deploy.cases_allowed_line', allowed=t('cli.yes') if allowed else t('cli.no'))}")
     rows = histories[feature]
     if rows:
-        table = Table(title=f"history of {feature}")
-        for column in ("#", "when", "action", "version", "id", "by", "run", "reason"):
-            table.add_column(column)
+        table = Table(title=t("deploy.history_title", feature=feature))
+        for column in ("number", "when", "action", "version", "id", "by", "run", "reason"):
+            table.add_column(t(f"deploy.col.{column}"))
         for r in reversed(rows):
-            action = r.action + (" [yellow](forced)[/]" if r.forced else "")
+            action = _shown(_ACTIONS, r.action) + (f" [yellow]{t('deploy.forced_mark')}[/]" if r.forced else "")
             table.add_row(
                 str(r.id), r.created_at.isoformat(timespec="seconds"), action, escape(r.version_name),
                 r.version_id[:12], escape(r.actor), r.run_id or "", escape(r.reason or ""),
             )  # fmt: skip
         console.print(table)
     if events:
-        table = Table(title=f"state changes of {feature}")
+        table = Table(title=t("deploy.events_title", feature=feature))
         for column in ("when", "event", "by", "reason"):
-            table.add_column(column)
+            table.add_column(t(f"deploy.col.{column}"))
         for e in reversed(events):
-            table.add_row(e.created_at.isoformat(timespec="seconds"), e.kind, escape(e.actor), escape(e.reason or ""))
+            kind = _shown(_EVENTS, e.kind)
+            table.add_row(e.created_at.isoformat(timespec="seconds"), kind, escape(e.actor), escape(e.reason or ""))
         console.print(table)
 
 
@@ -155,8 +180,8 @@ def stop(
     with open_workspace() as ws:
         event = promotion.stop_feature(ws, feature, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
-    _print_event(event, current, as_json, done=f"{feature} is stopped: its calls go to the review queue.",
-                 same=f"{feature} was stopped already")  # fmt: skip
+    _print_event(event, current, as_json, done=t("deploy.stop.done", feature=feature),
+                 same=t("deploy.stop.same", feature=feature))  # fmt: skip
 
 
 def resume(
@@ -169,7 +194,8 @@ def resume(
     with open_workspace() as ws:
         event = promotion.resume_feature(ws, feature, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
-    _print_event(event, current, as_json, done=f"{feature} is running again.", same=f"{feature} was not stopped")
+    _print_event(event, current, as_json, done=t("deploy.resume.done", feature=feature),
+                 same=t("deploy.resume.same", feature=feature))  # fmt: skip
 
 
 @data_use_app.command("allow-cases")
@@ -183,8 +209,8 @@ def allow_cases(
     with open_workspace() as ws:
         event = promotion.set_cases_allowed(ws, feature, True, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
-    _print_event(event, current, as_json, done=f"{feature}: production inputs may now become test cases.",
-                 same=f"{feature}: this was allowed already")  # fmt: skip
+    _print_event(event, current, as_json, done=t("deploy.allow.done", feature=feature),
+                 same=t("deploy.allow.same", feature=feature))  # fmt: skip
 
 
 @data_use_app.command("deny-cases")
@@ -198,8 +224,8 @@ def deny_cases(
     with open_workspace() as ws:
         event = promotion.set_cases_allowed(ws, feature, False, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
-    _print_event(event, current, as_json, done=f"{feature}: production inputs may no longer become test cases.",
-                 same=f"{feature}: this was not allowed already")  # fmt: skip
+    _print_event(event, current, as_json, done=t("deploy.deny.done", feature=feature),
+                 same=t("deploy.deny.same", feature=feature))  # fmt: skip
 
 
 @data_use_app.command("show")
@@ -222,16 +248,24 @@ def show_data_use(
     if as_json:
         print_json(out)
         return
-    console.print(f"[bold]{escape(feature)}[/] data use")
-    console.print(f"  inputs stored: {config.inputs} (redacting {', '.join(config.redact) or 'nothing'})")
-    console.print(f"  traces kept: {config.retention_days} days")
-    allowed = "yes" if out["cases_allowed"] else "no"
+    console.print(t("deploy.data_use.title", feature=f"[bold]{escape(feature)}[/]"))
+    redact = ", ".join(config.redact) or t("deploy.data_use.redact_nothing")
+    console.print(f"  {t('deploy.data_use.inputs', inputs=config.inputs, redact=redact)}")
+    console.print(f"  {t('deploy.data_use.retention', days=config.retention_days)}")
+    allowed = t("cli.yes") if out["cases_allowed"] else t("cli.no")
     by = (
-        f" — {grant.kind} by {escape(grant.actor)} at {grant.created_at.isoformat(timespec='seconds')}" if grant else ""
+        t(
+            "deploy.data_use.grant",
+            kind=_shown(_EVENTS, grant.kind),
+            actor=escape(grant.actor),
+            when=grant.created_at.isoformat(timespec="seconds"),
+        )
+        if grant
+        else ""
     )
-    console.print(f"  may become test cases: {allowed}{by}")
+    console.print(f"  {t('deploy.data_use.cases', allowed=allowed, grant=by)}")
     if grant and grant.reason:
-        console.print(f"  reason: {escape(grant.reason)}")
+        console.print(f"  {t('deploy.data_use.reason', reason=escape(grant.reason))}")
 
 
 def register(app: typer.Typer) -> None:
@@ -252,17 +286,24 @@ def _print_event(
         print_json({"changed": event is not None, "event": _event_json(shown) if shown else None})
         return
     if event is not None:
-        console.print(f"[green]✓[/] {escape(done)} (recorded: by {escape(event.actor)})")
+        console.print(f"[green]✓[/] {escape(done)} ({t('deploy.recorded_by', actor=escape(event.actor))})")
         return
     since = ""
     if current is not None:
-        since = f" (since {current.created_at.isoformat(timespec='seconds')}, by {escape(current.actor)}"
+        when = current.created_at.isoformat(timespec="seconds")
+        since = f" ({t('deploy.since', when=when, actor=escape(current.actor))}"
         since += f": {escape(current.reason)})" if current.reason else ")"
-    console.print(f"{escape(same)}{since}; nothing changed.")
+    console.print(t("deploy.unchanged", state=escape(same), since=since))
 
 
 def _run_part(run_id: str | None) -> str:
-    return f" (run {run_id})" if run_id else " (never evaluated)"
+    return t("deploy.forced_run", run_id=run_id) if run_id else t("deploy.never_evaluated")
+
+
+def _shown(words: dict[str, str], value: str) -> str:
+    """A stored word (source, action, event kind) in the current language; unknown ones as stored."""
+    key = words.get(value)
+    return t(key) if key else value
 
 
 def _live_json(record: LiveRecord) -> dict[str, Any]:

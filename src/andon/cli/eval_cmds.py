@@ -23,12 +23,13 @@ from andon.evals.model import CellResult, RunReport
 from andon.evals.runner import Budget, RunOutcome, run_evaluation
 from andon.evals.runner import Progress as RunProgress
 from andon.evals.summarize import Conversion
-from andon.messages import current_language
+from andon.messages import current_language, t
 from andon.store.records import RunRecord
 from andon.versions.canonical import Version
 from andon.workspace import Workspace
 
 EXIT_GATE_FAILED = 1
+_RUN_STATUS = {"interrupted": "eval.status.interrupted", "budget_exceeded": "eval.status.budget_exceeded"}
 
 
 def conversion(ws: Workspace) -> Conversion:
@@ -147,7 +148,7 @@ async def run_with_progress(
         presses["n"] += 1
         stop.set()
         if presses["n"] == 1:
-            err_console.print("\n[yellow]Stopping after the cells in flight… (Ctrl-C again to stop now)[/]")
+            err_console.print(f"\n[yellow]{t('eval.stopping')}[/]")
         else:
             for task in asyncio.all_tasks(loop):
                 task.cancel()
@@ -155,14 +156,16 @@ async def run_with_progress(
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or no signals here
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pass {task.fields[rate]}"),
-        TextColumn("cost {task.fields[cost]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn(t("eval.progress.pass") + " {task.fields[rate]}"), TextColumn(t("eval.progress.cost") + " {task.fields[cost]}"),
+        TimeElapsedColumn(), TextColumn(t("eval.progress.eta")), TimeRemainingColumn(),
     )  # fmt: skip
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
         task = bar.add_task(feature, total=1, rate="–", cost="–")
 
         def on_progress(p: RunProgress) -> None:
-            cost = f"{p.cost:,.2f} {p.currency}" + (f" (+{p.cost_unknown} unpriced)" if p.cost_unknown else "")
+            unpriced = t("eval.progress.unpriced", n=p.cost_unknown) if p.cost_unknown else ""
+            cost = f"{p.cost:,.2f} {p.currency}{unpriced}"
             bar.update(task, total=p.total, completed=p.done, rate=f"{p.pass_rate:.0%}", cost=cost)
 
         try:
@@ -176,8 +179,10 @@ async def run_with_progress(
             if not loop.is_closed():
                 loop.remove_signal_handler(signal.SIGINT)
     if outcome.status != "finished":
-        err_console.print(f"[yellow]Run {outcome.run_id} {outcome.status.replace('_', ' ')}: {outcome.note}[/]")
-        err_console.print(f"Resume it with: [bold]andon eval --resume {outcome.run_id}[/]")
+        status = _RUN_STATUS.get(outcome.status)
+        shown = t(status) if status else outcome.status.replace("_", " ")
+        err_console.print(f"[yellow]{t('eval.run_ended', run_id=outcome.run_id, status=shown, note=outcome.note)}[/]")
+        err_console.print(t("eval.resume_with", command=f"[bold]andon eval --resume {outcome.run_id}[/]"))
     return outcome
 
 
@@ -210,8 +215,9 @@ def _emit(
         terminal.print_summary(report, console, language=language)
         written = [str(p) for p in (html, junit, summary) if p is not None]
         if written:
-            console.print(f"[dim]Wrote {', '.join(written)}[/]")
-        console.print(f"[dim]Run {report.run.id}: andon report {report.run.id} --html report.html[/]")
+            console.print(f"[dim]{t('eval.wrote', paths=', '.join(written))}[/]")
+        command = f"andon report {report.run.id} --html report.html"
+        console.print(f"[dim]{t('eval.report_hint', run_id=report.run.id, command=command)}[/]")
     if gate and not report.gate_passed:
         raise typer.Exit(EXIT_GATE_FAILED)
     if outcome is not None and outcome.status != "finished" and gate:
@@ -333,7 +339,7 @@ def report(
     terminal.print_summary(built, console, language=language)
     written = [str(p) for p in (html, json_file, csv_file, junit, markdown_file) if p is not None]
     if written:
-        console.print(f"[dim]Wrote {', '.join(written)}[/]")
+        console.print(f"[dim]{t('eval.wrote', paths=', '.join(written))}[/]")
 
 
 def runs(
@@ -354,9 +360,9 @@ def runs(
     if as_json:
         print_json(rows)
         return
-    table = Table(title="runs")
-    for column in ("id", "feature", "status", "created", "versions", "cases × repeats"):
-        table.add_column(column)
+    table = Table(title=t("runs.title"))
+    for column in ("id", "feature", "status", "created", "versions", "cases"):
+        table.add_column(t(f"runs.col.{column}"))
     for row in rows:
         table.add_row(
             str(row["id"]), str(row["feature"]), str(row["status"]), str(row["created_at"])[:19],

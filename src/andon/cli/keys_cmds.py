@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from andon.cli._common import console, err_console, open_workspace, print_json
+from andon.messages import t
 from andon.store.keys import ApiKeyRecord
 
 keys_app = typer.Typer(help="API keys of the gateway: create (shown once), list, revoke.", no_args_is_help=True)
@@ -48,9 +49,9 @@ def create(
     if as_json:
         print_json({**_key_json(record), "secret": secret})
         return
-    console.print(f"created key [bold]{record.id}[/] ({record.name}; scopes: {', '.join(record.scopes)})")
+    console.print(t("keys.created", id=f"[bold]{record.id}[/]", name=record.name, scopes=", ".join(record.scopes)))
     console.print(secret, markup=False)
-    err_console.print("[yellow]Copy the secret now: only its hash is kept, and it cannot be shown again.[/]")
+    err_console.print(f"[yellow]{t('keys.copy_secret')}[/]")
 
 
 @keys_app.command("list")
@@ -65,11 +66,11 @@ def list_(
         print_json([_key_json(r) for r in records])
         return
     if not records:
-        console.print("no API keys; create one with `andon keys create NAME --scope invoke`")
+        console.print(t("keys.none"))
         return
     table = Table()
-    for column in ("id", "name", "starts with", "scopes", "rate/min", "created", "revoked"):
-        table.add_column(column)
+    for column in ("id", "name", "prefix", "scopes", "rate", "created", "revoked"):
+        table.add_column(t(f"keys.col.{column}"))
     for r in records:
         table.add_row(
             r.id,
@@ -95,7 +96,7 @@ def revoke(
         print_json(_key_json(record))
         return
     when = record.revoked_at.isoformat(timespec="seconds") if record.revoked_at else ""
-    console.print(f"revoked key {record.id} ({record.name}) at {when}")
+    console.print(t("keys.revoked", id=record.id, name=record.name, when=when))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
@@ -16,6 +17,7 @@ from andon.cli._common import console, open_workspace, print_json
 from andon.config.schema import FeatureConfig
 from andon.errors import ConfigError
 from andon.gateway.promotion import default_actor, require_feature
+from andon.messages import t
 from andon.review import queue
 from andon.review.export import export_decisions
 from andon.review.queue import AlreadyDecidedError, ReviewItem
@@ -51,7 +53,12 @@ def list_(
         print_json([item.to_json() for item in items])
         return
     pending, decided = counts.get("pending", 0), counts.get("decided", 0)
-    table = Table(title=f"review queue{f' of {feature}' if feature else ''}: {pending} pending, {decided} decided")
+    title = (
+        t("review.title_of", feature=feature, pending=pending, decided=decided)
+        if feature
+        else t("review.title", pending=pending, decided=decided)
+    )
+    table = Table(title=title)
     wide = console.width >= _WIDE  # narrow terminals keep what identifies an item and what to decide
     columns = [
         "id",
@@ -72,20 +79,21 @@ def list_(
     used = 1
     for column in columns:
         # ids are what `andon review show/decide` take: these columns are never cut
-        width = max([len(column), *(len(r[column]) for r in rows)])
-        table.add_column(column, no_wrap=True, width=width)
+        header = t(f"review.col.{column}")
+        width = max([cell_len(header), *(cell_len(r[column]) for r in rows)])  # cells: Korean is double width
+        table.add_column(header, no_wrap=True, width=width)
         used += width + 3  # padding and border
     rest = max(14, (console.width - used) // 2 - 3)  # the two free-text columns share what is left
-    table.add_column("AI suggestion", no_wrap=True, overflow="ellipsis", width=rest)
-    table.add_column("decision", no_wrap=True, overflow="ellipsis", width=rest)
+    table.add_column(t("review.col.suggestion"), no_wrap=True, overflow="ellipsis", width=rest)
+    table.add_column(t("review.col.decision"), no_wrap=True, overflow="ellipsis", width=rest)
     for item, row in zip(items, rows, strict=True):
         decided_text = escape(item.label or (_short(item.decision) if item.decision is not None else ""))
         if item.status == "decided":
-            decided_text += f" [dim]by {escape(item.decided_by or '')}[/]"
+            decided_text += f" [dim]{t('review.by', actor=escape(item.decided_by or ''))}[/]"
         table.add_row(*(row[c] for c in columns), escape(_short(_suggestion(item))), decided_text)
     console.print(table)
     if not items:
-        console.print("[dim]Nothing here.[/]")
+        console.print(f"[dim]{t('review.empty')}[/]")
 
 
 @review_app.command("show")
@@ -124,7 +132,8 @@ def decide(
     if as_json:
         print_json(item.to_json())
         return
-    console.print(f"[green]✓[/] {item.id} decided: {escape(_decision_text(item))} (by {escape(item.decided_by or '')})")
+    shown = t("review.decided", id=item.id, decision=escape(_decision_text(item)), actor=escape(item.decided_by or ""))
+    console.print(f"[green]✓[/] {shown}")
 
 
 @review_app.command("next")
@@ -138,7 +147,7 @@ def next_(
         config = require_feature(ws, feature)
         decided, skipped = _review_loop(ws.store, feature, config, who)
         left = ws.store.review_counts(feature).get("pending", 0)
-    console.print(f"decided {decided}, skipped {skipped}; {left} pending in {escape(feature)}'s queue.")
+    console.print(t("review.next_done", decided=decided, skipped=skipped, left=left, feature=escape(feature)))
 
 
 @review_app.command("export")
@@ -161,11 +170,11 @@ def export(
             }
         )
         return
-    console.print(f"[green]✓[/] {len(result.written)} case(s) appended to {result.path}")
+    console.print(f"[green]✓[/] {t('review.exported', n=len(result.written), path=result.path)}")
     if result.already_there:
-        console.print(f"  {len(result.already_there)} were in the file already (now marked exported)")
+        console.print(f"  {t('review.already_there', n=len(result.already_there))}")
     for review_id, why in result.refused:
-        console.print(f"[yellow]  refused {review_id}: {escape(why)}[/]")
+        console.print(f"[yellow]  {t('review.refused', id=review_id, why=escape(why))}[/]")
 
 
 def register(app: typer.Typer) -> None:
@@ -184,7 +193,7 @@ def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str) 
     while True:
         batch = [i for i in queue.list_items(store, feature, limit=_PAGE + len(seen)) if i.id not in seen]
         if not batch:
-            console.print("[dim]No more pending items.[/]")
+            console.print(f"[dim]{t('review.no_more')}[/]")
             return decided, skipped
         for item in batch:
             seen.add(item.id)
@@ -203,13 +212,14 @@ def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str) 
 def _ask(item: ReviewItem, config: FeatureConfig, choices: list[str], store: Store, actor: str) -> str:
     """One item's prompt; returns decided, skip, quit or gone (someone else decided it)."""
     suggested = queue.suggested_label(item, config)
-    accept = f"Enter accepts the AI ({suggested})" if suggested else "Enter accepts the AI's answer"
+    accept = t("review.accept_label", label=suggested) if suggested else t("review.accept_answer")
     if item.suggestion_json is None and suggested is None:
-        accept = "no AI suggestion to accept"
+        accept = t("review.accept_nothing")
     known = f" [{'/'.join(choices)}]" if choices else ""
+    question = t("review.prompt", choices=escape(known), accept=accept)
     while True:
         try:
-            answer = Prompt.ask(f"label{escape(known)} · {accept} · s skip · q quit", default="", show_default=False)
+            answer = Prompt.ask(question, default="", show_default=False)
         except EOFError:
             return "quit"
         answer = answer.strip()
@@ -223,7 +233,7 @@ def _ask(item: ReviewItem, config: FeatureConfig, choices: list[str], store: Sto
             console.print(f"[yellow]{escape(exc.message)}[/]" + (f" [dim]{escape(exc.hint)}[/]" if exc.hint else ""))
             continue
         try:
-            comment = Prompt.ask("comment (optional)", default="", show_default=False).strip() or None
+            comment = Prompt.ask(t("review.prompt_comment"), default="", show_default=False).strip() or None
         except EOFError:
             comment = None
         try:
@@ -231,7 +241,7 @@ def _ask(item: ReviewItem, config: FeatureConfig, choices: list[str], store: Sto
         except AlreadyDecidedError as exc:
             console.print(f"[yellow]{escape(exc.message)}[/]")
             return "gone"
-        console.print(f"[green]✓[/] decided: {escape(_decision_text(done))}")
+        console.print(f"[green]✓[/] {t('review.decided_short', decision=escape(_decision_text(done)))}")
         return "decided"
 
 
@@ -258,27 +268,36 @@ def _interpret(
 
 
 def _print_item(out: Console, item: ReviewItem, config: FeatureConfig | None) -> None:
-    out.print(
-        f"[bold]{item.id}[/] · {escape(item.feature)} · queued for [bold]{item.reason}[/] · "
-        f"{item.created_at.isoformat(timespec='seconds')} · {item.status}"
+    head = t(
+        "review.item_head",
+        id=f"[bold]{item.id}[/]",
+        feature=escape(item.feature),
+        reason=f"[bold]{item.reason}[/]",
+        created=item.created_at.isoformat(timespec="seconds"),
+        status=item.status,
     )
+    out.print(head)
     if item.version_id or item.trace_id:
-        out.print(f"[dim]version {(item.version_id or '–')[:12]} · trace {item.trace_id or '–'}[/]")
-    out.print("[bold]input[/]")
-    out.print(escape(_pretty(item.input)) if item.input is not None else "[dim](not stored)[/]")
-    out.print("[bold]AI suggestion[/]")
+        refs = t("review.item_refs", version=(item.version_id or "–")[:12], trace=item.trace_id or "–")
+        out.print(f"[dim]{refs}[/]")
+    out.print(f"[bold]{t('review.input')}[/]")
+    out.print(escape(_pretty(item.input)) if item.input is not None else f"[dim]{t('review.input_not_stored')}[/]")
+    out.print(f"[bold]{t('review.suggestion')}[/]")
     suggestion = _suggestion(item)
-    out.print(escape(suggestion) if suggestion else "[dim](none: the AI was not asked or failed)[/]")
+    out.print(escape(suggestion) if suggestion else f"[dim]{t('review.no_suggestion')}[/]")
     label = queue.suggested_label(item, config)
     if label:
-        out.print(f"[bold]suggested label[/]: {escape(label)}")
+        out.print(f"[bold]{t('review.suggested_label')}[/]: {escape(label)}")
     if item.status == "decided":
         when = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
-        out.print(f"[bold]decided[/]: {escape(_decision_text(item))} by {escape(item.decided_by or '')} at {when}")
+        decision = escape(_decision_text(item))
+        decided = t("review.decided_by", decision=decision, actor=escape(item.decided_by or ""), when=when)
+        out.print(f"[bold]{t('review.decided_label')}[/]: {decided}")
         if item.comment:
-            out.print(f"[bold]comment[/]: {escape(item.comment)}")
+            out.print(f"[bold]{t('review.comment')}[/]: {escape(item.comment)}")
         if item.exported_at:
-            out.print(f"[dim]exported as a test case at {item.exported_at.isoformat(timespec='seconds')}[/]")
+            exported = t("review.exported_at", when=item.exported_at.isoformat(timespec="seconds"))
+            out.print(f"[dim]{exported}[/]")
 
 
 def _suggestion(item: ReviewItem) -> str:
@@ -290,9 +309,9 @@ def _suggestion(item: ReviewItem) -> str:
 def _decision_text(item: ReviewItem) -> str:
     parts = []
     if item.label is not None:
-        parts.append(f"label {item.label}")
+        parts.append(t("review.label", label=item.label))
     if item.decision is not None:
-        parts.append(f"decision {_short(item.decision, 80)}")
+        parts.append(t("review.decision", decision=_short(item.decision, 80)))
     return ", ".join(parts)
 
 

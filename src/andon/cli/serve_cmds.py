@@ -12,6 +12,7 @@ import typer
 
 from andon.cli._common import open_workspace
 from andon.errors import ConfigError
+from andon.messages import t
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("andon.gateway")
@@ -65,17 +66,12 @@ def serve(
     workers = workers or settings.workers
     if not settings.auth:
         if not _is_loopback(host):
-            log.warning(
-                "gateway.auth is false and the gateway listens on %s: anyone who can reach it can call every "
-                "feature and decide reviews. Set gateway.auth: true, or listen on 127.0.0.1.",
-                host,
-            )
+            log.warning(t("serve.auth_off_public", host=host))
     elif not ws.store.list_api_keys():
-        log.warning(
-            "no API keys yet: every call of a feature will be refused (401). "
-            "Create one with `andon keys create NAME --scope invoke`."
-        )
-    log.info("andon gateway on http://%s:%s (%d worker%s)", host, port, workers, "s" if workers > 1 else "")
+        log.warning(t("serve.no_keys"))
+    log.info(
+        t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
+    )
     if workers == 1:
         app = create_app(ws, close_workspace=True)
         uvicorn.run(app, host=host, port=port, log_config=logging_config, access_log=False, log_level=level.lower())

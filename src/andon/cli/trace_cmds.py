@@ -13,6 +13,7 @@ from rich.table import Table
 from andon.cli._common import console, open_workspace, print_json
 from andon.gateway.tracing import retention_cutoffs, trace_record
 from andon.gateway.types import TraceRecord
+from andon.messages import t
 from andon.store.models import utcnow
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
@@ -42,27 +43,27 @@ def list_traces(
     with open_workspace() as ws:
         rows = [trace_record(r) for r in ws.store.list_traces(feature, limit=limit, status=status, route=route)]
     if as_json:
-        print_json([_trace_json(t) for t in rows])
+        print_json([_trace_json(trace) for trace in rows])
         return
     if not rows:
-        console.print("No traces yet." if feature is None else f"No traces of {escape(feature)} yet.")
+        console.print(t("traces.none") if feature is None else t("traces.none_of", feature=escape(feature)))
         return
-    table = Table(title="Traces" if feature is None else f"Traces of {escape(feature)}")
-    for column in ("id", "time (UTC)", "feature", "version", "route", "status", "cache", "ms", "tokens", "cost"):
-        table.add_column(column, justify="right" if column in ("ms", "tokens", "cost") else "left")
-    for t in rows:
-        status_text = t.status if t.error_code is None else f"{t.status} ({t.error_code})"
-        cost = "" if t.cost is None else f"{t.cost:.4g} {t.currency or ''}"
+    table = Table(title=t("traces.title") if feature is None else t("traces.title_of", feature=escape(feature)))
+    for column in ("id", "time", "feature", "version", "route", "status", "cache", "ms", "tokens", "cost"):
+        table.add_column(t(f"traces.col.{column}"), justify="right" if column in ("ms", "tokens", "cost") else "left")
+    for trace in rows:
+        status_text = trace.status if trace.error_code is None else f"{trace.status} ({trace.error_code})"
+        cost = "" if trace.cost is None else f"{trace.cost:.4g} {trace.currency or ''}"
         table.add_row(
-            t.id,
-            t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            escape(t.feature),
-            escape(t.version_name or ""),
-            t.route,
+            trace.id,
+            trace.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(trace.feature),
+            escape(trace.version_name or ""),
+            trace.route,
             escape(status_text),
-            t.cache or "",
-            f"{t.latency_ms:.0f}",
-            f"{t.input_tokens}+{t.output_tokens}",
+            trace.cache or "",
+            f"{trace.latency_ms:.0f}",
+            f"{trace.input_tokens}+{trace.output_tokens}",
             cost,
         )
     console.print(table)
@@ -90,49 +91,57 @@ def show(
     version = f"{trace.version_name} ({(trace.version_id or '')[:12]})" if trace.version_id else "-"
     lines = [
         f"[bold]{trace.id}[/]  {escape(trace.feature)}  {trace.created_at.isoformat(timespec='seconds')}",
-        f"version: {escape(version)}   route: {trace.route}   status: {trace.status}"
+        f"{t('traces.field.version')}: {escape(version)}   {t('traces.field.route')}: {trace.route}   "
+        f"{t('traces.field.status')}: {trace.status}"
         + (f" ({trace.error_code})" if trace.error_code else "")
-        + (f"   cache: {trace.cache}" if trace.cache else ""),
-        f"model: {escape(trace.provider or '-')} / {escape(trace.model or '-')}   tokens: "
-        f"{trace.input_tokens}+{trace.output_tokens}"
-        + (f"   cost: {trace.cost:.4g} {trace.currency or ''}" if trace.cost is not None else ""),
-        f"latency: {trace.latency_ms:.1f} ms (queue {trace.queue_ms:.1f}, cache {trace.cache_ms:.1f}, "
-        f"provider {trace.provider_ms:.1f})",
-        "who: "
+        + (f"   {t('traces.field.cache')}: {trace.cache}" if trace.cache else ""),
+        f"{t('traces.field.model')}: {escape(trace.provider or '-')} / {escape(trace.model or '-')}   "
+        f"{t('traces.field.tokens')}: {trace.input_tokens}+{trace.output_tokens}"
+        + (f"   {t('traces.field.cost')}: {trace.cost:.4g} {trace.currency or ''}" if trace.cost is not None else ""),
+        t(
+            "traces.latency",
+            total=f"{trace.latency_ms:.1f}",
+            queue=f"{trace.queue_ms:.1f}",
+            cache=f"{trace.cache_ms:.1f}",
+            provider=f"{trace.provider_ms:.1f}",
+        ),
+        f"{t('traces.field.who')}: "
         + ", ".join(
-            f"{name} {escape(str(value))}"
+            f"{t(name)} {escape(str(value))}"
             for name, value in (
-                ("user", trace.user_id),
-                ("session", trace.session_id),
-                ("tenant", trace.tenant),
-                ("key", trace.api_key_id),
+                ("traces.who.user", trace.user_id),
+                ("traces.who.session", trace.session_id),
+                ("traces.who.tenant", trace.tenant),
+                ("traces.who.key", trace.api_key_id),
             )
             if value
         ),
     ]
     if trace.note:
-        lines.append(f"note: {escape(trace.note)}")
+        lines.append(f"{t('traces.field.note')}: {escape(trace.note)}")
     if trace.error:
-        lines.append(f"[red]error:[/] {escape(trace.error)}")
-    lines.append(f"\n[bold]input[/] (stored {trace.input_mode}, sha256 {trace.input_hash[:16]}…)")
-    lines.append(escape(_short(trace.input)) if trace.input is not None else "(not kept)")
+        lines.append(f"[red]{t('error.prefix')}:[/] {escape(trace.error)}")
+    stored = t("traces.input_stored", mode=trace.input_mode, sha=trace.input_hash[:16])
+    lines.append(f"\n[bold]{t('traces.input')}[/] {escape(stored)}")
+    lines.append(escape(_short(trace.input)) if trace.input is not None else escape(t("traces.input_not_kept")))
     if output is not None:
-        lines.append("\n[bold]prompt sent[/]")
+        lines.append(f"\n[bold]{t('traces.prompt_sent')}[/]")
         for message in output.messages:
             texts = [
-                p.get("text", "") if p.get("type") == "text" else f"[image {p.get('url', '')[:40]}…]"
+                p.get("text", "") if p.get("type") == "text" else t("traces.image", url=p.get("url", "")[:40])
                 for p in message["content"]
             ]
             lines.append(f"[cyan]{message['role']}[/]: {escape(' '.join(texts))}")
-    lines.append("\n[bold]output[/]")
+    lines.append(f"\n[bold]{t('traces.output')}[/]")
     lines.append(
         escape(_short(trace.output_json)) if trace.output_json is not None else escape(trace.output_text or "")
     )
     for item in feedback:
         verdict = {1: "👍", -1: "👎"}.get(item.thumbs or 0, "")
-        score = f" score {item.score:g}" if item.score is not None else ""
+        score = t("traces.feedback_score", score=f"{item.score:g}") if item.score is not None else ""
         comment = f" — {escape(item.comment)}" if item.comment else ""
-        lines.append(f"feedback {item.created_at.isoformat(timespec='seconds')}: {verdict}{score}{comment}")
+        when = item.created_at.isoformat(timespec="seconds")
+        lines.append(t("traces.feedback", when=when, verdict=verdict, score=score, comment=comment))
     console.print("\n".join(lines))
 
 
@@ -155,9 +164,7 @@ def prune(
     if as_json:
         print_json(dataclasses.asdict(counts))
         return
-    console.print(
-        f"Pruned {counts.traces} trace(s), {counts.outputs} output(s) and {counts.feedback} feedback item(s)."
-    )
+    console.print(t("traces.pruned", traces=counts.traces, outputs=counts.outputs, feedback=counts.feedback))
 
 
 def _short(value: Any, limit: int = 2000) -> str:

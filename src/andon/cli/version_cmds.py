@@ -39,8 +39,8 @@ def versions(
         console.print(t("versions.none", feature=feature))
         return
     table = Table(title=t("versions.title", feature=feature))
-    for column in ("name", "id", "created", "steps", "model", "in andon.yaml"):
-        table.add_column(column)
+    for column in ("name", "id", "created", "steps", "model", "declared"):
+        table.add_column(t(f"versions.col.{column}"))
     for row in rows:
         table.add_row(
             str(row["name"]),
@@ -48,7 +48,7 @@ def versions(
             str(row["created_at"])[:19],
             " → ".join(row["steps"]),
             ", ".join(row["models"]),
-            "yes" if row["declared"] else "no (history)",
+            t("cli.yes") if row["declared"] else t("versions.history_only"),
         )
     console.print(table)
 
