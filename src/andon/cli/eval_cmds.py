@@ -128,9 +128,11 @@ def eval_(
                                max_rate, not no_cache, run_id, quiet=as_json)
         )  # fmt: skip
         run = ws.store.get_run(outcome.run_id)
+        # Provenance (every rendered prompt) is loaded only for the formats that show it.
         report = build_report(
-            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), conversion(ws), workspace=ws.root
-        )
+            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), conversion(ws), workspace=ws.root,
+            with_provenance=html is not None or as_json,
+        )  # fmt: skip
     _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html)
 
 
