@@ -206,11 +206,7 @@ def allow_cases(
     as_json: JsonOption = False,
 ) -> None:
     """Allow FEATURE's decided review items (production inputs) to become test cases."""
-    with open_workspace() as ws:
-        event = promotion.set_cases_allowed(ws, feature, True, reason=reason, actor=actor)
-        current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
-    _print_event(event, current, as_json, done=t("deploy.allow.done", feature=feature),
-                 same=t("deploy.allow.same", feature=feature))  # fmt: skip
+    _set_cases(feature, True, reason, actor, as_json)
 
 
 @data_use_app.command("deny-cases")
@@ -221,11 +217,17 @@ def deny_cases(
     as_json: JsonOption = False,
 ) -> None:
     """Stop FEATURE's production inputs from becoming test cases (the default)."""
+    _set_cases(feature, False, reason, actor, as_json)
+
+
+def _set_cases(feature: str, allowed: bool, reason: str | None, actor: str | None, as_json: bool) -> None:
+    """Record the admin's data-use grant and say what changed."""
+    word = "allow" if allowed else "deny"
     with open_workspace() as ws:
-        event = promotion.set_cases_allowed(ws, feature, False, reason=reason, actor=actor)
+        event = promotion.set_cases_allowed(ws, feature, allowed, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
-    _print_event(event, current, as_json, done=t("deploy.deny.done", feature=feature),
-                 same=t("deploy.deny.same", feature=feature))  # fmt: skip
+    _print_event(event, current, as_json, done=t(f"deploy.{word}.done", feature=feature),
+                 same=t(f"deploy.{word}.same", feature=feature))  # fmt: skip
 
 
 @data_use_app.command("show")
