@@ -243,3 +243,33 @@ async def test_build_provider_wraps_in_resilience(stub: StubServer) -> None:
     finally:
         await provider.aclose()
     assert response.attempts == 2
+
+
+async def test_rate_per_s_spaces_call_starts() -> None:
+    """Calls (retries included) start at most rate_per_s per second: the limiter's waits say so."""
+    from andon.config.schema import ProviderConfig
+    from andon.providers.base import ProviderRequest, ProviderResponse
+    from andon.providers.resilience import ResilientProvider
+
+    class Echo:
+        name = "echo"
+
+        async def complete(self, request: ProviderRequest) -> ProviderResponse:
+            return ProviderResponse(text="ok", model=request.model)
+
+        async def aclose(self) -> None:
+            return None
+
+    waits: list[float] = []
+    now = [100.0]
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    limited = ResilientProvider(Echo(), ProviderConfig(type="python", rate_per_s=4), sleep=record, clock=lambda: now[0])
+    for _ in range(5):
+        await limited.complete(ProviderRequest(model="m", messages=()))
+    assert waits == [0.25, 0.5, 0.75, 1.0]  # the first starts at once, then one every 1/4 s
+    unlimited = ResilientProvider(Echo(), ProviderConfig(type="python"), sleep=record, clock=lambda: now[0])
+    await unlimited.complete(ProviderRequest(model="m", messages=()))
+    assert len(waits) == 4

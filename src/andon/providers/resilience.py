@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 from andon.config.schema import ProviderConfig
@@ -23,9 +24,10 @@ def backoff_delay(attempt: int, config: ProviderConfig, retry_after: float | Non
 
 
 class ResilientProvider:
-    """Wraps a provider: at most ``concurrency`` calls at once, retries of retryable errors.
+    """Wraps a provider: at most ``concurrency`` calls at once, at most ``rate_per_s`` started per second,
+    retries of retryable errors.
 
-    ``sleep`` and ``rng`` are injectable so tests record waits instead of timing them.
+    ``sleep``, ``rng`` and ``clock`` are injectable so tests record waits instead of timing them.
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class ResilientProvider:
         *,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
         self.name = inner.name
@@ -42,8 +45,21 @@ class ResilientProvider:
         self._sleep = sleep
         self._rng = rng
         self._slots = asyncio.Semaphore(config.concurrency)
+        self._clock = clock
+        self._next_start = 0.0  # when the next call may start under rate_per_s
+
+    async def _pace(self) -> None:
+        """Space call starts evenly so a provider's requests-per-second quota is never exceeded (retries too)."""
+        if self.config.rate_per_s is None:
+            return
+        now = self._clock()
+        start = max(self._next_start, now)
+        self._next_start = start + 1.0 / self.config.rate_per_s
+        if start > now:
+            await self._sleep(start - now)
 
     async def _attempt(self, request: ProviderRequest) -> ProviderResponse:
+        await self._pace()
         async with self._slots:
             try:
                 # A safety net: the inner provider's own timeout should fire first, but a hung
