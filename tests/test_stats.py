@@ -252,6 +252,15 @@ def test_bootstrap_interval_contains_the_mean(values: list[float], seed: int) ->
     assert min(values) <= low <= mean <= high <= max(values)
 
 
+def test_mean_of_equal_floats_stays_in_range() -> None:
+    # Found in CI: fsum(x * n) / n rounded one ulp past x, so the interval left the data's range.
+    x = 22.105248120142242
+    for n in range(1, 41):
+        values = [x] * n
+        assert mean(values) == x
+        assert bootstrap_mean_interval(values, n_resamples=50) == (x, x, x)
+
+
 def test_bootstrap_rejects_empty() -> None:
     with pytest.raises(StatisticsError):
         bootstrap_mean_interval([])

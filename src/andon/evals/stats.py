@@ -65,9 +65,11 @@ def _check_paired(a: Sequence[object], b: Sequence[object]) -> None:
 
 
 def mean(values: Sequence[float]) -> float:
-    """Arithmetic mean with an exactly rounded sum (``math.fsum``)."""
+    """Arithmetic mean with an exactly rounded sum (``math.fsum``), never outside ``[min, max]``."""
     _check_nonempty(values, "mean")
-    return math.fsum(values) / len(values)
+    # fsum is exact but the division rounds again: three copies of x can average one ulp past x.
+    # The true mean lies inside the data's range, so clamping only undoes that second rounding.
+    return min(max(math.fsum(values) / len(values), min(values)), max(values))
 
 
 # --- proportions -------------------------------------------------------------------------------------------
