@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import string
-from re import _constants, _parser  # the parsed form of a pattern, to check its repeats
 from collections.abc import Iterator
+from re import _constants, _parser  # the parsed form of a pattern, to check its repeats
 from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
 
 from andon.config.schema import REDACTIONS
 from andon.gateway import redact as redact_module
