@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -127,54 +128,51 @@ def fold(text: str, invisible: str = "") -> Folded:
             one[ord(char)] = folded
         else:
             multi[char] = folded
-    anchors: list[tuple[int, int, int]] = []
+    anchors: tuple[tuple[int, int, int], ...] = ()
     if multi:
-        pieces: list[str] = []
-        size = last = 0
         odd = re.compile("[" + "".join(re.escape(char) for char in multi) + "]")
-        for match in odd.finditer(text):
-            index = match.start()
-            pieces.append(text[last:index])
-            size += index - last
-            folded = multi[text[index]]
-            anchors.append((size, index, len(folded)))
-            pieces.append(folded)
-            size += len(folded)
-            last = index + 1
-        pieces.append(text[last:])
-        text = "".join(pieces)
+        indices = [match.start() for match in odd.finditer(text)]
+        lengths = [len(multi[text[index]]) for index in indices]
+        # Each odd character moves the folded offsets after it by (its folded length - 1).
+        shifts = itertools.accumulate((length - 1 for length in lengths), initial=0)
+        starts = [i + d for i, d in zip(indices, shifts, strict=False)]  # shifts has one more item
+        anchors = tuple(zip(starts, indices, lengths, strict=True))
+        text = odd.sub(lambda match: multi[match.group(0)], text)
     folded_text = text.translate(one) if one else text
-    return Folded(folded_text, tuple(anchors), tuple(start for start, _, _ in anchors))
+    return Folded(folded_text, anchors, tuple(start for start, _, _ in anchors))
 
 
-def _spelled(text: str, particle: bool) -> str:
-    """``text`` with stretches of at least three Hangul digit syllables read as digits.
+def _spelled(text: str) -> list[str]:
+    """Readings of ``text`` with stretches of at least three Hangul digit syllables read as digits.
 
-    With ``particle``, a stretch's last 이 stays a letter: in "…오육칠팔이에요" it is the particle, not 2.
+    The first reading takes every such syllable as a digit; a second one, when some stretch ends in 이,
+    keeps that 이 a letter: in "…오육칠팔이에요" it is the particle, not 2. No stretch: ``[text]``.
     """
-    pieces: list[str] = []
+    if sum(map(text.count, _HANGUL_DIGITS)) < MIN_SPELLED_DIGITS:
+        return [text]
+    digits: list[str] = []
+    particle: list[str] = []
     last = 0
+    ends_in_particle = False
     for match in _STRETCH.finditer(text):
         stretch = match.group(0)
         if len(_HANGUL_DIGIT.findall(stretch)) < MIN_SPELLED_DIGITS:
             continue
         start, end = match.span()
-        if particle and stretch.endswith("이"):
-            end -= 1
-        pieces.append(text[last:start])
-        pieces.append(text[start:end].translate(_TO_DIGITS))
+        before = text[last:start]
+        digits += (before, stretch.translate(_TO_DIGITS))
+        if stretch.endswith("이"):
+            ends_in_particle = True
+            particle += (before, stretch[:-1].translate(_TO_DIGITS), "이")
+        else:
+            particle += (before, digits[-1])
         last = end
-    if not pieces:
-        return text
-    pieces.append(text[last:])
-    return "".join(pieces)
-
-
-def _has_trailing_particle(text: str) -> bool:
-    return any(
-        m.group(0).endswith("이") and len(_HANGUL_DIGIT.findall(m.group(0))) >= MIN_SPELLED_DIGITS
-        for m in _STRETCH.finditer(text)
-    )
+    if not digits:
+        return [text]
+    readings = ["".join([*digits, text[last:]])]
+    if ends_in_particle:
+        readings.append("".join([*particle, text[last:]]))
+    return readings
 
 
 # --- the patterns ----------------------------------------------------------------------------------
@@ -241,35 +239,15 @@ _DOT_SPELLED = (
     rf"(?:[ ]{{0,3}}{_OPEN}[ ]{{0,3}}(?i:dot|점)[ ]{{0,3}}{_CLOSE}[ ]{{0,3}}|[ ]{{1,3}}(?:(?i:dot)|점|닷)[ ]{{1,3}})"
 )
 _DOT_ANY = rf"(?:\.|{_DOT_SPELLED})"
+# The top-level domain ends the address: ASCII letters (com입니다: the address ends at com) or a run of
+# letters of another script (한국, рф).
+_TLD = r"(?:[A-Za-z]{2,63}+(?![A-Za-z0-9-])|[^\W\d_A-Za-z][^\W\d_]{1,62}+)"
 # "docs at python.org" is prose: a spelled-out "at" counts only with a spelled-out dot.
 _EMAIL_PATTERN = re.compile(
-    rf"(?P<local>{_LOCAL})(?:{_AT_SIGN}(?P<domain>{_LABEL}(?:{_DOT_ANY}{_LABEL}){{1,9}}+)"
-    rf"|{_AT_WORD}(?P<spelled>{_LABEL}(?:{_DOT_SPELLED}{_LABEL}){{1,9}}+))"
+    rf"{_LOCAL}(?:{_AT_SIGN}{_LABEL}(?:{_DOT_ANY}{_LABEL}){{0,8}}{_DOT_ANY}{_TLD}"
+    rf"|{_AT_WORD}{_LABEL}(?:{_DOT_SPELLED}{_LABEL}){{0,8}}{_DOT_SPELLED}{_TLD})"
 )
-_DOT_SPLIT = re.compile(_DOT_ANY)
-_ASCII_TLD = re.compile(r"[A-Za-z]{2,63}+(?![A-Za-z0-9-])", _A)
-_LETTERS = re.compile(r"[^\W\d_]{2,}")
-
-
-def _email(match: re.Match[str]) -> tuple[int, int] | None:
-    group = "domain" if match.group("domain") is not None else "spelled"
-    start = match.start(group)
-    domain = match.group(group)
-    labels_end = [dot.start() for dot in _DOT_SPLIT.finditer(domain)] + [len(domain)]
-    dots = list(_DOT_SPLIT.finditer(domain))
-    # The last label that is a top-level domain ends the address (com입니다: the address ends at com).
-    for index in range(len(dots) - 1, -1, -1):
-        label_start, label_end = dots[index].end(), labels_end[index + 1]
-        label = domain[label_start:label_end]
-        tld = _ASCII_TLD.match(label) if label[:1].isascii() else None
-        if tld is not None:
-            return match.start(), start + label_start + tld.end()
-        if not label[:1].isascii() and _LETTERS.fullmatch(label):
-            return match.start(), start + label_end
-    return None
-
-
-_EMAILS = _Rule(_EMAIL_PATTERN, _email)
+_EMAILS = _Rule(_EMAIL_PATTERN)
 
 # YYMMDD-GNNNNNN: a real month and day, then the gender/century digit (1-4 citizens, 5-8 foreign residents).
 _RRN = _Rule(re.compile(r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]) ?-? ?[1-8]\d{6}(?!\d)", _A))
@@ -282,37 +260,40 @@ _CARD = re.compile(
 _GROUP = re.compile(r"\d+", _A)
 
 
+_DOUBLED = str.maketrans("0123456789", "0246813579")  # a digit doubled, its two digits summed
+
+
 def luhn_valid(digits: str) -> bool:
     """Whether a string of digits passes the Luhn checksum used by payment card numbers."""
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    # From the right: digits at even offsets count as they are, those at odd offsets doubled.
+    total = sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2].translate(_DOUBLED)))
     return total % 10 == 0
+
+
+_CARD_LEADS = {13: "4", 14: "3", 15: "123"}
 
 
 def _card_number(digits: str) -> bool:
     """Luhn-valid and of a length its first digit allows (13: Visa, 14: Diners, 15: Amex and UATP)."""
-    if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
-        return False
-    return {13: "4", 14: "3", 15: "123"}.get(len(digits), digits[0]).count(digits[0]) > 0
+    return 13 <= len(digits) <= 19 and digits[0] in _CARD_LEADS.get(len(digits), digits[0]) and luhn_valid(digits)
 
 
 def _card(match: re.Match[str]) -> tuple[int, int] | None:
-    groups = [(g.start(), g.end()) for g in _GROUP.finditer(match.group(0))]
-    base = match.start()
-    # The whole match first, then shorter group windows: "1234 4111 1111 1111 1111" still hides a card.
+    text = match.group(0)
+    digits = text.replace(" ", "").replace("-", "")
+    if _card_number(digits):
+        return match.span()
+    # Shorter runs of groups: "1234 4111 1111 1111 1111" still hides a card.
+    groups = [(g.start(), g.end()) for g in _GROUP.finditer(text)]
+    offsets = list(itertools.accumulate((end - start for start, end in groups), initial=0))
     for first in range(len(groups)):
         for last in range(len(groups) - 1, first - 1, -1):
-            digits = "".join(match.group(0)[s:e] for s, e in groups[first : last + 1])
-            if _card_number(digits):
-                return base + groups[first][0], base + groups[last][1]
+            if 13 <= offsets[last + 1] - offsets[first] <= 19 and _card_number(
+                digits[offsets[first] : offsets[last + 1]]
+            ):
+                return match.start() + groups[first][0], match.start() + groups[last][1]
     return None
 
 
@@ -403,10 +384,7 @@ def find_entities(text: str, kinds: Iterable[str] = REDACTIONS) -> list[tuple[in
         readings.append(fold(text, invisible=" "))
     spans: list[tuple[int, int, str]] = []
     for folded in readings:
-        spelled = [_spelled(folded.text, particle=False)]
-        if spelled[0] is not folded.text and _has_trailing_particle(folded.text):
-            spelled.append(_spelled(folded.text, particle=True))
-        for reading in spelled:
+        for reading in _spelled(folded.text):
             found: list[tuple[int, int, str]] = []
             _search(reading, chosen, found)
             spans.extend((*folded.span(start, end), kind) for start, end, kind in found)
