@@ -40,7 +40,7 @@ class ReviewsMixin(StoreBase):
         """Queue ``items`` in one transaction: all of them or none."""
         if not items:
             return
-        rows = [_row_values(item) for item in items]
+        rows = [review_row(item) for item in items]
         with self._write() as session:
             session.add_all(ReviewItemRow(**row) for row in rows)
 
@@ -164,13 +164,19 @@ class ReviewsMixin(StoreBase):
             return exported
 
 
-def _row_values(item: ReviewItem) -> dict[str, Any]:
+def review_row(item: ReviewItem) -> dict[str, Any]:
+    """The ``review_items`` row of a queued item — the one mapping, for direct queueing and the gateway's traces.
+
+    Mapped by field name, so the queue's dataclass and the table evolve without an import here; a field
+    without a column is refused, never dropped silently.
+    """
     values = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
     unknown = set(values) - set(REVIEW_COLUMNS)
     if unknown:
         raise ValueError(f"review item fields without a column: {sorted(unknown)}")
     if values.get("created_at") is None:
         values["created_at"] = utcnow()
+    values.setdefault("status", "pending")
     return values
 
 
