@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
@@ -24,11 +24,9 @@ from andon.evals.graders.values import as_text, split_path
 from andon.evals.model import Case
 from andon.messages import t
 from andon.review.answer import FieldPath, dotted, has_value, value_at, with_value
+from andon.review.queue import ReviewItem
 from andon.versions.canonical import Version, build_version, version_from_content
 from andon.workspace import Workspace
-
-if TYPE_CHECKING:
-    from andon.review.queue import ReviewItem
 
 
 class InvalidDecisionError(ConfigError):
@@ -52,9 +50,9 @@ class LabelField:
             return found
         close = difflib.get_close_matches(value.strip().casefold(), list(by_fold), n=1, cutoff=0.6)
         message = (
-            t("review.decision.unknown_label_close", value=value, label=by_fold[close[0]])
+            t("review.decision.unknown_label_close", value=_quoted(value), label=_quoted(by_fold[close[0]]))
             if close
-            else t("review.decision.unknown_label", value=value)
+            else t("review.decision.unknown_label", value=_quoted(value))
         )
         raise InvalidDecisionError(
             message, where=where, hint=t("review.decision.labels_hint", labels=", ".join(self.labels))
@@ -101,7 +99,7 @@ class DecisionRules:
             if inside.casefold() != label.casefold():
                 where = f"decision.{dotted(primary.path)}"
                 raise InvalidDecisionError(
-                    t("review.decision.disagree", label=label, field=where, value=inside),
+                    t("review.decision.disagree", label=_quoted(label), field=where, value=_quoted(inside)),
                     where="label",
                     hint=t("review.decision.disagree_hint"),
                 )
@@ -120,7 +118,7 @@ class DecisionRules:
             options = [str(x) for x in error.validator_value if isinstance(x, str)]
             close = difflib.get_close_matches(error.instance, options, n=1, cutoff=0.6)
             if close:
-                problem += " — " + t("review.decision.did_you_mean", label=close[0])
+                problem += " — " + t("review.decision.did_you_mean", label=_quoted(close[0]))
         raise InvalidDecisionError(
             t("review.decision.schema", version=self.schema_where or "?", problem=problem),
             where=".".join(["decision", *path]),
@@ -128,7 +126,7 @@ class DecisionRules:
         )
 
 
-RulesFor = Callable[["ReviewItem"], DecisionRules]
+RulesFor = Callable[[ReviewItem], DecisionRules]
 
 
 def rules_of(ws: Workspace) -> RulesFor:
@@ -264,3 +262,7 @@ def _unique(labels: Iterable[str]) -> tuple[str, ...]:
         if label and label.casefold() not in seen:
             seen[label.casefold()] = label
     return tuple(seen.values())
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'"

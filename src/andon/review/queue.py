@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from andon.config.schema import FeatureConfig, GraderSpec
 from andon.errors import AndonError, ConfigError
@@ -15,14 +16,19 @@ from andon.store import Store
 from andon.store.models import utcnow
 from andon.store.records import new_id
 
-if TYPE_CHECKING:
-    from andon.review.decisions import RulesFor
-
 ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback"]
 ReviewStatus = Literal["pending", "decided"]
 MAX_LABEL = 200  # the label column's width
 MAX_COMMENT = 10_000
 MAX_ACTOR = 200
+
+
+class DecisionCheck(Protocol):
+    """What a feature requires of a decision (:class:`andon.review.decisions.DecisionRules` is the one)."""
+
+    def check(self, decision: dict[str, Any] | None, label: str | None) -> tuple[str | None, dict[str, Any] | None]:
+        """(label, decision) in the known spellings, or an error naming the field."""
+        ...
 
 
 class AlreadyDecidedError(AndonError):
@@ -67,6 +73,9 @@ class ReviewItem:
             value = getattr(self, spec.name)
             out[spec.name] = value.isoformat() if isinstance(value, datetime) else value
         return out
+
+
+RulesFor = Callable[[ReviewItem], DecisionCheck]  # the rules of an item's feature and version
 
 
 def list_items(

@@ -22,8 +22,9 @@ from andon.store.records import OutputRecord
 from andon.store.reviews import review_row
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance as QueuedItem  # a ReviewItem, typed without importing upward
+
     from andon.gateway.types import TraceRecord
-    from andon.review.queue import ReviewItem
 
 MIN_PREFIX = 6
 PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
@@ -63,7 +64,7 @@ class TracesMixin(StoreBase):
         self,
         traces: Sequence[TraceRecord],
         outputs: Sequence[OutputRecord] = (),
-        review_items: Sequence[ReviewItem] = (),
+        review_items: Sequence[QueuedItem] = (),
     ) -> None:
         """Store traces with their outputs (provenance) and review items in ONE transaction: all or nothing."""
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
