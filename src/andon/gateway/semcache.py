@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from andon.config.schema import CacheConfig, Params, VersionSpec, WorkspaceConfig
 from andon.embeddings import Embedder, default_embedder
 from andon.errors import ConfigError
+from andon.gateway.polarity import head, negated_head, polar
 from andon.gateway.types import CachedAnswer
 from andon.store.semcache import CacheEntry, CacheIndexRow, NewCacheEntry
 from andon.versions.canonical import Version, build_version, canonical_json
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
 #   (dev is reported only, never used to choose)
 # Daangn's 0.65 with this model: train precision 0.843, false-hit rate 0.091 with the guard (0.798 / 0.147
 # without); dev 0.902 / 0.034 (0.849 / 0.065 without). Paraphrases here score higher than 0.65 (median 0.79).
-DEFAULT_THRESHOLD = 0.72
+DEFAULT_THRESHOLD = 0.71
+GENERATION_THRESHOLD = 0.82
 MAX_CANDIDATES = 8  # nearest entries above the threshold that the guard looks at, best first
 MAX_JUDGED = 2  # judge calls per lookup at most: each is a model call
 REFRESH_S = 5.0  # how stale a replica's index may get before it reads rows other replicas added
@@ -157,18 +159,39 @@ _NUMBER_WORDS = {
 _STOPWORDS = frozenset(
     {"한", "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "please"}
 )
-_NEGATION_WORDS = frozenset({"안", "못", "not", "no", "never", "cannot", "without", "nothing", "nobody", "none"})
+_NEGATION_WORDS = frozenset(
+    {"안", "못", "not", "no", "never", "cannot", "without", "nothing", "nobody", "none", "neither", "nor"}
+)
 _NEGATION_INSIDE = ("않", "없", "아니", "아닌", "지마", "지말")
 _PROHIBITIVE = ("마세요", "마십시오", "마라", "마요", "말고", "말아", "말라")
+# 안 written against its verb ("안왔어요", "안시킬게요"); a bare 안 prefix would also catch 안내, 안전, 안녕.
+_GLUED_AN = (
+    "안돼", "안되", "안됐", "안됨", "안될", "안와", "안왔", "안오", "안옴", "안해", "안했", "안하", "안할", "안함",
+    "안먹", "안갔", "안가요", "안받", "안들", "안맞", "안시", "안좋", "안팔", "안사", "안써", "안쓰", "안열", "안켜",
+    "안꺼", "안움", "안나와", "안나요", "안보여", "안보이",
+)  # fmt: skip
+# A word is negated by 안/못 before it, by 않다/못하다/아니다 right after it ("좋지 않아요"), or by not/never
+# (or n't) among the three English words before it.
+_NEGATED_BY_NEXT = ("않", "못하", "못해", "못했", "못합", "아니", "아닌")
+_ENGLISH_SCOPE = 3
 
 
 @dataclass(frozen=True, slots=True)
 class RequestShape:
-    """What the guard compares: content tokens in order with their case roles, numbers, negations."""
+    """What the guard compares: content tokens in order with their case roles, numbers, negations, polarity.
+
+    ``polarity`` holds the (axis, side) of each opposite-bearing word (:mod:`andon.gateway.polarity`),
+    ``valence`` the sum of their sentiments; ``heads`` and ``negated_heads`` let 불친절/친절 and
+    unsubscribe/subscribe be told apart without a list.
+    """
 
     tokens: tuple[tuple[str, str | None], ...]
     numbers: tuple[str, ...]
     negations: int
+    polarity: frozenset[tuple[str, str]] = frozenset()
+    valence: int = 0
+    heads: frozenset[str] = frozenset()
+    negated_heads: frozenset[str] = frozenset()
 
 
 def request_shape(text: str) -> RequestShape:
@@ -176,12 +199,27 @@ def request_shape(text: str) -> RequestShape:
     words = unicodedata.normalize("NFKC", text).lower().split()
     tokens: list[tuple[str, str | None]] = []
     numbers: list[str] = []
-    negations = 0
+    negations = valence = 0
+    polarity: set[tuple[str, str]] = set()
+    heads: set[str] = set()
+    negated_heads: set[str] = set()
     for position, word in enumerate(words):
         if _negates(word, words[position - 1] if position else ""):
             negations += 1
         runs = _RUNS.findall(word)
+        in_scope = None  # whether a negation covers this word, worked out only for words on an axis
         for index, run in enumerate(runs):
+            if not run[0].isdigit():
+                place = polar(run)
+                if place is not None:
+                    in_scope = _in_negation_scope(words, position) if in_scope is None else in_scope
+                    place = place.flipped() if in_scope else place
+                    polarity.add((place.axis, place.side))
+                    valence += place.valence
+                heads.add(head(run))
+                negated = negated_head(run)
+                if negated is not None:
+                    negated_heads.add(negated)
             if run[0].isdigit():
                 numbers.append(run.replace(",", ""))
                 tokens.append((run, None))
@@ -198,15 +236,28 @@ def request_shape(text: str) -> RequestShape:
                 particle_follows = index + 1 < len(runs) and runs[index + 1] in _ROLE_PARTICLES
                 if run not in _STOPWORDS or particle_follows:  # "a" is an article, "A가" a person
                     tokens.append((run, None))
-    return RequestShape(tuple(tokens), tuple(sorted(numbers)), negations)
+    return RequestShape(
+        tuple(tokens),
+        tuple(sorted(numbers)),
+        negations,
+        frozenset(polarity),
+        valence,
+        frozenset(heads),
+        frozenset(negated_heads),
+    )
 
 
 def mismatch(a: RequestShape, b: RequestShape) -> str | None:
-    """Why one cached answer cannot serve both requests (numbers, negation, roles, order), or None."""
+    """Why one cached answer cannot serve both requests (numbers, negation, opposites, sentiment, roles, order)."""
     if a.numbers != b.numbers:
         return "numbers"
-    if a.negations % 2 != b.negations % 2:
+    # Counted, not paired: "맛없어요 … 안 시킬게요" has two negations, and they do not cancel out.
+    if a.negations != b.negations:
         return "negation"
+    if _opposed(a, b):
+        return "antonym"
+    if a.valence * b.valence < 0:
+        return "polarity"
     count_a = Counter(stem for stem, _ in a.tokens)
     count_b = Counter(stem for stem, _ in b.tokens)
     shared = {stem for stem, n in count_a.items() if n == 1 and count_b.get(stem) == 1}
@@ -219,6 +270,20 @@ def mismatch(a: RequestShape, b: RequestShape) -> str | None:
     if [s for s, _ in a.tokens if s in ordered] != [s for s, _ in b.tokens if s in ordered]:
         return "order"
     return None
+
+
+def _opposed(a: RequestShape, b: RequestShape) -> bool:
+    """Whether the two take different sides of one axis, or one negates by prefix a word the other has."""
+    sides_a: dict[str, set[str]] = {}
+    sides_b: dict[str, set[str]] = {}
+    for axis, side in a.polarity:
+        sides_a.setdefault(axis, set()).add(side)
+    for axis, side in b.polarity:
+        sides_b.setdefault(axis, set()).add(side)
+    if any(sides_b[axis] != sides for axis, sides in sides_a.items() if axis in sides_b):
+        return True
+    one_way = (a.negated_heads & b.heads) - a.heads - b.negated_heads
+    return bool(one_way or (b.negated_heads & a.heads) - b.heads - a.negated_heads)
 
 
 def _is_hangul(char: str) -> bool:
@@ -238,9 +303,21 @@ def _negates(word: str, previous: str) -> bool:
         return True
     if not bare or not _is_hangul(bare[0]):
         return False
-    if bare.startswith("못") or any(part in bare for part in _NEGATION_INSIDE):
+    if bare.startswith(("못", *_GLUED_AN)) or any(part in bare for part in _NEGATION_INSIDE):
         return True
     return previous.endswith("지") and bare.startswith(_PROHIBITIVE)  # "하지 마세요"
+
+
+def _in_negation_scope(words: Sequence[str], position: int) -> bool:
+    word = words[position]
+    if position and words[position - 1].strip(".,!?~…\"'()[]") in ("안", "못"):
+        return True
+    if word.startswith(_GLUED_AN) or any(glued in word for glued in ("지않", "지못", "지도않", "지는않")):
+        return True
+    if position + 1 < len(words) and words[position + 1].startswith(_NEGATED_BY_NEXT):
+        return True
+    before = [w.strip(".,!?~…\"'()[]") for w in words[max(0, position - _ENGLISH_SCOPE) : position]]
+    return any(w in _NEGATION_WORDS or w.endswith(("n't", "n’t")) for w in before if w and not _is_hangul(w[0]))
 
 
 # --- the in-memory index ------------------------------------------------------------------------------
