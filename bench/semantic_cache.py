@@ -570,7 +570,7 @@ async def latency(
                 elapsed = (time.perf_counter() - clock) * 1000
                 everything.append(elapsed)
                 timings[found.hit if found else "miss"].append(elapsed)
-            index = await cache._index("bench", "v1", "t", 512)  # the search alone, for the breakdown
+            index = await cache._index("bench", "v1", "t", "", 512)  # the search alone, for the breakdown
             probe = default_embedder().embed(ask[:50])
             search: list[float] = []
             for _ in range(4):

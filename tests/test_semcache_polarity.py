@@ -21,6 +21,7 @@ from andon.gateway.semcache import (
     SemanticCache,
     mismatch,
     request_shape,
+    writes_free_text,
 )
 from andon.store import Store
 
@@ -198,3 +199,34 @@ async def test_a_paraphrase_between_the_thresholds_serves_labels_but_not_generat
     assert await cache.lookup("free", "v1", "t", {"question": asked}) is None
     found = await cache.lookup("label", "v1", "t", {"question": asked})
     assert found is not None and found.output_json == {"label": "기타"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "free"),
+    [
+        ({"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer"}}}, False),
+        ({"type": "array", "items": {"enum": ["a", "b"]}}, False),
+        ({"anyOf": [{"type": "number"}, {"const": "none"}]}, False),
+        ({"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}, True),
+        ({"type": "object", "required": ["answer"]}, True),  # no properties declared: any value
+        ({"anyOf": [{"type": "number"}, {"type": ["string", "null"]}]}, True),
+        ({"$ref": "#/$defs/reply"}, True),  # not resolved: assume free text
+        ({}, True),
+    ],
+)
+def test_free_text_is_read_from_the_output_schema(schema: dict[str, Any], free: bool) -> None:
+    assert writes_free_text(config(f=_typed(schema)).features["f"]) is free
+
+
+_polar_words = st.sampled_from(
+    ["맛있어요", "맛없어요", "불친절해요", "친절해요", "안", "좋지", "않아요", "팝니다", "배달이", "빨라요", "not",
+     "good", "bad", "turn", "on", "off", "unhappy", "happy", "3개", "주문", "취소"]
+)  # fmt: skip
+_polar_sentences = st.lists(_polar_words, min_size=1, max_size=6).map(" ".join)
+
+
+@given(_polar_sentences, _polar_sentences)
+def test_the_polarity_checks_are_symmetric_and_accept_identical_requests(a: str, b: str) -> None:
+    shape_a, shape_b = request_shape(a), request_shape(b)
+    assert mismatch(shape_a, shape_a) is None
+    assert mismatch(shape_a, shape_b) == mismatch(shape_b, shape_a)

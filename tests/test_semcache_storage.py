@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from bench.stub import StubServer
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from andon.config.schema import WorkspaceConfig
 from andon.gateway.semcache import SemanticCache
 from andon.gateway.service import Gateway
 from andon.gateway.types import Caller
 from andon.store import Store
+from andon.store.db import alembic_config
 from andon.workspace import Workspace
 
 # One of each kind the redactor knows, and a second value of the same kind.
@@ -136,6 +138,34 @@ async def test_a_feature_may_share_answers_across_api_keys_but_never_across_tena
     found = await cache.lookup("shared", "v1", "shop", {"question": "주문 취소하고 싶어요"}, api_key="key_b")
     assert found is not None and found.hit == "semantic"
     assert await cache.lookup("shared", "v1", "other", {"question": "주문 취소하고 싶어요"}, api_key="key_a") is None
+
+
+# --- the migration --------------------------------------------------------------------------------------
+
+
+async def test_migration_0004_empties_the_raw_cache_and_adds_the_key_column(database_url: str) -> None:
+    with Store.open(database_url) as store:
+        cache = SemanticCache(store, config(inputs="full"))
+        await cache.store("faq", "v1", "", {"question": "900101-1234568"}, "900101-1234568", None, "trc_1")
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")  # as a store written before 0004 looks
+            assert "api_key_id" not in {c["name"] for c in inspect(conn).get_columns("semantic_cache")}
+            conn.execute(
+                text(
+                    "INSERT INTO semantic_cache (feature, version_id, tenant, key_hash, text, output_text, hits, "
+                    "created_at, expires_at) VALUES ('faq', 'v1', '', :h, :t, :t, 0, :now, :later)"
+                ),
+                {
+                    "h": "0" * 64,
+                    "t": "raw 900101-1234568",
+                    "now": "2026-01-01 00:00:00",
+                    "later": "2999-01-01 00:00:00",
+                },
+            )
+    with Store.open(database_url) as store:  # opening migrates to the head
+        assert store.semcache_count() == 0
+        with store.engine.connect() as conn:
+            assert "api_key_id" in {c["name"] for c in inspect(conn).get_columns("semantic_cache")}
 
 
 # --- end to end through the gateway -------------------------------------------------------------------------
