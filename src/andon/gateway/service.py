@@ -398,7 +398,7 @@ class Gateway:
         call.cache_looked_up = True
         try:
             hit = await self.answer_cache.lookup(
-                call.feature, call.version.id, call.caller.tenant or "", call.variables
+                call.feature, call.version.id, call.caller.tenant or "", call.variables, api_key=call.caller.api_key_id
             )
         except Exception:
             # The cache is an optimisation: when it fails, the call is still answered.
@@ -738,6 +738,7 @@ class Gateway:
                 call.output_text,
                 call.output_json,
                 call.trace_id,
+                api_key=call.caller.api_key_id,
             )
         except Exception:
             log.exception("could not store the answer of trace %s in the cache", call.trace_id)
