@@ -196,3 +196,28 @@ def test_cli_shows_a_promotion_against_other_criteria(tmp_path: Path, database_u
     assert row["criteria"] == {"criteria": ["pass_rate >= 0.5"], "strict": False} and row["criteria_changed"]
     table = andon("live", "listing", cwd=tmp_path, database_url=database_url)
     assert "other criteria" in table.stdout, table.stdout
+
+
+# The demo evaluates, then promotes through the gate --------------------------------------------------------
+
+
+def test_the_demo_promotes_only_a_version_that_passed(tmp_path: Path, database_url: str) -> None:
+    from andon.cli.demo_cmds import _promote_passing
+    from andon.evals.build import build_report, feature_for_run
+    from andon.evals.summarize import Conversion
+
+    write_workspace(tmp_path)
+    with opened(tmp_path, database_url) as ws:
+
+        def report(run_id: str) -> Any:
+            run = ws.store.get_run(run_id)
+            feature = feature_for_run(run, ws.config.features["listing"])
+            return build_report(ws.store, run, feature, Conversion("KRW", {}), with_provenance=False)
+
+        failed = report(evaluate(ws, "bad"))
+        assert "nothing is live" in _promote_passing(ws, "listing", failed)
+        assert deploy.live_version(ws, "listing").version_id is None
+        both = report(evaluate(ws, "good", "bad"))
+        assert "good" in _promote_passing(ws, "listing", both)
+        record = ws.store.latest_live("listing")
+        assert record is not None and record.version_name == "good" and not record.forced

@@ -29,7 +29,9 @@ def recorded_criteria(config: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def criteria_sha256(record: Mapping[str, Any]) -> str:
     """The hash of a criteria record's meaning (not its spelling)."""
-    canonical = {"criteria": sorted({_canonical(text) for text in record["criteria"]}), "strict": record["strict"]}
+    criteria = sorted({_canonical(text) for text in record["criteria"]})
+    # With nothing to judge, strict judges nothing either.
+    canonical = {"criteria": criteria, "strict": bool(record["strict"]) and bool(criteria)}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode("utf-8")).hexdigest()
 
 
