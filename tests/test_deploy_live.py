@@ -221,3 +221,11 @@ def test_the_demo_promotes_only_a_version_that_passed(tmp_path: Path, database_u
         assert "good" in _promote_passing(ws, "listing", both)
         record = ws.store.latest_live("listing")
         assert record is not None and record.version_name == "good" and not record.forced
+
+
+def test_a_refusal_shows_labelled_criteria_as_written(tmp_path: Path, database_url: str) -> None:
+    write_workspace(tmp_path, criteria="recall[reject] >= 0.99")
+    with opened(tmp_path, database_url) as ws:
+        evaluate(ws, "bad")  # always approves: recall of reject is 0
+    refused = andon("promote", "listing", "bad", cwd=tmp_path, database_url=database_url)
+    assert refused.returncode == 1 and "recall[reject] >= 0.99: measured 0" in refused.stderr, refused.stderr

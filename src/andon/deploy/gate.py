@@ -120,12 +120,12 @@ def failure_line(c: CriterionResult) -> str:
 
 
 def describe_criteria(record: dict[str, Any] | None, sha: str | None) -> str:
-    """Criteria for a sentence: ``accuracy >= 0.9 (strict) [criteria 1a2b3c4d5e6f]``."""
+    """Criteria for a sentence: ``accuracy >= 0.9, strict (criteria 1a2b3c4d5e6f)``; no brackets (console markup)."""
     if record is None:
         return t("deploy.criteria.none_recorded")
     texts = ", ".join(record["criteria"]) or t("deploy.criteria.empty")
-    strict = f" ({t('deploy.criteria.strict')})" if record.get("strict") else ""
-    return f"{texts}{strict} [{t('deploy.criteria.hash', sha=(sha or '')[:12])}]"
+    strict = f", {t('deploy.criteria.strict')}" if record.get("strict") else ""
+    return f"{texts}{strict} ({t('deploy.criteria.hash', sha=(sha or '')[:12])})"
 
 
 def _judge(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str, *, changed: bool) -> Judgement:
