@@ -387,6 +387,13 @@ def start_andon(folder: Path, stub_url: str, workers: int, database_url: str | N
     if created.returncode != 0:
         raise RuntimeError(f"andon keys create failed: {created.stderr}")
     secret = json.loads(created.stdout)["secret"]
+    # Nothing is live until promoted; the bench feature is never evaluated, so it is promoted as an override.
+    promoted = subprocess.run(
+        [*andon, "promote", "hello", "v1", "--force", "--reason", "bench: served without an evaluation"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    if promoted.returncode != 0:
+        raise RuntimeError(f"andon promote failed: {promoted.stderr}")
     port = free_port()
     log = folder / "serve.log"
     with log.open("ab") as out:

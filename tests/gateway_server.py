@@ -99,6 +99,23 @@ def write_workspace(folder: Path, **options: Any) -> Path:
     return folder
 
 
+def promote_declared(workspace: Path, database_url: str | None = None) -> None:
+    """Make each feature's ``serve.live`` (else its last declared version) live, as an operator would before serving.
+
+    Nothing is live until promoted; these test workspaces are never evaluated, so the promotion is forced
+    (recorded with a reason). A feature that has something live already is left alone.
+    """
+    from andon.deploy import live_version, promote
+    from andon.workspace import Workspace
+
+    with Workspace.open(workspace, database_url=database_url) as ws:
+        for name, feature in ws.config.features.items():
+            if not feature.versions or live_version(ws, name).version_id is not None:
+                continue
+            ref = feature.serve.live or list(feature.versions)[-1]
+            promote(ws, name, ref, force=True, actor="tests", reason="test workspace: served without an evaluation")
+
+
 def _env(database_url: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop(DATABASE_URL_ENV, None)
@@ -123,6 +140,7 @@ class GatewayServer:
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout_s: float = 90.0,
+        promote: bool = True,
     ) -> None:
         self.workspace = workspace
         self.database_url = database_url
@@ -131,6 +149,7 @@ class GatewayServer:
         self.env = _env(database_url, env)
         self.extra_args = list(extra_args)
         self.startup_timeout_s = startup_timeout_s
+        self.promote = promote  # force-promote what has nothing live before starting (see promote_declared)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workspace / f"gateway-{id(self)}.log"
@@ -156,6 +175,8 @@ class GatewayServer:
 
     def start(self) -> Self:
         """Start and wait until ``/healthz`` answers; retries on a port taken in between."""
+        if self.promote:
+            promote_declared(self.workspace, self.database_url)
         for _attempt in range(3):
             self.port = free_port()
             with self.log_path.open("ab") as log:

@@ -83,6 +83,9 @@ def test_no_workspace_is_explained(tmp_path: Path) -> None:
 
 
 def test_invoke_stores_output_and_cite_prints_its_provenance(rules_workspace: Path) -> None:
+    # Nothing is live until promoted (issue 16 item 2); `andon invoke` calls the live version.
+    promoted = andon("promote", "menu-review", "v2", "--force", "--reason", "cli test", cwd=rules_workspace)
+    assert promoted.returncode == 0, promoted.stderr
     result = andon("invoke", "menu-review", "--var", "description=연락 010-1111-2222", "--json", cwd=rules_workspace)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from tests.gateway_server import promote_declared
 
 from andon.config.schema import GatewayConfig, Params
 from andon.errors import ConfigError, NotFoundError
@@ -164,6 +165,7 @@ async def make_gateway(tmp_path: Path, database_url: str, stub: StubServer) -> A
     """Builds the workspace and a started gateway (with options); closes everything at the end."""
     (tmp_path / f"{RULES_MODULE}.py").write_text(RULES, encoding="utf-8")
     (tmp_path / "andon.yaml").write_text(CONFIG.format(base_url=stub.base_url, rules=RULES_MODULE), encoding="utf-8")
+    promote_declared(tmp_path, database_url)  # nothing is live until promoted (tests/test_deploy_live.py)
     opened: list[tuple[Workspace, Gateway]] = []
 
     async def factory(**options: Any) -> Gateway:
@@ -213,13 +215,13 @@ async def test_invoke_answers_and_its_trace_is_committed_with_provenance(
 async def test_the_live_version_is_promoted_else_configured_else_explicit(make_gateway: Factory) -> None:
     gateway = await make_gateway()
     v2 = next(v for v in gateway.ws.declared_versions("menu") if v.name == "v2")
-    assert (await gateway.invoke("menu", {"description": "a"}, CALLER)).version_name == "v1"  # serve.live
+    assert (await gateway.invoke("menu", {"description": "a"}, CALLER)).version_name == "v1"  # serve.live, promoted
     gateway.ws.store.record_live("menu", v2.id, "v2", action="promote", actor="tester")
     promoted = await gateway.invoke("menu", {"description": "a"}, CALLER)
     assert (promoted.version_id, promoted.output_text) == (v2.id, "v2 설명: a")
     pinned = await gateway.invoke("menu", {"description": "a"}, CALLER, version="v1")
     assert pinned.version_name == "v1"
-    assert (await gateway.live_version("queued")).name == "v1"  # the last declared
+    assert (await gateway.live_version("queued")).name == "v1"  # promoted by the fixture, as an operator would
     with pytest.raises(NotFoundError):
         await gateway.invoke("menu", {"description": "a"}, CALLER, version="v9")
     with pytest.raises(NotFoundError, match="no feature"):

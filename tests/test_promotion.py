@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from tests.gateway_server import GatewayServer
 from tests.gateway_server import write_workspace as write_gateway_workspace
 
+from andon import deploy
+from andon.deploy import PromotionRefused, live_stack
 from andon.errors import AndonError, ConfigError, NotFoundError
 from andon.evals.dataset import load_dataset
 from andon.evals.runner import run_evaluation
-from andon.gateway import promotion
 from andon.gateway.auth import create_key
-from andon.gateway.promotion import PromotionRefused, live_stack
 from andon.store.deploy import LiveRecord
 from andon.workspace import Workspace
 
@@ -56,8 +56,13 @@ CASES = [
 ]
 
 
-def write_workspace(root: Path, *, criteria: str = "accuracy >= 0.9", live: str | None = None) -> None:
-    """A workspace with three rule versions: one right, one always approving, one never evaluated."""
+def write_workspace(
+    root: Path, *, criteria: str = "accuracy >= 0.9", live: str | None = None, extra: str | None = None
+) -> None:
+    """A workspace with three rule versions: one right, one always approving, one never evaluated.
+
+    ``extra`` declares one more version after them (``good``'s rule as a named step: its own id).
+    """
     (root / "deploy_rules.py").write_text(RULES, encoding="utf-8")
     (root / "cases.jsonl").write_text("\n".join(json.dumps(c) for c in CASES) + "\n", encoding="utf-8")
     serve = f"serve: {{live: {live}}}" if live else ""
@@ -78,6 +83,7 @@ def write_workspace(root: Path, *, criteria: str = "accuracy >= 0.9", live: str 
                   good: {{python: deploy_rules:good}}
                   bad: {{python: deploy_rules:bad}}
                   fresh: {{python: deploy_rules:fresh}}
+                  {f"{extra}: {{steps: [{{name: short, python: 'deploy_rules:good'}}]}}" if extra else ""}
               other:
                 versions:
                   only: {{python: deploy_rules:good}}
@@ -112,14 +118,14 @@ def ws(tmp_path: Path, database_url: str) -> Iterator[Workspace]:
 def test_promotion_is_refused_by_criteria_and_names_the_run(ws: Workspace) -> None:
     run_id = evaluate(ws, "good", "bad")
     with pytest.raises(PromotionRefused) as refused:
-        promotion.promote(ws, "listing", "bad", actor="jieun")
+        deploy.promote(ws, "listing", "bad", actor="jieun")
     error = refused.value
     assert error.run_id == run_id and error.exit_code == 1
     assert len(error.failing) == 1 and error.failing[0].startswith("accuracy >= 0.9: measured 0.5")
     assert run_id in str(error) and "--force" in (error.hint or "")
     assert ws.store.live_history("listing") == []  # nothing was recorded
 
-    result = promotion.promote(ws, "listing", "good", actor="jieun")
+    result = deploy.promote(ws, "listing", "good", actor="jieun")
     assert result.changed and result.verdict.passed and result.verdict.run_id == run_id
     assert ws.store.live_version("listing") == (ws.version("listing", "good").id, "good")
     assert result.record is not None and not result.record.forced and result.record.run_id == run_id
@@ -127,12 +133,12 @@ def test_promotion_is_refused_by_criteria_and_names_the_run(ws: Workspace) -> No
 
 def test_never_evaluated_and_unfinished_runs_do_not_count(ws: Workspace) -> None:
     with pytest.raises(PromotionRefused, match="never evaluated") as refused:
-        promotion.promote(ws, "listing", "fresh")
+        deploy.promote(ws, "listing", "fresh")
     assert refused.value.run_id is None and "andon eval listing --versions fresh" in (refused.value.hint or "")
     run_id = evaluate(ws, "fresh")
     ws.store.set_run_status(run_id, "interrupted", "Ctrl-C")
     with pytest.raises(PromotionRefused, match=f"run {run_id} includes it but ended interrupted"):
-        promotion.promote(ws, "listing", "fresh")
+        deploy.promote(ws, "listing", "fresh")
 
 
 def test_the_latest_finished_run_decides(ws: Workspace) -> None:
@@ -140,50 +146,55 @@ def test_the_latest_finished_run_decides(ws: Workspace) -> None:
     approvals = [c for c in CASES if c["label"] == "approve"]
     (ws.root / "approvals.jsonl").write_text("\n".join(json.dumps(c) for c in approvals), encoding="utf-8")
     newer = evaluate(ws, "bad", dataset="approvals.jsonl")  # "always approve" is right on every one of these
-    verdict = promotion.evaluation_verdict(ws, "listing", ws.version("listing", "bad"))
+    verdict = deploy.evaluation_verdict(ws, "listing", ws.version("listing", "bad"))
     assert (verdict.run_id, verdict.passed, verdict.failing) == (newer, True, [])
     evaluate(ws, "good")  # a newer run without this version changes nothing
-    assert promotion.evaluation_verdict(ws, "listing", ws.version("listing", "bad")).run_id == newer
+    assert deploy.evaluation_verdict(ws, "listing", ws.version("listing", "bad")).run_id == newer
     assert older != newer
 
 
-def test_criteria_come_from_the_current_andon_yaml(tmp_path: Path, database_url: str) -> None:
+def test_criteria_come_from_the_current_andon_yaml_and_must_be_the_runs(tmp_path: Path, database_url: str) -> None:
     write_workspace(tmp_path)
     with Workspace.open(tmp_path, database_url=database_url) as ws:
         run_id = evaluate(ws, "bad")
         with pytest.raises(PromotionRefused):
-            promotion.promote(ws, "listing", "bad")
+            deploy.promote(ws, "listing", "bad")
     write_workspace(tmp_path, criteria="accuracy >= 0.4")
     with Workspace.open(tmp_path, database_url=database_url) as ws:
-        result = promotion.promote(ws, "listing", "bad")
-    assert result.changed and result.verdict.run_id == run_id and result.verdict.criteria[0].text == "accuracy >= 0.4"
+        # Issue 16 item 11: loosening the criteria after the run no longer passes it (this used to promote).
+        with pytest.raises(PromotionRefused, match="other criteria"):
+            deploy.promote(ws, "listing", "bad")
+        new_run = evaluate(ws, "bad")
+        result = deploy.promote(ws, "listing", "bad")
+    assert result.changed and result.verdict.run_id == new_run != run_id
+    assert result.verdict.criteria[0].text == "accuracy >= 0.4"
 
 
 def test_forced_promotion_needs_a_reason_and_is_recorded(ws: Workspace) -> None:
     run_id = evaluate(ws, "good", "bad")
     with pytest.raises(ConfigError, match="--force needs --reason"):
-        promotion.promote(ws, "listing", "bad", force=True)
+        deploy.promote(ws, "listing", "bad", force=True)
     with pytest.raises(ConfigError, match="--force needs --reason"):
-        promotion.promote(ws, "listing", "bad", force=True, reason="   ")
-    result = promotion.promote(ws, "listing", "bad", force=True, actor="minho", reason="hotfix for the launch")
+        deploy.promote(ws, "listing", "bad", force=True, reason="   ")
+    result = deploy.promote(ws, "listing", "bad", force=True, actor="minho", reason="hotfix for the launch")
     record = result.record
     assert record is not None and record.forced and record.action == "promote"
     assert (record.actor, record.reason, record.run_id) == ("minho", "hotfix for the launch", run_id)
     assert result.verdict.failing and not result.verdict.passed
     # A forced promotion of a version that passes is not "forced": nothing was overridden.
-    passed = promotion.promote(ws, "listing", "good", force=True, actor="minho", reason="back to good")
+    passed = deploy.promote(ws, "listing", "good", force=True, actor="minho", reason="back to good")
     assert passed.record is not None and not passed.record.forced
 
 
 def test_forcing_a_never_evaluated_version_records_no_run(ws: Workspace) -> None:
-    result = promotion.promote(ws, "listing", "fresh", force=True, actor="a", reason="demo day")
+    result = deploy.promote(ws, "listing", "fresh", force=True, actor="a", reason="demo day")
     assert result.record is not None and result.record.forced and result.record.run_id is None
 
 
 def test_promoting_the_live_version_changes_nothing(ws: Workspace) -> None:
     evaluate(ws, "good")
-    assert promotion.promote(ws, "listing", "good", actor="a").changed
-    again = promotion.promote(ws, "listing", "good", actor="b")
+    assert deploy.promote(ws, "listing", "good", actor="a").changed
+    again = deploy.promote(ws, "listing", "good", actor="b")
     assert not again.changed and len(ws.store.live_history("listing")) == 1
 
 
@@ -191,22 +202,22 @@ def test_rollback_walks_back_through_the_history(ws: Workspace) -> None:
     evaluate(ws, "good", "bad", "fresh")
     ids = {n: ws.version("listing", n).id for n in ("good", "bad", "fresh")}
     with pytest.raises(AndonError, match="nothing was promoted yet"):
-        promotion.rollback(ws, "listing")
-    promotion.promote(ws, "listing", "good", actor="a")
+        deploy.rollback(ws, "listing")
+    deploy.promote(ws, "listing", "good", actor="a")
     with pytest.raises(AndonError, match="only good"):
-        promotion.rollback(ws, "listing")
-    promotion.promote(ws, "listing", "bad", force=True, actor="a", reason="try it")
-    promotion.promote(ws, "listing", "fresh", actor="a")
-    first = promotion.rollback(ws, "listing", actor="b", reason="fresh breaks checkout")
+        deploy.rollback(ws, "listing")
+    deploy.promote(ws, "listing", "bad", force=True, actor="a", reason="try it")
+    deploy.promote(ws, "listing", "fresh", actor="a")
+    first = deploy.rollback(ws, "listing", actor="b", reason="fresh breaks checkout")
     assert (first.version_id, first.action, first.actor, first.reason) == (
         ids["bad"], "rollback", "b", "fresh breaks checkout"
     )  # fmt: skip
     assert ws.store.live_version("listing") == (ids["bad"], "bad")
-    second = promotion.rollback(ws, "listing", actor="b")
+    second = deploy.rollback(ws, "listing", actor="b")
     assert second.version_id == ids["good"] and ws.store.live_version("listing") == (ids["good"], "good")
     with pytest.raises(AndonError, match="cannot roll back"):
-        promotion.rollback(ws, "listing")
-    rows = promotion.history(ws, "listing")
+        deploy.rollback(ws, "listing")
+    rows = deploy.history(ws, "listing")
     assert [(r.action, r.version_name) for r in rows] == [
         ("promote", "good"), ("promote", "bad"), ("promote", "fresh"), ("rollback", "bad"), ("rollback", "good"),
     ]  # fmt: skip
@@ -217,45 +228,46 @@ def test_rollback_walks_back_through_the_history(ws: Workspace) -> None:
 def test_live_state_defaults_and_unknown_names(tmp_path: Path, database_url: str) -> None:
     write_workspace(tmp_path, live="good")
     with Workspace.open(tmp_path, database_url=database_url) as ws:
-        state = promotion.live(ws, "listing")
+        evaluate(ws, "good")  # issue 16 item 2: serve.live passes the promotion gate first (it used to need nothing)
+        state = deploy.live_version(ws, "listing")
         assert (state.version_name, state.source, state.stopped) == ("good", "serve.live", False)
-        assert promotion.live(ws, "other").source == "last declared"
+        assert deploy.live_version(ws, "other").source is None  # nothing promoted, nothing live (was "last declared")
         with pytest.raises(NotFoundError, match="known features: listing, other"):
-            promotion.live(ws, "nope")
+            deploy.live_version(ws, "nope")
         with pytest.raises(NotFoundError):
-            promotion.promote(ws, "listing", "v9")
-        promotion.promote(ws, "listing", "fresh", force=True, actor="a", reason="r")
-        state = promotion.live(ws, "listing")
+            deploy.promote(ws, "listing", "v9")
+        deploy.promote(ws, "listing", "fresh", force=True, actor="a", reason="r")
+        state = deploy.live_version(ws, "listing")
         assert (state.version_name, state.source) == ("fresh", "promoted") and state.record is not None
 
 
 def test_stop_and_resume_are_recorded_events(ws: Workspace) -> None:
     assert ws.store.feature_stopped("listing") == (False, None)
     with pytest.raises(ConfigError, match="needs a reason"):
-        promotion.stop_feature(ws, "listing", reason=" ")
-    stopped = promotion.stop_feature(ws, "listing", reason="leaks phone numbers", actor="oncall")
+        deploy.stop_feature(ws, "listing", reason=" ")
+    stopped = deploy.stop_feature(ws, "listing", reason="leaks phone numbers", actor="oncall")
     assert stopped is not None and stopped.kind == "stopped" and stopped.actor == "oncall"
     assert ws.store.feature_stopped("listing") == (True, "leaks phone numbers")
     assert ws.store.feature_stopped("other") == (False, None)
-    assert promotion.stop_feature(ws, "listing", reason="again") is None  # already stopped: no new event
-    assert promotion.live(ws, "listing").stopped
-    resumed = promotion.resume_feature(ws, "listing", actor="oncall", reason="filter deployed")
+    assert deploy.stop_feature(ws, "listing", reason="again") is None  # already stopped: no new event
+    assert deploy.live_version(ws, "listing").stopped
+    resumed = deploy.resume_feature(ws, "listing", actor="oncall", reason="filter deployed")
     assert resumed is not None and resumed.kind == "resumed"
     assert ws.store.feature_stopped("listing") == (False, None)
-    assert promotion.resume_feature(ws, "listing") is None
-    kinds = [(e.kind, e.reason) for e in promotion.state_events(ws, "listing")]
+    assert deploy.resume_feature(ws, "listing") is None
+    kinds = [(e.kind, e.reason) for e in deploy.state_events(ws, "listing")]
     assert kinds == [("stopped", "leaks phone numbers"), ("resumed", "filter deployed")]
 
 
 def test_data_use_grant_is_off_by_default_and_audited(ws: Workspace) -> None:
     assert ws.store.cases_allowed("listing") is False
     with pytest.raises(ConfigError, match="needs a reason"):
-        promotion.set_cases_allowed(ws, "listing", True, reason=None)
-    granted = promotion.set_cases_allowed(ws, "listing", True, reason="consent policy P-12", actor="admin")
+        deploy.set_cases_allowed(ws, "listing", True, reason=None)
+    granted = deploy.set_cases_allowed(ws, "listing", True, reason="consent policy P-12", actor="admin")
     assert granted is not None and granted.kind == "cases_allowed" and granted.value == {"cases_allowed": True}
     assert ws.store.cases_allowed("listing") and not ws.store.cases_allowed("other")
-    assert promotion.set_cases_allowed(ws, "listing", True, reason="again") is None
-    denied = promotion.set_cases_allowed(ws, "listing", False, reason=None, actor="admin")
+    assert deploy.set_cases_allowed(ws, "listing", True, reason="again") is None
+    denied = deploy.set_cases_allowed(ws, "listing", False, reason=None, actor="admin")
     assert denied is not None and ws.store.cases_allowed("listing") is False
     with pytest.raises(ValueError, match="unknown feature event"):
         ws.store.record_feature_event("listing", "exploded", {}, "a", None)
@@ -263,10 +275,10 @@ def test_data_use_grant_is_off_by_default_and_audited(ws: Workspace) -> None:
 
 def test_default_actor_prefers_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "jieun")
-    assert promotion.default_actor() == "jieun"
+    assert deploy.default_actor() == "jieun"
     monkeypatch.delenv("USER")
     monkeypatch.delenv("LOGNAME", raising=False)
-    assert promotion.default_actor()  # git config user.name or the login name: never empty
+    assert deploy.default_actor()  # git config user.name or the login name: never empty
 
 
 # The history replay -----------------------------------------------------------------------------------------
@@ -278,7 +290,7 @@ def _row(n: int, action: str, version: str) -> LiveRecord:
 
 
 def _simulate(ops: list[str | None]) -> tuple[list[LiveRecord], list[str]]:
-    """Apply promote(v) / rollback (None) as promotion.py does; returns the rows and a plain model stack."""
+    """Apply promote(v) / rollback (None) as andon.deploy does; returns the rows and a plain model stack."""
     rows: list[LiveRecord] = []
     model: list[str] = []
     for op in ops:
@@ -372,17 +384,21 @@ def test_the_gateway_serves_what_was_promoted_and_rolled_back(tmp_path: Path, da
     def served(server: GatewayServer) -> str:
         reply = httpx.post(f"{server.base_url}/v1/features/pair/invoke", json={"variables": {"text": "x"}},
                            headers={"authorization": f"Bearer {secret}"}, timeout=30)  # fmt: skip
+        if reply.status_code == 409:
+            error = reply.json()["error"]
+            assert "andon promote pair VERSION" in error["hint"], error
+            return str(error["code"])
         assert reply.status_code == 200, reply.text
         return str(reply.json()["version_name"])
 
-    with GatewayServer(folder, database_url=database_url) as server:
-        assert served(server) == "v2"  # nothing promoted: the last declared
+    with GatewayServer(folder, database_url=database_url, promote=False) as server:
+        assert served(server) == "not_live"  # nothing promoted: nothing is live (it used to serve the last declared)
         with Workspace.open(folder, database_url=database_url) as ws:
-            promotion.promote(ws, "pair", "v1", force=True, actor="a", reason="first launch")
+            deploy.promote(ws, "pair", "v1", force=True, actor="a", reason="first launch")
         assert served(server) == "v1"
         with Workspace.open(folder, database_url=database_url) as ws:
-            promotion.promote(ws, "pair", "v2", force=True, actor="a", reason="new rules")
+            deploy.promote(ws, "pair", "v2", force=True, actor="a", reason="new rules")
         assert served(server) == "v2"
         with Workspace.open(folder, database_url=database_url) as ws:
-            promotion.rollback(ws, "pair", actor="a")
+            deploy.rollback(ws, "pair", actor="a")
         assert served(server) == "v1"

@@ -20,9 +20,9 @@ import pytest
 from tests.gateway_server import GatewayServer, write_workspace
 from tests.review_fixtures import sentiment_item, write_sentiment_workspace
 
+from andon import deploy
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.dataset import load_dataset
-from andon.gateway import promotion
 from andon.gateway.auth import create_key
 from andon.gateway.types import TraceRecord
 from andon.review import queue
@@ -203,7 +203,7 @@ def test_export_is_refused_until_an_admin_allows_it(ws: Workspace) -> None:
 
 
 def test_export_appends_cases_once_and_refuses_hashed_inputs(ws: Workspace) -> None:
-    promotion.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
+    deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
     full = item(1, trace_id=new_id("trc"), reason="shadow")
     hashed = item(2, trace_id=new_id("trc"), input=None)
     pending = item(3)
@@ -239,7 +239,7 @@ def test_export_appends_cases_once_and_refuses_hashed_inputs(ws: Workspace) -> N
 
 
 def test_export_never_duplicates_ids_already_in_the_file(ws: Workspace) -> None:
-    promotion.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
+    deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
     queued = item(1)
     ws.store.add_review_item(queued)
     decided = queue.decide(ws.store, queued.id, decision=None, label="approve", comment=None, actor="a")
@@ -255,7 +255,7 @@ def test_export_never_duplicates_ids_already_in_the_file(ws: Workspace) -> None:
 def test_export_refuses_bad_targets_and_file_like_values(
     ws: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    promotion.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
+    deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
     # A .csv target was refused here before; every format andon reads is one to export to (issue 16 item 12).
     with pytest.raises(ConfigError, match=r"is a \.txt file"):
         export_decisions(ws.store, ws.root, "listing", ws.root / "cases.txt")
@@ -475,7 +475,7 @@ def wait_for(session: str, text: str, limit_s: float = 60.0) -> str:
 def test_a_stopped_feature_queues_calls_and_decisions_become_cases(tmp_path: Path, database_url: str) -> None:
     folder = write_workspace(tmp_path / "ws")
     with Workspace.open(folder, database_url=database_url) as ws:
-        promotion.stop_feature(ws, "echo", reason="wrong answers in production", actor="oncall")
+        deploy.stop_feature(ws, "echo", reason="wrong answers in production", actor="oncall")
         _, secret = create_key(ws.store, "app", ["invoke", "review"], None)
     auth = {"authorization": f"Bearer {secret}"}
     with GatewayServer(folder, database_url=database_url) as server:
@@ -492,7 +492,7 @@ def test_a_stopped_feature_queues_calls_and_decisions_become_cases(tmp_path: Pat
             assert [i.id for i in items] == queued and items[0].reason == "stopped"
             assert items[0].input == {"text": "김밥 한 줄"}
             queue.decide(ws.store, queued[0], decision={"echo": "김밥"}, label="ok", comment="fine", actor="jieun")
-            promotion.resume_feature(ws, "echo", actor="oncall")
+            deploy.resume_feature(ws, "echo", actor="oncall")
         again = httpx.post(f"{server.base_url}/v1/reviews/{queued[0]}/decision", json={"label": "no"},
                            headers=auth, timeout=30)  # fmt: skip
         assert again.status_code == 409 and "already decided by jieun" in again.text
@@ -500,7 +500,7 @@ def test_a_stopped_feature_queues_calls_and_decisions_become_cases(tmp_path: Pat
                            headers=auth, timeout=30)  # fmt: skip
         assert after.json()["route"] == "ai" and after.json()["output_json"]["echo"] == "HI"
     with Workspace.open(folder, database_url=database_url) as ws:
-        promotion.set_cases_allowed(ws, "echo", True, reason="test data", actor="admin")
+        deploy.set_cases_allowed(ws, "echo", True, reason="test data", actor="admin")
         result = export_decisions(ws.store, ws.root, "echo", folder / "from_review.jsonl")
         assert result.written == [queued[0]]
         (case,) = load_dataset(folder / "from_review.jsonl", ws.root).cases

@@ -117,7 +117,7 @@ class Workspace:
     def version(self, feature: str, ref: str | None = None) -> Version:
         """A version by name in andon.yaml, or by name, id or id prefix from the store's history.
 
-        With no ``ref``, the last version declared in andon.yaml.
+        With no ``ref``, the last version declared in andon.yaml: never what is live (``andon.deploy.live_version``).
         """
         declared = self.declared_versions(feature)
         if not declared:
@@ -161,12 +161,15 @@ class Workspace:
         feature: str,
         variables: Mapping[str, Any],
         *,
-        version: str | None = None,
+        version: str,
         repeat: int = 0,
         use_cache: bool = True,
         context: dict[str, Any] | None = None,
     ) -> tuple[Outcome, OutputRecord]:
-        """Run a version once, store the output with its provenance, and return both."""
+        """Run the named version once, store the output with its provenance, and return both.
+
+        The version is always named: which one is live is ``andon.deploy.live_version``'s answer, not a default.
+        """
         resolved = self.version(feature, version)
         outcome = await run_version(
             resolved, variables, self, cache=self.cache if use_cache else None, repeat=repeat, base_dir=self.root

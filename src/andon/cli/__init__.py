@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from andon import __version__
 from andon.cli import call_cmds, eval_cmds, setup_cmds, version_cmds
@@ -81,10 +82,13 @@ def main() -> None:
     try:
         app()
     except AndonError as exc:
-        where = f"{exc.where}: " if exc.where else ""
-        err_console.print(f"[bold red]{t('error.prefix')}[/]: {where}{exc.message}", markup=True, highlight=False)
+        # Escaped: messages quote user text such as `recall[reject] >= 0.9`, which is not console markup.
+        where = f"{escape(exc.where)}: " if exc.where else ""
+        err_console.print(
+            f"[bold red]{t('error.prefix')}[/]: {where}{escape(exc.message)}", markup=True, highlight=False
+        )
         if exc.hint:
-            err_console.print(f"  [yellow]{t('hint.prefix')}[/]: {exc.hint}")
+            err_console.print(f"  [yellow]{t('hint.prefix')}[/]: {escape(exc.hint)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,8 +11,10 @@ import typer
 
 from andon.citation import citation_markdown
 from andon.cli._common import console, open_workspace, print_json, run
+from andon.deploy import live_version
 from andon.errors import ConfigError
 from andon.messages import t
+from andon.workspace import Workspace
 
 
 def parse_vars(pairs: list[str], vars_file: Path | None) -> dict[str, Any]:
@@ -41,12 +44,12 @@ def invoke(
     var: Annotated[list[str] | None, typer.Option("--var", "-v", help="A variable as key=value (repeatable).")] = None,
     vars_file: Annotated[Path | None, typer.Option("--vars-file", help="A JSON object of variables.")] = None,
     version: Annotated[
-        str | None, typer.Option("--version", help="Version name, id or prefix; default: the last declared.")
+        str | None, typer.Option("--version", help="Version name, id or prefix; default: the live one (andon live).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always call the provider.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored output as JSON.")] = False,
 ) -> None:
-    """Run FEATURE once on the given variables and store the output with its provenance."""
+    """Run FEATURE once (its live version, or --version) on the given variables and store the output with its provenance."""
     variables = parse_vars(var or [], vars_file)
     with open_workspace() as ws:
         outcome, record = run(_invoke(ws, feature, variables, version, not no_cache))
@@ -66,7 +69,10 @@ def invoke(
         raise typer.Exit(3)
 
 
-async def _invoke(ws: Any, feature: str, variables: dict[str, Any], version: str | None, use_cache: bool) -> Any:
+async def _invoke(ws: Workspace, feature: str, variables: dict[str, Any], version: str | None, use_cache: bool) -> Any:
+    if version is None:
+        # The same resolver as the gateway's: nothing is live until promoted, whatever andon.yaml declares last.
+        version = (await asyncio.to_thread(live_version, ws, feature)).require()[0]
     try:
         return await ws.invoke(feature, variables, version=version, use_cache=use_cache)
     finally:

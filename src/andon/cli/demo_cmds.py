@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from andon import deploy
 from andon.cli._common import console
 from andon.cli.eval_cmds import conversion, run_with_progress
 from andon.evals.build import build_report, feature_for_run
@@ -58,13 +59,27 @@ def demo(
             workspace=ws.root,
             compare=pair,
         )
+        live_line = _promote_passing(ws, FEATURE, report)
     print_summary(report, console, language=language)
     html = path / "report.html"
     html.write_text(render_html(report, language=language), encoding="utf-8")
     console.print()
+    console.print(live_line)
     console.print(t("demo.done", where=html, seconds=f"{time.monotonic() - started:.0f}"))
     for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
         console.print(line, markup=False, highlight=False)
+
+
+def _promote_passing(ws: Workspace, feature: str, report: RunReport) -> str:
+    """Promote, through the gate, the last declared version that met every criterion; say what is live."""
+    passing = [s.version_name for s in report.summaries if s.gate_passed]
+    for name in reversed(passing):
+        try:
+            deploy.promote(ws, feature, name)
+        except deploy.PromotionRefused:
+            continue  # the gate has the last word
+        return t("deploy.demo.promoted", feature=feature, version=name)
+    return t("deploy.demo.none_passed", feature=feature)
 
 
 def _example_output(report: RunReport) -> str:

@@ -9,8 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from andon import deploy
 from andon.cli._common import console, open_workspace, print_json
-from andon.gateway import promotion
+from andon.deploy.gate import describe_criteria
 from andon.messages import t
 from andon.store.deploy import FeatureEvent, LiveRecord
 
@@ -23,7 +24,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 _SOURCES = {
     "promoted": "deploy.source.promoted",
     "serve.live": "deploy.source.serve_live",
-    "last declared": "deploy.source.last_declared",
 }
 _ACTIONS = {"promote": "deploy.action.promote", "rollback": "deploy.action.rollback"}
 _EVENTS = {
@@ -52,7 +52,7 @@ def promote(
 ) -> None:
     """Make VERSION live; refused (exit 1) when its latest evaluation failed FEATURE's criteria."""
     with open_workspace() as ws:
-        result = promotion.promote(ws, feature, version, force=force, actor=actor, reason=reason)
+        result = deploy.promote(ws, feature, version, force=force, actor=actor, reason=reason)
     verdict = result.verdict
     if as_json:
         print_json(
@@ -75,14 +75,20 @@ def promote(
         console.print(f"[green]✓[/] {t('deploy.live_now', feature=escape(feature), version=name, was=was)}")
     if verdict.run_id is not None and verdict.passed:
         console.print(f"  {t('deploy.judged_on', run_id=verdict.run_id, n=len(verdict.criteria))}")
-    if result.record is not None and result.record.forced:
+    if result.record is not None and result.record.criteria_changed:
+        console.print(f"[yellow]  {t('deploy.criteria.forced', run_id=verdict.run_id)}[/]")
+    elif result.record is not None and result.record.forced:
         console.print(f"[yellow]  {t('deploy.forced', run=_run_part(verdict.run_id))}[/]")
+    if result.record is not None and result.record.forced:
         for line in verdict.failing:
             console.print(f"[yellow]    - {escape(line)}[/]")
         recorded = t(
             "deploy.forced_record", actor=escape(result.record.actor), reason=escape(result.record.reason or "")
         )
         console.print(f"  {recorded}")
+    if result.record is not None:
+        criteria = describe_criteria(result.record.criteria, result.record.criteria_sha256)
+        console.print(f"[dim]  {t('deploy.criteria.recorded', criteria=escape(criteria))}[/]")
     if verdict.note:
         console.print(f"[dim]  {t('deploy.note', note=escape(verdict.note))}[/]")
 
@@ -95,7 +101,7 @@ def rollback(
 ) -> None:
     """Serve again the version that was live before the current one."""
     with open_workspace() as ws:
-        record = promotion.rollback(ws, feature, actor=actor, reason=reason)
+        record = deploy.rollback(ws, feature, actor=actor, reason=reason)
     if as_json:
         print_json(_live_json(record))
         return
@@ -110,9 +116,9 @@ def live(
     """Show which version FEATURE serves, whether it is stopped, and its promotion history."""
     with open_workspace() as ws:
         names = [feature] if feature is not None else list(ws.config.features)
-        states = [promotion.live(ws, name) for name in names]
-        histories = {name: promotion.history(ws, name) for name in names} if feature is not None else {}
-        events = promotion.state_events(ws, feature) if feature is not None else []
+        states = [deploy.live_version(ws, name) for name in names]
+        histories = {name: deploy.history(ws, name) for name in names} if feature is not None else {}
+        events = deploy.state_events(ws, feature) if feature is not None else []
         allowed = ws.store.cases_allowed(feature) if feature is not None else False
     if as_json:
         out: list[dict[str, Any]] | dict[str, Any] = [_state_json(s) for s in states]
@@ -130,20 +136,29 @@ def live(
         for column in ("feature", "version", "id", "source", "state"):
             table.add_column(t(f"deploy.col.{column}"))
         for s in states:
+            if s.version_id is None:
+                table.add_row(escape(s.feature), "—", "", t("deploy.source.nothing"), "")
+                continue
             running = (
                 f"[red]{t('deploy.state.stopped')}[/]: {escape(s.stop_reason or '')}"
                 if s.stopped
                 else f"[green]{t('deploy.state.running')}[/]"
             )
             table.add_row(
-                escape(s.feature), escape(s.version_name), s.version_id[:12], _shown(_SOURCES, s.source), running
-            )
+                escape(s.feature), escape(s.version_name or ""), s.version_id[:12], _shown(_SOURCES, s.source or ""),
+                running,
+            )  # fmt: skip
         console.print(table)
         return
     state = states[0]
-    name = f"{escape(state.version_name)} ({state.version_id[:12]})"
-    source = _shown(_SOURCES, state.source)
-    console.print(t("deploy.live_line", feature=f"[bold]{escape(feature)}[/]", version=name, source=source))
+    if state.version_id is None or state.version_name is None:
+        why = escape(state.why_not or "")
+        console.print(t("deploy.not_live.line", feature=f"[bold]{escape(feature)}[/]", why=why))
+        console.print(f"  {t('deploy.not_live.fix', feature=escape(feature))}")
+    else:
+        name = f"{escape(state.version_name)} ({state.version_id[:12]})"
+        source = _shown(_SOURCES, state.source or "")
+        console.print(t("deploy.live_line", feature=f"[bold]{escape(feature)}[/]", version=name, source=source))
     if state.stopped:
         stopped = f"[red]  {t('deploy.state.stopped')}[/]: {escape(state.stop_reason or '')}"
         console.print(f"{stopped} {t('deploy.to_review_queue')}")
@@ -160,6 +175,11 @@ def live(
                 r.version_id[:12], escape(r.actor), r.run_id or "", escape(r.reason or ""),
             )  # fmt: skip
         console.print(table)
+        for r in rows:
+            if r.criteria_changed:
+                criteria = escape(describe_criteria(r.criteria, r.criteria_sha256))
+                note = t("deploy.criteria.history_note", number=r.id, run_id=r.run_id, criteria=criteria)
+                console.print(f"[yellow]  {note}[/]")
     if events:
         table = Table(title=t("deploy.events_title", feature=feature))
         for column in ("when", "event", "by", "reason"):
@@ -178,7 +198,7 @@ def stop(
 ) -> None:
     """Pull the cord: FEATURE's calls go to the human review queue until `andon resume`."""
     with open_workspace() as ws:
-        event = promotion.stop_feature(ws, feature, reason=reason, actor=actor)
+        event = deploy.stop_feature(ws, feature, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
     _print_event(event, current, as_json, done=t("deploy.stop.done", feature=feature),
                  same=t("deploy.stop.same", feature=feature))  # fmt: skip
@@ -192,7 +212,7 @@ def resume(
 ) -> None:
     """Serve FEATURE with the AI again after `andon stop`."""
     with open_workspace() as ws:
-        event = promotion.resume_feature(ws, feature, reason=reason, actor=actor)
+        event = deploy.resume_feature(ws, feature, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
     _print_event(event, current, as_json, done=t("deploy.resume.done", feature=feature),
                  same=t("deploy.resume.same", feature=feature))  # fmt: skip
@@ -224,7 +244,7 @@ def _set_cases(feature: str, allowed: bool, reason: str | None, actor: str | Non
     """Record the admin's data-use grant and say what changed."""
     word = "allow" if allowed else "deny"
     with open_workspace() as ws:
-        event = promotion.set_cases_allowed(ws, feature, allowed, reason=reason, actor=actor)
+        event = deploy.set_cases_allowed(ws, feature, allowed, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
     _print_event(event, current, as_json, done=t(f"deploy.{word}.done", feature=feature),
                  same=t(f"deploy.{word}.same", feature=feature))  # fmt: skip
@@ -237,7 +257,7 @@ def show_data_use(
 ) -> None:
     """What FEATURE keeps of production inputs (andon.yaml) and whether they may become test cases."""
     with open_workspace() as ws:
-        config = promotion.require_feature(ws, feature).serve.data_use
+        config = deploy.require_feature(ws, feature).serve.data_use
         grant = ws.store.latest_feature_event(feature, ("cases_allowed", "cases_denied"))
     out = {
         "feature": feature,
@@ -309,14 +329,14 @@ def _shown(words: dict[str, str], value: str) -> str:
 
 
 def _live_json(record: LiveRecord) -> dict[str, Any]:
-    return asdict(record) | {"created_at": record.created_at.isoformat()}
+    return asdict(record) | {"created_at": record.created_at.isoformat(), "criteria_changed": record.criteria_changed}
 
 
 def _event_json(event: FeatureEvent) -> dict[str, Any]:
     return asdict(event) | {"created_at": event.created_at.isoformat()}
 
 
-def _state_json(state: promotion.LiveState) -> dict[str, Any]:
+def _state_json(state: deploy.LiveState) -> dict[str, Any]:
     return {
         "feature": state.feature,
         "version_id": state.version_id,
@@ -324,4 +344,5 @@ def _state_json(state: promotion.LiveState) -> dict[str, Any]:
         "source": state.source,
         "stopped": state.stopped,
         "stop_reason": state.stop_reason,
+        "why_not": state.why_not,
     }

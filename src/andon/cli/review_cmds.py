@@ -15,8 +15,8 @@ from rich.table import Table
 
 from andon.cli._common import console, open_workspace, print_json
 from andon.config.schema import FeatureConfig
+from andon.deploy import default_actor, require_feature
 from andon.errors import ConfigError
-from andon.gateway.promotion import default_actor, require_feature
 from andon.messages import t
 from andon.review import queue
 from andon.review.answer import FieldPath, dotted, fields, has_value, parse_field, value_at, with_value

@@ -262,7 +262,8 @@ class ServeConfig(_Strict):
     """How a feature is served by the gateway."""
 
     live: str | None = Field(
-        default=None, description="Version served before any `andon promote` (default: the last declared)."
+        default=None,
+        description="Version served before any `andon promote`, if it passes the same gate (default: nothing live).",
     )
     cache: CacheConfig = Field(default_factory=CacheConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)

@@ -32,6 +32,7 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "not_found_error"),
     "method_not_allowed": (405, "invalid_request_error"),
     "conflict": (409, "invalid_request_error"),
+    "not_live": (409, "invalid_request_error"),
     "payload_too_large": (413, "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error"),
     "rate_limited": (429, "rate_limit_error"),
@@ -46,6 +47,7 @@ CODES: dict[str, tuple[int, str]] = {
 _ANDON_CODES: dict[str, str] = {
     "NotFoundError": "not_found",
     "AlreadyDecidedError": "conflict",
+    "NotLiveError": "not_live",
     "UnsafeURLError": "unsafe_url",
     "FetchError": "fetch_failed",
     "ConfigError": "invalid_request",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from andon.config.schema import DataUseConfig, FeatureConfig, Params, RoutingConfig, Step, VersionSpec
+from andon.deploy import JudgementMemo, LiveState, live_version
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
 from andon.evals.graders.structured import parse_number
@@ -223,7 +224,8 @@ class Gateway:
         self._declared: dict[str, list[Version]] = {}
         self._by_id: dict[tuple[str, str], Version] = {}
         self._policies: dict[str, Callable[..., Any]] = {}
-        self._state: dict[str, tuple[float, bool, str | None, tuple[str, str] | None]] = {}
+        self._state: dict[str, tuple[float, LiveState]] = {}
+        self._judgements: JudgementMemo = {}  # serve.live's gate, judged once per (run, version, criteria)
         self._registered: set[str] = set()
         self._prune_task: asyncio.Task[None] | None = None
         self._started = False
@@ -281,6 +283,11 @@ class Gateway:
                             where=f"{where}.{at}",
                             hint=f"declared versions: {', '.join(v.name for v in declared) or 'none'}",
                         ) from exc
+            state = live_version(self.ws, name, memo=self._judgements)
+            if state.version_id is None:
+                # Not fatal: the other features serve; this one answers `not_live` until a version is promoted.
+                log.warning("%s: nothing is live (%s); promote a version: andon promote %s VERSION",
+                            name, state.why_not, name)  # fmt: skip
 
     def _check_started(self) -> None:
         if not self._started:
@@ -311,38 +318,24 @@ class Gateway:
         self._by_id[(feature, version.id)] = version  # content-addressed: safe to keep for ever
         return version
 
-    async def _feature_state(self, feature: str) -> tuple[bool, str | None, tuple[str, str] | None]:
-        """(stopped?, why, live (id, name)) — read from the store, or cached for ``state_ttl_s``."""
+    async def _feature_state(self, feature: str) -> LiveState:
+        """What is live and whether it is stopped (``andon.deploy.live_version``), cached for ``state_ttl_s``."""
         now = time.monotonic()
         cached = self._state.get(feature)
         if cached is not None and cached[0] > now:
-            return cached[1], cached[2], cached[3]
-
-        def read() -> tuple[bool, str | None, tuple[str, str] | None]:
-            stopped, reason = self.ws.store.feature_stopped(feature)
-            return stopped, reason, self.ws.store.live_version(feature)
-
-        stopped, reason, live = await asyncio.to_thread(read)
+            return cached[1]
+        state = await asyncio.to_thread(live_version, self.ws, feature, memo=self._judgements)
         if self._state_ttl_s > 0:
-            self._state[feature] = (now + self._state_ttl_s, stopped, reason, live)
-        return stopped, reason, live
+            self._state[feature] = (now + self._state_ttl_s, state)
+        return state
 
     async def live_version(self, feature: str) -> Version:
-        """The version a feature serves: promoted (``andon promote``), else ``serve.live``, else the last declared."""
+        """The version a feature serves (``andon.deploy.live_version``); NotLiveError when nothing is live."""
         self._feature(feature)
-        _, _, live = await self._feature_state(feature)
-        return await self._serving(feature, live)
+        return await self._serving(feature, await self._feature_state(feature))
 
-    async def _serving(self, feature: str, live: tuple[str, str] | None) -> Version:
-        if live is not None:
-            return await self._version(feature, live[0])
-        configured = self.config.features[feature].serve.live
-        if configured is not None:
-            return await self._version(feature, configured)
-        declared = self._declared.get(feature) or []
-        if not declared:
-            raise NotFoundError(f"feature {feature!r} declares no versions", hint=f"add features.{feature}.versions")
-        return declared[-1]
+    async def _serving(self, feature: str, state: LiveState) -> Version:
+        return await self._version(feature, state.require()[0])
 
     # --- invoke -------------------------------------------------------------------------------------
 
@@ -370,8 +363,9 @@ class Gateway:
         call = _Call(
             new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered
         )
-        stopped, reason, live = await self._feature_state(feature)
-        call.version = await (self._version(feature, version) if version is not None else self._serving(feature, live))
+        state = await self._feature_state(feature)
+        stopped, reason = state.stopped, state.stop_reason
+        call.version = await (self._version(feature, version) if version is not None else self._serving(feature, state))
         if stopped:
             call.route, call.status, call.review_reason = "human", "queued", "stopped"
             call.notes.append(f"feature stopped: {reason}" if reason else "feature stopped")

@@ -31,6 +31,18 @@ class LiveRecord:
     reason: str | None
     run_id: str | None
     created_at: datetime
+    criteria: dict[str, Any] | None = None  # andon.yaml's criteria when promoted: {"criteria": [...], "strict": ...}
+    criteria_sha256: str | None = None
+    run_criteria_sha256: str | None = None  # the hash of the criteria its run was evaluated under
+
+    @property
+    def criteria_changed(self) -> bool:
+        """True when it was promoted on other criteria than its run's (only ever past ``--force``)."""
+        return (
+            self.run_id is not None
+            and self.criteria_sha256 is not None
+            and (self.run_criteria_sha256 != self.criteria_sha256)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,13 @@ class DeployMixin(StoreBase):
             ).first()
             return None if row is None else (row[0], row[1])
 
+    def latest_live(self, feature: str) -> LiveRecord | None:
+        """The newest history row of ``feature`` (what is live), or None when nothing was ever promoted."""
+        with self._read() as session:
+            query = select(LiveVersionRow).where(LiveVersionRow.feature == feature)
+            row = session.scalars(query.order_by(LiveVersionRow.id.desc()).limit(1)).first()
+            return None if row is None else _live_record(row)
+
     def record_live(
         self,
         feature: str,
@@ -73,6 +92,9 @@ class DeployMixin(StoreBase):
         forced: bool = False,
         reason: str | None = None,
         run_id: str | None = None,
+        criteria: dict[str, Any] | None = None,
+        criteria_sha256: str | None = None,
+        run_criteria_sha256: str | None = None,
     ) -> LiveRecord:
         """Append a history row that makes ``version_id`` live; earlier rows are never changed."""
         if action not in ("promote", "rollback"):
@@ -87,6 +109,9 @@ class DeployMixin(StoreBase):
             reason=reason,
             run_id=run_id,
             created_at=utcnow(),
+            criteria=criteria,
+            criteria_sha256=criteria_sha256,
+            run_criteria_sha256=run_criteria_sha256,
         )
         with self._write() as session:
             session.add(row)
@@ -161,6 +186,9 @@ def _live_record(row: LiveVersionRow) -> LiveRecord:
         reason=row.reason,
         run_id=row.run_id,
         created_at=row.created_at,
+        criteria=dict(row.criteria) if row.criteria is not None else None,
+        criteria_sha256=row.criteria_sha256,
+        run_criteria_sha256=row.run_criteria_sha256,
     )
 
 

@@ -228,6 +228,11 @@ class LiveVersionRow(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # the evaluation it was judged on
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The criteria andon.yaml had when it was promoted, and the hash of the run's own (they differ when forced
+    # past changed criteria). None on rollbacks and on rows from before they were recorded.
+    criteria: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True), nullable=True)
+    criteria_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    run_criteria_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class TraceRow(Base):

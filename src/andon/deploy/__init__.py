@@ -1,0 +1,39 @@
+"""Deploy: which version each feature serves and who decided so.
+
+Promotion gated by the criteria a version was evaluated under, rollback, the live-version history, the
+one live-version resolver, the manual cord (stop/resume) and the data-use grant. The gateway, the CLI
+and the dashboard call these; none of them decides what is live on its own.
+"""
+
+from andon.deploy._common import default_actor, require_feature
+from andon.deploy.cord import resume_feature, state_events, stop_feature
+from andon.deploy.criteria import criteria_record, criteria_sha256, recorded_criteria
+from andon.deploy.data_use import set_cases_allowed
+from andon.deploy.gate import Judgement, JudgementMemo, Verdict, evaluation_verdict
+from andon.deploy.live import LiveState, NotLiveError, live_version
+from andon.deploy.promotion import PromotionRefused, PromotionResult, history, live_stack, promote, rollback
+
+__all__ = [
+    "Judgement",
+    "JudgementMemo",
+    "LiveState",
+    "NotLiveError",
+    "PromotionRefused",
+    "PromotionResult",
+    "Verdict",
+    "criteria_record",
+    "criteria_sha256",
+    "default_actor",
+    "evaluation_verdict",
+    "history",
+    "live_stack",
+    "live_version",
+    "promote",
+    "recorded_criteria",
+    "require_feature",
+    "resume_feature",
+    "rollback",
+    "set_cases_allowed",
+    "state_events",
+    "stop_feature",
+]
