@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from andon.config.problems import InvalidConfig, Problem
-from andon.config.schema import WorkspaceConfig
+from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.config.yaml_source import Loc, SourceMap, dotted, interpolate, read_yaml
 from andon.errors import ConfigError
 
@@ -76,7 +77,7 @@ def validate_config(raw: RawConfig) -> LoadedConfig:
     except ValidationError as exc:
         problems.extend(schema_problems(exc, raw.source))
     if config is not None:
-        problems.extend(reference_problems(config, raw.source))
+        problems.extend(reference_problems(config.features, config.providers, raw.source))
     if problems:
         hint = "see `andon schema` for every field and its type"
         raise InvalidConfig(problems, path=str(raw.path), default_hint=hint)
@@ -84,18 +85,20 @@ def validate_config(raw: RawConfig) -> LoadedConfig:
     return LoadedConfig(config=config, path=raw.path, source=raw.source)
 
 
-def reference_problems(config: WorkspaceConfig, source: SourceMap) -> list[Problem]:
+def reference_problems(
+    features: Mapping[str, FeatureConfig], providers: Collection[str], source: SourceMap
+) -> list[Problem]:
     """Every step names a provider that exists (checked here so the error can point at the line)."""
-    known = ", ".join(sorted(config.providers)) or "none"
+    known = ", ".join(sorted(providers)) or "none"
     problems: list[Problem] = []
-    for fname, feature in config.features.items():
+    for fname, feature in features.items():
         for vname, version in feature.versions.items():
             for index, step in enumerate(version.normalized_steps()):
-                if step.provider is None or step.provider in config.providers:
+                if step.provider is None or step.provider in providers:
                     continue
                 base: Loc = ("features", fname, "versions", vname)
                 loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
-                close = difflib.get_close_matches(step.provider, list(config.providers), n=1)
+                close = difflib.get_close_matches(step.provider, list(providers), n=1)
                 fix = f"did you mean {close[0]!r}?" if close else f"add it under `providers:` or use one of: {known}"
                 problems.append(
                     Problem(

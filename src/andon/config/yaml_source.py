@@ -63,17 +63,23 @@ class SourceMap:
         line, col = self.keys[self.nearest(loc)]
         return f"{self.path}:{line}:{col}"
 
-    def template_where(self, loc: Loc, template_line: int) -> str:
-        """``file:line:col`` of line ``template_line`` (1-based) of the string at ``loc``.
+    def template_where(self, loc: Loc, template_line: int, template_col: int | None = None) -> str:
+        """``file:line:col`` of line ``template_line`` (and column, both 1-based) of the string at ``loc``.
 
-        A ``|`` block keeps its lines, so the line is exact; other styles fold lines, so they point at the value.
+        A ``|`` block keeps its lines, so the spot is exact; a one-line value is exact up to escapes; other
+        styles fold lines, so they point at the value.
         """
         if loc in self.literal_blocks and loc in self.values:
             indicator_line, _ = self.values[loc]
             line = indicator_line + max(template_line, 1)
             text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-            return f"{self.path}:{line}:{len(text) - len(text.lstrip(' ')) + 1}"
+            indent = len(text) - len(text.lstrip(" "))
+            return f"{self.path}:{line}:{indent + (template_col or 1)}"
         line, col = self.values.get(loc) or self.keys[self.nearest(loc)]
+        if template_line == 1 and template_col is not None and loc in self.values:
+            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            quoted = 1 if text[col - 1 : col] in ("'", '"') else 0
+            col += quoted + template_col - 1
         return f"{self.path}:{line}:{col}"
 
 
