@@ -308,3 +308,17 @@ def test_cli_reports_a_yaml_bomb_as_one_problem(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (problem,) = json.loads(result.stdout)["problems"]
     assert "alias bomb" in problem["message"] and problem["where"].startswith(f"{tmp_path / 'andon.yaml'}:")
+
+
+def test_version_ids_match_the_workspace_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from andon.workspace import Workspace
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # both add the workspace folder; undo it afterwards
+    shop = tmp_path / "shop"
+    write_starter(shop, "shop")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    ids = check_workspace(shop / "andon.yaml").versions["listing-check"]
+    with Workspace.open(shop) as ws:
+        assert ids == {name: ws.version("listing-check", name).short_id for name in ("v1", "v2")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,10 @@ class _Context:
 
 def check_workspace(path: Path, environ: dict[str, str] | None = None) -> CheckReport:
     """Check the andon.yaml at ``path`` and everything it names; never raises for a problem in them."""
+    root = str(path.parent)
+    if root not in sys.path:
+        # As Workspace.open does: rule checks live in the workspace, and their source is part of the version id.
+        sys.path.insert(0, root)
     try:
         raw = read_config(path, environ)
     except ConfigError as exc:  # unreadable as a whole: nothing further can be checked
