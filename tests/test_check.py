@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from andon.config.problems import Problem
 from andon.evals.check import check_workspace
@@ -322,3 +324,26 @@ def test_version_ids_match_the_workspace_from_any_folder(tmp_path: Path, monkeyp
     ids = check_workspace(shop / "andon.yaml").versions["listing-check"]
     with Workspace.open(shop) as ws:
         assert ids == {name: ws.version("listing-check", name).short_id for name in ("v1", "v2")}
+
+
+LINE_TEXT = st.text(alphabet="abc xyz 가나다 123.,", max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.lists(LINE_TEXT, max_size=4),
+    head=LINE_TEXT,
+    tail=LINE_TEXT,
+    extra_indent=st.integers(0, 3),
+)
+def test_an_unknown_variable_is_located_on_its_own_line_and_column(
+    before: list[str], head: str, tail: str, extra_indent: int
+) -> None:
+    import tempfile
+
+    lines = ["Start.", *before, " " * extra_indent + head + "{{ mystery }}" + tail]
+    prompt = "\n".join("          " + line if line else "" for line in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = workspace(Path(folder), feature(prompt=prompt))
+        problem = only(check_workspace(path).problems)
+        assert problem.where == pos(path, "mystery")

@@ -72,8 +72,10 @@ class SourceMap:
         if loc in self.literal_blocks and loc in self.values:
             indicator_line, _ = self.values[loc]
             line = indicator_line + max(template_line, 1)
-            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-            indent = len(text) - len(text.lstrip(" "))
+            # The block's indentation is its first non-empty line's; deeper spaces are template text.
+            body = (text for text in self.lines[indicator_line:] if text.strip())
+            first = next(body, "")
+            indent = len(first) - len(first.lstrip(" "))
             return f"{self.path}:{line}:{indent + (template_col or 1)}"
         line, col = self.values.get(loc) or self.keys[self.nearest(loc)]
         if template_line == 1 and template_col is not None and loc in self.values:

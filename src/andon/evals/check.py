@@ -8,6 +8,7 @@ file:line:column, the dotted field, and a fix.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from collections.abc import Collection, Iterator, Mapping
@@ -22,7 +23,7 @@ from andon.config.problems import InvalidConfig, Problem
 from andon.config.schema import FeatureConfig, GraderSpec, ProviderConfig, VersionSpec, WorkspaceConfig
 from andon.config.yaml_source import Loc, SourceMap, dotted
 from andon.errors import ConfigError
-from andon.evals.dataset import FILE_SUFFIXES, load_dataset
+from andon.evals.dataset import load_dataset
 from andon.evals.graders import build_grader
 from andon.evals.graders.registry import known_types
 from andon.evals.graders.values import has_template
@@ -36,7 +37,8 @@ GRADER_NAMES = ("vars", "expected", "label", "tags", "case_id")  # what template
 STEP_NAMES = ("steps",)  # earlier steps' outputs, in every step's scope
 FALLBACKS = ("queue", "off")
 _VERSION_ID = re.compile(r"[0-9a-f]{6,64}")
-_MAX_LISTED_FILES = 2000
+_MAX_LISTED_FILES = 5000
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -184,16 +186,21 @@ def _dataset(feature: FeatureConfig, loc: Loc, ctx: _Context) -> tuple[list[Case
 
 
 def _dataset_files(root: Path) -> list[str]:
-    """Dataset-like files under the workspace (relative, ``/``-separated), for "did you mean"."""
+    """Dataset-like files under the workspace (relative, ``/``-separated), for "did you mean".
+
+    Hidden folders (``.andon``, ``.venv``, ``.git``) are not entered, and the walk stops after a few
+    thousand entries so a large workspace costs little.
+    """
     found: list[str] = []
-    for candidate in root.rglob("*"):
-        if len(found) >= _MAX_LISTED_FILES:
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        for name in sorted(files):
+            seen += 1
+            if Path(name).suffix.lower() in DATASET_SUFFIXES:
+                found.append((Path(folder) / name).relative_to(root).as_posix())
+        if seen >= _MAX_LISTED_FILES:
             break
-        relative = candidate.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if candidate.suffix.lower() in DATASET_SUFFIXES and candidate.suffix.lower() not in FILE_SUFFIXES:
-            found.append(relative.as_posix())
     return found
 
 
