@@ -168,3 +168,131 @@ def test_every_message_has_english_and_korean_with_the_same_placeholders() -> No
     fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
     for key, text in english.items():
         assert fields(text) == fields(korean[key]), key
+
+
+# Untrusted YAML (issue 17 item 5): alias bombs, deep nesting and tags fail fast with file:line.
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+_BOUNDED_LOAD = """
+import json, resource, sys, tracemalloc
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a runaway expansion dies here, not the machine
+from pathlib import Path
+from andon.errors import ConfigError
+tracemalloc.start()
+try:
+    {call}
+    print(json.dumps({{"error": None}}))
+except ConfigError as exc:
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({{"error": exc.message, "where": exc.where, "peak": peak}}))
+"""
+
+
+def _bounded(call: str) -> dict[str, object]:
+    """Run ``call`` in a child limited to 1 GiB of address space; its ConfigError and peak allocation."""
+    import subprocess
+    import sys
+
+    child = subprocess.run(
+        [sys.executable, "-c", _BOUNDED_LOAD.format(call=call)], capture_output=True, text=True, timeout=300
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    result: dict[str, object] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_alias_bomb_in_andon_yaml_fails_with_its_line_and_bounded_memory(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\n" + BOMB)
+    result = _bounded(f"from andon.config.loader import load_config; load_config(Path({str(path)!r}))")
+    assert "alias bomb" in str(result["error"])
+    file, line, _ = str(result["where"]).rsplit(":", 2)
+    assert file == str(path) and 2 <= int(line) <= 10  # one of the aliasing lines, not the file as a whole
+    assert int(str(result["peak"])) < 50 * 1024 * 1024
+
+
+def test_alias_bomb_in_a_yaml_dataset_fails_with_its_line(tmp_path: Path) -> None:
+    data = tmp_path / "cases.yaml"
+    data.write_text("- id: a\n  vars:\n" + "".join("    " + line + "\n" for line in BOMB.splitlines()))
+    call = f"from andon.evals.dataset import load_dataset; load_dataset(Path({str(data)!r}), Path({str(tmp_path)!r}))"
+    result = _bounded(call)
+    assert "alias bomb" in str(result["error"]) and str(result["where"]).startswith(f"{data}:")
+    assert int(str(result["peak"])) < 50 * 1024 * 1024
+
+
+def test_too_many_aliases_are_refused_even_when_each_is_small(tmp_path: Path) -> None:
+    items = ", ".join(["*p"] * 20_001)
+    path = write(tmp_path, f"name: x\nshared: &p {{temperature: 0}}\nmany: [{items}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value.where).startswith(f"{path}:3:") and "more than 10000 times" in info.value.message
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "providers:\n  p: {type: python}\nfeatures:\n  f:\n    versions:\n"
+        "      v1: {python: 'm:f', params: &params {temperature: 0.2, seed: 7}}\n"
+        "      v2: {python: 'm:g', params: *params}\n",
+    )
+    versions = load_config(path).config.features["f"].versions
+    assert versions["v1"].params == versions["v2"].params and versions["v2"].params.seed == 7
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("!!python/object/apply:os.system ['echo hi']", "!!python/object/apply:os.system"),
+        ("!!python/name:os.system", "!!python/name:os.system"),
+        ("!!int abc", "!!int"),
+        ("!!bool maybe", "!!bool"),
+        ("!!omap 5", "!!omap"),
+        ("!!binary aGVsbG8=", "!!binary"),
+        ("!custom {a: 1}", "!custom"),
+    ],
+)
+def test_yaml_tags_are_refused_with_their_line(tmp_path: Path, value: str, shown: str) -> None:
+    path = write(tmp_path, f"name: x\nfeatures: {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.where == f"{path}:2:11"
+    assert shown in info.value.message and "tag" in info.value.message
+
+
+def test_str_tag_is_plain_text(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "name: !!str 010\n")).config.name == "010"
+
+
+def test_deep_nesting_is_refused_before_parsing_recurses(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nexchange_rates: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value.where).startswith(f"{path}:2:") and "levels deep" in info.value.message
+
+
+YAML_KEYS = st.text(alphabet=st.characters(categories=("L", "N"), include_characters="_-"), min_size=1, max_size=8)
+PRINTABLE = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"))  # ruamel folds other line breaks
+YAML_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(PRINTABLE, max_size=20))
+YAML_DATA = st.recursive(
+    YAML_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(YAML_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(data=st.dictionaries(YAML_KEYS, YAML_DATA, max_size=5))
+def test_alias_free_yaml_reads_back_exactly(data: dict[str, object]) -> None:
+    import io
+
+    from ruamel.yaml import YAML
+
+    from andon.config.yaml_source import read_yaml
+
+    buffer = io.StringIO()
+    YAML(typ="rt").dump(data, buffer)
+    parsed, source, problems = read_yaml(buffer.getvalue(), Path("x.yaml"), None)
+    assert parsed == data and problems == []
+    assert set(source.keys) >= {(key,) for key in data}

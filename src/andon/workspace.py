@@ -17,7 +17,7 @@ from andon.messages import t
 from andon.providers.base import Provider
 from andon.providers.pricing import PriceTable
 from andon.providers.registry import build_provider
-from andon.starter import starter_config
+from andon.starter import write_starter
 from andon.store import Store
 from andon.store.records import OutputRecord, VersionRecord
 from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, version_from_content
@@ -180,11 +180,10 @@ class Workspace:
 
 
 def init_workspace(path: Path, *, name: str, force: bool = False) -> Path:
-    """Write a starter andon.yaml and the .andon folder; refuse to overwrite unless ``force``."""
+    """Write the starter (andon.yaml, a rule check, cases) and .andon/; refuse to overwrite unless ``force``."""
     target = path / CONFIG_FILE
     if target.exists() and not force:
         raise WorkspaceError(t("init.exists", path=target))
     path.mkdir(parents=True, exist_ok=True)
     (path / STATE_DIR).mkdir(exist_ok=True)
-    target.write_text(starter_config(name), encoding="utf-8")
-    return target
+    return write_starter(path, name, force=force)

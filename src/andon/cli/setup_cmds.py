@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from andon.cli._common import console, open_workspace, print_json
-from andon.config.loader import find_config, load_config
+from andon.cli._common import console, err_console, open_workspace, print_json
+from andon.config.loader import find_config
 from andon.config.schema import WorkspaceConfig
 from andon.messages import t
 from andon.workspace import init_workspace
+
+EXIT_CONFIG = 2  # a configuration error, as for every other command
 
 
 def init(
@@ -40,21 +43,33 @@ def schema(
 def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Validate andon.yaml and every version in it; exit 2 with file:line:column on an error."""
+    """Validate andon.yaml and all it names (datasets, graders, judges, templates); list every problem, exit 2."""
     from andon.cli._common import options
-    from andon.versions.canonical import build_version
+    from andon.evals.check import check_workspace
 
-    loaded = load_config(find_config(options.workspace))
-    versions = {
-        f: {n: build_version(f, n, spec, loaded.config).short_id for n, spec in feature.versions.items()}
-        for f, feature in loaded.config.features.items()
-    }
+    report = check_workspace(find_config(options.workspace))
     if as_json:
-        print_json({"path": str(loaded.path), "valid": True, "versions": versions})
-        return
-    console.print(
-        t("config.ok", path=loaded.path, features=len(loaded.config.features), providers=len(loaded.config.providers))
-    )
+        print_json(
+            {
+                "path": str(report.path),
+                "valid": report.valid,
+                "problems": [p.as_json() for p in report.problems],
+                "versions": report.versions,
+            }
+        )
+    elif report.config is not None:
+        features, providers = len(report.config.features), len(report.config.providers)
+        console.print(t("config.ok", path=report.path, features=features, providers=providers))
+    else:
+        for problem in report.problems:
+            err_console.print(f"[bold red]{t('error.prefix')}[/]: {escape(problem.line())}")
+            if problem.hint:
+                err_console.print(f"  [yellow]{t('hint.prefix')}[/]: {escape(problem.hint)}")
+        n = len(report.problems)
+        summary = t("check.summary_one", path=report.path) if n == 1 else t("check.summary", n=n, path=report.path)
+        err_console.print(f"[bold]{escape(summary)}[/]")
+    if not report.valid:
+        raise typer.Exit(EXIT_CONFIG)
 
 
 model_app = typer.Typer(help="The embedded model: prepare (join and verify) and inspect it.", no_args_is_help=True)

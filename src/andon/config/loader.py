@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
-from andon.config.schema import WorkspaceConfig
+from andon.config.problems import InvalidConfig, Problem
+from andon.config.schema import FeatureConfig, WorkspaceConfig
+from andon.config.yaml_source import Loc, SourceMap, dotted, interpolate, read_yaml
 from andon.errors import ConfigError
 
 CONFIG_FILE = "andon.yaml"
-_ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-Loc = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -29,6 +25,7 @@ class LoadedConfig:
 
     config: WorkspaceConfig
     path: Path
+    source: SourceMap | None = None
 
     @property
     def workspace(self) -> Path:
@@ -37,7 +34,25 @@ class LoadedConfig:
 
 
 def load_config(path: Path, environ: dict[str, str] | None = None) -> LoadedConfig:
-    """Read, interpolate and validate ``path``; every error names file:line:column and the field."""
+    """Read, interpolate and validate ``path``; every error names file:line:column and the field.
+
+    Several problems raise one :class:`InvalidConfig` listing them all.
+    """
+    return validate_config(read_config(path, environ))
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """andon.yaml parsed but not validated: its data, where each value sits, and problems found so far."""
+
+    path: Path
+    data: dict[str, Any]
+    source: SourceMap
+    problems: list[Problem]
+
+
+def read_config(path: Path, environ: dict[str, str] | None = None) -> RawConfig:
+    """Parse ``path`` with ``${ENV}`` interpolated; a file that cannot be parsed at all raises ConfigError."""
     env = dict(os.environ) if environ is None else environ
     try:
         text = path.read_text(encoding="utf-8")
@@ -45,117 +60,79 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> LoadedConf
         raise ConfigError(f"{path} does not exist", hint="run `andon init` to create a workspace here") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
-    data, positions = parse_yaml(text, path, env)
+    data, source, problems = read_yaml(text, path, env)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping (name: value pairs)", where=f"{path}:1:1")
+    return RawConfig(path=path, data=data, source=source, problems=problems)
+
+
+def validate_config(raw: RawConfig) -> LoadedConfig:
+    """Validate parsed andon.yaml against the schema and its cross-references, reporting every problem."""
+    problems = list(raw.problems)
+    config: WorkspaceConfig | None = None
     try:
-        config = WorkspaceConfig.model_validate(data)
+        config = WorkspaceConfig.model_validate(raw.data)
     except ValidationError as exc:
-        raise _explain(exc, path, positions) from None
-    _check_references(config, path, positions)
-    return LoadedConfig(config=config, path=path)
+        problems.extend(schema_problems(exc, raw.source))
+    if config is not None:
+        problems.extend(reference_problems(config.features, config.providers, raw.source))
+    if problems:
+        hint = "see `andon schema` for every field and its type"
+        raise InvalidConfig(problems, path=str(raw.path), default_hint=hint)
+    assert config is not None
+    return LoadedConfig(config=config, path=raw.path, source=raw.source)
 
 
-def _check_references(config: WorkspaceConfig, path: Path, positions: dict[Loc, tuple[int, int]]) -> None:
+def reference_problems(
+    features: Mapping[str, FeatureConfig], providers: Collection[str], source: SourceMap
+) -> list[Problem]:
     """Every step names a provider that exists (checked here so the error can point at the line)."""
-    known = ", ".join(sorted(config.providers)) or "none"
-    for fname, feature in config.features.items():
+    known = ", ".join(sorted(providers)) or "none"
+    problems: list[Problem] = []
+    for fname, feature in features.items():
         for vname, version in feature.versions.items():
             for index, step in enumerate(version.normalized_steps()):
-                if step.provider is None or step.provider in config.providers:
+                if step.provider is None or step.provider in providers:
                     continue
                 base: Loc = ("features", fname, "versions", vname)
                 loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
-                line, col = positions[_nearest(loc, positions)]
-                raise ConfigError(
-                    f"{_dotted(loc)}: provider {step.provider!r} is not defined (known: {known})",
-                    where=f"{path}:{line}:{col}",
-                    hint=f"add it under `providers:` or use one of: {known}",
+                close = difflib.get_close_matches(step.provider, list(providers), n=1)
+                fix = f"did you mean {close[0]!r}?" if close else f"add it under `providers:` or use one of: {known}"
+                problems.append(
+                    Problem(
+                        where=source.where(loc),
+                        field=dotted(loc),
+                        message=f"provider {step.provider!r} is not defined (known: {known})",
+                        hint=fix,
+                    )
                 )
+    return problems
 
 
 def parse_yaml(text: str, path: Path, env: dict[str, str]) -> tuple[Any, dict[Loc, tuple[int, int]]]:
     """Parse YAML into plain data with ``${ENV}`` interpolated, plus a map of each value's 1-based position."""
-    yaml = YAML(typ="rt")
-    try:
-        root = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(
-            f"YAML syntax error: {problem}",
-            where=where,
-            hint="check indentation, colons and quotes on that line",
-        ) from None
-    positions: dict[Loc, tuple[int, int]] = {(): (1, 1)}
-    return _plain(root, (), positions, path, env), positions
-
-
-def _plain(node: Any, loc: Loc, positions: dict[Loc, tuple[int, int]], path: Path, env: dict[str, str]) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            line, col = node.lc.key(key)  # the key's line is what a reader looks for
-            child = (*loc, str(key))
-            positions[child] = (line + 1, col + 1)
-            out[str(key)] = _plain(value, child, positions, path, env)
-        return out
-    if isinstance(node, CommentedSeq):
-        items: list[Any] = []
-        for index, value in enumerate(node):
-            line, col = node.lc.item(index)
-            child = (*loc, index)
-            positions[child] = (line + 1, col + 1)
-            items.append(_plain(value, child, positions, path, env))
-        return items
-    if isinstance(node, str):
-        return _interpolate(str(node), loc, positions, path, env)
-    return node
+    data, source, problems = read_yaml(text, path, env)
+    if problems:
+        raise InvalidConfig(problems, path=str(path))
+    return data, source.keys
 
 
 def _interpolate(value: str, loc: Loc, positions: dict[Loc, tuple[int, int]], path: Path, env: dict[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        line, col = positions.get(loc, (1, 1))
-        raise ConfigError(
-            f"environment variable {name} is not set (needed by {_dotted(loc)})",
-            where=f"{path}:{line}:{col}",
-            hint=f"export {name}=… before running, or write ${{{name}:-default}} in andon.yaml",
-        )
-
-    return _ENV_REF.sub(replace, value)
+    """One string interpolated; a missing variable raises (kept for callers that interpolate a lone value)."""
+    found: list[Problem] = []
+    out = interpolate(value, loc, SourceMap(path=path, keys={(): (1, 1), **positions}), env, found)
+    if found:
+        raise InvalidConfig(found, path=str(path))
+    return out
 
 
-def _dotted(loc: Loc) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        else:
-            parts.append(("." if parts else "") + part)
-    return "".join(parts) or "(top level)"
-
-
-def _explain(exc: ValidationError, path: Path, positions: dict[Loc, tuple[int, int]]) -> ConfigError:
-    """Turn Pydantic's errors into one message naming file:line:col and field, with a fix-it hint."""
-    lines: list[str] = []
-    first_where: str | None = None
-    first_hint: str | None = None
+def schema_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
+    """Pydantic's errors as problems naming file:line:col and the field, each with a fix-it hint."""
+    problems: list[Problem] = []
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        known = _nearest(loc, positions)
-        line, col = positions[known]
-        where = f"{path}:{line}:{col}"
-        field = _dotted(loc)
         message = error["msg"].removeprefix("Value error, ")
         hint: str | None = None
         if error["type"] == "extra_forbidden":
@@ -164,25 +141,11 @@ def _explain(exc: ValidationError, path: Path, positions: dict[Loc, tuple[int, i
             message = f"unknown field {loc[-1]!r}"
             hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(options)}"
         elif error["type"] == "missing":
-            hint = f"add `{loc[-1]}:` under {_dotted(loc[:-1])}"
+            hint = f"add `{loc[-1]}:` under {dotted(loc[:-1])}"
         elif (error["type"] == "string_pattern_mismatch" and "features" in loc) or "providers" in loc:
             hint = "names use lower-case letters, digits, '-', '_' and '.', e.g. menu-review"
-        lines.append(f"{where}: {field}: {message}")
-        if first_where is None:
-            first_where, first_hint = where, hint
-    summary = lines[0].split(": ", 1)[1] if len(lines) == 1 else "\n  " + "\n  ".join(lines)
-    return ConfigError(
-        f"invalid configuration: {summary}",
-        where=first_where if len(lines) == 1 else str(path),
-        hint=first_hint or "see `andon schema` for every field and its type",
-    )
-
-
-def _nearest(loc: Loc, positions: dict[Loc, tuple[int, int]]) -> Loc:
-    for size in range(len(loc), -1, -1):
-        if loc[:size] in positions:
-            return loc[:size]
-    return ()
+        problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=hint))
+    return problems
 
 
 def _fields_at(loc: Loc) -> list[str]:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -37,6 +37,11 @@ def _environment() -> ImmutableSandboxedEnvironment:
 @lru_cache(maxsize=1024)
 def _compile(source: str) -> Template:
     return _environment().from_string(source)
+
+
+def parse_template(source: str) -> nodes.Template:
+    """The syntax tree of a template, as rendering parses it (raises ``jinja2.TemplateSyntaxError``)."""
+    return _environment().parse(source)
 
 
 def render_template(source: str, variables: Mapping[str, Any], where: str) -> str:

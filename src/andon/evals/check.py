@@ -1,0 +1,302 @@
+"""``andon check``: every problem a run would meet that can be found without calling a model, all at once.
+
+Schema and references first (from the loader), then per feature: the dataset, graders and judges, every
+template against the dataset's variables, and the names ``serve:`` refers to. Each problem names
+file:line:column, the dotted field, and a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from andon.config.loader import RawConfig, read_config, reference_problems, validate_config
+from andon.config.problems import InvalidConfig, Problem
+from andon.config.schema import FeatureConfig, GraderSpec, ProviderConfig, VersionSpec, WorkspaceConfig
+from andon.config.yaml_source import Loc, SourceMap, dotted
+from andon.errors import ConfigError
+from andon.evals.dataset import load_dataset
+from andon.evals.graders import build_grader
+from andon.evals.graders.registry import known_types
+from andon.evals.graders.values import has_template
+from andon.evals.model import Case
+from andon.evals.template_check import TemplateScope, check_template
+from andon.messages import t
+from andon.versions.canonical import build_version
+
+DATASET_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv")
+GRADER_NAMES = ("vars", "expected", "label", "tags", "case_id")  # what template_scope adds to a case's vars
+STEP_NAMES = ("steps",)  # earlier steps' outputs, in every step's scope
+FALLBACKS = ("queue", "off")
+_VERSION_ID = re.compile(r"[0-9a-f]{6,64}")
+_MAX_LISTED_FILES = 5000
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``andon check`` found: every problem, and the id of each version that could be built."""
+
+    path: Path
+    problems: list[Problem]
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    config: WorkspaceConfig | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every feature's checks share."""
+
+    root: Path
+    source: SourceMap
+    providers: Collection[str]  # provider names, valid or not (a broken one is reported once, by the schema)
+    versions: Mapping[str, list[str]]  # feature -> declared version names (for FEATURE:VERSION judges)
+    config: WorkspaceConfig | None  # None when the workspace as a whole does not validate
+
+
+def check_workspace(path: Path, environ: dict[str, str] | None = None) -> CheckReport:
+    """Check the andon.yaml at ``path`` and everything it names; never raises for a problem in them."""
+    root = str(path.parent)
+    if root not in sys.path:
+        # As Workspace.open does: rule checks live in the workspace, and their source is part of the version id.
+        sys.path.insert(0, root)
+    try:
+        raw = read_config(path, environ)
+    except ConfigError as exc:  # unreadable as a whole: nothing further can be checked
+        return CheckReport(path, [Problem(exc.where or str(path), "", exc.message, exc.hint)])
+    try:
+        config: WorkspaceConfig | None = validate_config(raw).config
+        problems: list[Problem] = []
+    except InvalidConfig as exc:
+        config, problems = None, list(exc.problems)
+    if config is None:
+        features, providers = _valid_parts(raw)
+        names = list(raw.data["providers"]) if isinstance(raw.data.get("providers"), dict) else []
+        problems.extend(reference_problems(features, names, raw.source))
+        config = _salvage(providers, features)
+    else:
+        features, names = dict(config.features), list(config.providers)
+    ctx = _Context(
+        root=path.parent,
+        source=raw.source,
+        providers=names,
+        versions={name: list(feature.versions) for name, feature in features.items()},
+        config=config,
+    )
+    versions: dict[str, dict[str, str]] = {}
+    for name, feature in features.items():
+        found, versions[name] = _check_feature(name, feature, ctx)
+        problems.extend(found)
+    return CheckReport(path, _in_file_order(problems, path), versions, config if not problems else None)
+
+
+def _valid_parts(raw: RawConfig) -> tuple[dict[str, FeatureConfig], dict[str, ProviderConfig]]:
+    """The features and providers that validate on their own, so one broken part hides no other problem."""
+    return _valid(raw.data.get("features"), FeatureConfig), _valid(raw.data.get("providers"), ProviderConfig)
+
+
+def _valid(section: Any, model: type[M]) -> dict[str, M]:
+    if not isinstance(section, dict):
+        return {}
+    out: dict[str, M] = {}
+    for name, value in section.items():
+        try:
+            out[str(name)] = model.model_validate(value)
+        except ValidationError:
+            continue  # already reported by the whole-file validation
+    return out
+
+
+def _salvage(providers: dict[str, ProviderConfig], features: dict[str, FeatureConfig]) -> WorkspaceConfig | None:
+    """A config of the valid parts alone, enough to build versions; None if even that does not validate."""
+    try:
+        return WorkspaceConfig(providers=providers, features=features)
+    except ValidationError:
+        return None
+
+
+def _check_feature(name: str, feature: FeatureConfig, ctx: _Context) -> tuple[list[Problem], dict[str, str]]:
+    base: Loc = ("features", name)
+    problems: list[Problem] = []
+    cases, dataset_label, dataset_problems = _dataset(feature, (*base, "dataset"), ctx)
+    problems.extend(dataset_problems)
+    for index, grader in enumerate(feature.graders):
+        problems.extend(_grader(grader, (*base, "graders", index), cases, dataset_label, ctx))
+    ids: dict[str, str] = {}
+    for vname, spec in feature.versions.items():
+        vloc: Loc = (*base, "versions", vname)
+        problems.extend(_version(spec, vloc, TemplateScope(cases, STEP_NAMES, dataset_label), ctx))
+        if ctx.config is not None:
+            try:
+                ids[vname] = build_version(name, vname, spec, ctx.config).short_id
+            except ConfigError as exc:
+                problems.append(_problem(ctx, vloc, exc.message, exc.hint))
+    problems.extend(_serve(feature, base, ctx))
+    return problems, ids
+
+
+def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -> Iterator[Problem]:
+    """Each step's templates against the cases, and its image variables."""
+    for index, step in enumerate(spec.normalized_steps()):
+        step_loc: Loc = (*loc, "steps", index) if spec.steps else loc
+        for part in ("system", "prompt"):
+            text = getattr(step, part)
+            if text is not None:
+                yield from check_template(text, (*step_loc, part), scope, ctx.source)
+        if scope.cases is None:
+            continue
+        names = sorted({name for case in scope.cases for name in case.vars})
+        for position, image in enumerate(step.images):
+            if image not in names:
+                message = t("check.image_unknown_var", name=image, dataset=scope.dataset)
+                yield _problem(ctx, (*step_loc, "images", position), message, _suggest(image, names))
+
+
+def _dataset(feature: FeatureConfig, loc: Loc, ctx: _Context) -> tuple[list[Case] | None, str, list[Problem]]:
+    """The feature's cases (None without a dataset, or when it cannot be read) and the problems found."""
+    if feature.dataset is None:
+        return None, "", []
+    target = Path(feature.dataset)
+    target = target if target.is_absolute() else ctx.root / target
+    if not target.is_file():
+        close = difflib.get_close_matches(feature.dataset, _dataset_files(ctx.root), n=1)
+        hint = t("check.did_you_mean", name=close[0]) if close else t("check.dataset_missing_hint", folder=ctx.root)
+        return None, feature.dataset, [_problem(ctx, loc, t("check.dataset_missing", file=feature.dataset), hint)]
+    try:
+        dataset = load_dataset(target, ctx.root)
+    except ConfigError as exc:  # the dataset's own error names its file and line
+        if exc.where:
+            return None, feature.dataset, [Problem(exc.where, "", exc.message, exc.hint)]
+        return None, feature.dataset, [_problem(ctx, loc, exc.message, exc.hint)]
+    return dataset.cases, feature.dataset, []
+
+
+def _dataset_files(root: Path) -> list[str]:
+    """Dataset-like files under the workspace (relative, ``/``-separated), for "did you mean".
+
+    Hidden folders (``.andon``, ``.venv``, ``.git``) are not entered, and the walk stops after a few
+    thousand entries so a large workspace costs little.
+    """
+    found: list[str] = []
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        for name in sorted(files):
+            seen += 1
+            if Path(name).suffix.lower() in DATASET_SUFFIXES:
+                found.append((Path(folder) / name).relative_to(root).as_posix())
+        if seen >= _MAX_LISTED_FILES:
+            break
+    return found
+
+
+def _grader(spec: GraderSpec, loc: Loc, cases: list[Case] | None, dataset: str, ctx: _Context) -> Iterator[Problem]:
+    known = known_types()
+    if spec.base_type not in known:
+        prefix = "not-" if spec.negated else ""
+        close = difflib.get_close_matches(spec.base_type, known, n=1)
+        hint = (
+            t("check.did_you_mean", name=prefix + close[0])
+            if close
+            else t("check.grader_known_hint", known=", ".join(known))
+        )
+        yield _problem(ctx, (*loc, "type"), t("check.grader_unknown", type=spec.type), hint)
+        return
+    try:
+        build_grader(spec, where=dotted(loc))
+    except ConfigError as exc:
+        yield _problem(ctx, loc, exc.message, exc.hint)
+    if spec.base_type == "llm-rubric" and spec.judge:
+        yield from _judge(spec.judge, (*loc, "judge"), ctx)
+    scope = TemplateScope(cases, GRADER_NAMES, dataset)
+    if spec.rubric is not None:
+        yield from check_template(spec.rubric, (*loc, "rubric"), scope, ctx.source)
+    for value_loc, text in _template_strings(spec.value, (*loc, "value")):
+        yield from check_template(text, value_loc, scope, ctx.source)
+
+
+def _template_strings(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    """Every string inside ``value`` that graders render as a template, with its location."""
+    if isinstance(value, str):
+        if has_template(value):
+            yield loc, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _template_strings(item, (*loc, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _template_strings(item, (*loc, str(key)))
+
+
+def _judge(judge: str, loc: Loc, ctx: _Context) -> Iterator[Problem]:
+    """A judge is a provider, or FEATURE:VERSION (an empty VERSION means the feature's last one)."""
+    pairs = [f"{f}:{v}" for f, names in ctx.versions.items() for v in names]
+    listed = t("check.judge_hint", providers=", ".join(ctx.providers) or "—")
+    if ":" not in judge:
+        if judge not in ctx.providers:
+            message = t("check.judge_no_provider", judge=judge)
+            yield _problem(ctx, loc, message, _suggest(judge, [*ctx.providers, *pairs]) or listed)
+        return
+    feature, _, version = judge.partition(":")
+    if feature not in ctx.versions:
+        message = t("check.judge_no_feature", judge=judge, feature=feature)
+        yield _problem(ctx, loc, message, _suggest(judge, pairs) or listed)
+    elif version and version not in ctx.versions[feature] and not _VERSION_ID.fullmatch(version):
+        declared = ctx.versions[feature]
+        message = t("check.judge_no_version", judge=judge, feature=feature, version=version)
+        yield _problem(ctx, loc, message, _suggest(version, declared) or _versions_hint(declared))
+
+
+def _serve(feature: FeatureConfig, base: Loc, ctx: _Context) -> Iterator[Problem]:
+    declared = list(feature.versions)
+    serve = feature.serve
+    if serve.live is not None and serve.live not in declared:
+        message = t("check.live_unknown", version=serve.live)
+        yield _problem(
+            ctx, (*base, "serve", "live"), message, _suggest(serve.live, declared) or _versions_hint(declared)
+        )
+    fallback = serve.routing.fallback
+    if fallback not in FALLBACKS and fallback not in declared:
+        message = t("check.fallback_unknown", value=fallback)
+        hint = _suggest(fallback, [*FALLBACKS, *declared]) or _versions_hint(declared)
+        yield _problem(ctx, (*base, "serve", "routing", "fallback"), message, hint)
+    if serve.cache.judge is not None:
+        yield from _judge(serve.cache.judge, (*base, "serve", "cache", "judge"), ctx)
+
+
+def _versions_hint(declared: list[str]) -> str:
+    return t("check.versions_hint", names=", ".join(declared) or "—")
+
+
+def _suggest(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1)
+    return t("check.did_you_mean", name=close[0]) if close else None
+
+
+def _problem(ctx: _Context, loc: Loc, message: str, hint: str | None) -> Problem:
+    return Problem(where=ctx.source.where(loc), field=dotted(loc), message=message, hint=hint)
+
+
+def _in_file_order(problems: list[Problem], config: Path) -> list[Problem]:
+    """andon.yaml's problems top to bottom, then other files' (datasets); stable for ties."""
+
+    def key(problem: Problem) -> tuple[bool, str, int, int]:
+        match = re.fullmatch(r"(.*?):(\d+)(?::(\d+))?", problem.where)
+        file, line, col = (problem.where, 0, 0) if match is None else (match[1], int(match[2]), int(match[3] or 0))
+        return file != str(config), file, line, col
+
+    return sorted(problems, key=key)
