@@ -16,6 +16,7 @@ from andon.evals.stats import (
     bootstrap_indices,
     bootstrap_mean_interval,
     cohen_kappa,
+    mean,
     mcnemar_exact,
     newcombe_paired_interval,
     paired_bootstrap_diff,
