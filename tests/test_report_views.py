@@ -110,6 +110,10 @@ def test_case_paths_are_shown_relative_to_the_dataset(tmp_path: Path) -> None:
     page = render_html(report_of(cells, cases, dataset_dir=str(tmp_path)))
     assert str(tmp_path) not in page
     assert "photos/kimchi.png" in page and "cases.jsonl:1" in page and "notes.txt" in page
+    # Columns come from a colgroup under a fixed layout, so no long value can push a version off screen.
+    table = page.split("<table class='cases'", 1)[1].split("<thead>", 1)[0]
+    assert table.count("<col>") == 2 and "<col class='c-inputs'>" in table
+    assert "table.cases { table-layout: fixed;" in page
 
 
 def test_grader_errors_and_judge_status_are_shown_not_scored() -> None:

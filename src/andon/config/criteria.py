@@ -115,11 +115,19 @@ def parse_criterion(text: str) -> Criterion:
 
 def unique_grader_names(labels: Sequence[str]) -> list[str]:
     """Names that tell graders apart: each grader's label, with ``#2``, ``#3`` … on a repeated label."""
+    taken = set(labels)
     seen: dict[str, int] = {}
     out = []
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
+        name = label
+        if seen[label] > 1:
+            number = seen[label]
+            while f"{label}#{number}" in taken:  # a grader may already be called "contains#2"
+                number += 1
+            name = f"{label}#{number}"
+            taken.add(name)
+        out.append(name)
     return out
 
 

@@ -22,6 +22,8 @@ from andon.messages import t
 __all__ = ["render_html"]
 
 _LONG_VAR = 300
+_FIXED_COLUMNS = 84 + 150 + 190 + 120  # status, case, inputs, expected (the widths in the stylesheet)
+_VERSION_MIN = 220
 # Blocks no remote fetch even if some text slipped through as markup; images come only as data: URLs.
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -743,12 +745,16 @@ def _cases(p: _Page) -> str:
         f"<p>{p.ev('report.tally_head', cases=len(views), versions=len(p.versions))}</p>"
         f"<ul class='tally'>{per_version}</ul><p class='small muted'>{p.ev('report.tally_order')}</p>"
     )
+    # Fixed columns, then an equal share per version that never drops below _VERSION_MIN (the box scrolls then).
+    columns = "<colgroup><col class='c-status'><col class='c-case'><col class='c-inputs'><col class='c-expected'>"
+    columns += "<col>" * len(p.versions) + "</colgroup>"
+    min_width = _FIXED_COLUMNS + _VERSION_MIN * len(p.versions)
     return (
         f'<section id="cases"><h2>{p.x("section.cases")}</h2>{tally}'
         f"<div class='filter'><input id='case-q' type='search' placeholder='{p.x('case.filter')}'>"
         f"<select id='case-s'><option value=''>{p.x('case.all')}</option>{options}</select></div>"
-        f"<div class='scroll'><table class='cases'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+        f"<div class='scroll cases-box'><table class='cases' style='min-width: {min_width}px'>{columns}"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
 
 
