@@ -175,3 +175,19 @@ def test_runs_lists_results_per_version(tmp_path: Path) -> None:
     assert row["results"] == [{"version": "rules", "cells": 6, "passed": 6, "errors": 0}]
     table = andon("runs", cwd=tmp_path)
     assert "rules 6/6" in table.stdout
+
+
+def test_run_tallies_count_in_the_database(store: Store) -> None:
+    from andon.evals.model import CellResult
+
+    store.create_run(
+        run_id="run_t", feature="f", dataset="cases.jsonl", dataset_sha256="0" * 64, repeats=1, currency="USD",
+        versions=[("a", "id-a"), ("b", "id-b")], cases=[{"id": "c0"}, {"id": "c1"}, {"id": "c2"}], config={},
+    )  # fmt: skip
+
+    def cell(version: str, case: str, passed: bool, status: str = "ok") -> CellResult:
+        return CellResult("run_t", version, version, case, 0, None, status, float(passed), passed)
+
+    store.save_cells([], [cell("id-a", "c0", True), cell("id-a", "c1", False, "error"), cell("id-a", "c2", True),
+                          cell("id-b", "c0", False)])  # fmt: skip
+    assert store.run_tallies(["run_t", "run_missing"]) == {"run_t": {"id-a": (3, 2, 1), "id-b": (1, 0, 0)}}

@@ -20,7 +20,7 @@ from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.model import Case, CellResult, ErrorGroup
-from andon.evals.summarize import Conversion, first_errors
+from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
 from andon.versions.canonical import Version, build_version
@@ -28,7 +28,6 @@ from andon.workspace import Workspace
 
 BATCH_SIZE = 256
 BATCH_SECONDS = 0.5
-_KEPT_FAILURES = 200
 JUDGE_FEATURE = "judge"
 
 
@@ -183,7 +182,7 @@ async def run_evaluation(
     queue: asyncio.Queue[tuple[list[OutputRecord], CellResult] | None] = asyncio.Queue(maxsize=BATCH_SIZE * 4)
     ended: dict[str, str | None] = {"status": "finished", "note": None}
     interval = 1.0 / max_rate if max_rate else 0.0
-    failures: list[CellResult] = []  # a bounded sample, for the first errors the run reports
+    failures = ErrorTally()  # for the first errors the run reports
     next_slot = [time.monotonic()]
 
     def cells() -> Iterator[tuple[Version, Case, int]]:
@@ -213,8 +212,7 @@ async def run_evaluation(
         await asyncio.to_thread(ws.store.save_cells, records, [c for _, c in batch])
         for _, cell in batch:
             _count(progress, cell, convert)
-            if cell.failed_to_run and len(failures) < _KEPT_FAILURES:
-                failures.append(cell)
+            failures.add(cell)
         if budget is not None and progress.cost >= budget.amount and not stop.is_set():
             ended["status"] = "budget_exceeded"
             ended["note"] = (
@@ -266,7 +264,7 @@ async def run_evaluation(
     if stop.is_set() and ended["status"] == "finished" and progress.done < progress.total:
         ended["status"], ended["note"] = "interrupted", f"stopped after {progress.done} of {progress.total} cells"
     ran = progress.done - progress.skipped
-    errors = first_errors(failures)
+    errors = failures.top()
     if ended["status"] == "finished" and ran > 0 and progress.errors + progress.grader_errors == ran:
         # Nothing was measured: a failed run, whatever the criteria would say about zero successes.
         ended["status"] = "failed"

@@ -190,20 +190,43 @@ def _per_grader(feature: FeatureConfig, groups: list[list[CellResult]], put: Put
         put(proportion(passes, f"pass_rate[{name}]"))
 
 
-def first_errors(cells: Sequence[CellResult], limit: int = FIRST_ERRORS) -> list[ErrorGroup]:
-    """The most frequent ways cells failed to run (a failed call, a grader that could not grade)."""
-    counts: dict[tuple[str, str], list[Any]] = {}
-    for cell in cells:
+class ErrorTally:
+    """Counts the ways cells failed to run (a failed call, a grader that could not grade), one cell at a time.
+
+    At most ``distinct`` different messages are kept, so a run of a million distinct failures stays small.
+    """
+
+    def __init__(self, distinct: int = 100) -> None:
+        self._distinct = distinct
+        self._counts: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, cell: CellResult) -> None:
+        """Count ``cell`` if it failed to run."""
         if cell.status == "error":
             key = ("call", cell.error or "")
         elif cell.grading_error is not None:
             key = ("grader", cell.grading_error)
         else:
-            continue
-        entry = counts.setdefault(key, [0, cell.case_id])
+            return
+        entry = self._counts.get(key)
+        if entry is None:
+            if len(self._counts) >= self._distinct:
+                return
+            entry = self._counts[key] = [0, cell.case_id]
         entry[0] += 1
-    ranked = sorted(counts.items(), key=lambda item: -item[1][0])  # stable: first seen first among equals
-    return [ErrorGroup(kind, message, count, case) for (kind, message), (count, case) in ranked[:limit]]
+
+    def top(self, limit: int = FIRST_ERRORS) -> list[ErrorGroup]:
+        """The most frequent errors, most frequent first (first seen first among equals)."""
+        ranked = sorted(self._counts.items(), key=lambda item: -item[1][0])
+        return [ErrorGroup(kind, message, count, case) for (kind, message), (count, case) in ranked[:limit]]
+
+
+def first_errors(cells: Sequence[CellResult], limit: int = FIRST_ERRORS) -> list[ErrorGroup]:
+    """The most frequent ways ``cells`` failed to run."""
+    tally = ErrorTally()
+    for cell in cells:
+        tally.add(cell)
+    return tally.top(limit)
 
 
 def _classification(groups: list[list[CellResult]], put: Put) -> ClassificationReport | None:
@@ -318,7 +341,8 @@ def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
     """Judge each criterion on its estimate, or on the pessimistic bound when ``strict``; fills the gate."""
     results = []
     # Nothing but the error rates means anything when no call succeeded.
-    no_call = summary.n_cells > 0 and summary.metrics["error_rate"].value >= 1.0
+    call_errors = summary.metrics.get("error_rate")
+    no_call = summary.n_cells > 0 and call_errors is not None and call_errors.value >= 1.0
     criteria = [parse_criterion(text) for text in feature.criteria]
     for criterion in criteria:
         metric = summary.metrics.get(criterion.key)
@@ -334,8 +358,8 @@ def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
         low = "—" if j.kappa_low is None else f"{j.kappa_low:.2f}"
         key = "evals.gate.judge_not_measured" if j.status == "not_measured" else "evals.gate.judge_untrusted"
         errors.append(t(key, grader=j.grader, n=j.n, kappa=kappa, low=low, bar=j.min_kappa, min_cases=j.min_cases))
-    ungraded = summary.metrics["grader_error_rate"]
-    if ungraded.value > 0 and not any(c.metric == "grader_error_rate" for c in criteria):
+    ungraded = summary.metrics.get("grader_error_rate")
+    if ungraded is not None and ungraded.value > 0 and not any(c.metric == "grader_error_rate" for c in criteria):
         first = next((e for e in summary.first_errors if e.kind == "grader"), None)
         errors.append(
             t("evals.gate.grader_errors", n=round(ungraded.value * ungraded.n), total=ungraded.n,

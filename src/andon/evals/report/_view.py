@@ -116,8 +116,8 @@ def key_metrics(report: RunReport) -> list[tuple[str, ...]]:
 
 
 def metric_text(m: MetricValue | None, currency: str) -> tuple[str, str]:
-    """(value, interval) of a metric as text."""
-    if m is None:
+    """(value, interval) of a metric as text; a share over nothing (n = 0) is no data, shown as a dash."""
+    if m is None or (m.n == 0 and f.metric_kind(m.name, m.unit) == "percent"):
         return ("—", "")
     kind = f.metric_kind(m.name, m.unit)
     return (f.value(m.value, kind, currency), f.interval(m.low, m.high, kind, currency))

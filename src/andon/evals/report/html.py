@@ -158,7 +158,7 @@ def _summary(p: _Page) -> str:
     for s in summaries:
         for name in ("pass_rate", "accuracy"):
             m = s.metrics.get(name)
-            if m is None:
+            if m is None or m.n == 0:
                 continue
             threshold = next(
                 (c.threshold for c in s.criteria if c.metric == name and c.op in (">=", ">")),
