@@ -132,6 +132,7 @@ def test_grader_errors_and_judge_status_are_shown_not_scored() -> None:
     print_summary(report, Console(file=out, width=200))
     text = out.getvalue()
     assert "Grader errors" in text and "KeyError: 'gpt4'" in text
+    assert "Pass rate[label]" in text and "Pass rate[polite]" in text  # each grader's own pass rate
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -111,8 +111,13 @@ def find_metric(summary: VersionSummary, names: tuple[str, ...]) -> MetricValue 
 
 
 def key_metrics(report: RunReport) -> list[tuple[str, ...]]:
-    """The key-metric rows that at least one version has."""
-    return [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
+    """The key-metric rows that at least one version has; with several graders, each one's pass rate too."""
+    rows = [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
+    per_grader = list(dict.fromkeys(n for s in report.summaries for n in s.metrics if n.startswith("pass_rate[")))
+    if len(per_grader) > 1 and ("pass_rate",) in rows:
+        at = rows.index(("pass_rate",)) + 1
+        rows[at:at] = [(name,) for name in per_grader]
+    return rows
 
 
 def metric_text(m: MetricValue | None, currency: str) -> tuple[str, str]:
