@@ -16,6 +16,7 @@ from andon.evals.stats import (
     bootstrap_indices,
     bootstrap_mean_interval,
     cohen_kappa,
+    kappa_interval,
     mcnemar_exact,
     mean,
     newcombe_paired_interval,
@@ -420,3 +421,25 @@ def test_kappa_bounds_and_symmetry(pairs: list[tuple[str, str]]) -> None:
 @given(st.lists(labels, min_size=1, max_size=60))
 def test_kappa_perfect_agreement_is_one(a: list[str]) -> None:
     assert cohen_kappa(a, list(a)) == 1.0
+
+
+def test_kappa_interval_hand_computed() -> None:
+    # 40 items, 34 agreements, both raters' marginals balanced enough that pe = 0.5: kappa 0.7,
+    # se = sqrt(0.85 * 0.15 / (40 * 0.25)) = 0.11292, so the 95 % interval is 0.7 ± 1.95996 * 0.11292.
+    a = [i % 2 == 0 for i in range(40)]
+    b = [x if i % 20 not in (1, 8, 15) else not x for i, x in enumerate(a)]
+    kappa, low, high = kappa_interval(b, a)
+    assert kappa == pytest.approx(0.7)
+    assert low == pytest.approx(0.7 - 1.959964 * math.sqrt(0.85 * 0.15 / 10), abs=1e-6)
+    assert high == pytest.approx(0.7 + 1.959964 * math.sqrt(0.85 * 0.15 / 10), abs=1e-6)
+    assert kappa_interval([True] * 5, [True] * 5) == (1.0, None, None)  # one label only: nothing measured
+
+
+@given(pairs=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=80))
+def test_kappa_interval_contains_kappa_within_bounds(pairs: list[tuple[bool, bool]]) -> None:
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    kappa, low, high = kappa_interval(a, b)
+    if low is None or high is None:
+        assert low is None and high is None
+    else:
+        assert -1.0 <= low <= kappa <= high <= 1.0

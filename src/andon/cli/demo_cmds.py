@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +13,9 @@ from andon import deploy
 from andon.cli._common import console
 from andon.cli.eval_cmds import conversion, run_with_progress
 from andon.evals.build import build_report, feature_for_run
-from andon.evals.dataset import load_dataset
 from andon.evals.model import RunReport
+from andon.evals.plan import plan_run
+from andon.evals.slicing import CaseSlice
 from andon.messages import current_language, t
 from andon.workspace import Workspace
 
@@ -39,14 +39,10 @@ def demo(
     console.print(t("demo.start", path=path))
     create_workspace(path, language, fresh=fresh)
     with Workspace.open(path) as ws:
-        dataset = load_dataset(Path(ws.config.features[FEATURE].dataset or "data/cases.jsonl"), ws.root)
-        if limit is not None:
-            dataset = dataclasses.replace(dataset, cases=dataset.cases[:limit])
-        versions = ws.declared_versions(FEATURE)
-        console.print(t("demo.plan", versions=len(versions), cases=len(dataset.cases)))
-        outcome = asyncio.run(
-            run_with_progress(ws, FEATURE, versions, dataset, 1, concurrency, None, None, True, None, quiet=False)
-        )
+        plan = plan_run(ws, FEATURE, repeats=1, case_slice=CaseSlice(limit=limit))
+        versions = plan.versions
+        console.print(t("demo.plan", versions=len(versions), cases=len(plan.dataset.cases)))
+        outcome = asyncio.run(run_with_progress(ws, plan, concurrency, None, None, True, quiet=False))
         run = ws.store.get_run(outcome.run_id)
         # The question that matters: do the rules beat a good prompt? (v1 → v3 is `andon compare v1-naive v3-hybrid`.)
         names = [v.name for v in versions]

@@ -6,29 +6,31 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import re
 import signal
 from pathlib import Path
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple, cast
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 from andon.cli._common import console, err_console, open_workspace, print_json
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
 from andon.evals.compare import compare_cells
-from andon.evals.dataset import load_dataset
 from andon.evals.model import CellResult, RunReport
+from andon.evals.plan import RunPlan, parse_budget, plan_run
 from andon.evals.runner import Budget, RunOutcome, run_evaluation
 from andon.evals.runner import Progress as RunProgress
+from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion
 from andon.messages import current_language, t
 from andon.store.records import RunRecord
-from andon.versions.canonical import Version
 from andon.workspace import Workspace
 
 EXIT_GATE_FAILED = 1
+EXIT_RUN_FAILED = 3  # as for a provider or call that failed: every cell of the run failed to run
 _RUN_STATUS = {"interrupted": "eval.status.interrupted", "budget_exceeded": "eval.status.budget_exceeded"}
 
 
@@ -37,27 +39,12 @@ def conversion(ws: Workspace) -> Conversion:
     return Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
 
 
-def _parse_budget(text: str | None, currency: str) -> Budget | None:
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([A-Z]{3})?\s*", text)
-    if match is None:
-        raise ConfigError(f"--budget {text!r} is not an amount", hint="write e.g. --budget 5000 or --budget '5 USD'")
-    unit = match[2] or currency
-    if unit != currency:
-        raise ConfigError(
-            f"--budget is in {unit} but this workspace reports in {currency}", hint=f"give it in {currency}"
-        )
-    return Budget(float(match[1].replace(",", "").replace("_", "")), unit)
-
-
-def _select_versions(ws: Workspace, feature: str, names: str | None) -> list[Version]:
-    declared = ws.declared_versions(feature)
-    if not declared:
-        raise ConfigError(f"feature {feature!r} declares no versions", hint=f"add features.{feature}.versions")
-    if names is None:
-        return declared
-    return [ws.version(feature, ref.strip()) for ref in names.split(",") if ref.strip()]
+def _names(values: list[str] | str | None) -> tuple[str, ...]:
+    """Repeated and comma-separated option values as one tuple: ``--tag a,b --tag c`` → (a, b, c)."""
+    if values is None:
+        return ()
+    items = [values] if isinstance(values, str) else values
+    return tuple(name.strip() for item in items for name in item.split(",") if name.strip())
 
 
 def eval_(
@@ -80,6 +67,15 @@ def eval_(
         bool, typer.Option("--no-cache", help="Call providers even for cells answered before.")
     ] = False,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or prefix).")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N cases (after --tag and --case).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only cases with this tag (repeat, or comma-separate, for any).")
+    ] = None,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="Only these case ids (repeat, or comma-separate).")
+    ] = None,
     gate: Annotated[
         bool, typer.Option("--gate", help="Exit 1 unless every criterion holds (0 when all hold).")
     ] = False,
@@ -93,52 +89,28 @@ def eval_(
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Evaluate FEATURE's versions on its dataset; print metrics, criteria and the comparison."""
+    """Evaluate FEATURE's versions on its dataset (or a slice of it); print metrics, criteria and the comparison."""
     with open_workspace() as ws:
-        run_id = None
-        if resume is not None:
-            run = ws.store.get_run(resume)
-            feature, run_id = run.feature, run.id
-            picked = [ws.version(feature, vid) for _, vid in run.versions]
-            picked = [
-                Version(v.feature, name, v.id, v.steps, v.content)
-                for v, (name, _) in zip(picked, run.versions, strict=True)
-            ]
-            data = load_dataset(Path(run.dataset), ws.root)
-            if data.sha256 != run.dataset_sha256:
-                raise ConfigError(
-                    f"the dataset {run.dataset} changed since run {run.id} started",
-                    hint="start a new run (results of a changed dataset cannot be pooled)",
-                )
-            count = run.repeats
-        else:
-            if feature is None:
-                raise ConfigError("name the feature to evaluate", hint=f"features: {', '.join(ws.feature_names())}")
-            config = ws._feature(feature)
-            source = dataset or (Path(config.dataset) if config.dataset else None)
-            if source is None:
-                raise ConfigError(
-                    f"feature {feature!r} has no dataset", hint=f"add features.{feature}.dataset or pass --dataset"
-                )
-            data = load_dataset(source, ws.root)
-            picked = _select_versions(ws, feature, versions)
-            count = repeats or config.repeats
-        outcome = asyncio.run(
-            run_with_progress(ws, feature, picked, data, count, concurrency, _parse_budget(budget, ws.config.currency),
-                               max_rate, not no_cache, run_id, quiet=as_json)
+        plan = plan_run(
+            ws, feature, versions=_names(versions) or None, dataset=dataset, repeats=repeats, resume=resume,
+            case_slice=CaseSlice(limit, _names(tag), _names(case)),
         )  # fmt: skip
+        budget_limit = parse_budget(budget, ws.config.currency)
+        outcome = asyncio.run(
+            run_with_progress(ws, plan, concurrency, budget_limit, max_rate, not no_cache, quiet=as_json)
+        )
         run = ws.store.get_run(outcome.run_id)
         # Provenance (every rendered prompt) is loaded only for the formats that show it.
         report = build_report(
-            ws.store, run, feature_for_run(run, ws.config.features.get(feature)), conversion(ws), workspace=ws.root,
-            with_provenance=html is not None or as_json,
+            ws.store, run, feature_for_run(run, ws.config.features.get(plan.feature)), conversion(ws),
+            workspace=ws.root, with_provenance=html is not None or as_json,
         )  # fmt: skip
     _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html)
 
 
 async def run_with_progress(
-    ws: Workspace, feature: str, versions: list[Version], data: object, repeats: int, concurrency: int,
-    budget: Budget | None, max_rate: float | None, use_cache: bool, run_id: str | None, *, quiet: bool,
+    ws: Workspace, plan: RunPlan, concurrency: int, budget: Budget | None, max_rate: float | None, use_cache: bool,
+    *, quiet: bool,
 ) -> RunOutcome:  # fmt: skip
     """Run an evaluation under a Rich progress bar; the first Ctrl-C stops cleanly, the second at once."""
     stop = asyncio.Event()
@@ -163,7 +135,7 @@ async def run_with_progress(
         TimeElapsedColumn(), TextColumn(t("eval.progress.eta")), TimeRemainingColumn(),
     )  # fmt: skip
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
-        task = bar.add_task(feature, total=1, rate="–", cost="–")
+        task = bar.add_task(plan.feature, total=1, rate="–", cost="–")
 
         def on_progress(p: RunProgress) -> None:
             unpriced = t("eval.progress.unpriced", n=p.cost_unknown) if p.cost_unknown else ""
@@ -172,14 +144,16 @@ async def run_with_progress(
 
         try:
             outcome = await run_evaluation(
-                ws, feature, versions, data,  # type: ignore[arg-type]
-                repeats=repeats, concurrency=concurrency, budget=budget, max_rate=max_rate, use_cache=use_cache,
-                run_id=run_id, stop=stop, on_progress=on_progress,
+                ws, plan.feature, plan.versions, plan.dataset, repeats=plan.repeats, concurrency=concurrency,
+                budget=budget, max_rate=max_rate, use_cache=use_cache, run_id=plan.run_id, stop=stop,
+                on_progress=on_progress, case_slice=None if plan.case_slice.is_whole else plan.case_slice.to_json(),
             )  # fmt: skip
         finally:
             await ws.aclose_providers()
             if not loop.is_closed():
                 loop.remove_signal_handler(signal.SIGINT)
+    if outcome.status == "failed":
+        return outcome  # reported with its first errors once the summary is printed
     if outcome.status != "finished":
         status = _RUN_STATUS.get(outcome.status)
         shown = t(status) if status else outcome.status.replace("_", " ")
@@ -220,6 +194,14 @@ def _emit(
             console.print(f"[dim]{t('eval.wrote', paths=', '.join(written))}[/]")
         command = f"andon report {report.run.id} --html report.html"
         console.print(f"[dim]{t('eval.report_hint', run_id=report.run.id, command=command)}[/]")
+    if outcome is not None and outcome.status == "failed":
+        # Nothing was measured: a failed run whatever the gate, with what went wrong.
+        err_console.print(f"[bold red]{escape(t('evals.run.failed', run_id=outcome.run_id))}[/]")
+        for group in outcome.first_errors:
+            kind = t(f"evals.error_kind.{group.kind}")
+            line = t("evals.run.error_line", kind=kind, count=group.count, case_id=group.case_id, message=group.message)
+            err_console.print(f"  • {escape(line)}")
+        raise typer.Exit(EXIT_RUN_FAILED)
     if gate and not report.gate_passed:
         raise typer.Exit(EXIT_GATE_FAILED)
     if outcome is not None and outcome.status != "finished" and gate:
@@ -349,14 +331,21 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """List recent evaluation runs."""
+    """List recent evaluation runs, with each version's passed cells."""
     from rich.table import Table
 
     with open_workspace() as ws:
         records = ws.store.list_runs(feature, limit)
+        tallies = ws.store.run_tallies([r.id for r in records])
     rows = [
         {"id": r.id, "feature": r.feature, "status": r.status, "created_at": r.created_at.isoformat(),
-         "versions": [n for n, _ in r.versions], "cases": r.n_cases, "repeats": r.repeats, "note": r.note}
+         "versions": [n for n, _ in r.versions], "cases": r.n_cases, "repeats": r.repeats, "note": r.note,
+         "slice": CaseSlice.from_json(r.config.get("slice")).describe() or None,
+         "results": [
+             {"version": name, "cells": cells, "passed": passed, "errors": errors}
+             for name, vid in r.versions
+             for cells, passed, errors in [tallies.get(r.id, {}).get(vid, (0, 0, 0))]
+         ]}
         for r in records
     ]  # fmt: skip
     if as_json:
@@ -365,10 +354,16 @@ def runs(
     table = Table(title=t("runs.title"))
     for column in ("id", "feature", "status", "created", "versions", "cases"):
         table.add_column(t(f"runs.col.{column}"))
+    table.add_column(t("evals.runs.col.results"))
     for row in rows:
+        results = [
+            t("evals.runs.result_errors" if x["errors"] else "evals.runs.result", **x)
+            for x in cast(list[dict[str, Any]], row["results"])
+        ]
+        cases = f"{row['cases']} × {row['repeats']}" + (f" ({row['slice']})" if row["slice"] else "")
         table.add_row(
             str(row["id"]), str(row["feature"]), str(row["status"]), str(row["created_at"])[:19],
-            ", ".join(row["versions"]), f"{row['cases']} × {row['repeats']}",  # type: ignore[arg-type]
+            ", ".join(row["versions"]), cases, Text(" · ".join(results)),  # type: ignore[arg-type]
         )  # fmt: skip
     console.print(table)
 

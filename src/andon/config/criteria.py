@@ -1,9 +1,13 @@
-"""Success criteria: ``accuracy >= 0.95``, ``p95_latency_ms <= 2000``, ``cost_per_1k <= 3000 KRW``."""
+"""Success criteria: ``accuracy >= 0.95``, ``p95_latency_ms <= 2000``, ``cost_per_1k <= 3000 KRW``.
+
+A metric in brackets names a label (``recall[reject]``) or, for ``pass_rate``, a grader (``pass_rate[polite]``).
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Metric names a criterion may use; label-specific ones look like precision[reject].
@@ -18,6 +22,7 @@ METRICS: dict[str, str] = {
     "f1": "F1 of one label: f1[LABEL]",
     "mean_score": "mean weighted grade score",
     "error_rate": "share of calls that failed",
+    "grader_error_rate": "share of outputs a grader could not grade (a failed judge, a crash)",
     "p50_latency_ms": "median latency of a call",
     "p90_latency_ms": "90th percentile latency",
     "p95_latency_ms": "95th percentile latency",
@@ -31,6 +36,8 @@ METRICS: dict[str, str] = {
     "agreement": "mean per-case agreement of outputs across repeats",
 }
 LABELLED = {"precision", "recall", "f1"}
+# Metrics that may name one grader in brackets: pass_rate[polite] is that grader's own pass rate.
+PER_GRADER = {"pass_rate"}
 HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement",
@@ -87,6 +94,10 @@ def parse_criterion(text: str) -> Criterion:
         raise ValueError(f"unknown metric {metric!r} in {text!r}; {suggestion}known: {', '.join(METRICS)}")
     if metric in LABELLED and label is None:
         raise ValueError(f"{metric} needs a label, e.g. '{metric}[reject] >= 0.9'")
+    if label is not None and metric not in LABELLED | PER_GRADER:
+        raise ValueError(
+            f"{text!r}: {metric} takes no [...]; brackets name a label (precision, recall, f1) or a grader (pass_rate)"
+        )
     value = float(match["value"].replace(",", "").replace("_", ""))
     currency = None
     if unit == "%":
@@ -100,3 +111,34 @@ def parse_criterion(text: str) -> Criterion:
     if metric.endswith("latency_ms") and currency is not None:
         raise ValueError(f"{text!r}: latency is in ms or s")
     return Criterion(text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency)
+
+
+def unique_grader_names(labels: Sequence[str]) -> list[str]:
+    """Names that tell graders apart: each grader's label, with ``#2``, ``#3`` … on a repeated label."""
+    taken = set(labels)
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        name = label
+        if seen[label] > 1:
+            number = seen[label]
+            while f"{label}#{number}" in taken:  # a grader may already be called "contains#2"
+                number += 1
+            name = f"{label}#{number}"
+            taken.add(name)
+        out.append(name)
+    return out
+
+
+def check_grader_names(criteria: Sequence[str], grader_labels: Sequence[str]) -> None:
+    """Refuse ``pass_rate[NAME]`` when no grader is called NAME, suggesting the closest name."""
+    names = unique_grader_names(grader_labels)
+    for text in criteria:
+        criterion = parse_criterion(text)
+        if criterion.metric not in PER_GRADER or criterion.label is None or criterion.label in names:
+            continue
+        close = difflib.get_close_matches(criterion.label, names, n=1)
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        known = ", ".join(names) if names else "none (add graders, and give one `name:`)"
+        raise ValueError(f"no grader named {criterion.label!r} in {text!r}; {suggestion}graders: {known}")

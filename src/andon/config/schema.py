@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from andon.config.criteria import parse_criterion
+from andon.config.criteria import check_grader_names, parse_criterion
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -292,6 +292,11 @@ class FeatureConfig(BaseModel):
         for text in values:
             parse_criterion(text)
         return values
+
+    @model_validator(mode="after")
+    def _criteria_graders(self) -> FeatureConfig:
+        check_grader_names(self.criteria, [g.label for g in self.graders])
+        return self
 
 
 class GatewayConfig(_Strict):

@@ -8,6 +8,7 @@ from typing import Any
 from andon.config.schema import FeatureConfig
 from andon.evals.compare import compare_cells
 from andon.evals.model import Case, CellResult, Comparison, Grade, RunInfo, RunReport, VersionSummary
+from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
 from andon.store import Store
 from andon.store.records import RunRecord
@@ -27,7 +28,7 @@ def load_cells(store: Store, run_id: str, version_id: str | None = None) -> list
 
 def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureConfig:
     """The feature's evaluation settings as recorded with the run (criteria may be updated from andon.yaml)."""
-    recorded = dict(run.config)
+    recorded = {k: v for k, v in run.config.items() if k in FeatureConfig.model_fields}  # e.g. not "slice"
     if current is not None:
         # Criteria and strictness are judgements about results: the current andon.yaml decides them.
         recorded.update(current.model_dump(include={"criteria", "strict", "alpha"}))
@@ -49,6 +50,7 @@ def run_info(run: RunRecord) -> RunInfo:
         versions=list(run.versions),
         n_cases=run.n_cases,
         note=run.note,
+        case_slice=CaseSlice.from_json(run.config.get("slice")).describe() or None,
     )
 
 

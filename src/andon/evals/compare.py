@@ -1,4 +1,11 @@
-"""Paired comparison of two versions by case: deltas with intervals, McNemar, a score test, flips, a verdict."""
+"""Paired comparison of two versions by case: deltas with intervals, McNemar, a score test, flips, a verdict.
+
+The primary metric is the pass rate per case (a case passes when most of its repeats pass), tested with
+McNemar's exact test on the discordant pairs. Only when that cannot tell (p ≥ α) does the mean score per case
+decide, by an exact or Monte-Carlo paired sign-flip permutation test. The comparison records which test
+decided (``decided_by``) and its p-value, and every report's verdict line names that test. Cells a grader
+could not grade measured nothing and are left out of the pairing.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +47,9 @@ def compare_cells(
     alpha: float = 0.05,
 ) -> Comparison:
     """Compare B against A on the cases both have. A case passes when it passes in most of its repeats."""
-    a_cases, b_cases = _per_case(a_cells), _per_case(b_cells)
+    every = {c.case_id for c in a_cells} & {c.case_id for c in b_cells}
+    a_cases = _per_case([c for c in a_cells if c.grading_error is None])
+    b_cases = _per_case([c for c in b_cells if c.grading_error is None])
     shared = sorted(a_cases.keys() & b_cases.keys())
     a_pass = [_mean([c.passed for c in a_cases[k]]) >= 0.5 for k in shared]
     b_pass = [_mean([c.passed for c in b_cases[k]]) >= 0.5 for k in shared]
@@ -100,7 +109,9 @@ def compare_cells(
         if x != y
     ]
     flipped.sort(key=lambda f: (f.change != "broken", f.case_id))
-    verdict, text = _verdict(a_name, b_name, broken, fixed, p_mcnemar, score_p, a_score, b_score, alpha, len(shared))
+    verdict, text, decided_by = _verdict(
+        a_name, b_name, broken, fixed, p_mcnemar, score_p, a_score, b_score, alpha, len(shared)
+    )
     return Comparison(
         a_name=a_name,
         a_version_id=a_version_id,
@@ -116,6 +127,9 @@ def compare_cells(
         flipped=flipped,
         verdict=verdict,
         verdict_text=text,
+        decided_by=decided_by,
+        decided_p={"mcnemar": p_mcnemar, "permutation": score_p}.get(decided_by or ""),
+        left_out=len(every) - len(shared),
     )
 
 
@@ -162,17 +176,17 @@ def _verdict(
     b_score: list[float],
     alpha: float,
     n: int,
-) -> tuple[str, str]:
-    """Pass/fail decides first (McNemar); when pass/fail cannot tell, the score test may."""
+) -> tuple[str, str, str | None]:
+    """Pass/fail decides first (McNemar); when pass/fail cannot tell, the score test may: (verdict, text, test)."""
     if n == 0:
-        return "no detectable difference", f"no shared cases between {a_name} and {b_name}: nothing to compare"
+        return "no detectable difference", f"no shared cases between {a_name} and {b_name}: nothing to compare", None
     if p_mcnemar < alpha:
         better = fixed > broken
         word = "better" if better else "worse"
         return word, (
             f"{b_name} is {word} than {a_name}: {fixed} cases fixed, {broken} broken of {n} "
             f"(McNemar exact p = {p_mcnemar:.3g} < α = {alpha:g})"
-        )
+        ), "mcnemar"
     if score_p is not None and score_p < alpha and a_score != b_score:
         better = _mean(b_score) > _mean(a_score)
         word = "better" if better else "worse"
@@ -180,8 +194,8 @@ def _verdict(
             f"{b_name} scores {word} than {a_name} (mean score {_mean(a_score):.3f} → {_mean(b_score):.3f}, "
             f"permutation p = {score_p:.3g} < α = {alpha:g}); pass/fail alone could not tell "
             f"(McNemar p = {p_mcnemar:.3g})"
-        )
+        ), "permutation"
     return "no detectable difference", (
         f"no detectable difference between {b_name} and {a_name} at α = {alpha:g} "
         f"({fixed} fixed, {broken} broken of {n}; McNemar p = {p_mcnemar:.3g})"
-    )
+    ), None

@@ -56,7 +56,11 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class Grade:
-    """One grader's verdict on one output. ``score`` is in [0, 1]."""
+    """One grader's verdict on one output. ``score`` is in [0, 1].
+
+    ``error`` marks a grader that could not grade (``reason`` says why): its score is no measurement, and
+    its cell counts as a grading error, not as a fail.
+    """
 
     grader: str
     score: float
@@ -66,6 +70,7 @@ class Grade:
     predicted: str | None = None  # label graders: the label read from the output
     expected: Any = None
     judge_output_id: str | None = None  # llm-rubric: the judge call's own provenance
+    error: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """JSON form stored with the result."""
@@ -78,6 +83,7 @@ class Grade:
             "predicted": self.predicted,
             "expected": self.expected,
             "judge_output_id": self.judge_output_id,
+            "error": self.error,
         }
 
     @classmethod
@@ -113,6 +119,16 @@ class CellResult:
     expected_label: str | None = None
     provenance: dict[str, Any] | None = None  # provider, model, params, messages, steps (for reports)
 
+    @property
+    def grading_error(self) -> str | None:
+        """Why a grader could not grade this output (the first such grader), or None when every grader could."""
+        return next((g.reason or g.grader for g in self.grades if g.error), None)
+
+    @property
+    def failed_to_run(self) -> bool:
+        """The call failed or a grader could not grade: nothing was measured about the output's quality."""
+        return self.status == "error" or self.grading_error is not None
+
 
 @dataclass(frozen=True, slots=True)
 class CriterionResult:
@@ -134,13 +150,33 @@ class CriterionResult:
 
 @dataclass(frozen=True, slots=True)
 class JudgeAgreement:
-    """How well an LLM judge agrees with human labels on the cases that carry them."""
+    """How well an LLM judge agrees with human labels on the cases that carry them.
+
+    ``status``: ``trusted`` (enough labelled cases and the lower bound of kappa reaches ``bar``),
+    ``untrusted`` (measured, below the bar) or ``not_measured`` (too few labelled cases, or one label only).
+    Empty in reports written before statuses existed: ``trusted`` then says it all.
+    """
 
     grader: str
     n: int
     kappa: float | None
     min_kappa: float | None
     trusted: bool
+    status: str = ""
+    kappa_low: float | None = None
+    kappa_high: float | None = None
+    bar: float | None = None  # the kappa the lower bound must reach: min_kappa, else the default
+    min_cases: int = 0  # labelled cases needed before kappa is measured at all
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorGroup:
+    """Cells that failed the same way: a failed call (``call``) or a grader that could not grade (``grader``)."""
+
+    kind: str
+    message: str
+    count: int
+    case_id: str  # the first case it happened on
 
 
 @dataclass(slots=True)
@@ -159,6 +195,7 @@ class VersionSummary:
     judges: list[JudgeAgreement]
     gate_passed: bool
     gate_errors: list[str] = field(default_factory=list)  # why the gate could not be judged (e.g. untrusted judge)
+    first_errors: list[ErrorGroup] = field(default_factory=list)  # the most frequent errors, most frequent first
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +243,9 @@ class Comparison:
     flipped: list[FlippedCase]
     verdict: str  # "better" | "worse" | "no detectable difference"
     verdict_text: str
+    decided_by: str | None = None  # "mcnemar" | "permutation": the test whose p-value decided; None: no test did
+    decided_p: float | None = None
+    left_out: int = 0  # cases left out of the pairing: a grader could not grade them on either side
 
 
 @dataclass(slots=True)
@@ -224,6 +264,7 @@ class RunInfo:
     versions: list[tuple[str, str]]  # (name, id)
     n_cases: int
     note: str | None = None
+    case_slice: str | None = None  # e.g. "--tag hard --limit 10" when the run took part of its dataset
 
 
 @dataclass(slots=True)

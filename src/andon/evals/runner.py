@@ -7,6 +7,7 @@ written in small batches through a bounded queue. A run can stop cleanly (Ctrl-C
 from __future__ import annotations
 
 import asyncio
+import difflib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,11 +16,12 @@ from typing import Any
 
 from andon.config.schema import FeatureConfig, GraderSpec, Params, Step, VersionSpec
 from andon.engine.pipeline import run_version
-from andon.errors import AndonError
+from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
-from andon.evals.model import Case, CellResult
-from andon.evals.summarize import Conversion
+from andon.evals.model import Case, CellResult, ErrorGroup
+from andon.evals.summarize import Conversion, ErrorTally
+from andon.messages import t
 from andon.store.records import OutputRecord, new_id
 from andon.versions.canonical import Version, build_version
 from andon.workspace import Workspace
@@ -45,7 +47,8 @@ class Progress:
     done: int = 0
     skipped: int = 0
     passed: int = 0
-    errors: int = 0
+    errors: int = 0  # failed calls
+    grader_errors: int = 0  # outputs a grader could not grade
     cost: float = 0.0
     cost_unknown: int = 0
     currency: str = "USD"
@@ -63,9 +66,10 @@ class RunOutcome:
     """How a run ended."""
 
     run_id: str
-    status: str  # finished | interrupted | budget_exceeded
+    status: str  # finished | interrupted | budget_exceeded | failed (every cell run here failed to run)
     progress: Progress
     note: str | None = None
+    first_errors: list[ErrorGroup] = field(default_factory=list)
 
 
 class _Services:
@@ -84,6 +88,14 @@ class _Services:
     async def judge(
         self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
     ) -> JudgeReply:
+        if ":" not in judge and judge not in self._ws.config.providers:
+            known = list(self._ws.config.providers)
+            close = difflib.get_close_matches(judge, known, n=1)
+            raise NotFoundError(
+                t("evals.judge.unknown", judge=judge, known=", ".join(known) or "—"),
+                where="llm-rubric.judge",
+                hint=t("evals.judge.did_you_mean", name=close[0]) if close else t("evals.judge.hint"),
+            )
         if ":" in judge:
             feature, _, ref = judge.partition(":")
             version = self._ws.version(feature, ref or None)
@@ -104,8 +116,12 @@ class _Services:
         outcome = await run_version(version, variables, self._ws, cache=self._ws.cache)
         record = outcome.to_record(context={"run_id": self._run_id, "role": "judge"})
         self.records.append(record)
+        # A failed call is the judge's failure, not a reply to parse.
         return JudgeReply(
-            parsed=outcome.output_json, text=outcome.output_text or outcome.error or "", output_id=record.id
+            parsed=outcome.output_json,
+            text=outcome.output_text or "",
+            output_id=record.id,
+            error=outcome.error if outcome.status != "ok" else None,
         )
 
 
@@ -130,8 +146,12 @@ async def run_evaluation(
     run_id: str | None = None,
     stop: asyncio.Event | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    case_slice: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Run (or resume, with ``run_id``) an evaluation and return how it ended."""
+    """Run (or resume, with ``run_id``) an evaluation and return how it ended.
+
+    ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file.
+    """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
     graders: list[tuple[GraderSpec, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
@@ -149,7 +169,8 @@ async def run_evaluation(
             currency=ws.config.currency,
             versions=[(v.name, v.id) for v in versions],
             cases=[c.to_json() for c in dataset.cases],
-            config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"}),
+            config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"})
+            | ({"slice": case_slice} if case_slice else {}),
         )
     else:
         done = await asyncio.to_thread(ws.store.done_cells, run_id)
@@ -161,6 +182,7 @@ async def run_evaluation(
     queue: asyncio.Queue[tuple[list[OutputRecord], CellResult] | None] = asyncio.Queue(maxsize=BATCH_SIZE * 4)
     ended: dict[str, str | None] = {"status": "finished", "note": None}
     interval = 1.0 / max_rate if max_rate else 0.0
+    failures = ErrorTally()  # for the first errors the run reports
     next_slot = [time.monotonic()]
 
     def cells() -> Iterator[tuple[Version, Case, int]]:
@@ -190,6 +212,7 @@ async def run_evaluation(
         await asyncio.to_thread(ws.store.save_cells, records, [c for _, c in batch])
         for _, cell in batch:
             _count(progress, cell, convert)
+            failures.add(cell)
         if budget is not None and progress.cost >= budget.amount and not stop.is_set():
             ended["status"] = "budget_exceeded"
             ended["note"] = (
@@ -240,8 +263,14 @@ async def run_evaluation(
     await writer_task
     if stop.is_set() and ended["status"] == "finished" and progress.done < progress.total:
         ended["status"], ended["note"] = "interrupted", f"stopped after {progress.done} of {progress.total} cells"
+    ran = progress.done - progress.skipped
+    errors = failures.top()
+    if ended["status"] == "finished" and ran > 0 and progress.errors + progress.grader_errors == ran:
+        # Nothing was measured: a failed run, whatever the criteria would say about zero successes.
+        ended["status"] = "failed"
+        ended["note"] = t("evals.run.all_failed", n=ran, reason=errors[0].message if errors else "")
     await asyncio.to_thread(ws.store.set_run_status, run_id, str(ended["status"]), ended["note"])
-    return RunOutcome(run_id, str(ended["status"]), progress, ended["note"])
+    return RunOutcome(run_id, str(ended["status"]), progress, ended["note"], errors)
 
 
 def _relative(dataset: Dataset, ws: Workspace) -> str:
@@ -253,6 +282,7 @@ def _count(progress: Progress, cell: CellResult, convert: Conversion) -> None:
     progress.done += 1
     progress.passed += cell.passed
     progress.errors += cell.status == "error"
+    progress.grader_errors += cell.status != "error" and cell.grading_error is not None
     cost = convert(cell.cost, cell.currency)
     if cost is None:
         progress.cost_unknown += 1

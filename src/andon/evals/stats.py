@@ -19,6 +19,7 @@ __all__ = [
     "bootstrap_indices",
     "bootstrap_mean_interval",
     "cohen_kappa",
+    "kappa_interval",
     "mcnemar_exact",
     "mean",
     "newcombe_paired_interval",
@@ -357,3 +358,27 @@ def cohen_kappa(rater_a: Sequence[Hashable], rater_b: Sequence[Hashable]) -> flo
     if chance == 1:
         return 1.0
     return float((observed - chance) / (1 - chance))
+
+
+def kappa_interval(
+    rater_a: Sequence[Hashable], rater_b: Sequence[Hashable], confidence: float = 0.95
+) -> tuple[float, float | None, float | None]:
+    """Cohen's kappa with its large-sample interval, ``kappa ± z·se``, clipped to [-1, 1].
+
+    ``se = sqrt(po·(1 − po) / (n·(1 − pe)²))`` (Cohen, 1960). When both raters use one single label,
+    chance agreement is 1 and the data say nothing about agreement beyond chance: the bounds are None.
+    """
+    kappa = cohen_kappa(rater_a, rater_b)
+    z = _z(confidence)
+    n = len(rater_a)
+    count_a: dict[Hashable, int] = {}
+    count_b: dict[Hashable, int] = {}
+    for x, y in zip(rater_a, rater_b, strict=True):
+        count_a[x] = count_a.get(x, 0) + 1
+        count_b[y] = count_b.get(y, 0) + 1
+    observed = sum(x == y for x, y in zip(rater_a, rater_b, strict=True)) / n
+    chance = math.fsum(count_a[k] * count_b.get(k, 0) for k in count_a) / (n * n)
+    if chance >= 1.0:
+        return kappa, None, None
+    se = math.sqrt(max(0.0, observed * (1.0 - observed)) / (n * (1.0 - chance) ** 2))
+    return kappa, max(-1.0, min(kappa, kappa - z * se)), min(1.0, max(kappa, kappa + z * se))

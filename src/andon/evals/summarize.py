@@ -3,6 +3,15 @@
 Intervals: with one repeat, proportions use Wilson intervals over cases. With repeats, cells of one case are
 not independent, so proportions and means use a cluster bootstrap over cases. Latency percentiles use the
 distribution-free order-statistic interval; cost means use a bootstrap (normal approximation past 20,000 cases).
+
+What each figure counts: ``error_rate`` every call; ``grader_error_rate`` every output a grader could not
+grade (such cells leave every quality figure, and fail the gate unless a criterion on the rate says
+otherwise); quality figures (pass rate, scores, accuracy, stability) the graded cells; latency the successful
+calls. A criterion on a figure with nothing under it is "no data", never a pass.
+
+An LLM judge is trusted only with at least ``MIN_LABELLED_CASES`` human-labelled cases and the lower bound of
+its kappa's 95 % interval at its ``min_kappa`` (default ``DEFAULT_MIN_KAPPA``); the gate refuses a judge with a
+``min_kappa`` that is not trusted.
 """
 
 from __future__ import annotations
@@ -12,17 +21,24 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
-from andon.config.criteria import Criterion, parse_criterion
+from andon.config.criteria import Criterion, parse_criterion, unique_grader_names
 from andon.config.schema import FeatureConfig
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
-from andon.evals.model import Case, CellResult, CriterionResult, JudgeAgreement, VersionSummary
+from andon.evals.model import Case, CellResult, CriterionResult, ErrorGroup, JudgeAgreement, VersionSummary
 from andon.evals.stability import StabilityReport, case_agreement, stability_report
-from andon.evals.stats import bootstrap_indices, cohen_kappa, quantile, wilson_interval
+from andon.evals.stats import bootstrap_indices, kappa_interval, quantile, wilson_interval
+from andon.messages import t
 
 CONFIDENCE = 0.95
 Put = Callable[[MetricValue], None]
 _LARGE = 20_000
+MIN_LABELLED_CASES = 20  # fewer human labels than this and a judge's kappa is "not measured"
+DEFAULT_MIN_KAPPA = 0.6  # "substantial" agreement (Landis & Koch), the bar when a grader sets no min_kappa
+FIRST_ERRORS = 3
+# Figures measured over every call, so they stay meaningful when no call succeeded.
+_OVER_EVERY_CALL = {"error_rate", "grader_error_rate"}
 
 
 def resamples_for(n: int) -> int:
@@ -108,22 +124,21 @@ def summarize_version(
     convert: Conversion,
 ) -> VersionSummary:
     """Every metric, criterion and judge check for one version's cells."""
-    by_case: dict[str, list[CellResult]] = defaultdict(list)
-    for cell in cells:
-        by_case[cell.case_id].append(cell)
-    for group in by_case.values():
-        group.sort(key=lambda c: c.repeat)
-    groups = list(by_case.values())
+    every = _groups(cells)
+    # Quality figures count only what was graded: an output no grader could grade measured nothing.
+    groups = _groups([c for c in cells if c.grading_error is None])
     metrics: dict[str, MetricValue] = {}
 
     def put(metric: MetricValue) -> None:
         metrics[metric.name] = metric
 
     put(proportion([[c.passed for c in g] for g in groups], "pass_rate"))
-    put(proportion([[c.status == "error" for c in g] for g in groups], "error_rate"))
-    put(mean_interval([c.score for c in cells], "mean_score"))
+    put(proportion([[c.status == "error" for c in g] for g in every], "error_rate"))
+    put(proportion([[c.grading_error is not None for c in g] for g in every], "grader_error_rate"))
+    put(mean_interval([c.score for g in groups for c in g], "mean_score"))
+    _per_grader(feature, every, put)
     classification = _classification(groups, put)
-    latencies = [c.latency_ms for c in cells]
+    latencies = [c.latency_ms for c in cells if c.status == "ok"]  # a failed call's time measures the failure
     for q in (0.5, 0.9, 0.95, 0.99):
         put(quantile_interval(latencies, q, f"p{int(q * 100)}_latency_ms"))
     _economics(cells, convert, put)
@@ -132,7 +147,7 @@ def summarize_version(
     summary = VersionSummary(
         version_id=version_id,
         version_name=version_name,
-        n_cases=len(groups),
+        n_cases=len(every),
         n_cells=len(cells),
         metrics=metrics,
         classification=classification,
@@ -141,9 +156,77 @@ def summarize_version(
         criteria=[],
         judges=judges,
         gate_passed=True,
+        first_errors=first_errors(cells),
     )
     judge_criteria(summary, feature)
     return summary
+
+
+def _groups(cells: Sequence[CellResult]) -> list[list[CellResult]]:
+    by_case: dict[str, list[CellResult]] = defaultdict(list)
+    for cell in cells:
+        by_case[cell.case_id].append(cell)
+    for group in by_case.values():
+        group.sort(key=lambda c: c.repeat)
+    return list(by_case.values())
+
+
+def _per_grader(feature: FeatureConfig, groups: list[list[CellResult]], put: Put) -> None:
+    """``pass_rate[NAME]`` of each grader, over the outputs that grader could grade."""
+    names = unique_grader_names([spec.label for spec in feature.graders])
+    labels = [spec.label for spec in feature.graders]
+    for index, name in enumerate(names):
+        # The k-th grade carrying a label belongs to the k-th grader with that label.
+        occurrence = labels[:index].count(labels[index])
+        passes = []
+        for group in groups:
+            row = []
+            for cell in group:
+                grade = [g for g in cell.grades if g.grader == labels[index]][occurrence : occurrence + 1]
+                if grade and not grade[0].error:
+                    row.append(grade[0].passed)
+            if row:
+                passes.append(row)
+        put(proportion(passes, f"pass_rate[{name}]"))
+
+
+class ErrorTally:
+    """Counts the ways cells failed to run (a failed call, a grader that could not grade), one cell at a time.
+
+    At most ``distinct`` different messages are kept, so a run of a million distinct failures stays small.
+    """
+
+    def __init__(self, distinct: int = 100) -> None:
+        self._distinct = distinct
+        self._counts: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, cell: CellResult) -> None:
+        """Count ``cell`` if it failed to run."""
+        if cell.status == "error":
+            key = ("call", cell.error or "")
+        elif cell.grading_error is not None:
+            key = ("grader", cell.grading_error)
+        else:
+            return
+        entry = self._counts.get(key)
+        if entry is None:
+            if len(self._counts) >= self._distinct:
+                return
+            entry = self._counts[key] = [0, cell.case_id]
+        entry[0] += 1
+
+    def top(self, limit: int = FIRST_ERRORS) -> list[ErrorGroup]:
+        """The most frequent errors, most frequent first (first seen first among equals)."""
+        ranked = sorted(self._counts.items(), key=lambda item: -item[1][0])
+        return [ErrorGroup(kind, message, count, case) for (kind, message), (count, case) in ranked[:limit]]
+
+
+def first_errors(cells: Sequence[CellResult], limit: int = FIRST_ERRORS) -> list[ErrorGroup]:
+    """The most frequent ways ``cells`` failed to run."""
+    tally = ErrorTally()
+    for cell in cells:
+        tally.add(cell)
+    return tally.top(limit)
 
 
 def _classification(groups: list[list[CellResult]], put: Put) -> ClassificationReport | None:
@@ -229,13 +312,20 @@ def _judges(feature: FeatureConfig, groups: list[list[CellResult]], cases: dict[
             if case is None or name not in case.human:
                 continue
             grade = next((g for g in group[0].grades if g.grader == name), None)
-            if grade is None:
+            if grade is None or grade.error:
                 continue
             judge.append(bool(grade.passed))
             human.append(_truthy(case.human[name]))
-        kappa = cohen_kappa(judge, human) if judge else None
-        trusted = spec.min_kappa is None or (kappa is not None and kappa >= spec.min_kappa)
-        out.append(JudgeAgreement(name, len(judge), kappa, spec.min_kappa, trusted))
+        kappa, low, high = kappa_interval(judge, human, CONFIDENCE) if judge else (None, None, None)
+        bar = spec.min_kappa if spec.min_kappa is not None else DEFAULT_MIN_KAPPA
+        if len(judge) < MIN_LABELLED_CASES or low is None:
+            status = "not_measured"
+        else:
+            status = "trusted" if low >= bar else "untrusted"
+        agreement = JudgeAgreement(
+            name, len(judge), kappa, spec.min_kappa, status == "trusted", status, low, high, bar, MIN_LABELLED_CASES
+        )
+        out.append(agreement)
     return out
 
 
@@ -250,25 +340,41 @@ def _truthy(value: object) -> bool:
 def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
     """Judge each criterion on its estimate, or on the pessimistic bound when ``strict``; fills the gate."""
     results = []
-    for text in feature.criteria:
-        criterion = parse_criterion(text)
-        results.append(_judge(criterion, summary.metrics.get(criterion.key), feature.strict))
+    # Nothing but the error rates means anything when no call succeeded.
+    call_errors = summary.metrics.get("error_rate")
+    no_call = summary.n_cells > 0 and call_errors is not None and call_errors.value >= 1.0
+    criteria = [parse_criterion(text) for text in feature.criteria]
+    for criterion in criteria:
+        metric = summary.metrics.get(criterion.key)
+        if no_call and criterion.metric not in _OVER_EVERY_CALL:
+            metric = None
+        results.append(_judge(criterion, metric, feature.strict))
     summary.criteria = results
-    summary.gate_errors = [
-        f"judge {j.grader!r} agrees with human labels at kappa {j.kappa if j.kappa is not None else 'n/a'} "
-        f"(< min_kappa {j.min_kappa}) on {j.n} cases: the gate does not trust it"
-        for j in summary.judges
-        if not j.trusted
-    ]
+    errors = []
+    for j in summary.judges:
+        if j.min_kappa is None or j.trusted:
+            continue
+        kappa = "—" if j.kappa is None else f"{j.kappa:.2f}"
+        low = "—" if j.kappa_low is None else f"{j.kappa_low:.2f}"
+        key = "evals.gate.judge_not_measured" if j.status == "not_measured" else "evals.gate.judge_untrusted"
+        errors.append(t(key, grader=j.grader, n=j.n, kappa=kappa, low=low, bar=j.min_kappa, min_cases=j.min_cases))
+    ungraded = summary.metrics.get("grader_error_rate")
+    if ungraded is not None and ungraded.value > 0 and not any(c.metric == "grader_error_rate" for c in criteria):
+        first = next((e for e in summary.first_errors if e.kind == "grader"), None)
+        errors.append(
+            t("evals.gate.grader_errors", n=round(ungraded.value * ungraded.n), total=ungraded.n,
+              reason=first.message if first else "")
+        )  # fmt: skip
+    summary.gate_errors = errors
     summary.gate_passed = all(r.passed for r in results) and not summary.gate_errors
 
 
 def _judge(criterion: Criterion, metric: MetricValue | None, strict: bool) -> CriterionResult:
     unit = metric.unit if metric else ""
-    if metric is None or math.isnan(metric.value):
+    if metric is None or math.isnan(metric.value) or metric.n == 0:
         return CriterionResult(
             criterion.text, criterion.key, criterion.op, criterion.threshold, None, None, None, None, "estimate",
-            False, unit, note="not measured in this run (no data for this metric)",
+            False, unit, note=t("evals.criterion.no_data"),
         )  # fmt: skip
     note = None
     if criterion.currency and unit and criterion.currency != unit:

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from andon.errors import NotFoundError
 from andon.store._base import StoreBase
@@ -142,6 +142,21 @@ class RunsMixin(StoreBase):
         with self._read() as session:
             for row in session.execute(query.execution_options(yield_per=2000)):
                 yield dict(row._mapping)
+
+    def run_tallies(self, run_ids: Sequence[str]) -> dict[str, dict[str, tuple[int, int, int]]]:
+        """Per run, per version id: (cells, passed, failed calls), counted in the database."""
+        passed = func.sum(case((RunResultRow.passed.is_(True), 1), else_=0))
+        errors = func.sum(case((RunResultRow.status == "error", 1), else_=0))
+        query = (
+            select(RunResultRow.run_id, RunResultRow.version_id, func.count(), passed, errors)
+            .where(RunResultRow.run_id.in_(list(run_ids)))
+            .group_by(RunResultRow.run_id, RunResultRow.version_id)
+        )
+        out: dict[str, dict[str, tuple[int, int, int]]] = {}
+        with self._read() as session:
+            for run_id, version_id, cells, ok, failed in session.execute(query):
+                out.setdefault(run_id, {})[version_id] = (int(cells), int(ok or 0), int(failed or 0))
+        return out
 
     def outputs_by_id(self, ids: Sequence[str]) -> dict[str, OutputRecord]:
         """Outputs (with provenance) for the given ids; missing ids are left out."""

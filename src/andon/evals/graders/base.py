@@ -73,6 +73,7 @@ class Grader(Protocol):
     """Turns one output into a :class:`Grade` with a score in [0, 1].
 
     Raise :class:`Ungradable` when the output lacks what the grader reads; that is a fail even when negated.
+    Raise :class:`GradingError` when the grader cannot grade at all; that is an error of the cell.
     """
 
     async def grade(self, ctx: GraderContext) -> Grade:
@@ -94,6 +95,13 @@ class Ungradable(Exception):
         self.expected = expected
         self.predicted = predicted
         self.judge_output_id = judge_output_id
+
+
+class GradingError(Ungradable):
+    """The grader itself could not grade: a failed or unparsable judge, a broken template, a crashing function.
+
+    Not the output's fault, so not a fail: the grade is marked as an error of its cell, never scored as 0.
+    """
 
 
 class SpecGrader:

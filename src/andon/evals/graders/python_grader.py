@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from andon.config.schema import GraderSpec
-from andon.evals.graders.base import GraderContext, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
 from andon.evals.graders.structured import parse_number
 from andon.evals.graders.values import is_json, output_at, parsed_output, split_path
 from andon.evals.model import Grade
@@ -53,13 +53,13 @@ class PythonGrader(SpecGrader):
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:
-            raise Ungradable(f"{self.spec.function} raised {type(exc).__name__}: {exc}") from None
+            raise GradingError(f"{self.spec.function} raised {type(exc).__name__}: {exc}") from None
         return self._read(result)
 
     def _score(self, value: Any) -> float:
         score = parse_number(value)
         if score is None or not 0.0 <= score <= 1.0:
-            raise Ungradable(f"{self.spec.function} returned score {value!r}; scores are in [0, 1]")
+            raise GradingError(f"{self.spec.function} returned score {value!r}; scores are in [0, 1]")
         return score
 
     def _read(self, result: Any) -> Grade:
@@ -79,18 +79,18 @@ class PythonGrader(SpecGrader):
             return self.verdict(score, score >= self.threshold, f"{self.spec.function} scored {score:g}")
         if isinstance(result, Mapping):
             return self._read_mapping(result)
-        raise Ungradable(f"{self.spec.function} returned {type(result).__name__}; {_RETURNS}")
+        raise GradingError(f"{self.spec.function} returned {type(result).__name__}; {_RETURNS}")
 
     def _read_mapping(self, result: Mapping[str, Any]) -> Grade:
         passed = result.get("passed")
         if passed is not None and not isinstance(passed, bool):
-            raise Ungradable(f"{self.spec.function} returned passed={passed!r}; it must be true or false")
+            raise GradingError(f"{self.spec.function} returned passed={passed!r}; it must be true or false")
         if "score" in result:
             score = self._score(result["score"])
         elif passed is not None:
             score = 1.0 if passed else 0.0
         else:
-            raise Ungradable(f"{self.spec.function} returned a dict without score or passed; {_RETURNS}")
+            raise GradingError(f"{self.spec.function} returned a dict without score or passed; {_RETURNS}")
         reason, predicted = result.get("reason"), result.get("predicted")
         return self.verdict(
             score,

@@ -8,7 +8,7 @@ from typing import Any
 
 from andon.config.schema import GraderSpec
 from andon.errors import AndonError, TemplateError
-from andon.evals.graders.base import GraderContext, JudgeReply, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, JudgeReply, SpecGrader
 from andon.evals.graders.structured import parse_number
 from andon.evals.graders.values import output_text, split_path, template_scope
 from andon.evals.model import Grade
@@ -44,21 +44,23 @@ def judge_prompt(rubric: str, output: str) -> str:
 
 
 def read_verdict(reply: JudgeReply) -> tuple[int | float, str]:
-    """The judge's score (0–10) and reason, or :class:`Ungradable` saying what was wrong with the reply."""
+    """The judge's score (0–10) and reason, or :class:`GradingError` saying what was wrong with the reply."""
     data = reply.parsed
     if data is None:
         fenced = _FENCE.match(reply.text)
         try:
             data = json.loads(fenced.group(1) if fenced else reply.text)
         except ValueError:
-            raise Ungradable(
+            raise GradingError(
                 f"the judge's reply is not JSON: {_preview(reply.text)}", judge_output_id=reply.output_id
             ) from None
     if not isinstance(data, dict) or "score" not in data:
-        raise Ungradable(f'the judge\'s reply has no "score": {_preview(reply.text)}', judge_output_id=reply.output_id)
+        raise GradingError(
+            f'the judge\'s reply has no "score": {_preview(reply.text)}', judge_output_id=reply.output_id
+        )
     score = parse_number(data["score"])
     if score is None or not 0 <= score <= SCALE:
-        raise Ungradable(
+        raise GradingError(
             f"the judge's score {data['score']!r} is not a number from 0 to {SCALE}", judge_output_id=reply.output_id
         )
     reason = data.get("reason")
@@ -88,7 +90,7 @@ class LlmRubric(SpecGrader):
         try:
             rubric = render_template(self.rubric, template_scope(ctx.case), f"{self.where}.rubric")
         except TemplateError as exc:
-            raise Ungradable(f"cannot render the rubric: {exc}") from None
+            raise GradingError(f"cannot render the rubric: {exc}") from None
         return judge_prompt(rubric, output_text(ctx, self.parts))
 
     async def grade(self, ctx: GraderContext) -> Grade:
@@ -97,9 +99,9 @@ class LlmRubric(SpecGrader):
         try:
             reply = await ctx.services.judge(self.judge, self.spec.model, JUDGE_SYSTEM, prompt, JUDGE_SCHEMA)
         except AndonError as exc:
-            raise Ungradable(f"the judge {self.judge!r} failed: {exc.message}") from None
+            raise GradingError(f"the judge {self.judge!r} failed: {exc.message}") from None
         if reply.error is not None:
-            raise Ungradable(f"the judge {self.judge!r} failed: {reply.error}", judge_output_id=reply.output_id)
+            raise GradingError(f"the judge {self.judge!r} failed: {reply.error}", judge_output_id=reply.output_id)
         score, reason = read_verdict(reply)
         normalised = score / SCALE
         ok = normalised >= self.threshold - 1e-9  # 7/10 must reach a threshold written as 0.7

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from andon.config.schema import GraderSpec
 from andon.errors import AndonError
-from andon.evals.graders.base import Grader, GraderContext, Ungradable
+from andon.evals.graders.base import Grader, GraderContext, GradingError, Ungradable
 from andon.evals.model import Grade
 
 _EPSILON = 1e-9  # weighted means of exact scores can land a hair under the threshold they meet
@@ -34,7 +34,8 @@ class Negated:
         )
 
 
-def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None) -> Grade:
+def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None, *, error: bool = False) -> Grade:
+    # With ``error`` set the score of 0 is a placeholder: nothing aggregates it.
     return Grade(
         grader=spec.label,
         score=0.0,
@@ -44,23 +45,30 @@ def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None) -> Gra
         predicted=exc.predicted if exc else None,
         expected=exc.expected if exc else None,
         judge_output_id=exc.judge_output_id if exc else None,
+        error=error,
     )
 
 
 async def run_grader(spec: GraderSpec, grader: Grader, ctx: GraderContext) -> Grade:
-    """One grade that never raises: an error output, an ungradable one, or a crashing grader fails it."""
+    """One grade that never raises.
+
+    An error output, or one lacking what the grader reads, fails it. A grader that cannot grade (a failed
+    judge, a broken template, a crash, a wrong return value) gives an *error* grade instead: no score at all.
+    """
     if ctx.status != "ok":
         return _failed(spec, ctx.error or "the output is an error")
     try:
         grade = await grader.grade(ctx)
+    except GradingError as exc:
+        return _failed(spec, exc.reason, exc, error=True)
     except Ungradable as exc:
         return _failed(spec, exc.reason, exc)
     except AndonError as exc:
-        return _failed(spec, str(exc))
+        return _failed(spec, str(exc), error=True)
     except Exception as exc:  # a plugin's bug must not stop the run; the reason keeps what it was
-        return _failed(spec, f"the grader crashed: {type(exc).__name__}: {exc}")
+        return _failed(spec, f"the grader crashed: {type(exc).__name__}: {exc}", error=True)
     if not isinstance(grade, Grade) or not math.isfinite(grade.score):
-        return _failed(spec, f"the grader returned {grade!r}, not a Grade with a finite score")
+        return _failed(spec, f"the grader returned {grade!r}, not a Grade with a finite score", error=True)
     return replace(grade, grader=spec.label, weight=spec.weight, score=min(1.0, max(0.0, grade.score)))
 
 
@@ -70,8 +78,14 @@ def case_verdict(grades: Sequence[Grade], pass_threshold: float, *, ok: bool = T
     Score: the weight-averaged grade scores (weight 0 = informational). Pass: an ``ok`` output whose score
     reaches ``pass_threshold``, or whose weighted graders all passed (a rubric scoring 0.8 over its own
     threshold must not fail a case held to 1.0). With no weighted grader the output's status decides:
-    score 1 and pass for ``ok``, 0 and fail for an error. An error output never passes.
+    score 1 and pass for ``ok``, 0 and fail for an error. An error output never passes. A grade marked
+    ``error`` (its grader could not grade) is left out of the score, and its case cannot pass.
     """
+    if any(g.error for g in grades):
+        ok = False
+        grades = [g for g in grades if not g.error]
+        if not any(g.weight > 0 for g in grades):
+            return 0.0, False
     weighted = [g for g in grades if g.weight > 0]
     total = sum(g.weight for g in weighted)
     if total <= 0:

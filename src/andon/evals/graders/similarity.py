@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from andon.config.schema import GraderSpec
-from andon.evals.graders.base import GraderContext, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
 from andon.evals.graders.values import as_text, expected_value, output_text, split_path
 from andon.evals.model import Grade
 
@@ -30,7 +30,7 @@ class Similar(SpecGrader):
         expected = expected_value(self.spec, ctx.case, self.parts, self.where)
         references = [as_text(x) for x in expected] if isinstance(expected, list) else [as_text(expected)]
         if not references:
-            raise Ungradable("similar has an empty list of expected texts")
+            raise GradingError("similar has an empty list of expected texts")
         actual = output_text(ctx, self.parts)
         embedder = ctx.services.embedder()
         vectors = await asyncio.to_thread(embedder.embed, [actual, *references])

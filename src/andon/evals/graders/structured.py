@@ -10,7 +10,7 @@ from jsonschema.exceptions import SchemaError, best_match
 
 from andon.config.schema import GraderSpec
 from andon.errors import ConfigError
-from andon.evals.graders.base import GraderContext, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
 from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output, split_path
 from andon.evals.model import Grade
 
@@ -100,7 +100,7 @@ class Numeric(SpecGrader):
         raw_expected = expected_value(self.spec, ctx.case, self.parts, self.where)
         expected = parse_number(raw_expected)
         if expected is None:
-            raise Ungradable(f"the expected value {raw_expected!r} is not a number")
+            raise GradingError(f"the expected value {raw_expected!r} is not a number")
         raw = output_at(ctx, self.parts) if self.parts else output_text(ctx, None)
         actual = parse_number(raw)
         if actual is None:

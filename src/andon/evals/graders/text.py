@@ -8,7 +8,7 @@ from typing import Any
 
 from andon.config.schema import GraderSpec
 from andon.errors import ConfigError
-from andon.evals.graders.base import GraderContext, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
 from andon.evals.graders.values import (
     as_text,
     expected_label,
@@ -103,7 +103,7 @@ class JsonField(Equals):
 
 def _needle(value: Any) -> str:
     if isinstance(value, dict | list):
-        raise Ungradable(f"expected a piece of text to look for, got {_short(value)}")
+        raise GradingError(f"expected a piece of text to look for, got {_short(value)}")
     return as_text(value)
 
 
@@ -145,7 +145,7 @@ class _ContainsMany(_PathGrader):
         expected = expected_value(self.spec, ctx.case, self.parts, self.where)
         items = expected if isinstance(expected, list) else [expected]
         if not items:
-            raise Ungradable(f"{self.spec.base_type} has an empty list to look for")
+            raise GradingError(f"{self.spec.base_type} has an empty list to look for")
         return [_needle(item) for item in items]
 
     def _found(self, ctx: GraderContext) -> tuple[list[str], list[str]]:
@@ -196,14 +196,14 @@ class Regex(_PathGrader):
             message = f"invalid regular expression {pattern!r}: {exc}"
             if error is ConfigError:
                 raise ConfigError(message, where=f"{self.where}.value", hint="check the pattern's syntax") from None
-            raise Ungradable(message) from None
+            raise GradingError(message) from None
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Search the output for the pattern."""
         compiled = self.compiled
         if compiled is None:
             rendered = expected_value(self.spec, ctx.case, self.parts, self.where)
-            compiled = self._compile(as_text(rendered), error=Ungradable)
+            compiled = self._compile(as_text(rendered), error=GradingError)
         match = compiled.search(output_text(ctx, self.parts))
         reason = f"matched {_short(match.group(0))}" if match else f"no match for /{compiled.pattern}/"
         return self.check(match is not None, reason, expected=compiled.pattern)
@@ -232,7 +232,7 @@ class Label(_PathGrader):
         try:
             predicted = output_text(ctx, self.parts).strip()
         except Ungradable as exc:
-            raise Ungradable(exc.reason, expected=expected) from None
+            raise type(exc)(exc.reason, expected=expected) from None
         ok = predicted.casefold() == expected.casefold()
         predicted = expected if ok else self._canonical(predicted)
         reason = f"predicted {_short(predicted)}, expected {_short(expected)}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from andon.config.schema import GraderSpec
 from andon.errors import ConfigError, TemplateError
-from andon.evals.graders.base import GraderContext, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, Ungradable
 from andon.evals.model import Case
 from andon.versions.render import render_template
 
@@ -127,7 +127,7 @@ def render_value(value: Any, case: Case, where: str) -> Any:
         try:
             return render_template(value, template_scope(case), where)
         except TemplateError as exc:
-            raise Ungradable(f"cannot render the expected value: {exc}") from None
+            raise GradingError(f"cannot render the expected value: {exc}") from None
     if isinstance(value, list):
         return [render_value(v, case, where) for v in value]
     if isinstance(value, dict):
@@ -144,9 +144,9 @@ def expected_value(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, 
         try:
             return lookup(expected, parts)
         except MissingPath as exc:
-            raise Ungradable(f"the case's expected value has {exc}; give it, or set the grader's value:") from None
+            raise GradingError(f"the case's expected value has {exc}; give it, or set the grader's value:") from None
     if expected is None:
-        raise Ungradable("nothing to compare with: the case has no expected value and the grader no value:")
+        raise GradingError("nothing to compare with: the case has no expected value and the grader no value:")
     return expected
 
 
@@ -158,5 +158,5 @@ def expected_label(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, 
         return case.label.strip()
     expected = expected_value(spec, case, parts, where)
     if isinstance(expected, dict | list):
-        raise Ungradable("the case has no label, and its expected value is not a single label")
+        raise GradingError("the case has no label, and its expected value is not a single label")
     return as_text(expected).strip()

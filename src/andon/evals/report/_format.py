@@ -14,7 +14,7 @@ Kind = Literal["percent", "ms", "money", "tokens", "score", "number"]
 _SHARES = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "error_rate", "flip_rate", "pass_all_repeats", "pass_any_repeat", "agreement", "all_pass_rate",
-    "cache_hit_rate",
+    "cache_hit_rate", "grader_error_rate",
 }  # fmt: skip
 _SCORES = {"mean_score", "score"}
 _SYMBOLS = {"USD": "$", "KRW": "₩", "EUR": "€", "JPY": "¥", "GBP": "£", "CNY": "¥"}
@@ -40,10 +40,12 @@ def base_metric(name: str) -> str:
 def metric_label(name: str, language: str) -> str:
     """The catalogue's name for a metric (``recall[reject]`` keeps its label); unknown metrics keep their id."""
     base, bracket, rest = name.partition("[")
-    key = f"report.metric.{base}"
-    text = t(key, language=language)
-    if text == key:
-        text = base
+    text = base
+    for key in (f"report.metric.{base}", f"evals.metric.{base}"):
+        found = t(key, language=language)
+        if found != key:
+            text = found
+            break
     return f"{text}[{rest}" if bracket else text
 
 

@@ -63,9 +63,21 @@ table.cm th.corner { font-weight: 400; color: var(--muted); font-size: 0.8em; }
 .filter input { padding: 5px 9px; border: 1px solid #cbd5e1; border-radius: 6px; min-width: 260px; font: inherit; }
 .filter select { padding: 4px 6px; border: 1px solid #cbd5e1; border-radius: 6px; font: inherit; }
 .scroll { overflow-x: auto; }
+/* The case table takes the window's width (not the text column's), lays its columns out from the colgroup
+   so no long path or id can push a version off screen, and scrolls inside a box whose scrollbars stay in
+   view when many versions need more room than the window has. */
+#cases { --wide: min(calc(100vw - 72px), 2600px); width: var(--wide); margin-left: calc((100% - var(--wide)) / 2); }
+.cases-box { overflow: auto; max-height: 85vh; border: 1px solid var(--line); border-radius: 6px; }
+table.cases { table-layout: fixed; margin: 0; }
+table.cases col.c-status { width: 84px; }
+table.cases col.c-case { width: 150px; }
+table.cases col.c-inputs { width: 190px; }
+table.cases col.c-expected { width: 120px; }
+table.cases thead th { position: sticky; top: 0; z-index: 1; }
 table.cases > tbody > tr > td { border-bottom: 2px solid #d1d5db; }
-table.cases td.out { min-width: 220px; }
-table.cases td { padding: 6px 6px; }
+table.cases td { padding: 6px 6px; overflow-wrap: anywhere; }
+ul.tally { margin: 4px 0 6px; }
+.errors { margin: 8px 0; padding: 6px 10px; border-left: 4px solid #e0a100; background: var(--warn-bg); }
 tr.st-failed > td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
 tr.st-error > td:first-child { box-shadow: inset 4px 0 0 #e0a100; }
 tr.st-passed > td:first-child { box-shadow: inset 4px 0 0 #7cc49a; }
@@ -103,7 +115,9 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85em; border-top: 1
   section { break-inside: auto; }
   tr, .rep, svg { break-inside: avoid; }
   .output { max-height: none; overflow: visible; }
-  .scroll { overflow: visible; }
+  .scroll, .cases-box { overflow: visible; max-height: none; border: 0; }
+  #cases { width: auto; margin-left: 0; }
+  table.cases thead th { position: static; }
   a { color: inherit; text-decoration: none; }
   .badge, .verdict, table.cm td, .rep, tr[class^="st-"] > td:first-child {
     -webkit-print-color-adjust: exact; print-color-adjust: exact; }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from andon.evals.metrics import MetricValue
 from andon.evals.model import Case, CellResult, Comparison, CriterionResult, RunReport, VersionSummary
 from andon.evals.report import _format as f
+from andon.messages import t
 
 # Failures first: they are what a reader opens the report for; errors next; passes last.
 STATUS_ORDER = {"failed": 0, "error": 1, "passed": 2, "missing": 3}
@@ -18,6 +20,7 @@ KEY_METRICS: tuple[tuple[str, ...], ...] = (
     ("macro_f1",),
     ("mean_score", "score"),
     ("error_rate",),
+    ("grader_error_rate",),
     ("latency_p50", "p50_latency_ms"),
     ("latency_p95", "p95_latency_ms"),
     ("cost_per_case",),
@@ -37,14 +40,40 @@ class CaseView:
 
 
 def cells_status(cells: list[CellResult]) -> str:
-    """``failed`` if a graded repeat failed, else ``error`` if a call failed, else ``passed``."""
+    """``failed`` if a graded repeat failed, else ``error`` if a call or a grader failed, else ``passed``."""
     if not cells:
         return "missing"
-    if any(c.status != "error" and not c.passed for c in cells):
+    if any(not c.failed_to_run and not c.passed for c in cells):
         return "failed"
-    if any(c.status == "error" for c in cells):
+    if any(c.failed_to_run for c in cells):
         return "error"
     return "passed"
+
+
+def cell_error(cell: CellResult) -> str | None:
+    """Why a cell measured nothing: its call's error, or the grader that could not grade."""
+    return cell.error if cell.status == "error" else cell.grading_error
+
+
+def version_tally(views: list[CaseView], version_id: str) -> dict[str, int]:
+    """How many cases failed, errored and passed for one version (a case counts once per version)."""
+    counts = {"failed": 0, "error": 0, "passed": 0, "missing": 0}
+    for view in views:
+        counts[cells_status(view.cells.get(version_id, []))] += 1
+    return counts
+
+
+def display_path(value: str, base: str | None) -> str:
+    """An absolute path inside ``base`` (the dataset's folder) as the dataset wrote it, relative; else as is."""
+    if base is None or not os.path.isabs(value):
+        return value
+    head, colon, line = value.rpartition(":")
+    path, suffix = (head, colon + line) if colon and line.isdigit() else (value, "")
+    try:
+        relative = os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows
+        return value
+    return value if relative.startswith("..") else relative + suffix
 
 
 def versions(report: RunReport) -> list[tuple[str, str]]:
@@ -82,13 +111,18 @@ def find_metric(summary: VersionSummary, names: tuple[str, ...]) -> MetricValue 
 
 
 def key_metrics(report: RunReport) -> list[tuple[str, ...]]:
-    """The key-metric rows that at least one version has."""
-    return [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
+    """The key-metric rows that at least one version has; with several graders, each one's pass rate too."""
+    rows = [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
+    per_grader = list(dict.fromkeys(n for s in report.summaries for n in s.metrics if n.startswith("pass_rate[")))
+    if len(per_grader) > 1 and ("pass_rate",) in rows:
+        at = rows.index(("pass_rate",)) + 1
+        rows[at:at] = [(name,) for name in per_grader]
+    return rows
 
 
 def metric_text(m: MetricValue | None, currency: str) -> tuple[str, str]:
-    """(value, interval) of a metric as text."""
-    if m is None:
+    """(value, interval) of a metric as text; a share over nothing (n = 0) is no data, shown as a dash."""
+    if m is None or (m.n == 0 and f.metric_kind(m.name, m.unit) == "percent"):
         return ("—", "")
     kind = f.metric_kind(m.name, m.unit)
     return (f.value(m.value, kind, currency), f.interval(m.low, m.high, kind, currency))
@@ -116,27 +150,48 @@ def verdict_key(cmp: Comparison) -> str:
     return _VERDICTS.get(cmp.verdict, "other")
 
 
-def verdict_line(cmp: Comparison, currency: str, language: str) -> str:
-    """The one-line verdict in ``language``, built from the comparison's figures."""
-    head = f.tr(f"verdict.{verdict_key(cmp)}", language, a=cmp.a_name, b=cmp.b_name, verdict=cmp.verdict)
-    primary = next((d for d in cmp.deltas if d.name in ("pass_rate", "accuracy")), None)
+def decided_by(cmp: Comparison) -> str | None:
+    """The test whose p-value decided the verdict: ``mcnemar``, ``permutation``, or None when none did.
+
+    Reports written before comparisons recorded it are read with the same rule the comparison applies.
+    """
+    if cmp.decided_by is not None or verdict_key(cmp) not in ("better", "worse"):
+        return cmp.decided_by
+    if cmp.mcnemar_p < cmp.alpha:
+        return "mcnemar"
+    if cmp.score_p is not None and cmp.score_p < cmp.alpha:
+        return "permutation"
+    return None
+
+
+def _change(cmp: Comparison, names: tuple[str, ...], currency: str, language: str) -> str:
+    primary = next((d for d in cmp.deltas if d.name in names), None)
     if primary is None and cmp.deltas:
         primary = cmp.deltas[0]
-    change = ""
-    if primary is not None:
-        kind = f.metric_kind(primary.name)
-        change = f"{f.metric_label(primary.name, language)} {f.delta(primary.delta, kind, currency, language)}"
-        span = f.delta_interval(primary.low, primary.high, kind, currency, language)
-        change = f"{change} {span}; " if span else f"{change}; "
-    detail = f.tr(
-        "verdict.detail",
-        language,
-        change=change,
-        p=f.p_equation(cmp.mcnemar_p),
-        n=cmp.n_pairs,
-        fixed=cmp.mcnemar_c,
-        broken=cmp.mcnemar_b,
-    )
+    if primary is None:
+        return ""
+    kind = f.metric_kind(primary.name)
+    change = f"{f.metric_label(primary.name, language)} {f.delta(primary.delta, kind, currency, language)}"
+    span = f.delta_interval(primary.low, primary.high, kind, currency, language)
+    return f"{change} {span}" if span else change
+
+
+def verdict_line(cmp: Comparison, currency: str, language: str) -> str:
+    """The one-line verdict in ``language``: it names the test that decided, with that test's p-value."""
+    head = f.tr(f"verdict.{verdict_key(cmp)}", language, a=cmp.a_name, b=cmp.b_name, verdict=cmp.verdict)
+    counts = {"n": cmp.n_pairs, "fixed": cmp.mcnemar_c, "broken": cmp.mcnemar_b}
+    if decided_by(cmp) == "permutation":
+        change = _change(cmp, ("mean_score", "score"), currency, language)
+        detail = t(
+            "evals.verdict.by_scores", language=language, change=change, p=f.p_equation(cmp.score_p),
+            mcnemar=f.p_equation(cmp.mcnemar_p), **counts,
+        )  # fmt: skip
+        return f"{head} — {detail}"
+    change = _change(cmp, ("pass_rate", "accuracy"), currency, language)
+    detail = f.tr("verdict.detail", language, change=f"{change}; " if change else "", p=f.p_equation(cmp.mcnemar_p),
+                  **counts)  # fmt: skip
+    if decided_by(cmp) is None and cmp.score_p is not None:
+        detail += t("evals.verdict.scores_too", language=language, p=f.p_equation(cmp.score_p))
     return f"{head} — {detail}"
 
 

@@ -16,6 +16,7 @@ from andon.evals.model import (
     CellResult,
     Comparison,
     CriterionResult,
+    ErrorGroup,
     FlippedCase,
     Grade,
     JudgeAgreement,
@@ -115,6 +116,7 @@ def _summary(data: dict[str, Any]) -> VersionSummary:
         stability=_stability(data.get("stability")),
         criteria=[_build(CriterionResult, x) for x in data["criteria"]],
         judges=[_build(JudgeAgreement, x) for x in data["judges"]],
+        first_errors=[_build(ErrorGroup, x) for x in data.get("first_errors") or []],
     )
 
 
@@ -186,10 +188,12 @@ def read_json(path: str | Path) -> RunReport:
     return report_from_dict(data)
 
 
-def _safe_text(text: str | None) -> str:
-    if not text:
+def _safe(value: Any) -> Any:
+    """A cell no spreadsheet runs as a formula: text (model output, ids, labels) or a number alike."""
+    if value is None:
         return ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = str(value)  # what the csv module writes, numbers included (-0.0, a negative latency)
+    return "'" + text if text.startswith(_FORMULA_START) else value
 
 
 def _row(cell: CellResult) -> list[Any]:
@@ -202,17 +206,17 @@ def _row(cell: CellResult) -> list[Any]:
         cell.status,
         cell.passed,
         cell.score,
-        cell.expected_label or "",
-        cell.predicted_label or "",
+        cell.expected_label,
+        cell.predicted_label,
         cell.latency_ms,
         cell.input_tokens,
         cell.output_tokens,
-        "" if cell.cost is None else cell.cost,
-        cell.currency or "",
+        cell.cost,
+        cell.currency,
         cell.cached,
-        cell.output_id or "",
-        _safe_text(cell.output_text),
-        _safe_text(cell.error),
+        cell.output_id,
+        cell.output_text,
+        cell.error,
         json.dumps([g.to_json() for g in cell.grades], ensure_ascii=False, default=str),
     ]
 
@@ -220,10 +224,11 @@ def _row(cell: CellResult) -> list[Any]:
 def write_csv(report: RunReport, path: str | Path) -> None:
     """One row per cell (version × case × repeat), UTF-8 with a BOM so spreadsheets read Korean correctly.
 
-    Output and error text that would start a spreadsheet formula gets a leading apostrophe.
+    Every cell that would start a spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading
+    apostrophe: case ids and labels come from datasets, predicted labels and outputs from the model.
     """
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for cell in report.cells:
-            writer.writerow(_row(cell))
+            writer.writerow([_safe(x) for x in _row(cell)])

@@ -16,10 +16,14 @@ from andon.evals.report import _view as v
 from andon.evals.report._html_style import CSS, SCRIPT
 from andon.evals.report._images import Thumbnails, is_image_ref
 from andon.evals.stats import percentiles
+from andon.evals.summarize import DEFAULT_MIN_KAPPA, MIN_LABELLED_CASES
+from andon.messages import t
 
 __all__ = ["render_html"]
 
 _LONG_VAR = 300
+_FIXED_COLUMNS = 84 + 150 + 190 + 120  # status, case, inputs, expected (the widths in the stylesheet)
+_VERSION_MIN = 220
 # Blocks no remote fetch even if some text slipped through as markup; images come only as data: URLs.
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -46,6 +50,14 @@ class _Page:
     def x(self, key: str, **values: object) -> str:
         """Catalogue text, escaped."""
         return e(self.tr(key, **values))
+
+    def ev(self, key: str, **values: object) -> str:
+        """Evaluation catalogue text (``evals.<key>``), escaped."""
+        return e(t(f"evals.{key}", language=self.lang, **values))
+
+    def path(self, value: str) -> str:
+        """A path as the dataset wrote it (relative to its folder), never the machine's absolute path."""
+        return v.display_path(value, self.report.dataset_dir)
 
 
 def _badge(kind: str, text: str) -> str:
@@ -91,7 +103,7 @@ def _header(p: _Page) -> str:
         ("meta.finished", e(_when(run.finished_at))),
         ("meta.duration", e(duration)),
         ("meta.dataset", f"{e(run.dataset)} <code>sha256 {e(run.dataset_sha256[:12])}</code>"),
-        ("meta.cases", e(run.n_cases)),
+        ("meta.cases", e(run.n_cases) + (f" <code>{e(run.case_slice)}</code>" if run.case_slice else "")),
         ("meta.repeats", e(run.repeats)),
         ("meta.cells", e(len(p.report.cells))),
         ("meta.versions", versions),
@@ -146,7 +158,7 @@ def _summary(p: _Page) -> str:
     for s in summaries:
         for name in ("pass_rate", "accuracy"):
             m = s.metrics.get(name)
-            if m is None:
+            if m is None or m.n == 0:
                 continue
             threshold = next(
                 (c.threshold for c in s.criteria if c.metric == name and c.op in (">=", ">")),
@@ -155,7 +167,26 @@ def _summary(p: _Page) -> str:
             label = f"{s.version_name} · {f.metric_label(name, p.lang)}"
             bars.append(_svg.RateBar(label, m.value, m.low, m.high, p.colors[s.version_id], threshold))
     chart = _svg.rate_bars(bars, p.tr("chart.rates"), p.tr("chart.threshold")) if bars else ""
-    return f'<section id="summary"><h2>{p.x("section.summary")}</h2>{table}{chart}</section>'
+    return f'<section id="summary"><h2>{p.x("section.summary")}</h2>{table}{_errors(p)}{chart}</section>'
+
+
+def _errors(p: _Page) -> str:
+    """Each version's most frequent errors: what failed to run, and why."""
+    out = []
+    for s in p.report.summaries:
+        if not s.first_errors:
+            continue
+        cells = [c for c in p.report.cells if c.version_id == s.version_id]
+        calls = sum(c.status == "error" for c in cells)
+        graders = sum(c.status != "error" and c.grading_error is not None for c in cells)
+        title = p.ev("report.errors_title", version=s.version_name, calls=calls, graders=graders, cells=len(cells))
+        items = "".join(
+            f"<li>{_badge('error', t(f'evals.error_kind.{g.kind}', language=p.lang))} ×{g.count} "
+            f"<code>{e(g.case_id)}</code> <span class='err'>{e(g.message)}</span></li>"
+            for g in s.first_errors
+        )
+        out.append(f"<div class='errors'><strong>{title}</strong><ul class='grades'>{items}</ul></div>")
+    return "".join(out)
 
 
 def _gate_badge(p: _Page, s: VersionSummary) -> str:
@@ -396,22 +427,31 @@ def _judges(p: _Page) -> str:
     rows = []
     for s in p.report.summaries:
         for j in s.judges:
-            trusted = _badge("pass", p.tr("judge.trusted")) if j.trusted else _badge("fail", p.tr("judge.untrusted"))
+            status = j.status or ("trusted" if j.trusted else "untrusted")
+            badge = {
+                "trusted": _badge("pass", p.tr("judge.trusted")),
+                "untrusted": _badge("fail", p.tr("judge.untrusted")),
+            }.get(status, _badge("info", t("evals.report.judge.not_measured", language=p.lang)))
             kappa = "—" if j.kappa is None else f"{j.kappa:.2f}"
-            minimum = "—" if j.min_kappa is None else f"{j.min_kappa:.2f}"
+            span = "" if j.kappa_low is None or j.kappa_high is None else f"[{j.kappa_low:.2f}, {j.kappa_high:.2f}]"
+            bar = j.bar if j.bar is not None else j.min_kappa
+            minimum = "—" if bar is None else f"{bar:.2f}"
             rows.append(
                 f"<tr><td>{e(s.version_name)}</td><td><code>{e(j.grader)}</code></td><td class='num'>{j.n}</td>"
-                f"<td class='num'>{kappa}</td><td class='num'>{minimum}</td><td>{trusted}</td></tr>"
+                f"<td class='num'>{kappa}</td><td class='num iv'>{span}</td><td class='num'>{minimum}</td>"
+                f"<td>{badge}</td></tr>"
             )
     if not rows:
         return ""
     head = f"<th>{p.x('col.version')}</th><th>{p.x('judge.grader')}</th>" + "".join(
-        f"<th class='num'>{p.x(k)}</th>" for k in ("judge.n", "judge.kappa", "judge.min_kappa")
+        f"<th class='num'>{p.x(k)}</th>" for k in ("judge.n", "judge.kappa")
     )
+    head += f"<th class='num'>{p.ev('report.judge.kappa_interval')}</th><th class='num'>{p.ev('report.judge.bar')}</th>"
+    note = p.ev("report.note.judges", min_cases=MIN_LABELLED_CASES, default=f"{DEFAULT_MIN_KAPPA:g}")
     return (
         f'<section id="judges"><h2>{p.x("section.judges")}</h2>'
         f"<table><thead><tr>{head}<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p class='small muted'>{p.x('note.judges')}</p></section>"
+        f"<p class='small muted'>{note}</p></section>"
     )
 
 
@@ -443,7 +483,8 @@ def _comparison(p: _Page) -> str:
     return (
         f'<section id="comparison"><h2>{p.x("section.comparison")}</h2>'
         f'<div class="verdict v-{v.verdict_key(cmp)}">{e(verdict)}</div><p>{intro}</p>'
-        f"{mcnemar}{_deltas(p, cmp)}{_flipped(p, cmp)}</section>"
+        f"{mcnemar}<p class='small muted'>{p.ev('report.note.comparison', left_out=cmp.left_out)}</p>"
+        f"{_deltas(p, cmp)}{_flipped(p, cmp)}</section>"
     )
 
 
@@ -522,13 +563,14 @@ def _inputs(p: _Page, variables: dict[str, Any]) -> str:
     for name, value in variables.items():
         if is_image_ref(value):
             url = p.thumbs.get(value)
+            shown_path = p.path(value)
             if url:
-                images.append(f"<img class='thumb' src='{e(url)}' alt='{e(name)}' title='{e(value)}'>")
+                images.append(f"<img class='thumb' src='{e(url)}' alt='{e(name)}' title='{e(shown_path)}'>")
             else:
-                images.append(f"<span class='noimg' title='{e(value)}'>{p.x('case.no_thumbnail')}</span>")
-            images.append(f"<div class='small muted mono'>{e(value)}</div>")
+                images.append(f"<span class='noimg' title='{e(shown_path)}'>{p.x('case.no_thumbnail')}</span>")
+            images.append(f"<div class='small muted mono'>{e(shown_path)}</div>")
             continue
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        text = p.path(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
         if len(text) > _LONG_VAR:
             shown = (
                 f"{e(text[:_LONG_VAR])}…<details><summary>{p.x('case.full_value', n=len(text))}</summary>"
@@ -612,9 +654,14 @@ def _provenance(p: _Page, cell: CellResult) -> str:
 def _repeat(p: _Page, cell: CellResult, same_as: int | None) -> str:
     status = v.cells_status([cell])
     mark = {"failed": "✗", "error": "!", "passed": "✓"}.get(status, "?")
+    score = (
+        f"<span class='err'>{p.ev('report.could_not_grade')}</span>"
+        if cell.grading_error is not None
+        else f"<span>{p.x('case.score')} {cell.score:.2f}</span>"
+    )
     head = [
         _badge({"failed": "fail", "error": "error"}.get(status, "pass"), f"{mark} #{cell.repeat + 1}"),
-        f"<span>{p.x('case.score')} {cell.score:.2f}</span>",
+        score,
         f"<span class='muted'>{cell.latency_ms:,.0f} ms</span>",
     ]
     if cell.status != "error" and (cell.predicted_label is not None or cell.expected_label is not None):
@@ -631,6 +678,12 @@ def _repeat(p: _Page, cell: CellResult, same_as: int | None) -> str:
     if cell.grades:
         items = []
         for g in cell.grades:
+            if g.error:
+                items.append(
+                    f"<li><span class='err'>!</span> <code>{e(g.grader)}</code> {p.ev('report.could_not_grade')}"
+                    f" — <span class='err'>{e(g.reason or '')}</span></li>"
+                )
+                continue
             ok = "<span class='good'>✓</span>" if g.passed else "<span class='bad'>✗</span>"
             reason = f" — {e(g.reason)}" if g.reason else ""
             judge = (
@@ -670,7 +723,7 @@ def _cases(p: _Page) -> str:
     for view in views:
         case = view.case
         tags = "".join(f"<span class='tag'>{e(tag)}</span>" for tag in case.tags)
-        source = f"<div class='small muted mono'>{e(case.source)}</div>" if case.source else ""
+        source = f"<div class='small muted mono'>{e(p.path(case.source))}</div>" if case.source else ""
         reason = f"<div class='small muted'>{e(case.reason)}</div>" if case.reason else ""
         outs = "".join(f"<td class='out'>{_version_cells(p, view.cells.get(vid, []))}</td>" for _, vid in p.versions)
         rows.append(
@@ -680,15 +733,28 @@ def _cases(p: _Page) -> str:
             f"{outs}</tr>"
         )
     options = "".join(
-        f"<option value='{s}'>{p.x(f'status.{s}')} ({counts[s]})</option>" for s in ("failed", "error", "passed")
+        f"<option value='{s}'>{p.ev(f'report.filter.{s}')} ({counts[s]})</option>"
+        for s in ("failed", "error", "passed")
     )
-    tally = p.x("case.tally", failed=counts["failed"], error=counts["error"], passed=counts["passed"])
+    # Counted per version: a case that fails in one version and passes in another is one of each.
+    per_version = "".join(
+        f"<li>{p.ev('report.tally_version', version=name, **v.version_tally(views, vid))}</li>"
+        for name, vid in p.versions
+    )
+    tally = (
+        f"<p>{p.ev('report.tally_head', cases=len(views), versions=len(p.versions))}</p>"
+        f"<ul class='tally'>{per_version}</ul><p class='small muted'>{p.ev('report.tally_order')}</p>"
+    )
+    # Fixed columns, then an equal share per version that never drops below _VERSION_MIN (the box scrolls then).
+    columns = "<colgroup><col class='c-status'><col class='c-case'><col class='c-inputs'><col class='c-expected'>"
+    columns += "<col>" * len(p.versions) + "</colgroup>"
+    min_width = _FIXED_COLUMNS + _VERSION_MIN * len(p.versions)
     return (
-        f'<section id="cases"><h2>{p.x("section.cases")}</h2><p>{tally}</p>'
+        f'<section id="cases"><h2>{p.x("section.cases")}</h2>{tally}'
         f"<div class='filter'><input id='case-q' type='search' placeholder='{p.x('case.filter')}'>"
         f"<select id='case-s'><option value=''>{p.x('case.all')}</option>{options}</select></div>"
-        f"<div class='scroll'><table class='cases'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+        f"<div class='scroll cases-box'><table class='cases' style='min-width: {min_width}px'>{columns}"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
 
 

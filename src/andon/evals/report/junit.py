@@ -39,8 +39,8 @@ def _cell_lines(cells: list[CellResult], language: str) -> list[str]:
     lines = []
     for cell in cells:
         head = f.tr("junit.repeat", language, repeat=cell.repeat + 1, score=f"{cell.score:.2f}")
-        if cell.status == "error":
-            lines.append(f"{head}: {f.tr('status.error', language)}: {cell.error or ''}")
+        if cell.failed_to_run:
+            lines.append(f"{head}: {f.tr('status.error', language)}: {v.cell_error(cell) or ''}")
             continue
         if cell.passed:
             continue
@@ -55,8 +55,8 @@ def _case_case(suite: ET.Element, classname: str, case_id: str, cells: list[Cell
     seconds = math.fsum(c.latency_ms for c in cells) / 1000
     case = ET.SubElement(suite, "testcase", classname=classname, name=_text(case_id), time=f"{seconds:.3f}")
     status = v.cells_status(cells)
-    failed = sum(1 for c in cells if c.status != "error" and not c.passed)
-    errored = sum(1 for c in cells if c.status == "error")
+    failed = sum(1 for c in cells if not c.failed_to_run and not c.passed)
+    errored = sum(1 for c in cells if c.failed_to_run)
     details = _text("\n".join(_cell_lines(cells, language)))
     if status == "failed":
         message = f.tr("junit.case_failed", language, failed=failed, errored=errored, repeats=len(cells))

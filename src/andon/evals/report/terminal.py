@@ -9,6 +9,7 @@ from rich.text import Text
 from andon.evals.model import Comparison, RunReport
 from andon.evals.report import _format as f
 from andon.evals.report import _view as v
+from andon.messages import t
 
 __all__ = ["print_comparison", "print_summary"]
 
@@ -52,11 +53,12 @@ def print_summary(report: RunReport, console: Console, language: str = "en") -> 
         ),
     )
     console.print(metrics)
+    _print_errors(report, console, language)
     for s in report.summaries:
         if not s.criteria and not s.gate_errors:
             continue
         table = Table(title=Text(f"{f.tr('section.criteria', language)} — {s.version_name}"), title_justify="left")
-        for key in ("col.result", "col.criterion", "col.value", "col.threshold", "col.judged_on"):
+        for key in ("col.result", "col.criterion", "col.value", "col.threshold", "col.judged_on", "col.note"):
             table.add_column(f.tr(key, language))
         for c in s.criteria:
             texts = v.criterion_texts(c, run.currency, language)
@@ -72,12 +74,31 @@ def print_summary(report: RunReport, console: Console, language: str = "en") -> 
                 Text(f"{texts['value']} {texts['interval']}".strip()),
                 Text(texts["threshold"]),
                 Text(judged),
+                Text(c.note or "", style="dim"),
             )
         console.print(table)
         for reason in s.gate_errors:
             console.print(Text(f"⚠ {f.tr('gate.not_judged', language)}: {reason}", style="yellow"))
     if report.comparison is not None:
         print_comparison(report.comparison, console, language, currency=run.currency)
+
+
+def _print_errors(report: RunReport, console: Console, language: str) -> None:
+    """Each version's most frequent errors, so a run that measured little says why."""
+    for s in report.summaries:
+        if not s.first_errors:
+            continue
+        cells = [c for c in report.cells if c.version_id == s.version_id]
+        calls = sum(c.status == "error" for c in cells)
+        graders = sum(c.status != "error" and c.grading_error is not None for c in cells)
+        title = t("evals.report.errors_title", language=language, version=s.version_name, calls=calls,
+                  graders=graders, cells=len(cells))  # fmt: skip
+        console.print(Text(title, style="bold yellow"))
+        for group in s.first_errors:
+            kind = t(f"evals.error_kind.{group.kind}", language=language)
+            line = t("evals.run.error_line", language=language, kind=kind, count=group.count, case_id=group.case_id,
+                     message=group.message)  # fmt: skip
+            console.print(Text(f"  • {line}", style="yellow"))
 
 
 def print_comparison(cmp: Comparison, console: Console, language: str = "en", currency: str = "USD") -> None:
