@@ -271,6 +271,11 @@ class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
+    chat_input: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_]\w*$",
+        description="The variable a plain-text chat message fills (/v1/chat/completions).",
+    )
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
     dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
     graders: list[GraderSpec] = Field(default_factory=list)

@@ -27,8 +27,10 @@ from andon.config.schema import NAME_PATTERN
 from andon.gateway import openai_compat
 from andon.gateway.auth import Authenticator, Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
+from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.types import InvokeResult
+from andon.messages import t
 from andon.store import Store
 from andon.workspace import Workspace
 
@@ -236,8 +238,19 @@ class PayloadTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes (gateway.max_request_bytes)")
 
 
+class BodyTooDeep(StarletteHTTPException):
+    """The JSON body nests deeper than the parsers and the store's checks can take safely."""
+
+    def __init__(self) -> None:
+        super().__init__(400, t("http.body.too_deep", limit=MAX_JSON_DEPTH))
+
+
 class BodyLimitMiddleware:
-    """Refuses bodies over ``limit`` bytes: at once by Content-Length, and by counting a streamed body."""
+    """Refuses bodies over ``limit`` bytes (by Content-Length at once, or by counting) and JSON nested too deep.
+
+    The body is read whole on the app's first ``receive`` (FastAPI reads it whole anyway), so its nesting is
+    measured before any JSON parser or validator recurses into it.
+    """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
         self.app = app
@@ -247,7 +260,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
@@ -257,18 +271,30 @@ class BodyLimitMiddleware:
             if size > self.limit:
                 await _send_error(scope, send, "payload_too_large", PayloadTooLarge(self.limit).detail)
                 return
-        received = 0
+        content_type = headers.get(b"content-type", b"").lower()
+        is_json = not content_type or b"json" in content_type  # FastAPI parses both as JSON
+        read = False
 
-        async def counting_receive() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
+        async def whole_body_receive() -> Any:
+            nonlocal read
+            if read:
+                return await receive()  # after the body: disconnects, which streaming responses listen for
+            read = True
+            body = bytearray()
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
+                body += message.get("body", b"")
+                if len(body) > self.limit:
                     raise PayloadTooLarge(self.limit)
-            return message
+                if not message.get("more_body", False):
+                    break
+            if is_json and nesting_depth(bytes(body), stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                raise BodyTooDeep
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, whole_body_receive, send)
 
 
 async def _send_error(scope: Scope, send: Send, code: str, message: str) -> None:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon.errors import AndonError
+from andon.messages import t
 
 log = logging.getLogger("andon.gateway")
 
@@ -62,7 +63,9 @@ _STATUS_CODES |= {429: "rate_limited"}
 def json_problem(value: Any) -> str | None:
     """What keeps a JSON value from being stored on every backend, or None.
 
-    JSON has no NaN or infinity (PostgreSQL refuses them) and UTF-8 has no lone surrogates (``"\\ud800"``).
+    JSON has no NaN or infinity (PostgreSQL refuses them), UTF-8 has no lone surrogates (``"\\ud800"``), and
+    PostgreSQL's text cannot hold NUL, so no string that reaches the store may carry one. The value's nesting
+    is bounded by :data:`~andon.gateway.jsonlimits.MAX_JSON_DEPTH` before it gets here.
     """
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN and Infinity are not JSON numbers"
@@ -71,6 +74,8 @@ def json_problem(value: Any) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "a string holds a lone UTF-16 surrogate (not valid Unicode)"
+        if "\x00" in value:
+            return t("http.nul_in_string")
         return None
     if isinstance(value, Mapping):
         return next((p for k, v in value.items() if (p := json_problem(k) or json_problem(v))), None)

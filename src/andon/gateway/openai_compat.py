@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from andon.config.schema import Params, WorkspaceConfig
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
+from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.types import Caller, InvokeResult
+from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
 
 FEATURE_PREFIX = "feature:"
@@ -228,10 +230,14 @@ def feature_variables(messages: list[ChatMessage]) -> dict[str, Any]:
     if last is None:
         raise ApiError("invalid_request", "a feature call needs a user message", hint="add a message with role user")
     text = _text(last.content)
-    try:
-        parsed = json.loads(text, parse_constant=_no_constant)
-    except ValueError:
-        parsed = None
+    parsed: Any = None
+    if text.lstrip().startswith("{"):  # only an object can be the variables; anything else is text as is
+        if nesting_depth(text, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ApiError("invalid_request", t("http.chat.message_too_deep", limit=MAX_JSON_DEPTH))
+        try:
+            parsed = json.loads(text, parse_constant=_no_constant)
+        except ValueError:
+            parsed = None
     if isinstance(parsed, dict):
         problem = json_problem(parsed)
         if problem:

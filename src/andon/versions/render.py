@@ -42,7 +42,8 @@ def _compile(source: str) -> Template:
 def render_template(source: str, variables: Mapping[str, Any], where: str) -> str:
     """Render one Jinja2 template in the sandbox; errors name ``where`` and the template line."""
     try:
-        return _compile(source).render(**variables)
+        # One mapping, not keywords: a variable may be called `self` (render's own first parameter).
+        return _compile(source).render(dict(variables))
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message}", where=f"{where} (template line {exc.lineno})"
