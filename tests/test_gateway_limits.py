@@ -54,6 +54,7 @@ def write_limits_workspace(folder: Path, stub_url: str, **gateway: Any) -> Path:
             "broken": None,
             "selfish": {"versions": {"v1": {"provider": "stub", "prompt": "{{ source }} and {{ other }}"}}},
             "menu": {"versions": {"v1": {"provider": "stub", "prompt": "Store {{ store }} says: {{ text }}"}}},
+            "menu-v2": {"versions": {"v1": {"provider": "stub", "model": "stub-v2", "prompt": "{{ input }}"}}},
             "ask": {"chat_input": "question", "versions": {"v1": {"provider": "stub", "prompt": "Q: {{ question }}"}}},
         },
     )
@@ -170,3 +171,78 @@ def test_brackets_inside_strings_do_not_count() -> None:
     assert nesting_depth('{"a": "[[[{{{", "b": "\\"[[["}') == 1
     assert nesting_depth('"[[[["') == 0
     assert nesting_depth(b"[" * 1000) == 1000
+
+
+# --- issue 17.4: the caller does not choose which file llama.cpp loads -----------------------------------
+
+
+def test_only_models_andon_yaml_declares_can_be_named(tmp_path: Path, stub: StubProcess) -> None:
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    with Store.open(url) as store:
+        _record, admin = create_key(store, "admin", ["admin"], None)
+        _record, invoker = create_key(store, "app", ["invoke"], None)
+    ws = write_limits_workspace(tmp_path / "ws", stub.base_url, models=["stub/allowed-extra"])
+    garbage = tmp_path / "exists.gguf"
+    garbage.write_bytes(b"not a model at all")
+    with GatewayServer(ws, database_url=url) as server, httpx.Client(base_url=server.base_url, timeout=60) as http:
+        for secret in (admin, invoker):
+            headers = {"authorization": f"Bearer {secret}"}
+            answers = {}
+            for name in ("exists", "missing"):
+                model = f"local/{tmp_path / name}.gguf"
+                response = http.post("/v1/chat/completions", json=chat(model, "hi"), headers=headers)
+                assert response.status_code == 404, response.text
+                error = response.json()["error"]
+                assert error["code"] == "not_found"
+                answers[name] = json.dumps({k: v for k, v in error.items() if k != "trace_id"}).replace(model, "M")
+            # Refused before any file is looked at: an existing file and a missing one get the same answer.
+            assert answers["exists"] == answers["missing"]
+            for refused in ("stub/gpt-anything", "local/qwen2.5-coder-1.5b", "local/../../etc/passwd"):
+                response = http.post("/v1/chat/completions", json=chat(refused, "hi"), headers=headers)
+                assert response.status_code == 404, (refused, response.text)
+            for allowed in ("stub/stub-model", "stub", "stub/stub-v2", "stub/allowed-extra"):
+                response = http.post("/v1/chat/completions", json=chat(allowed, "echo me"), headers=headers)
+                assert response.status_code == 200, (allowed, response.text)
+                assert response.json()["choices"][0]["message"]["content"] == "echo me"
+        listed = {
+            m["id"] for m in http.get("/v1/models", headers={"authorization": f"Bearer {invoker}"}).json()["data"]
+        }
+        assert {"stub/stub-model", "stub/stub-v2", "stub/allowed-extra", "local/qwen2.5-coder-0.5b"} <= listed
+        assert not any(".gguf" in m for m in listed)
+
+
+# --- issue 17.12: what callers may see -------------------------------------------------------------------
+
+
+def test_names_are_listed_to_admin_keys_only_and_metrics_need_their_scope(tmp_path: Path, stub: StubProcess) -> None:
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    with Store.open(url) as store:
+        secrets = {scope: create_key(store, scope, [scope], None)[1] for scope in ("admin", "invoke", "metrics")}
+    ws = write_limits_workspace(tmp_path / "ws", stub.base_url)
+    with GatewayServer(ws, database_url=url) as server, httpx.Client(base_url=server.base_url, timeout=60) as http:
+        for scope, listed in (("admin", True), ("invoke", False)):
+            headers = {"authorization": f"Bearer {secrets[scope]}"}
+            answers = [
+                http.post("/v1/features/nope/invoke", json={}, headers=headers),
+                http.post("/v1/features/echo/invoke", json={"version": "v9"}, headers=headers),
+                http.post("/v1/chat/completions", json=chat("feature:nope", "x"), headers=headers),
+                http.post("/v1/chat/completions", json=chat("feature:echo@v9", "x"), headers=headers),
+                http.post("/v1/chat/completions", json=chat("gpt-nothing", "x"), headers=headers),
+            ]
+            for answer in answers:
+                assert answer.status_code == 404, answer.text
+                error = answer.json()["error"]
+                shown = error["message"] + " " + error.get("hint", "")
+                assert error["code"] == "not_found"
+                # The names of other features, versions and providers: for admin keys only.
+                assert any(name in shown for name in ("feature:echo", "echo,", "v1 (", "stub/stub-model")) is listed, (
+                    scope,
+                    shown,
+                )
+
+        assert http.get("/metrics").status_code == 401
+        assert http.get("/metrics", headers={"authorization": f"Bearer {secrets['invoke']}"}).status_code == 403
+        for scope in ("metrics", "admin"):
+            scraped = http.get("/metrics", headers={"authorization": f"Bearer {secrets[scope]}"})
+            assert scraped.status_code == 200, scraped.text
+            assert "andon_requests" in scraped.text

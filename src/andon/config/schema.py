@@ -311,6 +311,10 @@ class GatewayConfig(_Strict):
         default=30.0, gt=0, description="How long an open circuit waits before a trial call."
     )
     group_commit_ms: float = Field(default=5.0, ge=0, description="How long a trace may wait to share a commit.")
+    models: list[str] = Field(
+        default_factory=list,
+        description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",
+    )
 
 
 class WorkspaceConfig(BaseModel):

@@ -29,7 +29,6 @@ from andon.gateway.auth import Authenticator, Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
-from andon.gateway.types import InvokeResult
 from andon.messages import t
 from andon.store import Store
 from andon.workspace import Workspace
@@ -439,8 +438,11 @@ def _add_operations(app: FastAPI) -> None:
         return JSONResponse(body, status_code=503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-    async def metrics(request: Request) -> Response:
-        """Requests, latency, tokens, cost, cache hits and routes per feature, in Prometheus' text format."""
+    async def metrics(request: Request, identity: Annotated[Identity, Depends(require("metrics"))]) -> Response:
+        """Requests, latency, tokens, cost, cache hits and routes per feature (Prometheus' text format).
+
+        Needs a key with the ``metrics`` scope (or ``admin``): feature names, traffic and cost are not public.
+        """
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -468,13 +470,12 @@ def _add_feature_routes(app: FastAPI) -> None:
     ) -> InvokeResponse:
         """Run the feature's live version (or ``version``) on ``variables``; the call is traced durably."""
         ws: Workspace = request.app.state.workspace
+        caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
         if feature not in ws.config.features:
             known = ", ".join(ws.config.features) or "none"
-            raise ApiError("not_found", f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")
-        caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
-        result: InvokeResult = await _gateway(request).invoke(
-            feature, body.variables, caller, version=body.version, received_at=request.state.received_at
-        )
+            hint = t("http.known", known=known) if openai_compat.may_see_names(caller) else t("http.ask_admin")
+            raise ApiError("not_found", t("http.no_feature", feature=feature), hint=hint)
+        result = await openai_compat.invoke_feature(request, feature, body.variables, caller, body.version)
         request.state.trace_id = result.trace_id
         openai_compat.raise_for_result(result)
         if result.status == "queued":

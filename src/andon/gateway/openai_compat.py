@@ -26,12 +26,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from andon.config.schema import Params, WorkspaceConfig
-from andon.gateway.auth import Identity, require
+from andon.errors import ConfigError, NotFoundError
+from andon.gateway.auth import Identity, allows, require
 from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
+from andon.versions.canonical import PYTHON_PROVIDER, resolve_step
 
 FEATURE_PREFIX = "feature:"
 STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
@@ -170,30 +172,64 @@ class ProviderTarget:
     model: str
 
 
-def resolve_model(model: str, config: WorkspaceConfig) -> FeatureTarget | ProviderTarget:
-    """What a ``model`` string names; unknown names are a ``not_found`` error listing what exists."""
+def callable_models(config: WorkspaceConfig) -> dict[str, list[str]]:
+    """The models callers may name as ``PROVIDER/MODEL``: those andon.yaml names, plus ``gateway.models``.
+
+    A provider's default model, every model a version step or a judge uses, and the allow-list. Nothing
+    else: the string reaches the provider (for the embedded model, a file path), so the caller must not
+    choose it.
+    """
+    found: dict[str, list[str]] = {}
+
+    def add(provider: str | None, model: str | None) -> None:
+        if provider in config.providers and model and config.providers[provider].type != PYTHON_PROVIDER:
+            models = found.setdefault(provider, [])
+            if model not in models:
+                models.append(model)
+
+    for name, settings in config.providers.items():
+        add(name, settings.model)
+    for feature_name, feature in config.features.items():
+        for version_name, spec in feature.versions.items():
+            for step in spec.normalized_steps():
+                try:
+                    resolved = resolve_step(step, config, f"features.{feature_name}.versions.{version_name}")
+                except ConfigError:
+                    continue  # the gateway refuses such a version at start; it declares no model here
+                add(resolved.provider, resolved.model)
+        for grader in feature.graders:
+            if grader.judge in config.providers:
+                add(grader.judge, grader.model or config.providers[grader.judge].model)
+    for entry in config.gateway.models:
+        allowed_provider, _, allowed_model = entry.partition("/")
+        add(allowed_provider, allowed_model)
+    return found
+
+
+def resolve_model(model: str, config: WorkspaceConfig, *, reveal: bool = False) -> FeatureTarget | ProviderTarget:
+    """What a ``model`` string names; anything else is one ``not_found`` error, listing what exists if ``reveal``.
+
+    Undeclared provider models get the same answer whether or not the name means something on the server.
+    """
     if model.startswith(FEATURE_PREFIX):
         name, _, version = model[len(FEATURE_PREFIX) :].partition("@")
         if name not in config.features:
             known = ", ".join(f"feature:{f}" for f in config.features) or "none"
-            raise ApiError("not_found", f"no feature {name!r} in andon.yaml", hint=f"known: {known}")
+            hint = t("http.known", known=known) if reveal else t("http.ask_admin")
+            raise ApiError("not_found", t("http.no_feature", feature=name), hint=hint)
         return FeatureTarget(name, version or None)
+    allowed = callable_models(config)
     provider, slash, sub_model = model.partition("/")
-    if provider in config.providers:
-        if slash and sub_model:
+    if provider in allowed:
+        if slash and sub_model in allowed[provider]:
             return ProviderTarget(provider, sub_model)
         default = config.providers[provider].model
         if not slash and default:
             return ProviderTarget(provider, default)
-        raise ApiError(
-            "invalid_request",
-            f"provider {provider!r} has no default model",
-            hint=f"name one as {provider}/MODEL, or set providers.{provider}.model in andon.yaml",
-        )
-    features = [f"feature:{f}" for f in config.features]
-    providers = [f"{p}/MODEL" for p in config.providers]
-    known = ", ".join(features + providers) or "none"
-    raise ApiError("not_found", f"no model {model!r}", hint=f"use feature:NAME or PROVIDER/MODEL; known: {known}")
+    features = [f"{FEATURE_PREFIX}{f}" for f in config.features]
+    providers = [f"{p}/{m}" for p, models in allowed.items() for m in models]
+    hint = t("http.known_models", known=", ".join(features + providers) or "none") if reveal else t("http.ask_admin")
+    raise ApiError("not_found", t("http.no_model", model=model), hint=hint)
 
 
 # --- mapping messages --------------------------------------------------------------------------------
@@ -417,17 +453,36 @@ def raise_for_result(result: InvokeResult) -> None:
     )
 
 
+def may_see_names(caller: Caller) -> bool:
+    """Whether errors may list the workspace's features, versions and models to this caller (admin keys only)."""
+    return allows(caller.scopes, "admin")
+
+
+async def invoke_feature(
+    request: Request, feature: str, variables: dict[str, Any], caller: Caller, version: str | None
+) -> InvokeResult:
+    """``gateway.invoke``; a missing version is a ``not_found`` that lists the known ones to admin keys only."""
+    try:
+        result: InvokeResult = await request.app.state.gateway.invoke(
+            feature, variables, caller, version=version, received_at=request.state.received_at
+        )
+    except NotFoundError:
+        if may_see_names(caller):
+            raise
+        message = t("http.no_version", feature=feature, version=version) if version else t("http.nothing_live")
+        raise ApiError("not_found", message, hint=t("http.ask_admin")) from None
+    return result
+
+
 async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -> InvokeResult:
     problem = json_problem(body.model_dump(exclude_none=True))
     if problem:
         raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
     gateway = request.app.state.gateway
-    target = resolve_model(body.model, request.app.state.workspace.config)
+    target = resolve_model(body.model, request.app.state.workspace.config, reveal=may_see_names(caller))
     if isinstance(target, FeatureTarget):
         variables = feature_variables(body.messages)
-        result: InvokeResult = await gateway.invoke(
-            target.feature, variables, caller, version=target.version, received_at=request.state.received_at
-        )
+        result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
     else:
         messages = provider_messages(body.messages)
         params = provider_params(body)
@@ -487,8 +542,8 @@ async def chat_completions(
 
 @router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
 async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
-    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each default model."""
+    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each model callers may name."""
     config: WorkspaceConfig = request.app.state.workspace.config
     ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
-    ids += [f"{name}/{provider.model}" for name, provider in config.providers.items() if provider.model]
+    ids += [f"{provider}/{model}" for provider, models in callable_models(config).items() for model in models]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}
