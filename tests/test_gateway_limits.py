@@ -246,3 +246,35 @@ def test_names_are_listed_to_admin_keys_only_and_metrics_need_their_scope(tmp_pa
             scraped = http.get("/metrics", headers={"authorization": f"Bearer {secrets[scope]}"})
             assert scraped.status_code == 200, scraped.text
             assert "andon_requests" in scraped.text
+
+
+# --- issue 16.7: plain text to a feature -----------------------------------------------------------------
+
+
+def test_plain_text_fills_chat_input_or_the_error_names_the_variables(tmp_path: Path, stub: StubProcess) -> None:
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    with Store.open(url) as store:
+        _record, secret = create_key(store, "app", ["invoke"], None)
+    ws = write_limits_workspace(tmp_path / "ws", stub.base_url)
+    headers = {"authorization": f"Bearer {secret}"}
+    with GatewayServer(ws, database_url=url) as server, httpx.Client(base_url=server.base_url, timeout=60) as http:
+        # `ask` names its chat_input: the message text is that variable.
+        asked = http.post("/v1/chat/completions", json=chat("feature:ask", "what is andon?"), headers=headers)
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["choices"][0]["message"]["content"] == "Q: what is andon?"
+
+        # `menu` does not: plain text cannot fill `store` and `text`, and the error says what to send.
+        plain = http.post("/v1/chat/completions", json=chat("feature:menu", "great noodles"), headers=headers)
+        assert plain.status_code == 400, plain.text
+        error = plain.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert "store" in error["message"] and "text" in error["message"]
+        example = json.loads(error["hint"][error["hint"].index("{") : error["hint"].rindex("}") + 1])
+        assert sorted(example) == ["store", "text"]
+        assert "features.menu.chat_input" in error["hint"]
+
+        # The JSON-object form the hint shows is the variables themselves.
+        as_json = json.dumps({"store": "Mapo", "text": "great noodles"})
+        answered = http.post("/v1/chat/completions", json=chat("feature:menu", as_json), headers=headers)
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["choices"][0]["message"]["content"] == "Store Mapo says: great noodles"

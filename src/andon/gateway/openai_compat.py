@@ -3,9 +3,11 @@
 ``model`` picks what answers:
 
 - ``feature:NAME`` (or ``feature:NAME@VERSION``) runs the feature's live (or named) version. The last user
-  message becomes the variables: a JSON object is used as they are; any other text becomes
-  ``{"input": text, "messages": [...all messages...]}`` (plus ``"images": [urls]`` when it has images).
-- ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly.
+  message becomes the variables: a JSON object is used as they are; any other text fills the feature's
+  ``chat_input`` variable, or else becomes ``{"input": text, "messages": [...all messages...]}`` (plus
+  ``"images": [urls]`` when it has images). Text that cannot fill the prompt gets an error naming its variables.
+- ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly;
+  only models andon.yaml names (or ``gateway.models`` allows) can be named.
 
 Both are traced like any invoke. Providers do not stream yet, so ``stream: true`` sends the finished text in
 chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``user`` (or ``x-andon-user-id``),
@@ -14,10 +16,11 @@ chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``use
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -26,7 +29,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from andon.config.schema import Params, WorkspaceConfig
-from andon.errors import ConfigError, NotFoundError
+from andon.errors import AndonError, ConfigError, NotFoundError
 from andon.gateway.auth import Identity, allows, require
 from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
@@ -34,6 +37,7 @@ from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
 from andon.versions.canonical import PYTHON_PROVIDER, resolve_step
+from andon.versions.render import step_variables
 
 FEATURE_PREFIX = "feature:"
 STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
@@ -260,8 +264,12 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity: no store keeps them as JSON
 
 
-def feature_variables(messages: list[ChatMessage]) -> dict[str, Any]:
-    """The variables of a feature call: the last user message's JSON object, or its text with all messages."""
+def feature_variables(messages: list[ChatMessage], chat_input: str | None = None) -> tuple[dict[str, Any], bool]:
+    """The variables of a feature call, and whether they came from plain text.
+
+    The last user message's JSON object is the variables; other text fills the feature's ``chat_input``
+    variable, or by default becomes ``{"input": text, "messages": [...]}`` (plus ``"images"`` when it has any).
+    """
     last = next((m for m in reversed(messages) if m.role == "user"), None)
     if last is None:
         raise ApiError("invalid_request", "a feature call needs a user message", hint="add a message with role user")
@@ -278,12 +286,35 @@ def feature_variables(messages: list[ChatMessage]) -> dict[str, Any]:
         problem = json_problem(parsed)
         if problem:
             raise ApiError("invalid_request", f"the last user message's JSON cannot be stored: {problem}")
-        return parsed
-    variables: dict[str, Any] = {"input": text, "messages": [_plain(m) for m in messages]}
+        return parsed, False
+    variables: dict[str, Any] = (
+        {chat_input: text} if chat_input else {"input": text, "messages": [_plain(m) for m in messages]}
+    )
     images = _images(last.content)
     if images:
         variables["images"] = images
-    return variables
+    return variables, True
+
+
+async def _plain_text_refused(request: Request, target: FeatureTarget, variables: Mapping[str, Any]) -> ApiError | None:
+    """The error for plain text that cannot fill a feature's prompt: its variables, and the JSON form to send."""
+    ws = request.app.state.workspace
+    try:
+        if target.version is None:
+            version = await request.app.state.gateway.live_version(target.feature)
+        else:
+            version = await asyncio.to_thread(ws.version, target.feature, target.version)
+    except AndonError:
+        return None
+    needed = sorted(set().union(*(step_variables(step) for step in version.steps)))
+    if not needed or set(needed) <= set(variables):
+        return None  # something else is wrong; the original error says what
+    example = json.dumps(dict.fromkeys(needed, "…"), ensure_ascii=False)
+    return ApiError(
+        "invalid_request",
+        t("http.chat.plain_text", feature=target.feature, variables=", ".join(needed), given=", ".join(variables)),
+        hint=t("http.chat.plain_text_hint", example=example, feature=target.feature),
+    )
 
 
 def provider_messages(messages: list[ChatMessage]) -> list[Message]:
@@ -481,8 +512,15 @@ async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -
     gateway = request.app.state.gateway
     target = resolve_model(body.model, request.app.state.workspace.config, reveal=may_see_names(caller))
     if isinstance(target, FeatureTarget):
-        variables = feature_variables(body.messages)
-        result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
+        chat_input = request.app.state.workspace.config.features[target.feature].chat_input
+        variables, from_text = feature_variables(body.messages, chat_input)
+        try:
+            result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
+        except ConfigError:
+            refused = await _plain_text_refused(request, target, variables) if from_text else None
+            if refused is None:
+                raise
+            raise refused from None
     else:
         messages = provider_messages(body.messages)
         params = provider_params(body)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -57,6 +57,19 @@ def render_template(source: str, variables: Mapping[str, Any], where: str) -> st
         ) from None
     except SecurityError as exc:
         raise TemplateError(f"template tried something unsafe: {exc}", where=where) from None
+
+
+def step_variables(step: Step) -> set[str]:
+    """The case variables a step's templates and images use (``steps``, earlier steps' outputs, left out)."""
+    names = set(step.images)
+    for source in (step.system, step.prompt):
+        if source:
+            try:
+                names |= meta.find_undeclared_variables(_environment().parse(source))
+            except TemplateSyntaxError:
+                continue  # rendering reports it, with the line
+    names.discard("steps")
+    return names
 
 
 def image_data_url(data: bytes, name: str = "") -> str:
