@@ -11,7 +11,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.failures import FailureGroup
 from tests.gateway_server import GatewayServer, write_workspace
 
@@ -83,4 +88,25 @@ def test_no_server_errors(gateway: tuple[GatewayServer, str]) -> None:
         if operation.label == INVOKE:
             fuzz(operation, GenerationMode.POSITIVE, {"feature": "echo"}, secret, failures)  # random names: 404
     assert {CHAT, INVOKE} <= set(labels)
+    assert not failures, "\n".join(failures[:10])
+
+
+def test_bodies_the_document_calls_valid_are_accepted(gateway: tuple[GatewayServer, str]) -> None:
+    # ST202: feedback and decisions need at least one field, and /openapi.json must say so (anyOf).
+    server, secret = gateway
+    api = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+    failures: list[str] = []
+    for label in ("POST /v1/traces/{trace_id}/feedback", "POST /v1/reviews/{review_id}/decision"):
+        operation = api[label.split(" ")[1]]["POST"]
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+        def call(case: schemathesis.Case) -> None:
+            response = case.call(headers={"authorization": f"Bearer {secret}"}, timeout=30)
+            try:
+                case.validate_response(response, checks=[positive_data_acceptance])
+            except (AssertionError, FailureGroup):
+                failures.append(f"{case.formatted_path} {case.body!r}: {response.status_code} {response.text[:200]}")
+
+        call()
     assert not failures, "\n".join(failures[:10])

@@ -26,7 +26,16 @@ from andon import __version__
 from andon.config.schema import NAME_PATTERN
 from andon.gateway import openai_compat
 from andon.gateway.auth import Authenticator, Identity, require
-from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
+from andon.gateway.http_errors import (
+    NO_NUL,
+    STORABLE_JSON,
+    STORABLE_JSON_SCHEMA,
+    ApiError,
+    StoredObject,
+    error_body,
+    install_error_handlers,
+    json_problem,
+)
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.messages import t
@@ -61,12 +70,12 @@ class InvokeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    variables: dict[str, Any] = Field(default_factory=dict, description="The case variables of the prompt.")
+    variables: StoredObject = Field(default_factory=dict, description="The case variables of the prompt.")
     version: IdText | None = Field(default=None, description="A version name or id; default: the live one.")
     user_id: IdText | None = None
     session_id: IdText | None = None
     tenant: IdText | None = Field(default=None, description="Isolates cached answers.")
-    tags: dict[str, Any] = Field(default_factory=dict, description="Stored on the trace.")
+    tags: StoredObject = Field(default_factory=dict, description="Stored on the trace.")
 
     @field_validator("variables", "tags")
     @classmethod
@@ -96,10 +105,22 @@ class InvokeResponse(BaseModel):
     currency: str | None = None
 
 
+def _at_least_one(*branches: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON Schema for "one of these fields, not null", so /openapi.json states what the validator checks."""
+    return {"anyOf": [{"required": [name], "properties": {name: schema}} for name, schema in branches]}
+
+
 class FeedbackRequest(BaseModel):
     """Feedback on a trace: a score, thumbs (+1 or -1), a comment, or several of them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_at_least_one(
+            ("score", {"type": "number"}),
+            ("thumbs", {"enum": [1, -1]}),
+            ("comment", {"type": "string", "minLength": 1}),
+        ),
+    )
 
     score: float | None = Field(default=None, allow_inf_nan=False)
     thumbs: Literal[1, -1] | None = None
@@ -123,9 +144,15 @@ class FeedbackResponse(BaseModel):
 class DecisionRequest(BaseModel):
     """A human decision on a review item: a JSON object, a label, or both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # A label of only spaces counts as none (the queue strips it).
+        json_schema_extra=_at_least_one(
+            ("decision", {"type": "object"}), ("label", {"type": "string", "pattern": r"\S"})
+        ),
+    )
 
-    decision: dict[str, Any] | None = None
+    decision: StoredObject | None = None
     label: IdText | None = None
     comment: LongText | None = None
 
@@ -203,6 +230,7 @@ def _document_errors(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(components["ErrorBody"].pop("$defs", {}))
+        components[STORABLE_JSON] = STORABLE_JSON_SCHEMA
         for path, methods in schema.get("paths", {}).items():
             for operation in methods.values():
                 responses = operation.setdefault("responses", {})

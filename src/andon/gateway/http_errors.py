@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import Field, JsonValue, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon.errors import AndonError
@@ -22,6 +23,25 @@ from andon.messages import t
 log = logging.getLogger("andon.gateway")
 
 NO_NUL = r"^[^\x00]*$"  # a pattern for request text stored in text columns: PostgreSQL's cannot hold NUL
+StoredText = Annotated[str, Field(pattern=NO_NUL)]
+
+# What json_problem accepts, for /openapi.json (it cannot say "at most MAX_JSON_DEPTH levels": the description does).
+STORABLE_JSON = "StorableJSON"
+STORABLE_JSON_REF: dict[str, JsonValue] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+STORABLE_JSON_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON whose strings hold no NUL character, nested at most 64 levels (arrays and objects).",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": STORABLE_JSON_REF},
+        {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": STORABLE_JSON_REF},
+    ],
+}
+# A JSON object of storable values: variables, tags, decisions, schemas.
+StoredObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": STORABLE_JSON_REF}),
+]
 
 # code -> (HTTP status, OpenAI error type). Codes are part of the API: add new ones, never rename.
 CODES: dict[str, tuple[int, str]] = {

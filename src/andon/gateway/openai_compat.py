@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from andon.config.schema import Params, WorkspaceConfig
 from andon.errors import AndonError, ConfigError, NotFoundError
 from andon.gateway.auth import Identity, allows, require
-from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
+from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
@@ -48,17 +48,17 @@ STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characte
 class ImageURL(BaseModel):
     """An image in a message: an http(s) or data: URL."""
 
-    url: str
-    detail: str | None = None
+    url: StoredText
+    detail: StoredText | None = None
 
 
 class ContentPart(BaseModel):
     """One part of a message's content (text or image_url are supported)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": STORABLE_JSON_REF})
 
-    type: str
-    text: str | None = None
+    type: StoredText
+    text: StoredText | None = None
     image_url: ImageURL | None = None
 
 
@@ -68,8 +68,8 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
+    content: StoredText | list[ContentPart] | None = None
+    name: StoredText | None = None
 
 
 class StreamOptions(BaseModel):
@@ -83,8 +83,8 @@ class JsonSchemaFormat(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    name: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    name: StoredText | None = None
+    schema_: StoredObject | None = Field(default=None, alias="schema")
     strict: bool | None = None
 
 
@@ -100,7 +100,7 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1, max_length=400)
+    model: str = Field(min_length=1, max_length=400, pattern=NO_NUL)
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -109,11 +109,11 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     seed: int | None = None
-    stop: str | list[str] | None = None
+    stop: StoredText | list[StoredText] | None = None
     response_format: ResponseFormat | None = None
     n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported.")
     user: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    metadata: dict[str, str] | None = None
+    metadata: dict[StoredText, StoredText] | None = None
 
 
 class AssistantMessage(BaseModel):
