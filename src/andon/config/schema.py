@@ -311,6 +311,16 @@ class GatewayConfig(_Strict):
         default=30.0, gt=0, description="How long an open circuit waits before a trial call."
     )
     group_commit_ms: float = Field(default=5.0, ge=0, description="How long a trace may wait to share a commit.")
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's headers must arrive within this time, or the connection closes (408).",
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A request's body must arrive within this time after its headers, or the connection closes.",
+    )
     models: list[str] = Field(
         default_factory=list,
         description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",

@@ -52,6 +52,7 @@ CODES: dict[str, tuple[int, str]] = {
     "forbidden": (403, "permission_error"),
     "not_found": (404, "not_found_error"),
     "method_not_allowed": (405, "invalid_request_error"),
+    "request_timeout": (408, "invalid_request_error"),
     "conflict": (409, "invalid_request_error"),
     "payload_too_large": (413, "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error"),
