@@ -118,7 +118,7 @@ class FeedbackRequest(BaseModel):
         json_schema_extra=_at_least_one(
             ("score", {"type": "number"}),
             ("thumbs", {"enum": [1, -1]}),
-            ("comment", {"type": "string", "minLength": 1}),
+            ("comment", {"type": "string", "pattern": r"\S"}),
         ),
     )
 

@@ -55,7 +55,10 @@ class ImageURL(BaseModel):
 class ContentPart(BaseModel):
     """One part of a message's content (text or image_url are supported)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": STORABLE_JSON_REF})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"additionalProperties": STORABLE_JSON_REF, "propertyNames": {"pattern": NO_NUL}},
+    )
 
     type: StoredText
     text: StoredText | None = None
@@ -101,7 +104,13 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1, max_length=400, pattern=NO_NUL)
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        # Every call needs a user message; the validator says which shapes a provider call takes.
+        json_schema_extra={
+            "contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
+        },
+    )
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
