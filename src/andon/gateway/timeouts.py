@@ -99,7 +99,7 @@ class _ReadDeadlines:
         if self.transport.is_closing():
             return
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
-        log.warning(t("http.timeout.closed", client=client, phase=phase, seconds=f"{seconds:g}"))
+        log.warning(t(f"http.timeout.closed_{phase}", client=client, seconds=f"{seconds:g}"))
         if phase == "headers" and (self.cycle is None or self.cycle.response_complete):
             self.transport.write(_timeout_response(seconds))
         self.transport.close()
