@@ -276,6 +276,11 @@ class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
+    chat_input: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_]\w*$",
+        description="The variable a plain-text chat message fills (/v1/chat/completions).",
+    )
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
     dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
     graders: list[GraderSpec] = Field(default_factory=list)
@@ -316,6 +321,20 @@ class GatewayConfig(_Strict):
         default=30.0, gt=0, description="How long an open circuit waits before a trial call."
     )
     group_commit_ms: float = Field(default=5.0, ge=0, description="How long a trace may wait to share a commit.")
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's headers must arrive within this time, or the connection closes (408).",
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A request's body must arrive within this time after its headers, or the connection closes.",
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",
+    )
 
 
 class WorkspaceConfig(BaseModel):
