@@ -40,7 +40,7 @@ def robust_scale(values: np.ndarray[Any, np.dtype[np.float64]]) -> float:
 class Baseline:
     """Expected value at a time, learned online; its whole memory is bounded and JSON-serialisable.
 
-    >>> b = Baseline(BaselineSettings(window=3))
+    >>> b = Baseline(BaselineSettings(window=3, season=None))
     >>> for ts, x in [(0, 10.0), (60, 12.0), (120, 11.0)]:
     ...     b.learn(ts, x)
     >>> b.expected(180)
@@ -61,12 +61,16 @@ class Baseline:
         return index, slot
 
     def expected(self, ts: float) -> float | None:
-        """The expected value at ``ts`` (None before any point was learned)."""
+        """The expected value at ``ts``; None while learning (no point yet, or a seasonal slot not yet
+        seen in ``min_seasons`` past seasons: falling back to the recent median would make the daily
+        swing itself look like a string of anomalies).
+        """
         if self.settings.season is not None:
             index, slot = self._slot(ts)
             held = [(i, v) for i, v in self._slots.get(slot, ()) if index - self.settings.seasons <= i < index]
-            if len({i for i, _ in held}) >= self.settings.min_seasons:
-                return float(np.median([v for _, v in held]))
+            if len({i for i, _ in held}) < self.settings.min_seasons:
+                return None
+            return float(np.median([v for _, v in held]))
         if not self._recent:
             return None
         return float(np.median(np.fromiter(self._recent, float, len(self._recent))))
@@ -103,18 +107,23 @@ class Residuals:
     def __init__(self, settings: BaselineSettings, scale_window: int) -> None:
         self.baseline = Baseline(settings)
         self._past: deque[float] = deque(maxlen=scale_window)
+        # a spread estimated from a handful of residuals would turn ordinary noise into alarms
+        self._min_past = min(20, scale_window)
 
     def step(self, ts: float, value: float) -> tuple[float, float] | None:
-        """``(residual, scale)`` of ``value`` against what was expected before it (None at the very start),
-        then learn it. ``scale`` is never below a tiny floor relative to the level, so a flat line has one.
+        """``(residual, scale)`` of ``value`` against what was expected before it, then learn it; None while
+        the baseline or the spread is still learning. ``scale`` has a tiny floor, so a flat line has one.
         """
         expected = self.baseline.expected(ts)
         self.baseline.learn(ts, value)
         if expected is None:
             return None
         residual = value - expected
-        scale = robust_scale(np.fromiter(self._past, float, len(self._past))) if self._past else 0.0
+        ready = len(self._past) >= self._min_past
+        scale = robust_scale(np.fromiter(self._past, float, len(self._past))) if ready else 0.0
         self._past.append(residual)
+        if not ready:
+            return None
         return residual, max(scale, 1e-9 * (1.0 + abs(expected)))
 
     def save(self) -> dict[str, Any]:

@@ -27,8 +27,9 @@ class EwmaSettings(_ChartSettings):
 
     type: Literal["ewma"] = "ewma"
     lam: float = Field(default=0.2, gt=0, le=1)
-    warn_l: float = Field(default=2.5, gt=0)
-    fail_l: float = Field(default=3.0, gt=0)
+    # L=3 (the textbook value) false-alarms about once in 500 points: too often for a monitor
+    warn_l: float = Field(default=3.0, gt=0)
+    fail_l: float = Field(default=4.0, gt=0)
 
     @model_validator(mode="after")
     def _order(self) -> EwmaSettings:
@@ -38,12 +39,12 @@ class EwmaSettings(_ChartSettings):
 
 
 class CusumSettings(_ChartSettings):
-    """Slack ``k`` and decision interval ``h`` in σ (h=5, k=0.5 detect a 1 σ shift in about 10 points)."""
+    """Slack ``k`` and decision interval ``h`` in σ; h=8, k=0.5 false-alarms about once in 10⁴ points."""
 
     type: Literal["cusum"] = "cusum"
     k: float = Field(default=0.5, ge=0)
-    warn_h: float = Field(default=3.0, gt=0)
-    fail_h: float = Field(default=5.0, gt=0)
+    warn_h: float = Field(default=5.0, gt=0)
+    fail_h: float = Field(default=8.0, gt=0)
 
     @model_validator(mode="after")
     def _order(self) -> CusumSettings:

@@ -43,7 +43,7 @@ class RobustZ(Detector):
     """Fail when a value is ``fail_z`` robust σ away from what its baseline expects.
 
     >>> from andon.watch.detectors.robust import RobustZ, RobustZSettings
-    >>> d = RobustZ(RobustZSettings(warmup=20, baseline={"window": 20}))
+    >>> d = RobustZ(RobustZSettings(warmup=20, baseline={"window": 20, "season": None}))
     >>> calm = [d.update(60 * i, 100.0 + (i % 5)) for i in range(40)]
     >>> d.update(2400, 160.0).state
     'fail'

@@ -58,12 +58,13 @@ class StaticThreshold(Detector):
         if s.fail_below is not None:
             low = None if s.warn_below is None else -s.warn_below
             score = max(score, severity(_ratio(-x, -s.fail_below, low)))
-        for state, limit, above in (
+        checks: tuple[tuple[State, float | None, bool], ...] = (
             ("fail", s.fail_above, True),
             ("fail", s.fail_below, False),
             ("warn", s.warn_above, True),
             ("warn", s.warn_below, False),
-        ):
+        )
+        for state, limit, above in checks:
             if limit is not None and (x >= limit if above else x <= limit):
                 return state, score, t("watch.above" if above else "watch.below", value=x, limit=limit)
         return "ok", score, t("watch.within", value=x)
