@@ -32,7 +32,7 @@ def create(
     scope: Annotated[
         list[str] | None,
         typer.Option(
-            "--scope", "-s", help="invoke, review or admin (repeatable; admin includes all). Default: invoke."
+            "--scope", "-s", help="invoke, review, alerts or admin (repeatable; admin includes all). Default: invoke."
         ),
     ] = None,
     rate: Annotated[
