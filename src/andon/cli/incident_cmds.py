@@ -154,9 +154,14 @@ def advance(
     if decision is not None:
         fields["decision"] = decision.strip().lower().replace("-", "_")
     with open_workspace() as ws:
+        reached = name in inc.get_incident(ws, incident_id).stages
         incident = inc.advance(ws, incident_id, name, actor=_actor(actor), note=note, **fields)
     if as_json:
         print_json(incident_json(incident))
+        return
+    if reached:
+        when = _when(incident.stages.get(name))
+        console.print(t("incidents.already", id=incident.id, stage=_stage(name), when=when))
         return
     console.print(f"[green]✓[/] {t('incidents.advanced', id=incident.id, stage=_stage(incident.stage))}")
 
