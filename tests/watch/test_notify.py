@@ -189,8 +189,9 @@ class _SMTP:
 
 
 def _email(port: int, **extra: Any) -> dict[str, Any]:
-    return {"mail": {"type": "email", "host": "127.0.0.1", "port": port, "starttls": False, "sender": "andon@example.com",
-                     "to": ["oncall@example.com", "pm@example.com"], "stages": ["detected", "confirmed"], **extra}}  # fmt: skip
+    to = ["oncall@example.com", "pm@example.com"]
+    mail = {"type": "email", "host": "127.0.0.1", "port": port, "starttls": False, "sender": "andon@example.com"}
+    return {"mail": {**mail, "to": to, "stages": ["detected", "confirmed"], **extra}}
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -198,8 +199,10 @@ def test_email_over_a_loopback_smtp_server(tmp_path: Path, database_url: str) ->
     with _SMTP(password="smtp-pass-word") as smtp:
         notifiers = _email(smtp.port, username="andon", password="smtp-pass-word")
         with open_workspace(tmp_path / "ws", database_url, notifiers=notifiers) as ws:
-            opened = inc.open_incident(ws, feature="menu", title="reject rate jumped", actor="monitor:m", detected_at=T0,
-                                       runbook="https://wiki.example/rb")  # fmt: skip
+            opened = inc.open_incident(
+                ws, feature="menu", title="reject rate jumped", actor="monitor:m", detected_at=T0,
+                runbook="https://wiki.example/rb",
+            )  # fmt: skip
             inc.advance(ws, opened.id, "mitigated", actor="monitor:m", action="stop")  # not in `stages`: no mail
             inc.advance(ws, opened.id, "confirmed", actor="kim", false_alarm=True, cause="holiday")
             assert asyncio.run(deliver_due(ws, now=LATER)) == 2

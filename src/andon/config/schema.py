@@ -138,7 +138,9 @@ class ProviderConfig(_Strict):
     backoff_base_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=30.0, ge=0)
     concurrency: int = Field(default=8, ge=1, le=10_000)
-    rate_per_s: float | None = Field(default=None, gt=0, description="At most this many calls started per second (the provider's quota).")
+    rate_per_s: float | None = Field(
+        default=None, gt=0, description="At most this many calls started per second (the provider's quota)."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific settings.")
 
 

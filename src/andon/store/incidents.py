@@ -92,9 +92,14 @@ class IncidentsMixin(StoreBase):
     """Incidents and their timelines (methods of :class:`andon.store.Store`)."""
 
     def create_incident(
-        self, values: Mapping[str, Any], events: Sequence[NewEvent], notifications: Sequence[NewNotification]
+        self,
+        values: Mapping[str, Any],
+        events: Sequence[NewEvent],
+        notifications: Sequence[NewNotification],
+        *,
+        due: datetime | None = None,
     ) -> tuple[IncidentRecord, bool]:
-        """Insert an incident with its first events and notifications; (record, True).
+        """Insert an incident with its first events and notifications (due at ``due``); (record, True).
 
         When ``values["open_key"]`` names a still-open incident, nothing is written: (that one, False).
         """
@@ -109,7 +114,7 @@ class IncidentsMixin(StoreBase):
                 session.add(row)
                 session.flush()
                 _add_events(session, row.id, events)
-                enqueue(self, session, notifications, utcnow())
+                enqueue(self, session, notifications, due or utcnow())
                 return _incident(row), True
         except IntegrityError:
             # Another process opened it between our read and our insert (PostgreSQL; SQLite writers queue).
@@ -128,6 +133,8 @@ class IncidentsMixin(StoreBase):
         changes: Mapping[str, Any],
         events: Sequence[NewEvent],
         notifications: Sequence[NewNotification],
+        *,
+        due: datetime | None = None,
     ) -> IncidentRecord | None:
         """Apply ``changes`` if the incident is still at ``revision``; None when someone changed it first."""
         unknown = set(changes) - _CHANGEABLE
@@ -146,7 +153,7 @@ class IncidentsMixin(StoreBase):
                 setattr(row, name, value)
             row.revision = revision + 1
             _add_events(session, row.id, events)
-            enqueue(self, session, notifications, utcnow())
+            enqueue(self, session, notifications, due or utcnow())
             session.flush()
             return _incident(row)
 

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from andon.store._base import StoreBase
-from andon.store.models import OutboxRow
+from andon.store.models import OutboxRow, utcnow
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed")
 
@@ -56,8 +56,9 @@ class OutboxRecord:
     lease_token: str | None = None
 
 
-def enqueue(store: StoreBase, session: Session, notifications: Sequence[NewNotification], now: datetime) -> None:
-    """Insert ``notifications`` inside the caller's transaction; a row already there for its key is kept."""
+def enqueue(store: StoreBase, session: Session, notifications: Sequence[NewNotification], due: datetime) -> None:
+    """Insert ``notifications``, due at ``due``, inside the caller's transaction; a row already there is kept."""
+    now = utcnow()
     for note in notifications:
         session.execute(
             store._insert(OutboxRow)
@@ -69,7 +70,7 @@ def enqueue(store: StoreBase, session: Session, notifications: Sequence[NewNotif
                 payload=dict(note.payload),
                 status="pending",
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=min(due, now),
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -79,10 +80,10 @@ def enqueue(store: StoreBase, session: Session, notifications: Sequence[NewNotif
 class OutboxMixin(StoreBase):
     """The notification outbox (methods of :class:`andon.store.Store`)."""
 
-    def enqueue_notifications(self, notifications: Sequence[NewNotification], now: datetime) -> None:
+    def enqueue_notifications(self, notifications: Sequence[NewNotification], due: datetime) -> None:
         """Write notifications on their own (the incident store writes them with its changes)."""
         with self._write() as session:
-            enqueue(self, session, notifications, now)
+            enqueue(self, session, notifications, due)
 
     def claim_notifications(
         self, *, now: datetime, token: str, lease: timedelta, limit: int = 50

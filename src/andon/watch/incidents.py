@@ -142,7 +142,7 @@ def open_incident(
     draft = _from_values(values)
     event = NewEvent(kind="stage", stage="detected", actor=actor, at=detected_at, text=title.strip())
     notes = notifications_for(ws.config, _payload(ws, draft, "detected", actor, detected_at, None))
-    record, _created = ws.store.create_incident(values, [event], notes)
+    record, _created = ws.store.create_incident(values, [event], notes, due=detected_at)
     return _incident(record)
 
 
@@ -184,7 +184,7 @@ def advance(
         updated = _from_values({**_values(record), **changes})
         payload = _payload(ws, updated, stage, actor, when, note)
         result = ws.store.update_incident(
-            record.id, record.revision, changes, events, notifications_for(ws.config, payload)
+            record.id, record.revision, changes, events, notifications_for(ws.config, payload), due=when
         )
         if result is not None:
             return _incident(result)
