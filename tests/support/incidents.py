@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from andon.gateway.types import TraceRecord
 from andon.store.records import new_id
+from andon.watch.notify.base import Notification
 from andon.workspace import Workspace
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -50,3 +53,25 @@ def trace(feature: str, at: datetime, **fields: Any) -> TraceRecord:
 def minutes(n: float) -> timedelta:
     """``n`` minutes."""
     return timedelta(minutes=n)
+
+
+class MemoSettings(BaseModel):
+    """Settings of the test plugin notifier."""
+
+    model_config = ConfigDict(extra="forbid")
+    prefix: str = Field(min_length=1)
+
+
+class MemoNotifier:
+    """A plugin-style notifier that keeps what it was sent in ``SENT`` (class-level, for the test to read)."""
+
+    Settings = MemoSettings
+    SENT: ClassVar[list[tuple[str, str]]] = []
+
+    def __init__(self, name: str, settings: MemoSettings, language: str = "en") -> None:
+        self.name = name
+        self.settings = settings
+
+    async def send(self, notification: Notification) -> None:
+        """Remember it."""
+        MemoNotifier.SENT.append((self.settings.prefix, notification.delivery_id))

@@ -276,3 +276,24 @@ def test_unknown_notifier_type_names_the_field() -> None:
     with pytest.raises(ConfigError) as caught:
         build_notifier("pager", config)
     assert caught.value.where == "andon.yaml: notifiers.pager.type" and "slack" in caught.value.message
+
+
+def test_a_plugin_notifier_gets_its_own_typed_settings(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.incidents import MemoNotifier
+
+    from andon.watch.notify import REGISTRY
+
+    # As an installed entry point would, without installing a package in the test.
+    monkeypatch.setitem(REGISTRY.builtins, "memo", "tests.support.incidents:MemoNotifier")
+    monkeypatch.setattr(MemoNotifier, "SENT", [])
+    with open_workspace(
+        tmp_path / "ws", database_url, notifiers={"m": {"type": "memo", "options": {"prefix": "P"}}}
+    ) as ws:
+        opened = inc.open_incident(ws, feature="menu", title="t", actor="monitor:m", detected_at=T0)
+        assert asyncio.run(deliver_due(ws, now=LATER)) == 1
+    assert [("P", f"{opened.id}:detected:m")] == MemoNotifier.SENT
+    with pytest.raises(ConfigError) as caught:
+        build_notifier("m", PluginNotifierConfig.model_validate({"type": "memo", "options": {"prefix": ""}}))
+    assert caught.value.where == "andon.yaml: notifiers.m.options.prefix"

@@ -374,7 +374,8 @@ class NotifierConfig(_Strict):
         if cls is not NotifierConfig:
             return schema
         # Every built-in type's fields, so editors (and the loader's "did you mean") know them all.
-        variants = [handler.resolve_ref_schema(handler(t.__pydantic_core_schema__)) for t in _NOTIFIER_TYPES.values()]
+        kinds = (*_NOTIFIER_TYPES.values(), PluginNotifierConfig)
+        variants = [handler.resolve_ref_schema(handler(t.__pydantic_core_schema__)) for t in kinds]
         properties: dict[str, Any] = {}
         for variant in variants:
             properties.update(variant.get("properties", {}))

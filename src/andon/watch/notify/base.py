@@ -6,7 +6,6 @@ the ``options:`` of its ``notifiers:`` entry; register it under the entry-point 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -122,8 +121,3 @@ def describe(exc: BaseException) -> str:
     """A one-line description of a transport error (its type and first line)."""
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-def stages_line(stages: Iterable[str]) -> str:
-    """Stages joined for a message."""
-    return " → ".join(stages)
