@@ -374,7 +374,7 @@ class NotifierConfig(_Strict):
         if cls is not NotifierConfig:
             return schema
         # Every built-in type's fields, so editors (and the loader's "did you mean") know them all.
-        kinds = (*_NOTIFIER_TYPES.values(), PluginNotifierConfig)
+        kinds: list[type[NotifierConfig]] = [*_NOTIFIER_TYPES.values(), PluginNotifierConfig]
         variants = [handler.resolve_ref_schema(handler(t.__pydantic_core_schema__)) for t in kinds]
         properties: dict[str, Any] = {}
         for variant in variants:
