@@ -1,4 +1,4 @@
-"""Watch and stop the line: detectors that judge metric streams (monitors and the cord come later)."""
+"""Watch and stop the line: monitors, detectors, the automatic cord, incidents and notifications."""
 
 from andon.watch.detectors.base import (
     Detector,
