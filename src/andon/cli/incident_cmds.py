@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from andon.cli._common import console, open_workspace, print_json, run
-from andon.errors import ConfigError
 from andon.deploy import default_actor
+from andon.errors import ConfigError
 from andon.messages import t
 from andon.store.outbox import OutboxRecord
 from andon.watch import incidents as inc
