@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -156,6 +157,46 @@ async def test_errors_are_outcomes_not_crashes_and_are_not_cached(tmp_path: Path
         assert ok.status == "ok" and not ok.cached  # the failed call was never cached
         missing, _ = await ws.invoke("menu-review", {}, version="llm")
         assert missing.status == "error" and "description" in (missing.error or "")
+    finally:
+        await ws.aclose_providers()
+        ws.close()
+
+
+async def test_pointing_the_provider_elsewhere_never_reuses_the_old_servers_answers(tmp_path: Path) -> None:
+    async with StubServer(echo=True) as first, StubServer(reply="second server") as second:
+        ws = make_workspace(tmp_path, first.base_url, "rules_endpoint_a")
+        try:
+            old, _ = await ws.invoke("menu-review", {"description": "물냉면"}, version="llm")
+            old_id = ws.version("menu-review", "llm").id
+        finally:
+            await ws.aclose_providers()
+            ws.close()
+        ws = make_workspace(tmp_path, second.base_url, "rules_endpoint_b")
+        try:
+            new, record = await ws.invoke("menu-review", {"description": "물냉면"}, version="llm")
+            assert ws.version("menu-review", "llm").id != old_id
+            assert not new.cached and new.output_text == "second server" != old.output_text
+            assert second.stats()["requests"] == 1
+            card = citation_markdown(ws.store.get_output(record.id))
+            assert f"@ {second.base_url.rstrip('/')}" in card
+        finally:
+            await ws.aclose_providers()
+            ws.close()
+
+
+async def test_credentials_in_the_base_url_never_reach_messages_or_the_store(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port with no listener
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ws = make_workspace(tmp_path, f"http://user:sk-pass-123@127.0.0.1:{port}/v1?key=sk-query-456", "rules_leak")
+    try:
+        outcome, record = await ws.invoke("menu-review", {"description": "물냉면"}, version="llm")
+        assert outcome.status == "error"
+        assert "cannot connect to http://***@127.0.0.1" in (outcome.error or "") and "key=***" in (outcome.error or "")
+        stored = ws.store.get_output(record.id)
+        everything = json.dumps([stored.error, stored.steps, stored.context, stored.raw], default=str)
+        for secret in ("sk-pass-123", "sk-query-456", "sk-test"):
+            assert secret not in everything and secret not in (outcome.error or "")
     finally:
         await ws.aclose_providers()
         ws.close()

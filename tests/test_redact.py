@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import string
+from collections.abc import Iterator
+from re import _constants, _parser  # the parsed form of a pattern, to check its repeats
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from andon.config.schema import REDACTIONS
+from andon.gateway import redact as redact_module
 from andon.gateway.redact import (
     MARKERS,
+    MAX_FIELD_CHARS,
+    RULES,
+    TOO_LONG,
     Redactor,
     StoragePolicy,
     hash_messages,
@@ -197,3 +206,222 @@ def test_hash_policy_keeps_structure_not_content() -> None:
     full = StoragePolicy.of("full", ["emails"])
     assert full.input({"email": "kim@x.kr"}) == {"email": "kim@x.kr"}
     assert full.messages(messages) is messages
+
+
+# --- issue 17 item 6: forms the patterns missed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Fullwidth digits and signs (a Korean IME's full-width mode).
+        ("전화 ０１０－１２３４－５６７８ 주세요", "전화 [PHONE] 주세요"),
+        ("주민번호 ９００１０１－１２３４５６７", "주민번호 [RRN]"),
+        ("카드 ４１１１ １１１１ １１１１ １１１１", "카드 [CARD]"),
+        ("메일 ｋｉｍ＠ｅｘａｍｐｌｅ．ｃｏｍ 끝", "메일 [EMAIL] 끝"),
+        # Hangul-spelled digits.
+        ("번호는 공일공 일이삼사 오육칠팔로 연락", "번호는 [PHONE]로 연락"),
+        ("번호 공일공-일이삼사-오육칠팔이에요", "번호 [PHONE]이에요"),
+        ("서울 공이 일이삼 사오육칠", "서울 [PHONE]"),
+        ("주민 구공공일공일 일이삼사오육칠", "주민 [RRN]"),
+        # Dash look-alikes and invisible separators.
+        ("010\u20101234\u20105678", "[PHONE]"),
+        ("010\u20111234\u20115678", "[PHONE]"),
+        ("010\u20131234\u20145678", "[PHONE]"),
+        ("010\u22121234\u22125678", "[PHONE]"),
+        ("900101\u20101234567", "[RRN]"),
+        ("010\u200b-1234-\u200d5678 끝", "[PHONE] 끝"),
+        ("4111\u20601111\ufeff1111\u00ad1111", "[CARD]"),
+        ("k\u200bim@example.com", "[EMAIL]"),
+        # Parenthesised area codes.
+        ("(010) 1234-5678", "[PHONE]"),
+        ("(02)123-4567 로", "[PHONE] 로"),
+        # IDN and spelled-out e-mail addresses.
+        ("메일 kim@예시.한국 로", "메일 [EMAIL] 로"),
+        ("user@bücher.de", "[EMAIL]"),
+        ("abc@naver.com입니다", "[EMAIL]입니다"),
+        ("kim [at] example [dot] com", "[EMAIL]"),
+        ("kim(at)example(dot)co(dot)kr", "[EMAIL]"),
+        ("write to kim at example dot com today", "write to [EMAIL] today"),
+        ("kim AT example DOT com", "[EMAIL]"),
+        ("kim 골뱅이 naver 점 com 으로", "[EMAIL] 으로"),
+        ("kim[at]example.com", "[EMAIL]"),
+        # Keys: AWS temporary ids and secrets, Google API keys.
+        ("id ASIAY34FZKBOKMUTVV7A", "id [API_KEY]"),
+        ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=[API_KEY]"),
+        ("key=AIzaSyA-1234567890abcdefghijklmnopqrstu", "key=[API_KEY]"),
+        ("sk-" + "a" * 300 + " end", "[API_KEY] end"),  # the whole key, however long
+    ],
+)
+def test_gaps_of_issue_17_are_redacted(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "주문번호 2026-1201-0042 배송 완료",
+        "가격 ₩12,000 (부가세 포함), 총 ₩1,234,000",
+        "2026년 12월 1일, 2026.12.01, 2026-12-01, 12/01/2026",
+        "운송장 612345678901 (CJ대한통운), 우체국 6865012345678",
+        "version 2.10.4, v1.2.3-rc.1, build 20261201.4",
+        "commit da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "see the docs at docs.python.org",
+        "this app is great",
+        "이 일은 사실 오래 걸려요, 일이 많아서",
+        "수량 1~3개, 10:30~12:00",
+    ],
+)
+def test_hard_negatives_stay_untouched(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_only_the_original_span_is_replaced_the_rest_is_stored_as_sent() -> None:
+    # Folding is for matching only: fullwidth punctuation, ellipses and emoji joiners around stay as they were.
+    text = "전화：０１０－１２３４－５６７８ 주세요。… 👨\u200d👩\u200d👧 ｋｉｍ＠ｘ．ｋｒ！"
+    assert redact(text) == "전화：[PHONE] 주세요。… 👨\u200d👩\u200d👧 [EMAIL]！"
+
+
+def test_a_field_over_the_limit_is_replaced_whole() -> None:
+    limited = Redactor(max_chars=100)
+    assert limited.text("a" * 100) == "a" * 100
+    assert limited.text("a" * 101 + " 010-1234-5678") == TOO_LONG
+    assert limited.value({"text": "x" * 101, "n": 1}) == {"text": TOO_LONG, "n": 1}
+    assert Redactor(()).text("x" * 101 + " 010-1234-5678").endswith("5678")  # nothing chosen: nothing to do
+    assert Redactor().max_chars == MAX_FIELD_CHARS
+
+
+def test_tags_have_keys_and_values_redacted_by_the_same_policy() -> None:
+    tags = {"contact": "kim@x.kr", "010-1234-5678": "vip", "plan": "pro", "n": 3}
+    expected = {"contact": "[EMAIL]", "[PHONE]": "vip", "plan": "pro", "n": 3}
+    assert StoragePolicy.of("redacted", REDACTIONS).tags(tags) == expected
+    assert StoragePolicy.of("hash", REDACTIONS).tags(tags) == expected
+    assert StoragePolicy.of("full", REDACTIONS).tags(tags) == tags
+
+
+# --- issue 17 item 2: linear time by construction ------------------------------------------------
+
+
+def _repeats(tree: Any) -> Iterator[tuple[Any, int, int]]:
+    """(opcode, min, max) of every repeat in a parsed pattern, nested ones included."""
+    for op, arg in tree:
+        if op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT):
+            low, high, body = arg
+            yield op, low, high
+            yield from _repeats(body)
+        elif op in (_constants.SUBPATTERN, _constants.ATOMIC_GROUP):
+            yield from _repeats(arg[-1])
+        elif op == _constants.BRANCH:
+            for branch in arg[1]:
+                yield from _repeats(branch)
+        elif op in (_constants.ASSERT, _constants.ASSERT_NOT):
+            yield from _repeats(arg[1])
+
+
+def _parsed(pattern: re.Pattern[str]) -> Any:
+    return _parser.parse(pattern.pattern, pattern.flags)
+
+
+def test_search_patterns_have_only_bounded_repeats() -> None:
+    # Bounded repeats bound the work at each start position, so a search is linear in the text's length.
+    for kind, rules in RULES.items():
+        for rule in rules:
+            for _op, _low, high in _repeats(_parsed(rule.pattern)):
+                assert high <= 256, f"{kind}: {rule.pattern.pattern!r} has a repeat up to {high}"
+
+
+def test_unbounded_repeats_are_possessive_and_anchored() -> None:
+    # Tails are only matched at a found entity's end (``match``, never ``search``) and never backtrack.
+    tails = [rule.tail for rules in RULES.values() for rule in rules if rule.tail is not None]
+    for pattern in [*tails, redact_module._STRETCH]:
+        for op, _low, high in _repeats(_parsed(pattern)):
+            assert high <= 256 or op == _constants.POSSESSIVE_REPEAT, f"{pattern.pattern!r} can backtrack"
+
+
+# --- properties over the new forms ------------------------------------------------------------------
+
+_FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
+_SPELLED = str.maketrans(dict(zip("0123456789", "공일이삼사오육칠팔구", strict=True)))
+_LOOKALIKE_DASHES = ["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\ufe63", "\uff0d"]
+_INVISIBLES = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+
+
+@st.composite
+def disguised(draw: st.DrawFn, plain: str) -> str:
+    """``plain`` as people and IMEs write it: fullwidth, dash look-alikes, invisible characters, spelled."""
+    form = draw(st.sampled_from(["plain", "fullwidth", "dashes", "invisible", "spelled"]))
+    if form == "fullwidth":
+        return plain.translate(_FULLWIDTH)
+    if form == "dashes":
+        return plain.replace("-", draw(st.sampled_from(_LOOKALIKE_DASHES)))
+    if form == "invisible":
+        at = draw(st.integers(1, len(plain) - 1))
+        return plain[:at] + draw(st.sampled_from(_INVISIBLES)) + plain[at:]
+    if form == "spelled" and plain.replace("-", "").replace(" ", "").isdigit():
+        return plain.translate(_SPELLED)
+    return plain
+
+
+spelled_emails = st.builds(
+    lambda user, host, at, dot: f"{user}{at}{host}{dot}com",
+    st.text(alphabet=string.ascii_lowercase, min_size=2, max_size=10),
+    st.text(alphabet=string.ascii_lowercase, min_size=2, max_size=10),
+    st.sampled_from(["@", " [at] ", "(at)", " 골뱅이 ", "＠"]),
+    st.sampled_from([".", " [dot] ", "(dot)", " 점 "]),
+) | st.builds(lambda user, host: f"{user} at {host} dot com", *(2 * [st.sampled_from(["kim", "lee", "park"])]))
+idn_emails = st.builds(
+    lambda user, host, tld: f"{user}@{host}.{tld}",
+    st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8),
+    st.text(alphabet="가나다라예시한국bücherdé", min_size=2, max_size=8),
+    st.sampled_from(["한국", "com", "de", "kr"]),
+)
+new_keys = st.one_of(
+    st.text(alphabet=string.ascii_uppercase + string.digits, min_size=16, max_size=16).map(lambda s: "ASIA" + s),
+    st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=35, max_size=35).map(lambda s: "AIza" + s),
+    st.tuples(st.text(alphabet=string.ascii_letters + string.digits + "/+", min_size=37, max_size=37)).map(
+        lambda t: "aB3" + t[0]
+    ),
+)
+POSITIVES = {
+    "phones": st.one_of(phones, st.sampled_from(["(010) 1234-5678", "(02) 123-4567"])).flatmap(disguised),
+    "rrn": rrns.flatmap(disguised),
+    "cards": cards.flatmap(disguised),
+    "emails": st.one_of(emails, spelled_emails, idn_emails),
+    "api_keys": st.one_of(keys, new_keys),
+}
+# Surrounding text of every kind people write, digits and Korean included; a space keeps it apart.
+SURROUNDING = st.text(alphabet="가나다라마바사 이일 abcxyzQ .,!?()：。…😀" + string.digits + "₩%", max_size=30)
+
+
+@given(st.sampled_from(sorted(POSITIVES)).flatmap(lambda k: POSITIVES[k]), SURROUNDING, SURROUNDING)
+def test_no_positive_survives_in_any_surrounding_text(secret: str, before: str, after: str) -> None:
+    out = redact(f"{before} {secret} {after}")
+    assert secret not in out
+    assert any(marker in out for marker in MARKERS.values())
+
+
+order_numbers = st.builds(lambda y, n: f"{y}-{n:04d}-{n % 97:04d}", st.integers(2020, 2030), st.integers(0, 9999))
+prices = st.integers(100, 9_999_999).map(lambda n: f"₩{n:,}") | st.integers(1, 99_999).map(lambda n: f"{n:,}원")
+dates = st.builds(
+    lambda y, m, d, f: f.format(y=y, m=m, d=d),
+    st.integers(2000, 2030),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.sampled_from(["{y}-{m:02d}-{d:02d}", "{y}.{m:02d}.{d:02d}", "{y}년 {m}월 {d}일", "{m:02d}/{d:02d}/{y}"]),
+)
+tracking = st.integers(10**11, 10**12 - 1).map(str)  # 12-digit parcel numbers
+versions = st.builds(lambda a, b, c: f"v{a}.{b}.{c}", st.integers(0, 30), st.integers(0, 99), st.integers(0, 999))
+HARD_NEGATIVES = st.one_of(order_numbers, prices, dates, tracking, versions)
+
+
+@given(HARD_NEGATIVES, FILLER, FILLER)
+def test_hard_negatives_stay_untouched_in_any_text(negative: str, before: str, after: str) -> None:
+    assume("bearer" not in (before + after).lower())
+    text = f"{before} {negative} {after}"
+    assert redact(text) == text
+
+
+@given(st.one_of(st.text(max_size=200), st.sampled_from(sorted(POSITIVES)).flatmap(lambda k: POSITIVES[k])))
+def test_redaction_of_any_text_is_idempotent(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once

@@ -11,12 +11,14 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.gateway_server import GatewayServer, write_workspace
+from tests.review_fixtures import sentiment_item, write_sentiment_workspace
 
 from andon import deploy
 from andon.errors import ConfigError, NotFoundError
@@ -96,6 +98,29 @@ def test_items_are_queued_listed_and_found_by_prefix(store: Store) -> None:
     assert store.review_counts() == {"pending": 3}
     with pytest.raises(ConfigError, match="unknown review status"):
         queue.list_items(store, status="done")
+
+
+@dataclass(slots=True)
+class WiderItem(ReviewItem):
+    """A review item with a field the table has no column for (as if the dataclass grew one)."""
+
+    priority: int = 0
+
+
+def test_both_ways_into_the_store_map_an_item_to_a_row_the_same_way(store: Store) -> None:
+    # Queued directly, or beside the trace the gateway writes: one mapping, so the same refusal and defaults.
+    wide = WiderItem(id=new_id("rev"), feature="listing", reason="shadow", trace_id=new_id("trc"), priority=3)
+    with pytest.raises(ValueError, match="priority"):
+        store.add_review_items([wide])
+    with pytest.raises(ValueError, match="priority"):
+        store.save_traces([trace_for(wide, "full")], review_items=[wide])
+    assert store.review_counts() == {}
+    direct, beside = item(1), item(2, trace_id=new_id("trc"))
+    store.add_review_item(direct)
+    store.save_traces([trace_for(beside, "full")], review_items=[beside])
+    for queued in (direct, beside):
+        got = queue.get(store, queued.id)
+        assert (got.status, got.created_at, got.input) == ("pending", queued.created_at, queued.input)
 
 
 def test_a_decision_is_recorded_once(store: Store) -> None:
@@ -231,8 +256,9 @@ def test_export_refuses_bad_targets_and_file_like_values(
     ws: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
-    with pytest.raises(ConfigError, match=r"not a \.jsonl file"):
-        export_decisions(ws.store, ws.root, "listing", ws.root / "cases.csv")
+    # A .csv target was refused here before; every format andon reads is one to export to (issue 16 item 12).
+    with pytest.raises(ConfigError, match=r"is a \.txt file"):
+        export_decisions(ws.store, ws.root, "listing", ws.root / "cases.txt")
     with pytest.raises(ConfigError, match="outside the workspace"):
         export_decisions(ws.store, ws.root, "listing", tmp_path_factory.mktemp("elsewhere") / "cases.jsonl")
     queued = item(1, input={"note": "see readme.md"})
@@ -314,12 +340,65 @@ def test_cli_review_next_reads_decisions_from_stdin(ws: Workspace, database_url:
     assert (got[0].label, got[0].decision, got[0].decided_by) == (
         "approve", {"verdict": {"decision": "approve"}, "confidence": 0.41}, "reviewer"
     )  # fmt: skip
+    # A typed label replaces the label field only: the rest of the AI's answer stays (issue 16 item 10).
     assert (got[1].label, got[1].decision, got[1].comment) == (
-        "reject", {"verdict": {"decision": "reject"}}, "phone number in photo"
+        "reject", {"verdict": {"decision": "reject"}, "confidence": 0.41}, "phone number in photo"
     )  # fmt: skip
     assert got[2].status == "pending"
     assert (got[3].label, got[3].decision) == ("reject", {"verdict": {"decision": "reject"}, "note": "x"})
     assert got[4].status == "pending"
+
+
+def test_cli_review_next_keeps_the_reply_and_edits_fields(tmp_path: Path, database_url: str) -> None:
+    folder = write_sentiment_workspace(tmp_path / "ws")
+    items = [sentiment_item(n) for n in range(1, 5)]
+    with Store.open(database_url) as store:
+        store.add_review_items(items)
+    answers = "\n".join(
+        [
+            "n",  # not a label: refused, the labels are listed, nothing stored
+            "positve",  # a typo: did you mean 'positive'?
+            "neutral",  # the label field changes; the reply stays
+            "",  # no comment
+            "e 2",  # edit field 2 (reply)
+            "빨리 다시 보내 드릴게요!",
+            "e sentiment",  # a field by its path
+            "positive",
+            "",  # Enter: accept the edited answer
+            "edited",
+            "e",  # edit, asking which field
+            "9",  # no such field: asked again
+            "reply",
+            '"두 줄\\n답장"',  # a JSON string: an escaped newline
+            "",  # accept
+            "",
+            "e 1",
+            "mixed",  # not a known label: refused when accepted, the draft stays for fixing
+            "",
+            "e 1",
+            "negative",
+            "",
+            "",
+        ]
+    )
+    result = andon("review", "next", "sentiment", cwd=folder, database_url=database_url, stdin=answers + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "'n' is not one of the feature's labels" in out and "positive, negative, neutral" in out
+    assert "did you mean 'positive'" in out and "no field 9" in out
+    assert "reply" in out and "죄송합니다. 다시 보내 드릴게요." in out  # the answer shown field by field
+    assert "decided 4, skipped 0; 0 pending" in out, out
+    with Store.open(database_url) as store:
+        got = [queue.get(store, i.id) for i in items]
+    assert (got[0].label, got[0].decision) == (
+        "neutral",
+        {"sentiment": "neutral", "reply": "죄송합니다. 다시 보내 드릴게요."},
+    )
+    assert (got[1].label, got[1].decision, got[1].comment) == (
+        "positive", {"sentiment": "positive", "reply": "빨리 다시 보내 드릴게요!"}, "edited"
+    )  # fmt: skip
+    assert got[2].decision == {"sentiment": "negative", "reply": "두 줄\n답장"} and got[2].label == "negative"
+    assert got[3].decision == {"sentiment": "negative", "reply": "죄송합니다. 다시 보내 드릴게요."}
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -328,8 +407,8 @@ def test_cli_review_next_in_a_real_terminal(tmp_path: Path) -> None:
     (tmp_path / "review_rules.py").write_text(RULES, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'andon.db'}"
     with Store.open(url) as store:
-        first, second = item(1), item(2)
-        store.add_review_items([first, second])
+        first, second, third = item(1), item(2, suggestion_json=TTY_ANSWER), item(3)
+        store.add_review_items([first, second, third])
     session = f"andon-review-{os.getpid()}"
     command = (
         f"cd {tmp_path} && ANDON_LANG=en USER=tty-user ANDON_DATABASE_URL={url} "
@@ -342,15 +421,34 @@ def test_cli_review_next_in_a_real_terminal(tmp_path: Path) -> None:
         wait_for(session, "comment (optional)")
         keys(session, "looks fine", "Enter")
         wait_for(session, "decided: label approve")
+        # The second item: its answer is shown field by field; edit the reply, then set the label.
+        wait_for(session, "3  reply")
+        keys(session, "e", "Enter")
+        wait_for(session, "field to edit")
+        keys(session, "3", "Enter")
+        wait_for(session, "new value of reply")
+        keys(session, "please send a sharper photo", "Enter")
+        wait_for(session, "Enter accepts your edited answer")
+        keys(session, "reject", "Enter")
+        wait_for(session, "comment (optional)")
+        keys(session, "Enter")
+        wait_for(session, "decided: label reject")
         keys(session, "q", "Enter")
         screen = wait_for(session, "EXITED-0")
-        assert "decided 1, skipped 0; 1 pending" in screen
+        assert "decided 2, skipped 0; 1 pending" in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
     with Store.open(url) as store:
         decided = queue.get(store, first.id)
         assert (decided.label, decided.comment, decided.decided_by) == ("approve", "looks fine", "tty-user")
-        assert queue.get(store, second.id).status == "pending"
+        edited = queue.get(store, second.id)
+        assert (edited.label, edited.decision) == (
+            "reject", {**TTY_ANSWER, "verdict": {"decision": "reject"}, "reply": "please send a sharper photo"}
+        )  # fmt: skip
+        assert queue.get(store, third.id).status == "pending"
+
+
+TTY_ANSWER = {"verdict": {"decision": "approve"}, "confidence": 0.41, "reply": "thanks, looks tasty"}
 
 
 def keys(session: str, *names: str) -> None:

@@ -17,6 +17,7 @@ from andon.evals.stats import (
     bootstrap_mean_interval,
     cohen_kappa,
     mcnemar_exact,
+    mean,
     newcombe_paired_interval,
     paired_bootstrap_diff,
     paired_permutation_test,

@@ -155,3 +155,43 @@ def test_diff_shows_changed_fields_with_line_diff() -> None:
     assert "-Line two" in changes["steps.main.system"].lines and "+Line 2" in changes["steps.main.system"].lines
     assert changes["steps.main.params.temperature"].after == 0.7
     assert diff_versions(a, a) == []
+
+
+def test_the_endpoint_is_part_of_the_id_but_credentials_and_speed_are_not() -> None:
+    def vid(**fields: object) -> str:
+        config = ProviderConfig.model_validate({"type": "openai", "model": "m", **fields})
+        return build_version("f", "v", spec(), workspace(remote=config)).id
+
+    default = vid()
+    assert vid(base_url="http://a.example/v1") != default
+    assert vid(base_url="http://a.example/v1") != vid(base_url="http://b.example/v1")
+    assert vid(base_url="http://a.example/v1") == vid(base_url="http://a.example/v1/")
+    assert vid(options={"extra_body": {"deployment": "x"}}) != default
+    assert vid(options={"headers": {"x-ms-deployment": "gpt4"}}) != default
+    # A changed key, a secret header, or a thread count changes nothing the model answers.
+    assert vid(api_key="sk-one") == vid(api_key="sk-two") == default
+    assert vid(options={"headers": {"Authorization": "Bearer abc"}}) == default
+    assert vid(options={"n_threads": 4}) == default
+    assert vid(base_url="http://u:pw1@a.example/v1?key=k1") == vid(base_url="http://u:pw2@a.example/v1?key=k2")
+
+
+def test_endpoint_content_never_holds_credentials() -> None:
+    config = ProviderConfig(
+        type="openai",
+        model="m",
+        base_url="https://user:hunter22@api.example/v1?api-version=2024-06&key=sk-secret-1",
+        options={"headers": {"api-key": "sk-secret-2", "x-model-route": "blue"}},
+    )
+    version = build_version("f", "v", spec(), workspace(remote=config))
+    dumped = canonical_json(version.content)
+    for secret in ("hunter22", "sk-secret-1", "sk-secret-2", "user:"):
+        assert secret not in dumped
+    endpoint = version.content["steps"][0]["endpoint"]
+    assert endpoint["base_url"] == "https://api.example/v1?api-version=2024-06&key=***"
+    assert endpoint["options"] == {"headers": {"x-model-route": "blue"}}
+    assert version_from_content("f", "v", version.content).id == version.id
+
+
+def test_a_default_endpoint_adds_nothing_to_the_content() -> None:
+    version = build_version("f", "v", spec(), workspace())
+    assert "endpoint" not in version.content["steps"][0]

@@ -22,6 +22,13 @@ def _message_text(message: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _endpoint_note(record: OutputRecord) -> str:
+    """`` @ URL`` of the last step's endpoint (credentials were never stored), or nothing for a default one."""
+    endpoints = [s.get("endpoint") or {} for s in record.steps]
+    url = next((e.get("base_url") for e in reversed(endpoints) if e.get("base_url")), None)
+    return f" @ {url}" if url else ""
+
+
 def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
     """A Markdown card: output, prompt (every message), model, parameters, version and time."""
     lang = language
@@ -32,7 +39,7 @@ def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
         "",
         f"- **{t('cite.version', language=lang)}**: `{record.feature}` "
         f"{record.context.get('version_name', '')} `{record.version_id[:12]}` (sha256 `{record.version_id}`)",
-        f"- **{t('cite.model', language=lang)}**: {record.provider} / {record.model}",
+        f"- **{t('cite.model', language=lang)}**: {record.provider} / {record.model}{_endpoint_note(record)}",
         f"- **{t('cite.parameters', language=lang)}**: `{params}`",
         f"- **{t('cite.made', language=lang)}**: {record.started_at.isoformat()} → {record.finished_at.isoformat()}"
         f" ({record.latency_ms:.0f} ms, {record.input_tokens}+{record.output_tokens} tokens)",
@@ -43,7 +50,15 @@ def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
     for message in record.messages:
         lines += [f"**{message['role']}**", "", _FENCE + "text", _message_text(message), _FENCE, ""]
     if len(record.steps) > 1:
-        lines.append("Steps: " + " → ".join(f"{s['name']} ({s['provider']}/{s['model']})" for s in record.steps))
+        lines.append(
+            "Steps: "
+            + " → ".join(
+                f"{s['name']} ({s['provider']}/{s['model']}"
+                + (f" @ {s['endpoint']['base_url']}" if (s.get("endpoint") or {}).get("base_url") else "")
+                + ")"
+                for s in record.steps
+            )
+        )
         lines.append("")
     lines += [f"#### {t('cite.output', language=lang)}", ""]
     if record.status == "error":

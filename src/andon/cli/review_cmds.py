@@ -19,6 +19,8 @@ from andon.deploy import default_actor, require_feature
 from andon.errors import ConfigError
 from andon.messages import t
 from andon.review import queue
+from andon.review.answer import FieldPath, dotted, fields, has_value, parse_field, value_at, with_value
+from andon.review.decisions import DecisionRules, RulesFor, rules_of
 from andon.review.export import export_decisions
 from andon.review.queue import AlreadyDecidedError, ReviewItem
 from andon.store import Store
@@ -127,7 +129,13 @@ def decide(
     parsed = _parse_decision(decision) if decision is not None else None
     with open_workspace() as ws:
         item = queue.decide(
-            ws.store, review_id, decision=parsed, label=label, comment=comment, actor=actor or default_actor()
+            ws.store,
+            review_id,
+            decision=parsed,
+            label=label,
+            comment=comment,
+            actor=actor or default_actor(),
+            rules=rules_of(ws),
         )
     if as_json:
         print_json(item.to_json())
@@ -141,11 +149,11 @@ def next_(
     feature: Annotated[str, typer.Argument(help="Feature whose pending items to work through.")],
     actor: ActorOption = None,
 ) -> None:
-    """Work through FEATURE's pending items: Enter accepts the AI's suggestion, s skips, q quits."""
+    """Work through FEATURE's pending items: Enter accepts the AI's answer, a label sets it, e edits a field."""
     who = actor or default_actor()
     with open_workspace() as ws:
         config = require_feature(ws, feature)
-        decided, skipped = _review_loop(ws.store, feature, config, who)
+        decided, skipped = _review_loop(ws.store, feature, config, who, rules_of(ws))
         left = ws.store.review_counts(feature).get("pending", 0)
     console.print(t("review.next_done", decided=decided, skipped=skipped, left=left, feature=escape(feature)))
 
@@ -153,7 +161,9 @@ def next_(
 @review_app.command("export")
 def export(
     feature: Annotated[str, typer.Argument(help="Feature whose decisions to export.")],
-    to_dataset: Annotated[Path, typer.Option("--to-dataset", help="JSONL dataset to append the cases to.")],
+    to_dataset: Annotated[
+        Path, typer.Option("--to-dataset", help="Dataset to append the cases to: .yaml, .jsonl or .csv.")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Append FEATURE's decided, not yet exported items to a dataset as test cases (each exactly once)."""
@@ -185,11 +195,10 @@ def register(app: typer.Typer) -> None:
 # The interactive loop --------------------------------------------------------------------------------------
 
 
-def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str) -> tuple[int, int]:
+def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str, rules: RulesFor) -> tuple[int, int]:
     """Show each pending item, ask for a decision; returns (decided, skipped)."""
     seen: set[str] = set()
     decided = skipped = 0
-    choices = queue.label_choices(config)
     while True:
         batch = [i for i in queue.list_items(store, feature, limit=_PAGE + len(seen)) if i.id not in seen]
         if not batch:
@@ -200,7 +209,7 @@ def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str) 
             position = len(seen)
             console.rule(f"[bold]{position}[/] · {item.id}")
             _print_item(console, item, config)
-            outcome = _ask(item, config, choices, store, actor)
+            outcome = _ask(item, config, store, actor, rules)
             if outcome == "quit":
                 return decided, skipped
             if outcome == "skip":
@@ -209,59 +218,145 @@ def _review_loop(store: Store, feature: str, config: FeatureConfig, actor: str) 
                 decided += 1
 
 
-def _ask(item: ReviewItem, config: FeatureConfig, choices: list[str], store: Store, actor: str) -> str:
-    """One item's prompt; returns decided, skip, quit or gone (someone else decided it)."""
-    suggested = queue.suggested_label(item, config)
-    accept = t("review.accept_label", label=suggested) if suggested else t("review.accept_answer")
-    if item.suggestion_json is None and suggested is None:
-        accept = t("review.accept_nothing")
-    known = f" [{'/'.join(choices)}]" if choices else ""
-    question = t("review.prompt", choices=escape(known), accept=accept)
+def _ask(item: ReviewItem, config: FeatureConfig, store: Store, actor: str, rules: RulesFor) -> str:
+    """One item's prompt; returns decided, skip, quit or gone (someone else decided it).
+
+    The reviewer works on a draft of the AI's answer: a label replaces its label field, ``e`` edits any
+    field, Enter accepts the draft; every other field stays as the AI wrote it.
+    """
+    checks = rules(item)
+    draft = queue.ai_answer(item)
+    edited: set[FieldPath] = set()
     while True:
         try:
-            answer = Prompt.ask(question, default="", show_default=False)
+            typed = Prompt.ask(_question(item, config, checks, draft, edited), default="", show_default=False)
         except EOFError:
             return "quit"
-        answer = answer.strip()
-        if answer.lower() == "q":
+        typed = typed.strip()
+        if typed.lower() == "q":
             return "quit"
-        if answer.lower() == "s":
+        if typed.lower() == "s":
             return "skip"
+        if typed.lower() == "e" or typed.lower().startswith("e "):
+            draft = _edit(draft, typed[1:].strip(), checks, edited)
+            continue
         try:
-            label, decision = _interpret(answer, item, config, choices, suggested)
+            label, decision = _interpret(typed, item, config, checks, draft, edited)
+            label, decision = checks.check(decision, label)  # refused before the reviewer writes a comment
         except ConfigError as exc:
-            console.print(f"[yellow]{escape(exc.message)}[/]" + (f" [dim]{escape(exc.hint)}[/]" if exc.hint else ""))
+            _warn(exc)
             continue
         try:
             comment = Prompt.ask(t("review.prompt_comment"), default="", show_default=False).strip() or None
         except EOFError:
             comment = None
         try:
-            done = queue.decide(store, item.id, decision=decision, label=label, comment=comment, actor=actor)
+            done = queue.decide(
+                store, item.id, decision=decision, label=label, comment=comment, actor=actor, rules=rules
+            )
         except AlreadyDecidedError as exc:
             console.print(f"[yellow]{escape(exc.message)}[/]")
             return "gone"
+        except ConfigError as exc:
+            _warn(exc)
+            continue
         console.print(f"[green]✓[/] {t('review.decided_short', decision=escape(_decision_text(done)))}")
         return "decided"
 
 
+def _question(
+    item: ReviewItem,
+    config: FeatureConfig,
+    checks: DecisionRules,
+    draft: dict[str, Any] | None,
+    edited: set[FieldPath],
+) -> str:
+    known = f" [{'/'.join(checks.labels)}]" if checks.labels else ""
+    if edited:
+        accept = t("review.accept_edited")
+    else:
+        suggested = queue.suggested_label(item, config)
+        accept = t("review.accept_label", label=suggested) if suggested else t("review.accept_answer")
+        if draft is None and suggested is None:
+            accept = t("review.accept_nothing")
+    key = "review.prompt_fields" if draft else "review.prompt"
+    return t(key, choices=escape(known), accept=escape(accept))
+
+
 def _interpret(
-    answer: str, item: ReviewItem, config: FeatureConfig, choices: list[str], suggested: str | None
+    typed: str,
+    item: ReviewItem,
+    config: FeatureConfig,
+    checks: DecisionRules,
+    draft: dict[str, Any] | None,
+    edited: set[FieldPath],
 ) -> tuple[str | None, dict[str, Any] | None]:
-    """(label, decision) from what the reviewer typed: empty accepts the AI, JSON is a decision, else a label."""
-    if not answer:
-        ai_decision = item.suggestion_json if isinstance(item.suggestion_json, dict) else None
-        if suggested is None and ai_decision is None:
-            raise ConfigError("there is no AI suggestion to accept", hint="type a label or a JSON decision")
-        return suggested, ai_decision
-    if answer.startswith("{"):
-        decision = _parse_decision(answer)
-        probe = ReviewItem(id=item.id, feature=item.feature, reason=item.reason, suggestion_json=decision)
-        return queue.suggested_label(probe, config), decision
-    if choices and answer.casefold() not in {c.casefold() for c in choices}:
-        raise ConfigError(f"{answer!r} is not one of the feature's labels", hint=f"labels: {', '.join(choices)}")
-    label = next((c for c in choices if c.casefold() == answer.casefold()), answer)
-    return label, queue.decision_for_label(label, config)
+    """(label, decision) from what the reviewer typed: empty accepts the draft, JSON is a decision, else a label."""
+    path = checks.label_path
+    if not typed:
+        if draft is None:
+            suggested = queue.suggested_label(item, config)
+            if suggested is None:
+                raise ConfigError(t("review.nothing_to_accept"), hint=t("review.nothing_to_accept_hint"))
+            return suggested, None
+        return _label_in(draft, path), draft
+    if typed.startswith("{"):
+        decision = _parse_decision(typed)
+        return _label_in(decision, path), decision
+    label = checks.fields[0].known(typed, "label") if checks.fields else typed
+    return label, queue.decision_for_label(label, config, base=draft) or (draft if edited else None)
+
+
+def _label_in(answer: dict[str, Any], path: FieldPath | None) -> str | None:
+    if path is None or not has_value(answer, path):
+        return None
+    value = value_at(answer, path)
+    return None if isinstance(value, dict | list) else (_text(value).strip() or None)
+
+
+def _edit(
+    draft: dict[str, Any] | None, target: str, checks: DecisionRules, edited: set[FieldPath]
+) -> dict[str, Any] | None:
+    """Ask for a field (unless named in ``target``) and its new value; the draft with it changed."""
+    leaves = fields(draft) if draft else []
+    if draft is None or not leaves:
+        console.print(f"[yellow]{t('review.no_fields')}[/]")
+        return draft
+    while True:
+        if not target:
+            try:
+                target = Prompt.ask(t("review.ask_field", n=len(leaves)), default="", show_default=False).strip()
+            except EOFError:
+                return draft
+            if not target:
+                return draft
+        chosen = _field_named(leaves, target)
+        if chosen is not None:
+            break
+        console.print(f"[yellow]{escape(t('review.no_field', field=target, n=len(leaves)))}[/]")
+        target = ""
+    path, current = chosen
+    question = t("review.ask_value", field=dotted(path), current=_short(_text(current), 40))
+    try:
+        typed = Prompt.ask(escape(question), default="", show_default=False)
+    except EOFError:
+        return draft
+    if typed.strip():
+        draft = with_value(draft, path, parse_field(typed.strip(), current))
+        edited.add(path)
+    _print_fields(console, draft, checks.label_path, edited)
+    return draft
+
+
+def _field_named(leaves: list[tuple[FieldPath, Any]], target: str) -> tuple[FieldPath, Any] | None:
+    if target.isdigit() and 1 <= int(target) <= len(leaves):
+        return leaves[int(target) - 1]
+    return next(((p, v) for p, v in leaves if dotted(p) == target), None)
+
+
+def _warn(exc: ConfigError) -> None:
+    where = f"{exc.where}: " if exc.where else ""
+    console.print(f"[yellow]{escape(where + exc.message)}[/]" + (f" [dim]{escape(exc.hint)}[/]" if exc.hint else ""))
 
 
 # Printing --------------------------------------------------------------------------------------------------
@@ -282,9 +377,13 @@ def _print_item(out: Console, item: ReviewItem, config: FeatureConfig | None) ->
         out.print(f"[dim]{refs}[/]")
     out.print(f"[bold]{t('review.input')}[/]")
     out.print(escape(_pretty(item.input)) if item.input is not None else f"[dim]{t('review.input_not_stored')}[/]")
-    out.print(f"[bold]{t('review.suggestion')}[/]")
-    suggestion = _suggestion(item)
-    out.print(escape(suggestion) if suggestion else f"[dim]{t('review.no_suggestion')}[/]")
+    answer = queue.ai_answer(item)
+    if answer:
+        _print_fields(out, answer, queue.label_path(config), set())
+    else:
+        out.print(f"[bold]{t('review.suggestion')}[/]")
+        suggestion = _suggestion(item)
+        out.print(escape(suggestion) if suggestion else f"[dim]{t('review.no_suggestion')}[/]")
     label = queue.suggested_label(item, config)
     if label:
         out.print(f"[bold]{t('review.suggested_label')}[/]: {escape(label)}")
@@ -298,6 +397,28 @@ def _print_item(out: Console, item: ReviewItem, config: FeatureConfig | None) ->
         if item.exported_at:
             exported = t("review.exported_at", when=item.exported_at.isoformat(timespec="seconds"))
             out.print(f"[dim]{exported}[/]")
+
+
+def _print_fields(out: Console, answer: dict[str, Any], label_path: FieldPath | None, edited: set[FieldPath]) -> None:
+    """The answer one field a line, numbered for ``e N``; the label's field and edited ones marked."""
+    leaves = fields(answer)
+    out.print(f"[bold]{t('review.fields_edited' if edited else 'review.fields')}[/]")
+    number_width = len(str(len(leaves)))
+    name_width = max((cell_len(dotted(p)) for p, _ in leaves), default=0)
+    for number, (path, value) in enumerate(leaves, start=1):
+        mark = "*" if path in edited else " "
+        name = dotted(path)
+        lines = _text(value).split("\n")
+        pad = " " * (name_width - cell_len(name))
+        tag = f"  [dim]({t('review.field_label')})[/]" if path == label_path else ""
+        out.print(f" {mark}{number:>{number_width}}  {escape(name)}{pad}  {escape(lines[0])}{tag}")
+        indent = " " * (number_width + name_width + 6)
+        for more in lines[1:]:
+            out.print(f"{indent}{escape(more)}")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _suggestion(item: ReviewItem) -> str:

@@ -207,14 +207,18 @@ class CacheConfig(_Strict):
     enabled: bool = False
     semantic: bool = Field(default=True, description="Also serve near-identical inputs (embedding cosine).")
     threshold: float | None = Field(
-        default=None, ge=-1, le=1, description="Cosine for a semantic hit; default: the measured one."
+        default=None, ge=-1, le=1, description="Cosine for a semantic hit; default: measured, stricter for free text."
     )
     ttl_s: int = Field(default=86_400, ge=1, description="How long an answer may be served from the cache.")
     judge: str | None = Field(
         default=None, description="Provider (or FEATURE:VERSION) asked to confirm each semantic hit."
     )
     fields: list[str] | None = Field(
-        default=None, description="Variables that make up the cache key; default: all text ones."
+        default=None,
+        description="Variables matched by meaning; default: all text ones. Others a prompt reads must match exactly.",
+    )
+    share_across_keys: bool = Field(
+        default=False, description="Serve one API key's cached answers to other keys (same tenant); default: never."
     )
 
 

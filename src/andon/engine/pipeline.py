@@ -55,6 +55,7 @@ class StepRecord:
     finished: bool = False
     error: str | None = None
     raw: Any = None
+    endpoint: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form kept in the output record."""
@@ -62,6 +63,7 @@ class StepRecord:
             "name": self.name,
             "provider": self.provider,
             "model": self.model,
+            **({"endpoint": self.endpoint} if self.endpoint else {}),
             "params": self.params,
             "messages": self.messages,
             "started_at": self.started_at.isoformat(),
@@ -221,6 +223,7 @@ async def _run_step(
     params_json = params.model_dump(mode="json", exclude_defaults=True)
     started = _now()
     record = StepRecord(step.name, provider_name, model, params_json, [], started, started)
+    record.endpoint = _step_endpoint(version, step.name)
     where = f"features.{version.feature}.versions.{version.name}.steps.{step.name}"
     try:
         messages: tuple[Message, ...] = ()
@@ -252,6 +255,15 @@ async def _run_step(
             record.text = exc.raw
     record.finished_at = _now()
     return record
+
+
+def _step_endpoint(version: Version, step_name: str) -> dict[str, Any] | None:
+    """The endpoint a step's provider answered from, as resolved into the version id."""
+    for content in version.content.get("steps", []):
+        if content.get("name") == step_name:
+            endpoint = content.get("endpoint")
+            return dict(endpoint) if isinstance(endpoint, dict) else None
+    return None
 
 
 def _check_schema(step: Step, response: ProviderResponse, where: str) -> None:

@@ -46,17 +46,20 @@ def load_dataset(path: Path, workspace: Path) -> Dataset:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"dataset is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+    cases = _build_cases(parse_cases(text, path), path, workspace)
+    return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest())
+
+
+def parse_cases(text: str, path: Path) -> list[tuple[str, Any]]:
+    """The raw cases of a dataset's text, each with where it is (``file:line``); the format is ``path``'s suffix."""
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        raw = _from_yaml(text, path)
-    elif suffix == ".jsonl":
-        raw = _from_jsonl(text, path)
-    elif suffix == ".csv":
-        raw = _from_csv(text, path)
-    else:
-        raise ConfigError(f"unknown dataset format {suffix!r}", where=str(path), hint="use .yaml, .jsonl or .csv")
-    cases = _build_cases(raw, path, workspace)
-    return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest())
+        return _from_yaml(text, path)
+    if suffix == ".jsonl":
+        return _from_jsonl(text, path)
+    if suffix == ".csv":
+        return _from_csv(text, path)
+    raise ConfigError(f"unknown dataset format {suffix!r}", where=str(path), hint="use .yaml, .jsonl or .csv")
 
 
 def _inside(path: Path, workspace: Path, where: str) -> None:

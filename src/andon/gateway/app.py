@@ -482,6 +482,7 @@ def _review_out(item: Any) -> ReviewItemOut:
 
 def _add_review_routes(app: FastAPI) -> None:
     from andon.review import queue
+    from andon.review.decisions import rules_of
 
     @app.get("/v1/reviews", tags=["reviews"], summary="Review items", response_model=ReviewList)
     async def list_reviews(
@@ -526,6 +527,7 @@ def _add_review_routes(app: FastAPI) -> None:
             label=body.label,
             comment=body.comment,
             actor=identity.actor,
+            rules=rules_of(request.app.state.workspace),  # labels and output schema: refused as a 400
         )
         if item.trace_id:
             request.state.trace_id = item.trace_id

@@ -392,7 +392,7 @@ class Gateway:
         call.cache_looked_up = True
         try:
             hit = await self.answer_cache.lookup(
-                call.feature, call.version.id, call.caller.tenant or "", call.variables
+                call.feature, call.version.id, call.caller.tenant or "", call.variables, api_key=call.caller.api_key_id
             )
         except Exception:
             # The cache is an optimisation: when it fails, the call is still answered.
@@ -613,6 +613,35 @@ class Gateway:
 
     async def _finish(self, call: _Call) -> InvokeResult:
         """Build the trace and records, wait for their commit, then count and cache."""
+        # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
+        # event loop goes on answering other calls (and /healthz) meanwhile.
+        trace, records, review_items, review_id = await asyncio.to_thread(self._stored_forms, call)
+        await self.writer.write(trace, records, review_items)
+        self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
+        await self._remember(call)
+        answer_hidden = call.route == "human"  # a human decides: the AI's answer is only a suggestion
+        return InvokeResult(
+            trace_id=call.trace_id,
+            feature=call.feature,
+            route=call.route,
+            status=call.status,
+            version_id=trace.version_id,
+            version_name=trace.version_name,
+            output_text=None if answer_hidden else call.output_text,
+            output_json=None if answer_hidden else call.output_json,
+            cached=call.cached.hit if call.cached is not None else None,
+            review_id=review_id,
+            error=call.error if call.status == "error" else None,
+            error_code=trace.error_code,
+            latency_ms=_ms_since(call.entered),
+            input_tokens=trace.input_tokens,
+            output_tokens=trace.output_tokens,
+            cost=trace.cost,
+            currency=trace.currency,
+        )
+
+    def _stored_forms(self, call: _Call) -> tuple[TraceRecord, list[OutputRecord], list[ReviewItem], str | None]:
+        """The trace, output records and review items of a call, as its storage policy lets them be stored."""
         version = call.version
         policy = call.storage
         served = call.served
@@ -676,32 +705,10 @@ class Gateway:
             session_id=call.caller.session_id,
             tenant=call.caller.tenant,
             api_key_id=call.caller.api_key_id,
-            tags=dict(call.caller.tags),
+            tags=policy.tags(call.caller.tags),
             note="; ".join(call.notes) or None,
         )
-        await self.writer.write(trace, records, review_items)
-        self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
-        await self._remember(call)
-        answer_hidden = call.route == "human"  # a human decides: the AI's answer is only a suggestion
-        return InvokeResult(
-            trace_id=call.trace_id,
-            feature=call.feature,
-            route=call.route,
-            status=call.status,
-            version_id=trace.version_id,
-            version_name=trace.version_name,
-            output_text=None if answer_hidden else call.output_text,
-            output_json=None if answer_hidden else call.output_json,
-            cached=call.cached.hit if call.cached is not None else None,
-            review_id=review_id,
-            error=call.error if call.status == "error" else None,
-            error_code=trace.error_code,
-            latency_ms=_ms_since(call.entered),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost=cost,
-            currency=currency,
-        )
+        return trace, records, review_items, review_id
 
     async def _remember(self, call: _Call) -> None:
         """Keep a fresh, successful, AI-served answer in the answer cache (after its trace is committed)."""
@@ -725,6 +732,7 @@ class Gateway:
                 call.output_text,
                 call.output_json,
                 call.trace_id,
+                api_key=call.caller.api_key_id,
             )
         except Exception:
             log.exception("could not store the answer of trace %s in the cache", call.trace_id)

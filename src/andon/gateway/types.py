@@ -95,12 +95,12 @@ class CachedAnswer:
 
 
 class AnswerCache(Protocol):
-    """The gateway's answer cache (exact + semantic), isolated by feature, version and tenant."""
+    """The gateway's answer cache (exact + semantic), isolated by feature, version, tenant and API key."""
 
     async def lookup(
-        self, feature: str, version_id: str, tenant: str, variables: dict[str, Any]
+        self, feature: str, version_id: str, tenant: str, variables: dict[str, Any], *, api_key: str | None = None
     ) -> CachedAnswer | None:
-        """A cached answer for these variables, or None."""
+        """A cached answer for these variables, or None (``api_key``: the caller's key id, if any)."""
         ...
 
     async def store(
@@ -112,6 +112,8 @@ class AnswerCache(Protocol):
         output_text: str | None,
         output_json: Any,
         trace_id: str,
+        *,
+        api_key: str | None = None,
     ) -> None:
-        """Keep a successful answer (never called for errors)."""
+        """Keep a successful answer (never called for errors), as the caller's key's own unless shared."""
         ...

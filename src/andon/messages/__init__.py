@@ -7,10 +7,13 @@ Each area (core, report, …) keeps its own file so people can translate and rev
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from andon.messages.particles import PARTICLES, attach
 
 DEFAULT_LANGUAGE = "en"
 
@@ -39,8 +42,20 @@ def current_language() -> str:
     return code if code in available_languages() else DEFAULT_LANGUAGE
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus Korean particles: ``{name:을/를}`` appends the form that fits the value."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec in PARTICLES:
+            return attach(str(value), format_spec)
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
+
+
 def t(message_id: str, /, language: str | None = None, **values: Any) -> str:
     """Text for ``message_id`` in the current language, falling back to English, then to the id."""
     lang = language or current_language()
     template = _catalogue(lang).get(message_id) or _catalogue(DEFAULT_LANGUAGE).get(message_id) or message_id
-    return template.format(**values) if values else template
+    return _FORMATTER.format(template, **values) if values else template

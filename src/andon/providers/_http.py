@@ -14,6 +14,7 @@ import httpx
 from andon.config.schema import ProviderConfig
 from andon.errors import ConfigError, MalformedReply, ProviderError, ProviderTimeout
 from andon.providers.base import ProviderRequest
+from andon.providers.endpoint import masked_url, scrub, url_secrets
 
 _RAW_LIMIT = 2000  # characters of an error body kept on the exception
 _POOL_SIZE = 8  # connections per httpx pool (see JsonHttp)
@@ -83,7 +84,8 @@ def error_message(data: Any, text: str) -> str:
 class JsonHttp:
     """A pooled JSON-over-HTTP client that turns every failure into a :class:`ProviderError`.
 
-    The secret is scrubbed from every message and raw body it puts on an error.
+    The secret, and the credentials a base URL may carry (userinfo, query values), are scrubbed from every
+    message and raw body it puts on an error; messages show the URL masked.
     """
 
     def __init__(
@@ -97,7 +99,8 @@ class JsonHttp:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout_s = config.timeout_s
-        self._secret = secret or None
+        self.shown_url = masked_url(self.base_url)
+        self._secrets = sorted({*([secret] if secret else []), *url_secrets(base_url)}, key=len, reverse=True)
         extra = config.options.get("headers") or {}
         if not isinstance(extra, dict):
             raise ConfigError(
@@ -119,7 +122,7 @@ class JsonHttp:
         self._busy = [0] * shards
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return scrub(text, self._secrets)
 
     async def post(self, path: str, payload: dict[str, Any]) -> JsonReply:
         """POST ``payload`` as JSON to ``base_url + path`` and return the decoded JSON answer."""
@@ -132,21 +135,21 @@ class JsonHttp:
             response = await self._pools[shard].post(url, content=content)
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(
-                f"no answer from {self.base_url} within {self.timeout_s:g} s ({type(exc).__name__})",
+                f"no answer from {self.shown_url} within {self.timeout_s:g} s ({type(exc).__name__})",
                 provider=self.provider,
                 retryable=True,
                 hint=f"raise providers.{self.provider}.timeout_s, or check that the server is not overloaded",
             ) from exc
         except httpx.ConnectError as exc:
             raise ProviderError(
-                f"cannot connect to {self.base_url}: {self._scrub(str(exc)) or type(exc).__name__}",
+                f"cannot connect to {self.shown_url}: {self._scrub(str(exc)) or type(exc).__name__}",
                 provider=self.provider,
                 retryable=True,
-                hint=f"is a server running at {self.base_url}? check providers.{self.provider}.base_url",
+                hint=f"is a server running at {self.shown_url}? check providers.{self.provider}.base_url",
             ) from exc
         except httpx.TransportError as exc:
             raise ProviderError(
-                f"connection to {self.base_url} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
+                f"connection to {self.shown_url} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
                 provider=self.provider,
                 retryable=True,
             ) from exc
@@ -162,7 +165,7 @@ class JsonHttp:
             raise self._status_error(response, data, text)
         if data is None:
             raise MalformedReply(
-                f"the answer from {url} is not JSON (HTTP {response.status_code})",
+                f"the answer from {masked_url(url)} is not JSON (HTTP {response.status_code})",
                 provider=self.provider,
                 status=response.status_code,
                 raw=self._scrub(text[:_RAW_LIMIT]),
@@ -182,7 +185,7 @@ class JsonHttp:
         }
         hint = hints.get(status) or ("the server failed; it is retried" if retryable else None)
         return ProviderError(
-            f"HTTP {status} from {self.base_url}: {message}",
+            f"HTTP {status} from {self.shown_url}: {message}",
             provider=self.provider,
             retryable=retryable,
             retry_after=parse_retry_after(response.headers) if retryable else None,

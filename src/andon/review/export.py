@@ -1,20 +1,20 @@
-"""Decisions become test cases: decided review items appended to a JSONL dataset, each exactly once.
+"""Decisions become test cases: decided review items appended to a dataset (YAML, JSONL or CSV), each once.
 
 A case reads ``{"id": <review id>, "vars": <stored input>, "label": <human label>, "expected": <decision>,
 "tags": ["from-review", <why it was queued>], "reason": <comment>}`` — the format of
-:mod:`andon.evals.dataset`, so ``andon eval`` reads the file as it is.
+:mod:`andon.evals.dataset`, so ``andon eval`` reads the file as it is, the feature's own dataset included.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from andon.errors import AndonError, ConfigError, NotFoundError
 from andon.evals.dataset import FILE_SUFFIXES
+from andon.messages import t
+from andon.review.casefile import SUFFIXES, CaseFile
 from andon.review.queue import ReviewItem
 from andon.store import Store
 
@@ -47,10 +47,11 @@ def review_to_case(item: ReviewItem) -> dict[str, Any]:
 
 
 def export_decisions(store: Store, workspace: Path, feature: str, path: Path) -> ExportResult:
-    """Append ``feature``'s decided, not yet exported items to the JSONL dataset ``path`` and mark them exported.
+    """Append ``feature``'s decided, not yet exported items to the dataset ``path`` and mark them exported.
 
     Refused unless an admin allowed the feature's traces to become cases; items whose input was kept
-    only as a hash (or not at all) are refused one by one and stay in the queue unexported.
+    only as a hash (or not at all), whose id names a different case in the file, or that the format
+    cannot hold exactly, are refused one by one and stay in the queue unexported.
     """
     if not store.cases_allowed(feature):
         raise CasesNotAllowedError(
@@ -58,24 +59,29 @@ def export_decisions(store: Store, workspace: Path, feature: str, path: Path) ->
             hint=f"an admin can allow it, recorded with who and why: andon data-use allow-cases {feature} --reason '…'",
         )
     path = _check_path(path, workspace)
-    existing = _existing_ids(path)
     result = ExportResult(path=path)
 
     def write(items: list[tuple[dict[str, Any], str | None]]) -> set[str]:
-        lines: list[str] = []
+        file = CaseFile.open(path)  # read inside the export's transaction: no other export writes meanwhile
+        cases: list[dict[str, Any]] = []
         for row, input_mode in items:
             item = ReviewItem.from_row(row)
-            if item.id in existing:
-                result.already_there.append(item.id)
+            case = review_to_case(item)
+            there = file.cases.get(item.id)
+            if there is not None:
+                if file.same(there, case):
+                    result.already_there.append(item.id)
+                else:
+                    taken = t("review.export.id_taken", where=there.where, id=item.id)
+                    result.refused.append((item.id, f"{taken}; {t('review.export.id_taken_hint')}"))
                 continue
-            why = _refusal(item, input_mode, path.parent, workspace)
+            why = _refusal(item, input_mode, path.parent, workspace) or file.unfit(case)
             if why is not None:
                 result.refused.append((item.id, why))
                 continue
-            lines.append(json.dumps(review_to_case(item), ensure_ascii=False, allow_nan=False))
+            cases.append(case)
             result.written.append(item.id)
-        if lines:
-            _append(path, lines)
+        file.append(cases)  # durable (fsync + rename) before the items are marked exported
         return set(result.written) | set(result.already_there)
 
     store.export_review_items(feature, write)
@@ -83,11 +89,11 @@ def export_decisions(store: Store, workspace: Path, feature: str, path: Path) ->
 
 
 def _check_path(path: Path, workspace: Path) -> Path:
-    if path.suffix.lower() != ".jsonl":
+    if path.suffix.lower() not in SUFFIXES:
         raise ConfigError(
-            f"{path} is not a .jsonl file",
+            t("review.export.format", path=path, suffix=path.suffix or "(no suffix)"),
             where="--to-dataset",
-            hint="decisions are appended as JSON Lines: name it *.jsonl",
+            hint=t("review.export.format_hint"),
         )
     full = path if path.is_absolute() else Path.cwd() / path
     try:
@@ -103,27 +109,6 @@ def _check_path(path: Path, workspace: Path) -> Path:
     return full
 
 
-def _existing_ids(path: Path) -> set[str]:
-    """Case ids already in the file, so a repeated or interrupted export never writes one twice."""
-    if not path.exists():
-        return set()
-    ids: set[str] = set()
-    text = path.read_text(encoding="utf-8-sig")
-    for number, line in enumerate(text.split("\n"), start=1):  # \n only, as the dataset loader splits
-        line = line.removesuffix("\r")
-        if not line.strip() or line.lstrip().startswith("//"):
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"invalid JSON: {exc.msg}", where=f"{path}:{number}:{exc.colno}", hint="fix the line, then export again"
-            ) from None
-        if isinstance(value, dict) and value.get("id") is not None:
-            ids.add(str(value["id"]))
-    return ids
-
-
 def _refusal(item: ReviewItem, input_mode: str | None, folder: Path, workspace: Path) -> str | None:
     """Why this item cannot become a case, or None."""
     if input_mode == "hash":
@@ -137,17 +122,3 @@ def _refusal(item: ReviewItem, input_mode: str | None, folder: Path, workspace: 
             if not target.is_file() or not target.is_relative_to(workspace.resolve()):
                 return f"vars.{name} ({value!r}) would be read as a file that is not in the workspace"
     return None
-
-
-def _append(path: Path, lines: list[str]) -> None:
-    """Append lines durably (fsync) before the items are marked exported."""
-    with open(path, "a+b") as handle:
-        handle.seek(0, os.SEEK_END)
-        prefix = b""
-        if handle.tell() > 0:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                prefix = b"\n"  # a file whose last line has no newline must not be glued to ours
-        handle.write(prefix + ("\n".join(lines) + "\n").encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())

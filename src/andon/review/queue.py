@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from andon.config.schema import FeatureConfig, GraderSpec
 from andon.errors import AndonError, ConfigError
 from andon.evals.graders.values import MissingPath, as_text, lookup, split_path
+from andon.review.answer import parse_answer, with_value
 from andon.store import Store
 from andon.store.models import utcnow
 from andon.store.records import new_id
@@ -19,6 +21,14 @@ ReviewStatus = Literal["pending", "decided"]
 MAX_LABEL = 200  # the label column's width
 MAX_COMMENT = 10_000
 MAX_ACTOR = 200
+
+
+class DecisionCheck(Protocol):
+    """What a feature requires of a decision (:class:`andon.review.decisions.DecisionRules` is the one)."""
+
+    def check(self, decision: dict[str, Any] | None, label: str | None) -> tuple[str | None, dict[str, Any] | None]:
+        """(label, decision) in the known spellings, or an error naming the field."""
+        ...
 
 
 class AlreadyDecidedError(AndonError):
@@ -65,6 +75,9 @@ class ReviewItem:
         return out
 
 
+RulesFor = Callable[[ReviewItem], DecisionCheck]  # the rules of an item's feature and version
+
+
 def list_items(
     store: Store, feature: str | None = None, *, status: str | None = "pending", limit: int = 100
 ) -> list[ReviewItem]:
@@ -87,8 +100,13 @@ def decide(
     label: str | None,
     comment: str | None,
     actor: str,
+    rules: RulesFor | None = None,
 ) -> ReviewItem:
-    """Record a human decision (a JSON object, a label, or both); refuses an item that was decided already."""
+    """Record a human decision (a JSON object, a label, or both); refuses an item that was decided already.
+
+    ``rules`` (:func:`andon.review.decisions.rules_of`) check the decision against the item's feature — its
+    known labels and output schema — and give labels their known spelling. Every face passes them.
+    """
     label = _check_label(label)
     if decision is not None and not isinstance(decision, dict):
         raise ConfigError(
@@ -102,10 +120,14 @@ def decide(
         _check_json(decision)
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+    if comment is not None and "\x00" in comment:
+        raise ConfigError("the comment holds a NUL character", where="comment", hint="remove it")
     actor = actor.strip()
     if not actor or len(actor) > MAX_ACTOR:
         raise ConfigError(f"the actor must be 1–{MAX_ACTOR} characters", where="actor", hint="e.g. --actor jieun")
     item = get(store, review_id)  # resolves prefixes and says clearly when the id is unknown
+    if item.status != "decided" and rules is not None:
+        label, decision = rules(item).check(decision, label)
     won, row = store.decide_review_item(item.id, decision=decision, label=label, comment=comment, actor=actor)
     decided = ReviewItem.from_row(row)
     if not won:
@@ -116,6 +138,11 @@ def decide(
             hint="decisions are final; to change what this becomes as a test case, edit the exported case",
         )
     return decided
+
+
+def ai_answer(item: ReviewItem) -> dict[str, Any] | None:
+    """The AI's answer as a JSON object (the parsed output, else its text when that is one), or None."""
+    return parse_answer(item.suggestion_json, item.suggestion_text)
 
 
 def label_choices(feature: FeatureConfig | None) -> list[str]:
@@ -146,18 +173,29 @@ def suggested_label(item: ReviewItem, feature: FeatureConfig | None) -> str | No
     return None
 
 
-def decision_for_label(label: str, feature: FeatureConfig | None) -> dict[str, Any] | None:
-    """A minimal decision object carrying ``label`` at the label grader's path (None without a path)."""
+def decision_for_label(
+    label: str, feature: FeatureConfig | None, base: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """``base`` (the AI's answer) with ``label`` at the label grader's path, every other field kept.
+
+    Without a base, a minimal object carrying only the label; None when the grader has no path.
+    """
     spec = _label_grader(feature)
     if spec is None or not spec.path:
         return None
     parts = split_path(spec.path, "label grader path")
-    if any(p.lstrip("-").isdigit() for p in parts):
+    if base is None and any(p.lstrip("-").isdigit() for p in parts):
         return None  # a list index cannot be rebuilt into an object
-    out: dict[str, Any] = {parts[-1]: label}
-    for part in reversed(parts[:-1]):
-        out = {part: out}
-    return out
+    try:
+        return with_value(base, parts, label)
+    except (IndexError, ValueError):
+        return None  # the base has a list where the path needs an index it lacks
+
+
+def label_path(feature: FeatureConfig | None) -> tuple[str, ...] | None:
+    """Where the label grader reads the label in an answer (None: no grader, or it reads the whole text)."""
+    spec = _label_grader(feature)
+    return split_path(spec.path, "label grader path") if spec is not None and spec.path else None
 
 
 def _label_grader(feature: FeatureConfig | None) -> GraderSpec | None:
@@ -174,12 +212,15 @@ def _check_label(label: str | None) -> str | None:
         return None
     if len(label) > MAX_LABEL:
         raise ConfigError(f"the label is {len(label)} characters; at most {MAX_LABEL}", where="label")
+    if "\x00" in label:
+        raise ConfigError("the label holds a NUL character", where="label", hint="remove it")
     return label
 
 
 def _check_json(value: Any) -> None:
     try:
-        json.dumps(value, allow_nan=False)
+        # UTF-8 too: a lone surrogate (\ud800) is not text any store can keep
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"the decision is not plain JSON: {exc}", where="decision") from None
 

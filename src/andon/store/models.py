@@ -329,15 +329,19 @@ class ApiKeyRow(Base):
 
 
 class SemanticCacheRow(Base):
-    """One cached answer, isolated by feature, version and tenant, with its input embedding."""
+    """One cached answer, isolated by feature, version, tenant and API key, with its input embedding.
+
+    ``text`` is the cache key as the feature's ``data_use`` allows (redacted, or "" for hash-only features).
+    """
 
     __tablename__ = "semantic_cache"
-    __table_args__ = (Index(None, "feature", "version_id", "tenant"),)
+    __table_args__ = (Index(None, "feature", "version_id", "tenant", "api_key_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     feature: Mapped[str] = mapped_column(String(200))
     version_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     tenant: Mapped[str] = mapped_column(String(200))
+    api_key_id: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")  # "" = shared
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(ModelText)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -18,7 +18,7 @@ from andon.store._base import StoreBase
 from andon.store.models import ReviewItemRow, TraceRow, utcnow
 
 if TYPE_CHECKING:
-    from andon.review.queue import ReviewItem
+    from _typeshed import DataclassInstance as QueuedItem  # a ReviewItem: the store imports nothing above it
 
 REVIEW_COLUMNS = tuple(c.name for c in ReviewItemRow.__table__.columns)
 _MIN_PREFIX = 6
@@ -32,15 +32,15 @@ ExportWriter = Callable[[list[tuple[dict[str, Any], str | None]]], Collection[st
 class ReviewsMixin(StoreBase):
     """The human review queue (methods of :class:`andon.store.Store`)."""
 
-    def add_review_item(self, item: ReviewItem) -> None:
+    def add_review_item(self, item: QueuedItem) -> None:
         """Queue one item."""
         self.add_review_items([item])
 
-    def add_review_items(self, items: Sequence[ReviewItem]) -> None:
+    def add_review_items(self, items: Sequence[QueuedItem]) -> None:
         """Queue ``items`` in one transaction: all of them or none."""
         if not items:
             return
-        rows = [_row_values(item) for item in items]
+        rows = [review_row(item) for item in items]
         with self._write() as session:
             session.add_all(ReviewItemRow(**row) for row in rows)
 
@@ -164,13 +164,19 @@ class ReviewsMixin(StoreBase):
             return exported
 
 
-def _row_values(item: ReviewItem) -> dict[str, Any]:
+def review_row(item: QueuedItem) -> dict[str, Any]:
+    """The ``review_items`` row of a queued item — the one mapping, for direct queueing and the gateway's traces.
+
+    Mapped by field name, so the queue's dataclass and the table evolve without an import here; a field
+    without a column is refused, never dropped silently.
+    """
     values = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
     unknown = set(values) - set(REVIEW_COLUMNS)
     if unknown:
         raise ValueError(f"review item fields without a column: {sorted(unknown)}")
     if values.get("created_at") is None:
         values["created_at"] = utcnow()
+    values.setdefault("status", "pending")
     return values
 
 

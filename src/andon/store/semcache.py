@@ -1,7 +1,9 @@
 """The gateway's answer cache entries in the store: exact lookups, index rows for the semantic search, TTL pruning.
 
-Each entry is isolated by (feature, version id, tenant). The embedding is kept as raw float32 bytes so any
-replica can rebuild its in-memory index from the store; outputs are read only for the entry that is served.
+Each entry is isolated by (feature, version id, tenant, API key id; "" when answers are shared). The
+embedding is kept as raw float32 bytes so any replica can rebuild its in-memory index from the store; outputs
+are read only for the entry that is served. What ``text`` and the outputs hold is the cache's decision (the
+feature's ``data_use``); the store keeps what it is given.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class CacheEntry:
     feature: str
     version_id: str
     tenant: str
+    api_key_id: str
     key_hash: str
     text: str
     output_text: str | None
@@ -51,7 +54,7 @@ class CacheIndexRow:
 
 @dataclass(frozen=True, slots=True)
 class NewCacheEntry:
-    """An answer to keep; ``embedding`` is None when only exact matches may use it."""
+    """An answer to keep; ``embedding`` is None when only exact matches may use it; ``api_key_id`` "" = shared."""
 
     feature: str
     version_id: str
@@ -64,6 +67,7 @@ class NewCacheEntry:
     trace_id: str | None
     expires_at: datetime
     created_at: datetime | None = None
+    api_key_id: str = ""
 
 
 class SemanticCacheMixin(StoreBase):
@@ -91,6 +95,7 @@ class SemanticCacheMixin(StoreBase):
         tenant: str,
         key_hash: str,
         *,
+        api_key_id: str = "",
         now: datetime | None = None,
         not_before: datetime | None = None,
     ) -> CacheEntry | None:
@@ -107,7 +112,7 @@ class SemanticCacheMixin(StoreBase):
             rows = [
                 r
                 for r in session.scalars(query)
-                if (r.feature, r.version_id, r.tenant) == (feature, version_id, tenant)
+                if (r.feature, r.version_id, r.tenant, r.api_key_id) == (feature, version_id, tenant, api_key_id)
             ]
             return _entry(max(rows, key=lambda r: r.id)) if rows else None
 
@@ -141,6 +146,7 @@ class SemanticCacheMixin(StoreBase):
         version_id: str,
         tenant: str,
         *,
+        api_key_id: str = "",
         after_id: int = 0,
         now: datetime | None = None,
         limit: int | None = None,
@@ -159,6 +165,7 @@ class SemanticCacheMixin(StoreBase):
                 SemanticCacheRow.feature == feature,
                 SemanticCacheRow.version_id == version_id,
                 SemanticCacheRow.tenant == tenant,
+                SemanticCacheRow.api_key_id == api_key_id,
                 SemanticCacheRow.id > after_id,
                 SemanticCacheRow.expires_at > moment,
                 SemanticCacheRow.embedding.is_not(None),
@@ -198,13 +205,17 @@ class SemanticCacheMixin(StoreBase):
             if len(ids) < PRUNE_CHUNK:
                 return total
 
-    def semcache_clear(self, feature: str, version_id: str | None = None, tenant: str | None = None) -> int:
-        """Delete a feature's entries (optionally of one version and/or tenant); returns how many went."""
+    def semcache_clear(
+        self, feature: str, version_id: str | None = None, tenant: str | None = None, api_key_id: str | None = None
+    ) -> int:
+        """Delete a feature's entries (optionally of one version, tenant and/or API key); returns how many went."""
         conditions = [SemanticCacheRow.feature == feature]
         if version_id is not None:
             conditions.append(SemanticCacheRow.version_id == version_id)
         if tenant is not None:
             conditions.append(SemanticCacheRow.tenant == tenant)
+        if api_key_id is not None:
+            conditions.append(SemanticCacheRow.api_key_id == api_key_id)
         with self._write() as session:
             result = session.execute(delete(SemanticCacheRow).where(*conditions))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -215,6 +226,7 @@ def _row_values(entry: NewCacheEntry) -> dict[str, Any]:
         "feature": entry.feature,
         "version_id": entry.version_id,
         "tenant": entry.tenant,
+        "api_key_id": entry.api_key_id,
         "key_hash": entry.key_hash,
         "text": entry.text,
         "embedding": entry.embedding,
@@ -233,6 +245,7 @@ def _entry(row: SemanticCacheRow) -> CacheEntry:
         feature=row.feature,
         version_id=row.version_id,
         tenant=row.tenant,
+        api_key_id=row.api_key_id,
         key_hash=row.key_hash,
         text=row.text,
         output_text=row.output_text,

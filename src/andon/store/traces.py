@@ -19,16 +19,17 @@ from andon.errors import NotFoundError
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
 from andon.store.records import OutputRecord
+from andon.store.reviews import review_row
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance as QueuedItem  # a ReviewItem, typed without importing upward
+
     from andon.gateway.types import TraceRecord
-    from andon.review.queue import ReviewItem
 
 MIN_PREFIX = 6
 PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
 TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
-_REVIEW_COLUMNS = tuple(c.name for c in ReviewItemRow.__table__.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,12 @@ class TracesMixin(StoreBase):
         self,
         traces: Sequence[TraceRecord],
         outputs: Sequence[OutputRecord] = (),
-        review_items: Sequence[ReviewItem] = (),
+        review_items: Sequence[QueuedItem] = (),
     ) -> None:
         """Store traces with their outputs (provenance) and review items in ONE transaction: all or nothing."""
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
         trace_rows = [{name: getattr(t, name) for name in TRACE_COLUMNS} for t in traces]
-        review_rows = [_review_row(item) for item in review_items]
+        review_rows = [review_row(item) for item in review_items]
         with self._write() as session:
             if output_rows:
                 session.execute(insert(OutputRow), output_rows)
@@ -184,15 +185,6 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
         outputs=(outputs.rowcount or 0) if outputs is not None else 0,  # type: ignore[attr-defined]
         feedback=feedback.rowcount or 0,  # type: ignore[attr-defined]
     )
-
-
-def _review_row(item: Any) -> dict[str, Any]:
-    # Mapped by field name, so the review queue's dataclass and this table evolve without an import here.
-    row = {name: getattr(item, name) for name in _REVIEW_COLUMNS if hasattr(item, name)}
-    if row.get("created_at") is None:
-        row["created_at"] = utcnow()
-    row.setdefault("status", "pending")
-    return row
 
 
 def _trace_dict(row: TraceRow) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from andon.config.schema import Step, VersionSpec, WorkspaceConfig
 from andon.errors import ConfigError
+from andon.providers.endpoint import endpoint_identity
 
 CANONICAL_FORMAT = 1
 PYTHON_PROVIDER = "python"
@@ -78,12 +79,24 @@ def _python_source_digest(dotted: str) -> str:
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
 
 
-def step_content(step: Step) -> dict[str, Any]:
-    """The hashed form of one resolved step: defaults left out, so adding a new optional field later keeps ids."""
+# Keys of a step's content that are derived from the workspace, not fields of the step itself.
+_DERIVED_KEYS = ("python_source_sha256", "endpoint")
+
+
+def step_content(step: Step, config: WorkspaceConfig | None = None) -> dict[str, Any]:
+    """The hashed form of one resolved step: defaults left out, so adding a new optional field later keeps ids.
+
+    The provider's endpoint (base URL, answer-shaping options) is included when it is not the default, so
+    pointing a provider at another server makes another version.
+    """
     data = step.model_dump(mode="json", exclude_defaults=True)
     data["name"] = step.name
     if step.python is not None:
         data["python_source_sha256"] = _python_source_digest(step.python)
+    elif config is not None and step.provider in config.providers:
+        endpoint = endpoint_identity(config.providers[step.provider])
+        if endpoint:
+            data["endpoint"] = endpoint
     return data
 
 
@@ -91,13 +104,13 @@ def build_version(feature: str, name: str, spec: VersionSpec, config: WorkspaceC
     """Resolve ``spec`` against the workspace and compute its id."""
     where = f"features.{feature}.versions.{name}"
     steps = tuple(resolve_step(s, config, where) for s in spec.normalized_steps())
-    content = {"format": CANONICAL_FORMAT, "steps": [step_content(s) for s in steps]}
+    content = {"format": CANONICAL_FORMAT, "steps": [step_content(s, config) for s in steps]}
     return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
 
 
 def version_from_content(feature: str, name: str, content: dict[str, Any]) -> Version:
     """Rebuild a stored version from its canonical content (the id is recomputed, never trusted)."""
     steps = tuple(
-        Step.model_validate({k: v for k, v in s.items() if k != "python_source_sha256"}) for s in content["steps"]
+        Step.model_validate({k: v for k, v in s.items() if k not in _DERIVED_KEYS}) for s in content["steps"]
     )
     return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
