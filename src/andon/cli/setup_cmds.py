@@ -43,8 +43,10 @@ def check(
     """Validate andon.yaml and every version in it; exit 2 with file:line:column on an error."""
     from andon.cli._common import options
     from andon.versions.canonical import build_version
+    from andon.watch.monitors import check_monitors
 
     loaded = load_config(find_config(options.workspace))
+    check_monitors(loaded)
     versions = {
         f: {n: build_version(f, n, spec, loaded.config).short_id for n, spec in feature.versions.items()}
         for f, feature in loaded.config.features.items()
