@@ -6,7 +6,16 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from andon.config.criteria import parse_criterion
 
@@ -450,8 +459,8 @@ class MonitorConfig(BaseModel):
 
     description: str | None = None
     feature: Name | None = Field(default=None, description="The feature the cord acts on (and whose traces are read).")
-    metric: str = Field(description=f"traces: one of {', '.join(TRACE_METRICS)}; other sources: a name for the number.")
     source: SourceConfig = Field(default_factory=SourceConfig)
+    metric: str = Field(description=f"traces: one of {', '.join(TRACE_METRICS)}; other sources: a name for the number.")
     interval: Duration = Field(default=60.0, description="How often it is measured (e.g. 1m).")
     window: Duration = Field(default=300.0, description="How far back each measurement looks (e.g. 15m).")
     detector: dict[str, Any] = Field(description="A detector: `type:` (threshold, proportion, robust-z, …) and its settings.")
@@ -501,26 +510,46 @@ class MonitorConfig(BaseModel):
             raise ValueError("a detector needs `type:` (e.g. threshold, proportion, robust-z, ewma, cusum, band)")
         return value
 
+    # Field validators (not the model's) where they can: their errors point at the field's own line.
+    @field_validator("metric")
+    @classmethod
+    def _metric_fits_source(cls, metric: str, info: ValidationInfo) -> str:
+        source = info.data.get("source")
+        if isinstance(source, SourceConfig) and source.type == "traces":
+            if metric not in TRACE_METRICS:
+                raise ValueError(f"metric {metric!r} is not a trace metric; one of: {', '.join(TRACE_METRICS)}")
+            needs = {"route_share": ("route",), "label_share": ("path", "label"), "judge_score": ("path",)}
+            missing = [f for f in needs.get(metric, ()) if getattr(source, f) is None]
+            if missing:
+                raise ValueError(f"metric {metric} needs source.{' and source.'.join(missing)}")
+        return metric
+
+    @field_validator("min_calls")
+    @classmethod
+    def _calls_of_traces(cls, value: int, info: ValidationInfo) -> int:
+        source = info.data.get("source")
+        if value and isinstance(source, SourceConfig) and source.type != "traces":
+            raise ValueError("min_calls applies to traces sources only")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _covers_interval(cls, window: float, info: ValidationInfo) -> float:
+        source, interval = info.data.get("source"), info.data.get("interval")
+        kind = source.type if isinstance(source, SourceConfig) else "traces"
+        if isinstance(interval, float) and window < interval and kind in ("traces", "pushed"):
+            raise ValueError(f"window ({window:g} s) is shorter than interval ({interval:g} s): points would miss data")
+        return window
+
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
-        if self.source.type == "traces":
-            if self.metric not in TRACE_METRICS:
-                raise ValueError(f"metric {self.metric!r} is not a trace metric; one of: {', '.join(TRACE_METRICS)}")
-            if self.feature is None and self.source.feature is None:
-                raise ValueError("a traces monitor needs `feature:` (whose traces it reads)")
-            needs = {"route_share": ("route",), "label_share": ("path", "label"), "judge_score": ("path",)}
-            missing = [f for f in needs.get(self.metric, ()) if getattr(self.source, f) is None]
-            if missing:
-                raise ValueError(f"metric {self.metric} needs source.{' and source.'.join(missing)}")
-        elif self.min_calls:
-            raise ValueError("min_calls applies to traces sources only")
+        if self.source.type == "traces" and self.feature is None and self.source.feature is None:
+            raise ValueError("a traces monitor needs `feature:` (whose traces it reads)")
         if self.actions and self.feature is None:
             raise ValueError("actions need the monitor's `feature:` (the cord and its incident belong to a feature); or write `actions: []`")
         kinds = [a.type for a in self.actions]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"each action type at most once per monitor, got {kinds}")
-        if self.window < self.interval and self.source.type in ("traces", "pushed"):
-            raise ValueError(f"window ({self.window:g} s) is shorter than interval ({self.interval:g} s): points would miss data")
         return self
 
     @property
