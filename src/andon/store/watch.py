@@ -108,22 +108,26 @@ class WatchMixin(StoreBase):
         try:
             with self._write() as session:
                 row = session.get(WatchLeaseRow, monitor, with_for_update=True)
+                # RETURNING says whether the write happened (an ORM session's rowcount does not, on psycopg).
                 if row is None:
-                    done = session.execute(
+                    taken = session.execute(
                         self._insert(WatchLeaseRow)
                         .values(monitor=monitor, owner=owner, token=1, expires_at=expires)
                         .on_conflict_do_nothing(index_elements=["monitor"])
-                    )
-                    return 1 if _rowcount(done) == 1 else None
+                        .returning(WatchLeaseRow.token)
+                    ).scalar_one_or_none()
+                    return None if taken is None else int(taken)
                 if row.owner != owner and row.expires_at > now:
                     return None
                 token = row.token if row.owner == owner else row.token + 1
-                done = session.execute(
+                swapped = session.execute(
                     update(WatchLeaseRow)
                     .where(WatchLeaseRow.monitor == monitor, WatchLeaseRow.token == row.token)
                     .values(owner=owner, token=token, expires_at=expires)
-                )
-                return token if _rowcount(done) == 1 else None
+                    .returning(WatchLeaseRow.token)
+                    .execution_options(synchronize_session=False)
+                ).scalar_one_or_none()
+                return None if swapped is None else int(swapped)
         except IntegrityError:
             return None
 
@@ -452,10 +456,6 @@ def _asked() -> ColumnElement[bool]:
 
 def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _aware(value: datetime) -> datetime:
