@@ -10,12 +10,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tests.watch.watch_support import Receiver, incidents, open_ws  # noqa: F401
+from tests.watch import watch_support
+from tests.watch.watch_support import Receiver
 
 from andon import deploy
 from andon.deploy import CordError, pull_cord, release_cord
 from andon.deploy.cord import finish_pending
 from andon.errors import ConfigError
+
+# Fixtures shared by the watch tests (pytest finds them by these names).
+incidents = watch_support.incidents
+open_ws = watch_support.open_ws
 
 MENU2 = {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}, "v2": {"python": "watch_rules:decide_v2"}}}}
 
@@ -26,8 +31,17 @@ def stop_events(ws: Any) -> list[Any]:
 
 async def test_stop_is_audited_and_opens_the_incident_once(open_ws: Any, incidents: ModuleType) -> None:
     ws = open_ws({})
-    pulled = await pull_cord(ws, "menu", action="stop", actor="monitor:rejects", reason="reject rate 12% → 30%",
-                             monitor=None, dedupe_key="breach-1", runbook="https://wiki/menu", owner="menu-team")  # fmt: skip
+    pulled = await pull_cord(
+        ws,
+        "menu",
+        action="stop",
+        actor="monitor:rejects",
+        reason="reject rate 12% → 30%",
+        monitor=None,
+        dedupe_key="breach-1",
+        runbook="https://wiki/menu",
+        owner="menu-team",
+    )
     assert ws.store.feature_stopped("menu") == (True, "reject rate 12% → 30%")
     (event,) = stop_events(ws)
     assert (event.actor, event.reason) == ("monitor:rejects", "reject rate 12% → 30%")
@@ -36,7 +50,9 @@ async def test_stop_is_audited_and_opens_the_incident_once(open_ws: Any, inciden
     assert incident["actors"] == {"detected": "monitor:rejects", "mitigated": "monitor:rejects"}
     assert incident["runbook"] == "https://wiki/menu" and incident["owner"] == "menu-team"
     assert pulled.incident_id == incident["id"] and pulled.details["already_stopped"] is False
-    again = await pull_cord(ws, "menu", action="stop", actor="monitor:rejects", reason="still bad", dedupe_key="breach-1")
+    again = await pull_cord(
+        ws, "menu", action="stop", actor="monitor:rejects", reason="still bad", dedupe_key="breach-1"
+    )
     assert again == pulled
     assert len(stop_events(ws)) == 1 and len(incidents.all_rows(ws.root)) == 1
     (record,) = ws.store.cord_pulls(feature="menu")
@@ -71,7 +87,9 @@ async def test_a_pull_cut_short_is_finished_by_pulling_again(
     assert [p.status for p in ws.store.cord_pulls()] == ["done"]
 
 
-async def test_rollback_goes_back_once_per_pull(open_ws: Any, incidents: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_rollback_goes_back_once_per_pull(
+    open_ws: Any, incidents: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = open_ws({}, features=MENU2)
     for name in ("v1", "v2"):
         deploy.promote(ws, "menu", name, force=True, actor="tests", reason="test workspace")
@@ -93,19 +111,42 @@ async def test_webhook_sends_an_openfeature_style_flag_and_is_retried_until_deli
     open_ws: Any, incidents: ModuleType
 ) -> None:
     async with Receiver(status=503) as receiver:
-        ws = open_ws({"flags": {
-            "feature": "menu", "metric": "orders", "source": "pushed", "detector": {"type": "threshold", "fail_below": 1},
-            "actions": [{"type": "webhook", "url": receiver.url, "flag": "menu-ai", "headers": {"Authorization": "Bearer t"}}],
-        }})  # fmt: skip
+        ws = open_ws(
+            {
+                "flags": {
+                    "feature": "menu",
+                    "metric": "orders",
+                    "source": "pushed",
+                    "detector": {"type": "threshold", "fail_below": 1},
+                    "actions": [
+                        {
+                            "type": "webhook",
+                            "url": receiver.url,
+                            "flag": "menu-ai",
+                            "headers": {"Authorization": "Bearer t"},
+                        }
+                    ],
+                }
+            }
+        )
         with pytest.raises(CordError, match="HTTP 503"):
-            await pull_cord(ws, "menu", action="webhook", actor="monitor:flags", reason="orders dropped",
-                            monitor="flags", dedupe_key="w1")  # fmt: skip
+            await pull_cord(
+                ws,
+                "menu",
+                action="webhook",
+                actor="monitor:flags",
+                reason="orders dropped",
+                monitor="flags",
+                dedupe_key="w1",
+            )
         (pending,) = ws.store.cord_pulls(status="pending")
         assert "503" in (pending.error or "")
         assert list(incidents.all_rows(ws.root)[0]["stages"]) == ["detected"]  # nothing was mitigated yet
         receiver.status = 200
         done = await finish_pending(ws, pending)
-        await pull_cord(ws, "menu", action="webhook", actor="monitor:flags", reason="again", monitor="flags", dedupe_key="w1")
+        await pull_cord(
+            ws, "menu", action="webhook", actor="monitor:flags", reason="again", monitor="flags", dedupe_key="w1"
+        )
     (body,) = receiver.delivered
     headers = receiver.received[-1][0]
     assert body["flagKey"] == "menu-ai" and body["value"] is False and body["enabled"] is False

@@ -78,7 +78,13 @@ def _line_of(text: str, needle: str) -> int:
         ("    for: 2", "    for: 0", "for: 0", "number of points", None),
         ("    cooldown: 30m", "    cooldown: soon", "cooldown", "not a duration", None),
         ("metric: label_share", "metric: reject_rate", "metric: reject_rate", "not a trace metric", None),
-        ("resume: {when: on_recovery, for: 10m}", "resume: on_recovery", "resume: on_recovery", "needs its own `for:`", None),
+        (
+            "resume: {when: on_recovery, for: 10m}",
+            "resume: on_recovery",
+            "resume: on_recovery",
+            "needs its own `for:`",
+            None,
+        ),
         ("    source: pushed", "    source: {type: pushed, query: up}", "source: {type", "do(es) not apply", None),
     ],
 )
@@ -100,10 +106,22 @@ def test_schema_errors_name_file_and_line(
     ("old", "new", "needle", "message", "hint"),
     [
         ("{type: proportion, warmup: 2}", "{type: proportoin}", "proportoin", "unknown detector type", None),
-        ("{type: proportion, warmup: 2}", "{type: proportion, fail_pp: 0.1}", "fail_pp", "unknown setting 'fail_pp'", "did you mean 'fail_p'"),
+        (
+            "{type: proportion, warmup: 2}",
+            "{type: proportion, fail_pp: 0.1}",
+            "fail_pp",
+            "unknown setting 'fail_pp'",
+            "did you mean 'fail_p'",
+        ),
         ("{type: proportion, warmup: 2}", "{type: proportion, fail_p: 2}", "fail_p", "less than 1", None),
         ("{type: robust-z}", "{type: proportion}", "{type: proportion}", "not a share of traces", "numeric detector"),
-        ("    feature: menu\n    metric: label_share", "    feature: meny\n    metric: label_share", "feature: meny", "'meny' is not in andon.yaml", "did you mean 'menu'"),
+        (
+            "    feature: menu\n    metric: label_share",
+            "    feature: meny\n    metric: label_share",
+            "feature: meny",
+            "'meny' is not in andon.yaml",
+            "did you mean 'menu'",
+        ),
     ],
 )
 def test_detector_and_reference_errors_name_file_and_line(
@@ -124,7 +142,10 @@ def test_andon_check_rejects_a_bad_monitor_with_file_and_line(tmp_path: Path) ->
     text = GOOD.replace("{type: proportion, warmup: 2}", "{type: proportion, fail_pp: 0.1}")
     path = write_yaml(tmp_path, text)
     done = subprocess.run(
-        [sys.executable, "-m", "andon", "--workspace", str(tmp_path), "check"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "andon", "--workspace", str(tmp_path), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert f"{path}:{_line_of(text, 'fail_pp')}:" in done.stderr
@@ -136,13 +157,21 @@ def test_andon_check_rejects_a_bad_monitor_with_file_and_line(tmp_path: Path) ->
 
 
 def monitors(**monitor: Any) -> Any:
-    spec = {"feature": "menu", "metric": "m", "source": "pushed", "interval": 60, "window": 60,
-            "detector": {"type": "threshold", "fail_above": 10}} | monitor  # fmt: skip
+    spec = {
+        "feature": "menu",
+        "metric": "m",
+        "source": "pushed",
+        "interval": 60,
+        "window": 60,
+        "detector": {"type": "threshold", "fail_above": 10},
+    } | monitor
     config = WorkspaceConfig.model_validate({"features": {"menu": MENU}, "monitors": {"x": spec}})
     return build_monitors(config)["x"]
 
 
-def run(monitor: Any, values: list[Any], state: MonitorState | None = None, start: int = 0) -> tuple[list[Any], MonitorState | None]:
+def run(
+    monitor: Any, values: list[Any], state: MonitorState | None = None, start: int = 0
+) -> tuple[list[Any], MonitorState | None]:
     steps = []
     for i, value in enumerate(values, start):
         measured = value if isinstance(value, Measurement) else Measurement(value=value)
@@ -187,8 +216,9 @@ def test_no_data_fail_counts_missing_windows_as_failing() -> None:
 
 
 def test_min_calls_turns_a_thin_window_into_no_data() -> None:
-    monitor = monitors(metric="error_rate", source={"type": "traces"}, min_calls=50,
-                       detector={"type": "threshold", "fail_above": 0.2})  # fmt: skip
+    monitor = monitors(
+        metric="error_rate", source={"type": "traces"}, min_calls=50, detector={"type": "threshold", "fail_above": 0.2}
+    )
     thin = Measurement(value=0.5, counts=Proportion(4, 8), calls=8)
     full = Measurement(value=0.5, counts=Proportion(200, 400), calls=400)
     steps, _ = run(monitor, [thin, full])

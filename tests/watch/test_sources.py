@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
-from tests.watch.watch_support import open_ws, trace  # noqa: F401
+from tests.watch import watch_support
+from tests.watch.watch_support import trace
 
 from andon.config.schema import WorkspaceConfig, parse_duration
 from andon.store import Store
@@ -22,6 +23,9 @@ from andon.store.models import ReviewItemRow
 from andon.watch.detectors.base import Proportion
 from andon.watch.monitors import Monitor, build_monitors
 from andon.watch.sources import json_path, measure, pick
+
+# Fixtures shared by the watch tests (pytest finds them by these names).
+open_ws = watch_support.open_ws
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 END = T0 + timedelta(minutes=5)
@@ -73,10 +77,14 @@ def seed(store: Store) -> None:
         for index, (created, decided) in enumerate(items):
             conn.execute(
                 insert(ReviewItemRow).values(
-                    id=f"rev_{index}", feature="menu", reason="stopped", status="decided" if decided else "pending",
-                    created_at=created, decided_at=decided,
+                    id=f"rev_{index}",
+                    feature="menu",
+                    reason="stopped",
+                    status="decided" if decided else "pending",
+                    created_at=created,
+                    decided_at=decided,
                 )
-            )  # fmt: skip
+            )
 
 
 EXPECTED: list[tuple[str, dict[str, Any], float, Proportion | None]] = [
@@ -96,7 +104,9 @@ EXPECTED: list[tuple[str, dict[str, Any], float, Proportion | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("metric", "source", "value", "counts"), EXPECTED, ids=[f"{m}-{i}" for i, (m, *_) in enumerate(EXPECTED)])
+@pytest.mark.parametrize(
+    ("metric", "source", "value", "counts"), EXPECTED, ids=[f"{m}-{i}" for i, (m, *_) in enumerate(EXPECTED)]
+)
 async def test_trace_metrics_are_counted_in_sql(
     open_ws: Any, metric: str, source: dict[str, Any], value: float, counts: Proportion | None
 ) -> None:
@@ -112,10 +122,12 @@ async def test_trace_metrics_are_counted_in_sql(
 
 
 async def test_share_detectors_get_counts_and_numeric_ones_the_share(open_ws: Any) -> None:
-    ws = open_ws({
-        "counts": monitor("label_share", path="decision", label="reject", detector={"type": "proportion"}),
-        "share": monitor("label_share", path="decision", label="reject"),
-    })  # fmt: skip
+    ws = open_ws(
+        {
+            "counts": monitor("label_share", path="decision", label="reject", detector={"type": "proportion"}),
+            "share": monitor("label_share", path="decision", label="reject"),
+        }
+    )
     seed(ws.store)
     monitors = build_monitors(ws.config)
     async with httpx.AsyncClient() as http:
@@ -169,11 +181,20 @@ def test_percentile_matches_linear_interpolation(store: Store, latencies: list[i
 
 
 def external(source: dict[str, Any], metric: str = "m") -> Monitor:
-    config = WorkspaceConfig.model_validate({
-        "features": {"menu": MENU},
-        "monitors": {"x": {"feature": "menu", "metric": metric, "source": source, "actions": [],
-                           "detector": {"type": "threshold", "fail_above": 1}}},
-    })  # fmt: skip
+    config = WorkspaceConfig.model_validate(
+        {
+            "features": {"menu": MENU},
+            "monitors": {
+                "x": {
+                    "feature": "menu",
+                    "metric": metric,
+                    "source": source,
+                    "actions": [],
+                    "detector": {"type": "threshold", "fail_above": 1},
+                }
+            },
+        }
+    )
     return build_monitors(config)["x"]
 
 
@@ -266,12 +287,19 @@ def test_json_path_round_trips(parts: list[str | int]) -> None:
 
 
 async def test_pushed_values_are_aggregated_per_window(open_ws: Any) -> None:
-    base = {"feature": "menu", "metric": "orders", "window": "5m", "actions": [],
-            "detector": {"type": "threshold", "fail_below": 1}}  # fmt: skip
-    ws = open_ws({
-        name: base | {"source": {"type": "pushed", "name": "orders", "aggregate": name}}
-        for name in ("mean", "sum", "min", "max", "last", "count")
-    })  # fmt: skip
+    base = {
+        "feature": "menu",
+        "metric": "orders",
+        "window": "5m",
+        "actions": [],
+        "detector": {"type": "threshold", "fail_below": 1},
+    }
+    ws = open_ws(
+        {
+            name: base | {"source": {"type": "pushed", "name": "orders", "aggregate": name}}
+            for name in ("mean", "sum", "min", "max", "last", "count")
+        }
+    )
     ws.store.save_metric_values(
         [("orders", T0 + timedelta(minutes=i), v) for i, v in enumerate([4.0, 1.0, 7.0])]
         + [("orders", END, 100.0), ("other", T0, 50.0)],

@@ -16,20 +16,32 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tests.watch.watch_support import STANDIN, Receiver, incidents, open_ws, write_workspace  # noqa: F401
+from tests.watch import watch_support
+from tests.watch.watch_support import STANDIN, Receiver, write_workspace
 
 from andon import deploy
 from andon.store import Store
 from andon.store.watch import WatchPoint
 from andon.watch.watcher import Watcher, monitor_status
 
+# Fixtures shared by the watch tests (pytest finds them by these names).
+incidents = watch_support.incidents
+open_ws = watch_support.open_ws
+
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def pushed(**extra: Any) -> dict[str, Any]:
-    spec = {"feature": "menu", "metric": "errors", "source": {"type": "pushed", "name": "errors", "aggregate": "max"},
-            "interval": 60, "window": 60, "detector": {"type": "threshold", "fail_above": 0.5}, "for": 2}  # fmt: skip
+    spec = {
+        "feature": "menu",
+        "metric": "errors",
+        "source": {"type": "pushed", "name": "errors", "aggregate": "max"},
+        "interval": 60,
+        "window": 60,
+        "detector": {"type": "threshold", "fail_above": 0.5},
+        "for": 2,
+    }
     return spec | extra
 
 
@@ -58,8 +70,16 @@ async def test_a_breach_pulls_the_cord_once(open_ws: Any, incidents: ModuleType)
         done = await ticks(watcher, range(0, 8))
         assert await watcher.tick(T0 + timedelta(minutes=7, seconds=30)) == []  # that tick is stored already
     states = [(e.step.point.ts.minute, e.step.point.state, e.step.decision) for e in done]
-    assert states == [(0, "paused", None), (1, "ok", None), (2, "ok", None), (3, "fail", None), (4, "fail", "act"),
-                      (5, "fail", None), (6, "fail", None), (7, "ok", None)]  # fmt: skip
+    assert states == [
+        (0, "paused", None),
+        (1, "ok", None),
+        (2, "ok", None),
+        (3, "fail", None),
+        (4, "fail", "act"),
+        (5, "fail", None),
+        (6, "fail", None),
+        (7, "ok", None),
+    ]
     (event,) = stops(ws)
     assert event.actor == "monitor:errors" and "errors failed" in (event.reason or "")
     (incident,) = incidents.all_rows(ws.root)
@@ -133,7 +153,9 @@ async def test_resume_on_recovery(open_ws: Any, incidents: ModuleType) -> None:
         done = await ticks(watcher, range(1, 6))
     assert [e.step.decision for e in done] == [None, "act", None, "resume", None]
     assert [(e.kind, e.actor) for e in deploy.state_events(ws, "menu")] == [
-        ("stopped", "monitor:errors"), ("resumed", "monitor:errors")]  # fmt: skip
+        ("stopped", "monitor:errors"),
+        ("resumed", "monitor:errors"),
+    ]
 
 
 async def test_a_pull_cut_short_is_finished_by_the_next_watcher(
@@ -191,8 +213,12 @@ def watcher_process(root: Path, log: Path, database_url: str, *, block: str | No
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, str(STANDIN), "--workspace", str(root), "watch", "--lease-ttl", "1"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True,
-        )  # fmt: skip
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
 
 
 def live_workspace(root: Path, database_url: str, interval: int = 1) -> Store:
@@ -244,7 +270,9 @@ def test_two_watcher_processes_on_postgresql_act_once(tmp_path: Path, postgres_s
             wait_for(lambda: len(store.watch_points("errors")) >= first_points + 5)  # and go on ticking
         finally:
             stop_all(*processes)
-        owners = {line.split(" as ")[-1].strip() for log in logs for line in log.read_text().splitlines() if " as " in line}
+        owners = {
+            line.split(" as ")[-1].strip() for log in logs for line in log.read_text().splitlines() if " as " in line
+        }
         assert len(owners) == 2, [log.read_text()[-2000:] for log in logs]
         stopped = [e for e in store.feature_events("menu") if e.kind == "stopped"]
         assert len(stopped) == 1 and stopped[0].actor == "monitor:errors"

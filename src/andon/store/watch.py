@@ -426,9 +426,7 @@ class WatchMixin(StoreBase):
         )
         return self._percentile(wait, where, q)
 
-    def _percentile(
-        self, value: Any, where: ColumnElement[bool], q: float
-    ) -> tuple[float | None, int]:
+    def _percentile(self, value: Any, where: ColumnElement[bool], q: float) -> tuple[float | None, int]:
         """Linear interpolation between the two nearest ranks (PostgreSQL's percentile_cont), in SQL."""
         with self._read() as session:
             count = int(session.execute(select(func.count()).where(where, value.is_not(None))).scalar_one())
