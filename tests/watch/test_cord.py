@@ -178,3 +178,24 @@ async def test_bad_pulls_are_refused_before_anything_is_done(open_ws: Any, incid
     with pytest.raises(ConfigError, match="no webhook"):
         await pull_cord(ws, "menu", action="webhook", actor="x", reason="why")
     assert ws.store.cord_pulls() == [] and not ws.store.feature_stopped("menu")[0]
+
+
+async def test_the_stop_does_not_wait_for_the_incident(
+    open_ws: Any, incidents: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = open_ws({})
+    real_open = incidents.open_incident
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("incidents store unreachable")
+
+    monkeypatch.setattr(incidents, "open_incident", broken)
+    with pytest.raises(CordError, match="incident"):
+        await pull_cord(ws, "menu", action="stop", actor="monitor:m", reason="errors", dedupe_key="p1")
+    assert ws.store.feature_stopped("menu")[0]  # the line is stopped first; the paperwork follows
+    (pending,) = ws.store.cord_pulls(status="pending")
+    assert "unreachable" in (pending.error or "")
+    monkeypatch.setattr(incidents, "open_incident", real_open)
+    await finish_pending(ws, pending)
+    assert len(stop_events(ws)) == 1
+    assert list(incidents.all_rows(ws.root)[0]["stages"]) == ["detected", "mitigated"]

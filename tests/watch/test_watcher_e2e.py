@@ -21,7 +21,7 @@ import pytest
 from bench.stub import Scripted, StubServer
 from tests.gateway_server import GatewayServer
 from tests.watch import watch_support
-from tests.watch.watch_support import RULES
+from tests.watch.watch_support import RULES, STANDIN
 
 from andon import deploy
 from andon.workspace import Workspace
@@ -30,6 +30,7 @@ from andon.workspace import Workspace
 incidents = watch_support.incidents
 
 CALLS = 30
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
@@ -132,3 +133,38 @@ async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
             points = ws.store.watch_points("guard")
             assert [p.decision for p in points].count("act") == 1
             assert all(p.state != "fail" for p in points[:5])  # nothing fired before t0
+
+
+class WatchingGateway(GatewayServer):
+    """`andon serve --watch`, with the incidents stand-in installed in the server process."""
+
+    def command(self) -> list[str]:
+        args = super().command()
+        return [args[0], str(STANDIN), *args[3:], "--watch"]
+
+
+def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> None:
+    from tests.watch import standin_incidents
+
+    (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    config = {
+        "features": {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}}}},
+        "monitors": {"orders": {"feature": "menu", "metric": "orders", "source": "pushed", "interval": 1, "window": 1,
+                                "detector": {"type": "threshold", "fail_below": 1}}},
+        "gateway": {"auth": False},
+    }  # fmt: skip
+    (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    with WatchingGateway(tmp_path, env=env) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+        now = time.time()
+        points = [{"monitor": "orders", "ts": now + i / 4, "value": 0} for i in range(-8, 240)]  # orders stopped
+        assert client.post("/v1/metrics", json={"points": points}).status_code == 202
+        deadline = time.monotonic() + 60
+        mitigated = lambda: any("mitigated" in r["stages"] for r in standin_incidents.all_rows(tmp_path))  # noqa: E731
+        while time.monotonic() < deadline and not mitigated():
+            time.sleep(0.2)
+        answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
+        logs = server.logs()
+    assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
+    (incident,) = standin_incidents.all_rows(tmp_path)
+    assert incident["monitor"] == "orders"

@@ -170,32 +170,48 @@ async def pull_cord(
     pull = await asyncio.to_thread(ws.store.claim_pull, claim)
     if pull.status == "done":
         return _as_pull(pull)  # finished before (another watcher, or a retry): nothing is done twice
-    incidents = _incidents()
-    incident = await asyncio.to_thread(
-        incidents.open_incident,
-        ws,
-        feature=feature,
-        title=t("watch.cord.title", feature=feature, why=why),
-        actor=who,
-        detected_at=detected,
-        monitor=monitor,
-        metric=watched.metric if watched else None,
-        dedupe_key=pull.dedupe_key,
-        runbook=pull.params.get("runbook"),
-        owner=pull.params.get("owner"),
-        details={"action": action, "reason": why},
-    )
+    opening = _open(ws, pull, title=t("watch.cord.title", feature=feature, why=why), detected=detected,
+                    metric=watched.metric if watched else None)  # fmt: skip
+    incident: _Incident | None = None
+    problem: str | None = None
     try:
-        details = await _act(ws, pull, spec, incident.id)
+        incident = await opening
+    except Exception as exc:
+        # The line is stopped first and the paperwork follows: a broken incident store never blocks the cord.
+        problem = t("watch.cord.incident_failed", error=f"{type(exc).__name__}: {exc}")
+    try:
+        details = await _act(ws, pull, spec, incident.id if incident is not None else None)
     except CordError as exc:
         await asyncio.to_thread(ws.store.note_pull_error, pull.id, exc.message)
         raise
+    if incident is None:
+        await asyncio.to_thread(ws.store.note_pull_error, pull.id, problem or "")
+        raise CordError(problem or "", where=f"cord {feature}", hint=t("watch.cord.incident_hint"))
     if "mitigated" not in incident.stages:
         await asyncio.to_thread(
-            incidents.advance, ws, incident.id, "mitigated", actor=who, note=details["summary"], at=utcnow()
+            _incidents().advance, ws, incident.id, "mitigated", actor=who, note=details["summary"], at=utcnow()
         )
     done = await asyncio.to_thread(ws.store.finish_pull, pull.id, incident_id=incident.id, details=details)
     return _as_pull(done)
+
+
+async def _open(
+    ws: Workspace, pull: CordPullRecord, *, title: str, detected: datetime, metric: str | None
+) -> _Incident:
+    return await asyncio.to_thread(
+        _incidents().open_incident,
+        ws,
+        feature=pull.feature,
+        title=title,
+        actor=pull.actor,
+        detected_at=detected,
+        monitor=pull.monitor,
+        metric=metric,
+        dedupe_key=pull.dedupe_key,
+        runbook=pull.params.get("runbook"),
+        owner=pull.params.get("owner"),
+        details={"action": pull.action, "reason": pull.reason},
+    )
 
 
 async def finish_pending(ws: Workspace, pull: CordPullRecord) -> CordPull:
@@ -251,7 +267,9 @@ async def release_cord(
     return _as_pull(done)
 
 
-async def _act(ws: Workspace, pull: CordPullRecord, spec: ActionConfig | None, incident_id: str) -> dict[str, Any]:
+async def _act(
+    ws: Workspace, pull: CordPullRecord, spec: ActionConfig | None, incident_id: str | None
+) -> dict[str, Any]:
     """Do the pull's action once; what was done, with a one-line ``summary`` for the incident."""
     feature = pull.feature
     if pull.action == "stop":
