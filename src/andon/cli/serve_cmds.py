@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import logging.config
 import os
+import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,6 +50,9 @@ def serve(
         bool, typer.Option("--log-json", help="One JSON object per log line (request logs included).")
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also run the watcher (monitors and the automatic cord) in this process.")
+    ] = False,
 ) -> None:
     """Serve the workspace's features over HTTP (invoke, OpenAI-compatible chat, reviews, metrics).
 
@@ -77,28 +83,83 @@ def serve(
     log.info(
         t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
     )
+    watcher = WatcherThread(ws.root) if watch else None
+    if watcher is not None:
+        from andon.watch.monitors import check_monitors
+
+        check_monitors(ws.loaded)  # a bad monitor stops the start, as a bad feature does
+        watcher.start()
     # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
     http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
-    if workers == 1:
-        app = create_app(ws, close_workspace=True)
+    try:
+        if workers == 1:
+            app = create_app(ws, close_workspace=True)
+            uvicorn.run(
+                app, host=host, port=port, http=http, log_config=logging_config, access_log=False,
+                log_level=level.lower(),
+            )
+            return
+        # Worker processes build their own app: the import string names a factory, the workspace goes by env.
+        os.environ[WORKSPACE_ENV] = str(ws.root)
+        ws.close()
         uvicorn.run(
-            app, host=host, port=port, http=http, log_config=logging_config, access_log=False, log_level=level.lower()
+            "andon.gateway.app:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http=http,
+            log_config=logging_config,
+            access_log=False,
+            log_level=level.lower(),
         )
-        return
-    # Worker processes build their own app: the import string names a factory, the workspace goes by env.
-    os.environ[WORKSPACE_ENV] = str(ws.root)
-    ws.close()
-    uvicorn.run(
-        "andon.gateway.app:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http=http,
-        log_config=logging_config,
-        access_log=False,
-        log_level=level.lower(),
-    )
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+class WatcherThread:
+    """The watcher beside the gateway (`--watch`): its own event loop and store connection, in one thread.
+
+    With several workers it runs once, in the supervising process, not in every worker.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="andon-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start watching."""
+        self._thread.start()
+        log.info(t("watch.cli.serve_watching"))
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop after the tick in progress and give the leases back."""
+        self._done.set()
+        self._thread.join(timeout=timeout_s)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._watch())
+        except Exception:
+            log.exception("the watcher stopped on an error; the gateway goes on serving")
+
+    async def _watch(self) -> None:
+        from andon.watch.watcher import Watcher
+        from andon.workspace import Workspace
+
+        ws = Workspace.open(self._root)
+        try:
+            stop = asyncio.Event()
+            async with Watcher(ws) as watcher:
+                task = asyncio.create_task(watcher.run(stop))
+                while not self._done.is_set() and not task.done():
+                    await asyncio.sleep(0.2)
+                stop.set()
+                await task
+        finally:
+            ws.store.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
     SecretStr,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
@@ -481,6 +483,242 @@ class AlertmanagerConfig(_Strict):
     action: Literal["stop", "rollback"] = Field(default="stop", description="What a firing alert does to the feature.")
 
 
+# --- monitors (andon.watch) ----------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1.5h"``, ``"2d"`` or ``"1w"`` (a bare number is seconds)."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text such as '30s', '5m', '1h', '1d'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '5m', '1h' or '1d'")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError("a duration must be greater than 0")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+TRACE_METRICS = (
+    "error_rate", "latency_p50_ms", "latency_p95_ms", "cost_per_hour", "calls_per_minute", "route_share",
+    "label_share", "judge_score", "negative_feedback_rate", "cache_hit_rate", "review_backlog",
+    "review_median_wait_s",
+)  # fmt: skip
+SHARE_METRICS = ("error_rate", "route_share", "label_share", "negative_feedback_rate", "cache_hit_rate")
+SOURCE_TYPES = ("traces", "prometheus", "http_json", "pushed")
+ROUTES = ("ai", "human", "shadow", "fallback")
+
+
+class SourceConfig(_Strict):
+    """Where a monitor's metric comes from: andon's traces, a Prometheus query, an HTTP JSON endpoint, or pushes."""
+
+    type: Literal["traces", "prometheus", "http_json", "pushed"] = Field(default="traces", description=f"One of {', '.join(SOURCE_TYPES)}.")
+    feature: Name | None = Field(default=None, description="traces: whose traces (default: the monitor's feature).")
+    route: Literal["ai", "human", "shadow", "fallback"] | None = Field(default=None, description="route_share: the route counted.")
+    path: str | None = Field(default=None, description="label_share, judge_score: dot path into the output JSON (or tags); http_json: dot path to the number.")
+    in_tags: bool = Field(default=False, description="label_share, judge_score: read `path` in the trace's tags instead of the output JSON.")
+    label: str | list[str] | None = Field(default=None, description="label_share: the label (or labels) counted, e.g. reject.")
+    url: str | None = Field(default=None, description="prometheus: the server's base URL; http_json: the endpoint.")
+    query: str | None = Field(default=None, description="prometheus: a PromQL instant query returning one series.")
+    headers: dict[str, str] = Field(default_factory=dict, description="prometheus, http_json: request headers (use ${ENV} for secrets).")
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    name: str | None = Field(default=None, description="pushed: the metric name pushed to POST /v1/metrics (default: the monitor's name).")
+    aggregate: Literal["mean", "sum", "min", "max", "last", "count"] = Field(default="mean", description="pushed: how a window's values become one.")
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> SourceConfig:
+        allowed = {
+            "traces": {"feature", "route", "path", "in_tags", "label"},
+            "prometheus": {"url", "query", "headers", "timeout_s"},
+            "http_json": {"url", "path", "headers", "timeout_s"},
+            "pushed": {"name", "aggregate"},
+        }[self.type]
+        stray = sorted(f for f in self.model_fields_set - {"type"} if f not in allowed)
+        if stray:
+            raise ValueError(f"{', '.join(stray)} do(es) not apply to source type {self.type!r} (it takes: {', '.join(sorted(allowed))})")
+        if self.type == "prometheus" and not (self.url and self.query):
+            raise ValueError("a prometheus source needs `url:` (the server) and `query:` (PromQL)")
+        if self.type == "http_json" and not (self.url and self.path):
+            raise ValueError("an http_json source needs `url:` and `path:` (dot path to the number, e.g. data.value)")
+        if self.type in ("prometheus", "http_json") and self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+
+class BaselineConfig(_Strict):
+    """What the current window is compared with before the detector sees it (difference or ratio)."""
+
+    of: Literal["previous_window", "same_hour_last_week", "previous_version"] = Field(description="The window compared with.")
+    compare: Literal["difference", "ratio"] = Field(default="difference", description="value - baseline, or value / baseline.")
+
+
+class ActionConfig(_Strict):
+    """What the cord does when the monitor fails: stop the feature, roll back, or call a webhook (a flag)."""
+
+    type: Literal["stop", "rollback", "webhook"]
+    url: str | None = Field(default=None, description="webhook: where the OpenFeature-style flag payload is sent.")
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="webhook: request headers (use ${ENV} for tokens).")
+    flag: str | None = Field(default=None, description="webhook: the flag key (default: the feature's name).")
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _webhook(self) -> ActionConfig:
+        if self.type == "webhook":
+            if not self.url or not self.url.startswith(("http://", "https://")):
+                raise ValueError("a webhook action needs `url:` starting with http:// or https://")
+        elif self.model_fields_set - {"type"}:
+            raise ValueError(f"a {self.type} action takes no other fields")
+        return self
+
+
+class ResumeConfig(_Strict):
+    """Who resumes a stopped feature: a person (``manual``, the default) or the monitor once it has recovered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    when: Literal["manual", "on_recovery"] = "manual"
+    for_: int | str | None = Field(default=None, alias="for", description="on_recovery: how long (e.g. 10m) or how many points it must be ok.")
+
+    @field_validator("for_")
+    @classmethod
+    def _persist(cls, value: int | str | None) -> int | str | None:
+        return None if value is None else _check_persist(value)
+
+    @model_validator(mode="after")
+    def _needs_for(self) -> ResumeConfig:
+        if self.when == "on_recovery" and self.for_ is None:
+            raise ValueError("resume on_recovery needs its own `for:` (e.g. for: 10m), how long the metric must be ok")
+        return self
+
+
+def _check_persist(value: int | str) -> int | str:
+    if isinstance(value, bool) or (isinstance(value, int) and value < 1):
+        raise ValueError("`for:` is a number of points (1 or more) or a duration such as '5m'")
+    if isinstance(value, str):
+        parse_duration(value)
+    return value
+
+
+def persist_rule(value: int | str) -> tuple[int | None, float | None]:
+    """``for:`` as (points, seconds): exactly one of them is set."""
+    return (value, None) if isinstance(value, int) else (None, parse_duration(value))
+
+
+class MonitorConfig(BaseModel):
+    """A metric watched by a detector; when it fails for long enough, the cord is pulled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    description: str | None = None
+    feature: Name | None = Field(default=None, description="The feature the cord acts on (and whose traces are read).")
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    metric: str = Field(description=f"traces: one of {', '.join(TRACE_METRICS)}; other sources: a name for the number.")
+    interval: Duration = Field(default=60.0, description="How often it is measured (e.g. 1m).")
+    window: Duration = Field(default=300.0, description="How far back each measurement looks (e.g. 15m).")
+    detector: dict[str, Any] = Field(description="A detector: `type:` (threshold, proportion, robust-z, …) and its settings.")
+    min_calls: int = Field(default=0, ge=0, description="traces: a window with fewer calls counts as no data.")
+    for_: int | str = Field(default=1, alias="for", description="How many failing points in a row (e.g. 3), or how long (e.g. 5m), before the cord is pulled.")
+    failure_limit: int = Field(default=3, ge=0, description="Measurement errors in a row tolerated (source down) before they count as no data.")
+    no_data: Literal["pause", "fail"] = Field(default="pause", description="A window without data pauses the monitor, or counts as failing.")
+    mode: Literal["active", "shadow"] = Field(default="active", description="shadow: detect and record, never act.")
+    baseline: BaselineConfig | None = Field(default=None, description="Compare with another window first (previous_window, same_hour_last_week, previous_version).")
+    actions: list[ActionConfig] = Field(default_factory=lambda: [ActionConfig(type="stop")], description="What the cord does (default: stop).")
+    cooldown: Duration = Field(default=1800.0, description="After acting, the monitor does not act again for this long.")
+    resume: ResumeConfig = Field(default_factory=ResumeConfig, description="manual (default), or on_recovery with its own `for:`.")
+    runbook: str | None = Field(default=None, description="Link to what to do when it fires.")
+    owner: str | None = Field(default=None, description="Who answers for it (a person or team).")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_shorthand(cls, value: Any) -> Any:
+        return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _baseline_shorthand(cls, value: Any) -> Any:
+        return {"of": value} if isinstance(value, str) else value
+
+    @field_validator("resume", mode="before")
+    @classmethod
+    def _resume_shorthand(cls, value: Any) -> Any:
+        return {"when": value} if isinstance(value, str) else value
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _action_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return [{"type": v} if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+
+    @field_validator("for_")
+    @classmethod
+    def _persist(cls, value: int | str) -> int | str:
+        return _check_persist(value)
+
+    @field_validator("detector")
+    @classmethod
+    def _detector_type(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(value.get("type"), str):
+            raise ValueError("a detector needs `type:` (e.g. threshold, proportion, robust-z, ewma, cusum, band)")
+        return value
+
+    # Field validators (not the model's) where they can: their errors point at the field's own line.
+    @field_validator("metric")
+    @classmethod
+    def _metric_fits_source(cls, metric: str, info: ValidationInfo) -> str:
+        source = info.data.get("source")
+        if isinstance(source, SourceConfig) and source.type == "traces":
+            if metric not in TRACE_METRICS:
+                raise ValueError(f"metric {metric!r} is not a trace metric; one of: {', '.join(TRACE_METRICS)}")
+            needs = {"route_share": ("route",), "label_share": ("path", "label"), "judge_score": ("path",)}
+            missing = [f for f in needs.get(metric, ()) if getattr(source, f) is None]
+            if missing:
+                raise ValueError(f"metric {metric} needs source.{' and source.'.join(missing)}")
+        return metric
+
+    @field_validator("min_calls")
+    @classmethod
+    def _calls_of_traces(cls, value: int, info: ValidationInfo) -> int:
+        source = info.data.get("source")
+        if value and isinstance(source, SourceConfig) and source.type != "traces":
+            raise ValueError("min_calls applies to traces sources only")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _covers_interval(cls, window: float, info: ValidationInfo) -> float:
+        source, interval = info.data.get("source"), info.data.get("interval")
+        kind = source.type if isinstance(source, SourceConfig) else "traces"
+        if isinstance(interval, float) and window < interval and kind in ("traces", "pushed"):
+            raise ValueError(f"window ({window:g} s) is shorter than interval ({interval:g} s): points would miss data")
+        return window
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorConfig:
+        if self.source.type == "traces" and self.feature is None and self.source.feature is None:
+            raise ValueError("a traces monitor needs `feature:` (whose traces it reads)")
+        if self.actions and self.feature is None:
+            raise ValueError("actions need the monitor's `feature:` (the cord and its incident belong to a feature); or write `actions: []`")
+        kinds = [a.type for a in self.actions]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"each action type at most once per monitor, got {kinds}")
+        return self
+
+    @property
+    def acted_feature(self) -> str | None:
+        """The feature the cord acts on (and, by default, whose traces are read)."""
+        return self.feature or self.source.feature
+
+
 class WorkspaceConfig(BaseModel):
     """The whole of andon.yaml."""
 
@@ -499,3 +737,4 @@ class WorkspaceConfig(BaseModel):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     notifiers: dict[Name, NotifierConfig] = Field(default_factory=dict, description="Where incidents are announced.")
     alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
+    monitors: dict[Name, MonitorConfig] = Field(default_factory=dict, description="Metrics watched by detectors (andon watch).")

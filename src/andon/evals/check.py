@@ -31,6 +31,7 @@ from andon.evals.model import Case
 from andon.evals.template_check import TemplateScope, check_template
 from andon.messages import t
 from andon.versions.canonical import build_version
+from andon.watch.monitors import build_monitors
 
 DATASET_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv")
 GRADER_NAMES = ("vars", "expected", "label", "tags", "case_id")  # what template_scope adds to a case's vars
@@ -101,7 +102,18 @@ def check_workspace(path: Path, environ: dict[str, str] | None = None) -> CheckR
     for name, feature in features.items():
         found, versions[name] = _check_feature(name, feature, ctx)
         problems.extend(found)
+    if not problems and config is not None:
+        problems.extend(_monitor_problems(config, path))
     return CheckReport(path, _in_file_order(problems, path), versions, config if not problems else None)
+
+
+def _monitor_problems(config: WorkspaceConfig, path: Path) -> list[Problem]:
+    """Monitors checked as the watcher builds them (detector settings, features, metrics), at file:line."""
+    try:
+        build_monitors(config, path=path)
+    except ConfigError as exc:
+        return [Problem(exc.where or str(path), "", exc.message, exc.hint)]
+    return []
 
 
 def _valid_parts(raw: RawConfig) -> tuple[dict[str, FeatureConfig], dict[str, ProviderConfig]]:

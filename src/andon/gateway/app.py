@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon import __version__
 from andon.config.schema import NAME_PATTERN
-from andon.gateway import openai_compat, routes_alerts
+from andon.gateway import openai_compat, routes_alerts, routes_watch
 from andon.gateway.auth import Authenticator, Identity, require
 from andon.gateway.http_errors import (
     NO_NUL,
@@ -407,6 +407,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     _add_review_routes(app)
     app.include_router(openai_compat.router)
     app.include_router(routes_alerts.router)
+    app.include_router(routes_watch.router)
     _document_errors(app)
     return app
 

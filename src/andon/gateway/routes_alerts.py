@@ -126,7 +126,7 @@ async def alertmanager(
 
 async def _firing(ws: Workspace, feature: str, alert: Alert, base: dict[str, Any]) -> AlertOutcome:
     # Imported when first needed; the ignore goes once deploy/cord.py (issue 8, watchrun) is merged.
-    from andon.deploy.cord import pull_cord  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from andon.deploy.cord import pull_cord
     from andon.watch.incidents import record_event
 
     existing: IncidentRecord | None = await asyncio.to_thread(ws.store.open_incident_by_key, alert.fingerprint)

@@ -432,3 +432,84 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # masked: never a URL token or password
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WatchStateRow(Base):
+    """A monitor's saved state: its detector and its breach bookkeeping, so a restart goes on where it stopped."""
+
+    __tablename__ = "watch_state"
+
+    monitor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # ok | warn | fail | no_data | paused | error | breached
+    state: Mapped[dict[str, Any]] = mapped_column(json_type())
+    last_ts: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WatchPointRow(Base):
+    """One measurement of a monitor and the detector's verdict on it; one row per monitor and tick."""
+
+    __tablename__ = "watch_points"
+    __table_args__ = (UniqueConstraint("monitor", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    monitor: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    successes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    trials: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    baseline: Mapped[float | None] = mapped_column(Float, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    fired: Mapped[bool] = mapped_column()
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)  # act | shadow | cooldown | resume
+    mode: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WatchLeaseRow(Base):
+    """Which watcher evaluates a monitor now: taken and renewed by compare-and-set on ``token`` (the fence)."""
+
+    __tablename__ = "watch_leases"
+
+    monitor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    token: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CordPullRow(Base):
+    """One pull of the cord (stop, rollback, webhook) or automatic resume: claimed, then done; audited."""
+
+    __tablename__ = "cord_pulls"
+    __table_args__ = (UniqueConstraint("dedupe_key", "action"), Index(None, "feature", "id"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    action: Mapped[str] = mapped_column(String(20))  # stop | rollback | webhook | resume
+    feature: Mapped[str] = mapped_column(String(200))
+    monitor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending | done
+    params: Mapped[dict[str, Any]] = mapped_column(json_type())  # what a retry needs: detected_at, runbook, …
+    incident_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(json_type())
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WatchMetricRow(Base):
+    """A value pushed to ``POST /v1/metrics`` for a ``pushed`` monitor source."""
+
+    __tablename__ = "watch_metrics"
+    __table_args__ = (Index(None, "metric", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metric: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[float] = mapped_column(Float)
+    api_key_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -36,6 +36,7 @@ from andon.store.reviews import ReviewsMixin
 from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
+from andon.store.watch import WatchMixin
 
 MIN_PREFIX = 6  # shortest id prefix accepted in place of a full id
 _LIST_LIMIT = 10  # how many known names an error message lists
@@ -43,7 +44,15 @@ _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
 
 class Store(
-    RunsMixin, TracesMixin, KeysMixin, SemanticCacheMixin, DeployMixin, ReviewsMixin, IncidentsMixin, OutboxMixin
+    RunsMixin,
+    TracesMixin,
+    KeysMixin,
+    SemanticCacheMixin,
+    DeployMixin,
+    ReviewsMixin,
+    IncidentsMixin,
+    OutboxMixin,
+    WatchMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

@@ -1,0 +1,170 @@
+"""Loopback end to end: a real `andon serve` on the stub provider, traffic through it, the stub's outputs shift
+at t0 (the reject rate jumps) or it starts failing; the watcher fires, the feature is stopped, calls now go to
+the review queue, and the incident has its detected and mitigated stages.
+
+The watcher runs in this process and is ticked at whole-second boundaries right after each batch, so the test
+waits about a second per batch instead of minutes of real monitor intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+from bench.stub import Scripted, StubServer
+from tests.gateway_server import GatewayServer
+from tests.watch import watch_support
+from tests.watch.watch_support import RULES, STANDIN
+
+from andon import deploy
+from andon.workspace import Workspace
+
+# Fixtures shared by the watch tests (pytest finds them by these names).
+incidents = watch_support.incidents
+
+CALLS = 30
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
+    (root / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    config = {
+        "andon": 1,
+        "name": "watch-e2e",
+        "providers": {
+            "stub": {
+                "type": "openai",
+                "base_url": stub_url,
+                "api_key": "sk-stub",
+                "model": "stub-model",
+                "max_retries": 0,
+            }
+        },
+        "features": {
+            "menu": {"versions": {"v1": {"provider": "stub", "prompt": "{{ input }}", "params": {"json_mode": True}}}}
+        },
+        "monitors": {
+            "guard": {
+                "feature": "menu",
+                "interval": 1,
+                "window": 1,
+                "min_calls": 10,
+                "for": 1,
+                "runbook": "https://wiki.example/menu",
+                "owner": "menu-team",
+                **monitor,
+            }
+        },
+        "gateway": {"auth": False},
+    }
+    (root / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+
+
+REJECTS = {
+    "metric": "label_share",
+    "source": {"path": "decision", "label": "reject"},
+    "detector": {"type": "proportion", "warmup": 2, "baseline_windows": 10, "min_baseline_trials": 40},
+}
+ERRORS = {"metric": "error_rate", "detector": {"type": "threshold", "fail_above": 0.5}}
+
+
+async def until_next_second() -> datetime:
+    """Sleep to the next whole second of the wall clock and return it (a tick boundary of a 1 s monitor)."""
+    now = time.time()
+    boundary = float(int(now) + 1)
+    await asyncio.sleep(boundary - now + 0.01)
+    return datetime.fromtimestamp(boundary, UTC)
+
+
+async def batch(client: httpx.AsyncClient, rejects: int) -> list[httpx.Response]:
+    decisions = ["reject"] * rejects + ["approve"] * (CALLS - rejects)
+    return await asyncio.gather(
+        *(
+            client.post("/v1/features/menu/invoke", json={"variables": {"input": json.dumps({"decision": d})}})
+            for d in decisions
+        )
+    )
+
+
+@pytest.mark.parametrize("fault", ["label_shift", "provider_errors"])
+async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
+    tmp_path: Path, incidents: ModuleType, fault: str
+) -> None:
+    from andon.watch.watcher import Watcher
+
+    async with StubServer(echo=True) as stub:
+        workspace(tmp_path, stub.base_url, REJECTS if fault == "label_shift" else ERRORS)
+        with GatewayServer(tmp_path) as server, Workspace.open(tmp_path) as ws:
+            watcher = Watcher(ws, owner="e2e")
+            fired_at: int | None = None
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+                await until_next_second()
+                for index in range(12):
+                    faulty = index >= 5
+                    if faulty and fault == "provider_errors":
+                        stub.program(*[Scripted(status=500)] * CALLS)
+                    answers = await batch(client, 18 if faulty and fault == "label_shift" else 3)
+                    assert all(a.status_code in (200, 202) for a in answers), answers[0].text
+                    done = await watcher.tick(await until_next_second())
+                    if any(e.step.decision == "act" for e in done):
+                        fired_at = index
+                        break
+                assert fired_at is not None and fired_at >= 5, "it fired on normal traffic or never"
+                asked = stub.stats()["requests"]
+                after = await client.post("/v1/features/menu/invoke", json={"variables": {"input": "{}"}})
+            await watcher.aclose()
+            body = after.json()
+            assert after.status_code == 202 and body["route"] == "human" and body["status"] == "queued"
+            assert body["review_id"] and stub.stats()["requests"] == asked  # the AI is no longer asked
+            state = deploy.live_version(ws, "menu")
+            assert state.stopped and "guard" in (state.stop_reason or "")
+            (event,) = [e for e in deploy.state_events(ws, "menu") if e.kind == "stopped"]
+            assert event.actor == "monitor:guard"
+            (incident,) = incidents.all_rows(tmp_path)
+            assert list(incident["stages"]) == ["detected", "mitigated"]
+            assert incident["monitor"] == "guard" and incident["runbook"] == "https://wiki.example/menu"
+            points = ws.store.watch_points("guard")
+            assert [p.decision for p in points].count("act") == 1
+            assert all(p.state != "fail" for p in points[:5])  # nothing fired before t0
+
+
+class WatchingGateway(GatewayServer):
+    """`andon serve --watch`, with the incidents stand-in installed in the server process."""
+
+    def command(self) -> list[str]:
+        args = super().command()
+        return [args[0], str(STANDIN), *args[3:], "--watch"]
+
+
+def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> None:
+    from tests.watch import standin_incidents
+
+    (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    config = {
+        "features": {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}}}},
+        "monitors": {"orders": {"feature": "menu", "metric": "orders", "source": "pushed", "interval": 1, "window": 1,
+                                "detector": {"type": "threshold", "fail_below": 1}}},
+        "gateway": {"auth": False},
+    }  # fmt: skip
+    (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    with WatchingGateway(tmp_path, env=env) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+        now = time.time()
+        points = [{"monitor": "orders", "ts": now + i / 4, "value": 0} for i in range(-8, 240)]  # orders stopped
+        assert client.post("/v1/metrics", json={"points": points}).status_code == 202
+        deadline = time.monotonic() + 60
+        mitigated = lambda: any("mitigated" in r["stages"] for r in standin_incidents.all_rows(tmp_path))  # noqa: E731
+        while time.monotonic() < deadline and not mitigated():
+            time.sleep(0.2)
+        answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
+        logs = server.logs()
+    assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
+    (incident,) = standin_incidents.all_rows(tmp_path)
+    assert incident["monitor"] == "orders"
