@@ -100,7 +100,8 @@ class Surprise:
 
 
 PRESETS: dict[str, Callable[[], Scorer]] = {
-    "andon": Surprise,
+    "andon": single({"type": "ensemble"}),
+    "andon-bench-surprise": Surprise,
     "robust-z": single({"type": "robust-z"}),
     "ewma": single({"type": "ewma"}),
     "cusum": single({"type": "cusum"}),
