@@ -6,8 +6,9 @@ Per point:
    week); the one with the smallest median absolute residual over the last ``selector_window`` points
    is used (a median, so the anomaly itself does not make the selector drop the model exposing it);
 2. surprise statistics on that residual in robust σ: ``spike`` (the point itself), ``level`` (mean
-   absolute residual over the last ``short`` points: sustained shifts) and ``variance`` (log ratio of
-   the recent spread to the usual one: noise growing or vanishing);
+   absolute residual over the last ``short`` points: a burst), ``shift`` (absolute mean of the signed
+   residuals over the last ``long`` points: a small level shift or drift that single points hide) and
+   ``variance`` (log ratio of the recent spread to the usual one: noise growing or vanishing);
 3. each statistic divided by its own ``quantile`` over the last ``history`` points, so a ratio says how
    unusual this is *for this metric*; the largest ratio counts (0.5 of the score at ``fail_ratio``);
 4. de-duplication: ``fired`` and a non-zero score only when the ratio beats every one of the last
@@ -29,7 +30,7 @@ from andon.messages import t
 from andon.watch.detectors.base import Detector, DetectorSettings, State, grade, severity
 from andon.watch.detectors.baseline import BaselineSettings, Residuals
 
-Statistic = Literal["spike", "level", "variance"]
+Statistic = Literal["spike", "level", "shift", "variance"]
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
 
@@ -45,11 +46,12 @@ class EnsembleSettings(DetectorSettings):
     selector_window: int = Field(default=200, ge=2, description="residuals that rank the baselines")
     statistics: tuple[Statistic, ...] = Field(default=("spike", "level"), min_length=1)
     short: int = Field(default=10, ge=2, description="points of the level and variance statistics")
+    long: int = Field(default=30, ge=2, description="points of the shift statistic")
     history: int = Field(default=1000, ge=10, description="past values of each statistic it is compared to")
     min_history: int = Field(default=100, ge=1, description="past values needed before any score")
     quantile: float = Field(default=0.99, gt=0, lt=1)
     cooldown: int = Field(default=100, ge=1, description="points a reported ratio must be beaten over")
-    warn_ratio: float = Field(default=1.2, gt=0)
+    warn_ratio: float = Field(default=1.45, gt=0)
     fail_ratio: float = Field(default=1.6, gt=0)
 
     @model_validator(mode="after")
@@ -86,7 +88,7 @@ class Ensemble(Detector):
             Residuals(BaselineSettings(window=s.window, season=season), s.scale_window) for season in s.seasons
         ]
         self._errors: list[deque[float]] = [deque(maxlen=s.selector_window) for _ in s.seasons]
-        self._last: deque[float] = deque(maxlen=s.short)
+        self._last: deque[float] = deque(maxlen=max(s.short, s.long))
         self._past: dict[str, deque[float]] = {name: deque(maxlen=s.history) for name in s.statistics}
         self._recent: deque[float] = deque(maxlen=s.cooldown)
 
@@ -104,12 +106,15 @@ class Ensemble(Detector):
         return steps[min(ranked)[1]] if ranked else None
 
     def _statistic(self, name: str) -> float:
-        last = self._last
         if name == "spike":
-            return abs(last[-1])
+            return abs(self._last[-1])
+        if name == "shift":
+            tail = list(self._last)[-self.settings.long :]
+            return abs(sum(tail) / len(tail))
+        last = list(self._last)[-self.settings.short :]
         if name == "level":
             return sum(abs(u) for u in last) / len(last)
-        spread = float(np.std(np.fromiter(last, float, len(last)))) if len(last) >= 3 else 1.0
+        spread = float(np.std(last)) if len(last) >= 3 else 1.0
         # the residuals are in σ already, so a usual spread is near 1; a floor keeps a flat line finite
         return abs(math.log(max(spread, 1e-3)))
 
@@ -153,6 +158,6 @@ class Ensemble(Detector):
         for model, data in zip(self._models, models, strict=True):
             model.load(data)
         self._errors = [_floats(e, s.selector_window) for e in errors]
-        self._last = _floats(core["last"], s.short)
+        self._last = _floats(core["last"], max(s.short, s.long))
         self._past = {name: _floats(core["past"][name], s.history) for name in s.statistics}
         self._recent = _floats(core["recent"], s.cooldown)
