@@ -1,6 +1,9 @@
 """Detector set-ups the NAB bench can run: each makes a fresh per-file scorer ``(ts, value) -> score``.
 
-``andon`` (the default) is one generic combination of andon's parts, the same for every file:
+``andon`` (the default) is the registered ``ensemble`` detector with its default settings
+(``andon.watch.detectors.ensemble``): the combination below plus a ``shift`` statistic (absolute mean of
+the signed residuals over 30 points) and a history of 3000 points. ``andon-bench-surprise`` is the
+earlier bench-only version of it, kept for comparison, the same for every file:
 
 1. three baselines side by side (recent median, same time of day, same time of week; the seasonal ones
    only once they have seen two seasons), and per point the one with the smallest median absolute
@@ -100,7 +103,8 @@ class Surprise:
 
 
 PRESETS: dict[str, Callable[[], Scorer]] = {
-    "andon": Surprise,
+    "andon": single({"type": "ensemble"}),
+    "andon-bench-surprise": Surprise,
     "robust-z": single({"type": "robust-z"}),
     "ewma": single({"type": "ewma"}),
     "cusum": single({"type": "cusum"}),

@@ -24,6 +24,13 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "kswin": {"type": "kswin", "warmup": 40, "replay": 60, "window_size": 50, "stat_size": 20},
 }
 SETTINGS["kswin"]["baseline"] = {"season": None}
+SETTINGS["ensemble"] = {
+    "type": "ensemble",
+    "warmup": 40,
+    "seasons": [None, 3600.0],
+    "statistics": ["spike", "level", "shift", "variance"],
+    "min_history": 20,
+}
 
 
 def feed(detector: Detector, values: list[float | None], start: int = 0) -> list[Verdict]:

@@ -201,6 +201,7 @@ BUILTINS: dict[str, str] = {
     "page-hinkley": "andon.watch.detectors.drift:PageHinkley",
     "kswin": "andon.watch.detectors.drift:Kswin",
     "proportion": "andon.watch.detectors.proportion:ProportionShift",
+    "ensemble": "andon.watch.detectors.ensemble:Ensemble",
 }
 
 REGISTRY = Registry(GROUP, "detector", BUILTINS)

@@ -1,0 +1,163 @@
+"""Ensemble: several baselines and surprise statistics, each calibrated against its own past, one score.
+
+Per point:
+
+1. residuals against several baselines side by side (recent median, same time of day, same time of
+   week); the one with the smallest median absolute residual over the last ``selector_window`` points
+   is used (a median, so the anomaly itself does not make the selector drop the model exposing it);
+2. surprise statistics on that residual in robust σ: ``spike`` (the point itself), ``level`` (mean
+   absolute residual over the last ``short`` points: a burst), ``shift`` (absolute mean of the signed
+   residuals over the last ``long`` points: a small level shift or drift that single points hide) and
+   ``variance`` (log ratio of the recent spread to the usual one: noise growing or vanishing);
+3. each statistic divided by its own ``quantile`` over the last ``history`` points, so a ratio says how
+   unusual this is *for this metric*; the largest ratio counts (0.5 of the score at ``fail_ratio``);
+4. de-duplication: ``fired`` and a non-zero score only when the ratio beats every one of the last
+   ``cooldown`` points, so a breach already reported is not reported again unless it gets worse.
+
+The saved state is bounded by the settings (windows, histories and seasonal slots), all plain JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from andon.messages import t
+from andon.watch.detectors.base import Detector, DetectorSettings, State, grade, severity
+from andon.watch.detectors.baseline import BaselineSettings, Residuals
+
+Statistic = Literal["spike", "level", "shift", "variance"]
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+
+
+class EnsembleSettings(DetectorSettings):
+    """Seasons tried side by side (seconds, null: none), statistics and their calibration, de-duplication."""
+
+    type: Literal["ensemble"] = "ensemble"
+    warmup: int = Field(default=100, ge=0, description="points learned from before any verdict but ok")
+    seasons: tuple[float | None, ...] = Field(default=(None, DAY_S, WEEK_S), min_length=1)
+    window: int = Field(default=48, ge=1, description="recent points whose median is the level")
+    scale_window: int = Field(default=200, ge=5, description="recent residuals whose spread is σ")
+    selector_window: int = Field(default=200, ge=2, description="residuals that rank the baselines")
+    statistics: tuple[Statistic, ...] = Field(default=("spike", "level", "shift"), min_length=1)
+    short: int = Field(default=10, ge=2, description="points of the level and variance statistics")
+    long: int = Field(default=30, ge=2, description="points of the shift statistic")
+    history: int = Field(default=3000, ge=10, description="past values of each statistic it is compared to")
+    min_history: int = Field(default=100, ge=1, description="past values needed before any score")
+    quantile: float = Field(default=0.99, gt=0, lt=1)
+    cooldown: int = Field(default=100, ge=1, description="points a reported ratio must be beaten over")
+    warn_ratio: float = Field(default=1.45, gt=0)
+    fail_ratio: float = Field(default=1.6, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> EnsembleSettings:
+        if self.warn_ratio > self.fail_ratio:
+            raise ValueError("warn_ratio must not exceed fail_ratio")
+        if self.min_history > self.history:
+            raise ValueError("min_history must not exceed history")
+        return self
+
+
+def _floats(values: Any, bound: int) -> deque[float]:
+    return deque((float(v) for v in values), maxlen=bound)
+
+
+class Ensemble(Detector):
+    """The default combination for numeric metrics (see the module docstring).
+
+    >>> from andon.watch import build_detector
+    >>> d = build_detector({"type": "ensemble", "seasons": [None]})
+    >>> calm = [d.update(60 * i, 100.0 + (i % 5)) for i in range(300)]
+    >>> d.update(18000, 160.0).state
+    'fail'
+    """
+
+    type_name: ClassVar[str] = "ensemble"
+    Settings: ClassVar[type[DetectorSettings]] = EnsembleSettings
+    settings: EnsembleSettings
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        super().__init__(settings)
+        s = self.settings
+        self._models = [
+            Residuals(BaselineSettings(window=s.window, season=season), s.scale_window) for season in s.seasons
+        ]
+        self._errors: list[deque[float]] = [deque(maxlen=s.selector_window) for _ in s.seasons]
+        self._last: deque[float] = deque(maxlen=max(s.short, s.long))
+        self._past: dict[str, deque[float]] = {name: deque(maxlen=s.history) for name in s.statistics}
+        self._recent: deque[float] = deque(maxlen=s.cooldown)
+
+    def _best(self, steps: list[tuple[float, float] | None]) -> tuple[float, float] | None:
+        """The step of the model with the smallest recent median absolute residual (the first while unsure)."""
+        ranked = []
+        for i, step in enumerate(steps):
+            if step is None:
+                continue
+            errors = self._errors[i]
+            known = len(errors) >= (errors.maxlen or 1) // 2
+            median = float(np.median(np.fromiter(errors, float, len(errors)))) if known else math.inf
+            ranked.append((median, i))
+            errors.append(abs(step[0]))
+        return steps[min(ranked)[1]] if ranked else None
+
+    def _statistic(self, name: str) -> float:
+        if name == "spike":
+            return abs(self._last[-1])
+        if name == "shift":
+            tail = list(self._last)[-self.settings.long :]
+            return abs(sum(tail) / len(tail))
+        last = list(self._last)[-self.settings.short :]
+        if name == "level":
+            return sum(abs(u) for u in last) / len(last)
+        spread = float(np.std(last)) if len(last) >= 3 else 1.0
+        # the residuals are in σ already, so a usual spread is near 1; a floor keeps a flat line finite
+        return abs(math.log(max(spread, 1e-3)))
+
+    def _judge(self, ts: float, value: Any) -> tuple[State, float, str]:
+        s = self.settings
+        step = self._best([m.step(ts, float(value)) for m in self._models])
+        if step is None:
+            return "ok", 0.0, t("watch.learning")
+        residual, scale = step
+        self._last.append(max(-1e6, min(1e6, residual / scale)))
+        ratio, which = 0.0, s.statistics[0]
+        for name in s.statistics:
+            current = self._statistic(name)
+            past = self._past[name]
+            if len(past) >= s.min_history:
+                reference = float(np.quantile(np.fromiter(past, float, len(past)), s.quantile))
+                candidate = current / max(reference, 1e-9)
+                if candidate > ratio:
+                    ratio, which = candidate, name
+            past.append(current)
+        louder = not self._recent or ratio > max(self._recent)
+        self._recent.append(ratio)
+        reason = t("nab.ensemble", statistic=t(f"nab.statistic.{which}"), ratio=ratio, limit=s.fail_ratio)
+        score = severity(ratio / s.fail_ratio) if louder else 0.0
+        return grade(ratio / s.fail_ratio, s.warn_ratio / s.fail_ratio), score, reason
+
+    def _save(self) -> dict[str, Any]:
+        return {
+            "models": [m.save() for m in self._models],
+            "errors": [list(e) for e in self._errors],
+            "last": list(self._last),
+            "past": {name: list(p) for name, p in self._past.items()},
+            "recent": list(self._recent),
+        }
+
+    def _load(self, core: dict[str, Any]) -> None:
+        s = self.settings
+        models, errors = list(core["models"]), list(core["errors"])
+        if len(models) != len(self._models) or len(errors) != len(self._errors):
+            raise ValueError("the saved state has another number of seasons")
+        for model, data in zip(self._models, models, strict=True):
+            model.load(data)
+        self._errors = [_floats(e, s.selector_window) for e in errors]
+        self._last = _floats(core["last"], max(s.short, s.long))
+        self._past = {name: _floats(core["past"][name], s.history) for name in s.statistics}
+        self._recent = _floats(core["recent"], s.cooldown)
