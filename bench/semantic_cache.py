@@ -33,15 +33,9 @@ import numpy as np
 
 from andon.config.schema import WorkspaceConfig
 from andon.embeddings import default_embedder
-from andon.gateway.semcache import (
-    DEFAULT_THRESHOLD,
-    GENERATION_THRESHOLD,
-    RequestShape,
-    SemanticCache,
-    mismatch,
-    request_key,
-    request_shape,
-)
+from andon.gateway.semcache.cache import DEFAULT_THRESHOLD, GENERATION_THRESHOLD, SemanticCache
+from andon.gateway.semcache.guard import RequestShape, mismatch, request_shape
+from andon.gateway.semcache.keys import request_key
 from andon.store import Store
 from andon.store.semcache import NewCacheEntry
 
@@ -193,7 +187,7 @@ SHOULD_HIT_POLARITY = (
     ("I love this app", "I really love this app"),
     ("The soup was cold", "The soup was cold when it arrived"),
 )
-# Written after the guard's word list (andon/gateway/polarity.py) was frozen, and never used to change it:
+# Written after the guard's word list (andon/gateway/semcache/polarity.py) was frozen, and never used to change it:
 # how the list does on opposites it was not written against (several use words it does not know).
 HELD_OUT_MUST_MISS = (
     ("치킨이 바삭하고 맛있었어요", "치킨이 눅눅하고 맛없었어요"),

@@ -29,7 +29,7 @@ from andon.config.schema import GatewayConfig, Params
 from andon.errors import ConfigError, NotFoundError
 from andon.gateway.fetch import ImageFetcher, UnsafeURLError
 from andon.gateway.metrics import GatewayMetrics
-from andon.gateway.semcache import SemanticCache
+from andon.gateway.semcache.cache import SemanticCache
 from andon.gateway.service import Gateway
 from andon.gateway.tracing import TraceWriteError, trace_record
 from andon.gateway.types import Caller, TraceRecord

@@ -21,19 +21,10 @@ from andon.config.schema import WorkspaceConfig
 from andon.embeddings import default_embedder
 from andon.engine.pipeline import Outcome
 from andon.errors import ConfigError
-from andon.gateway.semcache import (
-    DEFAULT_THRESHOLD,
-    REFRESH_S,
-    SemanticCache,
-    judge_verdict,
-    judges_for,
-    key_from_text,
-    mismatch,
-    request_key,
-    request_shape,
-    scoped_key_hash,
-    workspace_judge,
-)
+from andon.gateway.semcache.cache import DEFAULT_THRESHOLD, REFRESH_S, SemanticCache
+from andon.gateway.semcache.guard import mismatch, request_shape
+from andon.gateway.semcache.judge import judge_verdict, judges_for, workspace_judge
+from andon.gateway.semcache.keys import key_from_text, request_key, scoped_key_hash
 from andon.gateway.types import AnswerCache
 from andon.store import Store
 from andon.workspace import Workspace

@@ -15,14 +15,8 @@ from hypothesis import strategies as st
 
 from andon.config.schema import WorkspaceConfig
 from andon.embeddings import default_embedder
-from andon.gateway.semcache import (
-    DEFAULT_THRESHOLD,
-    GENERATION_THRESHOLD,
-    SemanticCache,
-    mismatch,
-    request_shape,
-    writes_free_text,
-)
+from andon.gateway.semcache.cache import DEFAULT_THRESHOLD, GENERATION_THRESHOLD, SemanticCache, writes_free_text
+from andon.gateway.semcache.guard import mismatch, request_shape
 from andon.store import Store
 
 # Requests that must never share an answer: the sentiment flips, or one word turns into its opposite.

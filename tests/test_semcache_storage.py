@@ -19,7 +19,7 @@ from bench.stub import StubServer
 from sqlalchemy import inspect, text
 
 from andon.config.schema import WorkspaceConfig
-from andon.gateway.semcache import SemanticCache
+from andon.gateway.semcache.cache import SemanticCache
 from andon.gateway.service import Gateway
 from andon.gateway.types import Caller
 from andon.store import Store

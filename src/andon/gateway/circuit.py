@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from andon.errors import ProviderError
+from andon.gateway.metrics import GatewayMetrics
+from andon.providers.base import Provider, ProviderRequest, ProviderResponse
+
+if TYPE_CHECKING:
+    from andon.workspace import Workspace
 
 State = Literal["closed", "open", "half_open"]
 
@@ -105,3 +112,81 @@ class Circuits:
     def states(self) -> dict[str, State]:
         """Every known provider's state (for /readyz and metrics)."""
         return {name: breaker.state for name, breaker in self._breakers.items()}
+
+
+# --- provider calls behind circuit breakers ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallLog:
+    """What the providers of the current call reported: the last failure, if any."""
+
+    fault: ProviderError | None = None
+
+
+CALL_LOG: ContextVar[CallLog | None] = ContextVar("andon_gateway_call", default=None)
+
+
+class GuardedProvider:
+    """A provider behind its circuit breaker (outside the retries, so one verdict per logical call)."""
+
+    def __init__(self, inner: Provider, breaker: CircuitBreaker, metrics: GatewayMetrics) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._breaker = breaker
+        self._metrics = metrics
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse:
+        """Refuse at once while the circuit is open; otherwise call and record the verdict."""
+        call = CALL_LOG.get()
+        if not self._breaker.allow():
+            error = CircuitOpenError(
+                f"circuit open after repeated failures; next trial call in {self._breaker.retry_in():.0f} s",
+                provider=self.name,
+                hint="the provider kept failing; the feature's fallback is used until it recovers",
+            )
+            if call is not None:
+                call.fault = error
+            raise error
+        try:
+            response = await self._inner.complete(request)
+        except ProviderError as error:
+            if counts_as_failure(error):
+                self._breaker.record_failure()
+            else:
+                self._breaker.record_success()  # it answered; the request itself was the problem
+            self._metrics.set_circuit(self.name, self._breaker.state == "open")
+            if call is not None:
+                call.fault = error
+            raise
+        except BaseException:
+            self._breaker.release()
+            raise
+        self._breaker.record_success()
+        self._metrics.set_circuit(self.name, False)
+        return response
+
+    async def aclose(self) -> None:
+        """Nothing to close: the workspace owns the wrapped provider."""
+
+
+class GuardedProviders:
+    """The workspace's providers, each behind its breaker; what ``run_version`` calls through."""
+
+    def __init__(self, ws: Workspace, circuits: Circuits, metrics: GatewayMetrics) -> None:
+        self._ws = ws
+        self._circuits = circuits
+        self._metrics = metrics
+        self._guarded: dict[str, GuardedProvider] = {}
+
+    def provider(self, name: str) -> Provider:
+        """The guarded provider called ``name``."""
+        guarded = self._guarded.get(name)
+        if guarded is None:
+            guarded = GuardedProvider(self._ws.provider(name), self._circuits.get(name), self._metrics)
+            self._guarded[name] = guarded
+        return guarded
+
+    def price(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> tuple[float, str] | None:
+        """Cost from the workspace's price table."""
+        return self._ws.price(provider, model, input_tokens, output_tokens)

@@ -1,4 +1,5 @@
-"""OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``: an app changes its base URL and nothing else.
+"""OpenAI's dialect for ``/v1/chat/completions`` and ``/v1/models`` (routes in ``routes/chat.py``): an app
+changes its base URL and nothing else.
 
 ``model`` picks what answers:
 
@@ -16,30 +17,25 @@ chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``use
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from andon.config.schema import Params, WorkspaceConfig
-from andon.errors import AndonError, ConfigError, NotFoundError
-from andon.gateway.auth import Identity, allows, require
+from andon.config.schema import Params, Step, VersionSpec, WorkspaceConfig
+from andon.errors import ConfigError, NotFoundError
 from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
-from andon.gateway.types import Caller, InvokeResult
+from andon.gateway.types import InvokeResult
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
-from andon.versions.canonical import PYTHON_PROVIDER, resolve_step
-from andon.versions.render import step_variables
+from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, resolve_step
 
 FEATURE_PREFIX = "feature:"
+MODEL_FEATURE_PREFIX = "@"  # traces of plain provider models are filed under feature "@<provider>"
 STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
 
 # --- request -----------------------------------------------------------------------------------------
@@ -163,7 +159,7 @@ class ChatCompletion(BaseModel):
 
 
 # One server-sent event: `data:` holds a chat.completion.chunk as JSON, or [DONE] at the end.
-_SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
 
 
 # --- resolving the model -----------------------------------------------------------------------------
@@ -303,27 +299,6 @@ def feature_variables(messages: list[ChatMessage], chat_input: str | None = None
     if images:
         variables["images"] = images
     return variables, True
-
-
-async def _plain_text_refused(request: Request, target: FeatureTarget, variables: Mapping[str, Any]) -> ApiError | None:
-    """The error for plain text that cannot fill a feature's prompt: its variables, and the JSON form to send."""
-    ws = request.app.state.workspace
-    try:
-        if target.version is None:
-            version = await request.app.state.gateway.live_version(target.feature)
-        else:
-            version = await asyncio.to_thread(ws.version, target.feature, target.version)
-    except AndonError:
-        return None
-    needed = sorted(set().union(*(step_variables(step) for step in version.steps)))
-    if not needed or set(needed) <= set(variables):
-        return None  # something else is wrong; the original error says what
-    example = json.dumps(dict.fromkeys(needed, "…"), ensure_ascii=False)
-    return ApiError(
-        "invalid_request",
-        t("http.chat.plain_text", feature=target.feature, variables=", ".join(needed), given=", ".join(variables)),
-        hint=t("http.chat.plain_text_hint", example=example, feature=target.feature),
-    )
 
 
 def provider_messages(messages: list[ChatMessage]) -> list[Message]:
@@ -467,130 +442,53 @@ def stream_events(result: InvokeResult, model: str, created: int, include_usage:
     yield "data: [DONE]\n\n"
 
 
-# --- routes ------------------------------------------------------------------------------------------
-
-router = APIRouter(tags=["openai"])
+# --- plain provider models ---------------------------------------------------------------------------
 
 
-# Result error codes that mean "the provider cannot answer now" (503) rather than "answered badly" (502).
-_UNAVAILABLE = frozenset({"provider_unavailable", "provider_timeout", "circuit_open", "rate_limited"})
+def adhoc_version(
+    config: WorkspaceConfig, provider: str, model: str, messages: Sequence[Message], params: Params
+) -> tuple[Version, dict[str, Any]]:
+    """A plain model call as an ad-hoc one-step version of feature ``@<provider>``, and its variables.
 
-
-def raise_for_result(result: InvokeResult) -> None:
-    """An error result (the provider failed and the fallback could not answer) becomes an API error."""
-    if result.status != "error":
-        return
-    code = "provider_unavailable" if result.error_code in _UNAVAILABLE else "provider_error"
-    extra: dict[str, Any] = {"route": result.route}
-    if result.error_code and result.error_code != code:
-        extra["reason"] = result.error_code
-    raise ApiError(
-        code,
-        result.error or "the provider failed and the feature's fallback gave no answer",
-        hint="the call is traced under the trace id; `andon traces show` has the details",
-        headers={"x-should-retry": "false"},  # the gateway has retried already
-        extra=extra,
-    )
-
-
-def may_see_names(caller: Caller) -> bool:
-    """Whether errors may list the workspace's features, versions and models to this caller (admin keys only)."""
-    return allows(caller.scopes, "admin")
-
-
-async def invoke_feature(
-    request: Request, feature: str, variables: dict[str, Any], caller: Caller, version: str | None
-) -> InvokeResult:
-    """``gateway.invoke``; a missing version is a ``not_found`` that lists the known ones to admin keys only."""
-    try:
-        result: InvokeResult = await request.app.state.gateway.invoke(
-            feature, variables, caller, version=version, received_at=request.state.received_at
+    Supported: an optional system message, then one user message (text and images); anything else, an
+    unknown provider or a Python provider is refused (ConfigError, NotFoundError).
+    """
+    provider_config = config.providers.get(provider)
+    if provider_config is None:
+        known = ", ".join(n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER) or "none"
+        raise NotFoundError(f"no provider {provider!r}", hint=f"configured providers: {known}")
+    if provider_config.type == PYTHON_PROVIDER:
+        # The model of a python provider names a function to import and run: never from a request.
+        raise ConfigError(
+            f"provider {provider!r} runs Python functions and cannot be called as a model",
+            hint="call a feature that uses it instead (model `feature:NAME`)",
         )
-    except NotFoundError:
-        if may_see_names(caller):
-            raise
-        message = t("http.no_version", feature=feature, version=version) if version else t("http.nothing_live")
-        raise ApiError("not_found", message, hint=t("http.ask_admin")) from None
-    return result
-
-
-async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -> InvokeResult:
-    problem = json_problem(body.model_dump(exclude_none=True))
-    if problem:
-        raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
-    gateway = request.app.state.gateway
-    target = resolve_model(body.model, request.app.state.workspace.config, reveal=may_see_names(caller))
-    if isinstance(target, FeatureTarget):
-        chat_input = request.app.state.workspace.config.features[target.feature].chat_input
-        variables, from_text = feature_variables(body.messages, chat_input)
-        try:
-            result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
-        except ConfigError:
-            refused = await _plain_text_refused(request, target, variables) if from_text else None
-            if refused is None:
-                raise
-            raise refused from None
-    else:
-        messages = provider_messages(body.messages)
-        params = provider_params(body)
-        result = await gateway.call_model(
-            target.provider, target.model, messages, params, caller, received_at=request.state.received_at
+    system: str | None = None
+    rest = list(messages)
+    if rest and rest[0].role == "system":
+        system = rest.pop(0).text
+    if len(rest) != 1 or rest[0].role != "user":
+        raise ConfigError(
+            "only a system message and one user message can be sent to a plain model for now",
+            where="messages",
+            hint="send the conversation as one user message, or call a feature (model `feature:NAME`)",
         )
-    request.state.trace_id = result.trace_id
-    return result
-
-
-@router.post(
-    "/v1/chat/completions",
-    summary="OpenAI-compatible chat completion (streaming with stream: true)",
-    responses={
-        200: {
-            "description": "A chat.completion, or text/event-stream chunks when streaming.",
-            "model": ChatCompletion,
-            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
-        },
-        202: {"model": ChatCompletion, "description": "Routed to a human (feature stopped, or review): content null."},
-    },
-)
-async def chat_completions(
-    request: Request,
-    body: ChatCompletionRequest,
-    identity: Annotated[Identity, Depends(require("invoke"))],
-    x_andon_user_id: Annotated[str | None, Header(max_length=200)] = None,
-    x_andon_session_id: Annotated[str | None, Header(max_length=200)] = None,
-    x_andon_tenant: Annotated[str | None, Header(max_length=200)] = None,
-) -> Response:
-    """Answer a chat completion with a feature (``feature:NAME``) or a provider model (``PROVIDER/MODEL``)."""
-    caller = identity.caller(
-        user_id=body.user or x_andon_user_id,
-        session_id=x_andon_session_id,
-        tenant=x_andon_tenant,
-        tags=dict(body.metadata or {}),
+    texts = [part.text for part in rest[0].content if isinstance(part, TextPart)]
+    images = [part.url for part in rest[0].content if isinstance(part, ImagePart)]
+    variables: dict[str, Any] = {"prompt": "\n".join(texts)}
+    if system is not None:
+        variables["system"] = system
+    image_names = [f"image_{i}" for i in range(len(images))]
+    variables.update(zip(image_names, images, strict=True))
+    # The messages travel as variables, never as template source, so `{{ }}` in them is plain text.
+    step = Step(
+        provider=provider,
+        model=model,
+        system="{{ system }}" if system is not None else None,
+        prompt="{{ prompt }}",
+        images=image_names,
+        params=params,
     )
-    result = await _call(request, body, caller)
-    raise_for_result(result)
-    created = int(time.time())
-    status = 202 if result.status == "queued" else 200
-    if not body.stream:
-        return JSONResponse(completion_body(result, body.model, created), status_code=status)
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-
-    async def events() -> AsyncIterator[str]:
-        for item in stream_events(result, body.model, created, include_usage):
-            yield item
-
-    return StreamingResponse(
-        events(),
-        status_code=status,
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
-
-
-@router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
-async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
-    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each model callers may name."""
-    config: WorkspaceConfig = request.app.state.workspace.config
-    ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
-    ids += [f"{provider}/{model}" for provider, models in callable_models(config).items() for model in models]
-    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}
+    feature = f"{MODEL_FEATURE_PREFIX}{provider}"
+    version = build_version(feature, model[:200], VersionSpec(steps=[step]), config)
+    return version, variables

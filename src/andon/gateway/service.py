@@ -11,41 +11,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from andon.config.schema import DataUseConfig, FeatureConfig, Params, RoutingConfig, Step, VersionSpec
+from andon.config.schema import DataUseConfig, FeatureConfig, Params
 from andon.deploy import JudgementMemo, LiveState, live_version
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
-from andon.evals.graders.structured import parse_number
-from andon.evals.graders.values import MissingPath, lookup, split_path
-from andon.gateway.circuit import CircuitBreaker, CircuitOpenError, Circuits, counts_as_failure
+from andon.gateway.call import Call, ms_since
+from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
 from andon.gateway.metrics import GatewayMetrics
-from andon.gateway.redact import StoragePolicy, input_hash
-from andon.gateway.tracing import TraceWriter, retention_cutoffs
-from andon.gateway.types import AnswerCache, CachedAnswer, Caller, InvokeResult, Route, TraceRecord
-from andon.providers.base import ImagePart, Message, Provider, ProviderRequest, ProviderResponse, TextPart
+from andon.gateway.openai_compat import adhoc_version
+from andon.gateway.redact import StoragePolicy
+from andon.gateway.routing import fall_back, fallback_version, route
+from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
+from andon.gateway.types import AnswerCache, Caller, InvokeResult
+from andon.providers.base import Message
 from andon.providers.python import load_function
-from andon.review.queue import ReviewItem
 from andon.store.models import utcnow
-from andon.store.records import OutputRecord, new_id
+from andon.store.records import new_id
 from andon.store.traces import FeedbackRecord, PruneCounts
-from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, version_from_content
+from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
 from andon.workspace import Workspace
 
 log = logging.getLogger("andon.gateway")
 
-MODEL_FEATURE_PREFIX = "@"  # traces of plain provider models are filed under feature "@<provider>"
 MAX_COMMENT = 10_000
 DEFAULT_PRUNE_INTERVAL_S = 3600.0
-PolicyDecision = Literal["ai", "human"] | None
 
 
 class ImageFetcher(Protocol):
@@ -54,115 +49,6 @@ class ImageFetcher(Protocol):
     async def fetch(self, url: str) -> str:
         """The image at ``url`` as a data URL; raises an AndonError when it is unsafe or unusable."""
         ...
-
-
-# --- provider calls behind circuit breakers ------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _CallLog:
-    """What the providers of the current call reported: the last failure, if any."""
-
-    fault: ProviderError | None = None
-
-
-_CALL_LOG: ContextVar[_CallLog | None] = ContextVar("andon_gateway_call", default=None)
-
-
-class _GuardedProvider:
-    """A provider behind its circuit breaker (outside the retries, so one verdict per logical call)."""
-
-    def __init__(self, inner: Provider, breaker: CircuitBreaker, metrics: GatewayMetrics) -> None:
-        self.name = inner.name
-        self._inner = inner
-        self._breaker = breaker
-        self._metrics = metrics
-
-    async def complete(self, request: ProviderRequest) -> ProviderResponse:
-        """Refuse at once while the circuit is open; otherwise call and record the verdict."""
-        call = _CALL_LOG.get()
-        if not self._breaker.allow():
-            error = CircuitOpenError(
-                f"circuit open after repeated failures; next trial call in {self._breaker.retry_in():.0f} s",
-                provider=self.name,
-                hint="the provider kept failing; the feature's fallback is used until it recovers",
-            )
-            if call is not None:
-                call.fault = error
-            raise error
-        try:
-            response = await self._inner.complete(request)
-        except ProviderError as error:
-            if counts_as_failure(error):
-                self._breaker.record_failure()
-            else:
-                self._breaker.record_success()  # it answered; the request itself was the problem
-            self._metrics.set_circuit(self.name, self._breaker.state == "open")
-            if call is not None:
-                call.fault = error
-            raise
-        except BaseException:
-            self._breaker.release()
-            raise
-        self._breaker.record_success()
-        self._metrics.set_circuit(self.name, False)
-        return response
-
-    async def aclose(self) -> None:
-        """Nothing to close: the workspace owns the wrapped provider."""
-
-
-class _GuardedProviders:
-    """The workspace's providers, each behind its breaker; what ``run_version`` calls through."""
-
-    def __init__(self, ws: Workspace, circuits: Circuits, metrics: GatewayMetrics) -> None:
-        self._ws = ws
-        self._circuits = circuits
-        self._metrics = metrics
-        self._guarded: dict[str, _GuardedProvider] = {}
-
-    def provider(self, name: str) -> Provider:
-        """The guarded provider called ``name``."""
-        guarded = self._guarded.get(name)
-        if guarded is None:
-            guarded = _GuardedProvider(self._ws.provider(name), self._circuits.get(name), self._metrics)
-            self._guarded[name] = guarded
-        return guarded
-
-    def price(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> tuple[float, str] | None:
-        """Cost from the workspace's price table."""
-        return self._ws.price(provider, model, input_tokens, output_tokens)
-
-
-# --- one call in progress -------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Call:
-    """Everything gathered while serving one call, turned into the result, trace and records at the end."""
-
-    trace_id: str
-    feature: str
-    caller: Caller
-    variables: dict[str, Any]
-    storage: StoragePolicy
-    entered: float
-    version: Version | None = None
-    route: Route = "ai"
-    status: str = "ok"
-    output_text: str | None = None
-    output_json: Any = None
-    cached: CachedAnswer | None = None
-    cache_looked_up: bool = False
-    error: str | None = None
-    error_code: str | None = None
-    notes: list[str] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
-    served: Outcome | None = None  # the outcome whose output is the answer (and the trace's provenance)
-    review_reason: str | None = None
-    queue_ms: float = 0.0
-    cache_ms: float = 0.0
-    provider_ms: float = 0.0
 
 
 def _error_code(outcome: Outcome, fault: ProviderError | None) -> str:
@@ -218,7 +104,7 @@ class Gateway:
         self.writer = TraceWriter(
             ws.store, group_commit_ms=gateway.group_commit_ms, max_batch=max_batch, metrics=self.metrics
         )
-        self._providers = _GuardedProviders(ws, self.circuits, self.metrics)
+        self._providers = GuardedProviders(ws, self.circuits, self.metrics)
         self._state_ttl_s = state_ttl_s
         self._prune_interval_s = prune_interval_s
         self._declared: dict[str, list[Version]] = {}
@@ -272,7 +158,7 @@ class Gateway:
                     raise
             for ref, at in (
                 (feature.serve.live, "live"),
-                (_fallback_version(feature.serve.routing), "routing.fallback"),
+                (fallback_version(feature.serve.routing), "routing.fallback"),
             ):
                 if ref is not None and not self._find_declared(name, ref):
                     try:
@@ -360,7 +246,7 @@ class Gateway:
         config = self._feature(feature)
         values = _check_variables(variables)
         data_use = config.serve.data_use
-        call = _Call(
+        call = Call(
             new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered
         )
         state = await self._feature_state(feature)
@@ -369,25 +255,25 @@ class Gateway:
         if stopped:
             call.route, call.status, call.review_reason = "human", "queued", "stopped"
             call.notes.append(f"feature stopped: {reason}" if reason else "feature stopped")
-            call.queue_ms = _ms_since(entered)
+            call.queue_ms = ms_since(entered)
             return await self._finish(call)
         if self.answer_cache is not None and config.serve.cache.enabled:
             await self._lookup_cache(call)
         if call.cached is None:
             prepared = await self._prepare_images(call.version, values)
-            call.queue_ms = _ms_since(entered) - call.cache_ms
+            call.queue_ms = ms_since(entered) - call.cache_ms
             outcome = await self._run(call, call.version, prepared)
             if outcome.status == "error":
-                await self._fall_back(call, config.serve.routing, outcome, prepared)
+                await fall_back(call, config.serve.routing, outcome, prepared, version=self._version, run=self._run)
                 return await self._finish(call)
             call.served = outcome
             call.output_text, call.output_json = outcome.output_text, outcome.output_json
-        await self._route(call, config.serve.routing)
+        await route(call, config.serve.routing, self._policies.get(feature))
         return await self._finish(call)
 
-    async def _lookup_cache(self, call: _Call) -> None:
+    async def _lookup_cache(self, call: Call) -> None:
         assert self.answer_cache is not None and call.version is not None
-        call.queue_ms = _ms_since(call.entered)
+        call.queue_ms = ms_since(call.entered)
         started = time.perf_counter()
         call.cache_looked_up = True
         try:
@@ -398,7 +284,7 @@ class Gateway:
             # The cache is an optimisation: when it fails, the call is still answered.
             log.exception("answer-cache lookup failed for %s; answering without it", call.feature)
             hit = None
-        call.cache_ms = _ms_since(started)
+        call.cache_ms = ms_since(started)
         if hit is not None:
             call.cached = hit
             call.output_text, call.output_json = hit.output_text, hit.output_json
@@ -443,21 +329,21 @@ class Gateway:
         return self.image_fetcher
 
     async def _run(
-        self, call: _Call, version: Version, variables: dict[str, Any], *, fallback: bool = False
+        self, call: Call, version: Version, variables: dict[str, Any], *, fallback: bool = False
     ) -> Outcome:
         """Run a version through the guarded providers; the provider's failure (if any) is kept.
 
         Variables that do not fit the served version are the caller's error (ConfigError); a fallback
         version that does not fit them is the feature's own failure, reported as such.
         """
-        log_token = _CALL_LOG.set(_CallLog())
+        log_token = CALL_LOG.set(CallLog())
         started = time.perf_counter()
         try:
             outcome = await run_version(version, variables, self._providers)
-            fault = _CALL_LOG.get()
+            fault = CALL_LOG.get()
         finally:
-            _CALL_LOG.reset(log_token)
-        call.provider_ms += _ms_since(started)
+            CALL_LOG.reset(log_token)
+        call.provider_ms += ms_since(started)
         if _render_failed(outcome) and not fallback:
             raise ConfigError(
                 f"the variables do not fit version {version.name}: {outcome.error}",
@@ -469,64 +355,6 @@ class Gateway:
             call.error = outcome.error
             call.error_code = _error_code(outcome, fault.fault if fault is not None else None)
         return outcome
-
-    async def _fall_back(self, call: _Call, routing: RoutingConfig, failed: Outcome, variables: dict[str, Any]) -> None:
-        """The AI gave no answer: take the feature's fallback, and say so in the trace."""
-        mode = routing.fallback
-        call.served = failed
-        if mode == "off":
-            call.route, call.status = "ai", "error"
-            call.notes.append(f"no fallback (off) after {call.error_code}")
-            return
-        if mode == "queue":
-            call.route, call.status, call.review_reason = "fallback", "queued", "fallback"
-            call.notes.append(f"fallback: review queue after {call.error_code}")
-            return
-        fallback = await self._version(call.feature, mode)
-        first_code, first_error = call.error_code, call.error
-        outcome = await self._run(call, fallback, variables, fallback=True)
-        call.route, call.served = "fallback", outcome
-        if outcome.status == "ok":
-            call.version, call.status = fallback, "ok"
-            call.output_text, call.output_json = outcome.output_text, outcome.output_json
-            call.error, call.error_code = first_error, first_code
-            call.notes.append(f"fallback: version {fallback.name} after {first_code}")
-        else:
-            call.status = "error"
-            call.error = f"{first_error}; fallback version {fallback.name} failed too: {outcome.error}"
-            call.error_code = "fallback_failed"
-            call.notes.append(f"fallback: version {fallback.name} failed after {first_code}")
-
-    async def _route(self, call: _Call, routing: RoutingConfig) -> None:
-        """Send the answer to a human when a policy says so or confidence is low; shadow mode copies it."""
-        answer = call.output_json if call.output_json is not None else call.output_text
-        decision = await self._policy(call, answer)
-        if decision == "human":
-            call.route, call.status, call.review_reason = "human", "queued", "policy"
-        elif decision is None and _low_confidence(call, routing):
-            call.route, call.status, call.review_reason = "human", "queued", "low_confidence"
-        elif routing.shadow:
-            call.route, call.review_reason = "shadow", "shadow"
-
-    async def _policy(self, call: _Call, answer: Any) -> PolicyDecision:
-        policy = self._policies.get(call.feature)
-        if policy is None:
-            return None
-        try:
-            if inspect.iscoroutinefunction(policy):
-                verdict = await policy(call.variables, answer)
-            else:
-                verdict = await asyncio.to_thread(policy, call.variables, answer)
-                if inspect.isawaitable(verdict):
-                    verdict = await verdict
-        except Exception as exc:
-            # A broken rule must not let unchecked answers out: a human looks at this one.
-            call.notes.append(f"routing policy failed ({type(exc).__name__}: {exc}); sent to a human")
-            return "human"
-        if verdict not in ("ai", "human", None):
-            call.notes.append(f"routing policy returned {verdict!r} (not 'ai', 'human' or None); sent to a human")
-            return "human"
-        return verdict  # type: ignore[no-any-return]
 
     # --- plain provider models (OpenAI-compatible) ----------------------------------------------------
 
@@ -548,24 +376,19 @@ class Gateway:
         """
         entered = received_at if received_at is not None else time.perf_counter()
         self._check_started()
-        provider_config = self.config.providers.get(provider)
-        if provider_config is None:
-            known = ", ".join(n for n, p in self.config.providers.items() if p.type != PYTHON_PROVIDER) or "none"
-            raise NotFoundError(f"no provider {provider!r}", hint=f"configured providers: {known}")
-        if provider_config.type == PYTHON_PROVIDER:
-            # The model of a python provider names a function to import and run: never from a request.
-            raise ConfigError(
-                f"provider {provider!r} runs Python functions and cannot be called as a model",
-                hint="call a feature that uses it instead (model `feature:NAME`)",
+        version, variables = adhoc_version(self.config, provider, model, messages, params or Params())
+        if version.id not in self._registered:
+            await asyncio.to_thread(
+                self.ws.store.register_version, version.feature, version.name, version.id, version.content
             )
-        version, variables = await self._adhoc_version(provider, model, messages, params or Params())
+            self._registered.add(version.id)
         data_use = DataUseConfig()
-        call = _Call(
+        call = Call(
             new_id("trc"), version.feature, caller, variables, StoragePolicy.of(data_use.inputs, data_use.redact),
             entered, version=version,
         )  # fmt: skip
         prepared = await self._prepare_images(version, variables)
-        call.queue_ms = _ms_since(entered)
+        call.queue_ms = ms_since(entered)
         outcome = await self._run(call, version, prepared)
         call.served = outcome
         call.output_text, call.output_json = outcome.output_text, outcome.output_json
@@ -573,49 +396,13 @@ class Gateway:
             call.status = "error"
         return await self._finish(call)
 
-    async def _adhoc_version(
-        self, provider: str, model: str, messages: Sequence[Message], params: Params
-    ) -> tuple[Version, dict[str, Any]]:
-        system: str | None = None
-        rest = list(messages)
-        if rest and rest[0].role == "system":
-            system = rest.pop(0).text
-        if len(rest) != 1 or rest[0].role != "user":
-            raise ConfigError(
-                "only a system message and one user message can be sent to a plain model for now",
-                where="messages",
-                hint="send the conversation as one user message, or call a feature (model `feature:NAME`)",
-            )
-        texts = [part.text for part in rest[0].content if isinstance(part, TextPart)]
-        images = [part.url for part in rest[0].content if isinstance(part, ImagePart)]
-        variables: dict[str, Any] = {"prompt": "\n".join(texts)}
-        if system is not None:
-            variables["system"] = system
-        image_names = [f"image_{i}" for i in range(len(images))]
-        variables.update(zip(image_names, images, strict=True))
-        # The messages travel as variables, never as template source, so `{{ }}` in them is plain text.
-        step = Step(
-            provider=provider,
-            model=model,
-            system="{{ system }}" if system is not None else None,
-            prompt="{{ prompt }}",
-            images=image_names,
-            params=params,
-        )
-        feature = f"{MODEL_FEATURE_PREFIX}{provider}"
-        version = build_version(feature, model[:200], VersionSpec(steps=[step]), self.config)
-        if version.id not in self._registered:
-            await asyncio.to_thread(self.ws.store.register_version, feature, version.name, version.id, version.content)
-            self._registered.add(version.id)
-        return version, variables
-
     # --- finishing: trace, records, metrics, cache ----------------------------------------------------
 
-    async def _finish(self, call: _Call) -> InvokeResult:
+    async def _finish(self, call: Call) -> InvokeResult:
         """Build the trace and records, wait for their commit, then count and cache."""
         # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
         # event loop goes on answering other calls (and /healthz) meanwhile.
-        trace, records, review_items, review_id = await asyncio.to_thread(self._stored_forms, call)
+        trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call)
         await self.writer.write(trace, records, review_items)
         self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
         await self._remember(call)
@@ -633,84 +420,14 @@ class Gateway:
             review_id=review_id,
             error=call.error if call.status == "error" else None,
             error_code=trace.error_code,
-            latency_ms=_ms_since(call.entered),
+            latency_ms=ms_since(call.entered),
             input_tokens=trace.input_tokens,
             output_tokens=trace.output_tokens,
             cost=trace.cost,
             currency=trace.currency,
         )
 
-    def _stored_forms(self, call: _Call) -> tuple[TraceRecord, list[OutputRecord], list[ReviewItem], str | None]:
-        """The trace, output records and review items of a call, as its storage policy lets them be stored."""
-        version = call.version
-        policy = call.storage
-        served = call.served
-        records: list[OutputRecord] = []
-        output_id: str | None = None
-        for outcome in call.outcomes:
-            context = {"trace_id": call.trace_id, "gateway": True, "route": call.route}
-            if outcome is not served:
-                context["attempt"] = "failed before fallback"
-            record = _stored_record(outcome.to_record(context=context), policy)
-            records.append(record)
-            if outcome is served:
-                output_id = record.id
-        last_step = served.steps[-1] if served is not None and served.steps else None
-        input_tokens = sum(o.input_tokens for o in call.outcomes)
-        output_tokens = sum(o.output_tokens for o in call.outcomes)
-        cost, currency = _total_cost(call.outcomes)
-        review_items: list[ReviewItem] = []
-        review_id: str | None = None
-        if call.review_reason is not None:
-            item = ReviewItem.new(
-                call.feature,
-                call.review_reason,
-                trace_id=call.trace_id,
-                version_id=version.id if version is not None else None,
-                input=policy.input(call.variables),
-                suggestion_text=policy.text(call.output_text),
-                suggestion_json=policy.value(call.output_json),
-            )
-            review_items.append(item)
-            review_id = item.id
-        latency_ms = _ms_since(call.entered)
-        trace = TraceRecord(
-            id=call.trace_id,
-            feature=call.feature,
-            route=call.route,
-            status=call.status,
-            input_mode=policy.mode,
-            input=policy.input(call.variables),
-            input_hash=input_hash(call.variables),
-            created_at=utcnow(),
-            version_id=version.id if version is not None else None,
-            version_name=version.name if version is not None else None,
-            output_id=output_id,
-            cache=call.cached.hit if call.cached is not None else None,
-            output_text=policy.text(call.output_text),
-            output_json=policy.value(call.output_json),
-            error=policy.text(call.error),
-            error_code=call.error_code if call.status != "ok" or call.route == "fallback" else None,
-            provider=last_step.provider if last_step is not None else None,
-            model=last_step.model if last_step is not None else None,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost=cost,
-            currency=currency,
-            latency_ms=latency_ms,
-            queue_ms=max(call.queue_ms, 0.0),
-            cache_ms=call.cache_ms,
-            provider_ms=call.provider_ms,
-            user_id=call.caller.user_id,
-            session_id=call.caller.session_id,
-            tenant=call.caller.tenant,
-            api_key_id=call.caller.api_key_id,
-            tags=policy.tags(call.caller.tags),
-            note="; ".join(call.notes) or None,
-        )
-        return trace, records, review_items, review_id
-
-    async def _remember(self, call: _Call) -> None:
+    async def _remember(self, call: Call) -> None:
         """Keep a fresh, successful, AI-served answer in the answer cache (after its trace is committed)."""
         config = self.config.features.get(call.feature)
         if (
@@ -792,10 +509,6 @@ class Gateway:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _fallback_version(routing: RoutingConfig) -> str | None:
-    return None if routing.fallback in ("queue", "off") else routing.fallback
-
-
 def _check_variables(variables: Any) -> dict[str, Any]:
     if not isinstance(variables, Mapping):
         raise ConfigError(
@@ -807,50 +520,6 @@ def _check_variables(variables: Any) -> dict[str, Any]:
     if bad:
         raise ConfigError(f"variable names must be strings, got {bad[:3]!r}", where="variables")
     return dict(variables)
-
-
-def _low_confidence(call: _Call, routing: RoutingConfig) -> bool:
-    """True when a confidence threshold is set and the answer's confidence is below it (or missing)."""
-    if routing.min_confidence is None or routing.confidence_path is None:
-        return False
-    try:
-        value = lookup(call.output_json, split_path(routing.confidence_path, "serve.routing.confidence_path"))
-    except MissingPath:
-        value = None
-    confidence = parse_number(value)
-    if confidence is None:
-        call.notes.append(f"no confidence at {routing.confidence_path}; sent to a human")
-        return True
-    if confidence < routing.min_confidence:
-        call.notes.append(f"confidence {confidence:g} < {routing.min_confidence:g}")
-        return True
-    return False
-
-
-def _stored_record(record: OutputRecord, policy: StoragePolicy) -> OutputRecord:
-    """The output record as the feature's data-use setting allows it to be stored."""
-    if policy.mode == "full":
-        return record
-    record.messages = policy.messages(record.messages)
-    record.steps = [policy.step(step) for step in record.steps]
-    record.output_text = policy.text(record.output_text)
-    record.output_json = policy.value(record.output_json)
-    record.error = policy.text(record.error)
-    record.raw = policy.value(record.raw)
-    return record
-
-
-def _total_cost(outcomes: Sequence[Outcome]) -> tuple[float | None, str | None]:
-    costs = [o.cost() for o in outcomes]
-    priced = [(c, cur) for c, cur in costs if c is not None]
-    currencies = {cur for _, cur in priced}
-    if not priced or len(currencies) != 1:
-        return None, None
-    return sum(c for c, _ in priced if c is not None), currencies.pop()
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
 
 
 def _counts(counts: PruneCounts) -> tuple[int, int, int]:

@@ -4,6 +4,7 @@ Calls hand their trace (with its output record and review items) to :meth:`Trace
 One writer task gathers what arrives within ``group_commit_ms`` of the oldest waiting trace (or until a
 batch is full) and commits it in one transaction, then wakes every waiter of that batch. A failed commit
 fails every call in it, so none of them answers 2xx for a trace that is not stored.
+:func:`stored_forms` turns a finished call into the trace, output records and review items its data use allows.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from andon.config.schema import DataUseConfig, WorkspaceConfig
+from andon.engine.pipeline import Outcome
 from andon.errors import StoreError
+from andon.gateway.call import Call, ms_since
 from andon.gateway.metrics import GatewayMetrics
+from andon.gateway.redact import StoragePolicy, input_hash
 from andon.gateway.types import TraceRecord
+from andon.review.queue import ReviewItem
 from andon.store import Store
+from andon.store.models import utcnow
 from andon.store.records import OutputRecord
-
-if TYPE_CHECKING:
-    from andon.review.queue import ReviewItem
 
 log = logging.getLogger("andon.gateway")
 
@@ -223,3 +226,99 @@ def retention_cutoffs(
     }
     default = now - timedelta(days=days if days is not None else DataUseConfig().retention_days)
     return cutoffs, default
+
+
+# --- a call's stored forms ------------------------------------------------------------------------
+
+
+def stored_forms(call: Call) -> tuple[TraceRecord, list[OutputRecord], list[ReviewItem], str | None]:
+    """The trace, output records and review items of a call, as its storage policy lets them be stored."""
+    version = call.version
+    policy = call.storage
+    served = call.served
+    records: list[OutputRecord] = []
+    output_id: str | None = None
+    for outcome in call.outcomes:
+        context = {"trace_id": call.trace_id, "gateway": True, "route": call.route}
+        if outcome is not served:
+            context["attempt"] = "failed before fallback"
+        record = _stored_record(outcome.to_record(context=context), policy)
+        records.append(record)
+        if outcome is served:
+            output_id = record.id
+    last_step = served.steps[-1] if served is not None and served.steps else None
+    input_tokens = sum(o.input_tokens for o in call.outcomes)
+    output_tokens = sum(o.output_tokens for o in call.outcomes)
+    cost, currency = _total_cost(call.outcomes)
+    review_items: list[ReviewItem] = []
+    review_id: str | None = None
+    if call.review_reason is not None:
+        item = ReviewItem.new(
+            call.feature,
+            call.review_reason,
+            trace_id=call.trace_id,
+            version_id=version.id if version is not None else None,
+            input=policy.input(call.variables),
+            suggestion_text=policy.text(call.output_text),
+            suggestion_json=policy.value(call.output_json),
+        )
+        review_items.append(item)
+        review_id = item.id
+    latency_ms = ms_since(call.entered)
+    trace = TraceRecord(
+        id=call.trace_id,
+        feature=call.feature,
+        route=call.route,
+        status=call.status,
+        input_mode=policy.mode,
+        input=policy.input(call.variables),
+        input_hash=input_hash(call.variables),
+        created_at=utcnow(),
+        version_id=version.id if version is not None else None,
+        version_name=version.name if version is not None else None,
+        output_id=output_id,
+        cache=call.cached.hit if call.cached is not None else None,
+        output_text=policy.text(call.output_text),
+        output_json=policy.value(call.output_json),
+        error=policy.text(call.error),
+        error_code=call.error_code if call.status != "ok" or call.route == "fallback" else None,
+        provider=last_step.provider if last_step is not None else None,
+        model=last_step.model if last_step is not None else None,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost=cost,
+        currency=currency,
+        latency_ms=latency_ms,
+        queue_ms=max(call.queue_ms, 0.0),
+        cache_ms=call.cache_ms,
+        provider_ms=call.provider_ms,
+        user_id=call.caller.user_id,
+        session_id=call.caller.session_id,
+        tenant=call.caller.tenant,
+        api_key_id=call.caller.api_key_id,
+        tags=policy.tags(call.caller.tags),
+        note="; ".join(call.notes) or None,
+    )
+    return trace, records, review_items, review_id
+
+
+def _stored_record(record: OutputRecord, policy: StoragePolicy) -> OutputRecord:
+    """The output record as the feature's data-use setting allows it to be stored."""
+    if policy.mode == "full":
+        return record
+    record.messages = policy.messages(record.messages)
+    record.steps = [policy.step(step) for step in record.steps]
+    record.output_text = policy.text(record.output_text)
+    record.output_json = policy.value(record.output_json)
+    record.error = policy.text(record.error)
+    record.raw = policy.value(record.raw)
+    return record
+
+
+def _total_cost(outcomes: Sequence[Outcome]) -> tuple[float | None, str | None]:
+    costs = [o.cost() for o in outcomes]
+    priced = [(c, cur) for c, cur in costs if c is not None]
+    currencies = {cur for _, cur in priced}
+    if not priced or len(currencies) != 1:
+        return None, None
+    return sum(c for c, _ in priced if c is not None), currencies.pop()

@@ -1,0 +1,108 @@
+"""Routing and fallback: where an answer goes (the AI, a human, shadow review) and what happens when there is none."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from andon.config.schema import RoutingConfig
+from andon.engine.pipeline import Outcome
+from andon.evals.graders.structured import parse_number
+from andon.evals.graders.values import MissingPath, lookup, split_path
+from andon.gateway.call import Call
+from andon.versions.canonical import Version
+
+PolicyDecision = Literal["ai", "human"] | None
+
+
+async def fall_back(
+    call: Call,
+    routing: RoutingConfig,
+    failed: Outcome,
+    variables: dict[str, Any],
+    *,
+    version: Callable[[str, str], Awaitable[Version]],
+    run: Callable[..., Awaitable[Outcome]],
+) -> None:
+    """The AI gave no answer: take the feature's fallback, and say so in the trace."""
+    mode = routing.fallback
+    call.served = failed
+    if mode == "off":
+        call.route, call.status = "ai", "error"
+        call.notes.append(f"no fallback (off) after {call.error_code}")
+        return
+    if mode == "queue":
+        call.route, call.status, call.review_reason = "fallback", "queued", "fallback"
+        call.notes.append(f"fallback: review queue after {call.error_code}")
+        return
+    fallback = await version(call.feature, mode)
+    first_code, first_error = call.error_code, call.error
+    outcome = await run(call, fallback, variables, fallback=True)
+    call.route, call.served = "fallback", outcome
+    if outcome.status == "ok":
+        call.version, call.status = fallback, "ok"
+        call.output_text, call.output_json = outcome.output_text, outcome.output_json
+        call.error, call.error_code = first_error, first_code
+        call.notes.append(f"fallback: version {fallback.name} after {first_code}")
+    else:
+        call.status = "error"
+        call.error = f"{first_error}; fallback version {fallback.name} failed too: {outcome.error}"
+        call.error_code = "fallback_failed"
+        call.notes.append(f"fallback: version {fallback.name} failed after {first_code}")
+
+
+async def route(call: Call, routing: RoutingConfig, policy: Callable[..., Any] | None) -> None:
+    """Send the answer to a human when a policy says so or confidence is low; shadow mode copies it."""
+    answer = call.output_json if call.output_json is not None else call.output_text
+    decision = await _policy(call, policy, answer)
+    if decision == "human":
+        call.route, call.status, call.review_reason = "human", "queued", "policy"
+    elif decision is None and low_confidence(call, routing):
+        call.route, call.status, call.review_reason = "human", "queued", "low_confidence"
+    elif routing.shadow:
+        call.route, call.review_reason = "shadow", "shadow"
+
+
+async def _policy(call: Call, policy: Callable[..., Any] | None, answer: Any) -> PolicyDecision:
+    if policy is None:
+        return None
+    try:
+        if inspect.iscoroutinefunction(policy):
+            verdict = await policy(call.variables, answer)
+        else:
+            verdict = await asyncio.to_thread(policy, call.variables, answer)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+    except Exception as exc:
+        # A broken rule must not let unchecked answers out: a human looks at this one.
+        call.notes.append(f"routing policy failed ({type(exc).__name__}: {exc}); sent to a human")
+        return "human"
+    if verdict not in ("ai", "human", None):
+        call.notes.append(f"routing policy returned {verdict!r} (not 'ai', 'human' or None); sent to a human")
+        return "human"
+    return verdict  # type: ignore[no-any-return]
+
+
+def fallback_version(routing: RoutingConfig) -> str | None:
+    """The version ``routing.fallback`` names, or None when it is ``queue`` or ``off``."""
+    return None if routing.fallback in ("queue", "off") else routing.fallback
+
+
+def low_confidence(call: Call, routing: RoutingConfig) -> bool:
+    """True when a confidence threshold is set and the answer's confidence is below it (or missing)."""
+    if routing.min_confidence is None or routing.confidence_path is None:
+        return False
+    try:
+        value = lookup(call.output_json, split_path(routing.confidence_path, "serve.routing.confidence_path"))
+    except MissingPath:
+        value = None
+    confidence = parse_number(value)
+    if confidence is None:
+        call.notes.append(f"no confidence at {routing.confidence_path}; sent to a human")
+        return True
+    if confidence < routing.min_confidence:
+        call.notes.append(f"confidence {confidence:g} < {routing.min_confidence:g}")
+        return True
+    return False
