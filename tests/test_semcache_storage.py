@@ -17,6 +17,7 @@ import pytest
 from alembic import command
 from bench.stub import StubServer
 from sqlalchemy import inspect, text
+from tests.gateway_server import promote_declared
 
 from andon.config.schema import WorkspaceConfig
 from andon.gateway.semcache.cache import SemanticCache
@@ -190,6 +191,7 @@ async def gateway(tmp_path: Path, database_url: str) -> AsyncIterator[Gateway]:
             ),
             encoding="utf-8",
         )
+        promote_declared(tmp_path, database_url)  # nothing is live until promoted
         ws = Workspace.open(tmp_path, database_url=database_url)
         served = Gateway(ws, answer_cache=SemanticCache(ws.store, ws.config), prune_interval_s=None)
         await served.start()
