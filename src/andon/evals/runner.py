@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from andon.config.schema import FeatureConfig, GraderSpec, Params, Step, VersionSpec
+from andon.config.schema import FeatureConfig, GraderSettings, Params, Step, VersionSpec
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
@@ -154,7 +154,7 @@ async def run_evaluation(
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
-    graders: list[tuple[GraderSpec, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
+    graders: list[tuple[GraderSettings, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
     stop = stop or asyncio.Event()
     done: set[tuple[str, str, int]] = set()
     if run_id is None:
@@ -297,7 +297,7 @@ async def _run_cell(
     case: Case,
     repeat: int,
     dataset: Dataset,
-    graders: list[tuple[GraderSpec, Grader]],
+    graders: list[tuple[GraderSettings, Grader]],
     config: FeatureConfig,
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:

@@ -20,12 +20,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from andon.config.json_values import MissingPath, lookup, parse_number, split_path
 from andon.config.schema import DataUseConfig, FeatureConfig, Params, RoutingConfig, Step, VersionSpec
 from andon.deploy import JudgementMemo, LiveState, live_version
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
-from andon.evals.graders.structured import parse_number
-from andon.evals.graders.values import MissingPath, lookup, split_path
 from andon.gateway.circuit import CircuitBreaker, CircuitOpenError, Circuits, counts_as_failure
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.redact import StoragePolicy, input_hash
