@@ -345,6 +345,20 @@ GraderEntry = Annotated[
 ]
 
 
+def recorded_grader(data: Any) -> Any:
+    """A grader as a run recorded it, fit for its type's settings.
+
+    Runs recorded before settings were typed carry every grader field (the unused ones null), which a
+    type's settings refuse; a stored run must still rebuild its report, so only the type's own fields stay.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    model = BUILTIN_SETTINGS.get(str(data.get("type", "")).removeprefix("not-"))
+    if model is None:
+        return dict(data)  # a plugin's: its own settings decide
+    return {k: v for k, v in data.items() if k in model.model_fields and v is not None}
+
+
 def settings_model(cls: object) -> type[GraderSettings]:
     """The settings model a grader class declares (``Settings``), else the shared plugin fields."""
     model = getattr(cls, "Settings", None)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,7 +26,7 @@ from andon import __version__
 from andon.config.schema import NAME_PATTERN
 from andon.gateway import openai_compat
 from andon.gateway.auth import Authenticator, Identity, require
-from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
+from andon.gateway.http_errors import NO_NUL, error_body, install_error_handlers, json_problem
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.types import InvokeResult
 from andon.store import Store
@@ -104,12 +104,7 @@ class FeedbackRequest(BaseModel):
     thumbs: Literal[1, -1] | None = None
     comment: LongText | None = None
     user_id: IdText | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> FeedbackRequest:
-        if self.score is None and self.thumbs is None and not self.comment:
-            raise ValueError("give a score, thumbs (1 or -1), or a comment")
-        return self
+    # What a feedback must hold is checked once, by the store's check_feedback (through the gateway).
 
 
 class FeedbackResponse(BaseModel):
@@ -442,9 +437,7 @@ def _add_feature_routes(app: FastAPI) -> None:
     ) -> InvokeResponse:
         """Run the feature's live version (or ``version``) on ``variables``; the call is traced durably."""
         ws: Workspace = request.app.state.workspace
-        if feature not in ws.config.features:
-            known = ", ".join(ws.config.features) or "none"
-            raise ApiError("not_found", f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")
+        ws.feature(feature)  # an unknown one is a not_found error listing the known features
         caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
         result: InvokeResult = await _gateway(request).invoke(
             feature, body.variables, caller, version=body.version, received_at=request.state.received_at

@@ -36,14 +36,14 @@ import numpy as np
 from jinja2 import Environment, TemplateSyntaxError, meta
 from numpy.typing import NDArray
 
-from andon.config.schema import CacheConfig, FeatureConfig, Params, Step, VersionSpec, WorkspaceConfig
+from andon.config.schema import CacheConfig, FeatureConfig, Params, Step, WorkspaceConfig
 from andon.embeddings import Embedder, default_embedder
 from andon.errors import ConfigError
 from andon.gateway.polarity import head, negated_head, polar
 from andon.gateway.redact import StoragePolicy
 from andon.gateway.types import CachedAnswer
 from andon.store.semcache import CacheEntry, CacheIndexRow, NewCacheEntry
-from andon.versions.canonical import Version, build_version, canonical_json
+from andon.versions.canonical import Version, canonical_json
 
 if TYPE_CHECKING:
     from andon.engine.pipeline import Outcome
@@ -1028,10 +1028,10 @@ def _judge_version(ws: Workspace, ref: str) -> Version:
             where=where,
             hint=f"use a provider under `providers:` ({known}) or FEATURE:VERSION",
         )
-    spec = VersionSpec(
+    step = Step(
         provider=ref,
         system=JUDGE_SYSTEM,
         prompt=JUDGE_PROMPT,
         params=Params(temperature=0, max_tokens=16, json_schema=JUDGE_SCHEMA),
     )
-    return build_version(JUDGE_FEATURE, ref, spec, ws.config)
+    return ws.one_step_version(JUDGE_FEATURE, ref, step)

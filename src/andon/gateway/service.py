@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from andon.config.json_values import MissingPath, lookup, parse_number, split_path
-from andon.config.schema import DataUseConfig, FeatureConfig, Params, RoutingConfig, Step, VersionSpec
+from andon.config.schema import DataUseConfig, FeatureConfig, Params, RoutingConfig, Step
 from andon.deploy import JudgementMemo, LiveState, live_version
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
@@ -35,14 +34,13 @@ from andon.providers.python import load_function
 from andon.review.queue import ReviewItem
 from andon.store.models import utcnow
 from andon.store.records import OutputRecord, new_id
-from andon.store.traces import FeedbackRecord, PruneCounts
-from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, version_from_content
+from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
+from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
 from andon.workspace import Workspace
 
 log = logging.getLogger("andon.gateway")
 
 MODEL_FEATURE_PREFIX = "@"  # traces of plain provider models are filed under feature "@<provider>"
-MAX_COMMENT = 10_000
 DEFAULT_PRUNE_INTERVAL_S = 3600.0
 PolicyDecision = Literal["ai", "human"] | None
 
@@ -258,7 +256,7 @@ class Gateway:
 
     def _load(self) -> None:
         for name, feature in self.config.features.items():
-            declared = self.ws.declared_versions(name)
+            declared = self.ws.sync_versions(name)
             self._declared[name] = declared
             for version in declared:
                 self._by_id[(name, version.id)] = version
@@ -295,11 +293,7 @@ class Gateway:
     # --- versions and feature state -----------------------------------------------------------------
 
     def _feature(self, feature: str) -> FeatureConfig:
-        config = self.config.features.get(feature)
-        if config is None:
-            known = ", ".join(self.config.features) or "none"
-            raise NotFoundError(f"no feature {feature!r}", hint=f"known features: {known}")
-        return config
+        return self.ws.feature(feature)
 
     def _find_declared(self, feature: str, ref: str) -> Version | None:
         for version in self._declared.get(feature, []):
@@ -602,7 +596,7 @@ class Gateway:
             params=params,
         )
         feature = f"{MODEL_FEATURE_PREFIX}{provider}"
-        version = build_version(feature, model[:200], VersionSpec(steps=[step]), self.config)
+        version = self.ws.one_step_version(feature, model[:200], step)
         if version.id not in self._registered:
             await asyncio.to_thread(self.ws.store.register_version, feature, version.name, version.id, version.content)
             self._registered.add(version.id)
@@ -748,14 +742,7 @@ class Gateway:
         user_id: str | None = None,
     ) -> FeedbackRecord:
         """Store feedback on a trace (score and/or thumbs ±1, and a comment, redacted like the feature's inputs)."""
-        if score is not None and (isinstance(score, bool) or not math.isfinite(float(score))):
-            raise ConfigError(f"score must be a finite number, got {score!r}", where="score")
-        if thumbs is not None and (isinstance(thumbs, bool) or thumbs not in (1, -1)):
-            raise ConfigError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}", where="thumbs")
-        if score is None and thumbs is None and not (comment and comment.strip()):
-            raise ConfigError("feedback needs a score, thumbs or a comment", hint='e.g. {"thumbs": 1}')
-        if comment is not None and len(comment) > MAX_COMMENT:
-            raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+        check_feedback(score=score, thumbs=thumbs, comment=comment)
 
         def save() -> FeedbackRecord:
             trace = self.ws.store.get_trace(trace_id)
