@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from andon.config.loader import CONFIG_FILE, LoadedConfig, find_config, load_config
-from andon.config.schema import ProviderConfig, WorkspaceConfig
+from andon.config.schema import FeatureConfig, ProviderConfig, Step, WorkspaceConfig
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import NotFoundError, WorkspaceError
 from andon.messages import t
@@ -20,7 +20,7 @@ from andon.providers.registry import build_provider
 from andon.starter import write_starter
 from andon.store import Store
 from andon.store.records import OutputRecord, VersionRecord
-from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, version_from_content
+from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, one_step_version, version_from_content
 
 STATE_DIR = ".andon"
 
@@ -95,7 +95,8 @@ class Workspace:
         """Features declared in andon.yaml."""
         return list(self.config.features)
 
-    def _feature(self, feature: str) -> Any:
+    def feature(self, feature: str) -> FeatureConfig:
+        """The feature's typed config; an unknown name is a NotFoundError listing the known ones."""
         try:
             return self.config.features[feature]
         except KeyError:
@@ -106,18 +107,30 @@ class Workspace:
             ) from None
 
     def declared_versions(self, feature: str) -> list[Version]:
-        """The versions andon.yaml declares now, registered in the store (content-addressed, so idempotent)."""
-        declared = [
-            build_version(feature, name, spec, self.config) for name, spec in self._feature(feature).versions.items()
+        """The versions andon.yaml declares now (built, not stored: :meth:`sync_versions` stores them)."""
+        return [
+            build_version(feature, name, spec, self.config) for name, spec in self.feature(feature).versions.items()
         ]
+
+    def sync_versions(self, feature: str) -> list[Version]:
+        """The declared versions, registered in the store (content-addressed, so idempotent).
+
+        Called where a version id must be found in the store later: a run, a promotion, a served call.
+        """
+        declared = self.declared_versions(feature)
         for version in declared:
             self.store.register_version(feature, version.name, version.id, version.content)
         return declared
+
+    def one_step_version(self, feature: str, name: str, step: Step) -> Version:
+        """A version of one step that andon.yaml does not declare: a judge, or a raw model call."""
+        return one_step_version(feature, name, step, self.config)
 
     def version(self, feature: str, ref: str | None = None) -> Version:
         """A version by name in andon.yaml, or by name, id or id prefix from the store's history.
 
         With no ``ref``, the last version declared in andon.yaml: never what is live (``andon.deploy.live_version``).
+        Nothing is written to the store.
         """
         declared = self.declared_versions(feature)
         if not declared:
@@ -131,8 +144,8 @@ class Workspace:
         return version_from_content(feature, record.name, record.content)
 
     def version_history(self, feature: str) -> list[VersionRecord]:
-        """Every version ever registered for ``feature``, oldest first."""
-        self.declared_versions(feature)
+        """Every version ever registered for ``feature``, oldest first (the declared ones registered now)."""
+        self.sync_versions(feature)
         return self.store.list_versions(feature)
 
     # Providers ------------------------------------------------------------------------------------------
@@ -170,6 +183,7 @@ class Workspace:
 
         The version is always named: which one is live is ``andon.deploy.live_version``'s answer, not a default.
         """
+        await asyncio.to_thread(self.sync_versions, feature)
         resolved = self.version(feature, version)
         outcome = await run_version(
             resolved, variables, self, cache=self.cache if use_cache else None, repeat=repeat, base_dir=self.root

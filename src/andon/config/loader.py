@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections import abc
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import is_typeddict
 
+from andon.config.graders import BUILTIN_SETTINGS, GraderSettings, GraderSpec, settings_model
+from andon.config.graders import PLUGIN_TAG as GRADER_PLUGIN_TAG
+from andon.config.graders import REGISTRY as GRADERS
+from andon.config.graders import TAG_PREFIX as GRADER_TAG
 from andon.config.problems import InvalidConfig, Problem
+from andon.config.providers import BUILTIN_CONFIGS, ProviderConfig, options_model
+from andon.config.providers import PLUGIN_TAG as PROVIDER_PLUGIN_TAG
+from andon.config.providers import REGISTRY as PROVIDERS
+from andon.config.providers import TAG_PREFIX as PROVIDER_TAG
 from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.config.yaml_source import Loc, SourceMap, dotted, interpolate, read_yaml
 from andon.errors import ConfigError
+from andon.messages import t
 
 CONFIG_FILE = "andon.yaml"
 
@@ -68,16 +80,27 @@ def read_config(path: Path, environ: dict[str, str] | None = None) -> RawConfig:
     return RawConfig(path=path, data=data, source=source, problems=problems)
 
 
-def validate_config(raw: RawConfig) -> LoadedConfig:
-    """Validate parsed andon.yaml against the schema and its cross-references, reporting every problem."""
+def config_problems(raw: RawConfig) -> tuple[WorkspaceConfig | None, list[Problem]]:
+    """The config as far as the schema validates it (None when it does not), and every problem found.
+
+    Plugin types are loaded and checked, and cross-references followed, only once the schema holds.
+    """
     problems = list(raw.problems)
-    config: WorkspaceConfig | None = None
     try:
         config = WorkspaceConfig.model_validate(raw.data)
     except ValidationError as exc:
-        problems.extend(schema_problems(exc, raw.source))
-    if config is not None:
-        problems.extend(reference_problems(config.features, config.providers, raw.source))
+        return None, [*problems, *schema_problems(exc, raw.source)]
+    features, found = plugin_grader_problems(config.features, raw.source)
+    problems.extend(found)
+    problems.extend(plugin_provider_problems(config.providers, raw.source))
+    config = config.model_copy(update={"features": features})
+    problems.extend(reference_problems(config.features, config.providers, raw.source))
+    return config, problems
+
+
+def validate_config(raw: RawConfig) -> LoadedConfig:
+    """Validate parsed andon.yaml against the schema and its cross-references, reporting every problem."""
+    config, problems = config_problems(raw)
     if problems:
         hint = "see `andon schema` for every field and its type"
         raise InvalidConfig(problems, path=str(raw.path), default_hint=hint)
@@ -111,6 +134,75 @@ def reference_problems(
     return problems
 
 
+def plugin_grader_problems(
+    features: Mapping[str, FeatureConfig], source: SourceMap
+) -> tuple[dict[str, FeatureConfig], list[Problem]]:
+    """Plugin graders checked against the settings their class declares (loaded now), and unknown types.
+
+    Returns the features with each plugin grader replaced by its validated settings.
+    """
+    problems: list[Problem] = []
+    out: dict[str, FeatureConfig] = {}
+    for fname, feature in features.items():
+        graders: list[GraderSettings] = []
+        for index, spec in enumerate(feature.graders):
+            loc: Loc = ("features", fname, "graders", index)
+            if type(spec) is GraderSpec:
+                checked, found = _plugin_grader(spec, loc, source)
+                problems.extend(found)
+                spec = checked or spec
+            graders.append(spec)
+        out[fname] = feature.model_copy(update={"graders": graders})
+    return out, problems
+
+
+def _plugin_grader(spec: GraderSpec, loc: Loc, source: SourceMap) -> tuple[GraderSettings | None, list[Problem]]:
+    type_loc: Loc = (*loc, "type")
+    known = GRADERS.names()
+    if spec.base_type not in known:
+        prefix = "not-" if spec.negated else ""
+        close = difflib.get_close_matches(spec.base_type, known, n=1)
+        hint = (
+            t("check.did_you_mean", name=prefix + close[0])
+            if close
+            else t("check.grader_known_hint", known=", ".join(known))
+        )
+        return None, [_at(source, type_loc, t("check.grader_unknown", type=spec.type), hint)]
+    try:
+        model = settings_model(GRADERS.load(spec.base_type, where=dotted(type_loc)))
+    except ConfigError as exc:
+        return None, [_at(source, type_loc, exc.message, exc.hint)]
+    try:
+        return model.model_validate(spec.model_dump(exclude_unset=True)), []
+    except ValidationError as exc:
+        return None, schema_problems(exc, source, prefix=loc, model=model)
+
+
+def plugin_provider_problems(providers: Mapping[str, ProviderConfig], source: SourceMap) -> list[Problem]:
+    """Plugin providers' ``options`` checked against the ``Options`` their class declares (loaded now)."""
+    problems: list[Problem] = []
+    for name, config in providers.items():
+        if type(config) is not ProviderConfig:
+            continue  # a built-in type, already checked by the schema
+        type_loc: Loc = ("providers", name, "type")
+        try:
+            model = options_model(PROVIDERS.load(config.type, where=dotted(type_loc)))
+        except ConfigError as exc:
+            problems.append(_at(source, type_loc, exc.message, exc.hint))
+            continue
+        if model is None:
+            continue
+        try:
+            TypeAdapter(model).validate_python(dict(config.options))
+        except ValidationError as exc:
+            problems.extend(schema_problems(exc, source, prefix=("providers", name, "options"), model=model))
+    return problems
+
+
+def _at(source: SourceMap, loc: Loc, message: str, hint: str | None) -> Problem:
+    return Problem(where=source.where(loc), field=dotted(loc), message=message, hint=hint)
+
+
 def parse_yaml(text: str, path: Path, env: dict[str, str]) -> tuple[Any, dict[Loc, tuple[int, int]]]:
     """Parse YAML into plain data with ``${ENV}`` interpolated, plus a map of each value's 1-based position."""
     data, source, problems = read_yaml(text, path, env)
@@ -128,53 +220,82 @@ def _interpolate(value: str, loc: Loc, positions: dict[Loc, tuple[int, int]], pa
     return out
 
 
-def schema_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
-    """Pydantic's errors as problems naming file:line:col and the field, each with a fix-it hint."""
+def schema_problems(exc: ValidationError, source: SourceMap, *, prefix: Loc = (), model: Any = None) -> list[Problem]:
+    """Pydantic's errors as problems naming file:line:col and the field, each with a fix-it hint.
+
+    ``prefix`` is where in the file the validated value sits, and ``model`` what validated it (default: the
+    whole andon.yaml); the segments a tagged union adds to an error's location are left out.
+    """
+    root = WorkspaceConfig if model is None else model
     problems: list[Problem] = []
     for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        raw = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = (*prefix, *(p for p in raw if not _is_tag(p)))
         message = error["msg"].removeprefix("Value error, ")
         hint: str | None = None
         if error["type"] == "extra_forbidden":
-            options = _fields_at(loc[:-1])
+            options = _fields_at(raw[:-1], root)
             close = difflib.get_close_matches(str(loc[-1]), options, n=1)
             message = f"unknown field {loc[-1]!r}"
             hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(options)}"
         elif error["type"] == "missing":
             hint = f"add `{loc[-1]}:` under {dotted(loc[:-1])}"
-        elif (error["type"] == "string_pattern_mismatch" and "features" in loc) or "providers" in loc:
+        elif error["type"] == "string_pattern_mismatch" and ("features" in loc or "providers" in loc):
             hint = "names use lower-case letters, digits, '-', '_' and '.', e.g. menu-review"
         problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=hint))
     return problems
 
 
-def _fields_at(loc: Loc) -> list[str]:
-    """Field names the schema allows at ``loc`` (for 'did you mean' hints)."""
-    schema = WorkspaceConfig.model_json_schema()
-    defs = schema.get("$defs", {})
+def _is_tag(part: str | int) -> bool:
+    return isinstance(part, str) and part.startswith((GRADER_TAG, PROVIDER_TAG))
 
-    def resolve(node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            node = defs[node["$ref"].split("/")[-1]]
-        for alt in node.get("anyOf", []):
-            alt = resolve(alt)
-            if "properties" in alt or "items" in alt or "additionalProperties" in alt:
-                return alt
+
+def _fields_at(loc: Loc, root: Any) -> list[str]:
+    """Field names the model allows at ``loc`` (for 'did you mean' hints); a union's tag picks its member."""
+    node: Any = root
+    for part in loc:
+        if isinstance(part, str) and part.startswith(GRADER_TAG) and part != GRADER_PLUGIN_TAG:
+            node = BUILTIN_SETTINGS.get(part.removeprefix(GRADER_TAG))
+        elif isinstance(part, str) and part.startswith(PROVIDER_TAG) and part != PROVIDER_PLUGIN_TAG:
+            node = BUILTIN_CONFIGS.get(part.removeprefix(PROVIDER_TAG))
+        elif not _is_tag(part):
+            node = _child(_unwrap(node), part)
+        if node is None:
+            return []
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return sorted(node.model_fields)
+    if is_typeddict(node):
+        return sorted(node.__annotations__)
+    return []
+
+
+def _unwrap(node: Any) -> Any:
+    """An annotation without ``Annotated`` and ``None``: the model, TypedDict or container it names."""
+    while True:
+        if get_origin(node) is Annotated:
+            node = get_args(node)[0]
+            continue
+        if get_origin(node) in (Union, UnionType):
+            members = [a for a in get_args(node) if a is not type(None)]
+            if len(members) == 1:
+                node = members[0]
+                continue
         return node
 
-    node = resolve(schema)
-    for part in loc:
-        if isinstance(part, int) and "items" in node:
-            node = resolve(node["items"])
-        elif isinstance(part, str) and part in node.get("properties", {}):
-            node = resolve(node["properties"][part])
-        elif isinstance(node.get("additionalProperties"), dict):
-            node = resolve(node["additionalProperties"])
-        elif node.get("patternProperties"):
-            node = resolve(next(iter(node["patternProperties"].values())))
-        else:
-            return []
-    return sorted(node.get("properties", {}))
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        field = node.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    if is_typeddict(node):
+        return get_type_hints(node, include_extras=True).get(str(part))
+    origin, args = get_origin(node), get_args(node)
+    if origin in (list, tuple) and isinstance(part, int) and args:
+        return args[0]
+    if origin in (dict, Mapping, abc.Mapping) and len(args) == 2:
+        return args[1]
+    return None
 
 
 def find_config(start: Path | None = None) -> Path:

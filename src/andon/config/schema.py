@@ -22,10 +22,29 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from andon.config.criteria import check_grader_names, parse_criterion
+from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
+from andon.config.providers import ProviderConfig, ProviderEntry
+
+__all__ = [
+    "GRADER_TYPES",
+    "CacheConfig",
+    "DataUseConfig",
+    "FeatureConfig",
+    "GatewayConfig",
+    "GraderSettings",
+    "GraderSpec",
+    "Params",
+    "Price",
+    "ProviderConfig",
+    "RoutingConfig",
+    "ServeConfig",
+    "Step",
+    "VersionSpec",
+    "WorkspaceConfig",
+]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class _Strict(BaseModel):
@@ -128,24 +147,6 @@ class VersionSpec(_Strict):
         ]
 
 
-class ProviderConfig(_Strict):
-    """How to reach one provider; secrets come from ``${ENV}`` and never reach the store."""
-
-    type: str = Field(description="openai, anthropic, local, python, or a plugin's entry-point name.")
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    model: str | None = Field(default=None, description="Default model for steps that name none.")
-    timeout_s: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=3, ge=0, le=20)
-    backoff_base_s: float = Field(default=0.5, ge=0)
-    backoff_max_s: float = Field(default=30.0, ge=0)
-    concurrency: int = Field(default=8, ge=1, le=10_000)
-    rate_per_s: float | None = Field(
-        default=None, gt=0, description="At most this many calls started per second (the provider's quota)."
-    )
-    options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific settings.")
-
-
 class Price(_Strict):
     """Price of one model per 1M tokens."""
 
@@ -154,63 +155,6 @@ class Price(_Strict):
     input_per_1m: Decimal = Field(ge=0)
     output_per_1m: Decimal = Field(ge=0)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-
-
-GRADER_TYPES = (
-    "equals", "contains", "icontains", "contains-any", "contains-all", "regex", "is-json", "json-schema",
-    "json-field", "numeric", "label", "similar", "llm-rubric", "python",
-)  # fmt: skip
-
-
-class GraderSpec(_Strict):
-    """One grader of a feature's outputs. ``not-`` before a type negates it (e.g. ``not-contains``)."""
-
-    type: str = Field(description=f"One of {', '.join(GRADER_TYPES)} (or a plugin), optionally prefixed `not-`.")
-    name: str | None = Field(default=None, description="Shown in reports; defaults to the type.")
-    value: Any = Field(default=None, description="What to compare with; default: the case's expected value.")
-    path: str | None = Field(default=None, description="Dot path into the output JSON, e.g. decision or items.0.name.")
-    tolerance: float | None = Field(default=None, ge=0, description="numeric: allowed absolute difference.")
-    threshold: float | None = Field(default=None, description="similar: minimum cosine; llm-rubric: minimum score.")
-    weight: float = Field(default=1.0, ge=0)
-    judge: str | None = Field(default=None, description="llm-rubric: a provider name or FEATURE:VERSION.")
-    model: str | None = Field(default=None, description="llm-rubric: the judge's model when `judge` is a provider.")
-    rubric: str | None = Field(default=None, description="llm-rubric: what a good output does (Jinja2 template).")
-    function: str | None = Field(default=None, description="python: `package.module:function`.")
-    min_kappa: float | None = Field(
-        default=None,
-        ge=-1,
-        le=1,
-        description="Refuse to gate on this judge when its kappa vs human labels is lower.",
-    )
-    options: dict[str, Any] = Field(default_factory=dict, description="Plugin graders' own settings.")
-
-    @property
-    def base_type(self) -> str:
-        """The type without a ``not-`` prefix."""
-        return self.type.removeprefix("not-")
-
-    @property
-    def negated(self) -> bool:
-        """Whether the grade is inverted."""
-        return self.type.startswith("not-")
-
-    @property
-    def label(self) -> str:
-        """The grader's display name."""
-        return self.name or (f"{self.type}:{self.path}" if self.path else self.type)
-
-    @model_validator(mode="after")
-    def _needs(self) -> GraderSpec:
-        kind = self.base_type
-        if kind == "python" and not (self.function and DOTTED_PATH.match(self.function)):
-            raise ValueError("a python grader needs `function: package.module:function`")
-        if kind == "llm-rubric" and (not self.judge or not self.rubric):
-            raise ValueError("an llm-rubric grader needs `judge:` (provider or FEATURE:VERSION) and `rubric:`")
-        if kind == "regex" and not isinstance(self.value, str):
-            raise ValueError("a regex grader needs `value:` with the pattern")
-        if kind in ("contains-any", "contains-all") and self.value is not None and not isinstance(self.value, list):
-            raise ValueError(f"{kind} takes a list in `value:`")
-        return self
 
 
 REDACTIONS = ("api_keys", "emails", "phones", "rrn", "cards")
@@ -298,7 +242,9 @@ class FeatureConfig(BaseModel):
     )
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
     dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
-    graders: list[GraderSpec] = Field(default_factory=list)
+    graders: list[GraderEntry] = Field(
+        default_factory=list, description="Each grader's own fields depend on its `type` (see the grader types)."
+    )
     pass_threshold: float = Field(default=1.0, ge=0, le=1, description="A case passes at this weighted score.")
     criteria: list[str] = Field(default_factory=list, description="e.g. 'accuracy >= 0.95', 'p95_latency_ms <= 2000'.")
     strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
@@ -731,7 +677,7 @@ class WorkspaceConfig(BaseModel):
     exchange_rates: dict[str, Decimal] = Field(
         default_factory=dict, description="Units of `currency` per 1 unit of another, e.g. {USD: 1450}."
     )
-    providers: dict[Name, ProviderConfig] = Field(default_factory=dict)
+    providers: dict[Name, ProviderEntry] = Field(default_factory=dict)
     prices: list[Price] = Field(default_factory=list)
     features: dict[Name, FeatureConfig] = Field(default_factory=dict)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)

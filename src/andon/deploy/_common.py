@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from andon.config.schema import FeatureConfig
-from andon.errors import ConfigError, NotFoundError
+from andon.errors import ConfigError
 from andon.workspace import Workspace
 
 MAX_REASON = 2000
@@ -35,11 +35,7 @@ def default_actor() -> str:
 
 def require_feature(ws: Workspace, feature: str) -> FeatureConfig:
     """The feature's config, or a NotFoundError that lists the known ones."""
-    config = ws.config.features.get(feature)
-    if config is None:
-        known = ", ".join(ws.config.features) or "none"
-        raise NotFoundError(f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")
-    return config
+    return ws.feature(feature)
 
 
 def actor_name(actor: str | None) -> str:

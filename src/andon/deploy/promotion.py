@@ -69,6 +69,7 @@ def promote(
             "--force needs --reason: a forced promotion is recorded with who and why",
             hint=f"andon promote {feature} {version_ref} --force --reason 'why this cannot wait'",
         )
+    ws.sync_versions(feature)  # what goes live is found by id in the store from now on
     version = ws.version(feature, version_ref)
     verdict = evaluation_verdict(ws, feature, version)
     previous = ws.store.live_version(feature)

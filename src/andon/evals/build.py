@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from andon.config.graders import recorded_grader
 from andon.config.schema import FeatureConfig
 from andon.evals.compare import compare_cells
 from andon.evals.model import Case, CellResult, Comparison, Grade, RunInfo, RunReport, VersionSummary
@@ -29,6 +30,8 @@ def load_cells(store: Store, run_id: str, version_id: str | None = None) -> list
 def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureConfig:
     """The feature's evaluation settings as recorded with the run (criteria may be updated from andon.yaml)."""
     recorded = {k: v for k, v in run.config.items() if k in FeatureConfig.model_fields}  # e.g. not "slice"
+    if isinstance(recorded.get("graders"), list):
+        recorded["graders"] = [recorded_grader(g) for g in recorded["graders"]]
     if current is not None:
         # Criteria and strictness are judgements about results: the current andon.yaml decides them.
         recorded.update(current.model_dump(include={"criteria", "strict", "alpha"}))

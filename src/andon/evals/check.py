@@ -18,9 +18,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from andon.config.loader import RawConfig, read_config, reference_problems, validate_config
-from andon.config.problems import InvalidConfig, Problem
-from andon.config.schema import FeatureConfig, GraderSpec, ProviderConfig, VersionSpec, WorkspaceConfig
+from andon.config.graders import LlmRubricSettings
+from andon.config.loader import (
+    RawConfig,
+    config_problems,
+    plugin_grader_problems,
+    plugin_provider_problems,
+    read_config,
+    reference_problems,
+)
+from andon.config.problems import Problem
+from andon.config.schema import FeatureConfig, GraderSettings, ProviderConfig, VersionSpec, WorkspaceConfig
 from andon.config.yaml_source import Loc, SourceMap, dotted
 from andon.errors import ConfigError
 from andon.evals.dataset import load_dataset
@@ -79,14 +87,17 @@ def check_workspace(path: Path, environ: dict[str, str] | None = None) -> CheckR
         raw = read_config(path, environ)
     except ConfigError as exc:  # unreadable as a whole: nothing further can be checked
         return CheckReport(path, [Problem(exc.where or str(path), "", exc.message, exc.hint)])
-    try:
-        config: WorkspaceConfig | None = validate_config(raw).config
-        problems: list[Problem] = []
-    except InvalidConfig as exc:
-        config, problems = None, list(exc.problems)
+    config, problems = config_problems(raw)
+    schema_held = config is not None
+    if problems:
+        config = None
     if config is None:
         features, providers = _valid_parts(raw)
         names = list(raw.data["providers"]) if isinstance(raw.data.get("providers"), dict) else []
+        if not schema_held:  # the loader checks plugin types only once the whole file validates
+            features, found = plugin_grader_problems(features, raw.source)
+            problems.extend(found)
+            problems.extend(plugin_provider_problems(providers, raw.source))
         problems.extend(reference_problems(features, names, raw.source))
         config = _salvage(providers, features)
     else:
@@ -216,28 +227,20 @@ def _dataset_files(root: Path) -> list[str]:
     return found
 
 
-def _grader(spec: GraderSpec, loc: Loc, cases: list[Case] | None, dataset: str, ctx: _Context) -> Iterator[Problem]:
-    known = known_types()
-    if spec.base_type not in known:
-        prefix = "not-" if spec.negated else ""
-        close = difflib.get_close_matches(spec.base_type, known, n=1)
-        hint = (
-            t("check.did_you_mean", name=prefix + close[0])
-            if close
-            else t("check.grader_known_hint", known=", ".join(known))
-        )
-        yield _problem(ctx, (*loc, "type"), t("check.grader_unknown", type=spec.type), hint)
-        return
+def _grader(spec: GraderSettings, loc: Loc, cases: list[Case] | None, dataset: str, ctx: _Context) -> Iterator[Problem]:
+    if spec.base_type not in known_types():
+        return  # the loader's check of plugin types has reported it, with the closest known type
     try:
         build_grader(spec, where=dotted(loc))
     except ConfigError as exc:
         yield _problem(ctx, loc, exc.message, exc.hint)
-    if spec.base_type == "llm-rubric" and spec.judge:
-        yield from _judge(spec.judge, (*loc, "judge"), ctx)
     scope = TemplateScope(cases, GRADER_NAMES, dataset)
-    if spec.rubric is not None:
-        yield from check_template(spec.rubric, (*loc, "rubric"), scope, ctx.source)
-    for value_loc, text in _template_strings(spec.value, (*loc, "value")):
+    if isinstance(spec, LlmRubricSettings):
+        if spec.judge:
+            yield from _judge(spec.judge, (*loc, "judge"), ctx)
+        if spec.rubric is not None:
+            yield from check_template(spec.rubric, (*loc, "rubric"), scope, ctx.source)
+    for value_loc, text in _template_strings(getattr(spec, "value", None), (*loc, "value")):
         yield from check_template(text, value_loc, scope, ctx.source)
 
 

@@ -183,19 +183,31 @@ def _verdict(
     if p_mcnemar < alpha:
         better = fixed > broken
         word = "better" if better else "worse"
-        return word, (
-            f"{b_name} is {word} than {a_name}: {fixed} cases fixed, {broken} broken of {n} "
-            f"(McNemar exact p = {p_mcnemar:.3g} < α = {alpha:g})"
-        ), "mcnemar"
+        return (
+            word,
+            (
+                f"{b_name} is {word} than {a_name}: {fixed} cases fixed, {broken} broken of {n} "
+                f"(McNemar exact p = {p_mcnemar:.3g} < α = {alpha:g})"
+            ),
+            "mcnemar",
+        )
     if score_p is not None and score_p < alpha and a_score != b_score:
         better = _mean(b_score) > _mean(a_score)
         word = "better" if better else "worse"
-        return word, (
-            f"{b_name} scores {word} than {a_name} (mean score {_mean(a_score):.3f} → {_mean(b_score):.3f}, "
-            f"permutation p = {score_p:.3g} < α = {alpha:g}); pass/fail alone could not tell "
-            f"(McNemar p = {p_mcnemar:.3g})"
-        ), "permutation"
-    return "no detectable difference", (
-        f"no detectable difference between {b_name} and {a_name} at α = {alpha:g} "
-        f"({fixed} fixed, {broken} broken of {n}; McNemar p = {p_mcnemar:.3g})"
-    ), None
+        return (
+            word,
+            (
+                f"{b_name} scores {word} than {a_name} (mean score {_mean(a_score):.3f} → {_mean(b_score):.3f}, "
+                f"permutation p = {score_p:.3g} < α = {alpha:g}); pass/fail alone could not tell "
+                f"(McNemar p = {p_mcnemar:.3g})"
+            ),
+            "permutation",
+        )
+    return (
+        "no detectable difference",
+        (
+            f"no detectable difference between {b_name} and {a_name} at α = {alpha:g} "
+            f"({fixed} fixed, {broken} broken of {n}; McNemar p = {p_mcnemar:.3g})"
+        ),
+        None,
+    )

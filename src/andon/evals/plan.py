@@ -58,7 +58,7 @@ def plan_run(
     if feature is None:
         names = ", ".join(ws.feature_names())
         raise ConfigError(t("evals.plan.no_feature"), hint=t("evals.plan.features", names=names))
-    config = ws._feature(feature)
+    config = ws.feature(feature)
     source = dataset or (Path(config.dataset) if config.dataset else None)
     if source is None:
         raise ConfigError(

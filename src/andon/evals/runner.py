@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from andon.config.schema import FeatureConfig, GraderSpec, Params, Step, VersionSpec
+from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
@@ -23,7 +23,7 @@ from andon.evals.model import Case, CellResult, ErrorGroup
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
-from andon.versions.canonical import Version, build_version
+from andon.versions.canonical import Version
 from andon.workspace import Workspace
 
 BATCH_SIZE = 256
@@ -79,6 +79,7 @@ class _Services:
         self._ws = ws
         self._run_id = run_id
         self.records: list[OutputRecord] = []
+        self._synced: set[str] = set()
 
     def embedder(self) -> Any:
         from andon.embeddings import default_embedder
@@ -98,6 +99,9 @@ class _Services:
             )
         if ":" in judge:
             feature, _, ref = judge.partition(":")
+            if feature not in self._synced:  # the judge's outputs are stored: its versions must be found later
+                await asyncio.to_thread(self._ws.sync_versions, feature)
+                self._synced.add(feature)
             version = self._ws.version(feature, ref or None)
             variables: dict[str, Any] = {"system": system, "prompt": prompt, "rubric": prompt}
         else:
@@ -110,7 +114,7 @@ class _Services:
                 prompt="{{ prompt }}",
                 params=Params(temperature=0, json_schema=schema, max_tokens=256),
             )
-            version = build_version(JUDGE_FEATURE, judge, VersionSpec(steps=[step]), self._ws.config)
+            version = self._ws.one_step_version(JUDGE_FEATURE, judge, step)
             await asyncio.to_thread(self._ws.store.register_version, JUDGE_FEATURE, judge, version.id, version.content)
             variables = {"system": system, "prompt": prompt}
         outcome = await run_version(version, variables, self._ws, cache=self._ws.cache)
@@ -154,9 +158,11 @@ async def run_evaluation(
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
-    graders: list[tuple[GraderSpec, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
+    graders: list[tuple[GraderSettings, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
     stop = stop or asyncio.Event()
     done: set[tuple[str, str, int]] = set()
+    # The run records version ids; reports and resumes find them in the store whatever andon.yaml says then.
+    await asyncio.to_thread(ws.sync_versions, feature)
     if run_id is None:
         run_id = new_id("run")
         await asyncio.to_thread(
@@ -297,7 +303,7 @@ async def _run_cell(
     case: Case,
     repeat: int,
     dataset: Dataset,
-    graders: list[tuple[GraderSpec, Grader]],
+    graders: list[tuple[GraderSettings, Grader]],
     config: FeatureConfig,
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:

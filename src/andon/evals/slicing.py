@@ -58,9 +58,7 @@ class CaseSlice:
             known = sorted({tag for case in cases for tag in case.tags})
             for tag in self.tags:
                 if tag not in known:
-                    raise ConfigError(
-                        t("evals.plan.unknown_tag", tag=tag, known=", ".join(known) or "—"), where=where
-                    )
+                    raise ConfigError(t("evals.plan.unknown_tag", tag=tag, known=", ".join(known) or "—"), where=where)
             picked = [c for c in picked if set(c.tags) & set(self.tags)]
         if self.case_ids:
             ids = [c.id for c in cases]

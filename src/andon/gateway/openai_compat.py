@@ -25,14 +25,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from andon.config.schema import Params, Step, VersionSpec, WorkspaceConfig
+from andon.config.schema import Params, Step, WorkspaceConfig
 from andon.errors import ConfigError, NotFoundError
 from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.types import InvokeResult
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
-from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, resolve_step
+from andon.versions.canonical import PYTHON_PROVIDER, Version, one_step_version, resolve_step
 
 FEATURE_PREFIX = "feature:"
 MODEL_FEATURE_PREFIX = "@"  # traces of plain provider models are filed under feature "@<provider>"
@@ -207,8 +207,9 @@ def callable_models(config: WorkspaceConfig) -> dict[str, list[str]]:
                     continue  # the gateway refuses such a version at start; it declares no model here
                 add(resolved.provider, resolved.model)
         for grader in feature.graders:
-            if grader.judge in config.providers:
-                add(grader.judge, grader.model or config.providers[grader.judge].model)
+            judge, judge_model = getattr(grader, "judge", None), getattr(grader, "model", None)
+            if isinstance(judge, str) and judge in config.providers:
+                add(judge, judge_model if isinstance(judge_model, str) else config.providers[judge].model)
     for entry in config.gateway.models:
         allowed_provider, _, allowed_model = entry.partition("/")
         add(allowed_provider, allowed_model)
@@ -490,5 +491,5 @@ def adhoc_version(
         params=params,
     )
     feature = f"{MODEL_FEATURE_PREFIX}{provider}"
-    version = build_version(feature, model[:200], VersionSpec(steps=[step]), config)
+    version = one_step_version(feature, model[:200], step, config)
     return version, variables

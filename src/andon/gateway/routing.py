@@ -7,10 +7,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from andon.config.json_values import MissingPath, lookup, parse_number, split_path
 from andon.config.schema import RoutingConfig
 from andon.engine.pipeline import Outcome
-from andon.evals.graders.structured import parse_number
-from andon.evals.graders.values import MissingPath, lookup, split_path
 from andon.gateway.call import Call
 from andon.versions.canonical import Version
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -33,13 +32,12 @@ from andon.providers.base import Message
 from andon.providers.python import load_function
 from andon.store.models import utcnow
 from andon.store.records import new_id
-from andon.store.traces import FeedbackRecord, PruneCounts
+from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
 from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
 from andon.workspace import Workspace
 
 log = logging.getLogger("andon.gateway")
 
-MAX_COMMENT = 10_000
 DEFAULT_PRUNE_INTERVAL_S = 3600.0
 
 
@@ -145,7 +143,7 @@ class Gateway:
 
     def _load(self) -> None:
         for name, feature in self.config.features.items():
-            declared = self.ws.declared_versions(name)
+            declared = self.ws.sync_versions(name)
             self._declared[name] = declared
             for version in declared:
                 self._by_id[(name, version.id)] = version
@@ -182,11 +180,7 @@ class Gateway:
     # --- versions and feature state -----------------------------------------------------------------
 
     def _feature(self, feature: str) -> FeatureConfig:
-        config = self.config.features.get(feature)
-        if config is None:
-            known = ", ".join(self.config.features) or "none"
-            raise NotFoundError(f"no feature {feature!r}", hint=f"known features: {known}")
-        return config
+        return self.ws.feature(feature)
 
     def _find_declared(self, feature: str, ref: str) -> Version | None:
         for version in self._declared.get(feature, []):
@@ -466,14 +460,7 @@ class Gateway:
         user_id: str | None = None,
     ) -> FeedbackRecord:
         """Store feedback on a trace (score and/or thumbs ±1, and a comment, redacted like the feature's inputs)."""
-        if score is not None and (isinstance(score, bool) or not math.isfinite(float(score))):
-            raise ConfigError(f"score must be a finite number, got {score!r}", where="score")
-        if thumbs is not None and (isinstance(thumbs, bool) or thumbs not in (1, -1)):
-            raise ConfigError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}", where="thumbs")
-        if score is None and thumbs is None and not (comment and comment.strip()):
-            raise ConfigError("feedback needs a score, thumbs or a comment", hint='e.g. {"thumbs": 1}')
-        if comment is not None and len(comment) > MAX_COMMENT:
-            raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+        check_feedback(score=score, thumbs=thumbs, comment=comment)
 
         def save() -> FeedbackRecord:
             trace = self.ws.store.get_trace(trace_id)

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from andon.config.providers import AnthropicOptions, check_options
 from andon.config.schema import ProviderConfig
 from andon.errors import MalformedReply
 from andon.providers._http import JsonHttp, request_model
@@ -45,18 +46,21 @@ class AnthropicProvider:
     ``options``: ``headers`` (extra HTTP headers), ``anthropic_version``, ``max_tokens`` (default 1024).
     """
 
+    Options = AnthropicOptions
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
+        options: AnthropicOptions = check_options(AnthropicOptions, name, config)
         key = config.api_key.get_secret_value() if config.api_key else None
-        headers = {"anthropic-version": str(config.options.get("anthropic_version", DEFAULT_VERSION))}
+        headers = {"anthropic-version": options.get("anthropic_version", DEFAULT_VERSION)}
         if key:
             headers["x-api-key"] = key
         base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
         # Accept both https://api.anthropic.com and a base URL that already ends in /v1.
         self._path = "/messages" if base_url.endswith("/v1") else "/v1/messages"
         self._http = JsonHttp(name, base_url, config, headers, secret=key)
-        self._max_tokens = int(config.options.get("max_tokens", DEFAULT_MAX_TOKENS))
+        self._max_tokens = options.get("max_tokens", DEFAULT_MAX_TOKENS)
 
     def payload(self, request: ProviderRequest) -> dict[str, Any]:
         """The JSON body sent for ``request``: system messages joined into the top-level field."""

@@ -7,18 +7,17 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from andon.config.providers import LocalOptions, check_options
 from andon.config.schema import Params, ProviderConfig
-from andon.errors import ConfigError, MalformedReply, ProviderError
+from andon.errors import MalformedReply, ProviderError
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse
 from andon.providers.local_model import DEFAULT_MODEL, LOCAL_EXTRA_INSTALL, resolve_model_path
-
-_OPTIONS = ("n_ctx", "n_threads", "n_batch", "model_path", "sha256")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +92,6 @@ def default_threads() -> int:
     return max(1, usable // 2)
 
 
-def _option_int(options: Mapping[str, Any], key: str, default: int, provider: str) -> int:
-    value = options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"{key} must be a positive whole number, got {value!r}",
-            where=f"providers.{provider}.options.{key}",
-            hint=f"remove it to use the default ({default})",
-        )
-    return value
-
-
 def _chat_messages(messages: Sequence[Message], provider: str) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for message in messages:
@@ -151,31 +139,26 @@ class LocalProvider:
     Options: ``n_ctx`` (4096), ``n_threads`` (half the CPUs), ``n_batch`` (512), ``model_path``, ``sha256``.
     """
 
+    Options = LocalOptions
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self._config = config
-        options = config.options
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(
-                f"unknown option {unknown[0]!r} for a local provider",
-                where=f"providers.{name}.options.{unknown[0]}",
-                hint=f"known options: {', '.join(_OPTIONS)}",
-            )
-        self._n_ctx = _option_int(options, "n_ctx", 4096, name)
-        self._n_threads = _option_int(options, "n_threads", default_threads(), name)
-        self._n_batch = _option_int(options, "n_batch", 512, name)
+        self._options: LocalOptions = check_options(LocalOptions, name, config)
+        self._n_ctx = self._options.get("n_ctx", 4096)
+        self._n_threads = self._options.get("n_threads") or default_threads()
+        self._n_batch = self._options.get("n_batch", 512)
         self._models: dict[str, LoadedModel] = {}
         self._closed = False
 
     def _model_name(self, model: str | None) -> str:
         # With only options.model_path set, name the file: provenance must not claim the default model.
-        fallback = str(self._config.options.get("model_path") or DEFAULT_MODEL)
+        fallback = self._options.get("model_path") or DEFAULT_MODEL
         return model or self._config.model or fallback
 
     def _load(self, model: str) -> LoadedModel:
         _import_llama()  # fail on the missing extra before spending seconds joining weights
-        path = resolve_model_path(model, self._config.options)
+        path = resolve_model_path(model, self._options)
         return load_model(path, n_ctx=self._n_ctx, n_threads=self._n_threads, n_batch=self._n_batch)
 
     async def load(self, model: str | None = None) -> LoadedModel:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from andon.config.providers import OpenAIOptions, check_options
 from andon.config.schema import Params, ProviderConfig
-from andon.errors import ConfigError, MalformedReply
+from andon.errors import MalformedReply
 from andon.providers._http import JsonHttp, request_model
 from andon.providers._output import build_response
 from andon.providers.base import Message, ProviderRequest, ProviderResponse, TextPart
@@ -48,18 +49,18 @@ class OpenAIProvider:
     ``max_tokens_field`` (e.g. ``max_completion_tokens`` for newer OpenAI models), ``strict_schema``.
     """
 
+    Options = OpenAIOptions
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
+        options: OpenAIOptions = check_options(OpenAIOptions, name, config)
         key = config.api_key.get_secret_value() if config.api_key else None
         headers = {"authorization": f"Bearer {key}"} if key else {}
         self._http = JsonHttp(name, config.base_url or DEFAULT_BASE_URL, config, headers, secret=key)
-        extra = config.options.get("extra_body") or {}
-        if not isinstance(extra, dict):
-            raise ConfigError("must be a mapping", where=f"providers.{name}.options.extra_body")
-        self._extra_body: dict[str, Any] = extra
-        self._max_tokens_field = str(config.options.get("max_tokens_field", "max_tokens"))
-        self._strict = bool(config.options.get("strict_schema", True))
+        self._extra_body: dict[str, Any] = options.get("extra_body") or {}
+        self._max_tokens_field = options.get("max_tokens_field", "max_tokens")
+        self._strict = options.get("strict_schema", True)
 
     def payload(self, request: ProviderRequest) -> dict[str, Any]:
         """The JSON body sent for ``request``."""

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from andon.config.schema import DOTTED_PATH, ProviderConfig
+from andon.config.graders import DOTTED_PATH
+from andon.config.providers import PythonOptions, check_options
+from andon.config.schema import ProviderConfig
 from andon.errors import AndonError, ConfigError, ProviderError
 from andon.providers._output import parse_json_text, wants_json
 from andon.providers.base import ProviderRequest, ProviderResponse
@@ -76,13 +78,16 @@ class PythonProvider:
     The function is named by the request's model (``package.module:function``) or ``options.function``.
     """
 
+    Options = PythonOptions
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
+        self._options: PythonOptions = check_options(PythonOptions, name, config)
         self._functions: dict[str, Callable[..., Any]] = {}
 
     def _path(self, request: ProviderRequest) -> str:
-        for candidate in (request.model, self.config.options.get("function"), self.config.model):
+        for candidate in (request.model, self._options.get("function"), self.config.model):
             if isinstance(candidate, str) and candidate:
                 return candidate
         raise ConfigError(

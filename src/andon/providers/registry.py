@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from typing import cast
 
+from andon.config.providers import BUILTINS, GROUP, REGISTRY
 from andon.config.schema import ProviderConfig
-from andon.plugins import Registry
 from andon.providers.base import Provider, ProviderFactory
 from andon.providers.resilience import ResilientProvider
 
-GROUP = "andon.providers"
-
-# Resolved even when andon runs from a source tree without installed metadata; a plugin cannot
-# take over a built-in name.
-BUILTINS: dict[str, str] = {
-    "openai": "andon.providers.openai:OpenAIProvider",
-    "anthropic": "andon.providers.anthropic:AnthropicProvider",
-    "local": "andon.providers.local:LocalProvider",
-    "python": "andon.providers.python:PythonProvider",
-}
-
-
-REGISTRY = Registry(GROUP, "provider", BUILTINS)
+__all__ = ["BUILTINS", "GROUP", "build_provider", "known_types", "provider_class"]
 
 
 def known_types() -> list[str]:

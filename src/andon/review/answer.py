@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from andon.evals.graders.values import MissingPath, lookup
+from andon.config.json_values import MissingPath, lookup
 
 FieldPath = tuple[str, ...]  # a field of a JSON answer, segment by segment
 

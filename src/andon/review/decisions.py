@@ -17,10 +17,12 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 
-from andon.config.schema import FeatureConfig, GraderSpec
+from andon.config.graders import LabelSettings
+from andon.config.json_values import split_path
+from andon.config.schema import FeatureConfig
 from andon.errors import AndonError, ConfigError
 from andon.evals.dataset import load_dataset
-from andon.evals.graders.values import as_text, split_path
+from andon.evals.graders.values import as_text
 from andon.evals.model import Case
 from andon.messages import t
 from andon.review.answer import FieldPath, dotted, has_value, value_at, with_value
@@ -158,7 +160,7 @@ def rules_for(ws: Workspace, feature: str, version_id: str | None) -> DecisionRu
         except SchemaError:
             schema = None  # a broken schema is `andon check`'s to report; the reviewer cannot fix andon.yaml
     cases = _dataset_cases(ws, config)
-    graders: list[GraderSpec | None] = [g for g in config.graders if g.base_type == "label" and not g.negated]
+    graders: list[LabelSettings | None] = [g for g in config.graders if isinstance(g, LabelSettings) and not g.negated]
     spots = tuple(_label_field(spec, schema, cases) for spec in (graders or [None]))
     where = f"features.{feature}.versions.{version.name}" if version is not None else None
     return DecisionRules(spots, schema, where, validator)
@@ -196,11 +198,11 @@ def _dataset_cases(ws: Workspace, config: FeatureConfig) -> list[Case]:
         return []  # an unreadable dataset takes its labels away, never the reviewer's ability to decide
 
 
-def _label_field(spec: GraderSpec | None, schema: dict[str, Any] | None, cases: list[Case]) -> LabelField:
+def _label_field(spec: LabelSettings | None, schema: dict[str, Any] | None, cases: list[Case]) -> LabelField:
     path = split_path(spec.path, "label grader path") if spec is not None and spec.path else None
     found: list[str] = []
-    if spec is not None and isinstance(spec.options.get("labels"), list):
-        found += [str(x) for x in spec.options["labels"]]
+    if spec is not None and spec.options.labels is not None:
+        found += [str(x) for x in spec.options.labels]
     if schema is not None:
         found += _choices(_schema_at(schema, path or ()))
     if spec is None or spec.value is None:  # a grader with `value:` does not read the case's label

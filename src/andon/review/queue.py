@@ -8,9 +8,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from andon.config.schema import FeatureConfig, GraderSpec
+from andon.config.graders import LabelSettings
+from andon.config.json_values import MissingPath, lookup, split_path
+from andon.config.schema import FeatureConfig
 from andon.errors import AndonError, ConfigError
-from andon.evals.graders.values import MissingPath, as_text, lookup, split_path
+from andon.evals.graders.values import as_text
 from andon.review.answer import parse_answer, with_value
 from andon.store import Store
 from andon.store.models import utcnow
@@ -148,8 +150,8 @@ def ai_answer(item: ReviewItem) -> dict[str, Any] | None:
 def label_choices(feature: FeatureConfig | None) -> list[str]:
     """Known labels of the feature's ``label`` grader (``options.labels``), if it lists them."""
     spec = _label_grader(feature)
-    labels = spec.options.get("labels") if spec is not None else None
-    return [str(x) for x in labels] if isinstance(labels, list) else []
+    labels = spec.options.labels if spec is not None else None
+    return [str(x) for x in labels] if labels is not None else []
 
 
 def suggested_label(item: ReviewItem, feature: FeatureConfig | None) -> str | None:
@@ -198,10 +200,10 @@ def label_path(feature: FeatureConfig | None) -> tuple[str, ...] | None:
     return split_path(spec.path, "label grader path") if spec is not None and spec.path else None
 
 
-def _label_grader(feature: FeatureConfig | None) -> GraderSpec | None:
+def _label_grader(feature: FeatureConfig | None) -> LabelSettings | None:
     if feature is None:
         return None
-    return next((g for g in feature.graders if g.base_type == "label" and not g.negated), None)
+    return next((g for g in feature.graders if isinstance(g, LabelSettings) and not g.negated), None)
 
 
 def _check_label(label: str | None) -> str | None:

@@ -7,6 +7,7 @@ come out as plain dicts of their columns; the store imports nothing above it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from andon.errors import NotFoundError
+from andon.errors import ConfigError, NotFoundError
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
 from andon.store.records import OutputRecord
@@ -31,6 +32,20 @@ PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlo
 TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
+
+MAX_COMMENT = 10_000
+
+
+def check_feedback(*, score: float | None, thumbs: int | None, comment: str | None) -> None:
+    """Refuse feedback that says nothing or holds a bad value: every face (HTTP, SDK, CLI) checks it here."""
+    if score is not None and (isinstance(score, bool) or not math.isfinite(float(score))):
+        raise ConfigError(f"score must be a finite number, got {score!r}", where="score")
+    if thumbs is not None and (isinstance(thumbs, bool) or thumbs not in (1, -1)):
+        raise ConfigError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}", where="thumbs")
+    if score is None and thumbs is None and not (comment and comment.strip()):
+        raise ConfigError("feedback needs a score, thumbs or a comment", hint='e.g. {"thumbs": 1}')
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRecord:
@@ -130,7 +145,8 @@ class TracesMixin(StoreBase):
         comment: str | None = None,
         user_id: str | None = None,
     ) -> FeedbackRecord:
-        """Attach feedback to a stored trace; an unknown trace id is a NotFoundError."""
+        """Attach feedback to a stored trace; an unknown trace id is a NotFoundError, bad values a ConfigError."""
+        check_feedback(score=score, thumbs=thumbs, comment=comment)
         with self._write() as session:
             if session.get(TraceRow, trace_id) is None:
                 raise NotFoundError(f"no trace {trace_id!r}", hint="feedback needs the trace_id an invoke returned")

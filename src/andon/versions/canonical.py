@@ -108,6 +108,11 @@ def build_version(feature: str, name: str, spec: VersionSpec, config: WorkspaceC
     return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
 
 
+def one_step_version(feature: str, name: str, step: Step, config: WorkspaceConfig) -> Version:
+    """A version of one step that andon.yaml does not declare: a judge, or a raw model call."""
+    return build_version(feature, name, VersionSpec(steps=[step]), config)
+
+
 def version_from_content(feature: str, name: str, content: dict[str, Any]) -> Version:
     """Rebuild a stored version from its canonical content (the id is recomputed, never trusted)."""
     steps = tuple(Step.model_validate({k: v for k, v in s.items() if k not in _DERIVED_KEYS}) for s in content["steps"])

@@ -1,7 +1,8 @@
 """Graders turn one output into a scored, explained pass or fail; ``grade_case`` turns them into a case verdict.
 
-Build them from config with :func:`build_graders`; add your own through the ``andon.graders`` entry point
-(a class taking the :class:`~andon.config.schema.GraderSpec` with an ``async grade(ctx) -> Grade``).
+Build them from config with :func:`build_graders`; add your own through the ``andon.graders`` entry point: a
+class with ``Settings`` (a subclass of :class:`~andon.config.graders.GraderSettings`, checked when andon.yaml
+loads), constructed as ``cls(settings, where=...)`` like the built-ins, with an ``async grade(ctx) -> Grade``.
 """
 
 from andon.evals.graders.base import (

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import GraderSettings
 from andon.embeddings import Embedder, default_embedder
 from andon.errors import ConfigError
 from andon.evals.model import Case, Grade
@@ -104,10 +104,18 @@ class GradingError(Ungradable):
     """
 
 
-class SpecGrader:
-    """Base of the built-in graders: keeps the spec and builds grades named after it."""
+S = TypeVar("S", bound=GraderSettings)
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+
+class SpecGrader(Generic[S]):
+    """Base of the built-in graders: keeps its typed settings and builds grades named after them.
+
+    ``Settings`` names the settings model the class takes; a plugin class declares one the same way.
+    """
+
+    Settings: ClassVar[type[GraderSettings]] = GraderSettings
+
+    def __init__(self, spec: S, *, where: str | None = None) -> None:
         self.spec = spec
         self.where = where or f"grader {spec.label}"
 

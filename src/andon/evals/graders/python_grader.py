@@ -7,17 +7,17 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import PythonSettings
+from andon.config.json_values import parse_number, split_path
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
-from andon.evals.graders.structured import parse_number
-from andon.evals.graders.values import is_json, output_at, parsed_output, split_path
+from andon.evals.graders.values import is_json, output_at, parsed_output
 from andon.evals.model import Grade
 from andon.providers.python import load_function
 
 _RETURNS = "return a bool, a score in [0, 1], a dict {score, passed, reason}, or a Grade"
 
 
-class PythonGrader(SpecGrader):
+class PythonGrader(SpecGrader[PythonSettings]):
     """Calls ``function(output, case)``; ``output`` is the field at ``path``, the parsed JSON, or the text.
 
     Text that reads as a JSON object or array is passed parsed; other text (``42``, ``approve``) as a string.
@@ -25,7 +25,9 @@ class PythonGrader(SpecGrader):
     ``score``/``passed``/``reason``/``predicted``, or a :class:`Grade`. Raising fails the grade.
     """
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = PythonSettings
+
+    def __init__(self, spec: PythonSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
         self.threshold = 1.0 if spec.threshold is None else spec.threshold

@@ -1,39 +1,23 @@
-"""Grader types by name: the built-ins, plus plugins registered under the ``andon.graders`` entry point."""
+"""Grader types by name: the built-ins, plus plugins registered under the ``andon.graders`` entry point.
+
+Each type maps to its class and the settings model the class declares (``Settings``); built-ins and plugins
+are constructed the same way, ``cls(settings, where=...)``.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from andon.config.schema import GraderSpec
+from pydantic import ValidationError
+
+from andon.config.graders import BUILTINS, GROUP, REGISTRY, GraderSettings, GraderSpec, settings_model
 from andon.errors import AndonError, ConfigError
 from andon.evals.graders.base import Grader
 from andon.evals.graders.scoring import Negated
-from andon.plugins import Registry
 
-GROUP = "andon.graders"
-
-# Imported only when used, so plain graders never load the embedding model's package; a plugin cannot
-# take over a built-in name.
-BUILTINS: dict[str, str] = {
-    "equals": "andon.evals.graders.text:Equals",
-    "contains": "andon.evals.graders.text:Contains",
-    "icontains": "andon.evals.graders.text:IContains",
-    "contains-any": "andon.evals.graders.text:ContainsAny",
-    "contains-all": "andon.evals.graders.text:ContainsAll",
-    "regex": "andon.evals.graders.text:Regex",
-    "label": "andon.evals.graders.text:Label",
-    "json-field": "andon.evals.graders.text:JsonField",
-    "is-json": "andon.evals.graders.structured:IsJson",
-    "json-schema": "andon.evals.graders.structured:JsonSchema",
-    "numeric": "andon.evals.graders.structured:Numeric",
-    "similar": "andon.evals.graders.similarity:Similar",
-    "llm-rubric": "andon.evals.graders.rubric:LlmRubric",
-    "python": "andon.evals.graders.python_grader:PythonGrader",
-}
-
-
-REGISTRY = Registry(GROUP, "grader", BUILTINS)
+__all__ = ["BUILTINS", "GROUP", "build_grader", "build_graders", "grader_class", "grader_settings", "known_types"]
 
 
 def known_types() -> list[str]:
@@ -46,16 +30,36 @@ def grader_class(type_name: str, *, where: str | None = None) -> Callable[..., A
     return cast(Callable[..., Any], REGISTRY.load(type_name, where=where))
 
 
-def build_grader(spec: GraderSpec, *, where: str | None = None) -> Grader:
-    """A ready grader for ``spec`` (negated for ``not-…``); bad settings fail here, at config time.
+def grader_settings(spec: GraderSettings, cls: object, *, where: str) -> GraderSettings:
+    """``spec`` as the settings ``cls`` declares; a spec written in Python is checked here, like andon.yaml's."""
+    model = settings_model(cls)
+    if isinstance(spec, model) and type(spec) is not GraderSpec:
+        return spec
+    try:
+        return model.model_validate(spec.model_dump(exclude_unset=True))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        at = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(error["msg"].removeprefix("Value error, "), where=f"{where}.{at}" if at else where) from None
 
-    Built-ins take ``(spec, where=...)``; a plugin class takes the spec alone.
-    """
+
+def _construct(cls: Callable[..., Any], settings: GraderSettings, where: str) -> Any:
+    try:
+        takes_where = "where" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # a callable without an inspectable signature
+        takes_where = False
+    # Classes written before ``where`` was part of the constructor take the settings alone.
+    return cls(settings, where=where) if takes_where else cls(settings)
+
+
+def build_grader(spec: GraderSettings, *, where: str | None = None) -> Grader:
+    """A ready grader for ``spec`` (negated for ``not-…``); bad settings fail here, at config time."""
     where = where or f"grader {spec.label}"
     kind = spec.base_type
     cls = grader_class(kind, where=f"{where}.type")
+    settings = grader_settings(spec, cls, where=where)
     try:
-        grader = cls(spec, where=where) if kind in BUILTINS else cls(spec)
+        grader = _construct(cls, settings, where)
     except AndonError:
         raise
     except Exception as exc:
@@ -67,6 +71,6 @@ def build_grader(spec: GraderSpec, *, where: str | None = None) -> Grader:
     return Negated(grader) if spec.negated else cast(Grader, grader)
 
 
-def build_graders(specs: Sequence[GraderSpec], *, where: str = "graders") -> list[tuple[GraderSpec, Grader]]:
+def build_graders(specs: Sequence[GraderSettings], *, where: str = "graders") -> list[tuple[GraderSettings, Grader]]:
     """Every grader of a feature, paired with its spec (the shape :func:`grade_case` takes)."""
     return [(spec, build_grader(spec, where=f"{where}[{i}]")) for i, spec in enumerate(specs)]

@@ -6,11 +6,11 @@ import json
 import re
 from typing import Any
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import LlmRubricSettings
+from andon.config.json_values import parse_number, split_path
 from andon.errors import AndonError, TemplateError
 from andon.evals.graders.base import GraderContext, GradingError, JudgeReply, SpecGrader
-from andon.evals.graders.structured import parse_number
-from andon.evals.graders.values import output_text, split_path, template_scope
+from andon.evals.graders.values import output_text, template_scope
 from andon.evals.model import Grade
 from andon.versions.render import render_template
 
@@ -71,14 +71,16 @@ def _preview(text: str, limit: int = 120) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-class LlmRubric(SpecGrader):
+class LlmRubric(SpecGrader[LlmRubricSettings]):
     """Asks ``judge`` (a provider, or FEATURE:VERSION) to score the output 0–10 against ``rubric``.
 
     The score is normalised to [0, 1]; the grade passes at ``threshold`` (default 0.7). The rubric is a
     template over the case. A failed call or a malformed reply fails the grade, keeping the judge's output id.
     """
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = LlmRubricSettings
+
+    def __init__(self, spec: LlmRubricSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
         self.threshold = DEFAULT_THRESHOLD if spec.threshold is None else spec.threshold

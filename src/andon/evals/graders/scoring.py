@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import GraderSettings
 from andon.errors import AndonError
 from andon.evals.graders.base import Grader, GraderContext, GradingError, Ungradable
 from andon.evals.model import Grade
@@ -34,7 +34,7 @@ class Negated:
         )
 
 
-def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None, *, error: bool = False) -> Grade:
+def _failed(spec: GraderSettings, reason: str, exc: Ungradable | None = None, *, error: bool = False) -> Grade:
     # With ``error`` set the score of 0 is a placeholder: nothing aggregates it.
     return Grade(
         grader=spec.label,
@@ -49,7 +49,7 @@ def _failed(spec: GraderSpec, reason: str, exc: Ungradable | None = None, *, err
     )
 
 
-async def run_grader(spec: GraderSpec, grader: Grader, ctx: GraderContext) -> Grade:
+async def run_grader(spec: GraderSettings, grader: Grader, ctx: GraderContext) -> Grade:
     """One grade that never raises.
 
     An error output, or one lacking what the grader reads, fails it. A grader that cannot grade (a failed
@@ -96,7 +96,7 @@ def case_verdict(grades: Sequence[Grade], pass_threshold: float, *, ok: bool = T
 
 
 async def grade_case(
-    graders: Sequence[tuple[GraderSpec, Grader]], ctx: GraderContext, pass_threshold: float
+    graders: Sequence[tuple[GraderSettings, Grader]], ctx: GraderContext, pass_threshold: float
 ) -> tuple[float, bool, list[Grade]]:
     """Run every grader on one output (concurrently) and judge the case: ``(score, passed, grades)``."""
     grades = list(await asyncio.gather(*(run_grader(spec, grader, ctx) for spec, grader in graders)))

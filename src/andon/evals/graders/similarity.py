@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import SimilarSettings
+from andon.config.json_values import split_path
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
-from andon.evals.graders.values import as_text, expected_value, output_text, split_path
+from andon.evals.graders.values import as_text, expected_value, output_text
 from andon.evals.model import Grade
 
 # USE multilingual v3 places Korean paraphrases at about 0.45-0.70 and unrelated sentences below 0.3
@@ -14,20 +15,22 @@ from andon.evals.model import Grade
 DEFAULT_THRESHOLD = 0.5
 
 
-class Similar(SpecGrader):
+class Similar(SpecGrader[SimilarSettings]):
     """Passes when the cosine reaches ``threshold`` (default 0.5); the score is the cosine clipped to [0, 1].
 
     A list of expected texts counts the closest one.
     """
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = SimilarSettings
+
+    def __init__(self, spec: SimilarSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
         self.threshold = DEFAULT_THRESHOLD if spec.threshold is None else spec.threshold
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Embed both sides (off the event loop) and compare."""
-        expected = expected_value(self.spec, ctx.case, self.parts, self.where)
+        expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         references = [as_text(x) for x in expected] if isinstance(expected, list) else [as_text(expected)]
         if not references:
             raise GradingError("similar has an empty list of expected texts")

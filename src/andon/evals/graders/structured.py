@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import IsJsonSettings, JsonSchemaSettings, NumericSettings
+from andon.config.json_values import parse_number, split_path
 from andon.errors import ConfigError
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
-from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output, split_path
+from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output
 from andon.evals.model import Grade
 
+__all__ = ["IsJson", "JsonSchema", "Numeric", "parse_number"]
 
-class IsJson(SpecGrader):
+
+class IsJson(SpecGrader[IsJsonSettings]):
     """The output is valid JSON (strict: no Markdown fence, no trailing text)."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
-        super().__init__(spec, where=where)
-        if spec.path is not None or spec.value is not None:
-            raise ConfigError(
-                "is-json checks the whole output and takes no `path:` or `value:`",
-                where=self.where,
-                hint="to check a field's shape, use json-schema",
-            )
+    Settings = IsJsonSettings
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Parse the output."""
@@ -33,12 +28,14 @@ class IsJson(SpecGrader):
         return self.check(ok, "the output is valid JSON" if ok else "the output is not valid JSON")
 
 
-class JsonSchema(SpecGrader):
+class JsonSchema(SpecGrader[JsonSchemaSettings]):
     """The output (or the field at ``path``) is JSON matching the schema in ``value:``."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = JsonSchemaSettings
+
+    def __init__(self, spec: JsonSchemaSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
-        if not isinstance(spec.value, dict):
+        if spec.value is None:
             raise ConfigError(
                 "a json-schema grader needs the schema (a mapping) in `value:`",
                 where=f"{self.where}.value",
@@ -68,36 +65,19 @@ class JsonSchema(SpecGrader):
         return self.check(False, f"at {at}: {error.message}")
 
 
-def parse_number(value: Any) -> float | None:
-    """A JSON number, or a string holding one (thousands commas allowed: ``12,000``); None otherwise.
-
-    Deliberately strict: ``12,000원`` or ``about 12`` are not numbers, so a model that adds words fails.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().replace(",", ""))
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-class Numeric(SpecGrader):
+class Numeric(SpecGrader[NumericSettings]):
     """The output (or the field at ``path``) is a number within ``tolerance`` (default 0) of the expected one."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = NumericSettings
+
+    def __init__(self, spec: NumericSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
         self.tolerance = spec.tolerance or 0.0
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Compare the two numbers."""
-        raw_expected = expected_value(self.spec, ctx.case, self.parts, self.where)
+        raw_expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         expected = parse_number(raw_expected)
         if expected is None:
             raise GradingError(f"the expected value {raw_expected!r} is not a number")

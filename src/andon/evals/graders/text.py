@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from andon.config.schema import GraderSpec
+from andon.config.graders import (
+    ComparedSettings,
+    ContainsAllSettings,
+    ContainsAnySettings,
+    ContainsSettings,
+    EqualsSettings,
+    IContainsSettings,
+    JsonFieldSettings,
+    LabelSettings,
+    ManySettings,
+    PathSettings,
+    RegexSettings,
+    TextOptions,
+)
+from andon.config.json_values import split_path
 from andon.errors import ConfigError
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
 from andon.evals.graders.values import (
@@ -18,7 +32,6 @@ from andon.evals.graders.values import (
     output_at,
     output_text,
     parsed_output,
-    split_path,
 )
 from andon.evals.model import Grade
 
@@ -30,15 +43,21 @@ def _short(value: Any, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-class _PathGrader(SpecGrader):
+P = TypeVar("P", bound=PathSettings)
+C = TypeVar("C", bound=ComparedSettings)
+M = TypeVar("M", bound=ManySettings)
+
+
+class _PathGrader(SpecGrader[P], Generic[P]):
     """A grader that may read a field of the output (``path:``)."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    def __init__(self, spec: P, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
 
     def _ignore_case(self) -> bool:
-        return bool(self.spec.options.get("ignore_case", False))
+        options = getattr(self.spec, "options", None)
+        return isinstance(options, TextOptions) and options.ignore_case
 
 
 def _as_json_value(value: Any) -> Any:
@@ -74,12 +93,12 @@ def values_equal(actual: Any, expected: Any) -> bool:
     return json_equal(left, right)
 
 
-class Equals(_PathGrader):
-    """The output (or the field at ``path``) equals the expected value; JSON-aware, outer whitespace ignored."""
+class _Equal(_PathGrader[C], Generic[C]):
+    """Shared by equals and json-field."""
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Compare the output with the expected value."""
-        expected = expected_value(self.spec, ctx.case, self.parts, self.where)
+        expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         if self.parts:
             actual = output_at(ctx, self.parts)
         else:
@@ -92,10 +111,18 @@ class Equals(_PathGrader):
         return self.check(ok, reason, expected=expected)
 
 
-class JsonField(Equals):
+class Equals(_Equal[EqualsSettings]):
+    """The output (or the field at ``path``) equals the expected value; JSON-aware, outer whitespace ignored."""
+
+    Settings = EqualsSettings
+
+
+class JsonField(_Equal[JsonFieldSettings]):
     """The output's JSON field at ``path`` equals the expected value (the case's expected at that path)."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = JsonFieldSettings
+
+    def __init__(self, spec: JsonFieldSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         if self.parts is None:
             raise ConfigError("a json-field grader needs `path:`", where=self.where, hint="e.g. path: decision")
@@ -107,25 +134,36 @@ def _needle(value: Any) -> str:
     return as_text(value)
 
 
-class Contains(_PathGrader):
+class _Contains(_PathGrader[C], Generic[C]):
     """The output contains the expected text; ``icontains`` ignores case (Unicode case folding)."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None, ignore_case: bool = False) -> None:
+    def __init__(self, spec: C, *, where: str | None = None, ignore_case: bool = False) -> None:
         super().__init__(spec, where=where)
         self.fold = ignore_case or self._ignore_case()
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Look for the expected text in the output."""
-        needle = _needle(expected_value(self.spec, ctx.case, self.parts, self.where))
+        needle = _needle(expected_value(self.spec.value, ctx.case, self.parts, self.where))
         haystack = output_text(ctx, self.parts)
         ok = _fold(needle, self.fold) in _fold(haystack, self.fold)
         return self.check(ok, f"{_short(needle)} {'found' if ok else 'not found'} in the output", expected=needle)
 
 
-class IContains(Contains):
+class Contains(_Contains[ContainsSettings]):
+    """The output contains the expected text (``options.ignore_case`` to ignore case)."""
+
+    Settings = ContainsSettings
+
+    def __init__(self, spec: ContainsSettings, *, where: str | None = None) -> None:
+        super().__init__(spec, where=where)
+
+
+class IContains(_Contains[IContainsSettings]):
     """``contains`` ignoring case."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = IContainsSettings
+
+    def __init__(self, spec: IContainsSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where, ignore_case=True)
 
 
@@ -133,16 +171,16 @@ def _fold(text: str, fold: bool) -> str:
     return text.casefold() if fold else text
 
 
-class _ContainsMany(_PathGrader):
+class _ContainsMany(_PathGrader[M], Generic[M]):
     """Shared by contains-any and contains-all: a non-empty list of texts to look for."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    def __init__(self, spec: M, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         if isinstance(spec.value, list) and not spec.value:
             raise ConfigError(f"{spec.base_type} needs at least one item in `value:`", where=f"{self.where}.value")
 
     def _needles(self, ctx: GraderContext) -> list[str]:
-        expected = expected_value(self.spec, ctx.case, self.parts, self.where)
+        expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         items = expected if isinstance(expected, list) else [expected]
         if not items:
             raise GradingError(f"{self.spec.base_type} has an empty list to look for")
@@ -157,8 +195,10 @@ class _ContainsMany(_PathGrader):
         return found, missing
 
 
-class ContainsAny(_ContainsMany):
+class ContainsAny(_ContainsMany[ContainsAnySettings]):
     """At least one of the texts is in the output (``options.ignore_case`` to ignore case)."""
+
+    Settings = ContainsAnySettings
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Pass when any text is found."""
@@ -167,8 +207,10 @@ class ContainsAny(_ContainsMany):
         return self.check(bool(found), reason, expected=found + missing)
 
 
-class ContainsAll(_ContainsMany):
+class ContainsAll(_ContainsMany[ContainsAllSettings]):
     """Every text is in the output; the score is the fraction found (``options.ignore_case`` to ignore case)."""
+
+    Settings = ContainsAllSettings
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Pass when all texts are found."""
@@ -178,13 +220,15 @@ class ContainsAll(_ContainsMany):
         return self.verdict(len(found) / total, not missing, reason, expected=found + missing)
 
 
-class Regex(_PathGrader):
+class Regex(_PathGrader[RegexSettings]):
     """``re.search`` of the pattern in ``value:`` over the output; a bad pattern fails at config time."""
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = RegexSettings
+
+    def __init__(self, spec: RegexSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         self.flags = re.IGNORECASE if self._ignore_case() else 0
-        pattern = spec.value if isinstance(spec.value, str) else ""
+        pattern = spec.value or ""
         self.compiled: re.Pattern[str] | None = None
         if not has_template(pattern):
             self.compiled = self._compile(pattern, error=ConfigError)
@@ -202,33 +246,32 @@ class Regex(_PathGrader):
         """Search the output for the pattern."""
         compiled = self.compiled
         if compiled is None:
-            rendered = expected_value(self.spec, ctx.case, self.parts, self.where)
+            rendered = expected_value(self.spec.value, ctx.case, self.parts, self.where)
             compiled = self._compile(as_text(rendered), error=GradingError)
         match = compiled.search(output_text(ctx, self.parts))
         reason = f"matched {_short(match.group(0))}" if match else f"no match for /{compiled.pattern}/"
         return self.check(match is not None, reason, expected=compiled.pattern)
 
 
-class Label(_PathGrader):
+class Label(_PathGrader[LabelSettings]):
     """A classification: the label read from the output (the field at ``path``, or the whole text) vs expected.
 
     Compared ignoring case and outer whitespace. ``options.labels`` lists the known labels: a predicted
     label is then reported in their spelling, which keeps the confusion matrix to one row per label.
     """
 
-    def __init__(self, spec: GraderSpec, *, where: str | None = None) -> None:
+    Settings = LabelSettings
+
+    def __init__(self, spec: LabelSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
-        labels = spec.options.get("labels")
-        if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
-            raise ConfigError("options.labels must be a list of label names", where=f"{self.where}.options.labels")
-        self.labels: dict[str, str] = {x.strip().casefold(): x.strip() for x in labels or ()}
+        self.labels: dict[str, str] = {x.strip().casefold(): x.strip() for x in spec.options.labels or ()}
 
     def _canonical(self, label: str) -> str:
         return self.labels.get(label.casefold(), label)
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Read the predicted label and compare it with the expected one."""
-        expected = self._canonical(expected_label(self.spec, ctx.case, self.parts, self.where))
+        expected = self._canonical(expected_label(self.spec.value, ctx.case, self.parts, self.where))
         try:
             predicted = output_text(ctx, self.parts).strip()
         except Ungradable as exc:

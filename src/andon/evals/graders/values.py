@@ -3,57 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
-from andon.config.schema import GraderSpec
-from andon.errors import ConfigError, TemplateError
+from andon.config.json_values import MissingPath, lookup, split_path
+from andon.errors import TemplateError
 from andon.evals.graders.base import GraderContext, GradingError, Ungradable
 from andon.evals.model import Case
 from andon.versions.render import render_template
 
-
-def split_path(path: str, where: str) -> tuple[str, ...]:
-    """``items.0.name`` → its segments; an empty segment is a ConfigError."""
-    parts = tuple(path.split("."))
-    if any(not p.strip() for p in parts):
-        raise ConfigError(
-            f"path {path!r} has an empty segment",
-            where=where,
-            hint="write a dot path such as decision or items.0.name",
-        )
-    return parts
-
-
-class MissingPath(LookupError):
-    """A dot path leads nowhere; the message names the first segment that is missing."""
-
-
-def lookup(data: Any, parts: tuple[str, ...]) -> Any:
-    """The value at ``parts`` inside JSON data; list segments are integers (negative counts from the end)."""
-    current = data
-    for depth, part in enumerate(parts):
-        at = ".".join(parts[: depth + 1])
-        if isinstance(current, Mapping):
-            if part not in current:
-                raise MissingPath(f"no field {at!r}")
-            current = current[part]
-        elif isinstance(current, list):
-            try:
-                index = int(part)
-            except ValueError:
-                parent = ".".join(parts[:depth]) or "the value"
-                raise MissingPath(f"no field {at!r} ({parent} is a list; {part!r} is not an index)") from None
-            if not -len(current) <= index < len(current):
-                raise MissingPath(f"no item {at!r} (the list has {len(current)})")
-            current = current[index]
-        else:
-            raise MissingPath(f"no field {at!r} ({'.'.join(parts[:depth]) or 'the value'} is {_kind(current)})")
-    return current
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else {str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+__all__ = [
+    "MissingPath",
+    "as_text",
+    "expected_label",
+    "expected_value",
+    "has_template",
+    "is_json",
+    "lookup",
+    "output_at",
+    "output_text",
+    "parsed_output",
+    "render_value",
+    "split_path",
+    "template_scope",
+]
 
 
 _NOT_JSON = object()
@@ -135,10 +107,10 @@ def render_value(value: Any, case: Case, where: str) -> Any:
     return value
 
 
-def expected_value(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, where: str) -> Any:
-    """``value:`` (rendered) when given; else the case's expected, at the same path when it is a mapping."""
-    if spec.value is not None:
-        return render_value(spec.value, case, f"{where}.value")
+def expected_value(value: Any, case: Case, parts: tuple[str, ...] | None, where: str) -> Any:
+    """``value`` (the grader's ``value:``, rendered) when given; else the case's expected, at the same path."""
+    if value is not None:
+        return render_value(value, case, f"{where}.value")
     expected = case.expected
     if parts and isinstance(expected, dict):
         try:
@@ -150,13 +122,13 @@ def expected_value(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, 
     return expected
 
 
-def expected_label(spec: GraderSpec, case: Case, parts: tuple[str, ...] | None, where: str) -> str:
-    """The label a ``label`` grader expects: ``value:``, else the case's label, else its expected value."""
-    if spec.value is not None:
-        return as_text(render_value(spec.value, case, f"{where}.value")).strip()
+def expected_label(value: Any, case: Case, parts: tuple[str, ...] | None, where: str) -> str:
+    """The label a ``label`` grader expects: ``value``, else the case's label, else its expected value."""
+    if value is not None:
+        return as_text(render_value(value, case, f"{where}.value")).strip()
     if case.label is not None:
         return case.label.strip()
-    expected = expected_value(spec, case, parts, where)
+    expected = expected_value(None, case, parts, where)
     if isinstance(expected, dict | list):
         raise GradingError("the case has no label, and its expected value is not a single label")
     return as_text(expected).strip()

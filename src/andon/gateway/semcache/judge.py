@@ -7,9 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from andon.config.schema import Params, VersionSpec
+from andon.config.schema import Params, Step
 from andon.errors import ConfigError
-from andon.versions.canonical import Version, build_version
+from andon.versions.canonical import Version
 
 if TYPE_CHECKING:
     from andon.engine.pipeline import Outcome
@@ -101,13 +101,13 @@ def _judge_version(ws: Workspace, ref: str) -> Version:
             where=where,
             hint=f"use a provider under `providers:` ({known}) or FEATURE:VERSION",
         )
-    spec = VersionSpec(
+    step = Step(
         provider=ref,
         system=JUDGE_SYSTEM,
         prompt=JUDGE_PROMPT,
         params=Params(temperature=0, max_tokens=16, json_schema=JUDGE_SCHEMA),
     )
-    return build_version(JUDGE_FEATURE, ref, spec, ws.config)
+    return ws.one_step_version(JUDGE_FEATURE, ref, step)
 
 
 async def confirmed(judge: Judge, request_text: str, cached_text: str) -> bool:

@@ -1,0 +1,367 @@
+"""Graders in andon.yaml: the fields every grader has, each built-in type's own settings, and the union by ``type``.
+
+A plugin grader declares its own ``Settings`` (a subclass of :class:`GraderSettings`) on its class; the loader
+validates its entries against it when andon.yaml is loaded, so a typo in any grader's settings is a
+file:line error. ``not-`` before a type negates it (e.g. ``not-contains``) and takes the same settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    GetPydanticSchema,
+    Tag,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
+
+from andon.plugins import Registry
+
+DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+TAG_PREFIX = "grader="  # pydantic puts a union's tag into error locations; the loader drops segments so marked
+
+# TODO(extensions): the lead moves this registry into andon/extensions.py (the one list of extension points).
+GROUP = "andon.graders"
+
+# Imported only when used, so plain graders never load the embedding model's package; a plugin cannot
+# take over a built-in name. The loader resolves only plugin names here, never these.
+BUILTINS: dict[str, str] = {
+    "equals": "andon.evals.graders.text:Equals",
+    "contains": "andon.evals.graders.text:Contains",
+    "icontains": "andon.evals.graders.text:IContains",
+    "contains-any": "andon.evals.graders.text:ContainsAny",
+    "contains-all": "andon.evals.graders.text:ContainsAll",
+    "regex": "andon.evals.graders.text:Regex",
+    "label": "andon.evals.graders.text:Label",
+    "json-field": "andon.evals.graders.text:JsonField",
+    "is-json": "andon.evals.graders.structured:IsJson",
+    "json-schema": "andon.evals.graders.structured:JsonSchema",
+    "numeric": "andon.evals.graders.structured:Numeric",
+    "similar": "andon.evals.graders.similarity:Similar",
+    "llm-rubric": "andon.evals.graders.rubric:LlmRubric",
+    "python": "andon.evals.graders.python_grader:PythonGrader",
+}
+
+REGISTRY = Registry(GROUP, "grader", BUILTINS)
+
+
+class GraderSettings(BaseModel):
+    """What every grader has: its type, name, weight and the judge-agreement bar; subclasses add their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = Field(description="The grader type, optionally prefixed `not-` to negate it.")
+    name: str | None = Field(default=None, description="Shown in reports; defaults to the type.")
+    weight: float = Field(default=1.0, ge=0)
+    min_kappa: float | None = Field(
+        default=None,
+        ge=-1,
+        le=1,
+        description="Refuse to gate on this judge when its kappa vs human labels is lower.",
+    )
+
+    @property
+    def base_type(self) -> str:
+        """The type without a ``not-`` prefix."""
+        return self.type.removeprefix("not-")
+
+    @property
+    def negated(self) -> bool:
+        """Whether the grade is inverted."""
+        return self.type.startswith("not-")
+
+    @property
+    def label(self) -> str:
+        """The grader's display name."""
+        path = getattr(self, "path", None)
+        return self.name or (f"{self.type}:{path}" if isinstance(path, str) and path else self.type)
+
+
+class GraderSpec(GraderSettings):
+    """A grader entry whose type's own settings are not checked yet: a plugin's, or one built in Python.
+
+    Unknown fields are kept; :func:`andon.evals.graders.build_grader` (and the loader, for andon.yaml)
+    validates them against the type's settings.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TextOptions(BaseModel):
+    """``options`` of the text graders."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ignore_case: bool = Field(default=False, description="Compare ignoring case (Unicode case folding).")
+
+
+class LabelOptions(BaseModel):
+    """``options`` of the label grader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: list[str] | None = Field(
+        default=None, description="The known labels: predictions are reported in their spelling."
+    )
+
+
+class PathSettings(GraderSettings):
+    path: str | None = Field(default=None, description="Dot path into the output JSON, e.g. decision or items.0.name.")
+
+
+class ComparedSettings(PathSettings):
+    value: Any = Field(default=None, description="What to compare with; default: the case's expected value.")
+
+
+class EqualsSettings(ComparedSettings):
+    """``equals``: the output (or the field at ``path``) equals the expected value."""
+
+    type: Literal["equals", "not-equals"]
+
+
+class JsonFieldSettings(ComparedSettings):
+    """``json-field``: the output's JSON field at ``path`` equals the expected value."""
+
+    type: Literal["json-field", "not-json-field"]
+
+
+class ContainsSettings(ComparedSettings):
+    """``contains``: the output contains the expected text."""
+
+    type: Literal["contains", "not-contains"]
+    options: TextOptions = Field(default_factory=TextOptions)
+
+
+class IContainsSettings(ComparedSettings):
+    """``icontains``: ``contains`` ignoring case."""
+
+    type: Literal["icontains", "not-icontains"]
+    options: TextOptions = Field(default_factory=TextOptions)
+
+
+class ManySettings(ComparedSettings):
+    value: list[Any] | None = Field(default=None, description="The texts to look for; default: the case's expected.")
+    options: TextOptions = Field(default_factory=TextOptions)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any, info: Any) -> Any:
+        if value is not None and not isinstance(value, list):
+            kind = info.data.get("type", "contains-any").removeprefix("not-")
+            raise ValueError(f"{kind} takes a list in `value:`")
+        return value
+
+
+class ContainsAnySettings(ManySettings):
+    """``contains-any``: at least one of the texts is in the output."""
+
+    type: Literal["contains-any", "not-contains-any"]
+
+
+class ContainsAllSettings(ManySettings):
+    """``contains-all``: every text is in the output; the score is the fraction found."""
+
+    type: Literal["contains-all", "not-contains-all"]
+
+
+class RegexSettings(PathSettings):
+    """``regex``: ``re.search`` of the pattern in ``value`` over the output."""
+
+    type: Literal["regex", "not-regex"]
+    value: str | None = Field(default=None, description="The pattern (a template over the case when it has {{ }}).")
+    options: TextOptions = Field(default_factory=TextOptions)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _a_pattern(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("a regex grader needs `value:` with the pattern")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_pattern(self) -> RegexSettings:
+        if self.value is None:
+            raise ValueError("a regex grader needs `value:` with the pattern")
+        return self
+
+
+class LabelSettings(ComparedSettings):
+    """``label``: the label read from the output vs the case's label, ignoring case and outer whitespace."""
+
+    type: Literal["label", "not-label"]
+    options: LabelOptions = Field(default_factory=LabelOptions)
+
+
+class IsJsonSettings(GraderSettings):
+    """``is-json``: the whole output is valid JSON (no Markdown fence, no trailing text)."""
+
+    type: Literal["is-json", "not-is-json"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_output(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and (data.get("path") is not None or data.get("value") is not None):
+            raise ValueError(
+                "is-json checks the whole output and takes no `path:` or `value:`; to check a field's shape, "
+                "use json-schema"
+            )
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if k not in ("path", "value")}
+        return data
+
+
+class JsonSchemaSettings(PathSettings):
+    """``json-schema``: the output (or the field at ``path``) is JSON matching the schema in ``value``."""
+
+    type: Literal["json-schema", "not-json-schema"]
+    value: dict[str, Any] | None = Field(default=None, description="The JSON Schema, e.g. {type: object}.")
+
+
+class NumericSettings(ComparedSettings):
+    """``numeric``: a number within ``tolerance`` of the expected one."""
+
+    type: Literal["numeric", "not-numeric"]
+    tolerance: float | None = Field(default=None, ge=0, description="Allowed absolute difference (default 0).")
+
+
+class SimilarSettings(ComparedSettings):
+    """``similar``: the cosine of sentence embeddings reaches ``threshold``."""
+
+    type: Literal["similar", "not-similar"]
+    threshold: float | None = Field(default=None, description="Minimum cosine (default 0.5).")
+
+
+class LlmRubricSettings(PathSettings):
+    """``llm-rubric``: an LLM judge scores the output 0–10 against ``rubric``."""
+
+    type: Literal["llm-rubric", "not-llm-rubric"]
+    judge: str | None = Field(default=None, description="A provider name or FEATURE:VERSION.")
+    model: str | None = Field(default=None, description="The judge's model when `judge` is a provider.")
+    rubric: str | None = Field(default=None, description="What a good output does (Jinja2 template).")
+    threshold: float | None = Field(default=None, description="Minimum normalised score (default 0.7).")
+
+    @model_validator(mode="after")
+    def _needs(self) -> LlmRubricSettings:
+        if not self.judge or not self.rubric:
+            raise ValueError("an llm-rubric grader needs `judge:` (provider or FEATURE:VERSION) and `rubric:`")
+        return self
+
+
+class PythonSettings(PathSettings):
+    """``python``: your own function decides."""
+
+    type: Literal["python", "not-python"]
+    function: str | None = Field(default=None, description="`package.module:function`.")
+    threshold: float | None = Field(default=None, description="A returned score passes at this (default 1.0).")
+
+    @model_validator(mode="after")
+    def _needs(self) -> PythonSettings:
+        if not (self.function and DOTTED_PATH.match(self.function)):
+            raise ValueError("a python grader needs `function: package.module:function`")
+        return self
+
+
+class PluginSettings(ComparedSettings):
+    """The settings of a plugin grader that declares none of its own: the fields every grader once shared."""
+
+    tolerance: float | None = Field(default=None, ge=0)
+    threshold: float | None = None
+    judge: str | None = None
+    model: str | None = None
+    rubric: str | None = None
+    function: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="The plugin's own settings.")
+
+
+BUILTIN_SETTINGS: dict[str, type[GraderSettings]] = {
+    "equals": EqualsSettings,
+    "contains": ContainsSettings,
+    "icontains": IContainsSettings,
+    "contains-any": ContainsAnySettings,
+    "contains-all": ContainsAllSettings,
+    "regex": RegexSettings,
+    "label": LabelSettings,
+    "json-field": JsonFieldSettings,
+    "is-json": IsJsonSettings,
+    "json-schema": JsonSchemaSettings,
+    "numeric": NumericSettings,
+    "similar": SimilarSettings,
+    "llm-rubric": LlmRubricSettings,
+    "python": PythonSettings,
+}
+GRADER_TYPES = tuple(BUILTIN_SETTINGS)
+_CHECKED = frozenset({*BUILTIN_SETTINGS.values(), GraderSpec})
+PLUGIN_TAG = f"{TAG_PREFIX}plugin"
+
+
+def _tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, Mapping) else getattr(value, "type", None)
+    base = kind.removeprefix("not-") if isinstance(kind, str) else None
+    return f"{TAG_PREFIX}{base}" if base in BUILTIN_SETTINGS else PLUGIN_TAG
+
+
+def _unchecked(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A grader built in Python as a :class:`GraderSpec` is checked as the mapping it was written as."""
+    if type(value) is GraderSpec and value.base_type in BUILTIN_SETTINGS:
+        return handler(value.model_dump(exclude_unset=True))
+    if isinstance(value, GraderSettings) and type(value) not in _CHECKED:
+        return value  # a plugin's own settings, already checked against its model by the loader
+    return handler(value)
+
+
+_BY_TYPE = Annotated[
+    Annotated[EqualsSettings, Tag(f"{TAG_PREFIX}equals")]
+    | Annotated[ContainsSettings, Tag(f"{TAG_PREFIX}contains")]
+    | Annotated[IContainsSettings, Tag(f"{TAG_PREFIX}icontains")]
+    | Annotated[ContainsAnySettings, Tag(f"{TAG_PREFIX}contains-any")]
+    | Annotated[ContainsAllSettings, Tag(f"{TAG_PREFIX}contains-all")]
+    | Annotated[RegexSettings, Tag(f"{TAG_PREFIX}regex")]
+    | Annotated[LabelSettings, Tag(f"{TAG_PREFIX}label")]
+    | Annotated[JsonFieldSettings, Tag(f"{TAG_PREFIX}json-field")]
+    | Annotated[IsJsonSettings, Tag(f"{TAG_PREFIX}is-json")]
+    | Annotated[JsonSchemaSettings, Tag(f"{TAG_PREFIX}json-schema")]
+    | Annotated[NumericSettings, Tag(f"{TAG_PREFIX}numeric")]
+    | Annotated[SimilarSettings, Tag(f"{TAG_PREFIX}similar")]
+    | Annotated[LlmRubricSettings, Tag(f"{TAG_PREFIX}llm-rubric")]
+    | Annotated[PythonSettings, Tag(f"{TAG_PREFIX}python")]
+    | Annotated[GraderSpec, Tag(PLUGIN_TAG)],
+    Discriminator(_tag),
+    WrapValidator(_unchecked),
+]
+
+# Typed as the base for code that reads a grader; validated (and shown by `andon schema`) as the union.
+GraderEntry = Annotated[
+    GraderSettings,
+    GetPydanticSchema(lambda _source, handler: handler(_BY_TYPE)),
+]
+
+
+def recorded_grader(data: Any) -> Any:
+    """A grader as a run recorded it, fit for its type's settings.
+
+    Runs recorded before settings were typed carry every grader field (the unused ones null), which a
+    type's settings refuse; a stored run must still rebuild its report, so only the type's own fields stay.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    model = BUILTIN_SETTINGS.get(str(data.get("type", "")).removeprefix("not-"))
+    if model is None:
+        return dict(data)  # a plugin's: its own settings decide
+    return {k: v for k, v in data.items() if k in model.model_fields and v is not None}
+
+
+def settings_model(cls: object) -> type[GraderSettings]:
+    """The settings model a grader class declares (``Settings``), else the shared plugin fields."""
+    model = getattr(cls, "Settings", None)
+    if isinstance(model, type) and issubclass(model, GraderSettings):
+        return model
+    return PluginSettings
