@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
@@ -28,6 +29,8 @@ from andon.gateway import openai_compat
 from andon.gateway.auth import Authenticator, Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
+from andon.gateway.metrics import GatewayMetrics
+from andon.gateway.reload import ConfigReloader, PinGeneration, gateway_of, workspace_of
 from andon.gateway.types import InvokeResult
 from andon.store import Store
 from andon.workspace import Workspace
@@ -295,10 +298,11 @@ async def _internal_error(scope: Scope, receive: Receive, send: Send, exc: BaseE
 # --- the app -----------------------------------------------------------------------------------------
 
 
-def _default_gateway(ws: Workspace) -> Gateway:
+def _default_gateway(ws: Workspace, metrics: GatewayMetrics | None = None) -> Gateway:
     """The gateway, with the semantic cache only when a feature enables caching (it loads an embedding model).
 
-    The SSRF-safe image fetcher is built by the gateway itself when an image URL first arrives.
+    The SSRF-safe image fetcher is built by the gateway itself when an image URL first arrives; ``metrics``
+    carries the counters over when an edited andon.yaml replaces the gateway.
     """
     from andon.gateway.service import Gateway
 
@@ -307,7 +311,7 @@ def _default_gateway(ws: Workspace) -> Gateway:
         from andon.gateway.semcache import SemanticCache
 
         answer_cache = SemanticCache(ws.store, ws.config)
-    return Gateway(ws, answer_cache=answer_cache)
+    return Gateway(ws, answer_cache=answer_cache, metrics=metrics)
 
 
 def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace: bool = False) -> FastAPI:
@@ -319,11 +323,18 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
         gw = gateway if gateway is not None else _default_gateway(ws)
         app.state.gateway = gw
         await gw.start()
+        # An edited andon.yaml is served without a restart; an injected gateway (tests) is kept as given.
+        reloader = None if gateway is not None else ConfigReloader.starting(app.state, ws, gw, partial(
+            _default_gateway, metrics=gw.metrics))  # fmt: skip
+        if reloader is not None:
+            await reloader.start()
         try:
             yield
         finally:
-            await gw.stop()
-            await ws.aclose_providers()
+            if reloader is not None:
+                await reloader.stop()  # closes replaced configs; the current one is closed here
+            await app.state.gateway.stop()
+            await app.state.workspace.aclose_providers()
             if close_workspace:
                 ws.store.close()
 
@@ -339,6 +350,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     app.state.authenticator = Authenticator(ws.store, enabled=settings.auth)
     install_error_handlers(app)
     # Added inside out: the request log wraps everything, so even a refused body is logged with its trace id.
+    app.add_middleware(PinGeneration)  # each request keeps the config it arrived under (gateway/reload.py)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -370,13 +382,11 @@ def app_factory() -> FastAPI:
 
 
 def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
+    return gateway_of(request)
 
 
 def _store(request: Request) -> Store:
-    workspace: Workspace = request.app.state.workspace
-    return workspace.store
+    return workspace_of(request).store
 
 
 def _ping(store: Store) -> None:
@@ -407,7 +417,9 @@ def _add_operations(app: FastAPI) -> None:
         gateway_ok = bool(gateway is not None and gateway.ready())
         checks = {"store": store_ok, "gateway": gateway_ok}
         if store_ok and gateway_ok:
-            return JSONResponse({"status": "ready", "checks": checks})
+            reloader = getattr(request.app.state, "reloader", None)  # a rejected andon.yaml edit shows here
+            config = {} if reloader is None else {"config": reloader.status()}
+            return JSONResponse({"status": "ready", "checks": checks, **config})
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         body = error_body("not_ready", f"not ready: {failing}", trace_id=request.state.trace_id, checks=checks)
         return JSONResponse(body, status_code=503)
@@ -441,7 +453,7 @@ def _add_feature_routes(app: FastAPI) -> None:
         identity: Annotated[Identity, Depends(require("invoke"))],
     ) -> InvokeResponse:
         """Run the feature's live version (or ``version``) on ``variables``; the call is traced durably."""
-        ws: Workspace = request.app.state.workspace
+        ws = workspace_of(request)
         if feature not in ws.config.features:
             known = ", ".join(ws.config.features) or "none"
             raise ApiError("not_found", f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")

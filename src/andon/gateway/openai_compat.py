@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from andon.config.schema import Params, WorkspaceConfig
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
+from andon.gateway.reload import gateway_of, workspace_of
 from andon.gateway.types import Caller, InvokeResult
 from andon.providers.base import ImagePart, Message, Part, TextPart
 
@@ -415,8 +416,8 @@ async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -
     problem = json_problem(body.model_dump(exclude_none=True))
     if problem:
         raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
-    gateway = request.app.state.gateway
-    target = resolve_model(body.model, request.app.state.workspace.config)
+    gateway = gateway_of(request)
+    target = resolve_model(body.model, workspace_of(request).config)
     if isinstance(target, FeatureTarget):
         variables = feature_variables(body.messages)
         result: InvokeResult = await gateway.invoke(
@@ -482,7 +483,7 @@ async def chat_completions(
 @router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
 async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
     """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each default model."""
-    config: WorkspaceConfig = request.app.state.workspace.config
+    config: WorkspaceConfig = workspace_of(request).config
     ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
     ids += [f"{name}/{provider.model}" for name, provider in config.providers.items() if provider.model]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}
