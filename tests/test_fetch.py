@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gzip
 import ipaddress
 import threading
 import time
+import zlib
 from collections.abc import Iterator
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -32,6 +36,12 @@ WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(100)
 LIMIT = 4096
 
 
+@cache
+def _bomb(mebibytes: int) -> bytes:
+    """Zeros behind a PNG signature, gzipped about a thousand to one (3 MiB: ~3 KB, under the limit)."""
+    return gzip.compress(PNG + bytes(mebibytes * 1024 * 1024), compresslevel=9)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -40,6 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append((self.path, self.headers.get("Host", "")))
+        self.server.accept_encodings.append(self.headers.get("Accept-Encoding", ""))
         url = urlparse(self.path)
         path, query = url.path, parse_qs(url.query)
         if path == "/img.png":
@@ -71,13 +82,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._redirect(query["u"][0])
         elif path == "/missing":
             self._send(404, "text/plain", b"no")
+        elif path == "/bomb":  # the server compresses although the client asked for identity
+            self._send(200, "image/png", _bomb(3), encoding="gzip")
+        elif path == "/bomb-undeclared":  # the same bytes, not declared as compressed
+            self._send(200, "image/png", _bomb(3))
+        elif path == "/bomb-streamed":  # a bigger one with no Content-Length: only counting can stop it
+            self._send(200, "image/png", _bomb(32), encoding="gzip", length=-1)
+        elif path == "/small.png.gz":
+            self._send(200, "image/png", gzip.compress(PNG), encoding="gzip")
+        elif path == "/small.png.deflate":
+            self._send(200, "image/png", zlib.compress(PNG), encoding="deflate")
+        elif path == "/brotli":
+            self._send(200, "image/png", PNG, encoding="br")
+        elif path == "/cut.gz":
+            self._send(200, "image/png", gzip.compress(PNG)[:-12], encoding="gzip")
         else:
             self._send(500, "text/plain", b"unknown route")
 
-    def _send(self, status: int, content_type: str, body: bytes, length: int | None = None) -> None:
+    def _send(
+        self, status: int, content_type: str, body: bytes, length: int | None = None, encoding: str | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(length if length is not None else len(body)))
+        if encoding is not None:
+            self.send_header("Content-Encoding", encoding)
+        if length != -1:  # -1: no Content-Length, the body runs until the connection closes (HTTP/1.0)
+            self.send_header("Content-Length", str(length if length is not None else len(body)))
         self.end_headers()
         with contextlib.suppress(OSError):  # the client may hang up first, on purpose
             self.wfile.write(body)
@@ -108,6 +138,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[tuple[str, str]] = []
+        self.accept_encodings: list[str] = []
         self.streamed = 0
         self.client_hung_up = False
 
@@ -285,6 +316,74 @@ async def test_streaming_stops_at_the_limit(server: _Server) -> None:
         time.sleep(0.05)
     assert server.client_hung_up  # the client closed the connection instead of reading ~80 MB
     assert server.streamed < 10_000 * 8192
+
+
+class _CountingInflater:
+    """A zlib decompressor that adds every byte it puts out to a shared count."""
+
+    def __init__(self, real: Any, produced: list[int]) -> None:
+        self._real = real
+        self._produced = produced
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        out: bytes = self._real.decompress(data, max_length)
+        self._produced[0] += len(out)
+        return out
+
+    def flush(self, *args: int) -> bytes:
+        out: bytes = self._real.flush(*args)
+        self._produced[0] += len(out)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.fixture
+def inflated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of bytes any zlib decompressor (the fetcher's or httpx's) puts out during the test."""
+    produced = [0]
+    real = zlib.decompressobj
+    monkeypatch.setattr(zlib, "decompressobj", lambda *a, **k: _CountingInflater(real(*a, **k), produced))
+    return produced
+
+
+async def test_the_fetcher_asks_for_uncompressed_bytes(server: _Server) -> None:
+    async with ImageFetcher(_config(allow=True)) as fetcher:
+        await fetcher.fetch(server.url("/img.png"))
+    assert server.accept_encodings == ["identity"]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/bomb", f"the limit is {LIMIT} bytes"),
+        ("/bomb-streamed", f"the limit is {LIMIT} bytes"),
+        ("/bomb-undeclared", "not a PNG, JPEG"),  # kept as sent: gzip bytes are no image
+    ],
+)
+async def test_a_gzip_bomb_is_refused_without_inflating_past_the_limit(
+    server: _Server, inflated: list[int], path: str, reason: str
+) -> None:
+    async with ImageFetcher(_config(allow=True)) as fetcher:
+        with pytest.raises(FetchError, match=reason):
+            await fetcher.fetch(server.url(path))
+    assert inflated[0] <= LIMIT + 1  # counted, not guessed from memory use: at most one byte past the cap
+
+
+@pytest.mark.parametrize("path", ["/small.png.gz", "/small.png.deflate"])
+async def test_a_compressed_image_within_the_limit_is_decoded(server: _Server, path: str) -> None:
+    async with ImageFetcher(_config(allow=True)) as fetcher:
+        mime, data = _decoded(await fetcher.fetch(server.url(path)))
+    assert (mime, data) == ("image/png", PNG)
+
+
+async def test_unknown_or_broken_compression_is_a_fetch_error(server: _Server) -> None:
+    async with ImageFetcher(_config(allow=True)) as fetcher:
+        with pytest.raises(FetchError, match="br"):
+            await fetcher.fetch(server.url("/brotli"))
+        with pytest.raises(FetchError, match="cut off"):
+            await fetcher.fetch(server.url("/cut.gz"))
 
 
 async def test_slow_server_times_out(server: _Server) -> None:

@@ -396,3 +396,34 @@ def test_admin_grants_every_scope(scopes: list[str], needed: str) -> None:
 def test_loopback_hosts() -> None:
     assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.0.10") and not _is_loopback("example.com")
+
+
+def test_keys_commands_need_no_provider_secrets(tmp_path: Path) -> None:
+    # Keys live in the store alone: a missing ${OPENAI_API_KEY} in andon.yaml must not stop a revocation.
+    ws = tmp_path / "ws"
+    write_workspace(ws)
+    config = json.loads((ws / "andon.yaml").read_text(encoding="utf-8"))
+    config["providers"]["remote"] = {"type": "openai", "api_key": "${ANDON_TEST_UNSET_SECRET}", "model": "m"}
+    (ws / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    url = sqlite_url(tmp_path)
+    env = {**os.environ, "ANDON_DATABASE_URL": url, "ANDON_LANG": "en"}
+    for name in ("ANDON_WORKSPACE", "ANDON_TEST_UNSET_SECRET"):
+        env.pop(name, None)
+
+    def andon(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "andon", "--workspace", str(ws), "keys", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    created = andon("create", "ci", "--json")
+    assert created.returncode == 0, created.stderr
+    key_id = json.loads(created.stdout)["id"]
+    assert andon("list", "--json").returncode == 0
+    revoked = andon("revoke", key_id, "--json")
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["revoked_at"]
+    # The workspace is still found from the folder; elsewhere there is none, and the error says so.
+    outside = subprocess.run(
+        [sys.executable, "-m", "andon", "--workspace", str(tmp_path / "nowhere"), "keys", "list"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert outside.returncode != 0 and "andon.yaml" in outside.stderr and "Traceback" not in outside.stderr

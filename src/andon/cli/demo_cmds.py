@@ -23,7 +23,15 @@ from andon.workspace import Workspace
 def demo(
     path: Annotated[Path, typer.Option("--path", help="Where to build the demo workspace.")] = Path("andon-demo"),
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from an empty workspace (drops earlier runs).")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Cells in flight at once (the embedded model runs one call at a time anyway).")] = 1,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            help="Cells in flight at once (the embedded model runs one call at a time anyway).",
+        ),
+    ] = 1,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Evaluate only the first N cases (a quick look).")
     ] = None,

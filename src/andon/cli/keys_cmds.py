@@ -7,11 +7,18 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from andon.cli._common import Listing, console, err_console, open_workspace, print_json
+from andon.cli._common import Listing, console, err_console, options, print_json
+from andon.config.loader import find_config
 from andon.messages import t
+from andon.store import Store
 from andon.store.keys import ApiKeyRecord
 
 keys_app = typer.Typer(help="API keys of the gateway: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+def _open_store() -> Store:
+    """The workspace's store, without reading andon.yaml: keys need none of its providers or their secrets."""
+    return Store.open(workspace=find_config(options.workspace).parent)
 
 
 def _key_json(record: ApiKeyRecord) -> dict[str, Any]:
@@ -32,7 +39,7 @@ def create(
     scope: Annotated[
         list[str] | None,
         typer.Option(
-            "--scope", "-s", help="invoke, review or admin (repeatable; admin includes all). Default: invoke."
+            "--scope", "-s", help="invoke, review, metrics, alerts or admin (repeatable; admin includes all). Default: invoke."
         ),
     ] = None,
     rate: Annotated[
@@ -44,8 +51,8 @@ def create(
     """Create an API key; its secret is printed once and cannot be shown again."""
     from andon.gateway.auth import create_key
 
-    with open_workspace() as ws:
-        record, secret = create_key(ws.store, name, scope or ["invoke"], rate)
+    with _open_store() as store:
+        record, secret = create_key(store, name, scope or ["invoke"], rate)
     if as_json:
         print_json({**_key_json(record), "secret": secret})
         return
@@ -60,8 +67,8 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List API keys (never their secrets)."""
-    with open_workspace() as ws:
-        records = ws.store.list_api_keys(include_revoked=show_all)
+    with _open_store() as store:
+        records = store.list_api_keys(include_revoked=show_all)
     if as_json:
         print_json([_key_json(r) for r in records])
         return
@@ -90,8 +97,8 @@ def revoke(
     as_json: Annotated[bool, typer.Option("--json", help="Print the revoked key as JSON.")] = False,
 ) -> None:
     """Revoke an API key: calls with it are refused from now on (the record is kept)."""
-    with open_workspace() as ws:
-        record = ws.store.revoke_api_key(key_id)
+    with _open_store() as store:
+        record = store.revoke_api_key(key_id)
     if as_json:
         print_json(_key_json(record))
         return

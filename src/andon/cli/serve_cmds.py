@@ -48,11 +48,16 @@ def serve(
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve the workspace's features over HTTP (invoke, OpenAI-compatible chat, reviews, metrics)."""
+    """Serve the workspace's features over HTTP (invoke, OpenAI-compatible chat, reviews, metrics).
+
+    A request's headers must arrive within gateway.header_timeout_s (10 s) and its body within
+    gateway.body_timeout_s (60 s), or the connection is closed; JSON bodies nest at most 64 levels.
+    """
     import uvicorn
 
     from andon.gateway.app import WORKSPACE_ENV, create_app
     from andon.gateway.logging import log_config
+    from andon.gateway.timeouts import protocol_factory
 
     if log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"unknown log level {log_level!r}", where="--log-level", hint=f"use {', '.join(LOG_LEVELS)}")
@@ -72,9 +77,13 @@ def serve(
     log.info(
         t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
     )
+    # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
+    http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
     if workers == 1:
         app = create_app(ws, close_workspace=True)
-        uvicorn.run(app, host=host, port=port, log_config=logging_config, access_log=False, log_level=level.lower())
+        uvicorn.run(
+            app, host=host, port=port, http=http, log_config=logging_config, access_log=False, log_level=level.lower()
+        )
         return
     # Worker processes build their own app: the import string names a factory, the workspace goes by env.
     os.environ[WORKSPACE_ENV] = str(ws.root)
@@ -85,6 +94,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=http,
         log_config=logging_config,
         access_log=False,
         log_level=level.lower(),

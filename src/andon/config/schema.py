@@ -6,7 +6,18 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    SecretStr,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from andon.config.criteria import check_grader_names, parse_criterion
 
@@ -127,7 +138,9 @@ class ProviderConfig(_Strict):
     backoff_base_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=30.0, ge=0)
     concurrency: int = Field(default=8, ge=1, le=10_000)
-    rate_per_s: float | None = Field(default=None, gt=0, description="At most this many calls started per second (the provider's quota).")
+    rate_per_s: float | None = Field(
+        default=None, gt=0, description="At most this many calls started per second (the provider's quota)."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific settings.")
 
 
@@ -276,6 +289,11 @@ class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
+    chat_input: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_]\w*$",
+        description="The variable a plain-text chat message fills (/v1/chat/completions).",
+    )
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
     dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
     graders: list[GraderSpec] = Field(default_factory=list)
@@ -316,6 +334,151 @@ class GatewayConfig(_Strict):
         default=30.0, gt=0, description="How long an open circuit waits before a trial call."
     )
     group_commit_ms: float = Field(default=5.0, ge=0, description="How long a trace may wait to share a commit.")
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's headers must arrive within this time, or the connection closes (408).",
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A request's body must arrive within this time after its headers, or the connection closes.",
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",
+    )
+
+
+# --- notifiers (issue 8): where incident stages are announced ---------------------------------------------
+
+INCIDENT_STAGES = ("detected", "mitigated", "announced", "confirmed", "impact_assessed", "decided", "closed")
+
+
+class NotifierConfig(_Strict):
+    """One notifier under ``notifiers:``; ``type`` picks its typed settings (slack, webhook, email, a plugin)."""
+
+    type: str = Field(description="slack, webhook, email, or a plugin's entry-point name (group andon.notifiers).")
+    features: list[str] | None = Field(default=None, description="Only incidents of these features; default: all.")
+    stages: list[str] | None = Field(
+        default=None, description=f"Only these stages ({', '.join(INCIDENT_STAGES)}); default: all."
+    )
+    incident_url: str | None = Field(
+        default=None, description="Link to an incident, `{id}` replaced, e.g. https://andon.example.com/incidents/{id}."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=300, description="How long one delivery may take.")
+    max_attempts: int = Field(default=20, ge=1, le=1000, description="Deliveries tried before one is given up.")
+    backoff_base_s: float = Field(default=5.0, gt=0, description="Wait after the first failure; doubles each time.")
+    backoff_max_s: float = Field(default=3600.0, gt=0, description="Longest wait between two attempts.")
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, values: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(values or ()) - set(INCIDENT_STAGES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; known: {', '.join(INCIDENT_STAGES)}")
+        return values
+
+    @field_validator("incident_url")
+    @classmethod
+    def _http_link(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://andon.example.com/incidents/{id}")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _typed(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # Dispatch on `type` by hand rather than with a tagged union: a tag would enter every error's
+        # location (notifiers.team.slack.url) and the loader could no longer point at the right line.
+        if cls is NotifierConfig and isinstance(data, dict):
+            kind = data.get("type")
+            if isinstance(kind, str):
+                return _NOTIFIER_TYPES.get(kind, PluginNotifierConfig).model_validate(data)
+        return handler(data)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if cls is not NotifierConfig:
+            return schema
+        # Every built-in type's fields, so editors (and the loader's "did you mean") know them all.
+        kinds: list[type[NotifierConfig]] = [*_NOTIFIER_TYPES.values(), PluginNotifierConfig]
+        variants = [handler.resolve_ref_schema(handler(t.__pydantic_core_schema__)) for t in kinds]
+        properties: dict[str, Any] = {}
+        for variant in variants:
+            properties.update(variant.get("properties", {}))
+        properties.update(schema.get("properties", {}))  # the base's own `type` (any string) wins
+        return {**schema, "properties": properties, "additionalProperties": True}
+
+
+def _http_url(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+class SlackNotifierConfig(NotifierConfig):
+    """A Slack incoming webhook; the message uses Block Kit (stage, feature, monitor, link)."""
+
+    type: Literal["slack"] = "slack"
+    webhook_url: SecretStr = Field(description="https://hooks.slack.com/services/… (a secret: use ${ENV}).")
+
+    _url = field_validator("webhook_url")(_http_url)
+
+
+class WebhookNotifierConfig(NotifierConfig):
+    """A JSON POST signed with HMAC-SHA256 over the timestamp and body (see andon.watch.notify.webhook)."""
+
+    type: Literal["webhook"] = "webhook"
+    url: SecretStr = Field(description="Where to POST (may carry a token: use ${ENV}).")
+    secret: SecretStr = Field(min_length=16, description="Key of the HMAC-SHA256 signature, at least 16 characters.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers sent with every delivery.")
+
+    _url = field_validator("url")(_http_url)
+
+
+class EmailNotifierConfig(NotifierConfig):
+    """E-mail over SMTP (STARTTLS by default; `ssl: true` for SMTPS on port 465)."""
+
+    type: Literal["email"] = "email"
+    host: str = Field(min_length=1, description="SMTP server.")
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = Field(default=None, description="A secret: use ${ENV}.")
+    starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS (the server must offer it).")
+    ssl: bool = Field(default=False, description="Connect with TLS from the start (SMTPS).")
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="The From address.")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1, description="Recipients.")
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> EmailNotifierConfig:
+        if self.ssl and self.starttls:
+            raise ValueError("choose `ssl: true` (SMTPS) or `starttls: true`, not both")
+        return self
+
+
+class PluginNotifierConfig(NotifierConfig):
+    """A notifier from a plugin: its own settings under ``options``, checked by the plugin's settings model."""
+
+    options: dict[str, Any] = Field(default_factory=dict, description="The plugin notifier's own settings.")
+
+
+_NOTIFIER_TYPES: dict[str, type[NotifierConfig]] = {
+    "slack": SlackNotifierConfig,
+    "webhook": WebhookNotifierConfig,
+    "email": EmailNotifierConfig,
+}
+
+
+class AlertmanagerConfig(_Strict):
+    """How ``POST /v1/alerts/alertmanager`` maps Prometheus alerts to features and what the cord does."""
+
+    feature_label: str = Field(default="feature", min_length=1, description="The alert label naming the feature.")
+    features: dict[str, str] = Field(
+        default_factory=dict, description="Label value -> feature, when the values are not feature names."
+    )
+    action: Literal["stop", "rollback"] = Field(default="stop", description="What a firing alert does to the feature.")
 
 
 class WorkspaceConfig(BaseModel):
@@ -334,3 +497,5 @@ class WorkspaceConfig(BaseModel):
     prices: list[Price] = Field(default_factory=list)
     features: dict[Name, FeatureConfig] = Field(default_factory=dict)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    notifiers: dict[Name, NotifierConfig] = Field(default_factory=dict, description="Where incidents are announced.")
+    alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)

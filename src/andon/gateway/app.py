@@ -25,13 +25,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon import __version__
 from andon.config.schema import NAME_PATTERN
-from andon.gateway import openai_compat
+from andon.gateway import openai_compat, routes_alerts
 from andon.gateway.auth import Authenticator, Identity, require
-from andon.gateway.http_errors import NO_NUL, ApiError, error_body, install_error_handlers, json_problem
+from andon.gateway.http_errors import (
+    NO_NUL,
+    STORABLE_JSON,
+    STORABLE_JSON_SCHEMA,
+    ApiError,
+    StoredObject,
+    error_body,
+    install_error_handlers,
+    json_problem,
+)
+from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration, gateway_of, workspace_of
-from andon.gateway.types import InvokeResult
+from andon.messages import t
 from andon.store import Store
 from andon.workspace import Workspace
 
@@ -63,12 +73,12 @@ class InvokeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    variables: dict[str, Any] = Field(default_factory=dict, description="The case variables of the prompt.")
+    variables: StoredObject = Field(default_factory=dict, description="The case variables of the prompt.")
     version: IdText | None = Field(default=None, description="A version name or id; default: the live one.")
     user_id: IdText | None = None
     session_id: IdText | None = None
     tenant: IdText | None = Field(default=None, description="Isolates cached answers.")
-    tags: dict[str, Any] = Field(default_factory=dict, description="Stored on the trace.")
+    tags: StoredObject = Field(default_factory=dict, description="Stored on the trace.")
 
     @field_validator("variables", "tags")
     @classmethod
@@ -98,10 +108,22 @@ class InvokeResponse(BaseModel):
     currency: str | None = None
 
 
+def _at_least_one(*branches: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON Schema for "one of these fields, not null", so /openapi.json states what the validator checks."""
+    return {"anyOf": [{"required": [name], "properties": {name: schema}} for name, schema in branches]}
+
+
 class FeedbackRequest(BaseModel):
     """Feedback on a trace: a score, thumbs (+1 or -1), a comment, or several of them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_at_least_one(
+            ("score", {"type": "number"}),
+            ("thumbs", {"enum": [1, -1]}),
+            ("comment", {"type": "string", "pattern": r"\S"}),
+        ),
+    )
 
     score: float | None = Field(default=None, allow_inf_nan=False)
     thumbs: Literal[1, -1] | None = None
@@ -125,9 +147,15 @@ class FeedbackResponse(BaseModel):
 class DecisionRequest(BaseModel):
     """A human decision on a review item: a JSON object, a label, or both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # A label of only spaces counts as none (the queue strips it).
+        json_schema_extra=_at_least_one(
+            ("decision", {"type": "object"}), ("label", {"type": "string", "pattern": r"\S"})
+        ),
+    )
 
-    decision: dict[str, Any] | None = None
+    decision: StoredObject | None = None
     label: IdText | None = None
     comment: LongText | None = None
 
@@ -205,6 +233,7 @@ def _document_errors(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(components["ErrorBody"].pop("$defs", {}))
+        components[STORABLE_JSON] = STORABLE_JSON_SCHEMA
         for path, methods in schema.get("paths", {}).items():
             for operation in methods.values():
                 responses = operation.setdefault("responses", {})
@@ -239,8 +268,19 @@ class PayloadTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes (gateway.max_request_bytes)")
 
 
+class BodyTooDeep(StarletteHTTPException):
+    """The JSON body nests deeper than the parsers and the store's checks can take safely."""
+
+    def __init__(self) -> None:
+        super().__init__(400, t("http.body.too_deep", limit=MAX_JSON_DEPTH))
+
+
 class BodyLimitMiddleware:
-    """Refuses bodies over ``limit`` bytes: at once by Content-Length, and by counting a streamed body."""
+    """Refuses bodies over ``limit`` bytes (by Content-Length at once, or by counting) and JSON nested too deep.
+
+    The body is read whole on the app's first ``receive`` (FastAPI reads it whole anyway), so its nesting is
+    measured before any JSON parser or validator recurses into it.
+    """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
         self.app = app
@@ -250,7 +290,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
@@ -260,18 +301,30 @@ class BodyLimitMiddleware:
             if size > self.limit:
                 await _send_error(scope, send, "payload_too_large", PayloadTooLarge(self.limit).detail)
                 return
-        received = 0
+        content_type = headers.get(b"content-type", b"").lower()
+        is_json = not content_type or b"json" in content_type  # FastAPI parses both as JSON
+        read = False
 
-        async def counting_receive() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
+        async def whole_body_receive() -> Any:
+            nonlocal read
+            if read:
+                return await receive()  # after the body: disconnects, which streaming responses listen for
+            read = True
+            body = bytearray()
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
+                body += message.get("body", b"")
+                if len(body) > self.limit:
                     raise PayloadTooLarge(self.limit)
-            return message
+                if not message.get("more_body", False):
+                    break
+            if is_json and nesting_depth(bytes(body), stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                raise BodyTooDeep
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, whole_body_receive, send)
 
 
 async def _send_error(scope: Scope, send: Send, code: str, message: str) -> None:
@@ -365,6 +418,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     _add_feature_routes(app)
     _add_review_routes(app)
     app.include_router(openai_compat.router)
+    app.include_router(routes_alerts.router)
     _document_errors(app)
     return app
 
@@ -425,8 +479,11 @@ def _add_operations(app: FastAPI) -> None:
         return JSONResponse(body, status_code=503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-    async def metrics(request: Request) -> Response:
-        """Requests, latency, tokens, cost, cache hits and routes per feature, in Prometheus' text format."""
+    async def metrics(request: Request, identity: Annotated[Identity, Depends(require("metrics"))]) -> Response:
+        """Requests, latency, tokens, cost, cache hits and routes per feature (Prometheus' text format).
+
+        Needs a key with the ``metrics`` scope (or ``admin``): feature names, traffic and cost are not public.
+        """
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -454,13 +511,12 @@ def _add_feature_routes(app: FastAPI) -> None:
     ) -> InvokeResponse:
         """Run the feature's live version (or ``version``) on ``variables``; the call is traced durably."""
         ws = workspace_of(request)
+        caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
         if feature not in ws.config.features:
             known = ", ".join(ws.config.features) or "none"
-            raise ApiError("not_found", f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")
-        caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
-        result: InvokeResult = await _gateway(request).invoke(
-            feature, body.variables, caller, version=body.version, received_at=request.state.received_at
-        )
+            hint = t("http.known", known=known) if openai_compat.may_see_names(caller) else t("http.ask_admin")
+            raise ApiError("not_found", t("http.no_feature", feature=feature), hint=hint)
+        result = await openai_compat.invoke_feature(request, feature, body.variables, caller, body.version)
         request.state.trace_id = result.trace_id
         openai_compat.raise_for_result(result)
         if result.status == "queued":
@@ -539,7 +595,7 @@ def _add_review_routes(app: FastAPI) -> None:
             label=body.label,
             comment=body.comment,
             actor=identity.actor,
-            rules=rules_of(request.app.state.workspace),  # labels and output schema: refused as a 400
+            rules=rules_of(workspace_of(request)),  # labels and output schema: refused as a 400
         )
         if item.trace_id:
             request.state.trace_id = item.trace_id

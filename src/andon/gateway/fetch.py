@@ -3,6 +3,8 @@
 The host is resolved once, every address it resolves to is checked, and the connection goes to a checked
 address (the URL's host travels in the Host header and TLS SNI), so a DNS answer cannot change between the
 check and the fetch. Redirects are followed by hand, each one checked again. Size, type and time are bounded.
+The fetcher asks for uncompressed bytes; a server that compresses anyway is inflated by :class:`_Inflater`,
+which never puts out more than the size cap allows (a gzip bomb costs at most the cap, not its full size).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import base64
 import ipaddress
 import socket
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -19,6 +22,7 @@ import httpx
 
 from andon.config.schema import GatewayConfig
 from andon.errors import AndonError
+from andon.messages import t
 
 MAX_REDIRECTS = 3
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -130,7 +134,8 @@ class ImageFetcher:
             trust_env=False,
             timeout=httpx.Timeout(self.timeout_s),
             limits=httpx.Limits(max_keepalive_connections=0),
-            headers={"User-Agent": _USER_AGENT, "Accept": "image/*"},
+            # identity: httpx would otherwise offer gzip and inflate each chunk whole before any cap applies.
+            headers={"User-Agent": _USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"},
         )
 
     async def aclose(self) -> None:
@@ -225,14 +230,20 @@ class ImageFetcher:
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
             raise self._too_big(where, int(length))
+        inflater = _Inflater.for_encoding(response.headers.get("content-encoding", ""), self.max_bytes, where)
         body = bytearray()
         try:
-            async for chunk in response.aiter_bytes(_CHUNK):
-                body += chunk
+            # Raw bytes: decoding is ours, so the cap bounds what is inflated, not only what is kept.
+            async for chunk in response.aiter_raw(_CHUNK):
+                body += inflater.feed(chunk) if inflater is not None else chunk
                 if len(body) > self.max_bytes:
                     raise self._too_big(where, None)  # stop reading now, whatever the server claimed
+            if inflater is not None:
+                body += inflater.finish()
         except httpx.HTTPError as exc:
             raise FetchError(f"the download broke off: {exc}", where=where) from None
+        except _TooMuch:
+            raise self._too_big(where, None) from None
         mime = sniff_image(bytes(body[:16]))
         if mime is None:
             raise FetchError(
@@ -247,6 +258,67 @@ class ImageFetcher:
             where=where,
             hint="send a smaller image, or raise gateway.image_max_bytes",
         )
+
+
+class _TooMuch(Exception):
+    """The inflated bytes passed the cap."""
+
+
+class _Inflater:
+    """Inflates a gzip or deflate body without ever producing more than ``limit + 1`` bytes in all."""
+
+    def __init__(self, wbits: int, limit: int, where: str) -> None:
+        self._wbits = wbits
+        self._inflate = zlib.decompressobj(wbits)
+        self._limit = limit
+        self._where = where
+        self._produced = 0
+        self._started = False
+
+    @classmethod
+    def for_encoding(cls, header: str, limit: int, where: str) -> _Inflater | None:
+        """The inflater for a Content-Encoding header (None: the bytes are as sent); other codings are refused."""
+        coding = header.strip().lower()
+        if coding in ("", "identity"):
+            return None
+        if coding in ("gzip", "x-gzip"):
+            return cls(zlib.MAX_WBITS | 16, limit, where)
+        if coding == "deflate":
+            return cls(zlib.MAX_WBITS, limit, where)
+        raise FetchError(t("http.fetch.coding_refused", coding=coding), where=where, hint=t("http.fetch.coding_hint"))
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes ``data`` inflates to; raises _TooMuch once the total passes the limit."""
+        out = bytearray()
+        pending = data
+        while pending and not self._inflate.eof:
+            room = self._limit - self._produced + 1  # one byte past the cap is enough to know it is too big
+            try:
+                piece = self._inflate.decompress(pending, room)
+            except zlib.error as exc:
+                pending = self._retry_raw_deflate(pending, exc)
+                continue
+            self._started = True
+            self._produced += len(piece)
+            out += piece
+            if self._produced > self._limit:
+                raise _TooMuch
+            pending = self._inflate.unconsumed_tail
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        """What is left once the body ended; a stream cut short is a FetchError."""
+        if not self._inflate.eof:
+            raise FetchError(t("http.fetch.cut_off"), where=self._where, hint=t("http.fetch.cut_off_hint"))
+        return b""
+
+    def _retry_raw_deflate(self, pending: bytes, exc: zlib.error) -> bytes:
+        # Some servers send "deflate" without the zlib header (raw deflate); anything else is broken data.
+        if self._started or self._wbits != zlib.MAX_WBITS:
+            raise FetchError(t("http.fetch.damaged", reason=exc), where=self._where) from None
+        self._wbits = -zlib.MAX_WBITS
+        self._inflate = zlib.decompressobj(self._wbits)
+        return pending
 
 
 def _target(url: str) -> _Target:

@@ -9,18 +9,39 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import Field, JsonValue, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon.errors import AndonError
+from andon.messages import t
 
 log = logging.getLogger("andon.gateway")
 
 NO_NUL = r"^[^\x00]*$"  # a pattern for request text stored in text columns: PostgreSQL's cannot hold NUL
+StoredText = Annotated[str, Field(pattern=NO_NUL)]
+
+# What json_problem accepts, for /openapi.json (it cannot say "at most MAX_JSON_DEPTH levels": the description does).
+STORABLE_JSON = "StorableJSON"
+STORABLE_JSON_REF: dict[str, JsonValue] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+STORABLE_JSON_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON whose strings hold no NUL character, nested at most 64 levels (arrays and objects).",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": STORABLE_JSON_REF},
+        {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": STORABLE_JSON_REF},
+    ],
+}
+# A JSON object of storable values: variables, tags, decisions, schemas.
+StoredObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": STORABLE_JSON_REF}),
+]
 
 # code -> (HTTP status, OpenAI error type). Codes are part of the API: add new ones, never rename.
 CODES: dict[str, tuple[int, str]] = {
@@ -31,6 +52,7 @@ CODES: dict[str, tuple[int, str]] = {
     "forbidden": (403, "permission_error"),
     "not_found": (404, "not_found_error"),
     "method_not_allowed": (405, "invalid_request_error"),
+    "request_timeout": (408, "invalid_request_error"),
     "conflict": (409, "invalid_request_error"),
     "not_live": (409, "invalid_request_error"),
     "payload_too_large": (413, "invalid_request_error"),
@@ -64,7 +86,9 @@ _STATUS_CODES |= {429: "rate_limited"}
 def json_problem(value: Any) -> str | None:
     """What keeps a JSON value from being stored on every backend, or None.
 
-    JSON has no NaN or infinity (PostgreSQL refuses them) and UTF-8 has no lone surrogates (``"\\ud800"``).
+    JSON has no NaN or infinity (PostgreSQL refuses them), UTF-8 has no lone surrogates (``"\\ud800"``), and
+    PostgreSQL's text cannot hold NUL, so no string that reaches the store may carry one. The value's nesting
+    is bounded by :data:`~andon.gateway.jsonlimits.MAX_JSON_DEPTH` before it gets here.
     """
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN and Infinity are not JSON numbers"
@@ -73,6 +97,8 @@ def json_problem(value: Any) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "a string holds a lone UTF-16 surrogate (not valid Unicode)"
+        if "\x00" in value:
+            return t("http.nul_in_string")
         return None
     if isinstance(value, Mapping):
         return next((p for k, v in value.items() if (p := json_problem(k) or json_problem(v))), None)

@@ -3,9 +3,11 @@
 ``model`` picks what answers:
 
 - ``feature:NAME`` (or ``feature:NAME@VERSION``) runs the feature's live (or named) version. The last user
-  message becomes the variables: a JSON object is used as they are; any other text becomes
-  ``{"input": text, "messages": [...all messages...]}`` (plus ``"images": [urls]`` when it has images).
-- ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly.
+  message becomes the variables: a JSON object is used as they are; any other text fills the feature's
+  ``chat_input`` variable, or else becomes ``{"input": text, "messages": [...all messages...]}`` (plus
+  ``"images": [urls]`` when it has images). Text that cannot fill the prompt gets an error naming its variables.
+- ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly;
+  only models andon.yaml names (or ``gateway.models`` allows) can be named.
 
 Both are traced like any invoke. Providers do not stream yet, so ``stream: true`` sends the finished text in
 chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``user`` (or ``x-andon-user-id``),
@@ -14,10 +16,11 @@ chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``use
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -26,11 +29,16 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from andon.config.schema import Params, WorkspaceConfig
-from andon.gateway.auth import Identity, require
-from andon.gateway.http_errors import NO_NUL, ApiError, json_problem
+from andon.errors import AndonError, ConfigError, NotFoundError
+from andon.gateway.auth import Identity, allows, require
+from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
+from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.reload import gateway_of, workspace_of
 from andon.gateway.types import Caller, InvokeResult
+from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
+from andon.versions.canonical import PYTHON_PROVIDER, resolve_step
+from andon.versions.render import step_variables
 
 FEATURE_PREFIX = "feature:"
 STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
@@ -41,17 +49,20 @@ STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characte
 class ImageURL(BaseModel):
     """An image in a message: an http(s) or data: URL."""
 
-    url: str
-    detail: str | None = None
+    url: StoredText
+    detail: StoredText | None = None
 
 
 class ContentPart(BaseModel):
     """One part of a message's content (text or image_url are supported)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"additionalProperties": STORABLE_JSON_REF, "propertyNames": {"pattern": NO_NUL}},
+    )
 
-    type: str
-    text: str | None = None
+    type: StoredText
+    text: StoredText | None = None
     image_url: ImageURL | None = None
 
 
@@ -61,8 +72,8 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
+    content: StoredText | list[ContentPart] | None = None
+    name: StoredText | None = None
 
 
 class StreamOptions(BaseModel):
@@ -76,8 +87,8 @@ class JsonSchemaFormat(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    name: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    name: StoredText | None = None
+    schema_: StoredObject | None = Field(default=None, alias="schema")
     strict: bool | None = None
 
 
@@ -93,8 +104,14 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1, max_length=400)
-    messages: list[ChatMessage] = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=400, pattern=NO_NUL)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        # Every call needs a user message; the validator says which shapes a provider call takes.
+        json_schema_extra={
+            "contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
+        },
+    )
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -102,11 +119,11 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     seed: int | None = None
-    stop: str | list[str] | None = None
+    stop: StoredText | list[StoredText] | None = None
     response_format: ResponseFormat | None = None
     n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported.")
     user: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    metadata: dict[str, str] | None = None
+    metadata: dict[StoredText, StoredText] | None = None
 
 
 class AssistantMessage(BaseModel):
@@ -169,30 +186,64 @@ class ProviderTarget:
     model: str
 
 
-def resolve_model(model: str, config: WorkspaceConfig) -> FeatureTarget | ProviderTarget:
-    """What a ``model`` string names; unknown names are a ``not_found`` error listing what exists."""
+def callable_models(config: WorkspaceConfig) -> dict[str, list[str]]:
+    """The models callers may name as ``PROVIDER/MODEL``: those andon.yaml names, plus ``gateway.models``.
+
+    A provider's default model, every model a version step or a judge uses, and the allow-list. Nothing
+    else: the string reaches the provider (for the embedded model, a file path), so the caller must not
+    choose it.
+    """
+    found: dict[str, list[str]] = {}
+
+    def add(provider: str | None, model: str | None) -> None:
+        if provider in config.providers and model and config.providers[provider].type != PYTHON_PROVIDER:
+            models = found.setdefault(provider, [])
+            if model not in models:
+                models.append(model)
+
+    for name, settings in config.providers.items():
+        add(name, settings.model)
+    for feature_name, feature in config.features.items():
+        for version_name, spec in feature.versions.items():
+            for step in spec.normalized_steps():
+                try:
+                    resolved = resolve_step(step, config, f"features.{feature_name}.versions.{version_name}")
+                except ConfigError:
+                    continue  # the gateway refuses such a version at start; it declares no model here
+                add(resolved.provider, resolved.model)
+        for grader in feature.graders:
+            if grader.judge in config.providers:
+                add(grader.judge, grader.model or config.providers[grader.judge].model)
+    for entry in config.gateway.models:
+        allowed_provider, _, allowed_model = entry.partition("/")
+        add(allowed_provider, allowed_model)
+    return found
+
+
+def resolve_model(model: str, config: WorkspaceConfig, *, reveal: bool = False) -> FeatureTarget | ProviderTarget:
+    """What a ``model`` string names; anything else is one ``not_found`` error, listing what exists if ``reveal``.
+
+    Undeclared provider models get the same answer whether or not the name means something on the server.
+    """
     if model.startswith(FEATURE_PREFIX):
         name, _, version = model[len(FEATURE_PREFIX) :].partition("@")
         if name not in config.features:
             known = ", ".join(f"feature:{f}" for f in config.features) or "none"
-            raise ApiError("not_found", f"no feature {name!r} in andon.yaml", hint=f"known: {known}")
+            hint = t("http.known", known=known) if reveal else t("http.ask_admin")
+            raise ApiError("not_found", t("http.no_feature", feature=name), hint=hint)
         return FeatureTarget(name, version or None)
+    allowed = callable_models(config)
     provider, slash, sub_model = model.partition("/")
-    if provider in config.providers:
-        if slash and sub_model:
+    if provider in allowed:
+        if slash and sub_model in allowed[provider]:
             return ProviderTarget(provider, sub_model)
         default = config.providers[provider].model
         if not slash and default:
             return ProviderTarget(provider, default)
-        raise ApiError(
-            "invalid_request",
-            f"provider {provider!r} has no default model",
-            hint=f"name one as {provider}/MODEL, or set providers.{provider}.model in andon.yaml",
-        )
-    features = [f"feature:{f}" for f in config.features]
-    providers = [f"{p}/MODEL" for p in config.providers]
-    known = ", ".join(features + providers) or "none"
-    raise ApiError("not_found", f"no model {model!r}", hint=f"use feature:NAME or PROVIDER/MODEL; known: {known}")
+    features = [f"{FEATURE_PREFIX}{f}" for f in config.features]
+    providers = [f"{p}/{m}" for p, models in allowed.items() for m in models]
+    hint = t("http.known_models", known=", ".join(features + providers) or "none") if reveal else t("http.ask_admin")
+    raise ApiError("not_found", t("http.no_model", model=model), hint=hint)
 
 
 # --- mapping messages --------------------------------------------------------------------------------
@@ -223,26 +274,57 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity: no store keeps them as JSON
 
 
-def feature_variables(messages: list[ChatMessage]) -> dict[str, Any]:
-    """The variables of a feature call: the last user message's JSON object, or its text with all messages."""
+def feature_variables(messages: list[ChatMessage], chat_input: str | None = None) -> tuple[dict[str, Any], bool]:
+    """The variables of a feature call, and whether they came from plain text.
+
+    The last user message's JSON object is the variables; other text fills the feature's ``chat_input``
+    variable, or by default becomes ``{"input": text, "messages": [...]}`` (plus ``"images"`` when it has any).
+    """
     last = next((m for m in reversed(messages) if m.role == "user"), None)
     if last is None:
         raise ApiError("invalid_request", "a feature call needs a user message", hint="add a message with role user")
     text = _text(last.content)
-    try:
-        parsed = json.loads(text, parse_constant=_no_constant)
-    except ValueError:
-        parsed = None
+    parsed: Any = None
+    if text.lstrip().startswith("{"):  # only an object can be the variables; anything else is text as is
+        if nesting_depth(text, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ApiError("invalid_request", t("http.chat.message_too_deep", limit=MAX_JSON_DEPTH))
+        try:
+            parsed = json.loads(text, parse_constant=_no_constant)
+        except ValueError:
+            parsed = None
     if isinstance(parsed, dict):
         problem = json_problem(parsed)
         if problem:
             raise ApiError("invalid_request", f"the last user message's JSON cannot be stored: {problem}")
-        return parsed
-    variables: dict[str, Any] = {"input": text, "messages": [_plain(m) for m in messages]}
+        return parsed, False
+    variables: dict[str, Any] = (
+        {chat_input: text} if chat_input else {"input": text, "messages": [_plain(m) for m in messages]}
+    )
     images = _images(last.content)
     if images:
         variables["images"] = images
-    return variables
+    return variables, True
+
+
+async def _plain_text_refused(request: Request, target: FeatureTarget, variables: Mapping[str, Any]) -> ApiError | None:
+    """The error for plain text that cannot fill a feature's prompt: its variables, and the JSON form to send."""
+    ws = workspace_of(request)
+    try:
+        if target.version is None:
+            version = await gateway_of(request).live_version(target.feature)
+        else:
+            version = await asyncio.to_thread(ws.version, target.feature, target.version)
+    except AndonError:
+        return None
+    needed = sorted(set().union(*(step_variables(step) for step in version.steps)))
+    if not needed or set(needed) <= set(variables):
+        return None  # something else is wrong; the original error says what
+    example = json.dumps(dict.fromkeys(needed, "…"), ensure_ascii=False)
+    return ApiError(
+        "invalid_request",
+        t("http.chat.plain_text", feature=target.feature, variables=", ".join(needed), given=", ".join(variables)),
+        hint=t("http.chat.plain_text_hint", example=example, feature=target.feature),
+    )
 
 
 def provider_messages(messages: list[ChatMessage]) -> list[Message]:
@@ -412,17 +494,43 @@ def raise_for_result(result: InvokeResult) -> None:
     )
 
 
+def may_see_names(caller: Caller) -> bool:
+    """Whether errors may list the workspace's features, versions and models to this caller (admin keys only)."""
+    return allows(caller.scopes, "admin")
+
+
+async def invoke_feature(
+    request: Request, feature: str, variables: dict[str, Any], caller: Caller, version: str | None
+) -> InvokeResult:
+    """``gateway.invoke``; a missing version is a ``not_found`` that lists the known ones to admin keys only."""
+    try:
+        result: InvokeResult = await gateway_of(request).invoke(
+            feature, variables, caller, version=version, received_at=request.state.received_at
+        )
+    except NotFoundError:
+        if may_see_names(caller):
+            raise
+        message = t("http.no_version", feature=feature, version=version) if version else t("http.nothing_live")
+        raise ApiError("not_found", message, hint=t("http.ask_admin")) from None
+    return result
+
+
 async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -> InvokeResult:
     problem = json_problem(body.model_dump(exclude_none=True))
     if problem:
         raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
     gateway = gateway_of(request)
-    target = resolve_model(body.model, workspace_of(request).config)
+    target = resolve_model(body.model, workspace_of(request).config, reveal=may_see_names(caller))
     if isinstance(target, FeatureTarget):
-        variables = feature_variables(body.messages)
-        result: InvokeResult = await gateway.invoke(
-            target.feature, variables, caller, version=target.version, received_at=request.state.received_at
-        )
+        chat_input = workspace_of(request).config.features[target.feature].chat_input
+        variables, from_text = feature_variables(body.messages, chat_input)
+        try:
+            result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
+        except ConfigError:
+            refused = await _plain_text_refused(request, target, variables) if from_text else None
+            if refused is None:
+                raise
+            raise refused from None
     else:
         messages = provider_messages(body.messages)
         params = provider_params(body)
@@ -482,8 +590,8 @@ async def chat_completions(
 
 @router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
 async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
-    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each default model."""
+    """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each model callers may name."""
     config: WorkspaceConfig = workspace_of(request).config
     ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
-    ids += [f"{name}/{provider.model}" for name, provider in config.providers.items() if provider.model]
+    ids += [f"{provider}/{model}" for provider, models in callable_models(config).items() for model in models]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}

@@ -366,3 +366,69 @@ class FeatureEventRow(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IncidentRow(Base):
+    """An incident: where it stands among the seven stages, and what was found and decided."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index(None, "feature", "opened_at"), Index(None, "monitor", "opened_at"))
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(30))
+    monitor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    metric: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    # The dedupe key while the incident is open, NULL once closed: the unique index makes "one open
+    # incident per key" hold across processes, while closed ones may share it.
+    open_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    false_alarm: Mapped[bool | None] = mapped_column(nullable=True)
+    cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    runbook: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(json_type())
+    stages: Mapped[dict[str, Any]] = mapped_column(json_type())  # stage -> {"at": iso, "actor": name}
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every change (optimistic check)
+
+
+class IncidentEventRow(Base):
+    """One entry of an incident's timeline: a stage reached, a note, a cord pull, an alert; append-only."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (Index(None, "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))  # stage | note | cord | alert_firing | alert_resolved
+    stage: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(json_type())
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxRow(Base):
+    """One notification to deliver, written in the transaction of the incident change that caused it."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(500), unique=True)  # incident:stage:notifier
+    incident_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    stage: Mapped[str] = mapped_column(String(30))
+    notifier: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(json_type())
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # masked: never a URL token or password
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

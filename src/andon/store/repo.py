@@ -27,8 +27,10 @@ from andon.store.db import (
     resolve_database_url,
 )
 from andon.store.deploy import DeployMixin
+from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
+from andon.store.outbox import OutboxMixin
 from andon.store.records import OutputRecord, VersionRecord
 from andon.store.reviews import ReviewsMixin
 from andon.store.runs import RunsMixin
@@ -40,7 +42,9 @@ _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
 
-class Store(RunsMixin, TracesMixin, KeysMixin, SemanticCacheMixin, DeployMixin, ReviewsMixin):
+class Store(
+    RunsMixin, TracesMixin, KeysMixin, SemanticCacheMixin, DeployMixin, ReviewsMixin, IncidentsMixin, OutboxMixin
+):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
     def __init__(self, engine: Engine) -> None:

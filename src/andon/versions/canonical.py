@@ -110,7 +110,5 @@ def build_version(feature: str, name: str, spec: VersionSpec, config: WorkspaceC
 
 def version_from_content(feature: str, name: str, content: dict[str, Any]) -> Version:
     """Rebuild a stored version from its canonical content (the id is recomputed, never trusted)."""
-    steps = tuple(
-        Step.model_validate({k: v for k, v in s.items() if k not in _DERIVED_KEYS}) for s in content["steps"]
-    )
+    steps = tuple(Step.model_validate({k: v for k, v in s.items() if k not in _DERIVED_KEYS}) for s in content["steps"])
     return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)

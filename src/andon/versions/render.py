@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -47,7 +47,8 @@ def parse_template(source: str) -> nodes.Template:
 def render_template(source: str, variables: Mapping[str, Any], where: str) -> str:
     """Render one Jinja2 template in the sandbox; errors name ``where`` and the template line."""
     try:
-        return _compile(source).render(**variables)
+        # One mapping, not keywords: a variable may be called `self` (render's own first parameter).
+        return _compile(source).render(dict(variables))
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message}", where=f"{where} (template line {exc.lineno})"
@@ -61,6 +62,19 @@ def render_template(source: str, variables: Mapping[str, Any], where: str) -> st
         ) from None
     except SecurityError as exc:
         raise TemplateError(f"template tried something unsafe: {exc}", where=where) from None
+
+
+def step_variables(step: Step) -> set[str]:
+    """The case variables a step's templates and images use (``steps``, earlier steps' outputs, left out)."""
+    names = set(step.images)
+    for source in (step.system, step.prompt):
+        if source:
+            try:
+                names |= meta.find_undeclared_variables(_environment().parse(source))
+            except TemplateSyntaxError:
+                continue  # rendering reports it, with the line
+    names.discard("steps")
+    return names
 
 
 def image_data_url(data: bytes, name: str = "") -> str:

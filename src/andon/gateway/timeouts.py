@@ -1,0 +1,127 @@
+"""Read deadlines for uvicorn connections: a request's headers, then its body, must arrive in bounded time.
+
+uvicorn closes idle keep-alive connections (``timeout_keep_alive``) but has no deadline while a request is
+being received, and resets its idle timer on every byte: a client trickling one header byte at a time
+(slowloris), or opening a connection and sending nothing, holds it for ever. ASGI middleware cannot help, as
+the app is called only once the headers are complete, so the guard lives in the HTTP protocol itself:
+
+- headers: from the connection's opening (or the first byte after an idle keep-alive) until the request's
+  headers are complete, at most ``header_timeout_s``; a late client gets ``408`` and the connection closes;
+- body: from the end of the headers until the body is complete, at most ``body_timeout_s``; then the
+  connection closes (the app sees a disconnect).
+
+The app's own time and the response are not limited here (a slow model answer is not cut off).
+Use :func:`protocol_factory` as uvicorn's ``http`` setting (``andon serve`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from typing import Any, Literal
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from andon.gateway.http_errors import error_body
+from andon.messages import t
+
+log = logging.getLogger("andon.gateway")
+
+Phase = Literal["headers", "body", "app", "idle"]
+
+
+class _ReadDeadlines:
+    """Mixin over one of uvicorn's HTTP protocol classes (they share ``cycle``, ``transport`` and the hooks)."""
+
+    # Set by uvicorn's protocol classes; declared here for the type checker.
+    cycle: Any
+    transport: asyncio.Transport
+    client: tuple[str, int] | None
+
+    def __init__(self, *args: Any, header_timeout_s: float, body_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout_s = header_timeout_s
+        self._body_timeout_s = body_timeout_s
+        self._phase: Phase = "idle"
+        self._phase_cycle: object = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._enter("headers", None)  # a connection that never sends a byte is a slowloris too
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        self._enter("idle", None)  # until the next byte, uvicorn's keep-alive timeout applies
+        super().on_response_complete()  # type: ignore[misc]
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._follow()  # a pipelined request started at once
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _follow(self) -> None:
+        """Move to the phase the request is in now (after bytes arrived)."""
+        if self.transport.is_closing():
+            self._cancel()
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            if self._phase == "idle":
+                self._enter("headers", None)  # the first bytes of a new request
+        elif cycle.more_body:
+            self._enter("body", cycle)
+        else:
+            self._enter("app", cycle)
+
+    def _enter(self, phase: Phase, cycle: object) -> None:
+        if (phase, cycle) == (self._phase, self._phase_cycle):
+            return  # a deadline runs from the start of its phase, not from the latest byte
+        self._cancel()
+        self._phase, self._phase_cycle = phase, cycle
+        seconds = {"headers": self._header_timeout_s, "body": self._body_timeout_s}.get(phase)
+        if seconds is not None:
+            self._deadline = asyncio.get_running_loop().call_later(seconds, self._expired, phase, seconds)
+
+    def _cancel(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self, phase: Phase, seconds: float) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.warning(t(f"http.timeout.closed_{phase}", client=client, seconds=f"{seconds:g}"))
+        if phase == "headers" and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(_timeout_response(seconds))
+        self.transport.close()
+
+
+def _timeout_response(seconds: float) -> bytes:
+    body = json.dumps(error_body("request_timeout", t("http.timeout.headers", seconds=f"{seconds:g}"))).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class GuardedH11Protocol(_ReadDeadlines, H11Protocol):
+    """uvicorn's h11 protocol with read deadlines."""
+
+
+def protocol_factory(header_timeout_s: float, body_timeout_s: float) -> Any:
+    """The ``http`` setting for uvicorn: its h11 protocol with the deadlines.
+
+    h11 even where httptools is installed: the guard is tested on h11 only. A ``functools.partial`` of a
+    module-level class, so ``--workers N`` can hand it to worker processes.
+    """
+    return functools.partial(GuardedH11Protocol, header_timeout_s=header_timeout_s, body_timeout_s=body_timeout_s)

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: loopback receivers and workspace builders."""
