@@ -3,10 +3,12 @@ no templated 이(가), no literal calques, `--help` in Korean, grader reasons an
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import typer.main
@@ -71,3 +73,70 @@ def test_the_english_help_catalogue_mirrors_the_code() -> None:
         assert found is not None, f"{key}: add it to messages/en and messages/ko ({text!r})"
         assert english[found] == text, f"{found}: the catalogue's English differs from the code's"
         assert found in korean
+
+
+# Grader reasons (issue 16 item 14): stored with their catalogue key, shown in the report's language.
+
+
+def _ctx(text: str, case: Any) -> Any:
+    from andon.evals.graders.base import GraderContext
+
+    return GraderContext(case=case, output_text=text)
+
+
+@pytest.mark.parametrize(
+    ("spec", "output", "english", "korean"),
+    [
+        ({"type": "contains", "value": "환불"}, "배송이 늦었어요", "'환불' not found in the output",
+         "출력에 '환불'이 없습니다"),
+        ({"type": "not-contains", "value": "010"}, "전화 010-1234", "not: '010' found in the output", "반대 조건"),
+        ({"type": "label"}, "approve", "predicted 'approve', expected 'reject'", "예측 'approve', 기대 'reject'"),
+        ({"type": "equals", "value": "42"}, "41", "'41' is not '42'", "'41'과 '42'는 다릅니다"),
+        ({"type": "is-json"}, "not json", "the output is not valid JSON", "올바른 JSON이 아닙니다"),
+        ({"type": "regex", "value": "^ok"}, "no", "no match for /^ok/", "/^ok/에 맞는 부분이 없습니다"),
+        ({"type": "numeric", "value": 10, "tolerance": 1}, "12", "12 vs 10: difference 2 > tolerance 1", "허용 오차"),
+    ],
+)  # fmt: skip
+async def test_grader_reasons_render_in_the_report_language(
+    spec: dict[str, Any], output: str, english: str, korean: str
+) -> None:
+    from andon.config.schema import GraderSpec
+    from andon.evals.graders import build_grader
+    from andon.evals.graders.scoring import run_grader
+    from andon.evals.model import Case, Grade
+
+    gs = GraderSpec(**spec)
+    grade = await run_grader(gs, build_grader(gs), _ctx(output, Case("c1", {}, label="reject")))
+    assert grade.reason == english  # the stored English, as before
+    stored = Grade.from_json(json.loads(json.dumps(grade.to_json())))  # as a run keeps it
+    assert stored.reason_in("en") == english
+    assert korean in stored.reason_in("ko") and not re.search(r"[a-z]{4,} [a-z]{4,}", stored.reason_in("ko"))
+
+
+def test_an_old_run_keeps_its_english_reason() -> None:
+    from andon.evals.model import Grade
+
+    old = {"grader": "label", "score": 0.0, "passed": False, "weight": 1.0, "reason": "predicted a, expected b",
+           "predicted": "a", "expected": "b", "judge_output_id": None, "error": False}  # fmt: skip
+    assert Grade.from_json(old).reason_in("ko") == "predicted a, expected b"
+
+
+async def test_the_korean_html_report_shows_grader_reasons_in_korean() -> None:
+    import dataclasses
+
+    from tests.report_fixtures import build_report
+
+    from andon.config.schema import GraderSpec
+    from andon.evals.graders import build_grader
+    from andon.evals.graders.scoring import run_grader
+    from andon.evals.model import Case
+    from andon.evals.report.html import render_html
+
+    report = build_report()
+    gs = GraderSpec(type="contains", value="환불")
+    grade = await run_grader(gs, build_grader(gs), _ctx("배송이 늦었어요", Case("c1", {})))
+    cell = next(c for c in report.cells if c.status == "ok")
+    cells = [dataclasses.replace(c, grades=[grade]) if c is cell else c for c in report.cells]
+    page = render_html(dataclasses.replace(report, cells=cells), language="ko")
+    assert "출력에 &#x27;환불&#x27;이 없습니다" in page or "출력에 '환불'이 없습니다" in page
+    assert "not found in the output" not in page
