@@ -140,3 +140,50 @@ async def test_the_korean_html_report_shows_grader_reasons_in_korean() -> None:
     page = render_html(dataclasses.replace(report, cells=cells), language="ko")
     assert "출력에 &#x27;환불&#x27;이 없습니다" in page or "출력에 '환불'이 없습니다" in page
     assert "not found in the output" not in page
+
+
+# The errors a Korean CLI user meets most: promotion refused, unknown names and ids.
+
+RULES = """
+def strict(variables):
+    return {"decision": "reject" if "010" in variables["text"] else "approve"}
+"""
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("ko_errors")
+    (folder / "ko_rules.py").write_text(RULES, encoding="utf-8")
+    (folder / "cases.jsonl").write_text(
+        '{"id": "a", "vars": {"text": "010-1"}, "label": "approve"}\n'
+        '{"id": "b", "vars": {"text": "hi"}, "label": "approve"}\n',
+        encoding="utf-8",
+    )
+    (folder / "andon.yaml").write_text(
+        "name: ko\nfeatures:\n  shop:\n    dataset: cases.jsonl\n    graders: [{type: label, path: decision}]\n"
+        '    criteria: ["accuracy >= 0.9"]\n    versions:\n      v1: {python: "ko_rules:strict"}\n',
+        encoding="utf-8",
+    )
+    assert _andon("--workspace", str(folder), "eval", "shop").returncode == 0
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("args", "korean", "english"),
+    [
+        (("promote", "shop", "v1"), "승격을 거부합니다", "refusing to promote"),
+        (("rollback", "shop"), "롤백할 수 없습니다", "cannot roll back"),
+        (("live", "nope"), "기능이 없습니다", "no feature"),
+        (("report", "run_nope"), "실행이 없습니다", "no run"),
+        (("traces", "show", "trc_nope"), "트레이스가 없습니다", "no trace"),
+        (("review", "show", "rev_nope"), "검토 항목이 없습니다", "no review item"),
+        (("cite", "out_nope"), "출력이 없습니다", "no output"),
+        (("keys", "revoke", "key_nope"), "API 키가 없습니다", "no API key"),
+    ],
+)
+def test_common_errors_are_korean(evaluated: Any, args: tuple[str, ...], korean: str, english: str) -> None:
+    ko = _andon("--workspace", str(evaluated), "--lang", "ko", *args)
+    assert ko.returncode != 0 and korean in ko.stderr and english not in ko.stderr, ko.stderr
+    assert "힌트" in ko.stderr or "오류" in ko.stderr
+    en = _andon("--workspace", str(evaluated), "--lang", "en", *args)
+    assert english in en.stderr, en.stderr  # the English is unchanged

@@ -8,6 +8,7 @@ import subprocess
 
 from andon.config.schema import FeatureConfig
 from andon.errors import ConfigError, NotFoundError
+from andon.messages import t
 from andon.workspace import Workspace
 
 MAX_REASON = 2000
@@ -38,7 +39,7 @@ def require_feature(ws: Workspace, feature: str) -> FeatureConfig:
     config = ws.config.features.get(feature)
     if config is None:
         known = ", ".join(ws.config.features) or "none"
-        raise NotFoundError(f"no feature {feature!r} in andon.yaml", hint=f"known features: {known}")
+        raise NotFoundError(t("polish.notfound.feature", feature=feature), hint=t("polish.known_features", known=known))
     return config
 
 
