@@ -248,11 +248,11 @@ def test_html_without_a_dataset_folder_shows_placeholders(report: RunReport) -> 
 
 def test_korean_html_is_translated(page_ko: str, page: str, report: RunReport) -> None:
     assert "평가 보고서: menu-photo-review" in page_ko
-    for label in ("성공 기준", "하한으로 판정", "케이스", "출처 기록", "실제로 렌더링된 메시지", "통과율", "깨짐"):
+    for label in ("성공 기준", "하한으로 판정", "케이스", "출처 기록", "실제로 렌더링된 메시지", "통과율", "나빠짐"):
         assert label in page_ko
     assert report.comparison is not None
     assert html.escape(view.verdict_line(report.comparison, "USD", "ko")) in page_ko
-    assert "v1 보다 낫습니다" in page_ko
+    assert "v1보다 낫습니다" in page_ko
     for english in ("Success criteria", "judged on lower bound", "Provenance of", "Cases that flipped"):
         assert english not in page_ko
     for text in (page, page_ko):
@@ -461,7 +461,7 @@ def test_terminal_in_korean(report: RunReport) -> None:
     console = Console(record=True, width=200, file=io.StringIO())
     print_comparison(report.comparison, console, "ko")
     out = console.export_text()
-    assert "v2 가 v1 보다 낫습니다" in out and "깨짐" in out and "통과율" in out
+    assert "v2가 v1보다 낫습니다" in out and "나빠짐" in out and "통과율" in out
 
 
 def test_verdicts_in_both_directions_and_none() -> None:
@@ -469,7 +469,7 @@ def test_verdicts_in_both_directions_and_none() -> None:
     assert worse.comparison is not None and worse.comparison.verdict == "worse"
     assert view.verdict_line(worse.comparison, "USD", "en").startswith("v1 is worse than v2")
     same = dataclasses.replace(worse.comparison, verdict="no detectable difference")
-    assert view.verdict_line(same, "USD", "ko").startswith("v2 와 v1 사이에 검출 가능한 차이가 없습니다")
+    assert view.verdict_line(same, "USD", "ko").startswith("v2와 v1 사이에 통계적으로 의미 있는 차이가 없습니다")
     single = build_report(n_cases=8, versions=("v1",), repeats=1)
     page = render_html(single)
     assert 'id="comparison"' not in page and 'id="stability"' not in page

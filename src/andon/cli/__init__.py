@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
 from rich.markup import escape
 
 from andon import __version__
 from andon.cli import call_cmds, eval_cmds, setup_cmds, version_cmds
 from andon.cli._common import err_console, options
+from andon.cli._help import localize, set_language
 from andon.errors import AndonError
 from andon.messages import t
 
@@ -79,8 +81,12 @@ for _name in ("demo_cmds", "serve_cmds", "keys_cmds", "trace_cmds", "deploy_cmds
 
 def main() -> None:
     """Entry point: user errors print as one clear message (no traceback) with their exit code."""
+    # --help is printed while the command line is parsed: its language is known before (cli/_help.py).
+    language = set_language(sys.argv[1:])
+    command = typer.main.get_command(app)
+    localize(command, language)
     try:
-        app()
+        command()
     except AndonError as exc:
         # Escaped: messages quote user text such as `recall[reject] >= 0.9`, which is not console markup.
         where = f"{escape(exc.where)}: " if exc.where else ""
@@ -91,5 +97,5 @@ def main() -> None:
             err_console.print(f"  [yellow]{t('hint.prefix')}[/]: {escape(exc.hint)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console.print(t("polish.interrupted"))
         sys.exit(130)

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from andon import deploy
-from andon.cli._common import console, open_workspace, print_json
+from andon.cli._common import SHORT_ID, Listing, console, open_workspace, print_json
 from andon.deploy.gate import describe_criteria
 from andon.messages import t
 from andon.store.deploy import FeatureEvent, LiveRecord
@@ -132,23 +131,23 @@ def live(
         print_json(out)
         return
     if feature is None:
-        table = Table(title=t("deploy.live_title"))
+        table = Listing(title=t("deploy.live_title"))
         for column in ("feature", "version", "id", "source", "state"):
-            table.add_column(t(f"deploy.col.{column}"))
+            table.column(t(f"deploy.col.{column}"), "id" if column == "id" else "text")
         for s in states:
             if s.version_id is None:
-                table.add_row(escape(s.feature), "—", "", t("deploy.source.nothing"), "")
+                table.row(escape(s.feature), "—", "", t("deploy.source.nothing"), "")
                 continue
             running = (
                 f"[red]{t('deploy.state.stopped')}[/]: {escape(s.stop_reason or '')}"
                 if s.stopped
                 else f"[green]{t('deploy.state.running')}[/]"
             )
-            table.add_row(
-                escape(s.feature), escape(s.version_name or ""), s.version_id[:12], _shown(_SOURCES, s.source or ""),
+            table.row(
+                escape(s.feature), escape(s.version_name or ""), s.version_id[:SHORT_ID], _shown(_SOURCES, s.source or ""),
                 running,
             )  # fmt: skip
-        console.print(table)
+        table.print(console)
         return
     state = states[0]
     if state.version_id is None or state.version_name is None:
@@ -165,29 +164,29 @@ def live(
     console.print(f"  {t('deploy.cases_allowed_line', allowed=t('cli.yes') if allowed else t('cli.no'))}")
     rows = histories[feature]
     if rows:
-        table = Table(title=t("deploy.history_title", feature=feature))
+        table = Listing(title=t("deploy.history_title", feature=feature))
         for column in ("number", "when", "action", "version", "id", "by", "run", "reason"):
-            table.add_column(t(f"deploy.col.{column}"))
+            table.column(t(f"deploy.col.{column}"), "id" if column in ("id", "run") else "text")
         for r in reversed(rows):
             action = _shown(_ACTIONS, r.action) + (f" [yellow]{t('deploy.forced_mark')}[/]" if r.forced else "")
-            table.add_row(
+            table.row(
                 str(r.id), r.created_at.isoformat(timespec="seconds"), action, escape(r.version_name),
-                r.version_id[:12], escape(r.actor), r.run_id or "", escape(r.reason or ""),
+                r.version_id[:SHORT_ID], escape(r.actor), r.run_id or "", escape(r.reason or ""),
             )  # fmt: skip
-        console.print(table)
+        table.print(console)
         for r in rows:
             if r.criteria_changed:
                 criteria = escape(describe_criteria(r.criteria, r.criteria_sha256))
                 note = t("deploy.criteria.history_note", number=r.id, run_id=r.run_id, criteria=criteria)
                 console.print(f"[yellow]  {note}[/]")
     if events:
-        table = Table(title=t("deploy.events_title", feature=feature))
+        table = Listing(title=t("deploy.events_title", feature=feature))
         for column in ("when", "event", "by", "reason"):
-            table.add_column(t(f"deploy.col.{column}"))
+            table.column(t(f"deploy.col.{column}"))
         for e in reversed(events):
             kind = _shown(_EVENTS, e.kind)
-            table.add_row(e.created_at.isoformat(timespec="seconds"), kind, escape(e.actor), escape(e.reason or ""))
-        console.print(table)
+            table.row(e.created_at.isoformat(timespec="seconds"), kind, escape(e.actor), escape(e.reason or ""))
+        table.print(console)
 
 
 def stop(

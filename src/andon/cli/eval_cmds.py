@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from andon.cli._common import console, err_console, open_workspace, print_json
+from andon.cli._common import Listing, console, err_console, open_workspace, print_json
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
 from andon.evals.compare import compare_cells
@@ -332,8 +332,6 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List recent evaluation runs, with each version's passed cells."""
-    from rich.table import Table
-
     with open_workspace() as ws:
         records = ws.store.list_runs(feature, limit)
         tallies = ws.store.run_tallies([r.id for r in records])
@@ -351,21 +349,21 @@ def runs(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=t("runs.title"))
+    table = Listing(title=t("runs.title"))
     for column in ("id", "feature", "status", "created", "versions", "cases"):
-        table.add_column(t(f"runs.col.{column}"))
-    table.add_column(t("evals.runs.col.results"))
+        table.column(t(f"runs.col.{column}"), "id" if column == "id" else "text")
+    table.column(t("evals.runs.col.results"))
     for row in rows:
         results = [
             t("evals.runs.result_errors" if x["errors"] else "evals.runs.result", **x)
             for x in cast(list[dict[str, Any]], row["results"])
         ]
         cases = f"{row['cases']} × {row['repeats']}" + (f" ({row['slice']})" if row["slice"] else "")
-        table.add_row(
-            str(row["id"]), str(row["feature"]), str(row["status"]), str(row["created_at"])[:19],
-            ", ".join(row["versions"]), cases, Text(" · ".join(results)),  # type: ignore[arg-type]
+        table.row(
+            str(row["id"]), Text(str(row["feature"])), str(row["status"]), str(row["created_at"])[:19],
+            Text(", ".join(row["versions"])), Text(cases), Text(" · ".join(results)),  # type: ignore[arg-type]
         )  # fmt: skip
-    console.print(table)
+    table.print(console)
 
 
 __all__ = ["compare", "eval_", "load_cells", "report", "runs"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from andon.cli._common import console, err_console, options, print_json
+from andon.cli._common import Listing, console, err_console, options, print_json
 from andon.config.loader import find_config
 from andon.messages import t
 from andon.store import Store
@@ -75,20 +75,20 @@ def list_(
     if not records:
         console.print(t("keys.none"))
         return
-    table = Table()
+    table = Listing()
     for column in ("id", "name", "prefix", "scopes", "rate", "created", "revoked"):
-        table.add_column(t(f"keys.col.{column}"))
+        table.column(t(f"keys.col.{column}"), "id" if column == "id" else "text")
     for r in records:
-        table.add_row(
+        table.row(
             r.id,
-            r.name,
+            Text(r.name),
             r.prefix + "…",
             ", ".join(r.scopes),
             str(r.rate_limit_per_min or "∞"),
             r.created_at.isoformat(timespec="seconds"),
             r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "",
         )
-    console.print(table)
+    table.print(console)
 
 
 @keys_app.command("revoke")

@@ -11,9 +11,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
-from rich.table import Table
 
-from andon.cli._common import console, open_workspace, print_json
+from andon.cli._common import Listing, console, open_workspace, print_json
 from andon.config.schema import FeatureConfig
 from andon.deploy import default_actor, require_feature
 from andon.errors import ConfigError
@@ -60,7 +59,7 @@ def list_(
         if feature
         else t("review.title", pending=pending, decided=decided)
     )
-    table = Table(title=title)
+    table = Listing(title=title)
     wide = console.width >= _WIDE  # narrow terminals keep what identifies an item and what to decide
     columns = [
         "id",
@@ -68,32 +67,23 @@ def list_(
         "status",
         *(["reason", "created"] if wide else []),
     ]
-    rows = [
-        {
+    for column in columns:
+        table.column(t(f"review.col.{column}"), "id" if column == "id" else "text")
+    table.column(t("review.col.suggestion"), "clip")  # one line each: `review show` has the whole of it
+    table.column(t("review.col.decision"), "clip")
+    for item in items:
+        cells = {
             "id": item.id,
             "feature": escape(item.feature),
             "status": item.status,
             "reason": item.reason,
             "created": item.created_at.strftime("%Y-%m-%d %H:%M"),
         }
-        for item in items
-    ]
-    used = 1
-    for column in columns:
-        # ids are what `andon review show/decide` take: these columns are never cut
-        header = t(f"review.col.{column}")
-        width = max([cell_len(header), *(cell_len(r[column]) for r in rows)])  # cells: Korean is double width
-        table.add_column(header, no_wrap=True, width=width)
-        used += width + 3  # padding and border
-    rest = max(14, (console.width - used) // 2 - 3)  # the two free-text columns share what is left
-    table.add_column(t("review.col.suggestion"), no_wrap=True, overflow="ellipsis", width=rest)
-    table.add_column(t("review.col.decision"), no_wrap=True, overflow="ellipsis", width=rest)
-    for item, row in zip(items, rows, strict=True):
         decided_text = escape(item.label or (_short(item.decision) if item.decision is not None else ""))
         if item.status == "decided":
             decided_text += f" [dim]{t('review.by', actor=escape(item.decided_by or ''))}[/]"
-        table.add_row(*(row[c] for c in columns), escape(_short(_suggestion(item))), decided_text)
-    console.print(table)
+        table.row(*(cells[c] for c in columns), escape(_short(_suggestion(item))), decided_text)
+    table.print(console)
     if not items:
         console.print(f"[dim]{t('review.empty')}[/]")
 

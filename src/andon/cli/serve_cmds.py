@@ -58,6 +58,7 @@ def serve(
 
     A request's headers must arrive within gateway.header_timeout_s (10 s) and its body within
     gateway.body_timeout_s (60 s), or the connection is closed; JSON bodies nest at most 64 levels.
+    An edited andon.yaml is served from the next request on, without a restart.
     """
     import uvicorn
 

@@ -7,10 +7,10 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.markup import escape
-from rich.table import Table
 
-from andon.cli._common import console, open_workspace, print_json
+from andon.cli._common import Listing, console, open_workspace, print_json
 from andon.gateway.tracing import retention_cutoffs, trace_record
 from andon.gateway.types import TraceRecord
 from andon.messages import t
@@ -48,13 +48,14 @@ def list_traces(
     if not rows:
         console.print(t("traces.none") if feature is None else t("traces.none_of", feature=escape(feature)))
         return
-    table = Table(title=t("traces.title") if feature is None else t("traces.title_of", feature=escape(feature)))
+    table = Listing(title=t("traces.title") if feature is None else t("traces.title_of", feature=feature))
     for column in ("id", "time", "feature", "version", "route", "status", "cache", "ms", "tokens", "cost"):
-        table.add_column(t(f"traces.col.{column}"), justify="right" if column in ("ms", "tokens", "cost") else "left")
+        justify: JustifyMethod = "right" if column in ("ms", "tokens", "cost") else "left"
+        table.column(t(f"traces.col.{column}"), "id" if column == "id" else "text", justify)
     for trace in rows:
         status_text = trace.status if trace.error_code is None else f"{trace.status} ({trace.error_code})"
         cost = "" if trace.cost is None else f"{trace.cost:.4g} {trace.currency or ''}"
-        table.add_row(
+        table.row(
             trace.id,
             trace.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             escape(trace.feature),
@@ -66,7 +67,7 @@ def list_traces(
             f"{trace.input_tokens}+{trace.output_tokens}",
             cost,
         )
-    console.print(table)
+    table.print(console)
 
 
 @traces_app.command("show")

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
-from rich.table import Table
+from rich.text import Text
 
-from andon.cli._common import console, open_workspace, print_json
+from andon.cli._common import SHORT_ID, Listing, console, open_workspace, print_json
 from andon.messages import t
 from andon.versions.diff import diff_versions
 
@@ -38,19 +38,19 @@ def versions(
     if not rows:
         console.print(t("versions.none", feature=feature))
         return
-    table = Table(title=t("versions.title", feature=feature))
+    table = Listing(title=t("versions.title", feature=feature))
     for column in ("name", "id", "created", "steps", "model", "declared"):
-        table.add_column(t(f"versions.col.{column}"))
+        table.column(t(f"versions.col.{column}"), "id" if column == "id" else "text")
     for row in rows:
-        table.add_row(
-            str(row["name"]),
-            str(row["id"])[:12],
+        table.row(
+            Text(str(row["name"])),
+            str(row["id"])[:SHORT_ID],  # the short id: whole, and accepted wherever a version is named
             str(row["created_at"])[:19],
-            " → ".join(row["steps"]),
-            ", ".join(row["models"]),
+            Text(" → ".join(row["steps"])),
+            Text(", ".join(row["models"])),
             t("cli.yes") if row["declared"] else t("versions.history_only"),
         )
-    console.print(table)
+    table.print(console)
 
 
 def diff(

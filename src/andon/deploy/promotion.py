@@ -66,8 +66,8 @@ def promote(
     reason = clean_reason(reason)
     if force and reason is None:
         raise ConfigError(
-            "--force needs --reason: a forced promotion is recorded with who and why",
-            hint=f"andon promote {feature} {version_ref} --force --reason 'why this cannot wait'",
+            t("polish.promote.force_needs_reason"),
+            hint=t("polish.promote.force_needs_reason_hint", feature=feature, version=version_ref),
         )
     ws.sync_versions(feature)  # what goes live is found by id in the store from now on
     version = ws.version(feature, version_ref)
@@ -98,10 +98,14 @@ def rollback(ws: Workspace, feature: str, *, actor: str | None = None, reason: s
     require_feature(ws, feature)
     stack = live_stack(ws.store.live_history(feature))
     if len(stack) < 2:
-        current = f"only {stack[-1][1]} ({stack[-1][0][:12]}) was ever live" if stack else "nothing was promoted yet"
+        current = (
+            t("polish.rollback.only", name=stack[-1][1], id=stack[-1][0][:12])
+            if stack
+            else t("polish.rollback.nothing")
+        )
         raise AndonError(
-            f"cannot roll back {feature}: {current}",
-            hint=f"promote a version explicitly: andon promote {feature} VERSION",
+            t("polish.rollback.cannot", feature=feature, current=current),
+            hint=t("polish.rollback.hint", feature=feature),
         )
     version_id, name = stack[-2]
     return ws.store.record_live(
@@ -135,16 +139,14 @@ def history(ws: Workspace, feature: str) -> list[LiveRecord]:
 
 def _refusal(feature: str, version: Version, verdict: Verdict) -> PromotionRefused:
     label = f"{feature} {version.name} ({version.id[:12]})"
-    force = (
-        f"or promote anyway: andon promote {feature} {version.name} --force --reason '…' (recorded with who and why)"
-    )
+    force = t("polish.promote.force", feature=feature, version=version.name)
     if verdict.run_id is None:
         detail = f"; {verdict.note}" if verdict.note else ""
         return PromotionRefused(
-            f"refusing to promote {label}: it was never evaluated to the end{detail}",
+            t("polish.promote.never_evaluated", label=label, detail=detail),
             run_id=None,
             failing=verdict.failing,
-            hint=f"evaluate it first: andon eval {feature} --versions {version.name}, {force}",
+            hint=t("polish.promote.never_evaluated_hint", feature=feature, version=version.name, force=force),
         )
     lines = "\n".join(f"  - {line}" for line in verdict.failing)
     if verdict.criteria_changed:
@@ -155,8 +157,8 @@ def _refusal(feature: str, version: Version, verdict: Verdict) -> PromotionRefus
             hint=t("deploy.criteria.refused_hint", feature=feature, version=version.name),
         )
     return PromotionRefused(
-        f"refusing to promote {label}: its latest evaluation, run {verdict.run_id}, failed the criteria:\n{lines}",
+        t("polish.promote.failed", label=label, run_id=verdict.run_id, lines=lines),
         run_id=verdict.run_id,
         failing=verdict.failing,
-        hint=f"see it with: andon report {verdict.run_id}; fix the version and evaluate again, {force}",
+        hint=t("polish.promote.failed_hint", run_id=verdict.run_id, force=force),
     )

@@ -5,12 +5,37 @@ A run report is complete enough to rebuild any view (HTML, JUnit, Markdown, CSV)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from andon.evals.metrics import ClassificationReport, MetricValue
 from andon.evals.stability import StabilityReport
+from andon.messages import t
+
+
+def render_reason(key: str, values: dict[str, Any], language: str) -> str:
+    """A stored reason in ``language``; a value ``{"key": …, "values": …}`` is a reason of its own."""
+    shown = {
+        name: render_reason(v["key"], v.get("values") or {}, language) if isinstance(v, dict) and "key" in v else v
+        for name, v in values.items()
+    }
+    return t(key, language=language, **shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A reason as a catalogue message with its values, so each report shows it in its own language."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, language: str = "en") -> str:
+        """The reason in ``language``."""
+        return render_reason(self.key, self.values, language)
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +96,15 @@ class Grade:
     expected: Any = None
     judge_output_id: str | None = None  # llm-rubric: the judge call's own provenance
     error: bool = False
+    # ``reason`` as a catalogue message (graders that say why in words of their own leave it None).
+    reason_key: str | None = None
+    reason_values: dict[str, Any] | None = None
+
+    def reason_in(self, language: str) -> str | None:
+        """``reason`` in ``language`` when it was stored with its key; else as stored (older runs: English)."""
+        if self.reason_key is None:
+            return self.reason
+        return render_reason(self.reason_key, self.reason_values or {}, language)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form stored with the result."""
@@ -84,12 +118,15 @@ class Grade:
             "expected": self.expected,
             "judge_output_id": self.judge_output_id,
             "error": self.error,
+            "reason_key": self.reason_key,
+            "reason_values": self.reason_values,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Grade:
-        """Inverse of :meth:`to_json`."""
-        return cls(**data)
+        """Inverse of :meth:`to_json`; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
@@ -27,6 +28,8 @@ from andon.gateway.auth import Authenticator
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
+from andon.gateway.metrics import GatewayMetrics
+from andon.gateway.reload import ConfigReloader, PinGeneration
 from andon.gateway.routes import alerts, chat, features, health, reviews, traces, watch
 from andon.messages import t
 from andon.workspace import Workspace
@@ -191,10 +194,11 @@ async def _internal_error(scope: Scope, receive: Receive, send: Send, exc: BaseE
 # --- the app -----------------------------------------------------------------------------------------
 
 
-def _default_gateway(ws: Workspace) -> Gateway:
+def _default_gateway(ws: Workspace, metrics: GatewayMetrics | None = None) -> Gateway:
     """The gateway, with the semantic cache only when a feature enables caching (it loads an embedding model).
 
-    The SSRF-safe image fetcher is built by the gateway itself when an image URL first arrives.
+    The SSRF-safe image fetcher is built by the gateway itself when an image URL first arrives; ``metrics``
+    carries the counters over when an edited andon.yaml replaces the gateway.
     """
     from andon.gateway.service import Gateway
 
@@ -203,7 +207,7 @@ def _default_gateway(ws: Workspace) -> Gateway:
         from andon.gateway.semcache.cache import SemanticCache
 
         answer_cache = SemanticCache(ws.store, ws.config)
-    return Gateway(ws, answer_cache=answer_cache)
+    return Gateway(ws, answer_cache=answer_cache, metrics=metrics)
 
 
 def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace: bool = False) -> FastAPI:
@@ -215,11 +219,18 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
         gw = gateway if gateway is not None else _default_gateway(ws)
         app.state.gateway = gw
         await gw.start()
+        # An edited andon.yaml is served without a restart; an injected gateway (tests) is kept as given.
+        reloader = None if gateway is not None else ConfigReloader.starting(app.state, ws, gw, partial(
+            _default_gateway, metrics=gw.metrics))  # fmt: skip
+        if reloader is not None:
+            await reloader.start()
         try:
             yield
         finally:
-            await gw.stop()
-            await ws.aclose_providers()
+            if reloader is not None:
+                await reloader.stop()  # closes replaced configs; the current one is closed here
+            await app.state.gateway.stop()
+            await app.state.workspace.aclose_providers()
             if close_workspace:
                 ws.store.close()
 
@@ -235,6 +246,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     app.state.authenticator = Authenticator(ws.store, enabled=settings.auth)
     install_error_handlers(app)
     # Added inside out: the request log wraps everything, so even a refused body is logged with its trace id.
+    app.add_middleware(PinGeneration)  # each request keeps the config it arrived under (gateway/reload.py)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(

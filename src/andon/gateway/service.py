@@ -90,13 +90,14 @@ class Gateway:
         state_ttl_s: float = 0.0,
         prune_interval_s: float | None = DEFAULT_PRUNE_INTERVAL_S,
         max_batch: int = 256,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.ws = ws
         self.config = ws.config
         self.answer_cache = answer_cache
         self.image_fetcher = image_fetcher
         self._own_fetcher: Any = None  # built here on first use, so closed here
-        self.metrics = GatewayMetrics()
+        self.metrics = metrics or GatewayMetrics()  # given when a reloaded config replaces this gateway
         gateway = self.config.gateway
         self.circuits = Circuits(gateway.circuit_failures, gateway.circuit_reset_s)
         self.writer = TraceWriter(

@@ -43,11 +43,15 @@ def current_language() -> str:
 
 
 class _Formatter(string.Formatter):
-    """``str.format`` plus Korean particles: ``{name:을/를}`` appends the form that fits the value."""
+    """``str.format`` plus Korean particles: ``{name:을/를}`` appends the form that fits the value.
+
+    A particle may follow an ordinary spec after a second colon: ``{value:.4g:이/가}``.
+    """
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if format_spec in PARTICLES:
-            return attach(str(value), format_spec)
+        spec, _, particle = format_spec.rpartition(":")
+        if particle in PARTICLES:
+            return attach(str(super().format_field(value, spec)) if spec else str(value), particle)
         return str(super().format_field(value, format_spec))
 
 

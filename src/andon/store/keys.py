@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from andon.errors import NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import ApiKeyRow, utcnow
 
@@ -90,8 +91,7 @@ class KeysMixin(StoreBase):
                 row = matches[0] if matches else None
             if row is None:
                 raise NotFoundError(
-                    f"no API key {ref!r}",
-                    hint=f"copy the id from `andon keys list` (key_…); a prefix of {_MIN_PREFIX}+ characters works",
+                    t("polish.notfound.key", ref=ref), hint=t("polish.notfound.key_hint", n=_MIN_PREFIX)
                 )
             if row.revoked_at is None:
                 session.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(revoked_at=utcnow()))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from andon.errors import NotFoundError, StoreError
+from andon.messages import t
 from andon.store.db import (
     DATABASE_URL_ENV,
     WRITE_OPTION,
@@ -245,15 +246,14 @@ class Store(
                 matches = _prefix_matches(candidates, ref)
                 if len(matches) > 1:
                     raise NotFoundError(
-                        f"output {ref!r} is ambiguous: it starts several output ids ({', '.join(matches)})",
-                        hint="give more characters of the id",
+                        t("polish.notfound.output_ambiguous", ref=ref, ids=", ".join(matches)),
+                        hint=t("polish.more_chars"),
                     )
                 if matches:
                     row = session.get_one(OutputRow, matches[0])
             if row is None:
                 raise NotFoundError(
-                    f"no output {ref!r}",
-                    hint=f"copy the id as printed (out_…); a unique prefix of at least {MIN_PREFIX} characters works",
+                    t("polish.notfound.output", ref=ref), hint=t("polish.notfound.output_hint", n=MIN_PREFIX)
                 )
             return OutputRecord(**{name: getattr(row, name) for name in _OUTPUT_FIELDS})
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 
 from andon.errors import NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import ReviewItemRow, TraceRow, utcnow
 
@@ -55,14 +56,12 @@ class ReviewsMixin(StoreBase):
                 exact = [m for m in matches if m.id.startswith(ref)]  # SQLite's LIKE ignores case
                 if len(exact) > 1:
                     raise NotFoundError(
-                        f"review item {ref!r} is ambiguous: it starts {', '.join(m.id for m in exact)}",
-                        hint="give more characters of the id",
+                        t("polish.notfound.review_ambiguous", ref=ref, ids=", ".join(m.id for m in exact)),
+                        hint=t("polish.more_chars"),
                     )
                 row = exact[0] if exact else None
             if row is None:
-                raise NotFoundError(
-                    f"no review item {ref!r}", hint="list them with `andon review list`; ids look like rev_…"
-                )
+                raise NotFoundError(t("polish.notfound.review", ref=ref), hint=t("polish.notfound.review_hint"))
             return _row_dict(row)
 
     def list_review_items(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, update
 
 from andon.errors import NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import OutputRow, RunCaseRow, RunResultRow, RunRow, utcnow
 from andon.store.records import OutputRecord, RunRecord
@@ -107,13 +108,15 @@ class RunsMixin(StoreBase):
                     ).all()
                     matches = [r for r in rows if r.id.startswith(ref)]
                     if len(matches) > 1:
-                        raise NotFoundError(f"run {ref!r} is ambiguous", hint="give more characters of the run id")
+                        raise NotFoundError(t("polish.notfound.run_ambiguous", ref=ref), hint=t("polish.more_chars"))
                     row = matches[0] if matches else None
             if row is None:
                 recent = session.scalars(select(RunRow.id).order_by(RunRow.created_at.desc()).limit(5)).all()
                 raise NotFoundError(
-                    f"no run {ref!r}",
-                    hint=f"recent runs: {', '.join(recent)}" if recent else "run `andon eval FEATURE` first",
+                    t("polish.notfound.run", ref=ref),
+                    hint=t("polish.notfound.run_recent", runs=", ".join(recent))
+                    if recent
+                    else t("polish.notfound.run_none"),
                 )
             return _run_record(row)
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from andon.errors import ConfigError, NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
 from andon.store.records import OutputRecord
@@ -103,10 +104,10 @@ class TracesMixin(StoreBase):
                 ).all()
                 rows = [r for r in found if r.id.startswith(ref)]  # SQLite's LIKE ignores case
                 if len(rows) > 1:
-                    raise NotFoundError(f"trace {ref!r} is ambiguous", hint="give more characters of the trace id")
+                    raise NotFoundError(t("polish.notfound.trace_ambiguous", ref=ref), hint=t("polish.more_chars"))
                 row = rows[0] if rows else None
             if row is None:
-                raise NotFoundError(f"no trace {ref!r}", hint="list recent traces with `andon traces list`")
+                raise NotFoundError(t("polish.notfound.trace", ref=ref), hint=t("polish.notfound.trace_hint"))
             return _trace_dict(row)
 
     def list_traces(

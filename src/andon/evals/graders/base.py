@@ -8,7 +8,19 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from andon.config.graders import GraderSettings
 from andon.embeddings import Embedder, default_embedder
 from andon.errors import ConfigError
-from andon.evals.model import Case, Grade
+from andon.evals.model import Case, Grade, Said
+
+
+def said(key: str, **values: Any) -> Said:
+    """A grade's reason as a catalogue message (keys ``polish.grade.*``): the report shows it in its language."""
+    return Said(key, values)
+
+
+def reason_fields(reason: str | Said | None) -> dict[str, Any]:
+    """A Grade's ``reason`` (English) and, for a catalogue message, its key and values."""
+    if isinstance(reason, Said):
+        return {"reason": reason.text(), "reason_key": reason.key, "reason_values": reason.values}
+    return {"reason": reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +100,16 @@ class Ungradable(Exception):
     """
 
     def __init__(
-        self, reason: str, *, expected: Any = None, predicted: str | None = None, judge_output_id: str | None = None
+        self,
+        reason: str | Said,
+        *,
+        expected: Any = None,
+        predicted: str | None = None,
+        judge_output_id: str | None = None,
     ) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(str(reason))
+        self.reason = str(reason)
+        self.said = reason if isinstance(reason, Said) else None
         self.expected = expected
         self.predicted = predicted
         self.judge_output_id = judge_output_id
@@ -123,7 +141,7 @@ class SpecGrader(Generic[S]):
         self,
         score: float,
         passed: bool,
-        reason: str | None = None,
+        reason: str | Said | None = None,
         *,
         expected: Any = None,
         predicted: str | None = None,
@@ -135,12 +153,12 @@ class SpecGrader(Generic[S]):
             score=min(1.0, max(0.0, float(score))),
             passed=passed,
             weight=self.spec.weight,
-            reason=reason,
             predicted=predicted,
             expected=expected,
             judge_output_id=judge_output_id,
+            **reason_fields(reason),
         )
 
-    def check(self, ok: bool, reason: str, *, expected: Any = None, predicted: str | None = None) -> Grade:
+    def check(self, ok: bool, reason: str | Said, *, expected: Any = None, predicted: str | None = None) -> Grade:
         """A pass/fail grade (score 1 or 0); ``reason`` says what was observed, so it reads right negated too."""
         return self.verdict(1.0 if ok else 0.0, ok, reason, expected=expected, predicted=predicted)

@@ -6,11 +6,12 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from andon.config.graders import GraderSettings
 from andon.errors import AndonError
-from andon.evals.graders.base import Grader, GraderContext, GradingError, Ungradable
-from andon.evals.model import Grade
+from andon.evals.graders.base import Grader, GraderContext, GradingError, Ungradable, reason_fields, said
+from andon.evals.model import Grade, Said
 
 _EPSILON = 1e-9  # weighted means of exact scores can land a hair under the threshold they meet
 
@@ -24,24 +25,23 @@ class Negated:
     async def grade(self, ctx: GraderContext) -> Grade:
         """Grade with the inner grader and invert the verdict."""
         if ctx.status != "ok":
-            raise Ungradable(ctx.error or "the output is an error")
+            raise Ungradable(ctx.error or said("polish.grade.output_error"))
         grade = await self.inner.grade(ctx)
-        return replace(
-            grade,
-            score=1.0 - grade.score,
-            passed=not grade.passed,
-            reason=f"not: {grade.reason}" if grade.reason else "not",
+        inner: Any = (
+            grade.reason if grade.reason_key is None else {"key": grade.reason_key, "values": grade.reason_values}
         )
+        reason = said("polish.grade.negated", reason=inner) if grade.reason else said("polish.grade.negated_bare")
+        return replace(grade, score=1.0 - grade.score, passed=not grade.passed, **reason_fields(reason))
 
 
-def _failed(spec: GraderSettings, reason: str, exc: Ungradable | None = None, *, error: bool = False) -> Grade:
+def _failed(spec: GraderSettings, reason: str | Said, exc: Ungradable | None = None, *, error: bool = False) -> Grade:
     # With ``error`` set the score of 0 is a placeholder: nothing aggregates it.
     return Grade(
         grader=spec.label,
         score=0.0,
         passed=False,
         weight=spec.weight,
-        reason=reason,
+        **reason_fields(exc.said or reason if exc else reason),
         predicted=exc.predicted if exc else None,
         expected=exc.expected if exc else None,
         judge_output_id=exc.judge_output_id if exc else None,
@@ -56,7 +56,7 @@ async def run_grader(spec: GraderSettings, grader: Grader, ctx: GraderContext) -
     judge, a broken template, a crash, a wrong return value) gives an *error* grade instead: no score at all.
     """
     if ctx.status != "ok":
-        return _failed(spec, ctx.error or "the output is an error")
+        return _failed(spec, ctx.error or said("polish.grade.output_error"))
     try:
         grade = await grader.grade(ctx)
     except GradingError as exc:
@@ -66,7 +66,7 @@ async def run_grader(spec: GraderSettings, grader: Grader, ctx: GraderContext) -
     except AndonError as exc:
         return _failed(spec, str(exc), error=True)
     except Exception as exc:  # a plugin's bug must not stop the run; the reason keeps what it was
-        return _failed(spec, f"the grader crashed: {type(exc).__name__}: {exc}", error=True)
+        return _failed(spec, said("polish.grade.crashed", error=f"{type(exc).__name__}: {exc}"), error=True)
     if not isinstance(grade, Grade) or not math.isfinite(grade.score):
         return _failed(spec, f"the grader returned {grade!r}, not a Grade with a finite score", error=True)
     return replace(grade, grader=spec.label, weight=spec.weight, score=min(1.0, max(0.0, grade.score)))

@@ -6,7 +6,7 @@ import asyncio
 
 from andon.config.graders import SimilarSettings
 from andon.config.json_values import split_path
-from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, said
 from andon.evals.graders.values import as_text, expected_value, output_text
 from andon.evals.model import Grade
 
@@ -42,5 +42,6 @@ class Similar(SpecGrader[SimilarSettings]):
         best = max(range(len(cosines)), key=cosines.__getitem__)
         cos = max(-1.0, min(1.0, cosines[best]))
         ok = cos >= self.threshold
-        reason = f"cosine {cos:.3f} {'≥' if ok else '<'} {self.threshold:g} ({embedder.name})"
+        reason = said("polish.grade.cosine_ok" if ok else "polish.grade.cosine_low", cosine=f"{cos:.3f}",
+                      threshold=f"{self.threshold:g}", model=embedder.name)  # fmt: skip
         return self.verdict(cos, ok, reason, expected=references[best] if len(references) > 1 else references[0])

@@ -10,7 +10,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from andon.config.graders import IsJsonSettings, JsonSchemaSettings, NumericSettings
 from andon.config.json_values import parse_number, split_path
 from andon.errors import ConfigError
-from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable, said
 from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output
 from andon.evals.model import Grade
 
@@ -25,7 +25,7 @@ class IsJson(SpecGrader[IsJsonSettings]):
     async def grade(self, ctx: GraderContext) -> Grade:
         """Parse the output."""
         ok = is_json(parsed_output(ctx))
-        return self.check(ok, "the output is valid JSON" if ok else "the output is not valid JSON")
+        return self.check(ok, said("polish.grade.json" if ok else "polish.grade.not_json"))
 
 
 class JsonSchema(SpecGrader[JsonSchemaSettings]):
@@ -57,12 +57,12 @@ class JsonSchema(SpecGrader[JsonSchemaSettings]):
         else:
             instance = parsed_output(ctx)
             if not is_json(instance):
-                return self.check(False, "the output is not valid JSON")
+                return self.check(False, said("polish.grade.not_json"))
         error = best_match(self.validator.iter_errors(instance))
         if error is None:
-            return self.check(True, "matches the schema")
+            return self.check(True, said("polish.grade.schema_ok"))
         at = ".".join(str(p) for p in error.absolute_path) or "(root)"
-        return self.check(False, f"at {at}: {error.message}")
+        return self.check(False, said("polish.grade.schema_at", at=at, problem=error.message))
 
 
 class Numeric(SpecGrader[NumericSettings]):
@@ -85,10 +85,15 @@ class Numeric(SpecGrader[NumericSettings]):
         actual = parse_number(raw)
         if actual is None:
             shown = raw if len(str(raw)) <= 80 else str(raw)[:79] + "…"
-            raise Ungradable(f"the output {shown!r} is not a number", expected=expected)
+            raise Ungradable(said("polish.grade.not_a_number", output=repr(shown)), expected=expected)
         difference = abs(actual - expected)
         # A relative hair of slack so 0.1 + 0.2 counts as 0.3 when the tolerance is zero.
         ok = difference <= self.tolerance or math.isclose(actual, expected, rel_tol=1e-9)
-        sign = "≤" if ok else ">"
-        reason = f"{actual:g} vs {expected:g}: difference {difference:g} {sign} tolerance {self.tolerance:g}"
+        reason = said(
+            "polish.grade.numeric_ok" if ok else "polish.grade.numeric_off",
+            actual=f"{actual:g}",
+            expected=f"{expected:g}",
+            difference=f"{difference:g}",
+            tolerance=f"{self.tolerance:g}",
+        )
         return self.check(ok, reason, expected=expected)

@@ -22,7 +22,7 @@ from andon.config.graders import (
 )
 from andon.config.json_values import split_path
 from andon.errors import ConfigError
-from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable, said
 from andon.evals.graders.values import (
     as_text,
     expected_label,
@@ -107,7 +107,8 @@ class _Equal(_PathGrader[C], Generic[C]):
             # Compare text with text first so '007' equals '007' even though JSON would read it as 7.
             actual = text if isinstance(expected, str) or not is_json(parsed) else parsed
         ok = values_equal(actual, expected)
-        reason = f"{_short(actual)} {'equals' if ok else 'is not'} {_short(expected)}"
+        reason = said("polish.grade.equals" if ok else "polish.grade.not_equal", actual=_short(actual),
+                      expected=_short(expected))  # fmt: skip
         return self.check(ok, reason, expected=expected)
 
 
@@ -146,7 +147,8 @@ class _Contains(_PathGrader[C], Generic[C]):
         needle = _needle(expected_value(self.spec.value, ctx.case, self.parts, self.where))
         haystack = output_text(ctx, self.parts)
         ok = _fold(needle, self.fold) in _fold(haystack, self.fold)
-        return self.check(ok, f"{_short(needle)} {'found' if ok else 'not found'} in the output", expected=needle)
+        reason = said("polish.grade.found" if ok else "polish.grade.not_found", needle=_short(needle))
+        return self.check(ok, reason, expected=needle)
 
 
 class Contains(_Contains[ContainsSettings]):
@@ -203,7 +205,11 @@ class ContainsAny(_ContainsMany[ContainsAnySettings]):
     async def grade(self, ctx: GraderContext) -> Grade:
         """Pass when any text is found."""
         found, missing = self._found(ctx)
-        reason = f"found {', '.join(map(_short, found))}" if found else f"none of {missing} found"
+        reason = (
+            said("polish.grade.found_some", found=", ".join(map(_short, found)))
+            if found
+            else said("polish.grade.found_none", missing=str(missing))
+        )
         return self.check(bool(found), reason, expected=found + missing)
 
 
@@ -216,7 +222,11 @@ class ContainsAll(_ContainsMany[ContainsAllSettings]):
         """Pass when all texts are found."""
         found, missing = self._found(ctx)
         total = len(found) + len(missing)
-        reason = f"all {total} found" if not missing else f"missing {', '.join(map(_short, missing))}"
+        reason = (
+            said("polish.grade.found_all", total=total)
+            if not missing
+            else said("polish.grade.missing", missing=", ".join(map(_short, missing)))
+        )
         return self.verdict(len(found) / total, not missing, reason, expected=found + missing)
 
 
@@ -249,7 +259,11 @@ class Regex(_PathGrader[RegexSettings]):
             rendered = expected_value(self.spec.value, ctx.case, self.parts, self.where)
             compiled = self._compile(as_text(rendered), error=GradingError)
         match = compiled.search(output_text(ctx, self.parts))
-        reason = f"matched {_short(match.group(0))}" if match else f"no match for /{compiled.pattern}/"
+        reason = (
+            said("polish.grade.matched", match=_short(match.group(0)))
+            if match
+            else said("polish.grade.no_match", pattern=compiled.pattern)
+        )
         return self.check(match is not None, reason, expected=compiled.pattern)
 
 
@@ -275,8 +289,8 @@ class Label(_PathGrader[LabelSettings]):
         try:
             predicted = output_text(ctx, self.parts).strip()
         except Ungradable as exc:
-            raise type(exc)(exc.reason, expected=expected) from None
+            raise type(exc)(exc.said or exc.reason, expected=expected) from None
         ok = predicted.casefold() == expected.casefold()
         predicted = expected if ok else self._canonical(predicted)
-        reason = f"predicted {_short(predicted)}, expected {_short(expected)}"
+        reason = said("polish.grade.label", predicted=_short(predicted), expected=_short(expected))
         return self.check(ok, reason, expected=expected, predicted=predicted)

@@ -7,7 +7,7 @@ from typing import Any
 
 from andon.config.json_values import MissingPath, lookup, split_path
 from andon.errors import TemplateError
-from andon.evals.graders.base import GraderContext, GradingError, Ungradable
+from andon.evals.graders.base import GraderContext, GradingError, Ungradable, said
 from andon.evals.model import Case
 from andon.versions.render import render_template
 
@@ -53,7 +53,7 @@ def output_at(ctx: GraderContext, parts: tuple[str, ...]) -> Any:
     data = parsed_output(ctx)
     dotted = ".".join(parts)
     if not is_json(data):
-        raise Ungradable(f"the output is not JSON, so it has no field {dotted!r}")
+        raise Ungradable(said("polish.grade.no_field_not_json", field=repr(dotted)))
     try:
         return lookup(data, parts)
     except MissingPath as exc:

@@ -681,11 +681,11 @@ def _repeat(p: _Page, cell: CellResult, same_as: int | None) -> str:
             if g.error:
                 items.append(
                     f"<li><span class='err'>!</span> <code>{e(g.grader)}</code> {p.ev('report.could_not_grade')}"
-                    f" — <span class='err'>{e(g.reason or '')}</span></li>"
+                    f" — <span class='err'>{e(g.reason_in(p.lang) or '')}</span></li>"
                 )
                 continue
             ok = "<span class='good'>✓</span>" if g.passed else "<span class='bad'>✗</span>"
-            reason = f" — {e(g.reason)}" if g.reason else ""
+            reason = f" — {e(g.reason_in(p.lang))}" if g.reason else ""
             judge = (
                 f" <span class='muted mono'>({p.x('case.judge')} {e(g.judge_output_id)})</span>"
                 if g.judge_output_id

@@ -45,7 +45,7 @@ def _cell_lines(cells: list[CellResult], language: str) -> list[str]:
         if cell.passed:
             continue
         lines.append(f"{head}: {f.tr('status.failed', language)}; output id {cell.output_id or '—'}")
-        lines.extend(f"  {g.grader} {g.score:.2f}: {g.reason or ''}" for g in cell.grades if not g.passed)
+        lines.extend(f"  {g.grader} {g.score:.2f}: {g.reason_in(language) or ''}" for g in cell.grades if not g.passed)
         if cell.output_text:
             lines.append(f"  > {f.one_line(cell.output_text, 400)}")
     return lines

@@ -138,7 +138,9 @@ def print_comparison(cmp: Comparison, console: Console, language: str = "en", cu
     flips = Table(
         title=f.tr("md.flipped", language, shown=min(MAX_FLIPPED, len(order)), total=len(order)), title_justify="left"
     )
-    flips.add_column(f.tr("col.case", language))
+    # Case ids are copied into `--case`: never wrapped nor cut (issue 16 item 13); the outputs wrap instead.
+    shown = [cmp.flipped[i].case_id for i in order[:MAX_FLIPPED]]
+    flips.add_column(f.tr("col.case", language), no_wrap=True, min_width=max(len(c) for c in shown))
     flips.add_column(f.tr("cmp.change", language))
     flips.add_column(Text(cmp.a_name), overflow="fold")
     flips.add_column(Text(cmp.b_name), overflow="fold")

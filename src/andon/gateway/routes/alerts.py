@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from andon.errors import AndonError, StoreError
 from andon.gateway.auth import Identity, require
+from andon.gateway.reload import workspace_of
 from andon.store.incidents import IncidentRecord
 from andon.workspace import Workspace
 
@@ -100,7 +101,7 @@ async def alertmanager(
     request: Request, body: AlertmanagerPayload, identity: Annotated[Identity, Depends(require("alerts"))]
 ) -> AlertsResponse:
     """Pull the cord for each firing alert mapped to a feature; record resolved ones on their incident."""
-    ws: Workspace = request.app.state.workspace
+    ws: Workspace = workspace_of(request)
     outcomes: list[AlertOutcome] = []
     seen: set[str] = set()
     for alert in body.alerts:

@@ -29,6 +29,7 @@ from andon.gateway.openai_compat import (
     resolve_model,
     stream_events,
 )
+from andon.gateway.reload import gateway_of, workspace_of
 from andon.gateway.routes.common import invoke_feature, may_see_names, raise_for_result
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
@@ -39,10 +40,10 @@ router = APIRouter(tags=["openai"])
 
 async def _plain_text_refused(request: Request, target: FeatureTarget, variables: Mapping[str, Any]) -> ApiError | None:
     """The error for plain text that cannot fill a feature's prompt: its variables, and the JSON form to send."""
-    ws = request.app.state.workspace
+    ws = workspace_of(request)
     try:
         if target.version is None:
-            version = await request.app.state.gateway.live_version(target.feature)
+            version = await gateway_of(request).live_version(target.feature)
         else:
             version = await asyncio.to_thread(ws.version, target.feature, target.version)
     except AndonError:
@@ -62,10 +63,10 @@ async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -
     problem = json_problem(body.model_dump(exclude_none=True))
     if problem:
         raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
-    gateway = request.app.state.gateway
-    target = resolve_model(body.model, request.app.state.workspace.config, reveal=may_see_names(caller))
+    gateway = gateway_of(request)
+    target = resolve_model(body.model, workspace_of(request).config, reveal=may_see_names(caller))
     if isinstance(target, FeatureTarget):
-        chat_input = request.app.state.workspace.config.features[target.feature].chat_input
+        chat_input = workspace_of(request).config.features[target.feature].chat_input
         variables, from_text = feature_variables(body.messages, chat_input)
         try:
             result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
@@ -134,7 +135,7 @@ async def chat_completions(
 @router.get("/v1/models", summary="Models this gateway answers (features and configured providers)")
 async def list_models(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
     """OpenAI's model list: ``feature:NAME`` for each feature, ``PROVIDER/MODEL`` for each model callers may name."""
-    config: WorkspaceConfig = request.app.state.workspace.config
+    config: WorkspaceConfig = workspace_of(request).config
     ids = [f"{FEATURE_PREFIX}{name}" for name in config.features]
     ids += [f"{provider}/{model}" for provider, models in callable_models(config).items() for model in models]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "andon"} for i in ids]}

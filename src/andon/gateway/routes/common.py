@@ -9,6 +9,7 @@ from fastapi import Request
 from andon.errors import NotFoundError
 from andon.gateway.auth import allows
 from andon.gateway.http_errors import ApiError
+from andon.gateway.reload import gateway_of, workspace_of
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
 from andon.store import Store
@@ -20,13 +21,13 @@ if TYPE_CHECKING:
 
 def request_gateway(request: Request) -> Gateway:
     """The app's gateway."""
-    gateway: Gateway = request.app.state.gateway
+    gateway: Gateway = gateway_of(request)
     return gateway
 
 
 def request_store(request: Request) -> Store:
     """The app's workspace store."""
-    workspace: Workspace = request.app.state.workspace
+    workspace: Workspace = workspace_of(request)
     return workspace.store
 
 
@@ -61,7 +62,7 @@ async def invoke_feature(
 ) -> InvokeResult:
     """``gateway.invoke``; a missing version is a ``not_found`` that lists the known ones to admin keys only."""
     try:
-        result: InvokeResult = await request.app.state.gateway.invoke(
+        result: InvokeResult = await gateway_of(request).invoke(
             feature, variables, caller, version=version, received_at=request.state.received_at
         )
     except NotFoundError:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from andon.gateway.api_models import FeatureName, InvokeRequest, InvokeResponse
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import ApiError
+from andon.gateway.reload import workspace_of
 from andon.gateway.routes.common import invoke_feature, may_see_names, raise_for_result
 from andon.messages import t
 from andon.workspace import Workspace
@@ -32,7 +33,7 @@ async def invoke(
     identity: Annotated[Identity, Depends(require("invoke"))],
 ) -> InvokeResponse:
     """Run the feature's live version (or ``version``) on ``variables``; the call is traced durably."""
-    ws: Workspace = request.app.state.workspace
+    ws: Workspace = workspace_of(request)
     caller = identity.caller(user_id=body.user_id, session_id=body.session_id, tenant=body.tenant, tags=body.tags)
     if feature not in ws.config.features:
         known = ", ".join(ws.config.features) or "none"

@@ -45,7 +45,9 @@ async def readyz(request: Request) -> JSONResponse:
     gateway_ok = bool(gateway is not None and gateway.ready())
     checks = {"store": store_ok, "gateway": gateway_ok}
     if store_ok and gateway_ok:
-        return JSONResponse({"status": "ready", "checks": checks})
+        reloader = getattr(request.app.state, "reloader", None)  # a rejected andon.yaml edit shows here
+        config = {} if reloader is None else {"config": reloader.status()}
+        return JSONResponse({"status": "ready", "checks": checks, **config})
     failing = ", ".join(name for name, ok in checks.items() if not ok)
     body = error_body("not_ready", f"not ready: {failing}", trace_id=request.state.trace_id, checks=checks)
     return JSONResponse(body, status_code=503)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from andon.gateway.api_models import MAX_ID, DecisionRequest, ReviewId, ReviewItemOut, ReviewList
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import NO_NUL
+from andon.gateway.reload import workspace_of
 from andon.gateway.routes.common import request_store
 from andon.review import queue
 from andon.review.decisions import rules_of
@@ -66,7 +67,7 @@ async def decide(
         label=body.label,
         comment=body.comment,
         actor=identity.actor,
-        rules=rules_of(request.app.state.workspace),  # labels and output schema: refused as a 400
+        rules=rules_of(workspace_of(request)),  # labels and output schema: refused as a 400
     )
     if item.trace_id:
         request.state.trace_id = item.trace_id

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError
+from andon.gateway.reload import workspace_of
 from andon.messages import t
 from andon.workspace import Workspace
 
@@ -88,7 +89,7 @@ async def push_metrics(
     points = body.points if isinstance(body, MetricsRequest) else body
     if not points or len(points) > MAX_POINTS:
         raise ApiError("invalid_request", t("watch.push.batch_size", limit=MAX_POINTS))
-    ws: Workspace = request.app.state.workspace
+    ws: Workspace = workspace_of(request)
     now = datetime.now(UTC)
     rows: list[tuple[str, datetime, float]] = []
     for index, point in enumerate(points):
