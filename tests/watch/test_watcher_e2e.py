@@ -13,21 +13,16 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from bench.stub import Scripted, StubServer
 from tests.gateway_server import GatewayServer
-from tests.watch import watch_support
-from tests.watch.watch_support import RULES, STANDIN
+from tests.watch.watch_support import RULES, incident_rows, stages_of
 
 from andon import deploy
 from andon.workspace import Workspace
-
-# Fixtures shared by the watch tests (pytest finds them by these names).
-incidents = watch_support.incidents
 
 CALLS = 30
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,9 +89,7 @@ async def batch(client: httpx.AsyncClient, rejects: int) -> list[httpx.Response]
 
 
 @pytest.mark.parametrize("fault", ["label_shift", "provider_errors"])
-async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
-    tmp_path: Path, incidents: ModuleType, fault: str
-) -> None:
+async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(tmp_path: Path, fault: str) -> None:
     from andon.watch.watcher import Watcher
 
     async with StubServer(echo=True) as stub:
@@ -127,25 +120,15 @@ async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
             assert state.stopped and "guard" in (state.stop_reason or "")
             (event,) = [e for e in deploy.state_events(ws, "menu") if e.kind == "stopped"]
             assert event.actor == "monitor:guard"
-            (incident,) = incidents.all_rows(tmp_path)
-            assert list(incident["stages"]) == ["detected", "mitigated"]
-            assert incident["monitor"] == "guard" and incident["runbook"] == "https://wiki.example/menu"
+            (incident,) = incident_rows(ws)
+            assert stages_of(incident) == ["detected", "mitigated"]
+            assert incident.monitor == "guard" and incident.runbook == "https://wiki.example/menu"
             points = ws.store.watch_points("guard")
             assert [p.decision for p in points].count("act") == 1
             assert all(p.state != "fail" for p in points[:5])  # nothing fired before t0
 
 
-class WatchingGateway(GatewayServer):
-    """`andon serve --watch`, with the incidents stand-in installed in the server process."""
-
-    def command(self) -> list[str]:
-        args = super().command()
-        return [args[0], str(STANDIN), *args[3:], "--watch"]
-
-
 def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> None:
-    from tests.watch import standin_incidents
-
     (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
     config = {
         "features": {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}}}},
@@ -154,17 +137,20 @@ def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> Non
         "gateway": {"auth": False},
     }  # fmt: skip
     (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
-    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-    with WatchingGateway(tmp_path, env=env) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with (
+        GatewayServer(tmp_path, extra_args=["--watch"]) as server,
+        Workspace.open(tmp_path, database_url=server.database_url) as ws,
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+    ):
         now = time.time()
         points = [{"monitor": "orders", "ts": now + i / 4, "value": 0} for i in range(-8, 240)]  # orders stopped
         assert client.post("/v1/metrics", json={"points": points}).status_code == 202
         deadline = time.monotonic() + 60
-        mitigated = lambda: any("mitigated" in r["stages"] for r in standin_incidents.all_rows(tmp_path))  # noqa: E731
+        mitigated = lambda: any("mitigated" in r.stages for r in incident_rows(ws))  # noqa: E731
         while time.monotonic() < deadline and not mitigated():
             time.sleep(0.2)
         answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
         logs = server.logs()
+        (incident,) = incident_rows(ws)
     assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
-    (incident,) = standin_incidents.all_rows(tmp_path)
-    assert incident["monitor"] == "orders"
+    assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated"]
