@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,16 +22,18 @@ import httpx
 import pytest
 from bench.stub import Scripted, StubServer
 from tests.gateway_server import GatewayServer
+from tests.support.receivers import HttpReceiver, free_port
 from tests.watch.watch_support import RULES, incident_rows, stages_of
 
 from andon import deploy
+from andon.watch.notify.webhook import verify_signature
 from andon.workspace import Workspace
 
 CALLS = 30
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
+def workspace(root: Path, stub_url: str, monitor: dict[str, Any], *, notifiers: dict[str, Any] | None = None) -> None:
     (root / "watch_rules.py").write_text(RULES, encoding="utf-8")
     config = {
         "andon": 1,
@@ -58,6 +63,7 @@ def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
             }
         },
         "gateway": {"auth": False},
+        "notifiers": notifiers or {},
     }
     (root / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
 
@@ -154,3 +160,96 @@ def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> Non
         (incident,) = incident_rows(ws)
     assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
     assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated"]
+
+
+# --- the whole story with notifications -----------------------------------------------------------------
+
+SECRET = "whsec-loopback-0123456789"
+LATER = [  # the stages a person moves the incident through, with what each needs, by the CLI
+    ("announced", []),
+    ("confirmed", ["--real", "--cause", "the provider started rejecting every other menu"]),
+    ("impact_assessed", []),
+    ("decided", ["--decision", "stay_stopped"]),
+    ("closed", []),
+]
+
+
+def andon_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ANDON_DATABASE_URL", "ANDON_WORKSPACE")}
+    env |= {"PYTHONPATH": str(ROOT / "src"), "ANDON_LANGUAGE": "en"}
+    command = [sys.executable, "-m", "andon", "--workspace", str(root), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=120, check=False)
+
+
+async def until(check: Any, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.1)
+
+
+def events(hook: HttpReceiver) -> list[str]:
+    return [r.headers["x-andon-event"].removeprefix("incident.") for r in hook.requests]
+
+
+@pytest.mark.parametrize("webhook_receiver", ["up", "down_then_up"])
+async def test_the_story_notifies_each_stage_once(tmp_path: Path, webhook_receiver: str) -> None:
+    from andon.watch.watcher import Watcher
+
+    slack, hook = HttpReceiver(), HttpReceiver(port=free_port())
+    slack.start()
+    if webhook_receiver == "up":
+        hook.start()
+    retry = {"backoff_base_s": 0.2, "backoff_max_s": 1.0}
+    notifiers = {
+        "team-slack": {"type": "slack", "webhook_url": f"{slack.url}/services/T0/B0/x", **retry},
+        "pager": {"type": "webhook", "url": f"{hook.url}/andon", "secret": SECRET, **retry},
+    }
+    try:
+        async with StubServer(echo=True) as stub:
+            workspace(tmp_path, stub.base_url, REJECTS, notifiers=notifiers)
+            with GatewayServer(tmp_path) as server, Workspace.open(tmp_path) as ws:
+                watcher = Watcher(ws, owner="e2e")
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+                    await until_next_second()
+                    for index in range(12):
+                        await batch(client, 18 if index >= 5 else 3)  # t0 = batch 5: the reject rate jumps
+                        done = await watcher.tick(await until_next_second())
+                        if any(e.step.decision == "act" for e in done):
+                            break
+                    queued = await client.post("/v1/features/menu/invoke", json={"variables": {"input": "{}"}})
+                assert queued.status_code == 202 and queued.json()["route"] == "human"
+                (incident,) = incident_rows(ws)
+                assert stages_of(incident) == ["detected", "mitigated"]
+                stop = asyncio.Event()
+                running = asyncio.create_task(watcher.run(stop))  # the watcher loop delivers the outbox
+                try:
+                    await until(lambda: len(slack.requests) == 2)
+                    if webhook_receiver == "down_then_up":
+                        await until(lambda: all(r.attempts >= 1 for r in ws.store.outbox(status="pending")))
+                        assert hook.requests == [] and len(ws.store.outbox(status="pending")) == 2
+                        hook.start()  # the receiver comes back: the outbox delivers what it kept
+                    await until(lambda: len(hook.requests) == 2)
+                    for count, (stage, extra) in enumerate(LATER, start=3):
+                        answer = await asyncio.to_thread(andon_cli, tmp_path, "incident", "advance", incident.id,
+                                                         stage, *extra, "--actor", "jimin")  # fmt: skip
+                        assert answer.returncode == 0, answer.stdout + answer.stderr
+                        await until(lambda n=count: len(slack.requests) == n and len(hook.requests) == n)  # type: ignore[misc]
+                finally:
+                    stop.set()
+                    await running
+                leftover = await asyncio.to_thread(andon_cli, tmp_path, "incident", "deliver", "--json")
+                assert json.loads(leftover.stdout) == {"delivered": 0, "pending": 0}
+    finally:
+        slack.stop()
+        hook.stop()
+    stages = ["detected", "mitigated"] + [stage for stage, _ in LATER]
+    # Exactly one message per stage (detected and mitigated are due together and may arrive in either order).
+    assert sorted(events(hook), key=stages.index) == stages
+    for request in hook.requests:
+        headers = request.headers
+        assert verify_signature(SECRET, headers["x-andon-timestamp"], request.body, headers["x-andon-signature"])
+        assert request.json()["incident_id"] == incident.id
+    assert len({r.headers["x-andon-delivery"] for r in hook.requests}) == len(stages)
+    assert len(slack.requests) == len(stages)
+    assert all("blocks" in r.json() for r in slack.requests)
