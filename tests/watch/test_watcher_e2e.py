@@ -176,7 +176,7 @@ LATER = [  # the stages a person moves the incident through, with what each need
 
 def andon_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANDON_DATABASE_URL", "ANDON_WORKSPACE")}
-    env |= {"PYTHONPATH": str(ROOT / "src"), "ANDON_LANGUAGE": "en"}
+    env |= {"PYTHONPATH": str(ROOT / "src"), "ANDON_LANG": "en"}
     command = [sys.executable, "-m", "andon", "--workspace", str(root), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=120, check=False)
 
