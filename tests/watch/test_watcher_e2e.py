@@ -136,7 +136,9 @@ async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(tmp_path: 
 
 def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> None:
     (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    hook = HttpReceiver()
     config = {
+        "notifiers": {"pager": {"type": "webhook", "url": f"{hook.url}/andon", "secret": "whsec-serve-0123456789"}},
         "features": {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}}}},
         "monitors": {"orders": {"feature": "menu", "metric": "orders", "source": "pushed", "interval": 1, "window": 1,
                                 "detector": {"type": "threshold", "fail_below": 1}}},
@@ -144,6 +146,7 @@ def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> Non
     }  # fmt: skip
     (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
     with (
+        hook,
         GatewayServer(tmp_path, extra_args=["--watch"]) as server,
         Workspace.open(tmp_path, database_url=server.database_url) as ws,
         httpx.Client(base_url=server.base_url, timeout=30) as client,
@@ -156,10 +159,13 @@ def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> Non
         while time.monotonic() < deadline and not mitigated():
             time.sleep(0.2)
         answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
+        while time.monotonic() < deadline and len(hook.requests) < 2:
+            time.sleep(0.2)  # the server's watcher loop delivers the outbox
         logs = server.logs()
         (incident,) = incident_rows(ws)
     assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
     assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated"]
+    assert sorted(events(hook)) == ["detected", "mitigated"], logs[-3000:]
 
 
 # --- the whole story with notifications -----------------------------------------------------------------
