@@ -5,6 +5,8 @@
         assert len(hook.requests) == 1
 
 ``HttpReceiver(port=N)`` binds a given port, so a test can point a notifier at a receiver that is not up yet.
+``hold`` (a ``threading.Event``) makes it record each request and answer only once the event is set: a receiver
+that accepts the connection and hangs, to cut a sender short mid-request.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class HttpReceiver:
         self.port = port or free_port()
         self.status = status
         self.requests: list[Received] = []
+        self.hold: threading.Event | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -65,6 +68,9 @@ class HttpReceiver:
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     status = receiver.status
+                    hold = receiver.hold
+                if hold is not None:
+                    hold.wait(timeout=300)
                 payload = b"ok"
                 self.send_response(status)
                 self.send_header("content-length", str(len(payload)))

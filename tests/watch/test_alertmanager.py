@@ -1,15 +1,13 @@
 """``POST /v1/alerts/alertmanager`` with Alertmanager's v4 webhook payload: firing alerts pull the cord once per
 fingerprint, resolved ones go on the incident's timeline, labels map to features, keys need the alerts scope.
 
-``andon.deploy.cord`` is built by another change of issue 8; until it is merged, these tests put a stand-in
-``pull_cord`` (same signature, opening the incident and recording `mitigated` as the real one does) in its place.
+The real cord runs end to end (the feature is stopped, the incident opened and mitigated); a spy around
+``pull_cord`` records what the route asked of it.
 """
 
 from __future__ import annotations
 
 import copy
-import sys
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,8 +16,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.incidents import open_workspace
+from tests.support.incidents import open_workspace, write_workspace
 
+from andon import deploy
+from andon.deploy import cord as cord_module
 from andon.gateway.app import create_app
 from andon.gateway.auth import create_key
 from andon.watch import incidents as inc
@@ -72,50 +72,24 @@ PAYLOAD: dict[str, Any] = {
 
 
 @dataclass
-class StandIn:
-    """Records each pull and does what the real cord does to incidents."""
+class Spy:
+    """The arguments of each pull the route made (the real ``pull_cord`` does the work)."""
 
-    ws: Workspace | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture
-def cord(monkeypatch: pytest.MonkeyPatch) -> StandIn:
-    stand_in = StandIn()
+def cord(monkeypatch: pytest.MonkeyPatch) -> Spy:
+    spy = Spy()
+    real = cord_module.pull_cord
 
-    @dataclass(frozen=True)
-    class CordPull:
-        feature: str
-        action: str
-        actor: str
-        reason: str
-        at: datetime
-        incident_id: str | None
-        details: dict[str, Any]
+    async def pull_cord(ws: Workspace, feature: str, **kwargs: Any) -> cord_module.CordPull:
+        keep = ("action", "actor", "reason", "detected_at", "dedupe_key", "runbook", "owner")
+        spy.calls.append({"feature": feature, **{k: kwargs.get(k) for k in keep}})
+        return await real(ws, feature, **kwargs)
 
-    async def pull_cord(ws: Workspace, feature: str, *, action: str, actor: str, reason: str,
-                        monitor: str | None = None, detected_at: datetime | None = None,
-                        dedupe_key: str | None = None, runbook: str | None = None, owner: str | None = None,
-                        webhook: str | None = None) -> CordPull:  # fmt: skip
-        stand_in.calls.append({"feature": feature, "action": action, "actor": actor, "reason": reason,
-                               "detected_at": detected_at, "dedupe_key": dedupe_key, "runbook": runbook,
-                               "owner": owner})  # fmt: skip
-        assert detected_at is not None
-        opened = inc.open_incident(ws, feature=feature, title=reason, actor=actor, detected_at=detected_at,
-                                   monitor=monitor, dedupe_key=dedupe_key, runbook=runbook, owner=owner)  # fmt: skip
-        inc.advance(ws, opened.id, "mitigated", actor=actor, action=action, at=detected_at)
-        return CordPull(feature, action, actor, reason, detected_at, opened.id, {})
-
-    module = types.ModuleType("andon.deploy.cord")
-    module.pull_cord = pull_cord  # type: ignore[attr-defined]
-    module.CordPull = CordPull  # type: ignore[attr-defined]
-    if "andon.deploy" not in sys.modules:
-        try:
-            import andon.deploy  # noqa: F401  (the real package, once merged)
-        except ImportError:
-            monkeypatch.setitem(sys.modules, "andon.deploy", types.ModuleType("andon.deploy"))
-    monkeypatch.setitem(sys.modules, "andon.deploy.cord", module)
-    return stand_in
+    monkeypatch.setattr(cord_module, "pull_cord", pull_cord)
+    return spy
 
 
 @pytest.fixture
@@ -131,7 +105,7 @@ def _post(client: TestClient, secret: str, body: dict[str, Any]) -> Any:
 
 
 def test_each_firing_alert_pulls_the_cord_once_per_fingerprint(
-    served: tuple[TestClient, Workspace, str], cord: StandIn
+    served: tuple[TestClient, Workspace, str], cord: Spy
 ) -> None:
     client, ws, secret = served
     reply = _post(client, secret, PAYLOAD)
@@ -155,25 +129,36 @@ def test_each_firing_alert_pulls_the_cord_once_per_fingerprint(
     assert len(cord.calls) == 1
     incident = inc.get_incident(ws, outcomes["a1b2c3d4e5f60718"]["incident_id"])
     assert incident.stage == "mitigated" and incident.runbook == "https://wiki.example/runbooks/menu-reject-rate"
+    assert ws.store.feature_stopped("menu") == (True, "MenuRejectRateHigh: reject rate above 25 % for 5 minutes")
+    (stopped,) = [e for e in deploy.state_events(ws, "menu") if e.kind == "stopped"]
+    assert stopped.actor == "alertmanager"
+    assert not ws.store.feature_stopped("search")[0]  # unmapped alerts stop nothing
     kinds = [e.kind for e in inc.timeline(ws, incident.id)]
     assert kinds == ["stage", "stage", "cord", "alert_firing"]
 
 
-def test_labels_map_to_features_through_the_configured_label(tmp_path: Path, database_url: str, cord: StandIn) -> None:
+def test_labels_map_to_features_through_the_configured_label(tmp_path: Path, database_url: str, cord: Spy) -> None:
     settings = {"feature_label": "service", "features": {"search-api": "search"}, "action": "rollback"}
-    ws = open_workspace(tmp_path / "ws", database_url, alertmanager=settings)
+    two = {"versions": {"v1": {"python": "inc_rules:echo"}, "v2": {"python": "inc_rules:echo2"}}}
+    folder = write_workspace(tmp_path / "ws", alertmanager=settings, features={"menu": two, "search": two})
+    with (folder / "inc_rules.py").open("a", encoding="utf-8") as rules:
+        rules.write("\n\ndef echo2(variables):\n    return {'echo': str(variables)}\n")
+    ws = Workspace.open(folder, database_url=database_url)
+    for name in ("v1", "v2"):
+        deploy.promote(ws, "search", name, force=True, actor="tests", reason="two versions to roll back between")
     _record, secret = create_key(ws.store, "am", ["admin"], None)
     with TestClient(create_app(ws, close_workspace=True)) as client:
         reply = _post(client, secret, PAYLOAD)
     pulled = [o for o in reply.json()["outcomes"] if o["outcome"] == "pulled"]
-    assert [(o["fingerprint"], o["feature"]) for o in pulled] == [("0f0e0d0c0b0a0908", "search")]
+    assert [(o["fingerprint"], o["feature"]) for o in pulled] == [("0f0e0d0c0b0a0908", "search")], reply.text
     assert [(c["feature"], c["action"], c["reason"]) for c in cord.calls] == [
         ("search", "rollback", "SearchErrors: 5xx above 5 %")
     ]
+    assert deploy.live_version(ws, "search").version_name == "v1"  # really rolled back
 
 
 def test_a_resolved_alert_is_written_on_the_timeline_and_resumes_nothing(
-    served: tuple[TestClient, Workspace, str], cord: StandIn
+    served: tuple[TestClient, Workspace, str], cord: Spy
 ) -> None:
     client, ws, secret = served
     firing = _post(client, secret, PAYLOAD).json()
@@ -194,7 +179,7 @@ def test_a_resolved_alert_is_written_on_the_timeline_and_resumes_nothing(
 
 
 def test_keys_need_the_alerts_scope_and_the_payload_its_shape(
-    served: tuple[TestClient, Workspace, str], cord: StandIn
+    served: tuple[TestClient, Workspace, str], cord: Spy
 ) -> None:
     client, ws, _secret = served
     _record, invoke_only = create_key(ws.store, "app", ["invoke"], None)

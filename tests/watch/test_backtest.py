@@ -9,7 +9,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -18,12 +17,12 @@ from tests.watch import watch_support
 from tests.watch.watch_support import trace
 
 from andon.errors import ConfigError
+from andon.watch import incidents
 from andon.watch.backtest import backtest
 from andon.watch.monitors import build_monitors
 from andon.watch.watcher import Watcher, monitor_status
 
 # Fixtures shared by the watch tests (pytest finds them by these names).
-incidents = watch_support.incidents
 open_ws = watch_support.open_ws
 
 T0 = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -71,7 +70,7 @@ async def test_calm_history_never_fires(open_ws: Any) -> None:
     assert result.firings == [] and result.counts.get("fail", 0) == 0
 
 
-async def test_stored_points_are_replayed_for_external_sources(open_ws: Any, incidents: ModuleType) -> None:
+async def test_stored_points_are_replayed_for_external_sources(open_ws: Any) -> None:
     prom = {
         "feature": "menu",
         "metric": "p99",
@@ -97,7 +96,7 @@ async def test_stored_points_are_replayed_for_external_sources(open_ws: Any, inc
     assert result.counts == {"fail": 2, "ok": 4, "paused": 2}  # minutes 0 and 7 were never measured
 
 
-async def test_false_alarms_of_the_monitor_are_shown(open_ws: Any, incidents: ModuleType) -> None:
+async def test_false_alarms_of_the_monitor_are_shown(open_ws: Any) -> None:
     ws = open_ws({"rejects": REJECTS})
     opened = incidents.open_incident(
         ws, feature="menu", title="t", actor="monitor:rejects", detected_at=T0, monitor="rejects", dedupe_key="k"

@@ -9,23 +9,24 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.support.receivers import HttpReceiver
 from tests.watch import watch_support
-from tests.watch.watch_support import STANDIN, Receiver, write_workspace
+from tests.watch.watch_support import Receiver, incident_rows, stages_of, write_workspace
 
 from andon import deploy
+from andon.deploy import cord
 from andon.store import Store
 from andon.store.watch import WatchPoint
 from andon.watch.watcher import Watcher, monitor_status
 
 # Fixtures shared by the watch tests (pytest finds them by these names).
-incidents = watch_support.incidents
 open_ws = watch_support.open_ws
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -63,7 +64,7 @@ def stops(ws: Any) -> list[Any]:
     return [e for e in deploy.state_events(ws, "menu") if e.kind == "stopped"]
 
 
-async def test_a_breach_pulls_the_cord_once(open_ws: Any, incidents: ModuleType) -> None:
+async def test_a_breach_pulls_the_cord_once(open_ws: Any) -> None:
     ws = open_ws({"errors": pushed(runbook="https://wiki/errors", owner="oncall")})
     push(ws, [0.1, 0.1, 0.9, 0.9, 0.9, 0.9, 0.1])
     async with Watcher(ws) as watcher:
@@ -82,14 +83,14 @@ async def test_a_breach_pulls_the_cord_once(open_ws: Any, incidents: ModuleType)
     ]
     (event,) = stops(ws)
     assert event.actor == "monitor:errors" and "errors failed" in (event.reason or "")
-    (incident,) = incidents.all_rows(ws.root)
-    assert list(incident["stages"]) == ["detected", "mitigated"] and incident["runbook"] == "https://wiki/errors"
-    assert incident["stages"]["detected"] == (T0 + timedelta(minutes=4)).isoformat()
+    (incident,) = incident_rows(ws)
+    assert stages_of(incident) == ["detected", "mitigated"] and incident.runbook == "https://wiki/errors"
+    assert datetime.fromisoformat(incident.stages["detected"]["at"]) == T0 + timedelta(minutes=4)
     points = ws.store.watch_points("errors")
     assert [p.decision for p in points].count("act") == 1 and len(points) == 8
 
 
-async def test_a_restart_neither_warms_up_again_nor_pulls_again(open_ws: Any, incidents: ModuleType) -> None:
+async def test_a_restart_neither_warms_up_again_nor_pulls_again(open_ws: Any) -> None:
     detector = {"type": "robust-z", "warmup": 5, "baseline": {"season": None, "window": 10}}
     values = [10.0 + (i % 3) for i in range(12)] + [90.0] * 3 + [10.0, 11.0, 90.0]
     monitor = pushed(detector=detector, **{"for": 1})
@@ -107,10 +108,10 @@ async def test_a_restart_neither_warms_up_again_nor_pulls_again(open_ws: Any, in
     assert [e.step.decision for e in straight].count("act") == 1  # the second spike is within the cooldown
     assert ws.store.monitor_state("restarted").state["detector"]["seen"] == len(values)
     assert len(stops(ws)) == 1  # the feature is stopped once: the second monitor finds it stopped already
-    assert len(incidents.all_rows(ws.root)) == 2  # one breach of each monitor
+    assert len(incident_rows(ws)) == 2  # one breach of each monitor
 
 
-async def test_only_the_lease_holder_evaluates(open_ws: Any, incidents: ModuleType) -> None:
+async def test_only_the_lease_holder_evaluates(open_ws: Any) -> None:
     ws = open_ws({"errors": pushed()})
     push(ws, [0.1] * 3)
     async with Watcher(ws, owner="a") as a, Watcher(ws, owner="b") as b:
@@ -137,16 +138,16 @@ def test_a_stale_fencing_token_cannot_commit(store: Store) -> None:
     assert len(store.watch_points("m")) == 1
 
 
-async def test_shadow_mode_records_and_never_acts(open_ws: Any, incidents: ModuleType) -> None:
+async def test_shadow_mode_records_and_never_acts(open_ws: Any) -> None:
     ws = open_ws({"errors": pushed(mode="shadow")})
     push(ws, [0.9, 0.9, 0.9])
     async with Watcher(ws) as watcher:
         done = await ticks(watcher, range(1, 4))
     assert [e.step.decision for e in done] == [None, "shadow", None]
-    assert stops(ws) == [] and incidents.all_rows(ws.root) == [] and ws.store.cord_pulls() == []
+    assert stops(ws) == [] and incident_rows(ws) == [] and ws.store.cord_pulls() == []
 
 
-async def test_resume_on_recovery(open_ws: Any, incidents: ModuleType) -> None:
+async def test_resume_on_recovery(open_ws: Any) -> None:
     ws = open_ws({"errors": pushed(resume={"when": "on_recovery", "for": "2m"})})
     push(ws, [0.9, 0.9, 0.1, 0.1, 0.1])
     async with Watcher(ws) as watcher:
@@ -158,13 +159,18 @@ async def test_resume_on_recovery(open_ws: Any, incidents: ModuleType) -> None:
     ]
 
 
-async def test_a_pull_cut_short_is_finished_by_the_next_watcher(
-    open_ws: Any, incidents: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_pull_cut_short_is_finished_by_the_next_watcher(open_ws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = open_ws({"errors": pushed(**{"for": 1})})
     push(ws, [0.9, 0.9, 0.9])
-    monkeypatch.setenv(incidents.BLOCK_ENV, "fail-advance-once")
-    incidents._failed_once.clear()
+    real, failed = cord.advance, []
+
+    def dies_once(*args: Any, **kwargs: Any) -> Any:  # the first `mitigated` fails, as if the process died there
+        if not failed:
+            failed.append(1)
+            raise deploy.CordError("the process died here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cord, "advance", dies_once)
     async with Watcher(ws, owner="dies") as first:
         await ticks(first, range(1, 2))
     assert [p.status for p in ws.store.cord_pulls()] == ["pending"] and ws.store.feature_stopped("menu")[0]
@@ -172,10 +178,10 @@ async def test_a_pull_cut_short_is_finished_by_the_next_watcher(
         await ticks(second, range(2, 3))
     assert [p.status for p in ws.store.cord_pulls()] == ["done"]
     assert len(stops(ws)) == 1
-    assert list(incidents.all_rows(ws.root)[0]["stages"]) == ["detected", "mitigated"]
+    assert stages_of(incident_rows(ws)[0]) == ["detected", "mitigated"]
 
 
-async def test_a_failing_webhook_is_retried_on_the_next_tick(open_ws: Any, incidents: ModuleType) -> None:
+async def test_a_failing_webhook_is_retried_on_the_next_tick(open_ws: Any) -> None:
     async with Receiver(status=500) as receiver:
         ws = open_ws({"errors": pushed(**{"for": 1}, actions=["stop", {"type": "webhook", "url": receiver.url}])})
         push(ws, [0.9, 0.9, 0.9])
@@ -186,10 +192,10 @@ async def test_a_failing_webhook_is_retried_on_the_next_tick(open_ws: Any, incid
             await ticks(watcher, range(2, 4))
     assert len(receiver.delivered) == 1
     assert {p.action: p.status for p in ws.store.cord_pulls()} == {"stop": "done", "webhook": "done"}
-    assert len(incidents.all_rows(ws.root)) == 1
+    assert len(incident_rows(ws)) == 1
 
 
-async def test_status_shows_state_value_and_verdict(open_ws: Any, incidents: ModuleType) -> None:
+async def test_status_shows_state_value_and_verdict(open_ws: Any) -> None:
     ws = open_ws({"errors": pushed(**{"for": 1}), "idle": pushed(source={"type": "pushed", "name": "idle"})})
     push(ws, [0.9])
     async with Watcher(ws, owner="w1") as watcher:
@@ -205,14 +211,12 @@ async def test_status_shows_state_value_and_verdict(open_ws: Any, incidents: Mod
 # --- real processes -------------------------------------------------------------------------------------
 
 
-def watcher_process(root: Path, log: Path, database_url: str, *, block: str | None = None) -> subprocess.Popen[bytes]:
+def watcher_process(root: Path, log: Path, database_url: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANDON_DATABASE_URL", "ANDON_WORKSPACE")}
-    env |= {"ANDON_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-    if block:
-        env["ANDON_STANDIN_BLOCK"] = block
+    env |= {"ANDON_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, str(STANDIN), "--workspace", str(root), "watch", "--lease-ttl", "1"],
+            [sys.executable, "-m", "andon", "--workspace", str(root), "watch", "--lease-ttl", "1"],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -221,9 +225,9 @@ def watcher_process(root: Path, log: Path, database_url: str, *, block: str | No
         )
 
 
-def live_workspace(root: Path, database_url: str, interval: int = 1) -> Store:
+def live_workspace(root: Path, database_url: str, interval: int = 1, **monitor: Any) -> Store:
     """A workspace whose pushed metric breaches in every window for the next two minutes."""
-    write_workspace(root, {"errors": pushed(interval=interval, window=interval, **{"for": 1})})
+    write_workspace(root, {"errors": pushed(interval=interval, window=interval, **{"for": 1}, **monitor)})
     store = Store.open(database_url)
     now = datetime.now(UTC)
     store.save_metric_values(
@@ -256,7 +260,6 @@ def stop_all(*processes: subprocess.Popen[bytes]) -> None:
 @pytest.mark.postgres
 def test_two_watcher_processes_on_postgresql_act_once(tmp_path: Path, postgres_server: Any) -> None:
     from tests.conftest import create_postgres_database, drop_postgres_database
-    from tests.watch import standin_incidents
 
     url = create_postgres_database(postgres_server)
     try:
@@ -276,7 +279,7 @@ def test_two_watcher_processes_on_postgresql_act_once(tmp_path: Path, postgres_s
         assert len(owners) == 2, [log.read_text()[-2000:] for log in logs]
         stopped = [e for e in store.feature_events("menu") if e.kind == "stopped"]
         assert len(stopped) == 1 and stopped[0].actor == "monitor:errors"
-        assert len(standin_incidents.all_rows(tmp_path)) == 1
+        assert len(incident_rows(store)) == 1
         assert [p.decision for p in store.watch_points("errors")].count("act") == 1
         store.close()
     finally:
@@ -284,27 +287,32 @@ def test_two_watcher_processes_on_postgresql_act_once(tmp_path: Path, postgres_s
 
 
 def test_a_watcher_sigkilled_mid_action_leaves_nothing_half_done(tmp_path: Path, database_url: str) -> None:
-    from tests.watch import standin_incidents
-
-    store = live_workspace(tmp_path, database_url)
-    log = tmp_path / "dying.log"
-    dying = watcher_process(tmp_path, log, database_url, block="advance")  # hangs after the stop, before mitigated
-    try:
-        wait_for(lambda: "standin: advancing" in log.read_text())
-        os.killpg(dying.pid, signal.SIGKILL)
-        dying.wait(timeout=30)
-    finally:
-        stop_all(dying)
-    assert [p.status for p in store.cord_pulls()] == ["pending"]
-    assert store.feature_stopped("menu")[0]
-    assert list(standin_incidents.all_rows(tmp_path)[0]["stages"]) == ["detected"]
-    restarted = watcher_process(tmp_path, tmp_path / "restarted.log", database_url)
-    try:
-        wait_for(lambda: [p.status for p in store.cord_pulls()] == ["done"])
-    finally:
-        stop_all(restarted)
+    with HttpReceiver() as flags:
+        flags.hold = threading.Event()  # accepts the cord's webhook call and never answers it
+        hook = {"type": "webhook", "url": f"{flags.url}/flags", "flag": "menu-ai"}
+        store = live_workspace(tmp_path, database_url, actions=[hook, "stop"])
+        dying = watcher_process(tmp_path, tmp_path / "dying.log", database_url)
+        try:
+            wait_for(lambda: len(flags.requests) == 1)  # the watcher is inside the webhook call: mid-action
+            os.killpg(dying.pid, signal.SIGKILL)
+            dying.wait(timeout=30)
+        finally:
+            stop_all(dying)
+        assert sorted((p.action, p.status) for p in store.cord_pulls()) == [("stop", "pending"), ("webhook", "pending")]
+        assert not store.feature_stopped("menu")[0]
+        (opened,) = incident_rows(store)
+        assert stages_of(opened) == ["detected"]  # opened before the action, not yet mitigated
+        flags.hold.set()  # the receiver answers again
+        flags.hold = None
+        restarted = watcher_process(tmp_path, tmp_path / "restarted.log", database_url)
+        try:
+            wait_for(lambda: [p.status for p in store.cord_pulls()] == ["done", "done"])
+        finally:
+            stop_all(restarted)
     assert len([e for e in store.feature_events("menu") if e.kind == "stopped"]) == 1
-    (incident,) = standin_incidents.all_rows(tmp_path)
-    assert list(incident["stages"]) == ["detected", "mitigated"]
-    assert "finished a stop of menu" in (tmp_path / "restarted.log").read_text()
+    (incident,) = incident_rows(store)
+    assert incident.id == opened.id and stages_of(incident) == ["detected", "mitigated"]
+    assert [r.headers["idempotency-key"] for r in flags.requests] == [f"{opened.dedupe_key}:webhook"] * 2
+    log = (tmp_path / "restarted.log").read_text()
+    assert "finished a stop of menu" in log and "finished a webhook of menu" in log, log[-3000:]
     store.close()

@@ -10,30 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from bench.stub import Scripted, StubServer
 from tests.gateway_server import GatewayServer
-from tests.watch import watch_support
-from tests.watch.watch_support import RULES, STANDIN
+from tests.support.receivers import HttpReceiver, free_port
+from tests.watch.watch_support import RULES, incident_rows, stages_of
 
 from andon import deploy
+from andon.watch.notify.webhook import verify_signature
 from andon.workspace import Workspace
-
-# Fixtures shared by the watch tests (pytest finds them by these names).
-incidents = watch_support.incidents
 
 CALLS = 30
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
+def workspace(root: Path, stub_url: str, monitor: dict[str, Any], *, notifiers: dict[str, Any] | None = None) -> None:
     (root / "watch_rules.py").write_text(RULES, encoding="utf-8")
     config = {
         "andon": 1,
@@ -63,6 +63,7 @@ def workspace(root: Path, stub_url: str, monitor: dict[str, Any]) -> None:
             }
         },
         "gateway": {"auth": False},
+        "notifiers": notifiers or {},
     }
     (root / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
 
@@ -94,9 +95,7 @@ async def batch(client: httpx.AsyncClient, rejects: int) -> list[httpx.Response]
 
 
 @pytest.mark.parametrize("fault", ["label_shift", "provider_errors"])
-async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
-    tmp_path: Path, incidents: ModuleType, fault: str
-) -> None:
+async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(tmp_path: Path, fault: str) -> None:
     from andon.watch.watcher import Watcher
 
     async with StubServer(echo=True) as stub:
@@ -127,44 +126,136 @@ async def test_a_fault_at_t0_stops_the_feature_and_opens_the_incident(
             assert state.stopped and "guard" in (state.stop_reason or "")
             (event,) = [e for e in deploy.state_events(ws, "menu") if e.kind == "stopped"]
             assert event.actor == "monitor:guard"
-            (incident,) = incidents.all_rows(tmp_path)
-            assert list(incident["stages"]) == ["detected", "mitigated"]
-            assert incident["monitor"] == "guard" and incident["runbook"] == "https://wiki.example/menu"
+            (incident,) = incident_rows(ws)
+            assert stages_of(incident) == ["detected", "mitigated"]
+            assert incident.monitor == "guard" and incident.runbook == "https://wiki.example/menu"
             points = ws.store.watch_points("guard")
             assert [p.decision for p in points].count("act") == 1
             assert all(p.state != "fail" for p in points[:5])  # nothing fired before t0
 
 
-class WatchingGateway(GatewayServer):
-    """`andon serve --watch`, with the incidents stand-in installed in the server process."""
-
-    def command(self) -> list[str]:
-        args = super().command()
-        return [args[0], str(STANDIN), *args[3:], "--watch"]
-
-
 def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> None:
-    from tests.watch import standin_incidents
-
     (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    hook = HttpReceiver()
     config = {
+        "notifiers": {"pager": {"type": "webhook", "url": f"{hook.url}/andon", "secret": "whsec-serve-0123456789"}},
         "features": {"menu": {"versions": {"v1": {"python": "watch_rules:decide"}}}},
         "monitors": {"orders": {"feature": "menu", "metric": "orders", "source": "pushed", "interval": 1, "window": 1,
                                 "detector": {"type": "threshold", "fail_below": 1}}},
         "gateway": {"auth": False},
     }  # fmt: skip
     (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
-    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-    with WatchingGateway(tmp_path, env=env) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with (
+        hook,
+        GatewayServer(tmp_path, extra_args=["--watch"]) as server,
+        Workspace.open(tmp_path, database_url=server.database_url) as ws,
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+    ):
         now = time.time()
         points = [{"monitor": "orders", "ts": now + i / 4, "value": 0} for i in range(-8, 240)]  # orders stopped
         assert client.post("/v1/metrics", json={"points": points}).status_code == 202
         deadline = time.monotonic() + 60
-        mitigated = lambda: any("mitigated" in r["stages"] for r in standin_incidents.all_rows(tmp_path))  # noqa: E731
+        mitigated = lambda: any("mitigated" in r.stages for r in incident_rows(ws))  # noqa: E731
         while time.monotonic() < deadline and not mitigated():
             time.sleep(0.2)
         answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
+        while time.monotonic() < deadline and len(hook.requests) < 2:
+            time.sleep(0.2)  # the server's watcher loop delivers the outbox
         logs = server.logs()
+        (incident,) = incident_rows(ws)
     assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
-    (incident,) = standin_incidents.all_rows(tmp_path)
-    assert incident["monitor"] == "orders"
+    assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated"]
+    assert sorted(events(hook)) == ["detected", "mitigated"], logs[-3000:]
+
+
+# --- the whole story with notifications -----------------------------------------------------------------
+
+SECRET = "whsec-loopback-0123456789"
+LATER = [  # the stages a person moves the incident through, with what each needs, by the CLI
+    ("announced", []),
+    ("confirmed", ["--real", "--cause", "the provider started rejecting every other menu"]),
+    ("impact_assessed", []),
+    ("decided", ["--decision", "stay_stopped"]),
+    ("closed", []),
+]
+
+
+def andon_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ANDON_DATABASE_URL", "ANDON_WORKSPACE")}
+    env |= {"PYTHONPATH": str(ROOT / "src"), "ANDON_LANG": "en"}
+    command = [sys.executable, "-m", "andon", "--workspace", str(root), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=120, check=False)
+
+
+async def until(check: Any, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.1)
+
+
+def events(hook: HttpReceiver) -> list[str]:
+    return [r.headers["x-andon-event"].removeprefix("incident.") for r in hook.requests]
+
+
+@pytest.mark.parametrize("webhook_receiver", ["up", "down_then_up"])
+async def test_the_story_notifies_each_stage_once(tmp_path: Path, webhook_receiver: str) -> None:
+    from andon.watch.watcher import Watcher
+
+    slack, hook = HttpReceiver(), HttpReceiver(port=free_port())
+    slack.start()
+    if webhook_receiver == "up":
+        hook.start()
+    retry = {"backoff_base_s": 0.2, "backoff_max_s": 1.0}
+    notifiers = {
+        "team-slack": {"type": "slack", "webhook_url": f"{slack.url}/services/T0/B0/x", **retry},
+        "pager": {"type": "webhook", "url": f"{hook.url}/andon", "secret": SECRET, **retry},
+    }
+    try:
+        async with StubServer(echo=True) as stub:
+            workspace(tmp_path, stub.base_url, REJECTS, notifiers=notifiers)
+            with GatewayServer(tmp_path) as server, Workspace.open(tmp_path) as ws:
+                watcher = Watcher(ws, owner="e2e")
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+                    await until_next_second()
+                    for index in range(12):
+                        await batch(client, 18 if index >= 5 else 3)  # t0 = batch 5: the reject rate jumps
+                        done = await watcher.tick(await until_next_second())
+                        if any(e.step.decision == "act" for e in done):
+                            break
+                    queued = await client.post("/v1/features/menu/invoke", json={"variables": {"input": "{}"}})
+                assert queued.status_code == 202 and queued.json()["route"] == "human"
+                (incident,) = incident_rows(ws)
+                assert stages_of(incident) == ["detected", "mitigated"]
+                stop = asyncio.Event()
+                running = asyncio.create_task(watcher.run(stop))  # the watcher loop delivers the outbox
+                try:
+                    await until(lambda: len(slack.requests) == 2)
+                    if webhook_receiver == "down_then_up":
+                        await until(lambda: all(r.attempts >= 1 for r in ws.store.outbox(status="pending")))
+                        assert hook.requests == [] and len(ws.store.outbox(status="pending")) == 2
+                        hook.start()  # the receiver comes back: the outbox delivers what it kept
+                    await until(lambda: len(hook.requests) == 2)
+                    for count, (stage, extra) in enumerate(LATER, start=3):
+                        answer = await asyncio.to_thread(andon_cli, tmp_path, "incident", "advance", incident.id,
+                                                         stage, *extra, "--actor", "jimin")  # fmt: skip
+                        assert answer.returncode == 0, answer.stdout + answer.stderr
+                        await until(lambda n=count: len(slack.requests) == n and len(hook.requests) == n)  # type: ignore[misc]
+                finally:
+                    stop.set()
+                    await running
+                leftover = await asyncio.to_thread(andon_cli, tmp_path, "incident", "deliver", "--json")
+                assert json.loads(leftover.stdout) == {"delivered": 0, "pending": 0}
+    finally:
+        slack.stop()
+        hook.stop()
+    stages = ["detected", "mitigated"] + [stage for stage, _ in LATER]
+    # Exactly one message per stage (detected and mitigated are due together and may arrive in either order).
+    assert sorted(events(hook), key=stages.index) == stages
+    for request in hook.requests:
+        headers = request.headers
+        assert verify_signature(SECRET, headers["x-andon-timestamp"], request.body, headers["x-andon-signature"])
+        assert request.json()["incident_id"] == incident.id
+    assert len({r.headers["x-andon-delivery"] for r in hook.requests}) == len(stages)
+    assert len(slack.requests) == len(stages)
+    assert all("blocks" in r.json() for r in slack.requests)

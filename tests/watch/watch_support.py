@@ -1,23 +1,22 @@
-"""What the watch tests share: the incidents stand-in as a fixture, workspaces with monitors, traces by hand."""
+"""What the watch tests share: workspaces with monitors, traces by hand, incidents as stored, a loopback receiver."""
 
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from andon.gateway.types import TraceRecord
+from andon.store import Store
+from andon.store.incidents import IncidentRecord
 from andon.store.records import new_id
+from andon.watch.incidents import STAGES
 from andon.workspace import Workspace
-
-STANDIN = Path(__file__).resolve().parent / "standin_incidents.py"
 
 RULES = '''\
 """Rules of the watch test workspace."""
@@ -34,13 +33,20 @@ def decide_v2(variables):
 '''
 
 
-@pytest.fixture
-def incidents(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """``andon.watch.incidents`` replaced by the stand-in for this test (until the real one is merged)."""
-    from tests.watch import standin_incidents
+def incident_rows(where: Workspace | Store, feature: str = "menu") -> list[IncidentRecord]:
+    """The feature's incidents as stored, oldest first."""
+    store = where.store if isinstance(where, Workspace) else where
+    return list(reversed(store.list_incidents(feature=feature)))
 
-    monkeypatch.setitem(sys.modules, "andon.watch.incidents", standin_incidents)
-    return standin_incidents
+
+def stages_of(incident: IncidentRecord) -> list[str]:
+    """The stages an incident reached, in the order of STAGES."""
+    return sorted(incident.stages, key=STAGES.index)
+
+
+def actors_of(incident: IncidentRecord) -> dict[str, str]:
+    """Stage -> who moved the incident there."""
+    return {stage: str(mark["actor"]) for stage, mark in incident.stages.items()}
 
 
 def write_workspace(root: Path, monitors: Mapping[str, Any], *, features: Mapping[str, Any] | None = None) -> Path:

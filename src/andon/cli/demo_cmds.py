@@ -35,6 +35,8 @@ def demo(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Evaluate only the first N cases (a quick look).")
     ] = None,
+    watch: Annotated[bool, typer.Option("--watch", help=t("watchint.demo.watch_help"))] = False,
+    watch_only: Annotated[bool, typer.Option("--watch-only", help=t("watchint.demo.watch_only_help"))] = False,
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
@@ -46,6 +48,11 @@ def demo(
     path = path.resolve()
     console.print(t("demo.start", path=path))
     create_workspace(path, language, fresh=fresh)
+    if watch_only:
+        from andon.cli.demo_watch import run_watch_demo
+
+        run_watch_demo(path, language)
+        return
     with Workspace.open(path) as ws:
         plan = plan_run(ws, FEATURE, repeats=1, case_slice=CaseSlice(limit=limit))
         versions = plan.versions
@@ -72,6 +79,10 @@ def demo(
     console.print(t("demo.done", where=html, seconds=f"{time.monotonic() - started:.0f}"))
     for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
         console.print(line, markup=False, highlight=False)
+    if watch:
+        from andon.cli.demo_watch import run_watch_demo
+
+        run_watch_demo(path, language)
 
 
 def _promote_passing(ws: Workspace, feature: str, report: RunReport) -> str:

@@ -9,10 +9,9 @@ short (a watcher killed mid-action) is finished by pulling again with the same k
 from __future__ import annotations
 
 import asyncio
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any
 
 import httpx
 
@@ -25,6 +24,7 @@ from andon.store.deploy import CASES_KINDS, STOP_KINDS, FeatureEvent
 from andon.store.models import utcnow
 from andon.store.records import new_id
 from andon.store.watch import CordPullRecord, PullClaim
+from andon.watch.incidents import Incident, advance, open_incident
 from andon.workspace import Workspace
 
 ACTIONS = ("stop", "rollback", "webhook")
@@ -81,48 +81,6 @@ class CordPull:
     details: dict[str, Any]
 
 
-class _Incident(Protocol):
-    id: str
-    stages: dict[str, datetime]
-
-
-class _Incidents(Protocol):
-    """The part of ``andon.watch.incidents`` the cord uses (WATCH.md fixes these signatures)."""
-
-    def open_incident(
-        self,
-        ws: Workspace,
-        *,
-        feature: str,
-        title: str,
-        actor: str,
-        detected_at: datetime,
-        monitor: str | None = None,
-        metric: str | None = None,
-        dedupe_key: str | None = None,
-        runbook: str | None = None,
-        owner: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> _Incident: ...
-
-    def advance(
-        self,
-        ws: Workspace,
-        incident_id: str,
-        stage: str,
-        *,
-        actor: str,
-        note: str | None = None,
-        at: datetime | None = None,
-        **fields: Any,
-    ) -> _Incident: ...
-
-
-def _incidents() -> _Incidents:
-    # Incidents are another floor-7 package; resolved when the cord is first pulled, through its public functions.
-    return cast(_Incidents, importlib.import_module("andon.watch.incidents"))
-
-
 async def pull_cord(
     ws: Workspace,
     feature: str,
@@ -172,7 +130,7 @@ async def pull_cord(
         return _as_pull(pull)  # finished before (another watcher, or a retry): nothing is done twice
     opening = _open(ws, pull, title=t("watch.cord.title", feature=feature, why=why), detected=detected,
                     metric=watched.metric if watched else None)  # fmt: skip
-    incident: _Incident | None = None
+    incident: Incident | None = None
     problem: str | None = None
     try:
         incident = await opening
@@ -189,17 +147,23 @@ async def pull_cord(
         raise CordError(problem or "", where=f"cord {feature}", hint=t("watch.cord.incident_hint"))
     if "mitigated" not in incident.stages:
         await asyncio.to_thread(
-            _incidents().advance, ws, incident.id, "mitigated", actor=who, note=details["summary"], at=utcnow()
+            advance,
+            ws,
+            incident.id,
+            "mitigated",
+            actor=who,
+            note=details["summary"],
+            at=utcnow(),
+            action=pull.action,
+            mitigation=details,
         )
     done = await asyncio.to_thread(ws.store.finish_pull, pull.id, incident_id=incident.id, details=details)
     return _as_pull(done)
 
 
-async def _open(
-    ws: Workspace, pull: CordPullRecord, *, title: str, detected: datetime, metric: str | None
-) -> _Incident:
+async def _open(ws: Workspace, pull: CordPullRecord, *, title: str, detected: datetime, metric: str | None) -> Incident:
     return await asyncio.to_thread(
-        _incidents().open_incident,
+        open_incident,
         ws,
         feature=pull.feature,
         title=title,

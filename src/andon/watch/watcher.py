@@ -29,6 +29,7 @@ from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.watch import PullClaim, WatchPoint
 from andon.watch.monitors import Monitor, MonitorState, Step, aligned, build_monitors, step
+from andon.watch.outbox import deliver_due
 from andon.watch.sources import measure
 from andon.workspace import Workspace
 
@@ -36,6 +37,7 @@ log = logging.getLogger("andon.watch")
 
 Clock = Callable[[], datetime]
 DEFAULT_LEASE_TTL_S = 60.0
+DELIVER_EVERY_S = 5.0  # how long a stage changed by hand (andon incident advance) waits for its notification
 
 
 def default_owner() -> str:
@@ -195,11 +197,25 @@ class Watcher:
                 results = await self.tick()
                 if on_tick is not None:
                     on_tick(results)
+                await self.deliver()
                 delay = self._until_next_tick()
+                if self.ws.config.notifiers:
+                    delay = min(delay, DELIVER_EVERY_S)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
         finally:
             await self.aclose()
+
+    async def deliver(self) -> int:
+        """Send the outbox's notifications that are due (at the wall clock); how many were delivered."""
+        if not self.ws.config.notifiers:
+            return 0
+        try:
+            return await deliver_due(self.ws)
+        except Exception:
+            # A receiver or the store away for a moment: the rows stay in the outbox for the next round.
+            log.exception("notifications could not be delivered")
+            return 0
 
     def _until_next_tick(self) -> float:
         now = self.clock().timestamp()
