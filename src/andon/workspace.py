@@ -102,8 +102,7 @@ class Workspace:
         except KeyError:
             known = ", ".join(self.config.features) or "none"
             raise NotFoundError(
-                f"no feature {feature!r} in {self.loaded.path.name}",
-                hint=f"known features: {known}",
+                t("polish.notfound.feature", feature=feature), hint=t("polish.known_features", known=known)
             ) from None
 
     def declared_versions(self, feature: str) -> list[Version]:
