@@ -92,16 +92,17 @@ async def test_a_breach_pulls_the_cord_once(open_ws: Any) -> None:
 
 async def test_a_restart_neither_warms_up_again_nor_pulls_again(open_ws: Any) -> None:
     detector = {"type": "robust-z", "warmup": 5, "baseline": {"season": None, "window": 10}}
-    values = [10.0 + (i % 3) for i in range(12)] + [90.0] * 3 + [10.0, 11.0, 90.0]
+    # 24 ordinary points: warm-up, then the 20 residuals robust-z needs before it trusts its spread.
+    values = [10.0 + (i % 3) for i in range(24)] + [90.0] * 3 + [10.0, 11.0, 90.0]
     monitor = pushed(detector=detector, **{"for": 1})
     ws = open_ws({"straight": monitor, "restarted": monitor})  # one store per test: two monitors side by side
     push(ws, values)
     async with Watcher(ws, only=["straight"]) as one:
-        straight = await ticks(one, range(1, 19))
+        straight = await ticks(one, range(1, 31))
     async with Watcher(ws, only=["restarted"], owner="first") as first:
-        before = await ticks(first, range(1, 15))  # stopped in the middle of the breach
+        before = await ticks(first, range(1, 27))  # stopped in the middle of the breach
     async with Watcher(ws, only=["restarted"], owner="second") as second:  # a new process: all from the store
-        after = await ticks(second, range(15, 19))
+        after = await ticks(second, range(27, 31))
     seen = [(e.step.point.state, e.step.point.reason, e.step.decision) for e in straight]
     assert [(e.step.point.state, e.step.point.reason, e.step.decision) for e in before + after] == seen
     assert all("warming up" not in e.step.point.reason for e in after)

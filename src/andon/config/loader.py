@@ -264,7 +264,14 @@ def _fields_at(loc: Loc, root: Any) -> list[str]:
             return []
     node = _unwrap(node)
     if isinstance(node, type) and issubclass(node, BaseModel):
-        return sorted(node.model_fields)
+        # A base chosen by `type` in a validator (notifiers): its subclasses' fields are allowed here too.
+        fields = set(node.model_fields)
+        stack = list(node.__subclasses__())
+        while stack:
+            sub = stack.pop()
+            fields.update(sub.model_fields)
+            stack.extend(sub.__subclasses__())
+        return sorted(fields)
     if is_typeddict(node):
         return sorted(node.__annotations__)
     return []
