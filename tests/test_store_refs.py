@@ -1,4 +1,4 @@
-"""One rule for "a row by id or unique id prefix", the same for outputs, runs, traces, review items and keys."""
+"""One rule for "a row by id or unique id prefix": outputs, runs, traces, review items, keys and incidents."""
 
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ def _add_key(store: Store, id_: str) -> None:
     )
 
 
+def _add_incident(store: Store, id_: str) -> None:
+    store.create_incident(
+        {"id": id_, "feature": "menu", "title": "reject rate up", "stage": "detected", "opened_at": NOW,
+         "details": {}, "stages": {}},
+        [], [],
+    )  # fmt: skip
+
+
 # kind: (id prefix, how to add a row with an id, how to look one up by ref and return its id, "no …" text)
 KINDS: dict[str, tuple[str, Callable[[Store, str], None], Callable[[Store, str], str], str]] = {
     "output": ("out", _add_output, lambda s, r: s.get_output(r).id, "no output"),
@@ -58,6 +66,7 @@ KINDS: dict[str, tuple[str, Callable[[Store, str], None], Callable[[Store, str],
     "trace": ("trc", _add_trace, lambda s, r: str(s.get_trace(r)["id"]), "no trace"),
     "review item": ("rev", _add_review_item, lambda s, r: str(s.get_review_item(r)["id"]), "no review item"),
     "API key": ("key", _add_key, lambda s, r: s.revoke_api_key(r).id, "no API key"),
+    "incident": ("inc", _add_incident, lambda s, r: s.get_incident(r).id, "no incident"),
 }
 
 

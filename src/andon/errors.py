@@ -24,6 +24,9 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── DatasetWriteError                  andon.review.casefile
     ├── NotLiveError                       andon.deploy.live
     ├── PromotionRefused                   andon.deploy.promotion
+    ├── DetectorStateError                 andon.watch.detectors.base
+    ├── IncidentError                      andon.watch.incidents
+    ├── NotifyError                        andon.watch.notify.base
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
     └── APIError                           andon.client (the gateway answered with an error)

@@ -48,7 +48,6 @@ GRADERS = ExtensionPoint(
     settings="andon.config.graders:GraderSettings",
     registry="andon.config.graders:REGISTRY",
 )
-# Lead, at the merge of `watch`: set status "ready" (tests/test_extensions.py fails until then, on purpose).
 DETECTORS = ExtensionPoint(
     "detector",
     "andon.detectors",
@@ -56,9 +55,7 @@ DETECTORS = ExtensionPoint(
     interface="andon.watch.detectors.base:Detector",
     settings="andon.watch.detectors.base:DetectorSettings",
     registry="andon.watch.detectors.base:REGISTRY",
-    status="pending",
 )
-# Lead, at the merge of `incidents`: set status "ready" (tests/test_extensions.py fails until then, on purpose).
 NOTIFIERS = ExtensionPoint(
     "notifier",
     "andon.notifiers",
@@ -66,7 +63,6 @@ NOTIFIERS = ExtensionPoint(
     interface="andon.watch.notify.base:Notifier",
     settings="andon.config.schema:NotifierConfig",
     registry="andon.watch.notify.registry:REGISTRY",
-    status="pending",
 )
 CHUNKERS = ExtensionPoint("chunker", "andon.chunkers", "splits an ingested document for indexing", status="planned")
 IMPORTERS = ExtensionPoint(

@@ -1,4 +1,4 @@
-"""Finding a row by its id or a unique prefix of it: one rule for outputs, runs, traces, review items and keys."""
+"""Finding a row by its id or a unique prefix of it: one rule for every kind of stored thing with an id."""
 
 from __future__ import annotations
 
