@@ -24,9 +24,11 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── DatasetWriteError                  andon.review.casefile
     ├── NotLiveError                       andon.deploy.live
     ├── PromotionRefused                   andon.deploy.promotion
+    ├── CordError                          andon.deploy.cord
     ├── DetectorStateError                 andon.watch.detectors.base
     ├── IncidentError                      andon.watch.incidents
     ├── NotifyError                        andon.watch.notify.base
+    ├── SourceError                        andon.watch.sources
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
     └── APIError                           andon.client (the gateway answered with an error)
