@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from andon.gateway.types import TraceRecord
 from andon.review.queue import ReviewItem
-from andon.store.records import new_id
+from andon.store.records import TraceRecord, new_id
 from andon.workspace import Workspace
 
 RULES = """

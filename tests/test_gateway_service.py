@@ -32,9 +32,9 @@ from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.semcache.cache import SemanticCache
 from andon.gateway.service import Gateway
 from andon.gateway.tracing import TraceWriteError, trace_record
-from andon.gateway.types import Caller, TraceRecord
+from andon.gateway.types import Caller
 from andon.providers.base import ImagePart, Message, TextPart
-from andon.store.records import new_id
+from andon.store.records import TraceRecord, new_id
 from andon.workspace import Workspace
 
 RULES_MODULE = "gw_service_rules"

@@ -24,12 +24,11 @@ from andon import deploy
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.dataset import load_dataset
 from andon.gateway.auth import create_key
-from andon.gateway.types import TraceRecord
 from andon.review import queue
 from andon.review.export import CasesNotAllowedError, export_decisions, review_to_case
 from andon.review.queue import AlreadyDecidedError, ReviewItem
 from andon.store import Store
-from andon.store.records import new_id
+from andon.store.records import TraceRecord, new_id
 from andon.workspace import Workspace
 
 YAML = """\

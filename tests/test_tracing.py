@@ -12,11 +12,9 @@ from sqlalchemy import func, select, text
 from andon.config.schema import DataUseConfig, FeatureConfig, WorkspaceConfig
 from andon.errors import NotFoundError
 from andon.gateway.tracing import TraceWriteError, TraceWriter, retention_cutoffs, trace_record
-from andon.gateway.types import TraceRecord
-from andon.review.queue import ReviewItem
 from andon.store import Store
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow
-from andon.store.records import OutputRecord, new_id
+from andon.store.records import OutputRecord, ReviewItem, TraceRecord, new_id
 
 
 def make_trace(feature: str = "menu", *, created_at: datetime | None = None, **changes: Any) -> TraceRecord:

@@ -16,10 +16,9 @@ from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import feature_for_run
 from andon.evals.plan import plan_run
 from andon.evals.runner import run_evaluation
-from andon.gateway.types import TraceRecord
 from andon.starter import write_starter
 from andon.store import Store
-from andon.store.records import RunRecord, new_id
+from andon.store.records import RunRecord, TraceRecord, new_id
 from andon.versions.canonical import build_version
 from andon.workspace import Workspace
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -26,6 +26,7 @@ API_KEY_ENV = "ANDON_API_KEY"
 BASE_URL_ENV = "ANDON_BASE_URL"
 DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 _RESULT_FIELDS = {f.name for f in dataclasses.fields(InvokeResult)}
+_T = TypeVar("_T")
 
 
 class APIError(AndonError):
@@ -181,40 +182,72 @@ def _decision(data: Any) -> ReviewDecision:
     )
 
 
-def _invoke_body(
-    variables: Mapping[str, Any] | None,
-    version: str | None,
-    user_id: str | None,
-    session_id: str | None,
-    tenant: str | None,
-    tags: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"variables": dict(variables or {})}
-    for key, value in (("version", version), ("user_id", user_id), ("session_id", session_id), ("tenant", tenant)):
-        if value is not None:
-            body[key] = value
-    if tags:
-        body["tags"] = dict(tags)
-    return body
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Call(Generic[_T]):
+    """One request as both twins send it: where, with what body, and how to read a 2xx answer."""
+
+    path: str
+    body: dict[str, Any]
+    parse: Callable[[Any], _T]
+
+    def answer(self, response: httpx.Response) -> _T:
+        """The parsed answer, or the APIError an error response stands for."""
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return self.parse(response.json())
 
 
-def _feedback_body(score: float | None, thumbs: int | None, comment: str | None, user_id: str | None) -> dict[str, Any]:
-    values = {"score": score, "thumbs": thumbs, "comment": comment, "user_id": user_id}
-    return {k: v for k, v in values.items() if v is not None}
+def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    return APIConnectionError(f"cannot reach the gateway: {exc}", code="connection_error")
 
 
-def _decision_body(decision: Mapping[str, Any] | None, label: str | None, comment: str | None) -> dict[str, Any]:
-    values = {"decision": dict(decision) if decision is not None else None, "label": label, "comment": comment}
-    return {k: v for k, v in values.items() if v is not None}
+class _BaseClient:
+    """What :class:`Client` and :class:`AsyncClient` share: settings and the building of every call.
+
+    The twins differ only in how they send a :class:`_Call` (blocking or awaited), like httpx's ``BaseClient``.
+    """
+
+    def __init__(self, base_url: str | None, api_key: str | None) -> None:
+        self._base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        self._headers = {"authorization": f"Bearer {key}"} if key else {}
+
+    @staticmethod
+    def _invoke_call(
+        feature: str,
+        variables: Mapping[str, Any] | None,
+        version: str | None,
+        user_id: str | None,
+        session_id: str | None,
+        tenant: str | None,
+        tags: Mapping[str, Any] | None,
+    ) -> _Call[InvokeResult]:
+        body: dict[str, Any] = {"variables": dict(variables or {})}
+        for key, value in (("version", version), ("user_id", user_id), ("session_id", session_id), ("tenant", tenant)):
+            if value is not None:
+                body[key] = value
+        if tags:
+            body["tags"] = dict(tags)
+        return _Call(f"/v1/features/{_seg(feature)}/invoke", body, _result)
+
+    @staticmethod
+    def _feedback_call(
+        trace_id: str, score: float | None, thumbs: int | None, comment: str | None, user_id: str | None
+    ) -> _Call[None]:
+        values = {"score": score, "thumbs": thumbs, "comment": comment, "user_id": user_id}
+        body = {k: v for k, v in values.items() if v is not None}
+        return _Call(f"/v1/traces/{_seg(trace_id)}/feedback", body, lambda _: None)
+
+    @staticmethod
+    def _decide_call(
+        review_id: str, decision: Mapping[str, Any] | None, label: str | None, comment: str | None
+    ) -> _Call[ReviewDecision]:
+        values = {"decision": dict(decision) if decision is not None else None, "label": label, "comment": comment}
+        body = {k: v for k, v in values.items() if v is not None}
+        return _Call(f"/v1/reviews/{_seg(review_id)}/decision", body, _decision)
 
 
-def _settings(base_url: str | None, api_key: str | None) -> tuple[str, dict[str, str]]:
-    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    return url, ({"authorization": f"Bearer {key}"} if key else {})
-
-
-class Client:
+class Client(_BaseClient):
     """A synchronous client; ``base_url`` and ``api_key`` default to ANDON_BASE_URL and ANDON_API_KEY."""
 
     def __init__(
@@ -225,8 +258,8 @@ class Client:
         timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        url, headers = _settings(base_url, api_key)
-        self._http = httpx.Client(base_url=url, headers=headers, timeout=timeout, transport=transport)
+        super().__init__(base_url, api_key)
+        self._http = httpx.Client(base_url=self._base_url, headers=self._headers, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self
@@ -240,14 +273,12 @@ class Client:
         """Close the connection pool."""
         self._http.close()
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
+    def _send(self, call: _Call[_T]) -> _T:
         try:
-            response = self._http.post(path, json=body)
+            response = self._http.post(call.path, json=call.body)
         except httpx.TransportError as exc:
-            raise APIConnectionError(f"cannot reach the gateway: {exc}", code="connection_error") from exc
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response.json()
+            raise _connection_error(exc) from exc
+        return call.answer(response)
 
     def invoke(
         self,
@@ -261,8 +292,7 @@ class Client:
         tags: Mapping[str, Any] | None = None,
     ) -> InvokeResult:
         """Call ``feature`` on ``variables``: output, parsed JSON, trace id, version, cache hit and route."""
-        body = _invoke_body(variables, version, user_id, session_id, tenant, tags)
-        return _result(self._post(f"/v1/features/{_seg(feature)}/invoke", body))
+        return self._send(self._invoke_call(feature, variables, version, user_id, session_id, tenant, tags))
 
     def feedback(
         self,
@@ -274,7 +304,7 @@ class Client:
         user_id: str | None = None,
     ) -> None:
         """Record feedback on a trace: a score, thumbs (+1/-1) and/or a comment."""
-        self._post(f"/v1/traces/{_seg(trace_id)}/feedback", _feedback_body(score, thumbs, comment, user_id))
+        self._send(self._feedback_call(trace_id, score, thumbs, comment, user_id))
 
     def decide(
         self,
@@ -285,12 +315,10 @@ class Client:
         comment: str | None = None,
     ) -> ReviewDecision:
         """Decide a review item (a decision object, a label, or both); decisions are final."""
-        return _decision(
-            self._post(f"/v1/reviews/{_seg(review_id)}/decision", _decision_body(decision, label, comment))
-        )
+        return self._send(self._decide_call(review_id, decision, label, comment))
 
 
-class AsyncClient:
+class AsyncClient(_BaseClient):
     """The asynchronous twin of :class:`Client`."""
 
     def __init__(
@@ -301,8 +329,10 @@ class AsyncClient:
         timeout: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        url, headers = _settings(base_url, api_key)
-        self._http = httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout, transport=transport)
+        super().__init__(base_url, api_key)
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url, headers=self._headers, timeout=timeout, transport=transport
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -316,14 +346,12 @@ class AsyncClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+    async def _send(self, call: _Call[_T]) -> _T:
         try:
-            response = await self._http.post(path, json=body)
+            response = await self._http.post(call.path, json=call.body)
         except httpx.TransportError as exc:
-            raise APIConnectionError(f"cannot reach the gateway: {exc}", code="connection_error") from exc
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response.json()
+            raise _connection_error(exc) from exc
+        return call.answer(response)
 
     async def invoke(
         self,
@@ -337,8 +365,7 @@ class AsyncClient:
         tags: Mapping[str, Any] | None = None,
     ) -> InvokeResult:
         """Call ``feature`` on ``variables``: output, parsed JSON, trace id, version, cache hit and route."""
-        body = _invoke_body(variables, version, user_id, session_id, tenant, tags)
-        return _result(await self._post(f"/v1/features/{_seg(feature)}/invoke", body))
+        return await self._send(self._invoke_call(feature, variables, version, user_id, session_id, tenant, tags))
 
     async def feedback(
         self,
@@ -350,7 +377,7 @@ class AsyncClient:
         user_id: str | None = None,
     ) -> None:
         """Record feedback on a trace: a score, thumbs (+1/-1) and/or a comment."""
-        await self._post(f"/v1/traces/{_seg(trace_id)}/feedback", _feedback_body(score, thumbs, comment, user_id))
+        await self._send(self._feedback_call(trace_id, score, thumbs, comment, user_id))
 
     async def decide(
         self,
@@ -361,5 +388,4 @@ class AsyncClient:
         comment: str | None = None,
     ) -> ReviewDecision:
         """Decide a review item (a decision object, a label, or both); decisions are final."""
-        data = await self._post(f"/v1/reviews/{_seg(review_id)}/decision", _decision_body(decision, label, comment))
-        return _decision(data)
+        return await self._send(self._decide_call(review_id, decision, label, comment))

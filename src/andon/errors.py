@@ -1,4 +1,47 @@
-"""One error hierarchy: everything a user can cause is an ``AndonError`` with a fix-it hint."""
+"""One error hierarchy: everything a user can cause is an ``AndonError`` with a fix-it hint.
+
+The whole tree, with the module of each class defined elsewhere (a test keeps this list complete). The CLI
+prints any of them as one message without a traceback; ``andon`` exports the ones a Python user catches.
+
+    AndonError
+    ├── ConfigError
+    │   ├── InvalidConfig                  andon.config.problems
+    │   └── InvalidDecisionError           andon.review.decisions
+    ├── WorkspaceError
+    ├── NotFoundError
+    ├── StoreError
+    │   └── TraceWriteError                andon.gateway.tracing
+    ├── ProviderError
+    │   ├── ProviderTimeout
+    │   ├── MalformedReply
+    │   └── CircuitOpenError               andon.gateway.circuit
+    ├── ModelIntegrityError
+    ├── TemplateError
+    ├── StatisticsError                    andon.evals.stats
+    ├── ReportFormatError                  andon.evals.report.export
+    ├── AlreadyDecidedError                andon.review.queue
+    ├── CasesNotAllowedError               andon.review.export
+    ├── DatasetWriteError                  andon.review.casefile
+    ├── NotLiveError                       andon.deploy.live
+    ├── PromotionRefused                   andon.deploy.promotion
+    ├── CordError                          andon.deploy.cord
+    ├── DetectorStateError                 andon.watch.detectors.base
+    ├── IncidentError                      andon.watch.incidents
+    ├── NotifyError                        andon.watch.notify.base
+    ├── SourceError                        andon.watch.sources
+    ├── UnsafeURLError                     andon.gateway.fetch
+    ├── FetchError                         andon.gateway.fetch
+    └── APIError                           andon.client (the gateway answered with an error)
+        ├── InvalidRequestError            andon.client
+        ├── AuthenticationError            andon.client
+        ├── PermissionDeniedError          andon.client
+        ├── ResourceNotFoundError          andon.client
+        ├── ConflictError                  andon.client
+        ├── RateLimitError                 andon.client
+        ├── ProviderUnavailableError       andon.client
+        ├── ServerError                    andon.client
+        └── APIConnectionError             andon.client
+"""
 
 from __future__ import annotations
 

@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from andon.gateway.types import TraceRecord
-from andon.store.records import new_id
+from andon.store.records import TraceRecord, new_id
 from andon.watch.notify.base import Notification
 from andon.workspace import Workspace
 

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from andon.gateway.types import TraceRecord
 from andon.store import Store
 from andon.store.incidents import IncidentRecord
-from andon.store.records import new_id
+from andon.store.records import TraceRecord, new_id
 from andon.watch.incidents import STAGES
 from andon.workspace import Workspace
 

@@ -17,7 +17,7 @@ import typer
 import typer.main
 from rich.markup import escape
 
-from andon import __version__
+from andon._version import __version__
 from andon.cli import call_cmds, eval_cmds, setup_cmds, version_cmds
 from andon.cli._common import err_console, options
 from andon.cli._help import localize, set_language

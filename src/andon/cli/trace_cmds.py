@@ -12,9 +12,9 @@ from rich.markup import escape
 
 from andon.cli._common import Listing, console, open_workspace, print_json
 from andon.gateway.tracing import retention_cutoffs, trace_record
-from andon.gateway.types import TraceRecord
 from andon.messages import t
 from andon.store.models import utcnow
+from andon.store.records import TraceRecord
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 

@@ -144,8 +144,7 @@ def _judge(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str
 
 
 def _summary(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str) -> VersionSummary:
-    convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
-    report = build_report(ws.store, run, feature_for_run(run, config), convert, with_provenance=False)
+    report = build_report(ws.store, run, feature_for_run(run, config), Conversion.of(ws.config), with_provenance=False)
     return next(s for s in report.summaries if s.version_id == version_id)
 
 

@@ -20,11 +20,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
 from andon.config.criteria import Criterion, parse_criterion, unique_grader_names
-from andon.config.schema import FeatureConfig
+from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
 from andon.evals.model import Case, CellResult, CriterionResult, ErrorGroup, JudgeAgreement, VersionSummary
 from andon.evals.stability import StabilityReport, case_agreement, stability_report
@@ -99,12 +101,22 @@ def quantile_interval(values: Sequence[float], q: float, name: str, unit: str = 
     return MetricValue(name, quantile(ordered, q), ordered[lo_rank], ordered[hi_rank], n, unit)
 
 
+@lru_cache(maxsize=32)
+def _conversion(currency: str, rates: tuple[tuple[str, Decimal], ...]) -> Conversion:
+    return Conversion(currency, {name: float(rate) for name, rate in rates})
+
+
 @dataclass(frozen=True)
 class Conversion:
     """Converts costs into the report currency (``rates``: units of ``currency`` per unit of another)."""
 
     currency: str
     rates: dict[str, float]
+
+    @classmethod
+    def of(cls, config: WorkspaceConfig) -> Conversion:
+        """The conversion for andon.yaml's ``currency`` and ``exchange_rates``, built once per distinct pair."""
+        return _conversion(config.currency, tuple(sorted(config.exchange_rates.items())))
 
     def __call__(self, amount: float | None, currency: str | None) -> float | None:
         if amount is None:

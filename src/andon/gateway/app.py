@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from andon import __version__
+from andon._version import __version__
 from andon.gateway.api_models import ErrorBody
 from andon.gateway.auth import Authenticator
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers

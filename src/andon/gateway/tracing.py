@@ -25,11 +25,9 @@ from andon.errors import StoreError
 from andon.gateway.call import Call, ms_since
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.redact import StoragePolicy, input_hash
-from andon.gateway.types import TraceRecord
-from andon.review.queue import ReviewItem
 from andon.store import Store
 from andon.store.models import utcnow
-from andon.store.records import OutputRecord
+from andon.store.records import OutputRecord, ReviewItem, TraceRecord
 
 log = logging.getLogger("andon.gateway")
 

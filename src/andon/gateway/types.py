@@ -1,9 +1,8 @@
-"""Value objects shared by the gateway's parts (service, HTTP face, cache, traces, review queue)."""
+"""Value objects shared by the gateway's parts (service, HTTP face, cache); traces are ``store.records.TraceRecord``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
 Route = Literal["ai", "human", "shadow", "fallback"]
@@ -43,44 +42,6 @@ class InvokeResult:
     output_tokens: int = 0
     cost: float | None = None
     currency: str | None = None
-
-
-@dataclass(slots=True)
-class TraceRecord:
-    """One trace as stored (mirrors the ``traces`` table)."""
-
-    id: str
-    feature: str
-    route: str
-    status: str
-    input_mode: str
-    input: Any
-    input_hash: str
-    created_at: datetime
-    version_id: str | None = None
-    version_name: str | None = None
-    output_id: str | None = None
-    cache: str | None = None
-    output_text: str | None = None
-    output_json: Any = None
-    error: str | None = None
-    error_code: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = None
-    currency: str | None = None
-    latency_ms: float = 0.0
-    queue_ms: float = 0.0
-    cache_ms: float = 0.0
-    provider_ms: float = 0.0
-    user_id: str | None = None
-    session_id: str | None = None
-    tenant: str | None = None
-    api_key_id: str | None = None
-    tags: dict[str, Any] = field(default_factory=dict)
-    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from andon.config.graders import LabelSettings
@@ -15,8 +13,7 @@ from andon.errors import AndonError, ConfigError
 from andon.evals.graders.values import as_text
 from andon.review.answer import parse_answer, with_value
 from andon.store import Store
-from andon.store.models import utcnow
-from andon.store.records import new_id
+from andon.store.records import ReviewItem as ReviewItem  # the queue's noun; a plain record of the store
 
 ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback"]
 ReviewStatus = Literal["pending", "decided"]
@@ -35,46 +32,6 @@ class DecisionCheck(Protocol):
 
 class AlreadyDecidedError(AndonError):
     """The review item was decided before (by someone else, or a moment ago): decisions are final."""
-
-
-@dataclass(slots=True)
-class ReviewItem:
-    """One item of the review queue; mirrors the ``review_items`` table field by field."""
-
-    id: str
-    feature: str
-    reason: str  # stopped | low_confidence | policy | shadow | fallback
-    trace_id: str | None = None
-    version_id: str | None = None
-    status: str = "pending"  # pending | decided
-    input: Any = None  # the case variables as stored by the feature's data-use setting
-    suggestion_text: str | None = None  # what the AI answered (None when it was not asked)
-    suggestion_json: Any = None
-    decision: Any = None
-    label: str | None = None
-    comment: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    exported_at: datetime | None = None
-    created_at: datetime = field(default_factory=utcnow)
-
-    @classmethod
-    def new(cls, feature: str, reason: str, **fields: Any) -> ReviewItem:
-        """A pending item with a fresh ``rev_…`` id."""
-        return cls(id=new_id("rev"), feature=feature, reason=reason, **fields)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ReviewItem:
-        """Build from the store's column dict."""
-        return cls(**row)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form for --json output and the HTTP API."""
-        out: dict[str, Any] = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            out[spec.name] = value.isoformat() if isinstance(value, datetime) else value
-        return out
 
 
 RulesFor = Callable[[ReviewItem], DecisionCheck]  # the rules of an item's feature and version

@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from andon.errors import NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import IncidentEventRow, IncidentRow, TraceRow, utcnow
 from andon.store.outbox import NewNotification, enqueue
+from andon.store.refs import get_by_ref
 
-MIN_PREFIX = 6
 _INCIDENT_FIELDS = tuple(c.name for c in IncidentRow.__table__.columns)
 _CHANGEABLE = frozenset(_INCIDENT_FIELDS) - {"id", "revision", "opened_at"}
 
@@ -169,18 +170,8 @@ class IncidentsMixin(StoreBase):
     def get_incident(self, ref: str) -> IncidentRecord:
         """The incident with id ``ref``, or the only one whose id starts with ``ref`` (at least 6 characters)."""
         with self._read() as session:
-            row = session.get(IncidentRow, ref)
-            if row is None and len(ref) >= MIN_PREFIX:
-                found = session.scalars(
-                    select(IncidentRow).where(IncidentRow.id.startswith(ref, autoescape=True)).limit(3)
-                ).all()
-                rows = [r for r in found if r.id.startswith(ref)]  # SQLite's LIKE ignores case
-                if len(rows) > 1:
-                    raise NotFoundError(f"incident {ref!r} is ambiguous", hint="give more characters of the id")
-                row = rows[0] if rows else None
-            if row is None:
-                raise NotFoundError(f"no incident {ref!r}", hint="list incidents with `andon incidents`")
-            return _incident(row)
+            what, hint = t("house.ref.what.incident"), t("house.ref.hint.incident")
+            return _incident(get_by_ref(session, IncidentRow, ref, what, hint))
 
     def open_incident_by_key(self, key: str) -> IncidentRecord | None:
         """The still-open incident opened with dedupe key ``key``, or None."""

@@ -7,12 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from andon.errors import NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import ApiKeyRow, utcnow
-
-_MIN_PREFIX = 6  # shortest id prefix accepted in place of a full key id
+from andon.store.refs import MIN_PREFIX, get_by_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +78,8 @@ class KeysMixin(StoreBase):
     def revoke_api_key(self, ref: str) -> ApiKeyRecord:
         """Revoke the key with id ``ref`` (or a unique id prefix); revoking twice keeps the first time."""
         with self._write() as session:
-            row = session.get(ApiKeyRow, ref)
-            if row is None and len(ref) >= _MIN_PREFIX:
-                matches = [r for r in session.scalars(select(ApiKeyRow)) if r.id.startswith(ref)]
-                if len(matches) > 1:
-                    raise NotFoundError(
-                        f"key {ref!r} is ambiguous: it starts {len(matches)} key ids",
-                        hint="give more characters of the id (see `andon keys list --all`)",
-                    )
-                row = matches[0] if matches else None
-            if row is None:
-                raise NotFoundError(
-                    t("polish.notfound.key", ref=ref), hint=t("polish.notfound.key_hint", n=_MIN_PREFIX)
-                )
+            hint = t("polish.notfound.key_hint", n=MIN_PREFIX)
+            row = get_by_ref(session, ApiKeyRow, ref, t("house.ref.what.api_key"), hint)
             if row.revoked_at is None:
                 session.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(revoked_at=utcnow()))
                 session.refresh(row)

@@ -1,12 +1,17 @@
-"""Plain records that cross the store boundary (no ORM objects leak out)."""
+"""Plain records that cross the store boundary (no ORM objects leak out).
+
+Records the store takes in (traces, review items) live here too, so the store imports nothing above it.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from andon.store.models import utcnow
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -77,3 +82,81 @@ class RunRecord:
     config: dict[str, Any]
     n_cases: int
     note: str | None = None
+
+
+@dataclass(slots=True)
+class TraceRecord:
+    """One gateway trace as stored (mirrors the ``traces`` table)."""
+
+    id: str
+    feature: str
+    route: str
+    status: str
+    input_mode: str
+    input: Any
+    input_hash: str
+    created_at: datetime
+    version_id: str | None = None
+    version_name: str | None = None
+    output_id: str | None = None
+    cache: str | None = None
+    output_text: str | None = None
+    output_json: Any = None
+    error: str | None = None
+    error_code: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    currency: str | None = None
+    latency_ms: float = 0.0
+    queue_ms: float = 0.0
+    cache_ms: float = 0.0
+    provider_ms: float = 0.0
+    user_id: str | None = None
+    session_id: str | None = None
+    tenant: str | None = None
+    api_key_id: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    """One item of the review queue; mirrors the ``review_items`` table field by field."""
+
+    id: str
+    feature: str
+    reason: str  # stopped | low_confidence | policy | shadow | fallback
+    trace_id: str | None = None
+    version_id: str | None = None
+    status: str = "pending"  # pending | decided
+    input: Any = None  # the case variables as stored by the feature's data-use setting
+    suggestion_text: str | None = None  # what the AI answered (None when it was not asked)
+    suggestion_json: Any = None
+    decision: Any = None
+    label: str | None = None
+    comment: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    exported_at: datetime | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def new(cls, feature: str, reason: str, **values: Any) -> ReviewItem:
+        """A pending item with a fresh ``rev_…`` id."""
+        return cls(id=new_id("rev"), feature=feature, reason=reason, **values)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ReviewItem:
+        """Build from the store's column dict."""
+        return cls(**row)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for --json output and the HTTP API."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            out[spec.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out

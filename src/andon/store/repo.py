@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -33,13 +33,13 @@ from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
 from andon.store.outbox import OutboxMixin
 from andon.store.records import OutputRecord, VersionRecord
+from andon.store.refs import MIN_PREFIX, get_by_ref, prefix_matches
 from andon.store.reviews import ReviewsMixin
 from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
 from andon.store.watch import WatchMixin
 
-MIN_PREFIX = 6  # shortest id prefix accepted in place of a full id
 _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
@@ -142,7 +142,7 @@ class Store(
             if version_id is not None:
                 return _version_record(session.get_one(VersionRow, version_id), feature, ref)
             ids = self._feature_ids(session, feature)
-            matches = [ref] if ref in ids else _prefix_matches(ids, ref)
+            matches = [ref] if ref in ids else prefix_matches(ids, ref)
             if len(matches) == 1:
                 row = session.get_one(VersionRow, matches[0])
                 return _version_record(row, feature, self._latest_name(session, feature, row.id))
@@ -238,23 +238,8 @@ class Store(
     def get_output(self, ref: str) -> OutputRecord:
         """The output with id ``ref``, or the only one whose id starts with ``ref`` (≥ 6 chars)."""
         with self._read() as session:
-            row = session.get(OutputRow, ref)
-            if row is None and len(ref) >= MIN_PREFIX:
-                candidates = session.scalars(
-                    select(OutputRow.id).where(OutputRow.id.startswith(ref, autoescape=True)).limit(_LIST_LIMIT)
-                ).all()
-                matches = _prefix_matches(candidates, ref)
-                if len(matches) > 1:
-                    raise NotFoundError(
-                        t("polish.notfound.output_ambiguous", ref=ref, ids=", ".join(matches)),
-                        hint=t("polish.more_chars"),
-                    )
-                if matches:
-                    row = session.get_one(OutputRow, matches[0])
-            if row is None:
-                raise NotFoundError(
-                    t("polish.notfound.output", ref=ref), hint=t("polish.notfound.output_hint", n=MIN_PREFIX)
-                )
+            what = t("house.ref.what.output")
+            row = get_by_ref(session, OutputRow, ref, what, t("polish.notfound.output_hint", n=MIN_PREFIX))
             return OutputRecord(**{name: getattr(row, name) for name in _OUTPUT_FIELDS})
 
     # response cache
@@ -277,13 +262,6 @@ class Store(
 
 def _version_record(row: VersionRow, feature: str, name: str) -> VersionRecord:
     return VersionRecord(id=row.id, feature=feature, name=name, content=row.content, created_at=row.created_at)
-
-
-def _prefix_matches(ids: Iterable[str], ref: str) -> list[str]:
-    # Exact, case-sensitive startswith: SQLite's LIKE ignores case, PostgreSQL's does not.
-    if len(ref) < MIN_PREFIX:
-        return []
-    return sorted(i for i in ids if i.startswith(ref))
 
 
 def _require_aware(value: datetime, field: str, record_id: str) -> None:

@@ -1,7 +1,7 @@
 """The human review queue in the store.
 
-Items leave the store as plain dicts of their columns; :mod:`andon.review.queue` turns them into
-``ReviewItem`` objects (the store imports nothing above it).
+Items go in as :class:`~andon.store.records.ReviewItem` and leave as plain dicts of their columns, which
+:mod:`andon.review.queue` turns back into items.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -17,12 +17,10 @@ from andon.errors import NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import ReviewItemRow, TraceRow, utcnow
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance as QueuedItem  # a ReviewItem: the store imports nothing above it
+from andon.store.records import ReviewItem
+from andon.store.refs import get_by_ref
 
 REVIEW_COLUMNS = tuple(c.name for c in ReviewItemRow.__table__.columns)
-_MIN_PREFIX = 6
 _CHUNK = 500
 
 # Called inside the export transaction with the items and how each one's input was stored (None: no trace);
@@ -33,11 +31,11 @@ ExportWriter = Callable[[list[tuple[dict[str, Any], str | None]]], Collection[st
 class ReviewsMixin(StoreBase):
     """The human review queue (methods of :class:`andon.store.Store`)."""
 
-    def add_review_item(self, item: QueuedItem) -> None:
+    def add_review_item(self, item: ReviewItem) -> None:
         """Queue one item."""
         self.add_review_items([item])
 
-    def add_review_items(self, items: Sequence[QueuedItem]) -> None:
+    def add_review_items(self, items: Sequence[ReviewItem]) -> None:
         """Queue ``items`` in one transaction: all of them or none."""
         if not items:
             return
@@ -48,21 +46,8 @@ class ReviewsMixin(StoreBase):
     def get_review_item(self, ref: str) -> dict[str, Any]:
         """The item with id ``ref``, or the only one whose id starts with ``ref`` (≥ 6 characters)."""
         with self._read() as session:
-            row = session.get(ReviewItemRow, ref)
-            if row is None and len(ref) >= _MIN_PREFIX:
-                matches = session.scalars(
-                    select(ReviewItemRow).where(ReviewItemRow.id.startswith(ref, autoescape=True)).limit(3)
-                ).all()
-                exact = [m for m in matches if m.id.startswith(ref)]  # SQLite's LIKE ignores case
-                if len(exact) > 1:
-                    raise NotFoundError(
-                        t("polish.notfound.review_ambiguous", ref=ref, ids=", ".join(m.id for m in exact)),
-                        hint=t("polish.more_chars"),
-                    )
-                row = exact[0] if exact else None
-            if row is None:
-                raise NotFoundError(t("polish.notfound.review", ref=ref), hint=t("polish.notfound.review_hint"))
-            return _row_dict(row)
+            what, hint = t("house.ref.what.review_item"), t("polish.notfound.review_hint")
+            return _row_dict(get_by_ref(session, ReviewItemRow, ref, what, hint))
 
     def list_review_items(
         self,
@@ -163,11 +148,10 @@ class ReviewsMixin(StoreBase):
             return exported
 
 
-def review_row(item: QueuedItem) -> dict[str, Any]:
+def review_row(item: ReviewItem) -> dict[str, Any]:
     """The ``review_items`` row of a queued item — the one mapping, for direct queueing and the gateway's traces.
 
-    Mapped by field name, so the queue's dataclass and the table evolve without an import here; a field
-    without a column is refused, never dropped silently.
+    Mapped by field name, so a field added to the record without a column is refused, never dropped silently.
     """
     values = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
     unknown = set(values) - set(REVIEW_COLUMNS)

@@ -7,12 +7,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from andon.errors import NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import OutputRow, RunCaseRow, RunResultRow, RunRow, utcnow
 from andon.store.records import OutputRecord, RunRecord
+from andon.store.refs import get_by_ref
 
 _RESULT_FIELDS = tuple(c.name for c in RunResultRow.__table__.columns if c.name not in ("id", "run_id", "created_at"))
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
@@ -95,30 +97,16 @@ class RunsMixin(StoreBase):
     def get_run(self, ref: str) -> RunRecord:
         """A run by id or unique id prefix; ``latest`` or ``latest:FEATURE`` for the newest."""
         with self._read() as session:
+            what = t("house.ref.what.run")
             if ref == "latest" or ref.startswith("latest:"):
                 query = select(RunRow).order_by(RunRow.created_at.desc()).limit(1)
                 if ref.startswith("latest:"):
                     query = query.where(RunRow.feature == ref.removeprefix("latest:"))
                 row = session.scalars(query).first()
-            else:
-                row = session.get(RunRow, ref)
-                if row is None and len(ref) >= 6:
-                    rows = session.scalars(
-                        select(RunRow).where(RunRow.id.startswith(ref, autoescape=True)).limit(3)
-                    ).all()
-                    matches = [r for r in rows if r.id.startswith(ref)]
-                    if len(matches) > 1:
-                        raise NotFoundError(t("polish.notfound.run_ambiguous", ref=ref), hint=t("polish.more_chars"))
-                    row = matches[0] if matches else None
-            if row is None:
-                recent = session.scalars(select(RunRow.id).order_by(RunRow.created_at.desc()).limit(5)).all()
-                raise NotFoundError(
-                    t("polish.notfound.run", ref=ref),
-                    hint=t("polish.notfound.run_recent", runs=", ".join(recent))
-                    if recent
-                    else t("polish.notfound.run_none"),
-                )
-            return _run_record(row)
+                if row is None:
+                    raise NotFoundError(t("house.ref.missing", what=what, ref=ref), hint=_recent_runs(session))
+                return _run_record(row)
+            return _run_record(get_by_ref(session, RunRow, ref, what, lambda: _recent_runs(session)))
 
     def list_runs(self, feature: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Newest runs first."""
@@ -170,6 +158,11 @@ class RunsMixin(StoreBase):
                 for row in rows:
                     found[row.id] = OutputRecord(**{name: getattr(row, name) for name in _OUTPUT_FIELDS})
         return found
+
+
+def _recent_runs(session: Session) -> str:
+    recent = session.scalars(select(RunRow.id).order_by(RunRow.created_at.desc()).limit(5)).all()
+    return t("polish.notfound.run_recent", runs=", ".join(recent)) if recent else t("polish.notfound.run_none")
 
 
 def _cell_row(cell: Any) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Gateway traces and feedback in the store: group-committed writes, lookups, and retention pruning.
 
-Traces go in as any object with the ``traces`` columns as attributes (the gateway's ``TraceRecord``) and
-come out as plain dicts of their columns; the store imports nothing above it.
+Traces go in as :class:`~andon.store.records.TraceRecord` and come out as plain dicts of their columns.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -20,15 +19,10 @@ from andon.errors import ConfigError, NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
-from andon.store.records import OutputRecord
+from andon.store.records import OutputRecord, ReviewItem, TraceRecord
+from andon.store.refs import get_by_ref
 from andon.store.reviews import review_row
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance as QueuedItem  # a ReviewItem, typed without importing upward
-
-    from andon.gateway.types import TraceRecord
-
-MIN_PREFIX = 6
 PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
 TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
@@ -80,7 +74,7 @@ class TracesMixin(StoreBase):
         self,
         traces: Sequence[TraceRecord],
         outputs: Sequence[OutputRecord] = (),
-        review_items: Sequence[QueuedItem] = (),
+        review_items: Sequence[ReviewItem] = (),
     ) -> None:
         """Store traces with their outputs (provenance) and review items in ONE transaction: all or nothing."""
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
@@ -97,17 +91,7 @@ class TracesMixin(StoreBase):
     def get_trace(self, ref: str) -> dict[str, Any]:
         """A trace's columns by id, or by a unique id prefix of at least 6 characters."""
         with self._read() as session:
-            row = session.get(TraceRow, ref)
-            if row is None and len(ref) >= MIN_PREFIX:
-                found = session.scalars(
-                    select(TraceRow).where(TraceRow.id.startswith(ref, autoescape=True)).limit(3)
-                ).all()
-                rows = [r for r in found if r.id.startswith(ref)]  # SQLite's LIKE ignores case
-                if len(rows) > 1:
-                    raise NotFoundError(t("polish.notfound.trace_ambiguous", ref=ref), hint=t("polish.more_chars"))
-                row = rows[0] if rows else None
-            if row is None:
-                raise NotFoundError(t("polish.notfound.trace", ref=ref), hint=t("polish.notfound.trace_hint"))
+            row = get_by_ref(session, TraceRow, ref, t("house.ref.what.trace"), t("polish.notfound.trace_hint"))
             return _trace_dict(row)
 
     def list_traces(

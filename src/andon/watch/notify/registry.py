@@ -8,16 +8,17 @@ from pydantic import BaseModel, ValidationError
 
 from andon.config.schema import NotifierConfig, PluginNotifierConfig
 from andon.errors import ConfigError
+from andon.extensions import NOTIFIERS
 from andon.plugins import Registry
 from andon.watch.notify.base import Notifier
 
-GROUP = "andon.notifiers"
+GROUP = NOTIFIERS.group
 BUILTINS = {
     "slack": "andon.watch.notify.slack:SlackNotifier",
     "webhook": "andon.watch.notify.webhook:WebhookNotifier",
     "email": "andon.watch.notify.email:EmailNotifier",
 }
-REGISTRY = Registry(GROUP, "notifier", BUILTINS)
+REGISTRY = Registry(GROUP, NOTIFIERS.kind, BUILTINS)
 
 
 def build_notifier(name: str, config: NotifierConfig, *, language: str = "en", source: str = "andon.yaml") -> Notifier:
