@@ -79,6 +79,7 @@ class MetricsResponse(BaseModel):
     summary="Push metric values for monitors",
     response_model=MetricsResponse,
     status_code=202,
+    responses={404: {"description": "A point names a monitor andon.yaml does not have."}},
 )
 async def push_metrics(
     request: Request,
