@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.gateway_server import GatewayServer, free_port, write_workspace
+from tests.support.gateway_server import GatewayServer, free_port, write_workspace
 
 import andon
 from andon.client import (

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from bench.stub import Scripted, StubServer
-from tests.gateway_server import GatewayServer
+from tests.support.gateway_server import GatewayServer
 from tests.support.receivers import HttpReceiver, free_port
 from tests.watch.watch_support import RULES, incident_rows, stages_of
 

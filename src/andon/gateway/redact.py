@@ -12,7 +12,7 @@ character it came from, so markers replace the ORIGINAL span and the text around
 Linear time by construction: every search pattern has only bounded repeats, so the work at each start
 position is bounded by a constant of the pattern and a search costs O(length). The one unbounded thing,
 the rest of a long key, is eaten by an anchored possessive tail pattern once per key, over disjoint
-stretches. ``tests/test_redact.py`` walks the parsed patterns to keep it so.
+stretches. ``tests/gateway/test_redact.py`` walks the parsed patterns to keep it so.
 
 A string longer than ``MAX_FIELD_CHARS`` is not searched at all: it is stored as ``[TOO_LONG]`` (the
 whole field; nothing of it is kept). That bounds the work per field and can never store unredacted text.
