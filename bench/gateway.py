@@ -417,9 +417,18 @@ def start_andon(folder: Path, stub_url: str, workers: int, database_url: str | N
     return chat, invoke
 
 
+LITELLM_PIN = "litellm[proxy]==1.106.2"
+
+
 def litellm_bin(venv: Path) -> Path | None:
-    """The ``litellm`` console script of the scratch venv, if it is installed there."""
+    """The ``litellm`` console script of the scratch venv, installed there once (the pin of PEERS.md)."""
     candidate = venv / "bin" / "litellm"
+    if not candidate.is_file():
+        print(f"installing {LITELLM_PIN} into {venv} (once, ~1 min)…", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", LITELLM_PIN], check=False)
+        if done.returncode != 0:
+            return None
     return candidate if candidate.is_file() else None
 
 
@@ -428,7 +437,7 @@ def start_litellm(folder: Path, stub_url: str, workers: int, venv: Path) -> Serv
     binary = litellm_bin(venv)
     if binary is None:
         raise RuntimeError(
-            f"no litellm in {venv}: python3 -m venv {venv} && {venv}/bin/pip install 'litellm[proxy]==1.106.2'"
+            f"no litellm in {venv}: python3 -m venv {venv} && {venv}/bin/pip install '{LITELLM_PIN}'"
         )
     config = folder / "litellm.yaml"
     entry = {"model": f"openai/{MODEL}", "api_base": stub_url, "api_key": "sk-dummy"}
@@ -560,6 +569,8 @@ def scratch() -> Iterator[Path]:
 
 
 def main_run(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.skip_litellm and litellm_bin(args.litellm_venv) is None:  # before minutes of measuring
+        raise SystemExit(f"could not install {LITELLM_PIN} into {args.litellm_venv}; or run with --skip-litellm")
     stub_process, stub_url = start_stub()
     services: list[Service] = []
     results: dict[str, Any] = {}
