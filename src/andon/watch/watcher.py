@@ -29,7 +29,7 @@ from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.watch import PullClaim, WatchPoint
 from andon.watch.monitors import Monitor, MonitorState, Step, aligned, build_monitors, step
-from andon.watch.outbox import deliver_due
+from andon.watch.incidents import deliver as deliver_notifications
 from andon.watch.sources import measure
 from andon.workspace import Workspace
 
@@ -207,11 +207,12 @@ class Watcher:
             await self.aclose()
 
     async def deliver(self) -> int:
-        """Send the outbox's notifications that are due (at the wall clock); how many were delivered."""
+        """Send the outbox's notifications that are due (at the wall clock), announcing their incidents; how many
+        were delivered."""
         if not self.ws.config.notifiers:
             return 0
         try:
-            return await deliver_due(self.ws)
+            return await deliver_notifications(self.ws)
         except Exception:
             # A receiver or the store away for a moment: the rows stay in the outbox for the next round.
             log.exception("notifications could not be delivered")
