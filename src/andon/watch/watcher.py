@@ -228,6 +228,16 @@ class Watcher:
         return max(0.05, due - now + 0.01)
 
 
+async def deliver_until(ws: Workspace, stop: asyncio.Event, *, every_s: float = DELIVER_EVERY_S) -> None:
+    """Deliver the outbox (announcing incidents) every ``every_s`` until ``stop`` is set: a plain ``andon serve``
+    watches nothing, yet a manual stop's or an Alertmanager pull's notifications still go out."""
+    async with Watcher(ws, monitors={}) as deliverer:
+        while not stop.is_set():
+            await deliverer.deliver()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+
 def _claims(monitor: Monitor, result: Step) -> list[PullClaim]:
     """The cord pulls a step decided on, claimed in the same commit as the point."""
     cfg, state, feature = monitor.config, result.state, monitor.feature
