@@ -26,9 +26,12 @@ def _open(ws: Workspace) -> inc.Incident:
 
 def test_the_first_delivery_announces_the_incident(tmp_path: Path, database_url: str) -> None:
     down = free_port()
-    with HttpReceiver() as pager, open_workspace(
-        tmp_path / "ws", database_url, notifiers={**_hook("pager", pager.port), **_hook("backup", down)}
-    ) as ws:
+    with (
+        HttpReceiver() as pager,
+        open_workspace(
+            tmp_path / "ws", database_url, notifiers={**_hook("pager", pager.port), **_hook("backup", down)}
+        ) as ws,
+    ):
         opened = _open(ws)
         inc.advance(ws, opened.id, "mitigated", actor="monitor:errors", at=T0 + minutes(1), action="stop")
         before = utcnow()
@@ -67,7 +70,10 @@ def test_nothing_is_announced_while_no_receiver_has_it(tmp_path: Path, database_
 
 
 def test_a_person_s_later_stage_and_a_closed_incident_are_left_alone(tmp_path: Path, database_url: str) -> None:
-    with HttpReceiver() as pager, open_workspace(tmp_path / "ws", database_url, notifiers=_hook("pager", pager.port)) as ws:
+    with (
+        HttpReceiver() as pager,
+        open_workspace(tmp_path / "ws", database_url, notifiers=_hook("pager", pager.port)) as ws,
+    ):
         confirmed = _open(ws)
         inc.advance(ws, confirmed.id, "confirmed", actor="kim", false_alarm=True, cause="a holiday")
         closed = inc.open_incident(ws, feature="menu", title="b", actor="m", detected_at=T0, dedupe_key="b")

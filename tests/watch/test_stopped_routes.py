@@ -53,7 +53,9 @@ def test_a_stopped_feature_takes_its_fallback_queue_pinned_version_or_off(tmp_pa
         httpx.Client(base_url=server.base_url, timeout=30) as client,
     ):
         before = {name: _invoke(client, name).json() for name in ("queued", "refused", "pinned")}
-        assert {b["route"] for b in before.values()} == {"ai"} and {b["version_name"] for b in before.values()} == {"v1"}
+        assert {b["route"] for b in before.values()} == {"ai"} and {b["version_name"] for b in before.values()} == {
+            "v1"
+        }
         for name in before:
             deploy.stop_feature(ws, name, reason="phone numbers in answers", actor="jimin")
         queued, refused, pinned = (_invoke(client, name) for name in ("queued", "refused", "pinned"))
@@ -75,7 +77,11 @@ def test_a_stopped_feature_takes_its_fallback_queue_pinned_version_or_off(tmp_pa
         assert (body["route"], body["status"], body["version_name"]) == ("fallback", "ok", "safe")
         assert body["output_json"] == {"decision": "hold"} and body["error"] is None
         served = ws.store.get_trace(body["trace_id"])
-        assert (served["route"], served["version_name"], served["error_code"]) == ("fallback", "safe", "feature_stopped")
+        assert (served["route"], served["version_name"], served["error_code"]) == (
+            "fallback",
+            "safe",
+            "feature_stopped",
+        )
         provenance = ws.store.get_output(served["output_id"])
         assert provenance.version_id == served["version_id"] == body["version_id"] != before["pinned"]["version_id"]
         assert "feature stopped: phone numbers in answers" in (served["note"] or "")

@@ -62,7 +62,9 @@ def live_version(ws: Workspace, feature: str, *, memo: JudgementMemo | None = No
     stop_reason, by = (event.reason, event.actor) if stopped and event is not None else (None, None)
     row = ws.store.latest_live(feature)
     if row is not None:
-        return LiveState(feature, row.version_id, row.version_name, "promoted", row, stopped, stop_reason, stopped_by=by)
+        return LiveState(
+            feature, row.version_id, row.version_name, "promoted", row, stopped, stop_reason, stopped_by=by
+        )
     ref = config.serve.live
     if ref is None:
         why = t("deploy.not_live.never_promoted")

@@ -17,9 +17,9 @@ from andon.errors import AndonError, NotFoundError
 from andon.messages import t
 from andon.store.incidents import IncidentEventRecord, IncidentRecord, NewEvent
 from andon.store.models import utcnow
+from andon.store.outbox import OutboxRecord
 from andon.store.records import new_id
 from andon.watch.impact import Impact, assess_impact
-from andon.store.outbox import OutboxRecord
 from andon.watch.outbox import deliver_due, notifications_for
 from andon.workspace import Workspace
 

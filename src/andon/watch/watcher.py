@@ -28,8 +28,8 @@ from andon.errors import AndonError
 from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.watch import PullClaim, WatchPoint
-from andon.watch.monitors import Monitor, MonitorState, Step, aligned, build_monitors, step
 from andon.watch.incidents import deliver as deliver_notifications
+from andon.watch.monitors import Monitor, MonitorState, Step, aligned, build_monitors, step
 from andon.watch.sources import measure
 from andon.workspace import Workspace
 
