@@ -79,6 +79,8 @@ async def test_the_monitor_resumes_the_feature_once_the_probes_recover(tmp_path:
             pulls = ws.store.cord_pulls(feature="menu")
             probes = ws.store.list_traces("menu", route="probe", limit=10_000)
             reviews = ws.store.list_review_items("menu", limit=10_000)
+            (incident,) = ws.store.list_incidents(feature="menu")
+            timeline = ws.store.incident_events(incident.id)
     assert decisions.count("act") == 1 and decisions.count("resume") == 1, (decisions, phases)
     assert phases.count("stopped failing") == 3  # it stayed stopped while the probes failed
     assert [(e.kind, e.actor) for e in events] == [("stopped", "monitor:guard"), ("resumed", "monitor:guard")]
@@ -86,6 +88,8 @@ async def test_the_monitor_resumes_the_feature_once_the_probes_recover(tmp_path:
         ("resume", "done", "monitor:guard"),
         ("stop", "done", "monitor:guard"),
     ]
+    cords = [(e.data.get("action"), e.actor) for e in timeline if e.kind == "cord"]
+    assert cords == [("stop", "monitor:guard"), ("resume", "monitor:guard")]  # the incident shows the resume
     body = after.json()
     assert after.status_code == 200 and (body["route"], body["version_name"]) == ("ai", "v1")
     # Probes: of the live version, a fifth of the stopped calls, failing and then answering, never served.

@@ -62,3 +62,24 @@ def test_plain_serve_delivers_a_manual_stop_and_an_alertmanager_pull(tmp_path: P
     assert stages_of(by_hand) == stages_of(by_alert) == ["detected", "mitigated", "announced"]
     assert actors_of(by_hand)["detected"] == "jimin" and actors_of(by_alert)["detected"] == "alertmanager"
     assert actors_of(by_hand)["announced"] == actors_of(by_alert)["announced"] == "notifier:pager"
+
+
+def test_andon_stop_opens_an_incident_unless_told_not_to(tmp_path: Path) -> None:
+    (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    rule = {"versions": {"v1": {"python": "watch_rules:decide"}}}
+    config = {"andon": 1, "features": {"menu": rule, "search": rule}}
+    (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    quiet = andon_cli(tmp_path, "stop", "menu", "--reason", "planned maintenance", "--no-incident", "--json")
+    pulled = andon_cli(tmp_path, "stop", "search", "--reason", "wrong prices", "--actor", "jimin", "--json")
+    again = andon_cli(tmp_path, "stop", "search", "--reason", "still wrong", "--json")
+    answers = [json.loads(run.stdout) for run in (quiet, pulled, again)]
+    with Workspace.open(tmp_path) as ws:
+        menu, search = incident_rows(ws, "menu"), incident_rows(ws, "search")
+        stopped = ws.store.feature_stopped("menu")[0] and ws.store.feature_stopped("search")[0]
+    assert stopped and menu == [] and [i.id for i in search] == [answers[1]["incident_id"]]
+    assert [(a["changed"], a["incident_id"]) for a in answers] == [
+        (True, None),
+        (True, search[0].id),
+        (False, None),  # stopped already: nothing new, no second incident
+    ]
+    assert stages_of(search[0]) == ["detected", "mitigated"] and actors_of(search[0])["mitigated"] == "jimin"

@@ -541,7 +541,7 @@ class ResumeConfig(_Strict):
         le=1,
         description="on_recovery, traces monitors: while this monitor holds the feature stopped, this share of calls "
         "also goes to the live version as a shadow probe (recorded, never served), so the metric keeps measuring it; "
-        "0: no probes (the monitor then recovers only on another source).",
+        "its min_calls counts the probes; 0: no probes (the monitor then recovers only on another source).",
     )
 
     @field_validator("for_")
