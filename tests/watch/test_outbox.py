@@ -130,10 +130,11 @@ def test_a_restarted_process_delivers_what_is_still_pending(tmp_path: Path) -> N
         with open_workspace(tmp_path / "ws", url, notifiers=_hook(hook.port)) as ws:
             opened = _open(ws)
         assert hook.requests == []
-        first = deliver()  # another process, started afresh
-        assert '"delivered": 1' in first and '"pending": 0' in first
+        first = deliver()  # another process, started afresh: `detected`, and `announced` that its delivery made
+        assert '"delivered": 2' in first and '"pending": 0' in first
         assert '"delivered": 0' in deliver()
-    assert [r.json()["incident_id"] for r in hook.requests] == [opened.id]
+    assert [r.json()["incident_id"] for r in hook.requests] == [opened.id] * 2
+    assert [r.json()["stage"] for r in hook.requests] == ["detected", "announced"]
 
 
 def test_two_deliverers_at_once_send_each_row_once(tmp_path: Path, database_url: str) -> None:

@@ -23,9 +23,10 @@ import pytest
 from bench.stub import Scripted, StubServer
 from tests.support.gateway_server import GatewayServer
 from tests.support.receivers import HttpReceiver, free_port
-from tests.watch.watch_support import RULES, incident_rows, stages_of
+from tests.watch.watch_support import RULES, actors_of, incident_rows, stages_of
 
 from andon import deploy
+from andon.watch.incidents import get_incident as inc_get
 from andon.watch.notify.webhook import verify_signature
 from andon.workspace import Workspace
 
@@ -159,20 +160,21 @@ def test_serve_watch_acts_on_values_pushed_to_the_gateway(tmp_path: Path) -> Non
         while time.monotonic() < deadline and not mitigated():
             time.sleep(0.2)
         answer = client.post("/v1/features/menu/invoke", json={"variables": {"decision": "approve"}})
-        while time.monotonic() < deadline and len(hook.requests) < 2:
-            time.sleep(0.2)  # the server's watcher loop delivers the outbox
+        while time.monotonic() < deadline and len(hook.requests) < 3:
+            time.sleep(0.2)  # the server's watcher loop delivers the outbox; the first delivery announces
         logs = server.logs()
         (incident,) = incident_rows(ws)
     assert answer.status_code == 202 and answer.json()["route"] == "human", logs[-3000:]
-    assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated"]
-    assert sorted(events(hook)) == ["detected", "mitigated"], logs[-3000:]
+    assert incident.monitor == "orders" and stages_of(incident) == ["detected", "mitigated", "announced"]
+    assert sorted(events(hook)) == ["announced", "detected", "mitigated"], logs[-3000:]
+    assert actors_of(incident)["announced"] == "notifier:pager"
 
 
 # --- the whole story with notifications -----------------------------------------------------------------
 
 SECRET = "whsec-loopback-0123456789"
-LATER = [  # the stages a person moves the incident through, with what each needs, by the CLI
-    ("announced", []),
+LATER = [  # the stages a person moves the incident through, with what each needs, by the CLI (`announced` comes
+    # by itself with the first notification delivered)
     ("confirmed", ["--real", "--cause", "the provider started rejecting every other menu"]),
     ("impact_assessed", []),
     ("decided", ["--decision", "stay_stopped"]),
@@ -230,13 +232,17 @@ async def test_the_story_notifies_each_stage_once(tmp_path: Path, webhook_receiv
                 stop = asyncio.Event()
                 running = asyncio.create_task(watcher.run(stop))  # the watcher loop delivers the outbox
                 try:
-                    await until(lambda: len(slack.requests) == 2)
+                    # detected and mitigated, then announced: their first delivery announced the incident
+                    await until(lambda: len(slack.requests) == 3)
                     if webhook_receiver == "down_then_up":
                         await until(lambda: all(r.attempts >= 1 for r in ws.store.outbox(status="pending")))
-                        assert hook.requests == [] and len(ws.store.outbox(status="pending")) == 2
+                        assert hook.requests == [] and len(ws.store.outbox(status="pending")) == 3
                         hook.start()  # the receiver comes back: the outbox delivers what it kept
-                    await until(lambda: len(hook.requests) == 2)
-                    for count, (stage, extra) in enumerate(LATER, start=3):
+                    await until(lambda: len(hook.requests) == 3)
+                    # Announced by whichever receiver had it first: only slack while the webhook is down.
+                    first = {"up": ("notifier:team-slack", "notifier:pager"), "down_then_up": ("notifier:team-slack",)}
+                    assert inc_get(ws, incident.id).actors["announced"] in first[webhook_receiver]
+                    for count, (stage, extra) in enumerate(LATER, start=4):
                         answer = await asyncio.to_thread(andon_cli, tmp_path, "incident", "advance", incident.id,
                                                          stage, *extra, "--actor", "jimin")  # fmt: skip
                         assert answer.returncode == 0, answer.stdout + answer.stderr
@@ -249,7 +255,7 @@ async def test_the_story_notifies_each_stage_once(tmp_path: Path, webhook_receiv
     finally:
         slack.stop()
         hook.stop()
-    stages = ["detected", "mitigated"] + [stage for stage, _ in LATER]
+    stages = ["detected", "mitigated", "announced"] + [stage for stage, _ in LATER]
     # Exactly one message per stage (detected and mitigated are due together and may arrive in either order).
     assert sorted(events(hook), key=stages.index) == stages
     for request in hook.requests:

@@ -32,7 +32,7 @@ NORMAL_REJECTS, SHIFTED_REJECTS = 3, 18  # 10 % of menus break a rule, then 60 %
 SHIFT_AT = 6  # the batch at which the traffic shifts (t0)
 MAX_BATCHES = 20
 SECRET = "andon-demo-webhook-secret"
-LATER_STAGES = ("announced", "confirmed", "impact_assessed", "decided", "closed")
+LATER_STAGES = ("confirmed", "impact_assessed", "decided", "closed")  # `announced` comes with the first delivery
 
 
 def write_watch_workspace(root: Path, language: str, receiver_url: str) -> Path:
@@ -169,7 +169,7 @@ async def _wait_delivered(watcher: Watcher, receiver: WebhookReceiver, count: in
 async def _incident(ws: Workspace, watcher: Watcher, receiver: WebhookReceiver) -> None:
     (incident,) = inc.list_incidents(ws, feature=FEATURE)
     console.print(t("watchint.demo.incident", id=incident.id, title=incident.title), markup=False, highlight=False)
-    await _wait_delivered(watcher, receiver, 2)
+    await _wait_delivered(watcher, receiver, 3)  # detected, mitigated, and announced by their delivery
     shown = _show_notifications(receiver, 0)
     console.print(t("watchint.demo.advancing", id=incident.id), markup=False, highlight=False)
     fields: dict[str, dict[str, Any]] = {

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from andon import deploy
-from andon.cli._common import SHORT_ID, Listing, console, open_workspace, print_json
+from andon.cli._common import SHORT_ID, Listing, console, open_workspace, print_json, run
 from andon.deploy.gate import describe_criteria
 from andon.messages import t
 from andon.store.deploy import FeatureEvent, LiveRecord
@@ -193,14 +193,26 @@ def stop(
     feature: Annotated[str, typer.Argument(help="Feature name.")],
     reason: Annotated[str, typer.Option("--reason", help="What is wrong (required, recorded).")],
     actor: ActorOption = None,
+    incident: Annotated[
+        bool, typer.Option("--incident/--no-incident", help="Open an incident (its notifications go out).")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Pull the cord: FEATURE's calls go to the human review queue until `andon resume`."""
+    opened: str | None = None
     with open_workspace() as ws:
-        event = deploy.stop_feature(ws, feature, reason=reason, actor=actor)
+        if incident and not ws.store.feature_stopped(feature)[0]:
+            # The cord pulled by hand: stopped, and an incident opened (mitigated at once) whose stages notify.
+            pulled = run(deploy.pull_cord(ws, feature, action="stop", actor=actor or "", reason=reason))
+            opened = pulled.incident_id
+            event = ws.store.latest_feature_event(feature, ("stopped",))
+        else:
+            event = deploy.stop_feature(ws, feature, reason=reason, actor=actor)
         current = ws.store.latest_feature_event(feature, ("stopped", "resumed"))
     _print_event(event, current, as_json, done=t("deploy.stop.done", feature=feature),
-                 same=t("deploy.stop.same", feature=feature))  # fmt: skip
+                 same=t("deploy.stop.same", feature=feature), extra={"incident_id": opened})  # fmt: skip
+    if opened is not None and not as_json:
+        console.print(t("cordroute.stop_incident", id=opened), markup=False, highlight=False)
 
 
 def resume(
@@ -300,11 +312,17 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_event(
-    event: FeatureEvent | None, current: FeatureEvent | None, as_json: bool, *, done: str, same: str
+    event: FeatureEvent | None,
+    current: FeatureEvent | None,
+    as_json: bool,
+    *,
+    done: str,
+    same: str,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     if as_json:
         shown = event or current
-        print_json({"changed": event is not None, "event": _event_json(shown) if shown else None})
+        print_json({"changed": event is not None, "event": _event_json(shown) if shown else None, **(extra or {})})
         return
     if event is not None:
         console.print(f"[green]✓[/] {escape(done)} ({t('deploy.recorded_by', actor=escape(event.actor))})")

@@ -16,7 +16,6 @@ from andon.errors import ConfigError
 from andon.messages import t
 from andon.store.outbox import OutboxRecord
 from andon.watch import incidents as inc
-from andon.watch.outbox import deliver_due
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 ActorOption = Annotated[
@@ -208,7 +207,7 @@ def open_(
 def deliver(as_json: JsonOption = False) -> None:
     """Deliver the notifications that are due now (the watcher does this by itself)."""
     with open_workspace() as ws:
-        delivered = run(deliver_due(ws))
+        delivered = run(inc.deliver(ws))
         pending = len(ws.store.outbox(status="pending"))
     if as_json:
         print_json({"delivered": delivered, "pending": pending})

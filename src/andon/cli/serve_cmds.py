@@ -7,8 +7,10 @@ import ipaddress
 import logging
 import logging.config
 import os
+import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -84,14 +86,17 @@ def serve(
     log.info(
         t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
     )
-    watcher = WatcherThread(ws.root) if watch else None
-    if watcher is not None:
+    # Without --watch, the outbox is still delivered here (a manual stop's or an Alertmanager pull's notifications).
+    watcher = WatcherThread(ws.root, deliver_only=not watch) if watch or ws.config.notifiers else None
+    if watch:
         from andon.watch.monitors import check_monitors
 
         check_monitors(ws.loaded)  # a bad monitor stops the start, as a bad feature does
+    if watcher is not None:
         watcher.start()
     # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
     http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
+    terminated = _ThreadSafeTermination() if watcher is not None else None
     try:
         if workers == 1:
             app = create_app(ws, close_workspace=True)
@@ -114,31 +119,62 @@ def serve(
             access_log=False,
             log_level=level.lower(),
         )
+    except _Terminated:
+        pass  # uvicorn shut down gracefully and re-raised SIGTERM: the thread is stopped below, then it is raised again
     finally:
         if watcher is not None:
             watcher.stop()
+        if terminated is not None:
+            terminated.restore()
+
+
+class _Terminated(Exception):
+    """SIGTERM, re-raised by uvicorn after its graceful shutdown."""
+
+
+class _ThreadSafeTermination:
+    """Catches the SIGTERM uvicorn re-raises once it has shut down, so the watcher thread is stopped (leases given
+    back, a delivery finished) before the process ends; then raises it again, so the exit status says SIGTERM."""
+
+    def __init__(self) -> None:
+        self._caught = False
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self._caught = True
+        raise _Terminated
+
+    def restore(self) -> None:
+        """Put the previous handler back; re-raise SIGTERM if it was caught."""
+        signal.signal(signal.SIGTERM, self._previous)
+        if self._caught:
+            signal.raise_signal(signal.SIGTERM)
 
 
 class WatcherThread:
-    """The watcher beside the gateway (`--watch`): its own event loop and store connection, in one thread.
+    """The watcher beside the gateway (`--watch`), or only its outbox delivery (without it): its own event loop
+    and store connection, in one thread.
 
     With several workers it runs once, in the supervising process, not in every worker.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, deliver_only: bool = False) -> None:
         self._root = root
+        self._deliver_only = deliver_only  # plain `andon serve`: no monitors, only the outbox
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._main, name="andon-watch", daemon=True)
 
     def start(self) -> None:
         """Start watching."""
         self._thread.start()
-        log.info(t("watch.cli.serve_watching"))
+        log.info(t("cordroute.serve_outbox" if self._deliver_only else "watch.cli.serve_watching"))
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """Stop after the tick in progress and give the leases back."""
         self._done.set()
         self._thread.join(timeout=timeout_s)
+        if not self._thread.is_alive():
+            log.info(t("cordroute.thread_stopped"))
 
     def _main(self) -> None:
         try:
@@ -147,14 +183,15 @@ class WatcherThread:
             log.exception("the watcher stopped on an error; the gateway goes on serving")
 
     async def _watch(self) -> None:
-        from andon.watch.watcher import Watcher
+        from andon.watch.watcher import Watcher, deliver_until
         from andon.workspace import Workspace
 
         ws = Workspace.open(self._root)
         try:
             stop = asyncio.Event()
-            async with Watcher(ws) as watcher:
-                task = asyncio.create_task(watcher.run(stop))
+            # Delivering only, the monitors are not even built: a broken one must not stop the notifications.
+            async with Watcher(ws, monitors={} if self._deliver_only else None) as watcher:
+                task = asyncio.create_task(deliver_until(ws, stop) if self._deliver_only else watcher.run(stop))
                 while not self._done.is_set() and not task.done():
                     await asyncio.sleep(0.2)
                 stop.set()

@@ -193,7 +193,9 @@ class RoutingConfig(_Strict):
         default=False, description="The AI answers, and every call also goes to a human (shadow mode)."
     )
     fallback: str = Field(
-        default="queue", description="On provider failure: `queue` (human review), `off`, or a version name."
+        default="queue",
+        description="On provider failure and while the feature is stopped: `queue` (human review), `off` "
+        "(refuse: HTTP 503 `feature_stopped` while stopped), or the name of a version that answers instead.",
     )
 
 
@@ -533,6 +535,14 @@ class ResumeConfig(_Strict):
 
     when: Literal["manual", "on_recovery"] = "manual"
     for_: int | str | None = Field(default=None, alias="for", description="on_recovery: how long (e.g. 10m) or how many points it must be ok.")
+    probe: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="on_recovery, traces monitors: while this monitor holds the feature stopped, this share of calls "
+        "also goes to the live version as a shadow probe (recorded, never served), so the metric keeps measuring it; "
+        "its min_calls counts the probes; 0: no probes (the monitor then recovers only on another source).",
+    )
 
     @field_validator("for_")
     @classmethod

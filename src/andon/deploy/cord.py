@@ -24,7 +24,7 @@ from andon.store.deploy import CASES_KINDS, STOP_KINDS, FeatureEvent
 from andon.store.models import utcnow
 from andon.store.records import new_id
 from andon.store.watch import CordPullRecord, PullClaim
-from andon.watch.incidents import Incident, advance, open_incident
+from andon.watch.incidents import Incident, advance, open_incident, record_event
 from andon.workspace import Workspace
 
 ACTIONS = ("stop", "rollback", "webhook")
@@ -227,8 +227,23 @@ async def release_cord(
             "event_id": event.id if event is not None else None,
             "summary": t("watch.cord.resumed", feature=feature),
         }
-    done = await asyncio.to_thread(ws.store.finish_pull, pull.id, incident_id=None, details=details)
+        incident_id = await asyncio.to_thread(_stopped_by, ws, feature, who)
+        if event is not None and incident_id is not None:
+            # The incident the stop opened shows its resume too; resuming is no stage, the decision stays a person's.
+            await asyncio.to_thread(record_event, ws, incident_id, "cord", actor=who, text=reason,
+                                    data={"action": "resume"})  # fmt: skip
+        details["incident_id"] = incident_id
+    resumed_of = details.get("incident_id")
+    done = await asyncio.to_thread(
+        ws.store.finish_pull, pull.id, incident_id=resumed_of if isinstance(resumed_of, str) else None, details=details
+    )
     return _as_pull(done)
+
+
+def _stopped_by(ws: Workspace, feature: str, actor: str) -> str | None:
+    """The incident of the newest stop ``actor`` pulled on ``feature``, if it opened one."""
+    stops = [p for p in ws.store.cord_pulls(feature=feature, status="done") if p.action == "stop" and p.actor == actor]
+    return stops[-1].incident_id if stops else None
 
 
 async def _act(

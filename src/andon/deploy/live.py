@@ -13,7 +13,7 @@ from andon.deploy._common import require_feature
 from andon.deploy.gate import JudgementMemo, Verdict, evaluation_verdict
 from andon.errors import AndonError, NotFoundError
 from andon.messages import t
-from andon.store.deploy import LiveRecord
+from andon.store.deploy import STOP_KINDS, LiveRecord
 from andon.versions.canonical import Version, build_version, version_from_content
 from andon.workspace import Workspace
 
@@ -45,6 +45,7 @@ class LiveState:
     stop_reason: str | None
     why_not: str | None = None  # when nothing is live
     verdict: Verdict | None = None  # serve.live's gate verdict, when it was consulted
+    stopped_by: str | None = None  # who stopped it (a person, ``monitor:NAME``, ``alertmanager``), while stopped
 
     def require(self) -> tuple[str, str]:
         """(id, name) of the live version, or NotLiveError saying how to make one live."""
@@ -56,20 +57,28 @@ class LiveState:
 def live_version(ws: Workspace, feature: str, *, memo: JudgementMemo | None = None) -> LiveState:
     """What ``feature`` serves: its newest promotion or rollback, else ``serve.live`` if the gate passes it."""
     config = require_feature(ws, feature)
-    stopped, stop_reason = ws.store.feature_stopped(feature)
+    event = ws.store.latest_feature_event(feature, STOP_KINDS)
+    stopped = event is not None and event.kind == "stopped"
+    stop_reason, by = (event.reason, event.actor) if stopped and event is not None else (None, None)
     row = ws.store.latest_live(feature)
     if row is not None:
-        return LiveState(feature, row.version_id, row.version_name, "promoted", row, stopped, stop_reason)
+        return LiveState(
+            feature, row.version_id, row.version_name, "promoted", row, stopped, stop_reason, stopped_by=by
+        )
     ref = config.serve.live
     if ref is None:
         why = t("deploy.not_live.never_promoted")
-        return LiveState(feature, None, None, None, None, stopped, stop_reason, why_not=why)
+        return LiveState(feature, None, None, None, None, stopped, stop_reason, why_not=why, stopped_by=by)
     version = _configured(ws, feature, ref)
     verdict = evaluation_verdict(ws, feature, version, memo=memo)
     if not verdict.passed:
         why = t("deploy.not_live.serve_live_refused", version=version.name, why="; ".join(verdict.failing))
-        return LiveState(feature, None, None, None, None, stopped, stop_reason, why_not=why, verdict=verdict)
-    return LiveState(feature, version.id, version.name, "serve.live", None, stopped, stop_reason, verdict=verdict)
+        return LiveState(
+            feature, None, None, None, None, stopped, stop_reason, why_not=why, verdict=verdict, stopped_by=by
+        )
+    return LiveState(
+        feature, version.id, version.name, "serve.live", None, stopped, stop_reason, verdict=verdict, stopped_by=by
+    )
 
 
 def _configured(ws: Workspace, feature: str, ref: str) -> Version:

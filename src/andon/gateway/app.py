@@ -59,7 +59,8 @@ _ERRORS = {
     "404": "No such feature, version, model, trace or review item.",
     "429": "The key's rate limit was reached; see Retry-After.",
     "502": "The provider failed and the feature's fallback gave no answer (the call is traced).",
-    "503": "The provider is unavailable (timeout, circuit open) or the store cannot be reached.",
+    "503": "The provider is unavailable (timeout, circuit open), the store cannot be reached, or the feature is "
+    "stopped and its fallback is `off` (code `feature_stopped`).",
 }
 _CALLS = ("/v1/features/{feature}/invoke", "/v1/chat/completions")
 

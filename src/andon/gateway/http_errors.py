@@ -62,6 +62,7 @@ CODES: dict[str, tuple[int, str]] = {
     "provider_error": (502, "api_error"),
     "provider_unavailable": (503, "api_error"),
     "not_ready": (503, "api_error"),
+    "feature_stopped": (503, "api_error"),
     "store_unavailable": (503, "api_error"),
 }
 

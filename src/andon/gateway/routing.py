@@ -11,9 +11,53 @@ from andon.config.json_values import MissingPath, lookup, parse_number, split_pa
 from andon.config.schema import RoutingConfig
 from andon.engine.pipeline import Outcome
 from andon.gateway.call import Call
+from andon.messages import t
+from andon.store.watch import STOPPED_CODE
 from andon.versions.canonical import Version
 
 PolicyDecision = Literal["ai", "human"] | None
+
+
+async def serve_stopped(
+    call: Call,
+    routing: RoutingConfig,
+    reason: str | None,
+    variables: dict[str, Any],
+    *,
+    version: Callable[[str, str], Awaitable[Version]],
+    prepare: Callable[[Version, dict[str, Any]], Awaitable[dict[str, Any]]],
+    run: Callable[..., Awaitable[Outcome]],
+) -> None:
+    """The feature is stopped: its fallback answers — the review queue, a pinned version, or nobody (``off``).
+
+    A pinned version's trace carries its provenance, route ``fallback`` and error code ``feature_stopped``
+    (why the fallback was taken); a refusal is route ``fallback``, status ``error``, the same code.
+    """
+    why = f"feature stopped: {reason}" if reason else "feature stopped"
+    mode = routing.fallback
+    if mode == "queue":
+        call.route, call.status, call.review_reason = "human", "queued", "stopped"
+        call.notes.append(why)
+        return
+    call.route, call.error_code = "fallback", STOPPED_CODE
+    if mode == "off":
+        call.status = "error"
+        call.error = t("cordroute.stopped_off", feature=call.feature, reason=reason or "-")
+        call.notes.append(f"{why}; fallback off: refused")
+        return
+    pinned = await version(call.feature, mode)
+    call.version = pinned
+    outcome = await run(call, pinned, await prepare(pinned, variables), fallback=True)
+    call.served = outcome
+    if outcome.status == "ok":
+        call.status, call.error, call.error_code = "ok", None, STOPPED_CODE
+        call.output_text, call.output_json = outcome.output_text, outcome.output_json
+        call.notes.append(f"{why}; fallback: version {pinned.name}")
+    else:
+        call.status, call.error_code = "error", "fallback_failed"
+        call.error = t("cordroute.stopped_fallback_failed", feature=call.feature, version=pinned.name,
+                       error=outcome.error or "-")  # fmt: skip
+        call.notes.append(f"{why}; fallback: version {pinned.name} failed")
 
 
 async def fall_back(

@@ -25,7 +25,7 @@ from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits,
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.redact import StoragePolicy
-from andon.gateway.routing import fall_back, fallback_version, route
+from andon.gateway.routing import fall_back, fallback_version, route, serve_stopped
 from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
 from andon.gateway.types import AnswerCache, Caller, InvokeResult
 from andon.providers.base import Message
@@ -34,6 +34,7 @@ from andon.store.models import utcnow
 from andon.store.records import new_id
 from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
 from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
+from andon.watch.monitors import probe_share
 from andon.workspace import Workspace
 
 log = logging.getLogger("andon.gateway")
@@ -113,6 +114,8 @@ class Gateway:
         self._judgements: JudgementMemo = {}  # serve.live's gate, judged once per (run, version, criteria)
         self._registered: set[str] = set()
         self._prune_task: asyncio.Task[None] | None = None
+        self._probes: set[asyncio.Task[None]] = set()
+        self._probe_credit: dict[str, float] = {}
         self._started = False
 
     # --- life cycle ---------------------------------------------------------------------------------
@@ -133,6 +136,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._prune_task
             self._prune_task = None
+        await self.settle_probes()
         await self.writer.stop()
         if self._own_fetcher is not None:
             await self._own_fetcher.aclose()
@@ -248,9 +252,10 @@ class Gateway:
         stopped, reason = state.stopped, state.stop_reason
         call.version = await (self._version(feature, version) if version is not None else self._serving(feature, state))
         if stopped:
-            call.route, call.status, call.review_reason = "human", "queued", "stopped"
-            call.notes.append(f"feature stopped: {reason}" if reason else "feature stopped")
             call.queue_ms = ms_since(entered)
+            self._maybe_probe(call, state)
+            await serve_stopped(call, config.serve.routing, reason, values, version=self._version,
+                                prepare=self._prepare_images, run=self._run)  # fmt: skip
             return await self._finish(call)
         if self.answer_cache is not None and config.serve.cache.enabled:
             await self._lookup_cache(call)
@@ -284,6 +289,45 @@ class Gateway:
             call.cached = hit
             call.output_text, call.output_json = hit.output_text, hit.output_json
             call.notes.append(f"{hit.hit} cache hit (similarity {hit.similarity:.3f}) of trace {hit.trace_id}")
+
+    # --- shadow probes of a stopped feature ------------------------------------------------------------
+
+    def _maybe_probe(self, call: Call, state: LiveState) -> None:
+        """While a monitor with ``resume: on_recovery`` holds the feature stopped, send its ``resume.probe``
+        share of calls to the live version too, in the background: recorded, never served."""
+        share = probe_share(self.config, call.feature, state.stopped_by)
+        if share <= 0 or call.version is None or call.version.id != state.version_id:
+            return  # nothing to measure, or the caller asked for another version than the live one
+        # Deterministic credit (no random draw): exactly `share` of the calls, the first one included.
+        credit = self._probe_credit.get(call.feature, 1.0 - share) + share
+        if credit < 1.0 - 1e-9:
+            self._probe_credit[call.feature] = credit
+            return
+        self._probe_credit[call.feature] = credit - 1.0
+        task = asyncio.create_task(self._probe(call, call.version), name=f"andon-probe-{call.feature}")
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
+
+    async def _probe(self, served: Call, live: Version) -> None:
+        call = Call(new_id("trc"), served.feature, served.caller, served.variables, served.storage,
+                    time.perf_counter(), version=live, route="probe")  # fmt: skip
+        call.notes.append("shadow probe of the live version while the feature is stopped (not served)")
+        try:
+            prepared = await self._prepare_images(live, call.variables)
+            outcome = await self._run(call, live, prepared, fallback=True)
+            call.served = outcome
+            call.status = "ok" if outcome.status == "ok" else "error"
+            call.output_text, call.output_json = outcome.output_text, outcome.output_json
+            trace, records, _items, _review = await asyncio.to_thread(stored_forms, call)
+            await self.writer.write(trace, records)
+        except Exception:
+            # A probe only measures: whatever befalls it, the call it shadows was answered by the fallback.
+            log.exception("the shadow probe of %s failed", call.feature)
+
+    async def settle_probes(self) -> None:
+        """Wait until every shadow probe started so far has its trace committed (or has failed)."""
+        while self._probes:
+            await asyncio.gather(*list(self._probes), return_exceptions=True)
 
     async def _prepare_images(self, version: Version, variables: dict[str, Any]) -> dict[str, Any]:
         """Image variables as data URLs: http(s) ones fetched through the SSRF-safe fetcher, paths refused."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Route = Literal["ai", "human", "shadow", "fallback"]
+Route = Literal["ai", "human", "shadow", "fallback", "probe"]  # probe: a stopped feature's shadow probe, never served
 CacheHit = Literal["exact", "semantic"]
 
 

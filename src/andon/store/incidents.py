@@ -243,7 +243,9 @@ class IncidentsMixin(StoreBase):
     def trace_counts(self, feature: str, start: datetime, end: datetime) -> TraceCounts:
         """Calls, distinct users and tenants, errors, calls answered by people, and cost of ``[start, end)``."""
         window = (TraceRow.feature == feature, TraceRow.created_at >= start, TraceRow.created_at < end)
-        people = case((TraceRow.route.in_(("human", "fallback")), 1), else_=0)
+        calls = (*window, TraceRow.route != "probe")  # a shadow probe is not a call; its cost is spent all the same
+        answered = TraceRow.route.in_(("human", "fallback")) & (TraceRow.status != "error")
+        people = case((answered, 1), else_=0)
         errors = case((TraceRow.status == "error", 1), else_=0)
         unpriced = case((TraceRow.cost.is_(None), 1), else_=0)
         with self._read() as session:
@@ -255,7 +257,7 @@ class IncidentsMixin(StoreBase):
                     func.coalesce(func.sum(errors), 0),
                     func.coalesce(func.sum(people), 0),
                     func.coalesce(func.sum(unpriced), 0),
-                ).where(*window)
+                ).where(*calls)
             ).one()
             costs = session.execute(
                 select(TraceRow.currency, func.sum(TraceRow.cost))

@@ -30,6 +30,10 @@ from andon.store.models import (
 JsonPath = tuple[str | int, ...]
 Aggregate = Literal["mean", "sum", "min", "max", "last", "count"]
 ShareKind = Literal["error", "route", "label", "cache"]
+# What the gateway writes on traces of a stopped feature: the error code of a call its fallback answered or
+# refused (the AI was not asked), and the route of a shadow probe of the live version (asked, never served).
+STOPPED_CODE = "feature_stopped"
+PROBE_ROUTE = "probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +321,7 @@ class WatchMixin(StoreBase):
     def trace_calls(self, feature: str, start: datetime, end: datetime) -> int:
         """How many calls of ``feature`` were traced in [start, end)."""
         with self._read() as session:
-            query = select(func.count()).select_from(TraceRow).where(_window(feature, start, end))
+            query = select(func.count()).select_from(TraceRow).where(_window(feature, start, end), _served())
             return int(session.execute(query).scalar_one())
 
     def trace_share(
@@ -335,8 +339,9 @@ class WatchMixin(StoreBase):
         """(hits, trials) in [start, end) for a share metric.
 
         ``error``: calls the AI was asked that failed, of all it was asked (a stopped feature's calls are not
-        asked); ``label``: answers whose ``path`` is one of ``labels``, of the AI's answers; ``route``: calls
-        sent to ``route``, of all; ``cache``: calls answered from the cache, of all.
+        asked; its shadow probes are); ``label``: answers whose ``path`` is one of ``labels``, of the AI's
+        answers; ``route``: calls sent to ``route``, of all calls served; ``cache``: calls answered from the
+        cache, of all calls served (probes are not served).
         """
         where: list[ColumnElement[bool]] = [_window(feature, start, end)]
         if kind == "error":
@@ -347,8 +352,10 @@ class WatchMixin(StoreBase):
             column = TraceRow.tags if in_tags else TraceRow.output_json
             hit = column[path].as_string().in_(list(labels))
         elif kind == "route":
+            where.append(_served())
             hit = TraceRow.route == route
         else:
+            where.append(_served())
             hit = TraceRow.cache.is_not(None)
         query = select(func.count(), func.coalesce(func.sum(_as_int(hit)), 0)).select_from(TraceRow).where(*where)
         with self._read() as session:
@@ -374,7 +381,8 @@ class WatchMixin(StoreBase):
     ) -> tuple[float | None, int]:
         """(mean, count) of the number at ``path`` of the output JSON (or tags), over traces that carry one."""
         column = (TraceRow.tags if in_tags else TraceRow.output_json)[path].as_float()
-        query = select(func.avg(column), func.count(column)).where(_window(feature, start, end), column.is_not(None))
+        window = (_window(feature, start, end), _not_stopped(), column.is_not(None))
+        query = select(func.avg(column), func.count(column)).where(*window)
         with self._read() as session:
             mean, count = session.execute(query).one()
         return (None if mean is None else float(mean)), int(count)
@@ -385,7 +393,7 @@ class WatchMixin(StoreBase):
             select(func.count(), func.coalesce(func.sum(_as_int(FeedbackRow.thumbs == -1)), 0))
             .select_from(FeedbackRow)
             .join(TraceRow, TraceRow.id == FeedbackRow.trace_id)
-            .where(_window(feature, start, end))
+            .where(_window(feature, start, end), _not_stopped())
         )
         with self._read() as session:
             total, negative = session.execute(query).one()
@@ -448,8 +456,20 @@ def _window(feature: str, start: datetime, end: datetime) -> ColumnElement[bool]
 
 
 def _asked() -> ColumnElement[bool]:
-    """Calls the AI (or its cache) was asked: a stopped feature's calls go straight to people and are not."""
-    return or_(TraceRow.provider.is_not(None), TraceRow.cache.is_not(None), TraceRow.error_code.is_not(None))
+    """Calls the AI (or its cache) was asked: a stopped feature's calls go to its fallback and are not (its
+    shadow probes of the live version are)."""
+    asked = or_(TraceRow.provider.is_not(None), TraceRow.cache.is_not(None), TraceRow.error_code.is_not(None))
+    return and_(asked, _not_stopped())
+
+
+def _not_stopped() -> ColumnElement[bool]:
+    """Not a call a stopped feature's fallback answered or refused (those say nothing of the live version)."""
+    return or_(TraceRow.error_code.is_(None), TraceRow.error_code != STOPPED_CODE)
+
+
+def _served() -> ColumnElement[bool]:
+    """Calls someone made (a shadow probe is the gateway's own, not a call)."""
+    return TraceRow.route != PROBE_ROUTE
 
 
 def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:

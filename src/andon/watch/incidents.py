@@ -6,6 +6,7 @@ is one store transaction with its timeline entries and its outbox rows, so each 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,9 +17,10 @@ from andon.errors import AndonError, NotFoundError
 from andon.messages import t
 from andon.store.incidents import IncidentEventRecord, IncidentRecord, NewEvent
 from andon.store.models import utcnow
+from andon.store.outbox import OutboxRecord
 from andon.store.records import new_id
 from andon.watch.impact import Impact, assess_impact
-from andon.watch.outbox import notifications_for
+from andon.watch.outbox import deliver_due, notifications_for
 from andon.workspace import Workspace
 
 STAGES = INCIDENT_STAGES
@@ -189,6 +191,40 @@ def advance(
         if result is not None:
             return _incident(result)
     raise IncidentError(t("incidents.error.busy", id=incident_id), hint=t("incidents.hint.retry"))
+
+
+def announce(ws: Workspace, incident_id: str, *, notifier: str, at: datetime) -> Incident | None:
+    """Stage ``announced``, reached when the incident's first notification is delivered (actor: its notifier).
+
+    None when there is nothing to record: announced already, moved past it by a person, or closed.
+    """
+    current = get_incident(ws, incident_id)
+    if "announced" in current.stages or not current.is_open or STAGES.index(current.stage) > STAGES.index("announced"):
+        return None
+    # No note: a second deliverer racing to announce must not leave a second entry in the timeline.
+    return advance(ws, current.id, "announced", actor=f"notifier:{notifier}", at=at)
+
+
+async def deliver(ws: Workspace, *, now: datetime | None = None) -> int:
+    """Deliver the outbox's due notifications (``watch.outbox.deliver_due``); the first one delivered for an
+    incident announces it (stage ``announced``). Returns how many were delivered."""
+
+    announced: list[Incident] = []
+
+    async def on_delivered(row: OutboxRecord, at: datetime) -> None:
+        try:
+            done = await asyncio.to_thread(announce, ws, row.incident_id, notifier=row.notifier, at=at)
+        except IncidentError:
+            return  # closed or moved on meanwhile: nothing left to announce
+        if done is not None:
+            announced.append(done)
+
+    delivered = 0
+    while True:
+        announced.clear()
+        delivered += await deliver_due(ws, now=now, on_delivered=on_delivered)
+        if not announced:
+            return delivered  # else the `announced` notifications just written are due too: one more round
 
 
 def add_note(ws: Workspace, incident_id: str, text: str, *, actor: str, at: datetime | None = None) -> IncidentEvent:

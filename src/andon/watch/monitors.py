@@ -32,6 +32,7 @@ from andon.watch.detectors.base import (
 )
 
 Decision = Literal["act", "shadow", "cooldown", "resume"]
+MONITOR_ACTOR = "monitor:"  # a monitor acts as ``monitor:NAME``
 Loc = tuple[str | int, ...]
 
 
@@ -362,3 +363,24 @@ def aligned(ts: datetime, interval: float) -> datetime:
     """``ts`` rounded down to a multiple of ``interval`` seconds since the epoch: every watcher ticks alike."""
     seconds = ts.timestamp()
     return datetime.fromtimestamp(seconds - (seconds % interval), UTC)
+
+
+def probe_share(config: WorkspaceConfig, feature: str, stopped_by: str | None) -> float:
+    """The share of a stopped feature's calls the gateway also sends to the live version as shadow probes.
+
+    Only while the feature is held stopped by an active traces monitor of its own with ``resume: on_recovery``:
+    its ``resume.probe``, so that monitor keeps measuring the live version and can resume it. Otherwise 0.
+    """
+    if stopped_by is None or not stopped_by.startswith(MONITOR_ACTOR):
+        return 0.0
+    monitor = config.monitors.get(stopped_by.removeprefix(MONITOR_ACTOR))
+    if (
+        monitor is None
+        or monitor.feature != feature
+        or monitor.mode != "active"
+        or monitor.resume.when != "on_recovery"
+        or monitor.source.type != "traces"
+        or (monitor.source.feature or monitor.feature) != feature
+    ):
+        return 0.0
+    return monitor.resume.probe

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ log = logging.getLogger("andon.watch.outbox")
 
 LEASE_MARGIN_S = 30.0  # a claimed row is someone else's to retry only after its send could have timed out
 BATCH = 50
+OnDelivered = Callable[[OutboxRecord, datetime], Awaitable[None]]
 
 
 def notifications_for(config: WorkspaceConfig, payload: Mapping[str, Any]) -> list[NewNotification]:
@@ -54,8 +55,11 @@ def backoff(config: NotifierConfig, attempts: int, key: str) -> float:
     return delay * (1 + 0.1 * spread)
 
 
-async def deliver_due(ws: Workspace, *, now: datetime | None = None) -> int:
-    """Deliver notifications that are due (retries with backoff); returns how many were delivered."""
+async def deliver_due(ws: Workspace, *, now: datetime | None = None, on_delivered: OnDelivered | None = None) -> int:
+    """Deliver notifications that are due (retries with backoff); returns how many were delivered.
+
+    ``on_delivered(row, at)`` runs after each delivery is recorded (``watch.incidents.deliver`` announces there).
+    """
     at = now or utcnow()
     token = secrets.token_hex(16)
     timeouts = [n.timeout_s for n in ws.config.notifiers.values()] or [10.0]
@@ -66,14 +70,19 @@ async def deliver_due(ws: Workspace, *, now: datetime | None = None) -> int:
         rows = await asyncio.to_thread(ws.store.claim_notifications, now=at, token=token, lease=lease, limit=BATCH)
         if not rows:
             return delivered
-        results = await asyncio.gather(*(_deliver(ws, row, token, at, built) for row in rows))
+        results = await asyncio.gather(*(_deliver(ws, row, token, at, built, on_delivered) for row in rows))
         delivered += sum(results)
         if len(rows) < BATCH:
             return delivered
 
 
 async def _deliver(
-    ws: Workspace, row: OutboxRecord, token: str, at: datetime, built: dict[str, Notifier | AndonError]
+    ws: Workspace,
+    row: OutboxRecord,
+    token: str,
+    at: datetime,
+    built: dict[str, Notifier | AndonError],
+    on_delivered: OnDelivered | None,
 ) -> bool:
     config = ws.config.notifiers.get(row.notifier)
     if config is None:
@@ -102,7 +111,14 @@ async def _deliver(
     except Exception as exc:  # a plugin's bug must not stop the other deliveries
         safe = getattr(notifier, "safe", lambda text: text)
         return await _failed(ws, row, token, at, config, safe(f"{row.notifier}: {type(exc).__name__}"), True, None)
-    await asyncio.to_thread(ws.store.mark_delivered, row.id, at=utcnow())
+    delivered_at = utcnow()
+    await asyncio.to_thread(ws.store.mark_delivered, row.id, at=delivered_at)
+    if on_delivered is not None:
+        try:
+            await on_delivered(row, delivered_at)
+        except Exception:
+            # It was delivered all the same: what follows from it must not send it again.
+            log.exception("after delivering %s", row.dedupe_key)
     return True
 
 

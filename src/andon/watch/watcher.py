@@ -28,8 +28,8 @@ from andon.errors import AndonError
 from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.watch import PullClaim, WatchPoint
+from andon.watch.incidents import deliver as deliver_notifications
 from andon.watch.monitors import Monitor, MonitorState, Step, aligned, build_monitors, step
-from andon.watch.outbox import deliver_due
 from andon.watch.sources import measure
 from andon.workspace import Workspace
 
@@ -207,11 +207,12 @@ class Watcher:
             await self.aclose()
 
     async def deliver(self) -> int:
-        """Send the outbox's notifications that are due (at the wall clock); how many were delivered."""
+        """Send the outbox's notifications that are due (at the wall clock), announcing their incidents; how many
+        were delivered."""
         if not self.ws.config.notifiers:
             return 0
         try:
-            return await deliver_due(self.ws)
+            return await deliver_notifications(self.ws)
         except Exception:
             # A receiver or the store away for a moment: the rows stay in the outbox for the next round.
             log.exception("notifications could not be delivered")
@@ -225,6 +226,16 @@ class Watcher:
             aligned(self.clock(), m.config.interval).timestamp() + m.config.interval for m in self.monitors.values()
         )
         return max(0.05, due - now + 0.01)
+
+
+async def deliver_until(ws: Workspace, stop: asyncio.Event, *, every_s: float = DELIVER_EVERY_S) -> None:
+    """Deliver the outbox (announcing incidents) every ``every_s`` until ``stop`` is set: a plain ``andon serve``
+    watches nothing, yet a manual stop's or an Alertmanager pull's notifications still go out."""
+    async with Watcher(ws, monitors={}) as deliverer:
+        while not stop.is_set():
+            await deliverer.deliver()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
 
 
 def _claims(monitor: Monitor, result: Step) -> list[PullClaim]:

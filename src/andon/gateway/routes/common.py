@@ -13,6 +13,7 @@ from andon.gateway.reload import gateway_of, workspace_of
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
 from andon.store import Store
+from andon.store.watch import STOPPED_CODE
 from andon.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -39,6 +40,14 @@ def raise_for_result(result: InvokeResult) -> None:
     """An error result (the provider failed and the fallback could not answer) becomes an API error."""
     if result.status != "error":
         return
+    if result.error_code == STOPPED_CODE:
+        raise ApiError(
+            STOPPED_CODE,
+            result.error or t("cordroute.stopped_off", feature=result.feature, reason="-"),
+            hint=t("cordroute.stopped_hint", feature=result.feature),
+            headers={"x-should-retry": "false"},  # stopped until someone (or its monitor) resumes it
+            extra={"route": result.route},
+        )
     code = "provider_unavailable" if result.error_code in _UNAVAILABLE else "provider_error"
     extra: dict[str, Any] = {"route": result.route}
     if result.error_code and result.error_code != code:
