@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 from bench.stub import Scripted, StubServer
-from tests.gateway_server import GatewayServer
+from tests.support.gateway_server import GatewayServer
 from tests.watch.test_watcher_e2e import CALLS, until_next_second, workspace
 from tests.watch.watch_support import write_workspace
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.gateway_server import GatewayServer
+from tests.support.gateway_server import GatewayServer
 from tests.support.receivers import HttpReceiver
 from tests.watch.test_alertmanager import PAYLOAD
 from tests.watch.test_watcher_e2e import andon_cli

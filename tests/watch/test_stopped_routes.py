@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.gateway_server import GatewayServer
+from tests.support.gateway_server import GatewayServer
 from tests.watch.watch_support import RULES, write_yaml
 
 from andon import deploy
