@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from andon.config.graders import recorded_grader
 from andon.config.schema import FeatureConfig
 from andon.evals.compare import compare_cells
-from andon.evals.model import Case, CellResult, Comparison, Grade, RunInfo, RunReport, VersionSummary
+from andon.evals.model import Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
 from andon.store import Store
@@ -38,23 +39,10 @@ def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureCon
     return FeatureConfig.model_validate(recorded)
 
 
-def run_info(run: RunRecord) -> RunInfo:
-    """The report's header for a stored run."""
-    return RunInfo(
-        id=run.id,
-        feature=run.feature,
-        status=run.status,
-        created_at=run.created_at,
-        finished_at=run.finished_at,
-        dataset=run.dataset,
-        dataset_sha256=run.dataset_sha256,
-        repeats=run.repeats,
-        currency=run.currency,
-        versions=list(run.versions),
-        n_cases=run.n_cases,
-        note=run.note,
-        case_slice=CaseSlice.from_json(run.config.get("slice")).describe() or None,
-    )
+def run_info(run: RunRecord) -> RunRecord:
+    """The report's header for a stored run: its slice described, its recorded settings left to the summaries."""
+    described = CaseSlice.from_json(run.config.get("slice")).describe() or None
+    return dataclasses.replace(run, versions=list(run.versions), case_slice=described, config={})
 
 
 def build_report(

@@ -21,11 +21,11 @@ from andon.evals.model import (
     Grade,
     JudgeAgreement,
     MetricDelta,
-    RunInfo,
     RunReport,
     VersionSummary,
 )
 from andon.evals.stability import StabilityReport
+from andon.store.records import RunRecord
 
 __all__ = [
     "CSV_COLUMNS",
@@ -71,6 +71,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
     """The whole report as JSON-ready data (dataclasses as dicts, datetimes as ISO 8601)."""
     data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
     data.update(_encode(report))
+    data["run"].pop("config", None)  # the run's recorded settings belong to the store, not the report
     return data
 
 
@@ -131,10 +132,10 @@ def _comparison(data: dict[str, Any] | None) -> Comparison | None:
     )
 
 
-def _run(data: dict[str, Any]) -> RunInfo:
+def _run(data: dict[str, Any]) -> RunRecord:
     finished = data.get("finished_at")
     return _build(
-        RunInfo,
+        RunRecord,
         data,
         created_at=datetime.fromisoformat(data["created_at"]),
         finished_at=datetime.fromisoformat(finished) if finished else None,
