@@ -22,6 +22,7 @@ from pydantic import (
 
 from andon.config.tagged import by_type, plugin_tag
 from andon.extensions import GRADERS
+from andon.messages import t
 from andon.plugins import Registry
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -154,7 +155,7 @@ class ManySettings(ComparedSettings):
     def _a_list(cls, value: Any, info: Any) -> Any:
         if value is not None and not isinstance(value, list):
             kind = info.data.get("type", "contains-any").removeprefix("not-")
-            raise ValueError(f"{kind} takes a list in `value:`")
+            raise ValueError(t("house2.grader.list_value", kind=kind))
         return value
 
 
@@ -181,13 +182,13 @@ class RegexSettings(PathSettings):
     @classmethod
     def _a_pattern(cls, value: Any) -> Any:
         if not isinstance(value, str):
-            raise ValueError("a regex grader needs `value:` with the pattern")
+            raise ValueError(t("house2.grader.regex_value"))
         return value
 
     @model_validator(mode="after")
     def _needs_pattern(self) -> RegexSettings:
         if self.value is None:
-            raise ValueError("a regex grader needs `value:` with the pattern")
+            raise ValueError(t("house2.grader.regex_value"))
         return self
 
 
@@ -207,10 +208,7 @@ class IsJsonSettings(GraderSettings):
     @classmethod
     def _whole_output(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and (data.get("path") is not None or data.get("value") is not None):
-            raise ValueError(
-                "is-json checks the whole output and takes no `path:` or `value:`; to check a field's shape, "
-                "use json-schema"
-            )
+            raise ValueError(t("house2.grader.is_json_whole"))
         if isinstance(data, Mapping):
             return {k: v for k, v in data.items() if k not in ("path", "value")}
         return data
@@ -249,7 +247,7 @@ class LlmRubricSettings(PathSettings):
     @model_validator(mode="after")
     def _needs(self) -> LlmRubricSettings:
         if not self.judge or not self.rubric:
-            raise ValueError("an llm-rubric grader needs `judge:` (provider or FEATURE:VERSION) and `rubric:`")
+            raise ValueError(t("house2.grader.rubric_needs"))
         return self
 
 
@@ -263,7 +261,7 @@ class PythonSettings(PathSettings):
     @model_validator(mode="after")
     def _needs(self) -> PythonSettings:
         if not (self.function and DOTTED_PATH.match(self.function)):
-            raise ValueError("a python grader needs `function: package.module:function`")
+            raise ValueError(t("house2.grader.python_needs"))
         return self
 
 

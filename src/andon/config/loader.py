@@ -69,14 +69,14 @@ def read_config(path: Path, environ: dict[str, str] | None = None) -> RawConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist", hint="run `andon init` to create a workspace here") from None
+        raise ConfigError(t("house2.load.missing", path=path), hint=t("house2.load.missing_hint")) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+        raise ConfigError(t("house2.load.not_utf8", reason=exc.reason, start=exc.start), where=str(path)) from None
     data, source, problems = read_yaml(text, path, env)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping (name: value pairs)", where=f"{path}:1:1")
+        raise ConfigError(t("house2.load.top_level"), where=f"{path}:1:1")
     return RawConfig(path=path, data=data, source=source, problems=problems)
 
 
@@ -312,7 +312,4 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_FILE
         if candidate.is_file():
             return candidate
-    raise ConfigError(
-        f"no {CONFIG_FILE} in {base} or its parent folders",
-        hint="run `andon init` to create a workspace, or pass --workspace PATH",
-    )
+    raise ConfigError(t("house2.load.not_found", file=CONFIG_FILE, base=base), hint=t("house2.load.not_found_hint"))

@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from andon.config.tagged import by_type, plugin_tag
 from andon.errors import ConfigError
 from andon.extensions import PROVIDERS
+from andon.messages import t
 from andon.plugins import Registry
 
 TAG_PREFIX = "provider="  # pydantic puts a union's tag into error locations; the loader drops it
@@ -167,10 +168,12 @@ def check_options(model: Any, name: str, config: ProviderConfig) -> Any:
         key = ".".join(str(p) for p in error["loc"])
         where = f"providers.{name}.options" + (f".{key}" if key else "")
         if error["type"] == "extra_forbidden":
-            known = ", ".join(sorted(getattr(model, "__annotations__", {}))) or "none"
+            known = ", ".join(sorted(getattr(model, "__annotations__", {}))) or t("house2.none")
             raise ConfigError(
-                f"unknown option {error['loc'][-1]!r} for a {config.type} provider",
+                t("house2.provider.unknown_option", option=error["loc"][-1], type=config.type),
                 where=where,
-                hint=f"known options: {known}",
+                hint=t("house2.provider.known_options", known=known),
             ) from None
-        raise ConfigError(f"{error['msg']}, got {error['input']!r}", where=where) from None
+        raise ConfigError(
+            t("house2.provider.bad_option", msg=error["msg"], value=error["input"]), where=where
+        ) from None
