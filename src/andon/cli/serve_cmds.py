@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import logging.config
-import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -65,7 +65,6 @@ def serve(
     An edited andon.yaml is served from the next request on, without a restart.
     """
     import uvicorn
-
     from uvicorn.supervisors import Multiprocess
 
     from andon.gateway.app import create_app

@@ -6,7 +6,6 @@ A run report is complete enough to rebuild any view (HTML, JUnit, Markdown, CSV)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any
 
 from andon.evals.metrics import ClassificationReport, MetricValue
