@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.gateway_server import GatewayServer, write_workspace
+from tests.support.gateway_server import GatewayServer, write_workspace
 
 from andon.messages import set_language, t
 
