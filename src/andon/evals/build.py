@@ -12,6 +12,7 @@ from andon.evals.compare import compare_cells
 from andon.evals.model import Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
+from andon.messages import t
 from andon.store import Store
 from andon.store.records import RunRecord
 
@@ -119,4 +120,4 @@ def _version_id(versions: dict[str, str], ref: str) -> str:
     matches = [vid for vid in versions.values() if vid.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
-    raise NotFoundError(f"version {ref!r} is not part of this run", hint=f"the run has: {', '.join(versions)}")
+    raise NotFoundError(t("house2.run.no_version", ref=ref), hint=t("house2.run.has", versions=", ".join(versions)))
