@@ -25,6 +25,7 @@ from andon.evals.model import (
     VersionSummary,
 )
 from andon.evals.stability import StabilityReport
+from andon.messages import t
 from andon.store.records import RunRecord
 
 __all__ = [
@@ -146,13 +147,11 @@ def _run(data: dict[str, Any]) -> RunRecord:
 def report_from_dict(data: dict[str, Any]) -> RunReport:
     """Rebuild a report from :func:`report_to_dict` output (e.g. a saved JSON file)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ReportFormatError(
-            "this is not an andon run report", hint="pass a file written by `andon report RUN --json FILE`"
-        )
+        raise ReportFormatError(t("house2.report.not_report"), hint=t("house2.report.not_report_hint"))
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
         raise ReportFormatError(
-            f"report format {data['format_version']} is newer than this andon reads ({FORMAT_VERSION})",
-            hint="upgrade andon to read it",
+            t("house2.report.newer", version=data["format_version"], supported=FORMAT_VERSION),
+            hint=t("house2.report.newer_hint"),
         )
     try:
         return RunReport(
@@ -167,8 +166,8 @@ def report_from_dict(data: dict[str, Any]) -> RunReport:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportFormatError(
-            f"the report is incomplete or damaged ({type(exc).__name__}: {exc})",
-            hint="write it again with `andon report RUN --json FILE`",
+            t("house2.report.damaged", type=type(exc).__name__, error=exc),
+            hint=t("house2.report.damaged_hint"),
         ) from exc
 
 
@@ -183,9 +182,11 @@ def read_json(path: str | Path) -> RunReport:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ReportFormatError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from exc
+        raise ReportFormatError(
+            t("house2.report.json", error=exc.msg), where=f"{path}:{exc.lineno}:{exc.colno}"
+        ) from exc
     except OSError as exc:
-        raise ReportFormatError(f"cannot read the report: {exc.strerror}", where=str(path)) from exc
+        raise ReportFormatError(t("house2.report.read", error=exc.strerror), where=str(path)) from exc
     return report_from_dict(data)
 
 
