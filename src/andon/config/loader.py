@@ -102,7 +102,7 @@ def validate_config(raw: RawConfig) -> LoadedConfig:
     """Validate parsed andon.yaml against the schema and its cross-references, reporting every problem."""
     config, problems = config_problems(raw)
     if problems:
-        hint = "see `andon schema` for every field and its type"
+        hint = t("house2.load.schema_hint")
         raise InvalidConfig(problems, path=str(raw.path), default_hint=hint)
     assert config is not None
     return LoadedConfig(config=config, path=raw.path, source=raw.source)
