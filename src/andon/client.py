@@ -21,6 +21,7 @@ import httpx
 
 from andon.errors import AndonError
 from andon.gateway.types import InvokeResult
+from andon.messages import t
 
 API_KEY_ENV = "ANDON_API_KEY"
 BASE_URL_ENV = "ANDON_BASE_URL"
@@ -158,13 +159,13 @@ def _seg(value: str) -> str:
 
 def _result(data: Any) -> InvokeResult:
     if not isinstance(data, dict):
-        raise APIError("the gateway answered with something that is not a JSON object", code="invalid_response")
+        raise APIError(t("house2.client.not_object"), code="invalid_response")
     return InvokeResult(**{k: v for k, v in data.items() if k in _RESULT_FIELDS})
 
 
 def _decision(data: Any) -> ReviewDecision:
     if not isinstance(data, dict):
-        raise APIError("the gateway answered with something that is not a JSON object", code="invalid_response")
+        raise APIError(t("house2.client.not_object"), code="invalid_response")
     decided_at = data.get("decided_at")
     return ReviewDecision(
         id=data["id"],

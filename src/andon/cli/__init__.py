@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +21,7 @@ from andon.cli import call_cmds, eval_cmds, setup_cmds, version_cmds
 from andon.cli._common import err_console, options
 from andon.cli._help import localize, set_language
 from andon.errors import AndonError
+from andon.messages import set_language as set_message_language
 from andon.messages import t
 
 EXIT_CODES = """\
@@ -57,7 +57,7 @@ def _global(
     """Global options."""
     options.workspace = workspace
     if lang:
-        os.environ["ANDON_LANG"] = lang
+        set_message_language(lang)
 
 
 app.command()(setup_cmds.init)

@@ -8,7 +8,6 @@ many commands share ("Print as JSON."), used where the English matches it. The l
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 
 import typer.rich_utils
@@ -16,6 +15,7 @@ from typer._click import Command, Context
 from typer.core import TyperGroup
 
 from andon.messages import DEFAULT_LANGUAGE, _catalogue, available_languages, current_language
+from andon.messages import set_language as choose_language
 
 # Typer's panel titles and markers (English constants of typer.rich_utils), by catalogue key.
 _TYPER_TEXTS = {
@@ -99,7 +99,4 @@ def _localize_help_option(command: Command, parent: Context | None, text: str) -
 
 def set_language(argv: Sequence[str]) -> str:
     """Read the language from ``argv`` and make it current, so help and messages agree."""
-    language = language_from(argv)
-    if language != DEFAULT_LANGUAGE:
-        os.environ["ANDON_LANG"] = language
-    return language
+    return choose_language(language_from(argv))

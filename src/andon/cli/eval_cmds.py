@@ -36,7 +36,7 @@ _RUN_STATUS = {"interrupted": "eval.status.interrupted", "budget_exceeded": "eva
 
 def conversion(ws: Workspace) -> Conversion:
     """Converts costs into the workspace's report currency."""
-    return Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
+    return Conversion.of(ws.config)
 
 
 def _names(values: list[str] | str | None) -> tuple[str, ...]:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import ipaddress
 import logging
 import logging.config
-import os
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from andon.cli._common import open_workspace
 from andon.errors import ConfigError
-from andon.messages import t
+from andon.messages import current_language, set_language, t
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("andon.gateway")
@@ -63,8 +67,9 @@ def serve(
     An edited andon.yaml is served from the next request on, without a restart.
     """
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from andon.gateway.app import WORKSPACE_ENV, create_app
+    from andon.gateway.app import create_app
     from andon.gateway.logging import log_config
     from andon.gateway.timeouts import protocol_factory
 
@@ -105,11 +110,11 @@ def serve(
                 log_level=level.lower(),
             )
             return
-        # Worker processes build their own app: the import string names a factory, the workspace goes by env.
-        os.environ[WORKSPACE_ENV] = str(ws.root)
+        # Worker processes build their own app: the factory and its arguments are handed to each one.
+        root = ws.root
         ws.close()
-        uvicorn.run(
-            "andon.gateway.app:app_factory",
+        config = uvicorn.Config(
+            functools.partial(worker_app, root, current_language()),
             factory=True,
             host=host,
             port=port,
@@ -119,6 +124,9 @@ def serve(
             access_log=False,
             log_level=level.lower(),
         )
+        # uvicorn.run takes only an import string with workers; its supervisor takes a picklable factory too.
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the supervisor has stopped the workers
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
     except _Terminated:
         pass  # uvicorn shut down gracefully and re-raised SIGTERM: the thread is stopped below, then it is raised again
     finally:
@@ -149,6 +157,15 @@ class _ThreadSafeTermination:
         signal.signal(signal.SIGTERM, self._previous)
         if self._caught:
             signal.raise_signal(signal.SIGTERM)
+
+
+def worker_app(root: Path, language: str) -> FastAPI:
+    """The app of one ``--workers`` process: the workspace at ``root``, messages in ``language``."""
+    from andon.gateway.app import create_app
+    from andon.workspace import Workspace
+
+    set_language(language)
+    return create_app(Workspace.open(root), close_workspace=True)
 
 
 class WatcherThread:

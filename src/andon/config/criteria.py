@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from andon.messages import t
+
 # Metric names a criterion may use; label-specific ones look like precision[reject].
 METRICS: dict[str, str] = {
     "pass_rate": "share of cases whose weighted grade reaches the threshold",
@@ -84,20 +86,24 @@ def parse_criterion(text: str) -> Criterion:
     """Parse one criterion or raise ``ValueError`` with a fix-it message."""
     match = _PATTERN.match(text)
     if match is None:
-        raise ValueError(
-            f"cannot read criterion {text!r}; write it like 'accuracy >= 0.95' or 'cost_per_1k <= 3000 KRW'"
-        )
+        raise ValueError(t("house2.criteria.unreadable", text=text))
     metric, label, unit = match["metric"], match["label"], match["unit"]
     if metric not in METRICS:
         close = difflib.get_close_matches(metric, METRICS, n=1)
-        suggestion = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(f"unknown metric {metric!r} in {text!r}; {suggestion}known: {', '.join(METRICS)}")
-    if metric in LABELLED and label is None:
-        raise ValueError(f"{metric} needs a label, e.g. '{metric}[reject] >= 0.9'")
-    if label is not None and metric not in LABELLED | PER_GRADER:
+        suggestion = t("house2.criteria.did_you_mean", name=close[0]) if close else ""
         raise ValueError(
-            f"{text!r}: {metric} takes no [...]; brackets name a label (precision, recall, f1) or a grader (pass_rate)"
+            t(
+                "house2.criteria.unknown_metric",
+                metric=metric,
+                text=text,
+                suggestion=suggestion,
+                known=", ".join(METRICS),
+            )
         )
+    if metric in LABELLED and label is None:
+        raise ValueError(t("house2.criteria.needs_label", metric=metric))
+    if label is not None and metric not in LABELLED | PER_GRADER:
+        raise ValueError(t("house2.criteria.no_brackets", text=text, metric=metric))
     value = float(match["value"].replace(",", "").replace("_", ""))
     currency = None
     if unit == "%":
@@ -107,9 +113,9 @@ def parse_criterion(text: str) -> Criterion:
     elif unit is not None and unit != "ms":
         currency = unit
     if currency is not None and not metric.startswith("cost"):
-        raise ValueError(f"{text!r}: a currency only makes sense for cost metrics")
+        raise ValueError(t("house2.criteria.currency", text=text))
     if metric.endswith("latency_ms") and currency is not None:
-        raise ValueError(f"{text!r}: latency is in ms or s")
+        raise ValueError(t("house2.criteria.latency_unit", text=text))
     return Criterion(text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency)
 
 
@@ -139,6 +145,8 @@ def check_grader_names(criteria: Sequence[str], grader_labels: Sequence[str]) ->
         if criterion.metric not in PER_GRADER or criterion.label is None or criterion.label in names:
             continue
         close = difflib.get_close_matches(criterion.label, names, n=1)
-        suggestion = f"did you mean {close[0]!r}? " if close else ""
-        known = ", ".join(names) if names else "none (add graders, and give one `name:`)"
-        raise ValueError(f"no grader named {criterion.label!r} in {text!r}; {suggestion}graders: {known}")
+        suggestion = t("house2.criteria.did_you_mean", name=close[0]) if close else ""
+        known = ", ".join(names) if names else t("house2.criteria.no_graders")
+        raise ValueError(
+            t("house2.criteria.no_grader", name=criterion.label, text=text, suggestion=suggestion, known=known)
+        )

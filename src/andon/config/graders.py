@@ -14,23 +14,21 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     GetPydanticSchema,
-    Tag,
-    WrapValidator,
     field_validator,
     model_validator,
 )
-from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
+from andon.config.tagged import by_type, plugin_tag
+from andon.extensions import GRADERS
+from andon.messages import t
 from andon.plugins import Registry
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 TAG_PREFIX = "grader="  # pydantic puts a union's tag into error locations; the loader drops segments so marked
 
-# TODO(extensions): the lead moves this registry into andon/extensions.py (the one list of extension points).
-GROUP = "andon.graders"
+GROUP = GRADERS.group  # as andon.extensions lists it
 
 # Imported only when used, so plain graders never load the embedding model's package; a plugin cannot
 # take over a built-in name. The loader resolves only plugin names here, never these.
@@ -51,7 +49,7 @@ BUILTINS: dict[str, str] = {
     "python": "andon.evals.graders.python_grader:PythonGrader",
 }
 
-REGISTRY = Registry(GROUP, "grader", BUILTINS)
+REGISTRY = Registry(GROUP, GRADERS.kind, BUILTINS)
 
 
 class GraderSettings(BaseModel):
@@ -157,7 +155,7 @@ class ManySettings(ComparedSettings):
     def _a_list(cls, value: Any, info: Any) -> Any:
         if value is not None and not isinstance(value, list):
             kind = info.data.get("type", "contains-any").removeprefix("not-")
-            raise ValueError(f"{kind} takes a list in `value:`")
+            raise ValueError(t("house2.grader.list_value", kind=kind))
         return value
 
 
@@ -184,13 +182,13 @@ class RegexSettings(PathSettings):
     @classmethod
     def _a_pattern(cls, value: Any) -> Any:
         if not isinstance(value, str):
-            raise ValueError("a regex grader needs `value:` with the pattern")
+            raise ValueError(t("house2.grader.regex_value"))
         return value
 
     @model_validator(mode="after")
     def _needs_pattern(self) -> RegexSettings:
         if self.value is None:
-            raise ValueError("a regex grader needs `value:` with the pattern")
+            raise ValueError(t("house2.grader.regex_value"))
         return self
 
 
@@ -210,10 +208,7 @@ class IsJsonSettings(GraderSettings):
     @classmethod
     def _whole_output(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and (data.get("path") is not None or data.get("value") is not None):
-            raise ValueError(
-                "is-json checks the whole output and takes no `path:` or `value:`; to check a field's shape, "
-                "use json-schema"
-            )
+            raise ValueError(t("house2.grader.is_json_whole"))
         if isinstance(data, Mapping):
             return {k: v for k, v in data.items() if k not in ("path", "value")}
         return data
@@ -252,7 +247,7 @@ class LlmRubricSettings(PathSettings):
     @model_validator(mode="after")
     def _needs(self) -> LlmRubricSettings:
         if not self.judge or not self.rubric:
-            raise ValueError("an llm-rubric grader needs `judge:` (provider or FEATURE:VERSION) and `rubric:`")
+            raise ValueError(t("house2.grader.rubric_needs"))
         return self
 
 
@@ -266,7 +261,7 @@ class PythonSettings(PathSettings):
     @model_validator(mode="after")
     def _needs(self) -> PythonSettings:
         if not (self.function and DOTTED_PATH.match(self.function)):
-            raise ValueError("a python grader needs `function: package.module:function`")
+            raise ValueError(t("house2.grader.python_needs"))
         return self
 
 
@@ -299,44 +294,15 @@ BUILTIN_SETTINGS: dict[str, type[GraderSettings]] = {
     "python": PythonSettings,
 }
 GRADER_TYPES = tuple(BUILTIN_SETTINGS)
-_CHECKED = frozenset({*BUILTIN_SETTINGS.values(), GraderSpec})
-PLUGIN_TAG = f"{TAG_PREFIX}plugin"
+PLUGIN_TAG = plugin_tag(TAG_PREFIX)
 
-
-def _tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, Mapping) else getattr(value, "type", None)
-    base = kind.removeprefix("not-") if isinstance(kind, str) else None
-    return f"{TAG_PREFIX}{base}" if base in BUILTIN_SETTINGS else PLUGIN_TAG
-
-
-def _unchecked(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """A grader built in Python as a :class:`GraderSpec` is checked as the mapping it was written as."""
-    if type(value) is GraderSpec and value.base_type in BUILTIN_SETTINGS:
-        return handler(value.model_dump(exclude_unset=True))
-    if isinstance(value, GraderSettings) and type(value) not in _CHECKED:
-        return value  # a plugin's own settings, already checked against its model by the loader
-    return handler(value)
-
-
-_BY_TYPE = Annotated[
-    Annotated[EqualsSettings, Tag(f"{TAG_PREFIX}equals")]
-    | Annotated[ContainsSettings, Tag(f"{TAG_PREFIX}contains")]
-    | Annotated[IContainsSettings, Tag(f"{TAG_PREFIX}icontains")]
-    | Annotated[ContainsAnySettings, Tag(f"{TAG_PREFIX}contains-any")]
-    | Annotated[ContainsAllSettings, Tag(f"{TAG_PREFIX}contains-all")]
-    | Annotated[RegexSettings, Tag(f"{TAG_PREFIX}regex")]
-    | Annotated[LabelSettings, Tag(f"{TAG_PREFIX}label")]
-    | Annotated[JsonFieldSettings, Tag(f"{TAG_PREFIX}json-field")]
-    | Annotated[IsJsonSettings, Tag(f"{TAG_PREFIX}is-json")]
-    | Annotated[JsonSchemaSettings, Tag(f"{TAG_PREFIX}json-schema")]
-    | Annotated[NumericSettings, Tag(f"{TAG_PREFIX}numeric")]
-    | Annotated[SimilarSettings, Tag(f"{TAG_PREFIX}similar")]
-    | Annotated[LlmRubricSettings, Tag(f"{TAG_PREFIX}llm-rubric")]
-    | Annotated[PythonSettings, Tag(f"{TAG_PREFIX}python")]
-    | Annotated[GraderSpec, Tag(PLUGIN_TAG)],
-    Discriminator(_tag),
-    WrapValidator(_unchecked),
-]
+_BY_TYPE = by_type(
+    TAG_PREFIX,
+    BUILTIN_SETTINGS,
+    GraderSpec,
+    base_type=lambda kind: kind.removeprefix("not-"),
+    own_settings=GraderSettings,
+)
 
 # Typed as the base for code that reads a grader; validated (and shown by `andon schema`) as the union.
 GraderEntry = Annotated[

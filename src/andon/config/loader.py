@@ -69,14 +69,14 @@ def read_config(path: Path, environ: dict[str, str] | None = None) -> RawConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist", hint="run `andon init` to create a workspace here") from None
+        raise ConfigError(t("house2.load.missing", path=path), hint=t("house2.load.missing_hint")) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+        raise ConfigError(t("house2.load.not_utf8", reason=exc.reason, start=exc.start), where=str(path)) from None
     data, source, problems = read_yaml(text, path, env)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping (name: value pairs)", where=f"{path}:1:1")
+        raise ConfigError(t("house2.load.top_level"), where=f"{path}:1:1")
     return RawConfig(path=path, data=data, source=source, problems=problems)
 
 
@@ -102,7 +102,7 @@ def validate_config(raw: RawConfig) -> LoadedConfig:
     """Validate parsed andon.yaml against the schema and its cross-references, reporting every problem."""
     config, problems = config_problems(raw)
     if problems:
-        hint = "see `andon schema` for every field and its type"
+        hint = t("house2.load.schema_hint")
         raise InvalidConfig(problems, path=str(raw.path), default_hint=hint)
     assert config is not None
     return LoadedConfig(config=config, path=raw.path, source=raw.source)
@@ -112,7 +112,7 @@ def reference_problems(
     features: Mapping[str, FeatureConfig], providers: Collection[str], source: SourceMap
 ) -> list[Problem]:
     """Every step names a provider that exists (checked here so the error can point at the line)."""
-    known = ", ".join(sorted(providers)) or "none"
+    known = ", ".join(sorted(providers)) or t("house2.none")
     problems: list[Problem] = []
     for fname, feature in features.items():
         for vname, version in feature.versions.items():
@@ -122,15 +122,13 @@ def reference_problems(
                 base: Loc = ("features", fname, "versions", vname)
                 loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
                 close = difflib.get_close_matches(step.provider, list(providers), n=1)
-                fix = f"did you mean {close[0]!r}?" if close else f"add it under `providers:` or use one of: {known}"
-                problems.append(
-                    Problem(
-                        where=source.where(loc),
-                        field=dotted(loc),
-                        message=f"provider {step.provider!r} is not defined (known: {known})",
-                        hint=fix,
-                    )
+                fix = (
+                    t("house2.load.did_you_mean", name=close[0])
+                    if close
+                    else t("house2.load.add_provider", known=known)
                 )
+                message = t("house2.load.no_provider", provider=step.provider, known=known)
+                problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=fix))
     return problems
 
 
@@ -236,12 +234,16 @@ def schema_problems(exc: ValidationError, source: SourceMap, *, prefix: Loc = ()
         if error["type"] == "extra_forbidden":
             options = _fields_at(raw[:-1], root)
             close = difflib.get_close_matches(str(loc[-1]), options, n=1)
-            message = f"unknown field {loc[-1]!r}"
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(options)}"
+            message = t("house2.load.unknown_field", field=loc[-1])
+            hint = (
+                t("house2.load.did_you_mean", name=close[0])
+                if close
+                else t("house2.load.allowed", options=", ".join(options))
+            )
         elif error["type"] == "missing":
-            hint = f"add `{loc[-1]}:` under {dotted(loc[:-1])}"
+            hint = t("house2.load.add_field", field=loc[-1], under=dotted(loc[:-1]))
         elif error["type"] == "string_pattern_mismatch" and ("features" in loc or "providers" in loc):
-            hint = "names use lower-case letters, digits, '-', '_' and '.', e.g. menu-review"
+            hint = t("house2.load.names")
         problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=hint))
     return problems
 
@@ -312,7 +314,4 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_FILE
         if candidate.is_file():
             return candidate
-    raise ConfigError(
-        f"no {CONFIG_FILE} in {base} or its parent folders",
-        hint="run `andon init` to create a workspace, or pass --workspace PATH",
-    )
+    raise ConfigError(t("house2.load.not_found", file=CONFIG_FILE, base=base), hint=t("house2.load.not_found_hint"))

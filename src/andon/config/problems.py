@@ -35,13 +35,13 @@ class InvalidConfig(ConfigError):
         self.problems = list(problems)
         first = self.problems[0]
         if len(self.problems) == 1:
-            super().__init__(
-                f"invalid configuration: {_field_message(first)}", where=first.where, hint=first.hint or default_hint
-            )
+            message = t("house2.load.invalid_one", problem=_field_message(first))
+            super().__init__(message, where=first.where, hint=first.hint or default_hint)
         else:
             listed = "\n  ".join(_with_hint(p) for p in self.problems)
             summary = t("check.problems_count", n=len(self.problems))
-            super().__init__(f"invalid configuration ({summary}):\n  {listed}", where=path, hint=default_hint)
+            message = t("house2.load.invalid_many", summary=summary, listed=listed)
+            super().__init__(message, where=path, hint=default_hint)
 
 
 def _with_hint(problem: Problem) -> str:

@@ -12,27 +12,25 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     GetPydanticSchema,
     SecretStr,
     StrictInt,
-    Tag,
     TypeAdapter,
     ValidationError,
-    WrapValidator,
     with_config,
 )
-from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 from typing_extensions import TypedDict
 
+from andon.config.tagged import by_type, plugin_tag
 from andon.errors import ConfigError
+from andon.extensions import PROVIDERS
+from andon.messages import t
 from andon.plugins import Registry
 
 TAG_PREFIX = "provider="  # pydantic puts a union's tag into error locations; the loader drops it
 
-# TODO(extensions): the lead moves this registry into andon/extensions.py (the one list of extension points).
-GROUP = "andon.providers"
+GROUP = PROVIDERS.group  # as andon.extensions lists it
 
 # Resolved even when andon runs from a source tree without installed metadata; a plugin cannot
 # take over a built-in name. The loader resolves only plugin names here, never these.
@@ -43,7 +41,7 @@ BUILTINS: dict[str, str] = {
     "python": "andon.providers.python:PythonProvider",
 }
 
-REGISTRY = Registry(GROUP, "provider", BUILTINS)
+REGISTRY = Registry(GROUP, PROVIDERS.kind, BUILTINS)
 
 HeaderValue = str | int | float
 
@@ -149,32 +147,8 @@ BUILTIN_CONFIGS: dict[str, type[ProviderConfig]] = {
     "local": LocalConfig,
     "python": PythonConfig,
 }
-PLUGIN_TAG = f"{TAG_PREFIX}plugin"
-
-
-def _tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, Mapping) else getattr(value, "type", None)
-    return f"{TAG_PREFIX}{kind}" if kind in BUILTIN_CONFIGS else PLUGIN_TAG
-
-
-def _unchecked(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """A provider built in Python as a plain :class:`ProviderConfig` is checked as the mapping it was written as."""
-    if type(value) is ProviderConfig and value.type in BUILTIN_CONFIGS:
-        return handler(value.model_dump(exclude_unset=True))
-    return handler(value)
-
-
-_BY_TYPE = Annotated[
-    Annotated[
-        Annotated[OpenAIConfig, Tag(f"{TAG_PREFIX}openai")]
-        | Annotated[AnthropicConfig, Tag(f"{TAG_PREFIX}anthropic")]
-        | Annotated[LocalConfig, Tag(f"{TAG_PREFIX}local")]
-        | Annotated[PythonConfig, Tag(f"{TAG_PREFIX}python")]
-        | Annotated[ProviderConfig, Tag(PLUGIN_TAG)],
-        Discriminator(_tag),
-    ],
-    WrapValidator(_unchecked),
-]
+PLUGIN_TAG = plugin_tag(TAG_PREFIX)
+_BY_TYPE = by_type(TAG_PREFIX, BUILTIN_CONFIGS, ProviderConfig)
 
 # Typed as the base for code that reads a provider; validated (and shown by `andon schema`) as the union.
 ProviderEntry = Annotated[ProviderConfig, GetPydanticSchema(lambda _source, handler: handler(_BY_TYPE))]
@@ -194,10 +168,12 @@ def check_options(model: Any, name: str, config: ProviderConfig) -> Any:
         key = ".".join(str(p) for p in error["loc"])
         where = f"providers.{name}.options" + (f".{key}" if key else "")
         if error["type"] == "extra_forbidden":
-            known = ", ".join(sorted(getattr(model, "__annotations__", {}))) or "none"
+            known = ", ".join(sorted(getattr(model, "__annotations__", {}))) or t("house2.none")
             raise ConfigError(
-                f"unknown option {error['loc'][-1]!r} for a {config.type} provider",
+                t("house2.provider.unknown_option", option=error["loc"][-1], type=config.type),
                 where=where,
-                hint=f"known options: {known}",
+                hint=t("house2.provider.known_options", known=known),
             ) from None
-        raise ConfigError(f"{error['msg']}, got {error['input']!r}", where=where) from None
+        raise ConfigError(
+            t("house2.provider.bad_option", msg=error["msg"], value=error["input"]), where=where
+        ) from None

@@ -24,6 +24,7 @@ from pydantic_core import CoreSchema
 from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.providers import ProviderConfig, ProviderEntry
+from andon.messages import t
 
 __all__ = [
     "GRADER_TYPES",
@@ -88,15 +89,15 @@ class Step(_Strict):
     @classmethod
     def _dotted(cls, value: str | None) -> str | None:
         if value is not None and not DOTTED_PATH.match(value):
-            raise ValueError("must look like 'package.module:function'")
+            raise ValueError(t("house2.schema.dotted"))
         return value
 
     @model_validator(mode="after")
     def _kind(self) -> Step:
         if self.python is None and self.prompt is None:
-            raise ValueError("a step needs either `prompt` (a model call) or `python` (a rule check)")
+            raise ValueError(t("house2.schema.step_kind"))
         if self.python is not None and (self.prompt is not None or self.system is not None):
-            raise ValueError("a `python` step takes no `prompt` or `system`; split it into two steps")
+            raise ValueError(t("house2.schema.python_step"))
         return self
 
 
@@ -118,15 +119,15 @@ class VersionSpec(_Strict):
     def _one_form(self) -> VersionSpec:
         inline = self.prompt is not None or self.python is not None
         if self.steps is not None and inline:
-            raise ValueError("write either one inline step (prompt/python) or `steps:`, not both")
+            raise ValueError(t("house2.schema.one_form"))
         if self.steps is None and not inline:
-            raise ValueError("a version needs `prompt`, `python` or `steps`")
+            raise ValueError(t("house2.schema.version_needs"))
         if self.steps is not None:
             if not self.steps:
-                raise ValueError("`steps` must not be empty")
+                raise ValueError(t("house2.schema.steps_empty"))
             names = [s.name for s in self.steps]
             if len(set(names)) != len(names):
-                raise ValueError(f"step names must be unique, got {names}")
+                raise ValueError(t("house2.schema.step_names", names=names))
         return self
 
     def normalized_steps(self) -> list[Step]:
@@ -215,7 +216,7 @@ class DataUseConfig(_Strict):
     def _known(cls, values: list[str]) -> list[str]:
         unknown = sorted(set(values) - set(REDACTIONS))
         if unknown:
-            raise ValueError(f"unknown redaction(s) {unknown}; known: {', '.join(REDACTIONS)}")
+            raise ValueError(t("house2.schema.redaction", unknown=unknown, known=", ".join(REDACTIONS)))
         return values
 
 
@@ -326,14 +327,14 @@ class NotifierConfig(_Strict):
     def _known_stages(cls, values: list[str] | None) -> list[str] | None:
         unknown = sorted(set(values or ()) - set(INCIDENT_STAGES))
         if unknown:
-            raise ValueError(f"unknown stage(s) {unknown}; known: {', '.join(INCIDENT_STAGES)}")
+            raise ValueError(t("house2.schema.stages", unknown=unknown, known=", ".join(INCIDENT_STAGES)))
         return values
 
     @field_validator("incident_url")
     @classmethod
     def _http_link(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL, e.g. https://andon.example.com/incidents/{id}")
+            raise ValueError(t("house2.schema.incident_url"))
         return value
 
     @model_validator(mode="wrap")
@@ -364,7 +365,7 @@ class NotifierConfig(_Strict):
 
 def _http_url(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().startswith(("http://", "https://")):
-        raise ValueError("must be an http(s) URL")
+        raise ValueError(t("house2.schema.http_url"))
     return value
 
 
@@ -404,7 +405,7 @@ class EmailNotifierConfig(NotifierConfig):
     @model_validator(mode="after")
     def _one_tls(self) -> EmailNotifierConfig:
         if self.ssl and self.starttls:
-            raise ValueError("choose `ssl: true` (SMTPS) or `starttls: true`, not both")
+            raise ValueError(t("house2.schema.one_tls"))
         return self
 
 
@@ -440,16 +441,16 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, 
 def parse_duration(value: Any) -> float:
     """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1.5h"``, ``"2d"`` or ``"1w"`` (a bare number is seconds)."""
     if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or text such as '30s', '5m', '1h', '1d'")
+        raise ValueError(t("house2.schema.duration_kind"))
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if match is None:
-            raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '5m', '1h' or '1d'")
+            raise ValueError(t("house2.schema.not_duration", value=value))
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError("a duration must be greater than 0")
+        raise ValueError(t("house2.schema.duration_positive"))
     return seconds
 
 
@@ -491,13 +492,13 @@ class SourceConfig(_Strict):
         }[self.type]
         stray = sorted(f for f in self.model_fields_set - {"type"} if f not in allowed)
         if stray:
-            raise ValueError(f"{', '.join(stray)} do(es) not apply to source type {self.type!r} (it takes: {', '.join(sorted(allowed))})")
+            raise ValueError(t("house2.schema.source_stray", stray=", ".join(stray), type=self.type, allowed=", ".join(sorted(allowed))))
         if self.type == "prometheus" and not (self.url and self.query):
-            raise ValueError("a prometheus source needs `url:` (the server) and `query:` (PromQL)")
+            raise ValueError(t("house2.schema.prometheus"))
         if self.type == "http_json" and not (self.url and self.path):
-            raise ValueError("an http_json source needs `url:` and `path:` (dot path to the number, e.g. data.value)")
+            raise ValueError(t("house2.schema.http_json"))
         if self.type in ("prometheus", "http_json") and self.url and not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+            raise ValueError(t("house2.schema.url_scheme", url=self.url))
         return self
 
 
@@ -522,9 +523,9 @@ class ActionConfig(_Strict):
     def _webhook(self) -> ActionConfig:
         if self.type == "webhook":
             if not self.url or not self.url.startswith(("http://", "https://")):
-                raise ValueError("a webhook action needs `url:` starting with http:// or https://")
+                raise ValueError(t("house2.schema.webhook_url"))
         elif self.model_fields_set - {"type"}:
-            raise ValueError(f"a {self.type} action takes no other fields")
+            raise ValueError(t("house2.schema.action_fields", type=self.type))
         return self
 
 
@@ -552,13 +553,13 @@ class ResumeConfig(_Strict):
     @model_validator(mode="after")
     def _needs_for(self) -> ResumeConfig:
         if self.when == "on_recovery" and self.for_ is None:
-            raise ValueError("resume on_recovery needs its own `for:` (e.g. for: 10m), how long the metric must be ok")
+            raise ValueError(t("house2.schema.resume_for"))
         return self
 
 
 def _check_persist(value: int | str) -> int | str:
     if isinstance(value, bool) or (isinstance(value, int) and value < 1):
-        raise ValueError("`for:` is a number of points (1 or more) or a duration such as '5m'")
+        raise ValueError(t("house2.schema.persist"))
     if isinstance(value, str):
         parse_duration(value)
     return value
@@ -624,7 +625,7 @@ class MonitorConfig(BaseModel):
     @classmethod
     def _detector_type(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value.get("type"), str):
-            raise ValueError("a detector needs `type:` (e.g. threshold, proportion, robust-z, ewma, cusum, band)")
+            raise ValueError(t("house2.schema.detector_type"))
         return value
 
     # Field validators (not the model's) where they can: their errors point at the field's own line.
@@ -634,11 +635,11 @@ class MonitorConfig(BaseModel):
         source = info.data.get("source")
         if isinstance(source, SourceConfig) and source.type == "traces":
             if metric not in TRACE_METRICS:
-                raise ValueError(f"metric {metric!r} is not a trace metric; one of: {', '.join(TRACE_METRICS)}")
+                raise ValueError(t("house2.schema.trace_metric", metric=metric, known=", ".join(TRACE_METRICS)))
             needs = {"route_share": ("route",), "label_share": ("path", "label"), "judge_score": ("path",)}
             missing = [f for f in needs.get(metric, ()) if getattr(source, f) is None]
             if missing:
-                raise ValueError(f"metric {metric} needs source.{' and source.'.join(missing)}")
+                raise ValueError(t("house2.schema.metric_needs", metric=metric, fields=" and source.".join(missing)))
         return metric
 
     @field_validator("min_calls")
@@ -646,7 +647,7 @@ class MonitorConfig(BaseModel):
     def _calls_of_traces(cls, value: int, info: ValidationInfo) -> int:
         source = info.data.get("source")
         if value and isinstance(source, SourceConfig) and source.type != "traces":
-            raise ValueError("min_calls applies to traces sources only")
+            raise ValueError(t("house2.schema.min_calls"))
         return value
 
     @field_validator("window")
@@ -655,18 +656,18 @@ class MonitorConfig(BaseModel):
         source, interval = info.data.get("source"), info.data.get("interval")
         kind = source.type if isinstance(source, SourceConfig) else "traces"
         if isinstance(interval, float) and window < interval and kind in ("traces", "pushed"):
-            raise ValueError(f"window ({window:g} s) is shorter than interval ({interval:g} s): points would miss data")
+            raise ValueError(t("house2.schema.window", window=window, interval=interval))
         return window
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
         if self.source.type == "traces" and self.feature is None and self.source.feature is None:
-            raise ValueError("a traces monitor needs `feature:` (whose traces it reads)")
+            raise ValueError(t("house2.schema.traces_feature"))
         if self.actions and self.feature is None:
-            raise ValueError("actions need the monitor's `feature:` (the cord and its incident belong to a feature); or write `actions: []`")
+            raise ValueError(t("house2.schema.actions_feature"))
         kinds = [a.type for a in self.actions]
         if len(set(kinds)) != len(kinds):
-            raise ValueError(f"each action type at most once per monitor, got {kinds}")
+            raise ValueError(t("house2.schema.action_once", kinds=kinds))
         return self
 
     @property

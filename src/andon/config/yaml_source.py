@@ -119,10 +119,8 @@ def read_yaml(text: str, path: Path, env: dict[str, str] | None) -> tuple[Any, S
 def _syntax_error(exc: MarkedYAMLError, path: Path) -> ConfigError:
     mark = exc.problem_mark or exc.context_mark
     where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-    problem = exc.problem or exc.context or "invalid YAML"
-    return ConfigError(
-        f"YAML syntax error: {problem}", where=where, hint="check indentation, colons and quotes on that line"
-    )
+    problem = exc.problem or exc.context or t("house2.yaml.invalid")
+    return ConfigError(t("house2.yaml.syntax", problem=problem), where=where, hint=t("house2.yaml.syntax_hint"))
 
 
 def _vet_events(text: str, path: Path) -> None:
@@ -230,8 +228,8 @@ def interpolate(value: str, loc: Loc, source: SourceMap, env: dict[str, str], pr
             Problem(
                 where=source.where(loc),
                 field=dotted(loc),
-                message=f"environment variable {name} is not set (needed by {dotted(loc)})",
-                hint=f"export {name}=… before running, or write ${{{name}:-default}} in andon.yaml",
+                message=t("house2.yaml.env", name=name, field=dotted(loc)),
+                hint=t("house2.yaml.env_hint", name=name),
             )
         )
         return match.group(0)

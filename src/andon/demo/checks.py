@@ -31,6 +31,7 @@ import numpy as np
 
 from andon.demo import DATA_DIR
 from andon.errors import NotFoundError, ProviderError
+from andon.messages import t
 from andon.providers.python import Finish
 
 VIOLATION_CODES = (
@@ -159,10 +160,12 @@ def description_violations(text: str, menu_name: str = "") -> list[str]:
 
 def _load_gray(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     if not path.is_file():
-        raise NotFoundError(f"photo {str(path)!r} not found", where=str(path), hint="check the case's photo path")
+        raise NotFoundError(t("house2.demo.photo", path=str(path)), where=str(path), hint=t("house2.demo.photo_hint"))
     img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if img is None:
-        raise NotFoundError(f"{str(path)!r} is not an image OpenCV can read", where=str(path), hint="use JPEG or PNG")
+        raise NotFoundError(
+            t("house2.demo.unreadable", path=str(path)), where=str(path), hint=t("house2.demo.unreadable_hint")
+        )
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -225,9 +228,9 @@ def _ocr_engine() -> Any:
         module = importlib.import_module("rapidocr")
     except ImportError:
         raise ProviderError(
-            "the offline OCR package 'rapidocr' is not installed",
+            t("house2.demo.ocr"),
             where="andon.demo.checks",
-            hint="pip install 'andon[demo]'",
+            hint=t("house2.demo.ocr_hint"),
         ) from None
     return module.RapidOCR(params=_OCR_PARAMS)
 
@@ -241,7 +244,7 @@ def _engine() -> Any:
 def _read_lines(path: str, _mtime_ns: int, _size: int) -> tuple[TextLine, ...]:
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise NotFoundError(f"{path!r} is not an image OpenCV can read", where=path, hint="use JPEG or PNG")
+        raise NotFoundError(t("house2.demo.unreadable", path=path), where=path, hint=t("house2.demo.unreadable_hint"))
     engine = _engine()
     lines: list[TextLine] = []
     # The engine keeps per-call options as state: one caller at a time.
@@ -276,7 +279,7 @@ def read_text_lines(path: str | Path) -> list[TextLine]:
     """
     p = Path(path).resolve()
     if not p.is_file():
-        raise NotFoundError(f"photo {str(p)!r} not found", where=str(p), hint="check the case's photo path")
+        raise NotFoundError(t("house2.demo.photo", path=str(p)), where=str(p), hint=t("house2.demo.photo_hint"))
     stat = p.stat()
     return list(_read_lines(str(p), stat.st_mtime_ns, stat.st_size))
 

@@ -14,6 +14,7 @@ import jsonschema
 from andon.config.schema import Params, Step
 from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
 from andon.errors import AndonError, ProviderError
+from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse
 from andon.store.records import OutputRecord, new_id
 from andon.versions.canonical import Version
@@ -274,10 +275,10 @@ def _check_schema(step: Step, response: ProviderResponse, where: str) -> None:
     except jsonschema.ValidationError as exc:
         path = ".".join(str(p) for p in exc.absolute_path) or "(root)"
         raise ProviderError(
-            f"output does not match output_schema at {path}: {exc.message}",
+            t("house2.engine.schema", path=path, error=exc.message),
             where=where,
             raw=response.text,
-            hint="tighten the prompt or params.json_schema so the model is constrained to the schema",
+            hint=t("house2.engine.schema_hint"),
         ) from None
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from andon.config.graders import recorded_grader
 from andon.config.schema import FeatureConfig
 from andon.evals.compare import compare_cells
-from andon.evals.model import Case, CellResult, Comparison, Grade, RunInfo, RunReport, VersionSummary
+from andon.evals.model import Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
+from andon.messages import t
 from andon.store import Store
 from andon.store.records import RunRecord
 
@@ -38,23 +40,10 @@ def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureCon
     return FeatureConfig.model_validate(recorded)
 
 
-def run_info(run: RunRecord) -> RunInfo:
-    """The report's header for a stored run."""
-    return RunInfo(
-        id=run.id,
-        feature=run.feature,
-        status=run.status,
-        created_at=run.created_at,
-        finished_at=run.finished_at,
-        dataset=run.dataset,
-        dataset_sha256=run.dataset_sha256,
-        repeats=run.repeats,
-        currency=run.currency,
-        versions=list(run.versions),
-        n_cases=run.n_cases,
-        note=run.note,
-        case_slice=CaseSlice.from_json(run.config.get("slice")).describe() or None,
-    )
+def run_info(run: RunRecord) -> RunRecord:
+    """The report's header for a stored run: its slice described, its recorded settings left to the summaries."""
+    described = CaseSlice.from_json(run.config.get("slice")).describe() or None
+    return dataclasses.replace(run, versions=list(run.versions), case_slice=described, config={})
 
 
 def build_report(
@@ -131,4 +120,4 @@ def _version_id(versions: dict[str, str], ref: str) -> str:
     matches = [vid for vid in versions.values() if vid.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
-    raise NotFoundError(f"version {ref!r} is not part of this run", hint=f"the run has: {', '.join(versions)}")
+    raise NotFoundError(t("house2.run.no_version", ref=ref), hint=t("house2.run.has", versions=", ".join(versions)))

@@ -14,6 +14,7 @@ from typing import Any
 from andon.config.loader import parse_yaml
 from andon.errors import ConfigError
 from andon.evals.model import Case
+from andon.messages import t
 
 FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".pdf", ".txt", ".md", ".hwp", ".hwpx", ".docx")
 RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason")
@@ -41,11 +42,11 @@ def load_dataset(path: Path, workspace: Path) -> Dataset:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"dataset {path} does not exist", hint="check `dataset:` in andon.yaml") from None
+        raise ConfigError(t("house2.data.missing", path=path), hint=t("house2.data.missing_hint")) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"dataset is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+        raise ConfigError(t("house2.data.not_utf8", start=exc.start), where=str(path)) from None
     cases = _build_cases(parse_cases(text, path), path, workspace)
     return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest())
 
@@ -59,7 +60,7 @@ def parse_cases(text: str, path: Path) -> list[tuple[str, Any]]:
         return _from_jsonl(text, path)
     if suffix == ".csv":
         return _from_csv(text, path)
-    raise ConfigError(f"unknown dataset format {suffix!r}", where=str(path), hint="use .yaml, .jsonl or .csv")
+    raise ConfigError(t("house2.data.format", suffix=suffix), where=str(path), hint=t("house2.data.format_hint"))
 
 
 def _inside(path: Path, workspace: Path, where: str) -> None:
@@ -67,9 +68,7 @@ def _inside(path: Path, workspace: Path, where: str) -> None:
         path.resolve().relative_to(workspace.resolve())
     except ValueError:
         raise ConfigError(
-            f"{path} is outside the workspace {workspace}",
-            where=where,
-            hint="keep datasets and the files they name inside the workspace folder",
+            t("house2.data.outside", path=path, workspace=workspace), where=where, hint=t("house2.data.outside_hint")
         ) from None
 
 
@@ -79,7 +78,7 @@ def _from_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
     if isinstance(data, dict) and "cases" in data:
         data, prefix = data["cases"], ("cases",)
     if not isinstance(data, list):
-        raise ConfigError("a YAML dataset is a list of cases (or `cases:` holding one)", where=f"{path}:1:1")
+        raise ConfigError(t("house2.data.yaml_list"), where=f"{path}:1:1")
     out = []
     for index, item in enumerate(data):
         line, _ = positions.get((*prefix, index), (1, 1))
@@ -98,7 +97,9 @@ def _from_jsonl(text: str, path: Path) -> list[tuple[str, Any]]:
             out.append((f"{path}:{number}", json.loads(line)))
         except json.JSONDecodeError as exc:
             raise ConfigError(
-                f"invalid JSON: {exc.msg}", where=f"{path}:{number}:{exc.colno}", hint="one JSON object per line"
+                t("house2.data.json", error=exc.msg),
+                where=f"{path}:{number}:{exc.colno}",
+                hint=t("house2.data.json_hint"),
             ) from None
     return out
 
@@ -112,7 +113,7 @@ def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
         item: dict[str, Any] = {"vars": {}, "human": {}}
         for column, value in row.items():
             if column is None:
-                raise ConfigError("a row has more cells than the header", where=f"{path}:{reader.line_num}")
+                raise ConfigError(t("house2.data.csv_cells"), where=f"{path}:{reader.line_num}")
             value = value or ""
             if column in RESERVED_COLUMNS:
                 if column == "tags":
@@ -141,21 +142,21 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
     seen: dict[str, str] = {}
     for index, (where, item) in enumerate(raw, start=1):
         if not isinstance(item, dict):
-            raise ConfigError("a case must be a mapping with `vars:` (and id, expected, label, tags)", where=where)
+            raise ConfigError(t("house2.data.case_mapping"), where=where)
         unknown = set(item) - CASE_KEYS
         if unknown:
             raise ConfigError(
-                f"unknown case field(s): {', '.join(sorted(unknown))}",
+                t("house2.data.case_fields", fields=", ".join(sorted(unknown))),
                 where=where,
-                hint="put inputs under `vars:`; case fields are id, vars, expected, label, tags, reason, human",
+                hint=t("house2.data.case_fields_hint"),
             )
         case_id = str(item.get("id") or f"{path.stem}-{index:04d}")
         if case_id in seen:
-            raise ConfigError(f"case id {case_id!r} is used twice (first at {seen[case_id]})", where=where)
+            raise ConfigError(t("house2.data.case_twice", case_id=case_id, first=seen[case_id]), where=where)
         seen[case_id] = where
         variables = item.get("vars") or {}
         if not isinstance(variables, dict):
-            raise ConfigError("`vars` must be a mapping of variable names to values", where=where)
+            raise ConfigError(t("house2.data.vars"), where=where)
         variables = dict(variables)
         for name, value in variables.items():
             if isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES) and "://" not in value:
@@ -163,7 +164,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
                 _inside(target, workspace, f"{where}: vars.{name}")
                 if not target.is_file():
                     raise ConfigError(
-                        f"vars.{name}: file {value} does not exist (looked in {path.parent})", where=where
+                        t("house2.data.var_file", name=name, value=value, folder=path.parent), where=where
                     )
                 # Resolved once here, so rule steps, prompts and reports all see the same file.
                 variables[name] = str(target.resolve())
@@ -173,7 +174,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         label = item.get("label")
         human = item.get("human") or {}
         if not isinstance(human, dict):
-            raise ConfigError("`human` must map grader names to human labels", where=where)
+            raise ConfigError(t("house2.data.human"), where=where)
         cases.append(
             Case(
                 id=case_id,
@@ -187,5 +188,5 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
             )
         )
     if not cases:
-        raise ConfigError("the dataset has no cases", where=str(path))
+        raise ConfigError(t("house2.data.empty"), where=str(path))
     return cases

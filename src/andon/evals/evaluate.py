@@ -9,9 +9,11 @@ Inside a running event loop (a notebook, an async app) use ``await andon.aevalua
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from andon.errors import AndonError
 from andon.evals.build import build_report, feature_for_run
@@ -24,6 +26,8 @@ from andon.messages import t
 from andon.workspace import Workspace
 
 PathLike = str | os.PathLike[str]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 async def aevaluate(
@@ -74,37 +78,30 @@ async def aevaluate(
             ws.close()
 
 
-def evaluate(
-    feature: str | None = None,
-    *,
-    workspace: Workspace | PathLike | None = None,
-    versions: Sequence[str] | None = None,
-    dataset: PathLike | None = None,
-    repeats: int | None = None,
-    limit: int | None = None,
-    tags: Sequence[str] = (),
-    cases: Sequence[str] = (),
-    concurrency: int = 8,
-    budget: Budget | str | None = None,
-    max_rate: float | None = None,
-    use_cache: bool = True,
-    resume: str | None = None,
-    with_provenance: bool = False,
-) -> RunReport:
-    """The blocking form of :func:`aevaluate` (same arguments); not for use inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise AndonError(t("house.evaluate.in_loop"), where="andon.evaluate", hint=t("house.evaluate.in_loop_hint"))
-    return asyncio.run(
-        aevaluate(
-            feature, workspace=workspace, versions=versions, dataset=dataset, repeats=repeats, limit=limit,
-            tags=tags, cases=cases, concurrency=concurrency, budget=budget, max_rate=max_rate,
-            use_cache=use_cache, resume=resume, with_provenance=with_provenance,
-        )
-    )  # fmt: skip
+def _blocking(run: Callable[P, Coroutine[Any, Any, R]], name: str, doc: str) -> Callable[P, R]:
+    """``run`` as a blocking function of the same arguments, refused inside a running event loop."""
+
+    @functools.wraps(run)
+    def blocking(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise AndonError(t("house.evaluate.in_loop"), where=f"andon.{name}", hint=t("house.evaluate.in_loop_hint"))
+        return asyncio.run(run(*args, **kwargs))
+
+    blocking.__name__ = blocking.__qualname__ = name
+    blocking.__doc__ = doc
+    return blocking
+
+
+# One signature, aevaluate's: `help(andon.evaluate)` and type checkers read it through functools.wraps.
+evaluate = _blocking(
+    aevaluate,
+    "evaluate",
+    "The blocking form of :func:`aevaluate` (same arguments); not for use inside a running event loop.",
+)
 
 
 def _path(value: PathLike | None) -> Path | None:

@@ -6,12 +6,12 @@ A run report is complete enough to rebuild any view (HTML, JUnit, Markdown, CSV)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any
 
 from andon.evals.metrics import ClassificationReport, MetricValue
 from andon.evals.stability import StabilityReport
 from andon.messages import t
+from andon.store.records import RunRecord
 
 
 def render_reason(key: str, values: dict[str, Any], language: str) -> str:
@@ -285,30 +285,14 @@ class Comparison:
     left_out: int = 0  # cases left out of the pairing: a grader could not grade them on either side
 
 
-@dataclass(slots=True)
-class RunInfo:
-    """What was run: feature, versions, dataset, repeats, timing and status."""
-
-    id: str
-    feature: str
-    status: str  # running | finished | interrupted | budget_exceeded | failed
-    created_at: datetime
-    finished_at: datetime | None
-    dataset: str
-    dataset_sha256: str
-    repeats: int
-    currency: str
-    versions: list[tuple[str, str]]  # (name, id)
-    n_cases: int
-    note: str | None = None
-    case_slice: str | None = None  # e.g. "--tag hard --limit 10" when the run took part of its dataset
+RunInfo = RunRecord  # the report header's former name: one type, the stored run
 
 
 @dataclass(slots=True)
 class RunReport:
     """A run with its summaries, optional comparison, cases and every cell."""
 
-    run: RunInfo
+    run: RunRecord
     summaries: list[VersionSummary]
     comparison: Comparison | None
     cases: list[Case]

@@ -73,7 +73,9 @@ def plan_run(
 def _versions(ws: Workspace, feature: str, names: Sequence[str] | None) -> list[Version]:
     declared = ws.declared_versions(feature)
     if not declared:
-        raise ConfigError(t("evals.plan.no_versions", feature=feature), hint=f"add features.{feature}.versions")
+        raise ConfigError(
+            t("evals.plan.no_versions", feature=feature), hint=t("house2.ws.no_versions_hint", feature=feature)
+        )
     if not names:
         return declared
     return [ws.version(feature, ref) for ref in names]

@@ -157,7 +157,7 @@ async def run_evaluation(
     ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file.
     """
     config: FeatureConfig = ws.config.features[feature]
-    convert = Conversion(ws.config.currency, {k: float(v) for k, v in ws.config.exchange_rates.items()})
+    convert = Conversion.of(ws.config)
     graders: list[tuple[GraderSettings, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
     stop = stop or asyncio.Event()
     done: set[tuple[str, str, int]] = set()

@@ -36,10 +36,26 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(p.name for p in resources.files(__package__).iterdir() if p.is_dir() and p.name.isalpha()))
 
 
-def current_language() -> str:
-    """The language from ``ANDON_LANG`` (e.g. ``ko``), else English."""
-    code = os.environ.get("ANDON_LANG", DEFAULT_LANGUAGE).split("_")[0].split(".")[0].lower()
+_chosen: dict[str, str] = {}  # "language": the one set_language() chose for this process
+
+
+def _known(code: str) -> str:
+    code = code.split("_")[0].split(".")[0].lower()  # ko_KR.UTF-8 → ko
     return code if code in available_languages() else DEFAULT_LANGUAGE
+
+
+def set_language(code: str | None) -> str:
+    """Make ``code`` (e.g. ``ko``) the language of :func:`t` in this process; None goes back to ``ANDON_LANG``."""
+    if code:
+        _chosen["language"] = _known(code)
+    else:
+        _chosen.pop("language", None)
+    return current_language()
+
+
+def current_language() -> str:
+    """The language :func:`set_language` chose, else ``ANDON_LANG`` (e.g. ``ko``), else English."""
+    return _chosen.get("language") or _known(os.environ.get("ANDON_LANG", DEFAULT_LANGUAGE))
 
 
 class _Formatter(string.Formatter):

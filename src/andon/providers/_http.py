@@ -13,6 +13,7 @@ import httpx
 
 from andon.config.schema import ProviderConfig
 from andon.errors import ConfigError, MalformedReply, ProviderError, ProviderTimeout
+from andon.messages import t
 from andon.providers.base import ProviderRequest
 from andon.providers.endpoint import masked_url, scrub, url_secrets
 
@@ -33,9 +34,7 @@ def request_model(request: ProviderRequest, config: ProviderConfig, provider: st
     model = request.model or config.model
     if not model:
         raise ConfigError(
-            "no model named for this call",
-            where=f"providers.{provider}",
-            hint="set `model:` on the step or version, or a default `model:` under the provider",
+            t("house2.provider.no_model"), where=f"providers.{provider}", hint=t("house2.provider.no_model_hint")
         )
     return model
 
@@ -104,9 +103,9 @@ class JsonHttp:
         extra = config.options.get("headers") or {}
         if not isinstance(extra, dict):
             raise ConfigError(
-                "must be a mapping of header names to values",
+                t("house2.provider.headers"),
                 where=f"providers.{provider}.options.headers",
-                hint="write one `Name: value` line per header",
+                hint=t("house2.provider.headers_hint"),
             )
         merged = {"content-type": "application/json", **headers, **{str(k): str(v) for k, v in extra.items()}}
         # httpcore's pool rescans all its connections (quadratically) on every request, which costs
@@ -135,21 +134,26 @@ class JsonHttp:
             response = await self._pools[shard].post(url, content=content)
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(
-                f"no answer from {self.shown_url} within {self.timeout_s:g} s ({type(exc).__name__})",
+                t("house2.provider.timeout_url", url=self.shown_url, timeout=self.timeout_s, type=type(exc).__name__),
                 provider=self.provider,
                 retryable=True,
-                hint=f"raise providers.{self.provider}.timeout_s, or check that the server is not overloaded",
+                hint=t("house2.provider.timeout_url_hint", provider=self.provider),
             ) from exc
         except httpx.ConnectError as exc:
             raise ProviderError(
-                f"cannot connect to {self.shown_url}: {self._scrub(str(exc)) or type(exc).__name__}",
+                t("house2.provider.connect", url=self.shown_url, error=self._scrub(str(exc)) or type(exc).__name__),
                 provider=self.provider,
                 retryable=True,
-                hint=f"is a server running at {self.shown_url}? check providers.{self.provider}.base_url",
+                hint=t("house2.provider.connect_hint", url=self.shown_url, provider=self.provider),
             ) from exc
         except httpx.TransportError as exc:
             raise ProviderError(
-                f"connection to {self.shown_url} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
+                t(
+                    "house2.provider.transport",
+                    url=self.shown_url,
+                    type=type(exc).__name__,
+                    error=self._scrub(str(exc)),
+                ),
                 provider=self.provider,
                 retryable=True,
             ) from exc
@@ -165,11 +169,11 @@ class JsonHttp:
             raise self._status_error(response, data, text)
         if data is None:
             raise MalformedReply(
-                f"the answer from {masked_url(url)} is not JSON (HTTP {response.status_code})",
+                t("house2.provider.not_json", url=masked_url(url), status=response.status_code),
                 provider=self.provider,
                 status=response.status_code,
                 raw=self._scrub(text[:_RAW_LIMIT]),
-                hint=f"is providers.{self.provider}.base_url an API endpoint rather than a web page?",
+                hint=t("house2.provider.not_json_hint", provider=self.provider),
             )
         return JsonReply(data, latency_ms)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from andon.config.schema import Params
 from andon.errors import MalformedReply
+from andon.messages import t
 from andon.providers.base import ProviderRequest, ProviderResponse
 
 # Models often wrap JSON in a Markdown fence even when told not to; accept exactly one such fence.
@@ -27,11 +28,11 @@ def parse_json_text(text: str, *, provider: str, where: str | None = None) -> An
     except ValueError as exc:
         preview = text if len(text) <= 80 else text[:77] + "..."
         raise MalformedReply(
-            f"JSON was asked for, but the reply is not valid JSON ({exc.args[0] if exc.args else exc}): {preview!r}",
+            t("house2.provider.reply_json", error=exc.args[0] if exc.args else exc, preview=preview),
             provider=provider,
             raw=text,
             where=where,
-            hint="ask for JSON in the prompt too, set params.json_schema, or lower the temperature",
+            hint=t("house2.provider.reply_json_hint"),
         ) from None
 
 

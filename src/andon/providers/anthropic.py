@@ -9,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 from andon.config.providers import AnthropicOptions, check_options
 from andon.config.schema import ProviderConfig
 from andon.errors import MalformedReply
+from andon.messages import t
 from andon.providers._http import JsonHttp, request_model
 from andon.providers._output import build_response
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse, TextPart
@@ -89,7 +90,7 @@ class AnthropicProvider:
         blocks = data.get("content") if isinstance(data, dict) else None
         if not isinstance(blocks, list):
             raise MalformedReply(
-                "the reply has no `content` list: is this an Anthropic Messages endpoint?",
+                t("house2.provider.no_content"),
                 provider=self.name,
                 raw=str(data)[:2000],
             )

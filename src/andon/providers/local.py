@@ -16,6 +16,7 @@ from typing import Any
 from andon.config.providers import LocalOptions, check_options
 from andon.config.schema import Params, ProviderConfig
 from andon.errors import MalformedReply, ProviderError
+from andon.messages import t
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse
 from andon.providers.local_model import DEFAULT_MODEL, LOCAL_EXTRA_INSTALL, resolve_model_path
 
@@ -40,8 +41,7 @@ def _import_llama() -> Any:
         import llama_cpp
     except ImportError as exc:
         raise ProviderError(
-            "the embedded model needs llama-cpp-python, which is not installed",
-            hint=f"install the 'local' extra: {LOCAL_EXTRA_INSTALL} (compiles llama.cpp, ~5 min)",
+            t("house2.local.llama"), hint=t("house2.local.llama_hint", install=LOCAL_EXTRA_INSTALL)
         ) from exc
     return llama_cpp
 
@@ -64,10 +64,7 @@ def load_model(path: Path, *, n_ctx: int, n_threads: int, n_batch: int) -> Loade
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
-            raise ProviderError(
-                f"llama.cpp could not load {path}: {exc}",
-                hint="check that the file is a complete GGUF model llama.cpp supports",
-            ) from exc
+            raise ProviderError(t("house2.local.load", path=path, error=exc), hint=t("house2.local.load_hint")) from exc
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="andon-llama")
         loaded = _LOADED[key] = LoadedModel(llama=llama, executor=executor, path=path)
         return loaded
@@ -97,10 +94,10 @@ def _chat_messages(messages: Sequence[Message], provider: str) -> list[dict[str,
     for message in messages:
         if any(isinstance(part, ImagePart) for part in message.content):
             raise ProviderError(
-                "this local model cannot see images, but the prompt contains one",
+                t("house2.local.images"),
                 provider=provider,
                 retryable=False,
-                hint="use a vision model through an openai-compatible provider for steps with images",
+                hint=t("house2.local.images_hint"),
             )
         out.append({"role": message.role, "content": message.text})
     return out
@@ -184,15 +181,13 @@ class LocalProvider:
         except ValueError as exc:  # llama-cpp-python rejects bad requests (e.g. a too-long prompt) this way
             too_long = "context window" in str(exc)
             raise ProviderError(
-                f"the local model refused the request: {exc}",
+                t("house2.local.refused", error=exc),
                 provider=self.name,
                 retryable=False,
-                hint=f"raise options.n_ctx (now {self._n_ctx}) or shorten the prompt"
-                if too_long
-                else "check the step's parameters",
+                hint=t("house2.local.n_ctx_hint", n_ctx=self._n_ctx) if too_long else t("house2.local.params_hint"),
             ) from exc
         except RuntimeError as exc:
-            raise ProviderError(f"the local model failed: {exc}", provider=self.name) from exc
+            raise ProviderError(t("house2.local.failed", error=exc), provider=self.name) from exc
         return self._response(model, params, reply, latency_ms)
 
     def _response(self, model: str, params: Params, reply: dict[str, Any], latency_ms: float) -> ProviderResponse:
@@ -207,10 +202,10 @@ class LocalProvider:
             except json.JSONDecodeError as exc:
                 cut = finish == "length"
                 raise MalformedReply(
-                    "the model's reply is not valid JSON" + (" (cut off at max_tokens)" if cut else ""),
+                    t("house2.local.cut_json" if cut else "house2.local.bad_json"),
                     provider=self.name,
                     raw=text,
-                    hint="raise max_tokens so the JSON can finish" if cut else "check the output schema",
+                    hint=t("house2.local.cut_json_hint" if cut else "house2.local.bad_json_hint"),
                 ) from exc
         return ProviderResponse(
             text=text,

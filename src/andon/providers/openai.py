@@ -7,6 +7,7 @@ from typing import Any
 from andon.config.providers import OpenAIOptions, check_options
 from andon.config.schema import Params, ProviderConfig
 from andon.errors import MalformedReply
+from andon.messages import t
 from andon.providers._http import JsonHttp, request_model
 from andon.providers._output import build_response
 from andon.providers.base import Message, ProviderRequest, ProviderResponse, TextPart
@@ -84,7 +85,7 @@ class OpenAIProvider:
             message = choice.get("message") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
             raise MalformedReply(
-                "the reply has no `choices[0]`: is this an OpenAI-compatible chat completions endpoint?",
+                t("house2.provider.no_choices"),
                 provider=self.name,
                 raw=str(data)[:2000],
             ) from None

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from andon.config.schema import Price
 from andon.errors import ConfigError
+from andon.messages import t
 
 _MILLION = Decimal(1_000_000)
 
@@ -20,9 +21,9 @@ class PriceTable:
             key = (price.provider, price.model)
             if key in self._rows:
                 raise ConfigError(
-                    f"a second price for provider {price.provider!r} and model {price.model!r}",
+                    t("house2.price.twice", provider=price.provider, model=price.model),
                     where=f"prices[{index}]",
-                    hint="keep one row per provider and model",
+                    hint=t("house2.price.twice_hint"),
                 )
             self._rows[key] = price
 
@@ -68,16 +69,16 @@ def convert(
             return None
         value = Decimal(str(value)) if isinstance(value, float) else value
         if value <= 0:
-            raise ConfigError(f"must be positive, got {value}", where=f"exchange_rates.{code}")
+            raise ConfigError(t("house2.price.positive", value=value), where=f"exchange_rates.{code}")
         return value
 
     source, target = rate(from_currency), rate(to_currency)
     missing = [c for c, r in ((from_currency, source), (to_currency, target)) if r is None]
     if len(missing) == 2 or (missing and base is not None):
         raise ConfigError(
-            f"no exchange rate to convert {from_currency} to {to_currency}",
+            t("house2.price.no_rate", source=from_currency, target=to_currency),
             where="exchange_rates",
-            hint=f"add `exchange_rates: {{{missing[0]}: <units of the report currency per 1 {missing[0]}>}}`",
+            hint=t("house2.price.no_rate_hint", code=missing[0]),
         )
     value = Decimal(str(amount)) if isinstance(amount, float) else amount
     return float(value * (source or Decimal(1)) / (target or Decimal(1)))

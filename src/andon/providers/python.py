@@ -15,6 +15,7 @@ from andon.config.graders import DOTTED_PATH
 from andon.config.providers import PythonOptions, check_options
 from andon.config.schema import ProviderConfig
 from andon.errors import AndonError, ConfigError, ProviderError
+from andon.messages import t
 from andon.providers._output import parse_json_text, wants_json
 from andon.providers.base import ProviderRequest, ProviderResponse
 
@@ -30,32 +31,28 @@ class Finish:
 def load_function(path: str) -> Callable[..., Any]:
     """Import ``package.module:function``; a bad path or import is a ConfigError naming it."""
     if not DOTTED_PATH.match(path):
-        raise ConfigError(
-            f"{path!r} is not a Python function path",
-            where=path,
-            hint="write it as 'package.module:function'",
-        )
+        raise ConfigError(t("house2.python.path", path=path), where=path, hint=t("house2.python.path_hint"))
     module_name, _, attr = path.partition(":")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise ConfigError(
-            f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}",
+            t("house2.python.import", module=module_name, type=type(exc).__name__, error=exc),
             where=path,
-            hint="is the module on the Python path (installed, or in the workspace folder)?",
+            hint=t("house2.python.import_hint"),
         ) from exc
     fn = getattr(module, attr, None)
     if fn is None:
         raise ConfigError(
-            f"module {module_name!r} has no attribute {attr!r}",
+            t("house2.python.no_attr", module=module_name, attr=attr),
             where=path,
-            hint=f"define `def {attr}(variables): ...` in {module_name}",
+            hint=t("house2.python.no_attr_hint", module=module_name, attr=attr),
         )
     if not callable(fn):
         raise ConfigError(
-            f"{path} is a {type(fn).__name__}, not a function",
+            t("house2.python.not_fn", path=path, type=type(fn).__name__),
             where=path,
-            hint=f"point at a function taking one argument: def {attr}(variables): ...",
+            hint=t("house2.python.not_fn_hint", attr=attr),
         )
     return fn  # type: ignore[no-any-return]
 
@@ -65,10 +62,10 @@ def _as_json(value: Any, path: str, provider: str) -> str:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ProviderError(
-            f"returned a {type(value).__name__} that is not JSON-serialisable: {exc}",
+            t("house2.python.not_json", type=type(value).__name__, error=exc),
             provider=provider,
             where=path,
-            hint="return a str, a dict/list of plain values, or Finish(output)",
+            hint=t("house2.python.not_json_hint"),
         ) from None
 
 
@@ -90,11 +87,7 @@ class PythonProvider:
         for candidate in (request.model, self._options.get("function"), self.config.model):
             if isinstance(candidate, str) and candidate:
                 return candidate
-        raise ConfigError(
-            "no Python function named for this call",
-            where=f"providers.{self.name}",
-            hint="set `python: package.module:function` on the step, or options.function on the provider",
-        )
+        raise ConfigError(t("house2.python.no_fn"), where=f"providers.{self.name}", hint=t("house2.python.no_fn_hint"))
 
     def function(self, path: str) -> Callable[..., Any]:
         """The function at ``path``, imported once."""
@@ -123,7 +116,7 @@ class PythonProvider:
                 f"{type(exc).__name__}: {exc}",
                 provider=self.name,
                 where=path,
-                hint="the function raised; fix it or catch the case and return a value",
+                hint=t("house2.python.raised_hint"),
             ) from exc
         latency_ms = (time.perf_counter() - started) * 1000
         finished = isinstance(result, Finish)

@@ -6,6 +6,7 @@ from typing import cast
 
 from andon.config.providers import BUILTINS, GROUP, REGISTRY
 from andon.config.schema import ProviderConfig
+from andon.messages import t
 from andon.providers.base import Provider, ProviderFactory
 from andon.providers.resilience import ResilientProvider
 
@@ -19,8 +20,8 @@ def known_types() -> list[str]:
 
 def provider_class(type_name: str, *, where: str | None = None) -> ProviderFactory:
     """The class (or factory) registered for ``type_name``; unknown or broken ones are ConfigErrors."""
-    extra = " (pip install 'andon[local]')" if type_name == "local" else ""
-    return cast(ProviderFactory, REGISTRY.load(type_name, where=where, hint=f"install what it needs{extra}"))
+    hint = t("house2.provider.install_local" if type_name == "local" else "house2.provider.install")
+    return cast(ProviderFactory, REGISTRY.load(type_name, where=where, hint=hint))
 
 
 def build_provider(name: str, config: ProviderConfig) -> Provider:

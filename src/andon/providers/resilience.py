@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from andon.config.schema import ProviderConfig
 from andon.errors import ProviderError, ProviderTimeout
+from andon.messages import t
 from andon.providers.base import Provider, ProviderRequest, ProviderResponse
 
 RETRY_AFTER_CAP_S = 120.0  # a server asking for a longer pause is better reported than waited on
@@ -68,10 +69,10 @@ class ResilientProvider:
                     return await self.inner.complete(request)
             except TimeoutError:
                 raise ProviderTimeout(
-                    f"no answer within {self.config.timeout_s:g} s",
+                    t("house2.provider.timeout", timeout=self.config.timeout_s),
                     provider=self.name,
                     retryable=True,
-                    hint=f"raise providers.{self.name}.timeout_s",
+                    hint=t("house2.provider.timeout_hint", provider=self.name),
                 ) from None
 
     async def complete(self, request: ProviderRequest) -> ProviderResponse:

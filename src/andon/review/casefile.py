@@ -84,7 +84,7 @@ class CaseFile:
         try:
             return cls(path, data)
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"the dataset is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+            raise ConfigError(t("house2.data.not_utf8", start=exc.start), where=str(path)) from None
 
     def same(self, stored: Stored, case: dict[str, Any]) -> bool:
         """Whether the case in the file means what ``case`` means (as the loader reads both)."""
@@ -129,7 +129,7 @@ class CaseFile:
             return parse_cases(text, self.path)
         except csv.Error as exc:
             raise ConfigError(
-                f"invalid CSV: {exc}", where=str(self.path), hint="fix the file, then export again"
+                t("house2.review.csv", error=exc), where=str(self.path), hint=t("house2.review.csv_hint")
             ) from None
 
     def _read_back(self, case: dict[str, Any]) -> Any:

@@ -55,8 +55,7 @@ def export_decisions(store: Store, workspace: Path, feature: str, path: Path) ->
     """
     if not store.cases_allowed(feature):
         raise CasesNotAllowedError(
-            f"production inputs of {feature!r} may not become test cases: its data-use grant is off (the default)",
-            hint=f"an admin can allow it, recorded with who and why: andon data-use allow-cases {feature} --reason '…'",
+            t("house2.review.cases_off", feature=feature), hint=t("house2.review.cases_off_hint", feature=feature)
         )
     path = _check_path(path, workspace)
     result = ExportResult(path=path)
@@ -100,12 +99,16 @@ def _check_path(path: Path, workspace: Path) -> Path:
         full.resolve().relative_to(workspace.resolve())
     except ValueError:
         raise ConfigError(
-            f"{full} is outside the workspace {workspace}",
+            t("house2.data.outside", path=full, workspace=workspace),
             where="--to-dataset",
-            hint="datasets live inside the workspace so `andon eval` can read them",
+            hint=t("house2.review.outside_hint"),
         ) from None
     if not full.parent.is_dir():
-        raise NotFoundError(f"folder {full.parent} does not exist", where="--to-dataset", hint="create it first")
+        raise NotFoundError(
+            t("house2.review.no_folder", folder=full.parent),
+            where="--to-dataset",
+            hint=t("house2.review.no_folder_hint"),
+        )
     return full
 
 

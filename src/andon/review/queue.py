@@ -11,6 +11,7 @@ from andon.config.json_values import MissingPath, lookup, split_path
 from andon.config.schema import FeatureConfig
 from andon.errors import AndonError, ConfigError
 from andon.evals.graders.values import as_text
+from andon.messages import t
 from andon.review.answer import parse_answer, with_value
 from andon.store import Store
 from andon.store.records import ReviewItem as ReviewItem  # the queue's noun; a plain record of the store
@@ -42,7 +43,7 @@ def list_items(
 ) -> list[ReviewItem]:
     """Items oldest first (pending ones by default; ``status=None`` for all)."""
     if status not in (None, "pending", "decided"):
-        raise ConfigError(f"unknown review status {status!r}", hint="use pending, decided or all")
+        raise ConfigError(t("house2.review.status", status=status), hint=t("house2.review.status_hint"))
     return [ReviewItem.from_row(r) for r in store.list_review_items(feature, status=status, limit=limit)]
 
 
@@ -69,32 +70,40 @@ def decide(
     label = _check_label(label)
     if decision is not None and not isinstance(decision, dict):
         raise ConfigError(
-            f"a decision is a JSON object, not {type(decision).__name__}",
+            t("house2.review.decision_type", type=type(decision).__name__),
             where="decision",
-            hint='send e.g. {"decision": "approve"}, or give only a label',
+            hint=t("house2.review.decision_type_hint"),
         )
     if decision is None and label is None:
-        raise ConfigError("a decision needs a label, a decision object, or both", hint="e.g. --label approve")
+        raise ConfigError(t("house2.review.decision_empty"), hint=t("house2.review.decision_empty_hint"))
     if decision is not None:
         _check_json(decision)
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+        raise ConfigError(
+            t("house2.text.too_long", what=t("house2.text.comment"), n=len(comment), limit=MAX_COMMENT), where="comment"
+        )
     if comment is not None and "\x00" in comment:
-        raise ConfigError("the comment holds a NUL character", where="comment", hint="remove it")
+        raise ConfigError(
+            t("house2.text.nul", what=t("house2.text.comment")), where="comment", hint=t("house2.text.nul_hint")
+        )
     actor = actor.strip()
     if not actor or len(actor) > MAX_ACTOR:
-        raise ConfigError(f"the actor must be 1–{MAX_ACTOR} characters", where="actor", hint="e.g. --actor jieun")
+        raise ConfigError(t("house2.review.actor", limit=MAX_ACTOR), where="actor", hint=t("house2.review.actor_hint"))
     item = get(store, review_id)  # resolves prefixes and says clearly when the id is unknown
     if item.status != "decided" and rules is not None:
         label, decision = rules(item).check(decision, label)
     won, row = store.decide_review_item(item.id, decision=decision, label=label, comment=comment, actor=actor)
     decided = ReviewItem.from_row(row)
     if not won:
-        when = decided.decided_at.isoformat(timespec="seconds") if decided.decided_at else "earlier"
-        what = f"label {decided.label!r}" if decided.label is not None else f"decision {_short(decided.decision)}"
+        when = decided.decided_at.isoformat(timespec="seconds") if decided.decided_at else t("house2.review.earlier")
+        what = (
+            t("house2.review.what_label", label=decided.label)
+            if decided.label is not None
+            else t("house2.review.what_decision", decision=_short(decided.decision))
+        )
         raise AlreadyDecidedError(
-            f"review item {decided.id} was already decided by {decided.decided_by} at {when} ({what})",
-            hint="decisions are final; to change what this becomes as a test case, edit the exported case",
+            t("house2.review.decided", id=decided.id, by=decided.decided_by, when=when, what=what),
+            hint=t("house2.review.decided_hint"),
         )
     return decided
 
@@ -170,9 +179,13 @@ def _check_label(label: str | None) -> str | None:
     if not label:
         return None
     if len(label) > MAX_LABEL:
-        raise ConfigError(f"the label is {len(label)} characters; at most {MAX_LABEL}", where="label")
+        raise ConfigError(
+            t("house2.text.too_long", what=t("house2.text.label"), n=len(label), limit=MAX_LABEL), where="label"
+        )
     if "\x00" in label:
-        raise ConfigError("the label holds a NUL character", where="label", hint="remove it")
+        raise ConfigError(
+            t("house2.text.nul", what=t("house2.text.label")), where="label", hint=t("house2.text.nul_hint")
+        )
     return label
 
 
@@ -181,7 +194,7 @@ def _check_json(value: Any) -> None:
         # UTF-8 too: a lone surrogate (\ud800) is not text any store can keep
         json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"the decision is not plain JSON: {exc}", where="decision") from None
+        raise ConfigError(t("house2.review.not_json", error=exc), where="decision") from None
 
 
 def _short(value: Any, limit: int = 60) -> str:

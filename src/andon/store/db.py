@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from andon.errors import StoreError
+from andon.messages import t
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,10 +31,10 @@ WRITE_OPTION = "andon_write"  # execution option: on SQLite, begin with BEGIN IM
 _MIGRATE_LOCK_KEY = 0x616E646F6E  # b"andon": one advisory lock for every andon store on a server
 _MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PASSWORD_IN_URL = re.compile(r"(//[^/:@]*:)[^@/]*@")
-_URL_HINT = (
-    "set ANDON_DATABASE_URL to e.g. postgresql+psycopg://user:password@host:5432/dbname, "
-    "or unset it to use the SQLite file in .andon/"
-)
+
+
+def _url_hint() -> str:
+    return t("house2.store.url_hint")
 
 
 def resolve_database_url(workspace_dir: Path | None) -> str:
@@ -59,15 +60,12 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(f"{mask_url(url)!r} is not a database URL", hint=_URL_HINT) from exc
+        raise StoreError(t("house2.store.not_url", url=mask_url(url)), hint=_url_hint()) from exc
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise StoreError(
-            f"database {mask_url(parsed)} uses {backend!r}; andon stores data in SQLite or PostgreSQL only",
-            hint=_URL_HINT,
-        )
+        raise StoreError(t("house2.store.backend", url=mask_url(parsed), backend=backend), hint=_url_hint())
     return parsed
 
 
@@ -93,8 +91,7 @@ def create_store_engine(url: str) -> Engine:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
-                    f"cannot create the store folder {path.parent}: {exc.strerror}",
-                    hint="check the folder's permissions, or set ANDON_DATABASE_URL",
+                    t("house2.store.folder", folder=path.parent, error=exc.strerror), hint=t("house2.store.folder_hint")
                 ) from exc
         kwargs["connect_args"] = connect_args
     else:
@@ -104,7 +101,7 @@ def create_store_engine(url: str) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise StoreError(f"cannot use database {mask_url(parsed)}: {exc}", hint=_URL_HINT) from exc
+        raise StoreError(t("house2.store.cannot_use_db", url=mask_url(parsed), error=exc), hint=_url_hint()) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -164,8 +161,7 @@ def migrate(engine: Engine) -> None:
                 command.upgrade(alembic_config(conn), "head")
             except CommandError as exc:
                 raise StoreError(
-                    f"cannot migrate the store at {mask_url(engine.url)}: {exc}",
-                    hint="the store may have been written by a newer andon; upgrade andon",
+                    t("house2.store.migrate", url=mask_url(engine.url), error=exc), hint=t("house2.store.migrate_hint")
                 ) from exc
 
 
@@ -178,7 +174,9 @@ def connection_errors(engine: Engine) -> Iterator[None]:
         if exc.orig is None or not _is_connection_failure(engine, exc.orig):
             raise
         detail = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise StoreError(f"cannot use the store at {mask_url(engine.url)}: {detail}", hint=_hint(engine)) from exc
+        raise StoreError(
+            t("house2.store.cannot_use", url=mask_url(engine.url), error=detail), hint=_hint(engine)
+        ) from exc
 
 
 def _is_connection_failure(engine: Engine, error: BaseException) -> bool:
@@ -190,5 +188,5 @@ def _is_connection_failure(engine: Engine, error: BaseException) -> bool:
 
 def _hint(engine: Engine) -> str:
     if engine.dialect.name == "sqlite":
-        return "check that the file is a SQLite database and its folder is writable, or set ANDON_DATABASE_URL"
-    return "check that the server is running and the URL (host, port, user, database) is right; " + _URL_HINT
+        return t("house2.store.sqlite_hint")
+    return t("house2.store.server_hint", url_hint=_url_hint())

@@ -147,7 +147,10 @@ class IncidentsMixin(StoreBase):
                 query = query.with_for_update()
             row = session.scalars(query).first()
             if row is None:
-                raise NotFoundError(f"no incident {incident_id!r}", hint="list incidents with `andon incidents`")
+                raise NotFoundError(
+                    t("house.ref.missing", what=t("house.ref.what.incident"), ref=incident_id),
+                    hint=t("house.ref.hint.incident"),
+                )
             if row.revision != revision:
                 return None
             for name, value in changes.items():
@@ -162,7 +165,10 @@ class IncidentsMixin(StoreBase):
         """Append timeline entries (notes, cord pulls, alerts) without changing the incident."""
         with self._write() as session:
             if session.get(IncidentRow, incident_id) is None:
-                raise NotFoundError(f"no incident {incident_id!r}", hint="list incidents with `andon incidents`")
+                raise NotFoundError(
+                    t("house.ref.missing", what=t("house.ref.what.incident"), ref=incident_id),
+                    hint=t("house.ref.hint.incident"),
+                )
             rows = _add_events(session, incident_id, events)
             session.flush()
             return [_event(r) for r in rows]

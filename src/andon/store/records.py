@@ -67,7 +67,11 @@ class OutputRecord:
 
 @dataclass(slots=True)
 class RunRecord:
-    """One evaluation run: what was run (versions, dataset, repeats) and how it ended."""
+    """One evaluation run: what was run (versions, dataset, repeats), how it ended, and its recorded settings.
+
+    It is also a report's header, where ``case_slice`` (e.g. ``--tag hard --limit 10``) describes
+    ``config["slice"]`` and ``config`` itself is left out (the summaries show what the settings gave).
+    """
 
     id: str
     feature: str
@@ -79,9 +83,10 @@ class RunRecord:
     repeats: int
     currency: str
     versions: list[tuple[str, str]]  # (name, id), in the order they were run
-    config: dict[str, Any]
     n_cases: int
     note: str | None = None
+    case_slice: str | None = None  # when the run took part of its dataset
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -188,13 +188,13 @@ class Store(
         return set(session.scalars(select(VersionNameRow.version_id).where(VersionNameRow.feature == feature)).all())
 
     def _version_not_found(self, session: Session, feature: str, ref: str, matches: list[str]) -> NotFoundError:
-        where = f"feature {feature!r}"
+        where = t("house2.version.where", feature=feature)
         if matches:
             shown = ", ".join(sorted(m[:16] for m in matches)[:_LIST_LIMIT])
             return NotFoundError(
-                f"{ref!r} is ambiguous: it starts {len(matches)} version ids ({shown})",
+                t("house2.version.ambiguous", ref=ref, n=len(matches), shown=shown),
                 where=where,
-                hint="give more characters of the id, or use the version's name",
+                hint=t("house2.version.ambiguous_hint"),
             )
         current: dict[str, str] = {}
         for entry in session.scalars(
@@ -203,19 +203,17 @@ class Store(
             current[entry.name] = entry.version_id
         if not current:
             features = sorted(set(session.scalars(select(VersionNameRow.feature)).all()))
-            known = ", ".join(features[:_LIST_LIMIT]) or "none yet"
+            known = ", ".join(features[:_LIST_LIMIT]) or t("house2.version.none_yet")
             return NotFoundError(
-                f"no versions stored for this feature (features with versions: {known})",
-                where=where,
-                hint="check the feature's name in andon.yaml",
+                t("house2.version.none_stored", known=known), where=where, hint=t("house2.version.none_stored_hint")
             )
         names = sorted(current)
         listed = ", ".join(f"{n} ({current[n][:12]})" for n in names[:_LIST_LIMIT])
-        more = f" and {len(names) - _LIST_LIMIT} more" if len(names) > _LIST_LIMIT else ""
+        more = t("house2.version.more", n=len(names) - _LIST_LIMIT) if len(names) > _LIST_LIMIT else ""
         return NotFoundError(
-            f"no version {ref!r}; known: {listed}{more}",
+            t("house2.version.missing", ref=ref, listed=listed, more=more),
             where=where,
-            hint=f"use a version name, a full id, or an id prefix of at least {MIN_PREFIX} characters",
+            hint=t("house2.version.missing_hint", min=MIN_PREFIX),
         )
 
     # outputs

@@ -109,7 +109,10 @@ class ReviewsMixin(StoreBase):
             )
             row = session.get(ReviewItemRow, review_id, populate_existing=True)
             if row is None:
-                raise NotFoundError(f"no review item {review_id!r}", hint="list them with `andon review list`")
+                raise NotFoundError(
+                    t("house.ref.missing", what=t("house.ref.what.review_item"), ref=review_id),
+                    hint=t("house2.review.list_hint"),
+                )
             return won, _row_dict(row)
 
     def export_review_items(self, feature: str, write: ExportWriter) -> list[dict[str, Any]]:

@@ -34,13 +34,16 @@ MAX_COMMENT = 10_000
 def check_feedback(*, score: float | None, thumbs: int | None, comment: str | None) -> None:
     """Refuse feedback that says nothing or holds a bad value: every face (HTTP, SDK, CLI) checks it here."""
     if score is not None and (isinstance(score, bool) or not math.isfinite(float(score))):
-        raise ConfigError(f"score must be a finite number, got {score!r}", where="score")
+        raise ConfigError(t("house2.feedback.score", score=score), where="score")
     if thumbs is not None and (isinstance(thumbs, bool) or thumbs not in (1, -1)):
-        raise ConfigError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}", where="thumbs")
+        raise ConfigError(t("house2.feedback.thumbs", thumbs=thumbs), where="thumbs")
     if score is None and thumbs is None and not (comment and comment.strip()):
-        raise ConfigError("feedback needs a score, thumbs or a comment", hint='e.g. {"thumbs": 1}')
+        raise ConfigError(t("house2.feedback.empty"), hint=t("house2.feedback.empty_hint"))
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
+        raise ConfigError(
+            t("house2.text.too_long", what=t("house2.text.comment"), n=len(comment), limit=MAX_COMMENT), where="comment"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRecord:
@@ -134,7 +137,10 @@ class TracesMixin(StoreBase):
         check_feedback(score=score, thumbs=thumbs, comment=comment)
         with self._write() as session:
             if session.get(TraceRow, trace_id) is None:
-                raise NotFoundError(f"no trace {trace_id!r}", hint="feedback needs the trace_id an invoke returned")
+                raise NotFoundError(
+                    t("house.ref.missing", what=t("house.ref.what.trace"), ref=trace_id),
+                    hint=t("house2.feedback.trace_hint"),
+                )
             row = FeedbackRow(
                 trace_id=trace_id, score=score, thumbs=thumbs, comment=comment, user_id=user_id, created_at=utcnow()
             )

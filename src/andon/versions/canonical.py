@@ -11,6 +11,7 @@ from typing import Any
 
 from andon.config.schema import Step, VersionSpec, WorkspaceConfig
 from andon.errors import ConfigError
+from andon.messages import t
 from andon.providers.endpoint import endpoint_identity
 
 CANONICAL_FORMAT = 1
@@ -52,17 +53,17 @@ def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
         model_providers = [n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER]
         if len(model_providers) != 1:
             raise ConfigError(
-                f"step {step.name!r} names no provider and the workspace has {len(model_providers)}",
+                t("house2.version.no_provider", step=step.name, n=len(model_providers)),
                 where=where,
-                hint="add `provider: NAME` to the version",
+                hint=t("house2.version.no_provider_hint"),
             )
         provider = model_providers[0]
     model = step.model or config.providers[provider].model
     if model is None:
         raise ConfigError(
-            f"step {step.name!r} names no model and provider {provider!r} has no default model",
+            t("house2.version.no_model", step=step.name, provider=provider),
             where=where,
-            hint=f"add `model:` to the version or to providers.{provider}",
+            hint=t("house2.version.no_model_hint", provider=provider),
         )
     return step.model_copy(update={"provider": provider, "model": model})
 

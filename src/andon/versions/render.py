@@ -15,6 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from andon.config.schema import Step
 from andon.errors import TemplateError
+from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -51,17 +52,13 @@ def render_template(source: str, variables: Mapping[str, Any], where: str) -> st
         return _compile(source).render(dict(variables))
     except TemplateSyntaxError as exc:
         raise TemplateError(
-            f"template syntax error: {exc.message}", where=f"{where} (template line {exc.lineno})"
+            t("house2.render.syntax", error=exc.message), where=t("house2.render.at_line", where=where, line=exc.lineno)
         ) from None
     except UndefinedError as exc:
-        names = ", ".join(sorted(k for k in variables if k != "steps")) or "none"
-        raise TemplateError(
-            f"{exc.message}",
-            where=where,
-            hint=f"the case provides: {names}; add the variable or fix its name",
-        ) from None
+        names = ", ".join(sorted(k for k in variables if k != "steps")) or t("house2.none")
+        raise TemplateError(f"{exc.message}", where=where, hint=t("house2.render.provides", names=names)) from None
     except SecurityError as exc:
-        raise TemplateError(f"template tried something unsafe: {exc}", where=where) from None
+        raise TemplateError(t("house2.render.unsafe", error=exc), where=where) from None
 
 
 def step_variables(step: Step) -> set[str]:
@@ -91,9 +88,9 @@ def image_part(value: Any, base_dir: Path | None, where: str) -> ImagePart:
         return ImagePart(image_data_url(bytes(value)))
     if not isinstance(value, str | Path):
         raise TemplateError(
-            f"image variable has type {type(value).__name__}",
+            t("house2.render.image_type", type=type(value).__name__),
             where=where,
-            hint="give a file path, an http(s) URL, a data: URL or bytes",
+            hint=t("house2.render.image_type_hint"),
         )
     text = str(value)
     if text.startswith(("http://", "https://", "data:")):
@@ -104,9 +101,9 @@ def image_part(value: Any, base_dir: Path | None, where: str) -> ImagePart:
     try:
         size = path.stat().st_size
     except OSError:
-        raise TemplateError(f"image file {path} does not exist", where=where) from None
+        raise TemplateError(t("house2.render.image_missing", path=path), where=where) from None
     if size > MAX_IMAGE_BYTES:
-        raise TemplateError(f"image file {path} is {size} bytes; the limit is {MAX_IMAGE_BYTES}", where=where)
+        raise TemplateError(t("house2.render.image_size", path=path, size=size, limit=MAX_IMAGE_BYTES), where=where)
     return ImagePart(image_data_url(path.read_bytes(), path.name))
 
 
@@ -122,7 +119,7 @@ def render_messages(
         parts.append(TextPart(render_template(step.prompt, variables, f"{where}.prompt")))
     for name in step.images:
         if name not in variables:
-            raise TemplateError(f"image variable {name!r} is missing from the case", where=f"{where}.images")
+            raise TemplateError(t("house2.render.image_var", name=name), where=f"{where}.images")
         parts.append(image_part(variables[name], base_dir, f"{where}.images.{name}"))
     messages.append(Message("user", tuple(parts)))
     return tuple(messages)

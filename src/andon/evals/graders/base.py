@@ -9,6 +9,7 @@ from andon.config.graders import GraderSettings
 from andon.embeddings import Embedder, default_embedder
 from andon.errors import ConfigError
 from andon.evals.model import Case, Grade, Said
+from andon.messages import t
 
 
 def said(key: str, **values: Any) -> Said:
@@ -62,9 +63,7 @@ class OfflineServices:
     ) -> JudgeReply:
         """Always refuses: judging needs a workspace to find the judge's provider and store its call."""
         raise ConfigError(
-            f"no judge is available here to call {judge!r}",
-            where="llm-rubric",
-            hint="grade through an evaluation run (andon eval), which calls judges through the workspace",
+            t("house2.grade.no_judge", judge=judge), where="llm-rubric", hint=t("house2.grade.no_judge_hint")
         )
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from andon.config.graders import PythonSettings
 from andon.config.json_values import parse_number, split_path
-from andon.evals.graders.base import GraderContext, GradingError, SpecGrader
+from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, said
 from andon.evals.graders.values import is_json, output_at, parsed_output
 from andon.evals.model import Grade
 from andon.providers.python import load_function
 
-_RETURNS = "return a bool, a score in [0, 1], a dict {score, passed, reason}, or a Grade"
+_RETURNS = {"key": "house2.grade.returns"}  # a catalogue message inside a grade's reason
 
 
 class PythonGrader(SpecGrader[PythonSettings]):
@@ -55,13 +55,15 @@ class PythonGrader(SpecGrader[PythonSettings]):
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:
-            raise GradingError(f"{self.spec.function} raised {type(exc).__name__}: {exc}") from None
+            raise GradingError(
+                said("house2.grade.fn_raised", function=self.spec.function, type=type(exc).__name__, error=str(exc))
+            ) from None
         return self._read(result)
 
     def _score(self, value: Any) -> float:
         score = parse_number(value)
         if score is None or not 0.0 <= score <= 1.0:
-            raise GradingError(f"{self.spec.function} returned score {value!r}; scores are in [0, 1]")
+            raise GradingError(said("house2.grade.fn_score", function=self.spec.function, value=repr(value)))
         return score
 
     def _read(self, result: Any) -> Grade:
@@ -81,18 +83,20 @@ class PythonGrader(SpecGrader[PythonSettings]):
             return self.verdict(score, score >= self.threshold, f"{self.spec.function} scored {score:g}")
         if isinstance(result, Mapping):
             return self._read_mapping(result)
-        raise GradingError(f"{self.spec.function} returned {type(result).__name__}; {_RETURNS}")
+        raise GradingError(
+            said("house2.grade.fn_type", function=self.spec.function, type=type(result).__name__, returns=_RETURNS)
+        )
 
     def _read_mapping(self, result: Mapping[str, Any]) -> Grade:
         passed = result.get("passed")
         if passed is not None and not isinstance(passed, bool):
-            raise GradingError(f"{self.spec.function} returned passed={passed!r}; it must be true or false")
+            raise GradingError(said("house2.grade.fn_passed", function=self.spec.function, passed=repr(passed)))
         if "score" in result:
             score = self._score(result["score"])
         elif passed is not None:
             score = 1.0 if passed else 0.0
         else:
-            raise GradingError(f"{self.spec.function} returned a dict without score or passed; {_RETURNS}")
+            raise GradingError(said("house2.grade.fn_dict", function=self.spec.function, returns=_RETURNS))
         reason, predicted = result.get("reason"), result.get("predicted")
         return self.verdict(
             score,

@@ -16,6 +16,7 @@ from andon.config.graders import BUILTINS, GROUP, REGISTRY, GraderSettings, Grad
 from andon.errors import AndonError, ConfigError
 from andon.evals.graders.base import Grader
 from andon.evals.graders.scoring import Negated
+from andon.messages import t
 
 __all__ = ["BUILTINS", "GROUP", "build_grader", "build_graders", "grader_class", "grader_settings", "known_types"]
 
@@ -64,10 +65,10 @@ def build_grader(spec: GraderSettings, *, where: str | None = None) -> Grader:
         raise
     except Exception as exc:
         raise ConfigError(
-            f"grader type {kind!r} rejected its settings: {type(exc).__name__}: {exc}", where=where
+            t("house2.grade.rejected", kind=kind, type=type(exc).__name__, error=exc), where=where
         ) from exc
     if not callable(getattr(grader, "grade", None)):
-        raise ConfigError(f"grader type {kind!r} made an object without grade()", where=where)
+        raise ConfigError(t("house2.grade.no_grade", kind=kind), where=where)
     return Negated(grader) if spec.negated else cast(Grader, grader)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from andon.config.graders import LlmRubricSettings
 from andon.config.json_values import parse_number, split_path
 from andon.errors import AndonError, TemplateError
-from andon.evals.graders.base import GraderContext, GradingError, JudgeReply, SpecGrader
+from andon.evals.graders.base import GraderContext, GradingError, JudgeReply, SpecGrader, said
 from andon.evals.graders.values import output_text, template_scope
 from andon.evals.model import Grade
 from andon.versions.render import render_template
@@ -52,16 +52,16 @@ def read_verdict(reply: JudgeReply) -> tuple[int | float, str]:
             data = json.loads(fenced.group(1) if fenced else reply.text)
         except ValueError:
             raise GradingError(
-                f"the judge's reply is not JSON: {_preview(reply.text)}", judge_output_id=reply.output_id
+                said("house2.grade.judge_not_json", preview=_preview(reply.text)), judge_output_id=reply.output_id
             ) from None
     if not isinstance(data, dict) or "score" not in data:
         raise GradingError(
-            f'the judge\'s reply has no "score": {_preview(reply.text)}', judge_output_id=reply.output_id
+            said("house2.grade.judge_no_score", preview=_preview(reply.text)), judge_output_id=reply.output_id
         )
     score = parse_number(data["score"])
     if score is None or not 0 <= score <= SCALE:
         raise GradingError(
-            f"the judge's score {data['score']!r} is not a number from 0 to {SCALE}", judge_output_id=reply.output_id
+            said("house2.grade.judge_score", score=repr(data["score"]), scale=SCALE), judge_output_id=reply.output_id
         )
     reason = data.get("reason")
     return (int(score) if score.is_integer() else score), (reason.strip() if isinstance(reason, str) else "")
@@ -92,7 +92,7 @@ class LlmRubric(SpecGrader[LlmRubricSettings]):
         try:
             rubric = render_template(self.rubric, template_scope(ctx.case), f"{self.where}.rubric")
         except TemplateError as exc:
-            raise GradingError(f"cannot render the rubric: {exc}") from None
+            raise GradingError(said("house2.grade.render_rubric", error=str(exc))) from None
         return judge_prompt(rubric, output_text(ctx, self.parts))
 
     async def grade(self, ctx: GraderContext) -> Grade:
@@ -101,9 +101,11 @@ class LlmRubric(SpecGrader[LlmRubricSettings]):
         try:
             reply = await ctx.services.judge(self.judge, self.spec.model, JUDGE_SYSTEM, prompt, JUDGE_SCHEMA)
         except AndonError as exc:
-            raise GradingError(f"the judge {self.judge!r} failed: {exc.message}") from None
+            raise GradingError(said("house2.grade.judge_failed", judge=self.judge, error=exc.message)) from None
         if reply.error is not None:
-            raise GradingError(f"the judge {self.judge!r} failed: {reply.error}", judge_output_id=reply.output_id)
+            raise GradingError(
+                said("house2.grade.judge_failed", judge=self.judge, error=reply.error), judge_output_id=reply.output_id
+            )
         score, reason = read_verdict(reply)
         normalised = score / SCALE
         ok = normalised >= self.threshold - 1e-9  # 7/10 must reach a threshold written as 0.7

@@ -33,7 +33,7 @@ class Similar(SpecGrader[SimilarSettings]):
         expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         references = [as_text(x) for x in expected] if isinstance(expected, list) else [as_text(expected)]
         if not references:
-            raise GradingError("similar has an empty list of expected texts")
+            raise GradingError(said("house2.grade.similar_empty"))
         actual = output_text(ctx, self.parts)
         embedder = ctx.services.embedder()
         vectors = await asyncio.to_thread(embedder.embed, [actual, *references])

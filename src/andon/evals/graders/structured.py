@@ -13,6 +13,7 @@ from andon.errors import ConfigError
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable, said
 from andon.evals.graders.values import expected_value, is_json, output_at, output_text, parsed_output
 from andon.evals.model import Grade
+from andon.messages import t
 
 __all__ = ["IsJson", "JsonSchema", "Numeric", "parse_number"]
 
@@ -37,9 +38,7 @@ class JsonSchema(SpecGrader[JsonSchemaSettings]):
         super().__init__(spec, where=where)
         if spec.value is None:
             raise ConfigError(
-                "a json-schema grader needs the schema (a mapping) in `value:`",
-                where=f"{self.where}.value",
-                hint="e.g. value: {type: object, required: [decision]}",
+                t("house2.grade.schema_needed"), where=f"{self.where}.value", hint=t("house2.grade.schema_hint")
             )
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
         cls = jsonschema.validators.validator_for(spec.value)
@@ -47,7 +46,9 @@ class JsonSchema(SpecGrader[JsonSchemaSettings]):
             cls.check_schema(spec.value)
         except SchemaError as exc:
             at = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise ConfigError(f"the schema is invalid at {at}: {exc.message}", where=f"{self.where}.value") from None
+            raise ConfigError(
+                t("house2.grade.schema_invalid", at=at, error=exc.message), where=f"{self.where}.value"
+            ) from None
         self.validator = cls(spec.value)
 
     async def grade(self, ctx: GraderContext) -> Grade:
@@ -80,7 +81,7 @@ class Numeric(SpecGrader[NumericSettings]):
         raw_expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         expected = parse_number(raw_expected)
         if expected is None:
-            raise GradingError(f"the expected value {raw_expected!r} is not a number")
+            raise GradingError(said("house2.grade.expected_number", value=repr(raw_expected)))
         raw = output_at(ctx, self.parts) if self.parts else output_text(ctx, None)
         actual = parse_number(raw)
         if actual is None:

@@ -34,6 +34,7 @@ from andon.evals.graders.values import (
     parsed_output,
 )
 from andon.evals.model import Grade
+from andon.messages import t
 
 _MISSING = object()
 
@@ -126,12 +127,14 @@ class JsonField(_Equal[JsonFieldSettings]):
     def __init__(self, spec: JsonFieldSettings, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         if self.parts is None:
-            raise ConfigError("a json-field grader needs `path:`", where=self.where, hint="e.g. path: decision")
+            raise ConfigError(
+                t("house2.grade.json_field_path"), where=self.where, hint=t("house2.grade.json_field_hint")
+            )
 
 
 def _needle(value: Any) -> str:
     if isinstance(value, dict | list):
-        raise GradingError(f"expected a piece of text to look for, got {_short(value)}")
+        raise GradingError(said("house2.grade.needle", value=_short(value)))
     return as_text(value)
 
 
@@ -179,13 +182,13 @@ class _ContainsMany(_PathGrader[M], Generic[M]):
     def __init__(self, spec: M, *, where: str | None = None) -> None:
         super().__init__(spec, where=where)
         if isinstance(spec.value, list) and not spec.value:
-            raise ConfigError(f"{spec.base_type} needs at least one item in `value:`", where=f"{self.where}.value")
+            raise ConfigError(t("house2.grade.many_empty", kind=spec.base_type), where=f"{self.where}.value")
 
     def _needles(self, ctx: GraderContext) -> list[str]:
         expected = expected_value(self.spec.value, ctx.case, self.parts, self.where)
         items = expected if isinstance(expected, list) else [expected]
         if not items:
-            raise GradingError(f"{self.spec.base_type} has an empty list to look for")
+            raise GradingError(said("house2.grade.many_nothing", kind=self.spec.base_type))
         return [_needle(item) for item in items]
 
     def _found(self, ctx: GraderContext) -> tuple[list[str], list[str]]:
@@ -247,10 +250,14 @@ class Regex(_PathGrader[RegexSettings]):
         try:
             return re.compile(pattern, self.flags)
         except re.error as exc:
-            message = f"invalid regular expression {pattern!r}: {exc}"
+            values = {"pattern": pattern, "error": str(exc)}
             if error is ConfigError:
-                raise ConfigError(message, where=f"{self.where}.value", hint="check the pattern's syntax") from None
-            raise GradingError(message) from None
+                raise ConfigError(
+                    t("house2.grade.bad_regex", **values),
+                    where=f"{self.where}.value",
+                    hint=t("house2.grade.regex_hint"),
+                ) from None
+            raise GradingError(said("house2.grade.bad_regex", **values)) from None
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Search the output for the pattern."""

@@ -57,7 +57,7 @@ def output_at(ctx: GraderContext, parts: tuple[str, ...]) -> Any:
     try:
         return lookup(data, parts)
     except MissingPath as exc:
-        raise Ungradable(f"the output has {exc}") from None
+        raise Ungradable(said("house2.grade.output_has", missing={"key": exc.key, "values": exc.values})) from None
 
 
 def as_text(value: Any) -> str:
@@ -99,7 +99,7 @@ def render_value(value: Any, case: Case, where: str) -> Any:
         try:
             return render_template(value, template_scope(case), where)
         except TemplateError as exc:
-            raise GradingError(f"cannot render the expected value: {exc}") from None
+            raise GradingError(said("house2.grade.render_expected", error=str(exc))) from None
     if isinstance(value, list):
         return [render_value(v, case, where) for v in value]
     if isinstance(value, dict):
@@ -116,9 +116,11 @@ def expected_value(value: Any, case: Case, parts: tuple[str, ...] | None, where:
         try:
             return lookup(expected, parts)
         except MissingPath as exc:
-            raise GradingError(f"the case's expected value has {exc}; give it, or set the grader's value:") from None
+            raise GradingError(
+                said("house2.grade.expected_has", missing={"key": exc.key, "values": exc.values})
+            ) from None
     if expected is None:
-        raise GradingError("nothing to compare with: the case has no expected value and the grader no value:")
+        raise GradingError(said("house2.grade.nothing_to_compare"))
     return expected
 
 
@@ -130,5 +132,5 @@ def expected_label(value: Any, case: Case, parts: tuple[str, ...] | None, where:
         return case.label.strip()
     expected = expected_value(None, case, parts, where)
     if isinstance(expected, dict | list):
-        raise GradingError("the case has no label, and its expected value is not a single label")
+        raise GradingError(said("house2.grade.no_label"))
     return as_text(expected).strip()

@@ -21,11 +21,12 @@ from andon.evals.model import (
     Grade,
     JudgeAgreement,
     MetricDelta,
-    RunInfo,
     RunReport,
     VersionSummary,
 )
 from andon.evals.stability import StabilityReport
+from andon.messages import t
+from andon.store.records import RunRecord
 
 __all__ = [
     "CSV_COLUMNS",
@@ -71,6 +72,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
     """The whole report as JSON-ready data (dataclasses as dicts, datetimes as ISO 8601)."""
     data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
     data.update(_encode(report))
+    data["run"].pop("config", None)  # the run's recorded settings belong to the store, not the report
     return data
 
 
@@ -131,10 +133,10 @@ def _comparison(data: dict[str, Any] | None) -> Comparison | None:
     )
 
 
-def _run(data: dict[str, Any]) -> RunInfo:
+def _run(data: dict[str, Any]) -> RunRecord:
     finished = data.get("finished_at")
     return _build(
-        RunInfo,
+        RunRecord,
         data,
         created_at=datetime.fromisoformat(data["created_at"]),
         finished_at=datetime.fromisoformat(finished) if finished else None,
@@ -145,13 +147,11 @@ def _run(data: dict[str, Any]) -> RunInfo:
 def report_from_dict(data: dict[str, Any]) -> RunReport:
     """Rebuild a report from :func:`report_to_dict` output (e.g. a saved JSON file)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ReportFormatError(
-            "this is not an andon run report", hint="pass a file written by `andon report RUN --json FILE`"
-        )
+        raise ReportFormatError(t("house2.report.not_report"), hint=t("house2.report.not_report_hint"))
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
         raise ReportFormatError(
-            f"report format {data['format_version']} is newer than this andon reads ({FORMAT_VERSION})",
-            hint="upgrade andon to read it",
+            t("house2.report.newer", version=data["format_version"], supported=FORMAT_VERSION),
+            hint=t("house2.report.newer_hint"),
         )
     try:
         return RunReport(
@@ -166,8 +166,8 @@ def report_from_dict(data: dict[str, Any]) -> RunReport:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportFormatError(
-            f"the report is incomplete or damaged ({type(exc).__name__}: {exc})",
-            hint="write it again with `andon report RUN --json FILE`",
+            t("house2.report.damaged", type=type(exc).__name__, error=exc),
+            hint=t("house2.report.damaged_hint"),
         ) from exc
 
 
@@ -182,9 +182,11 @@ def read_json(path: str | Path) -> RunReport:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ReportFormatError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from exc
+        raise ReportFormatError(
+            t("house2.report.json", error=exc.msg), where=f"{path}:{exc.lineno}:{exc.colno}"
+        ) from exc
     except OSError as exc:
-        raise ReportFormatError(f"cannot read the report: {exc.strerror}", where=str(path)) from exc
+        raise ReportFormatError(t("house2.report.read", error=exc.strerror), where=str(path)) from exc
     return report_from_dict(data)
 
 
