@@ -54,8 +54,6 @@ LONG_WORDS = 60  # words a cost-spike call pastes into its input (a normal one c
 AMPLITUDE = 0.5  # daily seasonality: the rate swings ±50 % around its mean
 PEAK_HOUR = 16.0
 FALSE_PULL_RESUME_MIN = 10  # an operator resumes a false pull after this long
-AFTER_STOP_MIN = 5  # the fault lasts this long after the stop (calls go to the review queue meanwhile)
-RECOVERY_MIN = 10  # normal traffic after the operator resumes, before the next round's lead-in starts
 SIM_NOW: contextvars.ContextVar[datetime] = contextvars.ContextVar("andon_bench_sim_now")
 
 
@@ -89,10 +87,9 @@ def monitors(rate: float) -> dict[str, Any]:
             "metric": "error_rate",
             "window": "1m",
             "min_calls": 10,
-            "detector": {"type": "proportion", "baseline_windows": 60, "min_baseline_trials": 400,
-                         "min_change": 0.05},
+            "detector": {"type": "proportion", "baseline_windows": 60, "min_baseline_trials": 400, "min_change": 0.05},
             "runbook": "https://wiki.example/runbooks/menu-review#provider",
-        },  # fmt: skip
+        },
         "latency": {
             **common,
             "metric": "latency_p95_ms",
@@ -107,10 +104,9 @@ def monitors(rate: float) -> dict[str, Any]:
             "source": {"path": "decision", "label": "reject"},
             "window": "3m",  # a share needs answers: 12 % -> 30 % takes ~100-150 of them to tell apart
             "min_calls": 20,
-            "detector": {"type": "proportion", "baseline_windows": 60, "min_baseline_trials": 400,
-                         "min_change": 0.05},
+            "detector": {"type": "proportion", "baseline_windows": 60, "min_baseline_trials": 400, "min_change": 0.05},
             "runbook": "https://wiki.example/runbooks/menu-review#labels",
-        },  # fmt: skip
+        },
         "cost": {
             **common,
             "metric": "cost_per_hour",
@@ -128,9 +124,14 @@ def workspace_config(stub_url: str, rate: float) -> dict[str, Any]:
         "andon": 1,
         "name": "cord-bench",
         "providers": {
-            "stub": {"type": "openai", "base_url": stub_url, "api_key": "sk-stub", "model": "stub-model",
-                     "max_retries": 0},
-        },  # fmt: skip
+            "stub": {
+                "type": "openai",
+                "base_url": stub_url,
+                "api_key": "sk-stub",
+                "model": "stub-model",
+                "max_retries": 0,
+            },
+        },
         "prices": [{"provider": "stub", "model": "*", "input_per_1m": 1.0, "output_per_1m": 2.0, "currency": "USD"}],
         "features": {
             FEATURE: {
@@ -156,6 +157,13 @@ class Round:
     by: str | None = None  # the monitor that pulled
     queued_after: int = 0  # calls sent to the review queue after the stop
     calls_after: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: times as ISO 8601, with the two delays in seconds."""
+        out: dict[str, Any] = asdict(self)
+        for key in ("onset", "detected", "stopped"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return {**out, "detect_s": self.detect_s, "stop_s": self.stop_s}
 
     @property
     def detect_s(self) -> float | None:
@@ -321,14 +329,29 @@ async def normal_stretch(world: World, minutes: int, *, between: bool) -> None:
         world.resume("false alarm")
 
 
-async def fault_round(world: World, kind: str, seed: int, max_minutes: int) -> Round:
+@dataclass(frozen=True)
+class Pacing:
+    """Simulated minutes of one round: lead-in (a range), the most a fault may take, its tail, the recovery."""
+
+    lead_in: tuple[int, int] = (20, 50)
+    max_minutes: int = 10
+    after_stop: int = 5  # the fault lasts this long after the stop (calls go to the review queue meanwhile)
+    recovery: int = 10  # normal traffic after the operator resumes, before the next round's lead-in
+
+    @property
+    def longest(self) -> int:
+        """The most simulated minutes one round can take."""
+        return self.lead_in[1] + self.max_minutes + 1 + self.after_stop + self.recovery
+
+
+async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Round:
     """Lead-in, the fault from a random second, until stopped (or ``max_minutes``), its tail, the resume."""
     rng = random.Random(seed)
-    await normal_stretch(world, rng.randint(20, 50), between=True)
+    await normal_stretch(world, rng.randint(*pacing.lead_in), between=True)
     onset = world.now + timedelta(seconds=rng.uniform(0, 60))
     fault = Fault(kind, onset)
     found = Round(kind, seed, onset)
-    for _ in range(max_minutes + 1):
+    for _ in range(pacing.max_minutes + 1):
         _, done = await world.minute(fault)
         if found.detected is None and _failing(done):
             found.detected = world.now
@@ -337,13 +360,13 @@ async def fault_round(world: World, kind: str, seed: int, max_minutes: int) -> R
             found.stopped, found.by = world.now, monitor
             break
     if found.stopped is not None:
-        for _ in range(AFTER_STOP_MIN):
+        for _ in range(pacing.after_stop):
             answers, _ = await world.minute(fault)
             found.calls_after += len(answers)
             found.queued_after += sum(1 for a in answers if a.route == "human" and a.status == "queued")
     if world.stopped():
         world.resume(f"bench: {kind} over")
-    await normal_stretch(world, RECOVERY_MIN, between=True)
+    await normal_stretch(world, pacing.recovery, between=True)
     return found
 
 
@@ -424,8 +447,10 @@ def print_table(result: dict[str, Any]) -> None:
     shown = "-" if rate is None else f"{rate:.3f}"
     bound = "-" if upper is None else f"{upper:.3f}"
     print()
-    print(f"false pulls on fault-free days: {result['false_pulls']} in {days:.2f} simulated days = {shown}/day "
-          f"(95 % upper bound {bound}/day)")
+    print(
+        f"false pulls on fault-free days: {result['false_pulls']} in {days:.2f} simulated days = {shown}/day "
+        f"(95 % upper bound {bound}/day)"
+    )
     print(f"pulls in the normal stretches between faults: {result['between_pulls']} in "
           f"{result['between_days']:.2f} simulated days")  # fmt: skip
     print(f"calls through the gateway: {result['calls']:,}; monitor points: {result['monitor_points']:,}; "
@@ -434,7 +459,8 @@ def print_table(result: dict[str, Any]) -> None:
 
 async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Build the world, run the fault-free days and the fault rounds; the summary with every detail."""
-    total_days = args.days + args.seeds * len(FAULTS) * (35 + args.max_minutes + AFTER_STOP_MIN + RECOVERY_MIN) / 1440
+    pacing = Pacing((args.lead_in[0], args.lead_in[1]), args.max_minutes, args.after_stop, args.recovery)
+    total_days = args.days + args.seeds * len(args.faults) * pacing.longest / 1440
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     # In the past, so that what the cord stamps with the wall clock (the incident's `mitigated`) comes after it.
     start = today - timedelta(days=math.ceil(total_days) + 1)
@@ -451,17 +477,15 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             kinds = list(args.faults)
             order.shuffle(kinds)
             for kind in kinds:
-                found = await fault_round(world, kind, args.seed * 1000 + index * 10 + FAULTS.index(kind), args.max_minutes)
+                found = await fault_round(world, kind, args.seed * 1000 + index * 10 + FAULTS.index(kind), pacing)
                 world.tally.rounds.append(found)
             _progress(f"round {index + 1}/{args.seeds}: {world.tally.calls:,} calls", started)
         result = summary(world.tally, args.days)
         result["wall_s"] = time.monotonic() - started
         result["settings"] = {"rate_per_min": args.rate, "days": args.days, "seeds": args.seeds, "seed": args.seed,
-                              "max_minutes": args.max_minutes, "store": "postgresql" if args.database_url else "sqlite",
+                              "pacing": asdict(pacing), "store": "postgresql" if args.database_url else "sqlite",
                               "monitors": monitors(args.rate)}  # fmt: skip
-        result["rounds"] = [{**asdict(r), "onset": r.onset.isoformat(), "detect_s": r.detect_s, "stop_s": r.stop_s,
-                             "detected": r.detected.isoformat() if r.detected else None,
-                             "stopped": r.stopped.isoformat() if r.stopped else None} for r in world.tally.rounds]  # fmt: skip
+        result["rounds"] = [r.to_json() for r in world.tally.rounds]
         result["false_pull_list"] = world.tally.false_pulls
         result["between_pull_list"] = world.tally.between_pulls
     return result
@@ -480,12 +504,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="the world's seed")
     parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(FAULTS))
     parser.add_argument("--max-minutes", type=int, default=10, help="a fault not stopped by then is missed")
+    parser.add_argument("--lead-in", type=int, nargs=2, default=[20, 50], metavar=("MIN", "MAX"),
+                        help="normal minutes before each fault (default 20 50)")  # fmt: skip
+    parser.add_argument("--after-stop", type=int, default=5, help="minutes the fault lasts after the stop")
+    parser.add_argument("--recovery", type=int, default=10, help="normal minutes after the resume")
     parser.add_argument("--database-url", default=None, help="an EMPTY store (default: a temporary SQLite file)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 hours, one round, rate 60")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20 minutes, one round, rate 30")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.quick:
-        args.days, args.seeds, args.rate = min(args.days, 0.125), 1, 60.0
+        args.days, args.seeds, args.rate = 20 / 1440, 1, 30.0
+        args.lead_in, args.after_stop, args.recovery = [5, 8], 1, 2
     return args
 
 
