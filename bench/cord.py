@@ -509,12 +509,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--after-stop", type=int, default=5, help="minutes the fault lasts after the stop")
     parser.add_argument("--recovery", type=int, default=10, help="normal minutes after the resume")
     parser.add_argument("--database-url", default=None, help="an EMPTY store (default: a temporary SQLite file)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 20 minutes, one round, rate 30")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 12 minutes, one round, rate 60")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.quick:
-        args.days, args.seeds, args.rate = 20 / 1440, 1, 30.0
-        args.lead_in, args.after_stop, args.recovery = [5, 8], 1, 2
+        args.days, args.seeds, args.rate = 12 / 1440, 1, 60.0
+        args.lead_in, args.after_stop, args.recovery = [3, 5], 1, 2
     return args
 
 
