@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from andon.config.schema import DataUseConfig, FeatureConfig, Params
@@ -79,7 +80,8 @@ class Gateway:
 
     ``state_ttl_s`` caches each feature's live version and stopped state that long (0: read on every call,
     so a promotion or stop takes effect at once); ``prune_interval_s`` runs retention pruning that often
-    (None: never, e.g. when a cron job runs ``andon traces prune``).
+    (None: never, e.g. when a cron job runs ``andon traces prune``). ``clock`` is "now" for traces and
+    retention (default: the wall clock; the cord bench drives simulated time through it).
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class Gateway:
         prune_interval_s: float | None = DEFAULT_PRUNE_INTERVAL_S,
         max_batch: int = 256,
         metrics: GatewayMetrics | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ws = ws
+        self.clock = clock
         self.config = ws.config
         self.answer_cache = answer_cache
         self.image_fetcher = image_fetcher
@@ -441,7 +445,7 @@ class Gateway:
         """Build the trace and records, wait for their commit, then count and cache."""
         # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
         # event loop goes on answering other calls (and /healthz) meanwhile.
-        trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call)
+        trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call, now=self.clock())
         await self.writer.write(trace, records, review_items)
         self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
         await self._remember(call)
@@ -524,7 +528,7 @@ class Gateway:
 
     async def prune(self, *, days: int | None = None) -> PruneCounts:
         """Delete traces (with their outputs and feedback) older than each feature's retention."""
-        cutoffs, default = retention_cutoffs(self.config, utcnow(), days=days)
+        cutoffs, default = retention_cutoffs(self.config, self.clock(), days=days)
         return await asyncio.to_thread(self.ws.store.prune_traces, cutoffs, default)
 
     async def _prune_loop(self, interval_s: float) -> None:

@@ -229,8 +229,13 @@ def retention_cutoffs(
 # --- a call's stored forms ------------------------------------------------------------------------
 
 
-def stored_forms(call: Call) -> tuple[TraceRecord, list[OutputRecord], list[ReviewItem], str | None]:
-    """The trace, output records and review items of a call, as its storage policy lets them be stored."""
+def stored_forms(
+    call: Call, *, now: datetime | None = None
+) -> tuple[TraceRecord, list[OutputRecord], list[ReviewItem], str | None]:
+    """The trace, output records and review items of a call, as its storage policy lets them be stored.
+
+    ``now`` is the trace's time (default: the wall clock; the cord bench gives simulated time).
+    """
     version = call.version
     policy = call.storage
     served = call.served
@@ -271,7 +276,7 @@ def stored_forms(call: Call) -> tuple[TraceRecord, list[OutputRecord], list[Revi
         input_mode=policy.mode,
         input=policy.input(call.variables),
         input_hash=input_hash(call.variables),
-        created_at=utcnow(),
+        created_at=now or utcnow(),
         version_id=version.id if version is not None else None,
         version_name=version.name if version is not None else None,
         output_id=output_id,
