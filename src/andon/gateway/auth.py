@@ -27,7 +27,8 @@ from andon.store.keys import ApiKeyRecord
 from andon.store.records import new_id
 
 KEY_PREFIX = "andon_sk_"
-SCOPES = ("invoke", "review", "metrics", "alerts", "okr", "admin")  # alerts: POST /v1/alerts/alertmanager only; okr: /v1/okr/*
+# alerts: POST /v1/alerts/alertmanager only; okr: the /v1/okr/ routes (check-ins and the board).
+SCOPES = ("invoke", "review", "metrics", "alerts", "okr", "admin")
 _SHOWN_PREFIX = len(KEY_PREFIX) + 6  # enough to tell keys apart in a list, far too little to guess the rest
 
 
