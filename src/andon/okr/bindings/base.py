@@ -7,6 +7,7 @@ items, or a formula over other bindings. Its spec lives in ``KeyResult.binding``
 
 from __future__ import annotations
 
+import difflib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -146,8 +147,10 @@ def check_binding(spec: Mapping[str, Any] | BindingSettings, where: str = "bindi
         error = exc.errors()[0]
         loc = ".".join(str(p) for p in error["loc"])
         if error["type"] == "extra_forbidden":
-            known = ", ".join(sorted(set(cls.Settings.model_fields) - {"type"}))
-            message, hint = t("okr.bind.unknown_field", field=loc, type=type_name), t("okr.bind.hint.fields", fields=known)
+            known = sorted(set(cls.Settings.model_fields) - {"type"})
+            close = difflib.get_close_matches(loc, known, n=1)
+            message = t("okr.bind.unknown_field", field=loc, type=type_name)
+            hint = t("okr.bind.hint.did_you_mean", name=close[0]) if close else t("okr.bind.hint.fields", fields=", ".join(known))
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             hint = t("okr.bind.hint.settings", type=type_name)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from andon.config.schema import TRACE_METRICS, parse_duration
 from andon.deploy import evaluation_verdict, live_version, verdict_metrics
-from andon.errors import AndonError
+from andon.errors import AndonError, ConfigError
 from andon.messages import t
 from andon.okr.bindings.base import Binding, BindingContext, BindingError, BindingSettings, Reading, finite
 from andon.watch.sources import trace_metric
@@ -61,20 +61,6 @@ class AndonMetricSettings(BindingSettings):
             raise ValueError(t("okr.bind.metric.unknown", metric=value, known=", ".join(METRICS)))
         return value
 
-    @model_validator(mode="after")
-    def _fits(self) -> AndonMetricSettings:
-        wanted = _FIELDS.get(self.metric, ())
-        for name in _OPTIONAL:
-            if name not in wanted and getattr(self, name) not in (None, False):
-                raise ValueError(t("okr.bind.metric.field_unused", field=name, metric=self.metric))
-        needs = {"label_share": "label", "route_share": "route", "judge_score": "path", "gate": "gate_metric"}
-        need = needs.get(self.metric)
-        if need is not None and getattr(self, need) is None:
-            raise ValueError(t("okr.bind.metric.needs", metric=self.metric, field=need))
-        if self.metric == "gate" and "window" in self.model_fields_set:
-            raise ValueError(t("okr.bind.metric.gate_window"))
-        return self
-
 
 class AndonMetric(Binding):
     """A feature's metric from andon's own traces, review queue or latest gate verdict."""
@@ -82,6 +68,29 @@ class AndonMetric(Binding):
     type_name: ClassVar[str] = "andon_metric"
     Settings: ClassVar[type[BindingSettings]] = AndonMetricSettings
     settings: AndonMetricSettings
+
+    @classmethod
+    def check(cls, settings: BindingSettings, where: str) -> None:
+        """The fields the metric needs are set, and no field it ignores (a ConfigError naming that field)."""
+        assert isinstance(settings, AndonMetricSettings)
+        wanted = _FIELDS.get(settings.metric, ())
+        for name in _OPTIONAL:
+            if name not in wanted and getattr(settings, name) not in (None, False):
+                raise ConfigError(
+                    t("okr.bind.metric.field_unused", field=name, metric=settings.metric),
+                    where=f"{where}.{name}",
+                    hint=t("okr.bind.hint.metric_fields", metric=settings.metric, fields=", ".join(wanted) or "-"),
+                )
+        needs = {"label_share": "label", "route_share": "route", "judge_score": "path", "gate": "gate_metric"}
+        need = needs.get(settings.metric)
+        if need is not None and getattr(settings, need) is None:
+            raise ConfigError(
+                t("okr.bind.metric.needs", metric=settings.metric, field=need),
+                where=f"{where}.{need}",
+                hint=t("okr.bind.hint.metric_fields", metric=settings.metric, fields=", ".join(wanted)),
+            )
+        if settings.metric == "gate" and "window" in settings.model_fields_set:
+            raise ConfigError(t("okr.bind.metric.gate_window"), where=f"{where}.window", hint=t("okr.bind.hint.gate"))
 
     def describe(self) -> str:
         """``menu-review label_share[approve] 7d``."""
