@@ -215,9 +215,11 @@ def _sqlite_rows(path: Path, query: str, timeout_s: float) -> tuple[list[str], l
             raise BindingError(t("okr.bind.sql.writes", error=text), hint=t("okr.bind.hint.read_only")) from None
         if "interrupted" in text:
             raise BindingError(t("okr.bind.sql.timeout", seconds=timeout_s)) from None
+        if "one statement" in text:
+            raise BindingError(t("okr.bind.sql.one_statement"), where="binding.query") from None
         raise BindingError(t("okr.bind.sql.failed", error=text), where="binding.query") from None
-    except sqlite3.Warning as exc:  # e.g. "You can only execute one statement at a time."
-        raise BindingError(t("okr.bind.sql.failed", error=str(exc)), where="binding.query") from None
+    except sqlite3.Warning:  # "You can only execute one statement at a time."
+        raise BindingError(t("okr.bind.sql.one_statement"), where="binding.query") from None
     finally:
         conn.close()
     return columns, rows
@@ -261,6 +263,8 @@ def _postgres_rows(url: URL, query: str, timeout_s: float) -> tuple[list[str], l
             ) from None
         if state == _CANCELED_SQLSTATE:
             raise BindingError(t("okr.bind.sql.timeout", seconds=timeout_s)) from None
+        if "multiple commands" in str(exc):
+            raise BindingError(t("okr.bind.sql.one_statement"), where="binding.query") from None
         raise BindingError(t("okr.bind.sql.failed", error=_first_line(exc)), where="binding.query") from None
     finally:
         with contextlib.suppress(psycopg.Error):
