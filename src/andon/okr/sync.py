@@ -18,7 +18,8 @@ from typing import Any, Literal
 from andon.errors import AndonError
 from andon.messages import t
 from andon.okr.bindings.base import Binding, BindingContext, build_binding
-from andon.store.okr import CheckIn, KeyResult, Period
+from andon.okr.objectives import record_checkin
+from andon.store.okr import KeyResult, Period
 from andon.workspace import Workspace
 
 Status = Literal["recorded", "would_record", "skipped", "failed"]
@@ -128,11 +129,10 @@ def _sync_one(ws: Workspace, kr: KeyResult, period: Period, at: datetime, *, dry
     snapshot = {**reading.snapshot, "binding": described, "read_at": at.isoformat()}
     if dry_run:
         return outcome("would_record", described, value=reading.value, snapshot=snapshot)
-    checkin = CheckIn(
-        key_result=kr.id, value=reading.value, author=AUTHOR, source=source, snapshot=snapshot, step=step, created_at=at
-    )
     try:
-        written = ws.store.add_checkin(checkin)
+        written = record_checkin(
+            ws.store, kr.id, reading.value, author=AUTHOR, source=source, snapshot=snapshot, step=step, at=at
+        )
     except AndonError as exc:  # e.g. the period was closed a moment ago
         return outcome("failed", described, value=reading.value, reason=_why(exc))
     if written is None:  # another sync (a second replica) recorded this step in between

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from andon.errors import ConfigError
 from andon.messages import t
 from andon.okr.bindings.base import (
     Binding,
@@ -20,6 +21,7 @@ from andon.okr.bindings.base import (
     check_binding,
     finite,
 )
+from andon.okr.retention import FORMULA, retention
 
 INPUTS = ("customers_end", "new_customers", "customers_start")
 
@@ -62,17 +64,22 @@ class RetentionBinding(Binding):
             except BindingError as exc:
                 raise BindingError(
                     t("okr.bind.retention.input_failed", input=name, error=exc.message),
-                    where=exc.where or f"binding.{name}",
+                    where=_nested(exc.where, name),
                     hint=exc.hint,
                 ) from None
             values[name] = reading.value
             inputs[name] = {"type": binding.type_name, "value": reading.value, "snapshot": reading.snapshot}
-        if values["customers_start"] == 0:
-            raise BindingError(t("okr.bind.retention.no_start"))
-        value = _retention(values["customers_end"], values["new_customers"], values["customers_start"])
-        return Reading(finite(value, "retention"), {"formula": "(end - new) / start * 100", "inputs": inputs})
+        try:
+            rate = retention(**values)
+        except ConfigError as exc:  # e.g. no customers at the start: the rate is not defined
+            raise BindingError(exc.message, where=f"binding.{exc.where}" if exc.where else None, hint=exc.hint) from None
+        snapshot = {"formula": FORMULA, "explained": rate.explain(), "inputs": inputs, "value": rate.value}
+        return Reading(finite(rate.value, "retention"), snapshot)
 
 
-def _retention(end: float, new: float, start: float) -> float:
-    # TODO(okr-core): use andon.okr.retention's function once merged.
-    return (end - new) / start * 100.0
+
+def _nested(where: str | None, name: str) -> str:
+    """``binding.url`` of an input → ``binding.customers_end.url``."""
+    if where is not None and (where == "binding" or where.startswith("binding.")):
+        return f"binding.{name}{where.removeprefix('binding')}"
+    return f"binding.{name}" if where is None else f"binding.{name}: {where}"
