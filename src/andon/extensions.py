@@ -81,4 +81,3 @@ TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", st
 EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
     PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, IMPORTERS, KR_BINDINGS, TOOLS,
 )  # fmt: skip
-

@@ -56,9 +56,14 @@ def write_workspace(root: Path, stub_url: str) -> None:
         "andon": 1,
         "name": "bind-test",
         "providers": {
-            "stub": {"type": "openai", "base_url": stub_url, "api_key": "sk-stub", "model": "stub-model",
-                     "max_retries": 0}
-        },  # fmt: skip
+            "stub": {
+                "type": "openai",
+                "base_url": stub_url,
+                "api_key": "sk-stub",
+                "model": "stub-model",
+                "max_retries": 0,
+            }
+        },
         "prices": [{"provider": "stub", "model": "*", "input_per_1m": 1000, "output_per_1m": 2000, "currency": "USD"}],
         "features": {
             "menu": {
@@ -230,7 +235,7 @@ def test_no_data_is_an_error_never_a_zero(ws: Workspace) -> None:
     with pytest.raises(BindingError, match="no calls"):
         read(ws, feature="idle", metric="cost_per_1k_calls")
     assert read(ws, feature="idle", metric="calls").value == 0  # a count of nothing is a true zero
-    with pytest.raises(BindingError, match="'nope' is not in andon.yaml") as unknown:
+    with pytest.raises(BindingError, match=r"'nope' is not in andon\.yaml") as unknown:
         read(ws, feature="nope", metric="calls")
     assert "menu" in (unknown.value.hint or "")
     with pytest.raises(BindingError, match="no label grader"):

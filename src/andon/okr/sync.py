@@ -153,8 +153,10 @@ class SyncSchedule:
         *,
         on_result: Callable[[SyncResult], None] | None = None,
         database_url: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._root, self._every_s, self._on_result, self._database_url = root, every_s, on_result, database_url
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._main, name="andon-okr-sync", daemon=True)
         self.runs = 0
@@ -182,7 +184,7 @@ class SyncSchedule:
         try:
             while not self._done.is_set():
                 try:
-                    result = sync(ws)
+                    result = sync(ws, self._clock())
                 except Exception:  # the gateway goes on serving; the next round tries again
                     log.exception(t("okr.sync.round_failed"))
                 else:

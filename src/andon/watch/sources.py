@@ -156,7 +156,7 @@ def trace_metric(
     label: str | Sequence[str] | None = None,
     in_tags: bool = False,
 ) -> Measurement:
-    """One of ``TRACE_METRICS`` of ``feature`` over [start, end), in SQL: the watcher's and the OKR bindings' numbers."""
+    """One of ``TRACE_METRICS`` of ``feature`` over [start, end), in SQL (the watcher and the OKR bindings read it)."""
     minutes = (end - start).total_seconds() / 60.0
     if metric in SHARE_METRICS:
         if metric == "negative_feedback_rate":

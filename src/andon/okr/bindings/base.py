@@ -82,6 +82,7 @@ class Binding(ABC):
     @classmethod
     def check(cls, settings: BindingSettings, where: str) -> None:
         """Checks beyond the settings model (e.g. nested bindings); a ConfigError naming ``where``'s field."""
+        return None  # most types need none
 
     @abstractmethod
     def read(self, context: BindingContext) -> Reading:
@@ -113,9 +114,7 @@ def binding_class(type_name: str, *, where: str | None = None) -> type[Binding]:
     """The class registered as ``type_name``; an unknown one, or one that is not a Binding, is a ConfigError."""
     cls = REGISTRY.load(type_name, where=where)
     if not (isinstance(cls, type) and issubclass(cls, Binding)):
-        raise ConfigError(
-            t("okr.bind.not_a_binding", type=type_name), where=where, hint=t("okr.bind.hint.plugin_base")
-        )
+        raise ConfigError(t("okr.bind.not_a_binding", type=type_name), where=where, hint=t("okr.bind.hint.plugin_base"))
     return cls
 
 
@@ -150,7 +149,11 @@ def check_binding(spec: Mapping[str, Any] | BindingSettings, where: str = "bindi
             known = sorted(set(cls.Settings.model_fields) - {"type"})
             close = difflib.get_close_matches(loc, known, n=1)
             message = t("okr.bind.unknown_field", field=loc, type=type_name)
-            hint = t("okr.bind.hint.did_you_mean", name=close[0]) if close else t("okr.bind.hint.fields", fields=", ".join(known))
+            hint = (
+                t("okr.bind.hint.did_you_mean", name=close[0])
+                if close
+                else t("okr.bind.hint.fields", fields=", ".join(known))
+            )
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             hint = t("okr.bind.hint.settings", type=type_name)

@@ -153,7 +153,9 @@ class AndonMetric(Binding):
         elif measured.calls is not None:
             snapshot["calls"] = measured.calls
         if measured.value is None:
-            raise BindingError(t("okr.bind.metric.no_data", metric=s.metric, feature=s.feature, start=start.isoformat()))
+            raise BindingError(
+                t("okr.bind.metric.no_data", metric=s.metric, feature=s.feature, start=start.isoformat())
+            )
         return measured.value
 
     def _gate(self, ws: Workspace) -> Reading:
@@ -213,4 +215,3 @@ def _window_text(window: float | str) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g}{unit}"
     return f"{seconds:g}s"
-

@@ -72,10 +72,11 @@ class RetentionBinding(Binding):
         try:
             rate = retention(**values)
         except ConfigError as exc:  # e.g. no customers at the start: the rate is not defined
-            raise BindingError(exc.message, where=f"binding.{exc.where}" if exc.where else None, hint=exc.hint) from None
+            raise BindingError(
+                exc.message, where=f"binding.{exc.where}" if exc.where else None, hint=exc.hint
+            ) from None
         snapshot = {"formula": FORMULA, "explained": rate.explain(), "inputs": inputs, "value": rate.value}
         return Reading(finite(rate.value, "retention"), snapshot)
-
 
 
 def _nested(where: str | None, name: str) -> str:

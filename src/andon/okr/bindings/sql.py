@@ -38,7 +38,7 @@ _SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FU
 
 
 class SqlSettings(BindingSettings):
-    """``url`` (``postgresql://user:${PGPASSWORD}@host/db`` or ``sqlite:///path``), one-number ``query``, ``timeout_s``."""
+    """``url`` (``postgresql://user:${PGPASSWORD}@host/db`` or ``sqlite:///path``), ``query``, ``timeout_s``."""
 
     type: Literal["sql"] = "sql"
     url: str = Field(description="postgresql://… (password as ${VAR}) or sqlite:///path (relative: to the workspace).")
@@ -228,23 +228,18 @@ def _sqlite_rows(path: Path, query: str, timeout_s: float) -> tuple[list[str], l
 def _postgres_rows(url: URL, query: str, timeout_s: float) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``query`` in a READ ONLY transaction of a session that defaults to read-only, with a statement timeout."""
     import psycopg
+    from psycopg.conninfo import make_conninfo
 
     timeout_ms = max(1, round(timeout_s * 1000))
-    params = {
-        "host": url.host,
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-        **{str(k): str(v) for k, v in url.query.items()},
-    }
-    options = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+    extra = {str(k): str(v) for k, v in url.query.items()}
+    # Ours come last, so a URL's own ?options= cannot turn read-only off (the last -c of a setting wins).
+    options = f"{extra.pop('options', '')} -c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+    params = {"host": url.host, "port": url.port, "user": url.username, "password": url.password,
+              "dbname": url.database, **extra}  # fmt: skip
+    conninfo = make_conninfo("", **{k: v for k, v in params.items() if v is not None})
     try:
         conn = psycopg.connect(
-            **{k: v for k, v in params.items() if v is not None},
-            options=options,
-            connect_timeout=max(1, math.ceil(timeout_s)),
-            autocommit=False,
+            conninfo, options=options.strip(), connect_timeout=max(1, math.ceil(timeout_s)), autocommit=False
         )
     except psycopg.Error as exc:
         raise BindingError(t("okr.bind.sql.connect", error=_first_line(exc)), where="binding.url") from None

@@ -38,7 +38,8 @@ class WorkBinding(Binding):
         links = [link for link in store.work_links(key_result=context.key_result.id) if link.kind == "measures"]
         if not links:
             raise BindingError(
-                t("okr.bind.work.none", kr=context.key_result.id), hint=t("okr.bind.hint.link", kr=context.key_result.id)
+                t("okr.bind.work.none", kr=context.key_result.id),
+                hint=t("okr.bind.hint.link", kr=context.key_result.id),
             )
         wanted = {link.work_item for link in links}
         items = [item for item in store.work_items() if item.id in wanted]
