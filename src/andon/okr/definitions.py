@@ -23,8 +23,9 @@ objectives:
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -201,6 +202,8 @@ def diff_lines(planned: Plan) -> list[str]:
         mark = "+" if change.action == "add" else "~"
         lines.append(f"{mark} {t(f'okr.kind.{change.kind}')} {change.key}  ({change.where})")
         for name, (before, after) in change.fields.items():
+            if change.action == "add" and after in (None, "", ()):
+                continue  # an addition lists what is set
             shown = _shown(after) if change.action == "add" else f"{_shown(before)} → {_shown(after)}"
             lines.append(f"    {name}: {shown}")
     lines.append(t("okr.apply.summary", add=sum(c.action == "add" for c in planned.changes),
@@ -211,6 +214,8 @@ def diff_lines(planned: Plan) -> list[str]:
 def _shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, tuple | list):
         return "[" + ", ".join(map(str, value)) + "]"
     return "—" if value is None or value == "" else str(value)
@@ -230,6 +235,12 @@ class _Planner:
         self.store, self.defs, self.source, self.now = store, defs, source, now
         self.problems: list[Problem] = []
         self.plan = Plan(path=source.path)
+        self.added = 0
+
+    def stamp(self) -> datetime:
+        """Creation times a microsecond apart, so what the file adds keeps the file's order."""
+        self.added += 1
+        return self.now + timedelta(microseconds=self.added)
 
     def problem(self, loc: Loc, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(where=self.source.where(loc), field=dotted(loc), message=message, hint=hint))
@@ -248,6 +259,8 @@ class _Planner:
             self.plan.unchanged += 1
             return
         where = self.source.where(loc)
+        if action == "add":
+            fields = {name: (None, value) for name, value in fields.items()}
         self.plan.changes.append(Change(action, kind, key, where, fields, rec))
 
     # teams
@@ -334,7 +347,7 @@ class _Planner:
             obj = Objective(
                 title=spec.title, description=spec.description, owner=spec.owner, team=spec.team,
                 period=period.id if period else spec.period, parent=spec.parent, key=spec.key,
-                **({"id": old.id, "created_at": old.created_at} if old else {"created_at": self.now}),
+                **({"id": old.id, "created_at": old.created_at} if old else {"created_at": self.stamp()}),
             )  # fmt: skip
             keys[spec.key] = obj
             if ok and period is not None:
@@ -462,7 +475,7 @@ class _Planner:
             objective=obj.id, title=spec.title, description=spec.description, owner=owner, unit=spec.unit,
             start=spec.start, target=target, direction=direction, low=spec.low, high=spec.high, weight=spec.weight,
             kind=spec.kind, binding=binding, key=key,
-            **({"id": old.id, "created_at": old.created_at} if old else {"created_at": self.now}),
+            **({"id": old.id, "created_at": old.created_at} if old else {"created_at": self.stamp()}),
         )  # fmt: skip
         try:
             check_key_result(kr)
