@@ -5,14 +5,20 @@ others go on; closed and future periods are left alone; the schedule runs in a t
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from tests.gateway_server import GatewayServer
 
 from andon.okr.bindings import Binding, BindingContext, BindingSettings, Reading
 from andon.okr.bindings.base import BUILTINS
@@ -187,3 +193,102 @@ def test_the_schedule_syncs_in_its_thread_and_stops_cleanly(ws: Workspace, datab
     assert not schedule.alive and schedule.runs == 1
     assert [o.status for o in seen[0].outcomes] == ["recorded"]
     assert len(ws.store.checkins(kr.id)) == 1
+
+
+# The faces: `andon okr sync` and `andon serve --okr-sync` ------------------------------------------------------
+
+
+def andon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ANDON_LANG", "ANDON_WORKSPACE", "ANDON_DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "-m", "andon", *args],
+        cwd=cwd,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def this_quarter() -> str:
+    today = datetime.now(UTC).date()
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+DEFINITIONS = """\
+teams:
+  - {{id: shop, name: Shop, members: [ana]}}
+periods: [{period}]
+objectives:
+  - key: grow
+    title: Grow the shop
+    owner: ana
+    team: shop
+    period: {period}
+    key_results:
+      - key: orders
+        title: Orders
+        start: 0
+        target: 100
+        binding: {{type: sql, url: "sqlite:///shop.db", query: "SELECT count(*) FROM orders"}}
+      - key: refunds
+        title: Refunds
+        start: 10
+        target: 0
+        binding: {{type: sql, url: "sqlite:///shop.db", query: "SELECT count(*) FROM refunds"}}
+"""
+
+
+@pytest.fixture
+def cli_ws(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    init_workspace(root, name="shop")
+    conn = sqlite3.connect(root / "shop.db")
+    with conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT INTO orders VALUES (?)", [(i,) for i in range(7)])
+    conn.close()
+    (root / "okr.yaml").write_text(DEFINITIONS.format(period=this_quarter()), encoding="utf-8")
+    applied = andon("okr", "apply", "okr.yaml", cwd=root)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    return root
+
+
+def test_okr_sync_prints_what_it_recorded_and_what_failed(cli_ws: Path) -> None:
+    dry = andon("okr", "sync", "--dry-run", cwd=cli_ws)
+    assert dry.returncode == 1, dry.stderr  # a binding failed
+    assert "would record" in dry.stdout and "nothing was recorded" in dry.stdout
+    first = andon("okr", "sync", cwd=cli_ws)
+    assert first.returncode == 1 and "Traceback" not in first.stderr
+    assert "recorded" in first.stdout and "no such table: refunds" in first.stdout
+    assert "1 recorded, 0 skipped, 1 failed" in first.stdout
+    again = andon("okr", "sync", "--json", cwd=cli_ws)
+    outcomes = {o["title"]: o for o in json.loads(again.stdout)["outcomes"]}
+    assert outcomes["Orders"]["status"] == "skipped" and outcomes["Refunds"]["status"] == "failed"
+    with Workspace.open(cli_ws) as ws:
+        [checkin] = ws.store.checkins(ws.store.key_result("orders").id)
+    assert (checkin.value, checkin.source) == (7.0, "binding:sql")
+    korean = andon("--lang", "ko", "okr", "sync", cwd=cli_ws)
+    assert "건너뜀" in korean.stdout and "실패" in korean.stdout
+
+
+def test_serve_runs_the_sync_on_its_schedule_and_stops_cleanly(cli_ws: Path) -> None:
+    with Workspace.open(cli_ws) as ws:
+        kr = ws.store.key_result("orders")
+    server = GatewayServer(cli_ws, extra_args=["--okr-sync", "1h"], log_json=False)
+    with server:
+        deadline = time.monotonic() + 60
+        with Workspace.open(cli_ws) as ws:
+            while not ws.store.checkins(kr.id) and time.monotonic() < deadline:
+                time.sleep(0.1)  # polling for the first round, not racing it
+            assert [c.source for c in ws.store.checkins(kr.id)] == ["binding:sql"]
+    logs = server.logs()
+    # SIGTERM: uvicorn shuts down and exits by the signal it got (-15); a hung sync thread would need SIGKILL (-9).
+    assert server.process is not None and server.process.returncode in (0, -15), logs[-2000:]
+    assert "Finished server process" in logs and "Traceback" not in logs
+    assert "OKR sync every 1h" in logs and "okr sync: 1 recorded, 0 skipped, 1 failed" in logs
+
+
+def test_serve_refuses_a_bad_schedule(cli_ws: Path) -> None:
+    refused = andon("serve", "--okr-sync", "soon", cwd=cli_ws)
+    assert refused.returncode == 2 and "--okr-sync" in refused.stderr and "'soon' is not a duration" in refused.stderr
