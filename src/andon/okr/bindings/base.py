@@ -156,7 +156,8 @@ def check_binding(spec: Mapping[str, Any] | BindingSettings, where: str = "bindi
             )
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
-            hint = t("okr.bind.hint.settings", type=type_name)
+            fields = ", ".join(f for f in cls.Settings.model_fields if f != "type")
+            hint = t("okr.bind.hint.settings", type=type_name, fields=fields)
         raise ConfigError(message, where=f"{where}.{loc}" if loc else where, hint=hint) from None
     cls.check(settings, where)
     return settings
