@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.gateway_server import GatewayServer
 
 from andon.okr.bindings import Binding, BindingContext, BindingSettings, Reading
@@ -97,7 +99,8 @@ def test_sync_records_each_bound_key_result_once_per_step(ws: Workspace) -> None
 
     add_order(ws)  # the number moves, but this step is recorded already
     again = sync(ws, NOW + timedelta(hours=3))
-    assert [(o.status, o.reason) for o in again.outcomes] == [("skipped", "recorded already for 2026-12-02")]
+    assert [(o.status, o.reason, o.value) for o in again.outcomes] == [("skipped", "recorded already for 2026-12-02",
+                                                                       5.0)]  # fmt: skip
     assert len(ws.store.checkins(orders.id)) == 1
 
     tomorrow = sync(ws, NOW + timedelta(days=1))
@@ -175,6 +178,23 @@ def test_the_step_is_the_utc_day_within_the_period() -> None:
     seoul = datetime(2026, 12, 3, 2, 0, tzinfo=timezone(timedelta(hours=9)))  # still 2 December in UTC
     assert period_step(Q4, seoul) == "2026-12-02"
     assert period_step(Q4, datetime(2027, 2, 1, tzinfo=UTC)) == "2026-12-31"
+
+
+@given(
+    st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+    st.integers(0, 400),
+    st.datetimes(
+        datetime(2020, 1, 1), datetime(2031, 12, 31), timezones=st.sampled_from([UTC, timezone(timedelta(hours=9))])
+    ),
+)
+def test_a_step_is_one_utc_day_and_never_after_the_period(starts: date, days: int, at: datetime) -> None:
+    period = Period(id="p", starts=starts, ends=starts + timedelta(days=days))
+    step = date.fromisoformat(period_step(period, at))
+    assert step <= period.ends
+    utc_day = at.astimezone(UTC).date()
+    assert step == utc_day or (utc_day > period.ends and step == period.ends)
+    same_day = datetime.combine(utc_day, datetime.min.time(), UTC)
+    assert period_step(period, same_day) == period_step(period, at)  # the whole UTC day is one step
 
 
 def test_the_schedule_syncs_in_its_thread_and_stops_cleanly(ws: Workspace, database_url: str) -> None:

@@ -113,12 +113,14 @@ def _sync_one(ws: Workspace, kr: KeyResult, period: Period, at: datetime, *, dry
     def outcome(status: Status, binding: str, **values: Any) -> SyncOutcome:
         return SyncOutcome(kr.id, kr.title, period.id, binding, source, step, status, **values)
 
-    if any(c.source == source and c.step == step for c in ws.store.checkins(kr.id)):
-        return outcome("skipped", str(spec.get("type", "?")), reason=t("okr.sync.already", step=step))
     where = f"key result {kr.key or kr.id} binding"
     binding: Binding | None = None
     try:
         binding = build_binding(spec, where)
+        done = next((c for c in ws.store.checkins(kr.id) if c.source == source and c.step == step), None)
+        if done is not None:  # this step is recorded: nothing is read (a query may be costly)
+            reason = t("okr.sync.already", step=step)
+            return outcome("skipped", binding.describe(), value=done.value, checkin=done.id, reason=reason)
         reading = binding.read(BindingContext(ws, kr, period, at))
     except AndonError as exc:
         return outcome("failed", _described(binding, spec), reason=_why(exc))
