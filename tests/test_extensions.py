@@ -32,7 +32,9 @@ def test_the_list_names_each_extension_point_of_the_architecture_once() -> None:
     kinds = [p.kind for p in EXTENSION_POINTS]
     groups = [p.group for p in EXTENSION_POINTS]
     assert len(set(kinds)) == len(kinds) and len(set(groups)) == len(groups)
-    assert set(kinds) == {"provider", "grader", "detector", "notifier", "chunker", "work-item importer", "tool"}
+    assert set(kinds) == {
+        "provider", "grader", "detector", "notifier", "chunker", "work-item importer", "key-result binding", "tool",
+    }  # fmt: skip
     assert all(g.startswith("andon.") for g in groups)
 
 

@@ -30,6 +30,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── IncidentError                      andon.watch.incidents
     ├── NotifyError                        andon.watch.notify.base
     ├── SourceError                        andon.watch.sources
+    ├── BindingError                       andon.okr.bindings.base
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
     └── APIError                           andon.client (the gateway answered with an error)

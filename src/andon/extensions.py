@@ -68,7 +68,16 @@ CHUNKERS = ExtensionPoint("chunker", "andon.chunkers", "splits an ingested docum
 IMPORTERS = ExtensionPoint(
     "work-item importer", "andon.importers", "reads tickets from Jira, GitHub, CSV …", status="planned"
 )
+KR_BINDINGS = ExtensionPoint(
+    "key-result binding",
+    "andon.kr_bindings",
+    "feeds a key result a number: read(context) -> Reading (andon metric, read-only SQL, linked work …)",
+    interface="andon.okr.bindings.base:Binding",
+    settings="andon.okr.bindings.base:BindingSettings",
+    registry="andon.okr.bindings.base:REGISTRY",
+)
 TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", status="planned")
 
-EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, IMPORTERS, TOOLS)
-
+EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
+    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, IMPORTERS, KR_BINDINGS, TOOLS,
+)  # fmt: skip

@@ -59,6 +59,12 @@ def serve(
     watch: Annotated[
         bool, typer.Option("--watch", help="Also run the watcher (monitors and the automatic cord) in this process.")
     ] = False,
+    okr_sync: Annotated[
+        str | None,
+        typer.Option(
+            "--okr-sync", metavar="EVERY", help="Also run the OKR sync every EVERY (e.g. 1h) in this process."
+        ),
+    ] = None,
 ) -> None:
     """Serve the workspace's features over HTTP (invoke, OpenAI-compatible chat, reviews, metrics).
 
@@ -78,6 +84,10 @@ def serve(
     level = log_level.upper()
     logging_config = log_config(json_lines=log_json, level=level)
     logging.config.dictConfig(logging_config)  # the notes below come out in the same form as the request logs
+    from andon.cli.okr_sync_cmds import log_result, parse_every
+    from andon.okr.sync import SyncSchedule
+
+    every_s = None if okr_sync is None else parse_every(okr_sync)
     ws = open_workspace()  # validates andon.yaml and migrates the store once, before any worker starts
     settings = ws.config.gateway
     host = host or settings.host
@@ -99,6 +109,10 @@ def serve(
         check_monitors(ws.loaded)  # a bad monitor stops the start, as a bad feature does
     if watcher is not None:
         watcher.start()
+    okr_schedule = None if every_s is None else SyncSchedule(ws.root, every_s, on_result=log_result)
+    if okr_schedule is not None:
+        okr_schedule.start()  # once, in the supervising process, like the watcher
+        log.info(t("okr.sync.serving", every=okr_sync))
     # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
     http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
     terminated = _ThreadSafeTermination() if watcher is not None else None
@@ -132,6 +146,8 @@ def serve(
     finally:
         if watcher is not None:
             watcher.stop()
+        if okr_schedule is not None:
+            okr_schedule.stop()
         if terminated is not None:
             terminated.restore()
 

@@ -9,7 +9,7 @@ from andon.deploy._common import default_actor, require_feature
 from andon.deploy.cord import CordError, CordPull, pull_cord, release_cord, resume_feature, state_events, stop_feature
 from andon.deploy.criteria import criteria_record, criteria_sha256, recorded_criteria
 from andon.deploy.data_use import set_cases_allowed
-from andon.deploy.gate import Judgement, JudgementMemo, Verdict, evaluation_verdict
+from andon.deploy.gate import Judgement, JudgementMemo, Verdict, evaluation_verdict, verdict_metrics
 from andon.deploy.live import LiveState, NotLiveError, live_version
 from andon.deploy.promotion import PromotionRefused, PromotionResult, history, live_stack, promote, rollback
 
@@ -40,4 +40,5 @@ __all__ = [
     "set_cases_allowed",
     "state_events",
     "stop_feature",
+    "verdict_metrics",
 ]

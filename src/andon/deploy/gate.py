@@ -15,6 +15,7 @@ from andon.config.schema import FeatureConfig
 from andon.deploy._common import require_feature
 from andon.deploy.criteria import criteria_record, criteria_sha256, recorded_criteria
 from andon.evals.build import build_report, feature_for_run
+from andon.evals.metrics import MetricValue
 from andon.evals.model import CriterionResult, VersionSummary
 from andon.evals.summarize import Conversion, judge_criteria
 from andon.messages import t
@@ -106,6 +107,17 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
         run_criteria_sha256=recorded_sha,
         passed_on_run_criteria=judged.passed_on_run,
     )
+
+
+def verdict_metrics(ws: Workspace, feature: str, verdict: Verdict) -> dict[str, MetricValue]:
+    """Every metric the verdict's run measured for its version, by criterion key (``accuracy``, ``recall[reject]`` …).
+
+    Empty when the version was never evaluated to the end.
+    """
+    if verdict.run_id is None:
+        return {}
+    run = ws.store.get_run(verdict.run_id)
+    return dict(_summary(ws, run, require_feature(ws, feature), verdict.version_id).metrics)
 
 
 def failure_line(c: CriterionResult) -> str:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from andon.config.schema import SHARE_METRICS
+from andon.config.schema import SHARE_METRICS, TRACE_METRICS
 from andon.errors import AndonError
 from andon.messages import t
+from andon.store import Store
 from andon.store.watch import JsonPath, ShareKind
 from andon.watch.detectors.base import Proportion
 from andon.watch.monitors import Measurement, Monitor
@@ -126,24 +128,50 @@ async def window_value(
 
 def trace_value(ws: Workspace, monitor: Monitor, start: datetime, end: datetime) -> Measurement:
     """A traces metric of the monitor's feature, computed in SQL."""
-    source, metric, store = monitor.config.source, monitor.config.metric, ws.store
+    source = monitor.config.source
     feature = monitor.source_feature
     assert feature is not None  # the schema requires it for traces monitors
+    return trace_metric(
+        ws.store,
+        feature,
+        monitor.config.metric,
+        start,
+        end,
+        route=source.route,
+        path=source.path,
+        label=source.label,
+        in_tags=source.in_tags,
+    )
+
+
+def trace_metric(
+    store: Store,
+    feature: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    *,
+    route: str | None = None,
+    path: str | None = None,
+    label: str | Sequence[str] | None = None,
+    in_tags: bool = False,
+) -> Measurement:
+    """One of ``TRACE_METRICS`` of ``feature`` over [start, end), in SQL (the watcher and the OKR bindings read it)."""
     minutes = (end - start).total_seconds() / 60.0
     if metric in SHARE_METRICS:
         if metric == "negative_feedback_rate":
             hits, trials = store.feedback_negative(feature, start, end)
         else:
-            labels = [source.label] if isinstance(source.label, str) else list(source.label or [])
+            labels = [label] if isinstance(label, str) else list(label or [])
             hits, trials = store.trace_share(
                 feature,
                 start,
                 end,
                 _SHARE_KIND[metric],
-                route=source.route,
-                path=json_path(source.path or ""),
+                route=route,
+                path=json_path(path or ""),
                 labels=labels,
-                in_tags=source.in_tags,
+                in_tags=in_tags,
             )
         share = hits / trials if trials else None
         return Measurement(value=share, counts=Proportion(hits, trials), calls=trials)
@@ -157,10 +185,12 @@ def trace_value(ws: Workspace, monitor: Monitor, start: datetime, end: datetime)
         count = store.trace_calls(feature, start, end)
         return Measurement(value=count / minutes, calls=count)
     if metric == "judge_score":
-        mean, count = store.trace_json_mean(feature, start, end, json_path(source.path or ""), in_tags=source.in_tags)
+        mean, count = store.trace_json_mean(feature, start, end, json_path(path or ""), in_tags=in_tags)
         return Measurement(value=mean, calls=count)
     if metric == "review_backlog":
         return Measurement(value=float(store.review_backlog(feature, end)))
+    if metric != "review_median_wait_s":
+        raise SourceError(t("watch.source.unknown_metric", metric=metric, known=", ".join(TRACE_METRICS)))
     wait, count = store.review_wait_percentile(feature, start, end, 0.5)
     return Measurement(value=wait, calls=None if wait is None else count)
 
