@@ -24,7 +24,6 @@ from andon.errors import ConfigError
 from andon.messages import t
 from andon.okr.work.base import Cursor, ImportBatch, ImporterSettings, WorkImporter, parse_time
 from andon.store.okr import WorkItem
-from andon.store.records import new_id
 
 COLUMNS = ("id", "title", "status", "done", "points", "labels", "url", "assignee", "updated_at", "kind")
 ALIASES = {"external_id": "id", "key": "id", "summary": "title", "updated": "updated_at", "story_points": "points"}
@@ -164,7 +163,7 @@ def _row(row: list[str], columns: dict[str, int], where: str, problems: list[Pro
     done = done_text in _TRUE if done_text else status.lower() in DONE_STATUSES
     labels = tuple(label.strip() for label in _LABEL_SPLIT.split(cell("labels")) if label.strip())
     return WorkItem(
-        id=new_id("wi"), source=CsvImporter.source, external_id=cell("id"), title=cell("title"), status=status,
+        source=CsvImporter.source, external_id=cell("id"), title=cell("title"), status=status,
         done=done, points=points, labels=labels, url=cell("url") or None, assignee=cell("assignee") or None,
         updated_at=updated, kind=cell("kind") or "task",
     )  # fmt: skip

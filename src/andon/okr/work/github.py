@@ -19,7 +19,6 @@ from andon.messages import t
 from andon.okr.work.base import Cursor, ImportBatch, ImporterSettings, WorkImporter, WorkImportError, parse_time
 from andon.okr.work.http import Session, json_body, refuse, retry_after
 from andon.store.okr import WorkItem
-from andon.store.records import new_id
 
 API_VERSION = "2022-11-28"
 SECONDARY_WAIT_S = 60.0  # GitHub: "wait at least one minute" when a secondary limit names no time
@@ -124,7 +123,7 @@ class GitHubImporter(WorkImporter):
             status = str(reason) if state == "closed" and reason in NOT_DONE_REASONS else state
         assignee = raw.get("assignee") or {}
         return WorkItem(
-            id=new_id("wi"), source=self.source, external_id=f"{self.settings.repo}#{raw['number']}",
+            source=self.source, external_id=f"{self.settings.repo}#{raw['number']}",
             title=str(raw.get("title") or ""), status=status, done=done, points=self._points(labels),
             labels=labels, url=raw.get("html_url"), assignee=assignee.get("login") or None,
             updated_at=parse_time(raw.get("updated_at")), kind="pull_request" if pull is not None else "issue",

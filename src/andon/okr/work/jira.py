@@ -22,7 +22,6 @@ from andon.messages import t
 from andon.okr.work.base import Cursor, ImportBatch, ImporterSettings, WorkImporter, WorkImportError, parse_time
 from andon.okr.work.http import Session, backoff, json_body, refuse, retry_after
 from andon.store.okr import WorkItem
-from andon.store.records import new_id
 
 BASE_FIELDS = ("summary", "status", "labels", "assignee", "updated", "issuetype")
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -159,7 +158,7 @@ class JiraImporter(WorkImporter):
         assignee = fields.get("assignee") or {}
         key = str(issue["key"])
         return WorkItem(
-            id=new_id("wi"), source=self.source, external_id=key, title=str(fields.get("summary") or ""),
+            source=self.source, external_id=key, title=str(fields.get("summary") or ""),
             status=str(status.get("name") or ""), done=category == "done",
             points=_points(fields.get(self.settings.points_field)) if self.settings.points_field else None,
             labels=tuple(str(label) for label in fields.get("labels") or ()), url=f"{self.base}/browse/{key}",

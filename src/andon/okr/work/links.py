@@ -109,7 +109,10 @@ def apply_rules(store: Store, rules: Sequence[LinkRule], items: Iterable[WorkIte
         for rule in rules:
             for ref in rule.targets(item):
                 if ref not in krs:
-                    krs[ref] = store.key_result(ref)
+                    try:
+                        krs[ref] = store.key_result(ref)
+                    except NotFoundError:
+                        krs[ref] = None
                 kr = krs[ref]
                 if kr is None:
                     report.unresolved.setdefault(ref, []).append(item.external_id)
@@ -144,10 +147,7 @@ def find_work_item(store: Store, ref: str) -> WorkItem:
 
 def find_key_result(store: Store, ref: str) -> KeyResult:
     """A key result by key, id or unique id prefix; an unknown one is an error saying how to list them."""
-    kr = store.key_result(ref)
-    if kr is None:
-        raise NotFoundError(t("okr_work.kr_not_found", ref=ref), hint=t("okr_work.kr_not_found_hint"))
-    return kr
+    return store.key_result(ref)
 
 
 def link(store: Store, work_ref: str, kr_ref: str, kind: LinkKind = "contributes") -> tuple[WorkItem, KeyResult, bool]:
