@@ -75,5 +75,12 @@ WORK_IMPORTERS = ExtensionPoint(
 )
 TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", status="planned")
 
-EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, TOOLS)
-
+EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
+    PROVIDERS,
+    GRADERS,
+    DETECTORS,
+    NOTIFIERS,
+    CHUNKERS,
+    WORK_IMPORTERS,
+    TOOLS,
+)

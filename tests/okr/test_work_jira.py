@@ -7,13 +7,13 @@ import base64
 from datetime import UTC, date, datetime
 
 import pytest
+from tests.support.recorded_api import RecordedApi, Reply, recorded
 
 from andon.errors import ConfigError
 from andon.okr.work import ImportContext, WorkImportError, build_importer, import_work
 from andon.okr.work.jira import JiraImporter
 from andon.store import Store
 from andon.store.okr import Period, Team
-from tests.support.recorded_api import RecordedApi, Reply, recorded
 
 TOKEN = "atl-token-7f3a9c"  # made up; must never show in any message
 
@@ -65,7 +65,9 @@ async def test_cloud_reads_three_pages_by_token_and_waits_out_a_429(api: Recorde
     first = api.requests[0]
     assert first.query["jql"] == ["project = MENU"] and first.query["maxResults"] == ["3"]
     assert "customfield_10016" in first.query["fields"][0].split(",")
-    assert first.headers["authorization"] == "Basic " + base64.b64encode(f"jiwoo@acme.example:{TOKEN}".encode()).decode()
+    assert (
+        first.headers["authorization"] == "Basic " + base64.b64encode(f"jiwoo@acme.example:{TOKEN}".encode()).decode()
+    )
 
 
 async def test_cloud_issues_become_work_items(api: RecordedApi) -> None:
@@ -73,7 +75,12 @@ async def test_cloud_issues_become_work_items(api: RecordedApi) -> None:
     items = {i.external_id: i for i in (await cloud(api).fetch(None)).items}
 
     one, two, five = items["MENU-1"], items["MENU-2"], items["MENU-5"]
-    assert (one.source, one.title, one.status, one.done) == ("jira", "Auto-approve menu photos with a clear dish", "Done", True)
+    assert (one.source, one.title, one.status, one.done) == (
+        "jira",
+        "Auto-approve menu photos with a clear dish",
+        "Done",
+        True,
+    )
     assert (two.status, two.done) == ("In Progress", False)  # done is the status category, not the name
     assert (items["MENU-5"].status, items["MENU-5"].done) == ("In Review", False)
     assert one.points == 5.0 and five.points is None
@@ -85,7 +92,14 @@ async def test_cloud_issues_become_work_items(api: RecordedApi) -> None:
 async def test_server_pages_by_start_at_against_total_with_a_bearer_token(api: RecordedApi) -> None:
     api.play(*(Reply(body=recorded(f"jira_server_page{n}")) for n in (1, 2, 3)))
     importer = build_importer(
-        {"type": "jira", "flavor": "server", "url": api.url, "jql": "project = MENU", "token_env": "JIRA_PAT", "page_size": 3},
+        {
+            "type": "jira",
+            "flavor": "server",
+            "url": api.url,
+            "jql": "project = MENU",
+            "token_env": "JIRA_PAT",
+            "page_size": 3,
+        },
         ImportContext(env={"JIRA_PAT": TOKEN}, sleep=Sleeps()),
     )
 
@@ -99,8 +113,13 @@ async def test_server_pages_by_start_at_against_total_with_a_bearer_token(api: R
 
 
 def test_the_incremental_jql_keeps_the_query_and_its_order_and_reads_a_day_back() -> None:
-    importer = JiraImporter(JiraImporter.Settings.model_validate(
-        {"type": "jira", "url": "https://x.atlassian.net", "email": "a@b.c", "jql": "project = MENU ORDER BY rank"}))  # fmt: skip
+    settings = {
+        "type": "jira",
+        "url": "https://x.atlassian.net",
+        "email": "a@b.c",
+        "jql": "project = MENU ORDER BY rank",
+    }
+    importer = JiraImporter(JiraImporter.Settings.model_validate(settings))
     assert importer.jql(None) == "project = MENU ORDER BY rank"
     since = {"updated": "2026-11-20T04:14:15+00:00"}
     assert importer.jql(since) == '(project = MENU) AND updated >= "2026/11/19 04:14" ORDER BY rank'
@@ -149,7 +168,9 @@ async def test_a_missing_token_or_email_is_a_config_error_before_any_request(api
 async def test_unreachable_jira_is_a_clear_error() -> None:
     with RecordedApi() as gone:
         url = gone.url
-    importer = build_importer({"type": "jira", "url": url, "email": "a@b.c"}, ImportContext(env={"JIRA_API_TOKEN": TOKEN}))
+    importer = build_importer(
+        {"type": "jira", "url": url, "email": "a@b.c"}, ImportContext(env={"JIRA_API_TOKEN": TOKEN})
+    )
     with pytest.raises(WorkImportError) as failed:
         await importer.fetch(None)
     assert "could not be reached" in failed.value.message and TOKEN not in str(failed.value)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from andon.cli._common import Listing, console, open_workspace, print_json, run
+from andon.cli._common import ColumnKind, Listing, console, open_workspace, print_json, run
 from andon.errors import ConfigError
 from andon.messages import t
 from andon.okr.work import (
@@ -32,11 +32,24 @@ RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="A YAML file of link rules to apply after the import.")
 ]
 KindOption = Annotated[
-    str, typer.Option("--kind", help="measures (its progress moves the key result) or contributes (shown, not counted).")
+    str,
+    typer.Option("--kind", help="measures (its progress moves the key result) or contributes (shown, not counted)."),
 ]
 
+WORK_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
+    ("item", "id"), ("title", "clip"), ("status", "text"), ("points", "text"), ("links", "text"),
+)  # fmt: skip
+KR_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
+    ("kr", "id"),
+    ("title", "clip"),
+    ("owner", "text"),
+    ("binding", "text"),
+)
+
 import_app = typer.Typer(
-    name="import", help="Import work items from Jira, GitHub or a CSV file (again: only what changed).", no_args_is_help=True
+    name="import",
+    help="Import work items from Jira, GitHub or a CSV file (again: only what changed).",
+    no_args_is_help=True,
 )
 
 
@@ -53,10 +66,16 @@ def register(okr_app: typer.Typer) -> None:
 def import_jira(
     url: Annotated[str, typer.Option("--url", help="Jira base URL, e.g. https://acme.atlassian.net.")],
     jql: Annotated[str, typer.Option("--jql", help="Which issues, e.g. 'project = MENU AND labels = okr'.")] = "",
-    server: Annotated[bool, typer.Option("--server", help="Jira Server/Data Center (a personal access token) instead of Cloud.")] = False,
+    server: Annotated[
+        bool, typer.Option("--server", help="Jira Server/Data Center (a personal access token) instead of Cloud.")
+    ] = False,
     email: Annotated[str | None, typer.Option("--email", help="Cloud: the account e-mail of the API token.")] = None,
-    token_env: Annotated[str, typer.Option("--token-env", help="Environment variable holding the API token or PAT.")] = "JIRA_API_TOKEN",
-    points_field: Annotated[str | None, typer.Option("--points-field", help="Story-point field id, e.g. customfield_10016.")] = None,
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="Environment variable holding the API token or PAT.")
+    ] = "JIRA_API_TOKEN",
+    points_field: Annotated[
+        str | None, typer.Option("--points-field", help="Story-point field id, e.g. customfield_10016.")
+    ] = None,
     rules: RulesOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -69,11 +88,22 @@ def import_jira(
 @import_app.command("github")
 def import_github(
     repo: Annotated[str, typer.Argument(help="The repository, owner/name.")],
-    base_url: Annotated[str, typer.Option("--base-url", help="API root; GitHub Enterprise: https://HOST/api/v3.")] = "https://api.github.com",
-    token_env: Annotated[str, typer.Option("--token-env", help="Environment variable holding a token ('' for none).")] = "GITHUB_TOKEN",
-    pull_requests: Annotated[bool, typer.Option("--pull-requests/--no-pull-requests", help="Import pull requests as well as issues.")] = True,
-    label: Annotated[list[str] | None, typer.Option("--label", help="Only items with this label (repeatable: all of them).")] = None,
-    points_label_prefix: Annotated[str | None, typer.Option("--points-label-prefix", help="Points from a label such as 'points:3' (give 'points:').")] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="API root; GitHub Enterprise: https://HOST/api/v3.")
+    ] = "https://api.github.com",
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="Environment variable holding a token ('' for none).")
+    ] = "GITHUB_TOKEN",
+    pull_requests: Annotated[
+        bool, typer.Option("--pull-requests/--no-pull-requests", help="Import pull requests as well as issues.")
+    ] = True,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Only items with this label (repeatable: all of them).")
+    ] = None,
+    points_label_prefix: Annotated[
+        str | None,
+        typer.Option("--points-label-prefix", help="Points from a label such as 'points:3' (give 'points:')."),
+    ] = None,
     rules: RulesOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -113,13 +143,32 @@ def _import(options: dict[str, Any], rules_file: Path | None, as_json: bool, *, 
 
 
 def link_cmd(
-    work_ref: Annotated[str | None, typer.Argument(metavar="WORK", help="Work item: its id, source:external-id, or external id (MENU-12, owner/repo#3).")] = None,
-    kr_ref: Annotated[str | None, typer.Argument(metavar="KR", help="Key result: its key, id or a unique id prefix.")] = None,
+    work_ref: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="WORK", help="Work item: its id, source:external-id, or external id (MENU-12, owner/repo#3)."
+        ),
+    ] = None,
+    kr_ref: Annotated[
+        str | None, typer.Argument(metavar="KR", help="Key result: its key, id or a unique id prefix.")
+    ] = None,
     kind: KindOption = "contributes",
-    rules_file: Annotated[Path | None, typer.Option("--rules", help="Apply the link rules of this YAML file to every work item.")] = None,
-    label: Annotated[str | None, typer.Option("--label", help="Rule: link items with a label matching this glob (e.g. 'KR-2026Q4-*'); each label names a key result unless --kr does.")] = None,
-    keyword: Annotated[str | None, typer.Option("--keyword", help="Rule: link items whose title holds these words to --kr.")] = None,
-    kr_option: Annotated[str | None, typer.Option("--kr", help="The key result a --label or --keyword rule links to.")] = None,
+    rules_file: Annotated[
+        Path | None, typer.Option("--rules", help="Apply the link rules of this YAML file to every work item.")
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            "--label",
+            help="Rule: link items with a label matching this glob (e.g. 'KR-2026Q4-*'); each label names a key result unless --kr does.",
+        ),
+    ] = None,
+    keyword: Annotated[
+        str | None, typer.Option("--keyword", help="Rule: link items whose title holds these words to --kr.")
+    ] = None,
+    kr_option: Annotated[
+        str | None, typer.Option("--kr", help="The key result a --label or --keyword rule links to.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Link WORK to KR by hand, or apply link rules (--rules FILE, --label GLOB, --keyword TEXT --kr KR)."""
@@ -144,7 +193,9 @@ def link_cmd(
 
 
 def unlink_cmd(
-    work_ref: Annotated[str, typer.Argument(metavar="WORK", help="Work item: its id, source:external-id, or external id.")],
+    work_ref: Annotated[
+        str, typer.Argument(metavar="WORK", help="Work item: its id, source:external-id, or external id.")
+    ],
     kr_ref: Annotated[str, typer.Argument(metavar="KR", help="Key result: its key, id or a unique id prefix.")],
 ) -> None:
     """Remove the link between WORK and KR."""
@@ -157,7 +208,9 @@ def unlink_cmd(
 def work_cmd(
     unlinked: Annotated[bool, typer.Option("--unlinked", help="Only work linked to no key result.")] = False,
     kr: Annotated[str | None, typer.Option("--kr", help="Only work linked to this key result.")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Only work from this source (jira, github, csv).")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only work from this source (jira, github, csv).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List imported work items with the key results they are linked to."""
@@ -171,8 +224,8 @@ def work_cmd(
         console.print(t("okr_work.cli.no_unlinked" if unlinked else "okr_work.cli.no_work"))
         return
     listing = Listing(title=t("okr_work.cli.work_title_unlinked" if unlinked else "okr_work.cli.work_title"))
-    for column, kind in (("item", "id"), ("title", "clip"), ("status", "text"), ("points", "text"), ("links", "text")):
-        listing.column(t(f"okr_work.col.{column}"), kind)  # type: ignore[arg-type]
+    for column, kind in WORK_COLUMNS:
+        listing.column(t(f"okr_work.col.{column}"), kind)
     for r in rows:
         listing.row(escape(_ref(r.item)), escape(r.item.title), escape(_status(r.item)),
                     "" if r.item.points is None else f"{r.item.points:g}", escape(_links_text(r, names)))  # fmt: skip
@@ -180,7 +233,9 @@ def work_cmd(
 
 
 def kr_without_work_cmd(
-    period: Annotated[str | None, typer.Option("--period", help="Only key results of this period, e.g. 2026Q4.")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Only key results of this period, e.g. 2026Q4.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List key results that no work item is linked to."""
@@ -193,10 +248,12 @@ def kr_without_work_cmd(
         console.print(t("okr_work.cli.every_kr_has_work"))
         return
     listing = Listing(title=t("okr_work.cli.kr_without_work_title"))
-    for column, kind in (("kr", "id"), ("title", "clip"), ("owner", "text"), ("binding", "text")):
-        listing.column(t(f"okr_work.col.{column}"), kind)  # type: ignore[arg-type]
+    for column, kind in KR_COLUMNS:
+        listing.column(t(f"okr_work.col.{column}"), kind)
     for kr in found:
-        listing.row(escape(kr.key or kr.id), escape(kr.title), escape(kr.owner), escape(str((kr.binding or {}).get("type", ""))))
+        listing.row(
+            escape(kr.key or kr.id), escape(kr.title), escape(kr.owner), escape(str((kr.binding or {}).get("type", "")))
+        )
     listing.print(console)
 
 

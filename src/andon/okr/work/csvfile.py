@@ -100,8 +100,8 @@ def parse_rows(text: str, path: Path, delimiter: str = ",") -> list[WorkItem]:
             item = _row(row, columns, f"{path}:{line}", problems)
             if item is not None:
                 if item.external_id in first_line:
-                    problems.append(Problem(f"{path}:{line}", "id", t("okr_work.csv.duplicate", id=item.external_id,
-                                            line=first_line[item.external_id]), t("okr_work.csv.duplicate_hint")))  # fmt: skip
+                    message = t("okr_work.csv.duplicate", id=item.external_id, line=first_line[item.external_id])
+                    problems.append(Problem(f"{path}:{line}", "id", message, t("okr_work.csv.duplicate_hint")))
                 else:
                     first_line[item.external_id] = line
                     items.append(item)
@@ -118,7 +118,11 @@ def _columns(header: list[str], path: Path, problems: list[Problem]) -> dict[str
         name = ALIASES.get(name, name)
         if name not in COLUMNS:
             close = difflib.get_close_matches(name, COLUMNS, n=1)
-            hint = t("okr_work.csv.did_you_mean", name=close[0]) if close else t("okr_work.csv.columns_hint", columns=", ".join(COLUMNS))
+            hint = (
+                t("okr_work.csv.did_you_mean", name=close[0])
+                if close
+                else t("okr_work.csv.columns_hint", columns=", ".join(COLUMNS))
+            )
             problems.append(Problem(f"{path}:1", raw, t("okr_work.csv.unknown_column", column=raw), hint))
         elif name in columns:
             problems.append(Problem(f"{path}:1", raw, t("okr_work.csv.repeated_column", column=raw)))
@@ -126,7 +130,9 @@ def _columns(header: list[str], path: Path, problems: list[Problem]) -> dict[str
             columns[name] = index
     for name in REQUIRED:
         if name not in columns:
-            problems.append(Problem(f"{path}:1", name, t("okr_work.csv.missing_column", column=name), t("okr_work.csv.header_hint")))
+            problems.append(
+                Problem(f"{path}:1", name, t("okr_work.csv.missing_column", column=name), t("okr_work.csv.header_hint"))
+            )
     if problems:  # the rows cannot be read without the right header
         raise InvalidConfig(problems, path=str(path))
     return columns
@@ -153,10 +159,16 @@ def _row(row: list[str], columns: dict[str, int], where: str, problems: list[Pro
             problems.append(Problem(where, "points", t("okr_work.csv.bad_number", value=cell("points"))))
     done_text = cell("done").lower()
     if done_text and done_text not in _TRUE | _FALSE:
-        problems.append(Problem(where, "done", t("okr_work.csv.bad_done", value=cell("done")), t("okr_work.csv.done_hint")))
+        problems.append(
+            Problem(where, "done", t("okr_work.csv.bad_done", value=cell("done")), t("okr_work.csv.done_hint"))
+        )
     updated = parse_time(cell("updated_at")) if cell("updated_at") else None
     if cell("updated_at") and updated is None:
-        problems.append(Problem(where, "updated_at", t("okr_work.csv.bad_time", value=cell("updated_at")), t("okr_work.csv.time_hint")))
+        problems.append(
+            Problem(
+                where, "updated_at", t("okr_work.csv.bad_time", value=cell("updated_at")), t("okr_work.csv.time_hint")
+            )
+        )
     if len(problems) > before:
         return None
     status = cell("status")

@@ -32,7 +32,9 @@ class GitHubSettings(ImporterSettings):
     type: Literal["github"] = "github"
     repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     base_url: str = Field(default="https://api.github.com", description="API root; GHE: https://HOST/api/v3")
-    token_env: str | None = Field(default="GITHUB_TOKEN", description="environment variable with a token; None: anonymous")
+    token_env: str | None = Field(
+        default="GITHUB_TOKEN", description="environment variable with a token; None: anonymous"
+    )
     pull_requests: bool = Field(default=True, description="import pull requests as well as issues")
     labels: tuple[str, ...] = Field(default=(), description="only items with all of these labels")
     points_label_prefix: str | None = Field(default=None, description="a label such as 'points:3' gives points")
@@ -61,8 +63,12 @@ class GitHubImporter(WorkImporter):
     def _session(self) -> Session:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": "andon"}
         if self.settings.token_env:
-            headers["Authorization"] = f"Bearer {self.context.secret(self.settings.token_env, setting='github.token_env')}"
-        return Session(self.settings, self.context, headers, _wait_for, f"github {self.base}/repos/{self.settings.repo}")
+            headers["Authorization"] = (
+                f"Bearer {self.context.secret(self.settings.token_env, setting='github.token_env')}"
+            )
+        return Session(
+            self.settings, self.context, headers, _wait_for, f"github {self.base}/repos/{self.settings.repo}"
+        )
 
     def _filters(self) -> dict[str, Any]:
         params: dict[str, Any] = {"state": "all"}
@@ -104,7 +110,12 @@ class GitHubImporter(WorkImporter):
         body = json_body(response, where) if response.content else []
         if response.status_code != 200:
             detail = str(body.get("message", "")) if isinstance(body, dict) else ""
-            raise refuse(response, where, detail, auth_hint=t("okr_work.github.auth_hint", variable=self.settings.token_env or "GITHUB_TOKEN"))
+            raise refuse(
+                response,
+                where,
+                detail,
+                auth_hint=t("okr_work.github.auth_hint", variable=self.settings.token_env or "GITHUB_TOKEN"),
+            )
         if not isinstance(body, list):
             raise WorkImportError(t("okr_work.bad_shape", what="issue list"), where=where)
         return body
@@ -112,7 +123,9 @@ class GitHubImporter(WorkImporter):
     def item(self, raw: dict[str, Any]) -> WorkItem:
         """One issue or pull request as a work item."""
         pull = raw.get("pull_request")
-        labels = tuple(str(label.get("name", "")) if isinstance(label, dict) else str(label) for label in raw.get("labels") or ())
+        labels = tuple(
+            str(label.get("name", "")) if isinstance(label, dict) else str(label) for label in raw.get("labels") or ()
+        )
         state = str(raw.get("state") or "")
         if pull is not None:
             merged = bool(pull.get("merged_at"))

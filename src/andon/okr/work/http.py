@@ -70,7 +70,9 @@ class Session:
             await self._client.aclose()
             self._client = None
 
-    async def get(self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    async def get(
+        self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """GET ``url``; a rate-limited answer is waited out and retried, a transport failure is an error."""
         assert self._client is not None, "use the session in `async with`"
         for attempt in range(self.settings.max_retries + 1):
@@ -110,4 +112,6 @@ def refuse(response: httpx.Response, where: str, detail: str, *, auth_hint: str)
     """The error for an answer that is not a success: auth failures get ``auth_hint``, others the detail."""
     status = response.status_code
     hint = auth_hint if status in (401, 403) else t("okr_work.refused_hint")
-    return WorkImportError(t("okr_work.refused", status=status, detail=detail or response.reason_phrase), where=where, hint=hint)
+    return WorkImportError(
+        t("okr_work.refused", status=status, detail=detail or response.reason_phrase), where=where, hint=hint
+    )

@@ -145,7 +145,9 @@ class JiraImporter(WorkImporter):
             messages = body.get("errorMessages") if isinstance(body, dict) else None
             errors = body.get("errors") if isinstance(body, dict) else None
             detail = "; ".join([*(messages or []), *(f"{k}: {v}" for k, v in (errors or {}).items())])
-            raise refuse(response, where, detail, auth_hint=t("okr_work.jira.auth_hint", variable=self.settings.token_env))
+            raise refuse(
+                response, where, detail, auth_hint=t("okr_work.jira.auth_hint", variable=self.settings.token_env)
+            )
         if not isinstance(body, dict):
             raise WorkImportError(t("okr_work.bad_shape", what="search result"), where=where)
         return body

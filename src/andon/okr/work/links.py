@@ -127,7 +127,7 @@ def apply_rules(store: Store, rules: Sequence[LinkRule], items: Iterable[WorkIte
             report.removed.append(link)
     for (work_id, kr_id), (kind, name) in wanted.items():
         if store.link_work(work_id, kr_id, kind, rule=name):
-            report.made.append(WorkLink(work_id, kr_id, kind, name))
+            report.made.append(WorkLink(work_item=work_id, key_result=kr_id, kind=kind, rule=name))
     return report
 
 
@@ -135,7 +135,9 @@ def find_work_item(store: Store, ref: str) -> WorkItem:
     """A work item by id (``wi_…``), ``source:external_id``, or an external id that only one source has."""
     items = store.work_items()
     source, _, external = ref.partition(":")
-    found = [i for i in items if i.id == ref] or [i for i in items if external and (i.source, i.external_id) == (source, external)]
+    found = [i for i in items if i.id == ref] or [
+        i for i in items if external and (i.source, i.external_id) == (source, external)
+    ]
     found = found or [i for i in items if i.external_id == ref]
     if len(found) == 1:
         return found[0]
@@ -170,7 +172,9 @@ class LinkedWork:
     links: tuple[WorkLink, ...]
 
 
-def work(store: Store, *, source: str | None = None, key_result: str | None = None, unlinked: bool = False) -> list[LinkedWork]:
+def work(
+    store: Store, *, source: str | None = None, key_result: str | None = None, unlinked: bool = False
+) -> list[LinkedWork]:
     """Work items with their links: all, those of one key result, or (``unlinked``) those linked to none."""
     kr_id = find_key_result(store, key_result).id if key_result else None
     links: dict[str, list[WorkLink]] = {}
