@@ -154,6 +154,12 @@ async def test_rate_limits_give_up_after_the_retries_or_when_the_wait_is_too_lon
         await cloud(api, patient, max_wait_s=60).fetch(None)
     assert patient.waits == [] and "3600" in long_wait.value.message
 
+    # Overloaded without saying how long: 1, 2, 4 … seconds.
+    api.play(Reply(503), Reply(503), *cloud_pages())
+    backing_off = Sleeps()
+    assert len((await cloud(api, backing_off).fetch(None)).items) == 8
+    assert backing_off.waits == [1.0, 2.0]
+
 
 async def test_a_missing_token_or_email_is_a_config_error_before_any_request(api: RecordedApi) -> None:
     importer = build_importer({"type": "jira", "url": api.url, "email": "a@b.c"}, ImportContext(env={}))
