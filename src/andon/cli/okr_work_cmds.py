@@ -136,7 +136,7 @@ def _import(options: dict[str, Any], rules_file: Path | None, as_json: bool, *, 
         console.print(t("okr_work.cli.unchanged", what=escape(label)))
     else:
         console.print(t("okr_work.cli.imported", what=escape(label), fetched=result.fetched, inserted=result.inserted,
-                        updated=result.updated, requests=result.requests))  # fmt: skip
+                        updated=result.updated))  # fmt: skip
     if result.waits:
         console.print(t("okr_work.cli.waited", n=len(result.waits), seconds=round(sum(result.waits), 1)))
     _print_rules(result.links)
@@ -241,11 +241,12 @@ def kr_without_work_cmd(
     """List key results that no work item is linked to."""
     with open_workspace() as ws:
         found = key_results_without_work(ws.store, period=period)
+        any_kr = bool(found) or bool(ws.store.key_results(period=period))
     if as_json:
         print_json([_kr_json(kr) for kr in found])
         return
     if not found:
-        console.print(t("okr_work.cli.every_kr_has_work"))
+        console.print(t("okr_work.cli.every_kr_has_work" if any_kr else "okr_work.cli.no_krs"))
         return
     listing = Listing(title=t("okr_work.cli.kr_without_work_title"))
     for column, kind in KR_COLUMNS:
