@@ -84,6 +84,18 @@ def test_a_rule_named_target_and_a_source_filter(store: Store) -> None:
         ],
     )
     assert pairs(store) == {("acme/menu-app#6", "KR-2026Q4-3", "contributes", "label:bug->KR-2026Q4-3")}
+    with pytest.raises(NotFoundError) as typo:
+        apply_rules(store, [LinkRule(keyword="photo", key_result="KR-2026Q4-33")])
+    assert typo.value.where == "rule keyword:photo->KR-2026Q4-33" and "KR-2026Q4-33" in typo.value.message
+
+
+def test_a_label_names_a_key_result_by_its_key_never_by_an_id_prefix(store: Store) -> None:
+    krs = seed(store)
+    prefix = krs[1].id[:12]
+    store.upsert_work_items([WorkItem(source="jira", external_id="MENU-1", title="x", labels=(prefix, krs[2].id))])
+    report = apply_rules(store, [LinkRule(label="kr_*", kind="measures")])
+    assert report.unresolved == {prefix: ["MENU-1"]}
+    assert [(x.key_result, x.kind) for x in store.work_links()] == [(krs[2].id, "measures")]  # a whole id is fine
 
 
 def test_reapplying_drops_rule_links_that_no_longer_match_but_never_hand_made_ones(store: Store) -> None:

@@ -104,15 +104,20 @@ def apply_rules(store: Store, rules: Sequence[LinkRule], items: Iterable[WorkIte
     report = RuleReport()
     scope = list(store.work_items() if items is None else items)
     krs: dict[str, KeyResult | None] = {}
+    for rule in rules:  # a key result a rule names must exist: that is the user's typo, not the tracker's
+        if rule.key_result and rule.key_result not in krs:
+            try:
+                krs[rule.key_result] = store.key_result(rule.key_result)
+            except NotFoundError as exc:
+                raise NotFoundError(
+                    exc.message, where=t("okr_work.rule.where", rule=rule.name), hint=exc.hint
+                ) from None
     wanted: dict[tuple[str, str], tuple[LinkKind, str]] = {}
     for item in scope:
         for rule in rules:
             for ref in rule.targets(item):
                 if ref not in krs:
-                    try:
-                        krs[ref] = store.key_result(ref)
-                    except NotFoundError:
-                        krs[ref] = None
+                    krs[ref] = _by_key(store, ref)
                 kr = krs[ref]
                 if kr is None:
                     report.unresolved.setdefault(ref, []).append(item.external_id)
@@ -129,6 +134,15 @@ def apply_rules(store: Store, rules: Sequence[LinkRule], items: Iterable[WorkIte
         if store.link_work(work_id, kr_id, kind, rule=name):
             report.made.append(WorkLink(work_item=work_id, key_result=kr_id, kind=kind, rule=name))
     return report
+
+
+def _by_key(store: Store, label: str) -> KeyResult | None:
+    """The key result a label names: its key (or id) exactly, never a mere id prefix."""
+    try:
+        kr = store.key_result(label)
+    except NotFoundError:
+        return None
+    return kr if label in (kr.key, kr.id) else None
 
 
 def find_work_item(store: Store, ref: str) -> WorkItem:
