@@ -122,6 +122,14 @@ async def test_a_403_that_is_no_rate_limit_is_a_permission_error_naming_the_vari
     assert "GITHUB_TOKEN" in (denied.value.hint or "") and TOKEN not in str(denied.value)
 
 
+async def test_a_renamed_repository_is_followed(api: RecordedApi) -> None:
+    moved = {"message": "Moved Permanently", "url": "{base}/repositories/88120417/issues", "documentation_url": "x"}
+    api.play(Reply(301, moved, {"Location": "{base}/api/v3/repositories/88120417/issues?state=all&per_page=1"}))
+    api.play(*first_import())
+    batch = await github(api).fetch(None)
+    assert len(batch.items) == 7 and api.requests[1].path == "/api/v3/repositories/88120417/issues"
+
+
 async def test_anonymous_access_sends_no_token(api: RecordedApi) -> None:
     api.play(*first_import())
     settings = {"type": "github", "repo": "acme/menu-app", "base_url": f"{api.url}/api/v3", "token_env": None}

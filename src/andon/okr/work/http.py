@@ -61,7 +61,7 @@ class Session:
     async def __aenter__(self) -> Session:
         self._client = httpx.AsyncClient(
             headers=dict(self.headers), auth=self.auth, timeout=self.settings.timeout_s,
-            transport=self.context.transport, follow_redirects=False,
+            transport=self.context.transport, follow_redirects=True,  # a renamed repository answers 301
         )  # fmt: skip
         return self
 
