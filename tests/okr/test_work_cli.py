@@ -151,3 +151,17 @@ def test_jira_refusal_names_the_variable_and_never_the_token(workspace: Path) ->
         denied = andon_process(*args, cwd=workspace, env={"JIRA_API_TOKEN": TOKEN, "ANDON_LANG": "ko"})
     assert denied.returncode == 3 and "HTTP 401" in denied.stderr and "JIRA_API_TOKEN" in denied.stderr
     assert "토큰" in denied.stderr and TOKEN not in denied.stderr and "Traceback" not in denied.stderr
+
+
+def test_a_work_file_runs_its_importers_and_rules(workspace: Path, andon: Callable[..., Ran]) -> None:
+    (workspace / "work.csv").write_text("id,title,labels\nT-1,Photo checks,KR-2026Q4-1\n", encoding="utf-8")
+    (workspace / "work.yaml").write_text(
+        "importers:\n  sheet: {type: csv, path: work.csv}\nrules:\n  - {label: 'KR-*', kind: measures}\n",
+        encoding="utf-8",
+    )
+    ran = andon("okr", "import", "run", "work.yaml", cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    assert "sheet: 1 fetched · 1 new · 0 updated" in ran.stdout and "1 links made" in ran.stdout
+    (workspace / "typo.yaml").write_text("importers:\n  sheet: {type: csv, pth: work.csv}\n", encoding="utf-8")
+    typo = andon("okr", "import", "run", "typo.yaml", cwd=workspace)
+    assert typo.returncode == 2 and "typo.yaml:2" in typo.stderr and "did you mean 'path'?" in typo.stderr

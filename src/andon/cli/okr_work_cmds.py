@@ -21,6 +21,8 @@ from andon.okr.work import (
     key_results_without_work,
     link,
     load_rules,
+    load_work_file,
+    run_work_file,
     unlink,
     work,
 )
@@ -124,6 +126,28 @@ def import_csv(
     _import({"type": "csv", "path": path, "delimiter": delimiter}, rules, as_json, label=str(path))
 
 
+@import_app.command("run")
+def import_run(
+    path: Annotated[
+        Path, typer.Argument(help="A work file: `importers:` (any registered type, plugins too) and `rules:`.")
+    ],
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this importer of the file (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the importers a YAML work file lists, one after another, then apply its link rules."""
+    setup = load_work_file(path)
+    with open_workspace() as ws:
+        results, report = run(run_work_file(ws.store, setup, only or ()))
+    if as_json:
+        print_json({"imports": {name: _result_json(r) for name, r in results.items()}, "links": _report_json(report)})
+        return
+    for name, result in results.items():
+        _print_result(result, name)
+    _print_rules(report)
+
+
 def _import(options: dict[str, Any], rules_file: Path | None, as_json: bool, *, label: str) -> None:
     rules = load_rules(rules_file) if rules_file else []
     importer = build_importer({k: v for k, v in options.items() if v is not None}, where="import")
@@ -132,6 +156,11 @@ def _import(options: dict[str, Any], rules_file: Path | None, as_json: bool, *, 
     if as_json:
         print_json(_result_json(result))
         return
+    _print_result(result, label)
+    _print_rules(result.links)
+
+
+def _print_result(result: ImportResult, label: str) -> None:
     if result.unchanged:
         console.print(t("okr_work.cli.unchanged", what=escape(label)))
     else:
@@ -139,7 +168,6 @@ def _import(options: dict[str, Any], rules_file: Path | None, as_json: bool, *, 
                         updated=result.updated))  # fmt: skip
     if result.waits:
         console.print(t("okr_work.cli.waited", n=len(result.waits), seconds=round(sum(result.waits), 1)))
-    _print_rules(result.links)
 
 
 def link_cmd(

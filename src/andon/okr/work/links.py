@@ -12,15 +12,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from andon.config.loader import schema_problems
-from andon.config.problems import InvalidConfig
-from andon.config.yaml_source import read_yaml
-from andon.errors import ConfigError, NotFoundError
+from andon.errors import NotFoundError
 from andon.messages import t
 from andon.store import Store
 from andon.store.okr import KeyResult, WorkItem, WorkLink
@@ -65,29 +61,6 @@ class LinkRule(BaseModel):
         if not matched:
             return []
         return [self.key_result] if self.key_result else matched
-
-
-class RulesFile(BaseModel):
-    """A YAML file of link rules: ``rules: [{label: …, kind: …}, …]``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rules: list[LinkRule] = Field(default_factory=list)
-
-
-def load_rules(path: Path) -> list[LinkRule]:
-    """The rules of a YAML file; a bad one is an error naming its line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(t("okr_work.rule.unreadable", error=exc.strerror or str(exc)), where=str(path)) from None
-    data, source, problems = read_yaml(text, path, None)
-    if problems:
-        raise InvalidConfig(problems, path=str(path))
-    try:
-        return RulesFile.model_validate(data if data is not None else {}).rules
-    except ValidationError as exc:
-        raise InvalidConfig(schema_problems(exc, source, model=RulesFile), path=str(path)) from None
 
 
 @dataclass

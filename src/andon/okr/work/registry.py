@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from andon.errors import ConfigError
 from andon.extensions import WORK_IMPORTERS
+from andon.messages import t
 from andon.okr.work.base import ImportContext, WorkImporter
 from andon.plugins import Registry
 
@@ -20,16 +21,23 @@ BUILTINS = {
 REGISTRY = Registry(WORK_IMPORTERS.group, WORK_IMPORTERS.kind, BUILTINS)
 
 
+def importer_class(kind: str, *, where: str) -> type[WorkImporter]:
+    """The importer class registered as ``kind`` (built-in or plugin); anything else is a ConfigError at ``where``."""
+    factory: Any = REGISTRY.load(kind, where=where)
+    if not (isinstance(factory, type) and issubclass(factory, WorkImporter)):
+        raise ConfigError(t("okr_work.file.not_importer", kind=kind), where=where)
+    return factory
+
+
 def build_importer(
     options: Mapping[str, Any], context: ImportContext | None = None, *, where: str = "importer"
 ) -> WorkImporter:
     """The importer ``options["type"]`` names, its options checked by its own ``Settings`` model."""
     kind = options.get("type")
     if not isinstance(kind, str):
-        raise ConfigError("an importer needs a `type`", where=where, hint=f"one of: {', '.join(REGISTRY.names())}")
-    factory: Any = REGISTRY.load(kind, where=f"{where}.type")
-    if not (isinstance(factory, type) and issubclass(factory, WorkImporter)):
-        raise ConfigError(f"importer type {kind!r} is not a WorkImporter", where=f"{where}.type")
+        hint = t("okr_work.file.types_hint", names=", ".join(REGISTRY.names()))
+        raise ConfigError(t("okr_work.file.no_type"), where=where, hint=hint)
+    factory = importer_class(kind, where=f"{where}.type")
     try:
         settings = factory.Settings.model_validate(dict(options))
     except ValidationError as exc:
