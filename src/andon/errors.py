@@ -33,6 +33,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── BindingError                       andon.okr.bindings.base
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
+    ├── WorkImportError                    andon.okr.work.base
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client
         ├── AuthenticationError            andon.client

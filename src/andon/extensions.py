@@ -65,8 +65,13 @@ NOTIFIERS = ExtensionPoint(
     registry="andon.watch.notify.registry:REGISTRY",
 )
 CHUNKERS = ExtensionPoint("chunker", "andon.chunkers", "splits an ingested document for indexing", status="planned")
-IMPORTERS = ExtensionPoint(
-    "work-item importer", "andon.importers", "reads tickets from Jira, GitHub, CSV …", status="planned"
+WORK_IMPORTERS = ExtensionPoint(
+    "work-item importer",
+    "andon.work_importers",
+    "reads tickets from Jira, GitHub, CSV …: await fetch(cursor) -> ImportBatch of work items",
+    interface="andon.okr.work.base:WorkImporter",
+    settings="andon.okr.work.base:ImporterSettings",
+    registry="andon.okr.work.registry:REGISTRY",
 )
 KR_BINDINGS = ExtensionPoint(
     "key-result binding",
@@ -79,5 +84,5 @@ KR_BINDINGS = ExtensionPoint(
 TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", status="planned")
 
 EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
-    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, IMPORTERS, KR_BINDINGS, TOOLS,
+    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, TOOLS,
 )  # fmt: skip
