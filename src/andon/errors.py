@@ -7,6 +7,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── ConfigError
     │   ├── InvalidConfig                  andon.config.problems
     │   └── InvalidDecisionError           andon.review.decisions
+    ├── PeriodClosedError
     ├── WorkspaceError
     ├── NotFoundError
     ├── StoreError
@@ -69,6 +70,10 @@ class AndonError(Exception):
 
 class ConfigError(AndonError):
     """andon.yaml (or another user file) is missing, malformed or invalid."""
+
+
+class PeriodClosedError(AndonError):
+    """A write to an objective, key result or check-in of a closed OKR period, whose values are frozen."""
 
 
 class WorkspaceError(AndonError):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -513,3 +514,144 @@ class WatchMetricRow(Base):
     value: Mapped[float] = mapped_column(Float)
     api_key_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- okr ---
+
+
+class OkrTeamRow(Base):
+    """A team of the OKR hierarchy (``parent`` is another team's id)."""
+
+    __tablename__ = "okr_teams"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    parent: Mapped[str | None] = mapped_column(ForeignKey("okr_teams.id"), nullable=True)
+    members: Mapped[list[str]] = mapped_column(json_type())
+
+
+class OkrPeriodRow(Base):
+    """A quarter or a year; once ``closed_at`` is set its objectives, key results and check-ins are frozen."""
+
+    __tablename__ = "okr_periods"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)  # inclusive
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OkrObjectiveRow(Base):
+    """An objective of one team in one period, optionally aligned to a parent objective."""
+
+    __tablename__ = "okr_objectives"
+    __table_args__ = (Index(None, "period", "team"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(ForeignKey("okr_teams.id"))
+    period: Mapped[str] = mapped_column(ForeignKey("okr_periods.id"))
+    parent: Mapped[str | None] = mapped_column(ForeignKey("okr_objectives.id"), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OkrKeyResultRow(Base):
+    """A key result: how progress is measured (start → target, direction, band) and what feeds it."""
+
+    __tablename__ = "okr_key_results"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    objective: Mapped[str] = mapped_column(ForeignKey("okr_objectives.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(50))
+    start: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(20))  # increase | decrease | range
+    low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    weight: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(20))  # metric | milestone
+    binding: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OkrCheckInRow(Base):
+    """One value of a key result; (key_result, source, step) is unique so a scheduled sync writes once per step."""
+
+    __tablename__ = "okr_checkins"
+    __table_args__ = (UniqueConstraint("key_result", "source", "step"), Index(None, "key_result", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    key_result: Mapped[str] = mapped_column(ForeignKey("okr_key_results.id"))
+    value: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(100))
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OkrEventRow(Base):
+    """One entry of a key result's history: created, target/owner/definition/binding changed, a major event."""
+
+    __tablename__ = "okr_kr_events"
+    __table_args__ = (Index(None, "key_result", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    key_result: Mapped[str] = mapped_column(ForeignKey("okr_key_results.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    before: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    after: Mapped[Any] = mapped_column(json_type(none_as_null=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OkrWorkItemRow(Base):
+    """A ticket imported from Jira, GitHub or CSV; one row per (source, external_id)."""
+
+    __tablename__ = "okr_work_items"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(100))
+    done: Mapped[bool] = mapped_column()
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    labels: Mapped[list[str]] = mapped_column(json_type())
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    kind: Mapped[str] = mapped_column(String(50))
+
+
+class OkrWorkLinkRow(Base):
+    """A typed link of a work item to a key result: ``measures`` moves it, ``contributes`` is shown only."""
+
+    __tablename__ = "okr_work_links"
+    __table_args__ = (Index(None, "key_result"),)
+
+    work_item: Mapped[str] = mapped_column(ForeignKey("okr_work_items.id"), primary_key=True)
+    key_result: Mapped[str] = mapped_column(ForeignKey("okr_key_results.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OkrImportCursorRow(Base):
+    """Where an importer stopped (ETag, updated-since), so the next import asks only for what changed."""
+
+    __tablename__ = "okr_import_cursors"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(json_type())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -34,9 +34,7 @@ def get_by_ref(session: Session, table: type[Row], ref: str, what: str, hint: st
         matches = prefix_matches(found, ref)
         if len(matches) > 1:
             shown = ", ".join(matches[:SHOWN]) + (", …" if len(matches) > SHOWN else "")
-            raise NotFoundError(
-                t("house.ref.ambiguous", what=what, ref=ref, ids=shown), hint=t("polish.more_chars")
-            )
+            raise NotFoundError(t("house.ref.ambiguous", what=what, ref=ref, ids=shown), hint=t("polish.more_chars"))
         if matches:
             return session.get_one(table, matches[0])
     raise NotFoundError(t("house.ref.missing", what=what, ref=ref), hint=hint() if callable(hint) else hint)

@@ -31,6 +31,7 @@ from andon.store.deploy import DeployMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
+from andon.store.okr import OkrMixin
 from andon.store.outbox import OutboxMixin
 from andon.store.records import OutputRecord, VersionRecord
 from andon.store.refs import MIN_PREFIX, get_by_ref, prefix_matches
@@ -54,6 +55,7 @@ class Store(
     IncidentsMixin,
     OutboxMixin,
     WatchMixin,
+    OkrMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

@@ -42,6 +42,7 @@ def check_feedback(*, score: float | None, thumbs: int | None, comment: str | No
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ConfigError(f"the comment is {len(comment)} characters; at most {MAX_COMMENT}", where="comment")
 
+
 @dataclass(frozen=True, slots=True)
 class FeedbackRecord:
     """Feedback on one trace: a score and/or thumbs (+1/-1), and a comment."""

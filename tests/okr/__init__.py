@@ -1,0 +1,1 @@
+"""Objectives and key results (issue 9)."""
