@@ -299,16 +299,22 @@ class OkrMixin(StoreBase):
 
     # key results
 
-    def add_key_result(self, kr: KeyResult) -> KeyResult:
-        """Insert a new key result of an objective in an open period."""
+    def add_key_result(self, kr: KeyResult, events: Sequence[KrEvent] = ()) -> KeyResult:
+        """Insert a new key result of an objective in an open period, with its first history ``events``."""
         with self._write() as session:
             objective = self._objective_row(session, kr.objective)
             self._open_period(session, objective.period)
             session.add(OkrKeyResultRow(**{**_columns(kr), "objective": objective.id}))
+            session.flush()
+            for ev in events:
+                session.add(OkrEventRow(**{**_columns(ev), "key_result": kr.id}))
         return dataclasses.replace(kr, objective=objective.id)
 
-    def update_key_result(self, kr: KeyResult) -> KeyResult:
-        """Replace the stored key result ``kr.id`` (its period, old and new, must be open)."""
+    def update_key_result(self, kr: KeyResult, events: Sequence[KrEvent] = ()) -> KeyResult:
+        """Replace the stored key result ``kr.id`` and append ``events`` to its history, in one transaction.
+
+        Its period, old and new, must be open.
+        """
         with self._write() as session:
             row = self._kr_row(session, kr.id)
             self._open_period(session, self._objective_row(session, row.objective).period)
@@ -318,6 +324,8 @@ class OkrMixin(StoreBase):
                 if name not in ("id", "created_at"):
                     setattr(row, name, value)
             row.objective = objective.id
+            for ev in events:
+                session.add(OkrEventRow(**{**_columns(ev), "key_result": row.id}))
             session.flush()
             return _record(KeyResult, row)
 
@@ -342,21 +350,29 @@ class OkrMixin(StoreBase):
 
     def add_checkin(self, chk: CheckIn) -> CheckIn | None:
         """Insert a check-in; None (nothing written) when one with the same (key result, source, step) exists."""
+        return self.add_checkins([chk])[0]
+
+    def add_checkins(self, chks: Sequence[CheckIn]) -> list[CheckIn | None]:
+        """Insert check-ins in one transaction (all or none); None for each already there by (source, step)."""
         with self._write() as session:
-            kr = self._kr_row(session, chk.key_result)
-            self._open_period(session, self._objective_row(session, kr.objective).period)
-            values = {**_columns(chk), "key_result": kr.id}
-            if chk.step is not None:
-                stmt = (
-                    self._insert(OkrCheckInRow)
-                    .values(**values)
-                    .on_conflict_do_nothing(index_elements=["key_result", "source", "step"])
-                    .returning(OkrCheckInRow.id)
-                )
-                if session.execute(stmt).scalar() is None:
-                    return None
-            else:
-                session.add(OkrCheckInRow(**values))
+            return [self._add_checkin(session, chk) for chk in chks]
+
+    def _add_checkin(self, session: Session, chk: CheckIn) -> CheckIn | None:
+        kr = self._kr_row(session, chk.key_result)
+        self._open_period(session, self._objective_row(session, kr.objective).period)
+        values = {**_columns(chk), "key_result": kr.id}
+        if chk.step is not None:
+            stmt = (
+                self._insert(OkrCheckInRow)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["key_result", "source", "step"])
+                .returning(OkrCheckInRow.id)
+            )
+            if session.execute(stmt).scalar() is None:
+                return None
+        else:
+            session.add(OkrCheckInRow(**values))
+            session.flush()
         return dataclasses.replace(chk, key_result=kr.id)
 
     def checkins(self, key_result: str, since: datetime | None = None) -> list[CheckIn]:
