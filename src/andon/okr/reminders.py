@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from andon.config.schema import WorkspaceConfig
-from andon.errors import ConfigError
+from andon.errors import ConfigError, NotFoundError
 from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.okr import KeyResult, Objective, Period
@@ -70,10 +70,7 @@ def open_periods(ws: Workspace, today: date, period: str | None = None) -> list[
     if period is not None:
         found = ws.store.period(period)
         if found is None:
-            known = ", ".join(p.id for p in ws.store.periods()) or "-"
-            raise ConfigError(
-                t("okr_report.period.unknown", period=period), hint=t("okr_report.period.known", known=known)
-            )
+            raise NotFoundError(t("okr.period.missing", period=period), hint=t("okr.period.missing_hint"))
         return [found]
     return [p for p in ws.store.periods() if p.closed_at is None and p.starts <= today <= p.ends]
 
