@@ -1,0 +1,168 @@
+"""The board: one row per key result of a period with the ten columns of a company OKR sheet.
+
+Team, objective, key result, its description, its history, the owner, start, target, the actuals per step
+(quarters of a year, months of a quarter: the latest value at the step's end), and achievement (progress
+against the target), with pace-based health and the objective and team roll-ups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from andon.errors import NotFoundError
+from andon.messages import t
+from andon.okr.periods import elapsed_fraction, steps
+from andon.okr.progress import health as pace_health
+from andon.okr.progress import objective_progress, progress, rollup
+from andon.store import Store
+from andon.store.models import utcnow
+from andon.store.okr import CheckIn, KrEvent, Team
+
+NO_DATA = "no_data"  # health of a key result without any check-in yet
+
+
+@dataclass
+class BoardRow:
+    """One key result on the board; ``actuals`` has one (label, value or None) per step of the period."""
+
+    team: str
+    objective: str
+    key_result: str
+    description: str
+    history: list[str]
+    owner: str
+    start: float
+    target: float
+    unit: str
+    actuals: list[tuple[str, float | None]]
+    current: float | None
+    achievement: float | None
+    health: str
+    kr_id: str
+    team_id: str = ""
+    objective_id: str = ""
+    direction: str = "increase"
+    weight: float = 1.0
+    confidence: int | None = None
+    last_checkin: datetime | None = None
+    source: str | None = None
+
+
+@dataclass
+class Board:
+    """The rows of one period (optionally one team and its sub-teams), with roll-ups by objective and team."""
+
+    period: str
+    generated_at: datetime
+    rows: list[BoardRow]
+    teams: list[str]
+    elapsed: float = 0.0
+    objective_progress: dict[str, float | None] = field(default_factory=dict)  # objective id → progress
+    team_progress: dict[str, float | None] = field(default_factory=dict)  # team id → progress
+    steps: list[str] = field(default_factory=list)
+
+
+def build_board(store: Store, period: str, team: str | None = None, now: datetime | None = None) -> Board:
+    """The board of ``period`` at ``now`` (default: now); ``team`` keeps that team and the teams under it."""
+    now = now or utcnow()
+    found = store.period(period)
+    if found is None:
+        raise NotFoundError(t("okr.period.missing", period=period), hint=t("okr.period.missing_hint"))
+    teams = {x.id: x for x in store.teams()}
+    if team is not None and team not in teams:
+        raise NotFoundError(t("okr.team.unknown", team=team, known=", ".join(sorted(teams))), hint=t("okr.team.hint"))
+    wanted = _subtree(team, teams) if team is not None else None
+    columns = steps(found)
+    elapsed = elapsed_fraction(found, now)
+    rows: list[BoardRow] = []
+    objective_pairs: dict[str, list[tuple[float | None, float]]] = {}
+    objective_team: dict[str, str] = {}
+    objectives = [o for o in store.objectives(period=found.id) if wanted is None or o.team in wanted]
+    objectives.sort(key=lambda o: (_team_order(o.team, teams), o.created_at, o.id))
+    for obj in objectives:
+        objective_team[obj.id] = obj.team
+        pairs = objective_pairs.setdefault(obj.id, [])
+        for kr in store.key_results(objective=obj.id):
+            checkins = [c for c in store.checkins(kr.id) if c.created_at <= now]
+            latest = checkins[-1] if checkins else None
+            actuals = [(label, _value_at(checkins, start, end, now)) for label, start, end in columns]
+            achieved = progress(kr, latest.value) if latest is not None else None
+            pairs.append((achieved, kr.weight))
+            rows.append(
+                BoardRow(
+                    team=teams[obj.team].name if obj.team in teams else obj.team,
+                    objective=obj.title,
+                    key_result=kr.title,
+                    description=kr.description,
+                    history=[_history_line(e) for e in store.kr_events(kr.id) if e.created_at <= now],
+                    owner=kr.owner,
+                    start=kr.start,
+                    target=kr.target,
+                    unit=kr.unit,
+                    actuals=actuals,
+                    current=latest.value if latest is not None else None,
+                    achievement=achieved,
+                    health=pace_health(achieved, elapsed) if achieved is not None else NO_DATA,
+                    kr_id=kr.id,
+                    team_id=obj.team,
+                    objective_id=obj.id,
+                    direction=kr.direction,
+                    weight=kr.weight,
+                    confidence=latest.confidence if latest is not None else None,
+                    last_checkin=latest.created_at if latest is not None else None,
+                    source=latest.source if latest is not None else None,
+                )
+            )
+    by_objective = {oid: objective_progress(pairs) for oid, pairs in objective_pairs.items()}
+    team_ids = list(dict.fromkeys(objective_team[o.id] for o in objectives))
+    by_team = {tid: rollup(p for oid, p in by_objective.items() if objective_team[oid] == tid) for tid in team_ids}
+    return Board(
+        period=found.id,
+        generated_at=now,
+        rows=rows,
+        teams=[teams[tid].name if tid in teams else tid for tid in team_ids],
+        elapsed=elapsed,
+        objective_progress=by_objective,
+        team_progress=by_team,
+        steps=[label for label, _, _ in columns],
+    )
+
+
+def _value_at(checkins: list[CheckIn], start: datetime, end: datetime, now: datetime) -> float | None:
+    """The latest value recorded before the step's end; None for a step not begun yet or without any value."""
+    if start > now:
+        return None
+    before = [c for c in checkins if c.created_at < end]
+    return before[-1].value if before else None
+
+
+def _history_line(event: KrEvent) -> str:
+    """``2026-10-05 target_changed: target: 70 → 80 (jiwoo)`` in the reader's language."""
+    kind = t(f"okr.event.kind.{event.kind}")
+    return f"{event.created_at.date().isoformat()} {kind}: {event.detail} ({event.actor})"
+
+
+def _subtree(root: str, teams: dict[str, Team]) -> set[str]:
+    """``root`` and every team whose chain of parents reaches it."""
+    out = {root}
+    for team_id in teams:
+        current: str | None = team_id
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            if current == root:
+                out.add(team_id)
+                break
+            seen.add(current)
+            current = teams[current].parent if current in teams else None
+    return out
+
+
+def _team_order(team_id: str, teams: dict[str, Team]) -> tuple[str, ...]:
+    """Sorts a team right after its parent: by the path of ids from the top."""
+    path: list[str] = []
+    current: str | None = team_id
+    while current is not None and current not in path:
+        path.append(current)
+        current = teams[current].parent if current in teams else None
+    return tuple(reversed(path))
