@@ -18,40 +18,45 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from andon.deploy import live_version
-from andon.errors import ConfigError, NotFoundError
+from andon.errors import ConfigError
 from andon.messages import t
-from andon.okr.periods import elapsed_fraction
-from andon.okr.progress import health, objective_progress, progress, rollup
+from andon.okr.board import BoardRow, build_board
 from andon.okr.reminders import find_stale, okr_notifiers, open_periods, queue_messages
 from andon.store.models import utcnow
-from andon.store.okr import CheckIn, KeyResult, Objective, Period, Team, WorkItem
+from andon.store.okr import Period, Team, WorkItem
 from andon.watch.notify.base import Message
 from andon.watch.outbox import SUBJECT_MAX, deliver_due, message_notifications
 from andon.workspace import Workspace
 
 TOPIC = "okr.digest"
 WEEK = timedelta(days=7)
-AT_RISK = ("at_risk", "off_track")
+AT_RISK = ("at_risk", "off_track")  # a key result without data is listed as stale, not at risk
 
 
 @dataclass(frozen=True, slots=True)
 class DigestLine:
-    """One key result in the digest: its value and progress now and a week ago, its health, days without check-in."""
+    """One key result in the digest: its board row now, its achievement a week ago, days without a check-in."""
 
-    key_result: KeyResult
-    objective: Objective
-    value: float | None
-    progress: float | None
-    before: float | None  # progress a week ago (None: no check-in by then)
-    health: str
+    row: BoardRow
+    before: float | None  # achievement a week ago (None: no check-in by then)
     stale_days: int | None  # set when the key result counts as stale
+
+    @property
+    def progress(self) -> float | None:
+        """Achievement now (None: no check-in yet)."""
+        return self.row.achievement
+
+    @property
+    def health(self) -> str:
+        """on_track / at_risk / off_track, or no_data."""
+        return self.row.health
 
     @property
     def change(self) -> float | None:
         """Progress gained since last week (a key result first checked in this week counts from 0)."""
-        if self.progress is None:
+        if self.row.achievement is None:
             return None
-        return self.progress - (self.before or 0.0)
+        return self.row.achievement - (self.before or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,62 +138,42 @@ def iso_week(at: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _value_at(checkins: Sequence[CheckIn], at: datetime) -> float | None:
-    """The newest value recorded at or before ``at`` (check-ins come oldest first)."""
-    value = None
-    for chk in checkins:
-        if chk.created_at > at:
-            break
-        value = chk.value
-    return value
-
-
 def build_digests(
     ws: Workspace, *, now: datetime, team: str | None = None, period: str | None = None, stale_days: int | None = None
 ) -> list[TeamDigest]:
-    """One digest per team (or just ``team``) with objectives in each open period (or just ``period``)."""
-    teams = {tm.id: tm for tm in ws.store.teams()}
-    if team is not None and team not in teams:
-        raise NotFoundError(
-            t("okr_report.digest.no_team", team=team),
-            hint=t("okr_report.digest.known_teams", known=", ".join(teams) or "-"),
-        )
+    """One digest per team (or just ``team``) with objectives in each open period (or just ``period``).
+
+    The numbers are the board's (:func:`andon.okr.board.build_board`) now and a week ago, so the digest and
+    the board never disagree.
+    """
     wait = stale_days if stale_days is not None else ws.config.okr.remind.days
     stale = {s.key_result.id: s.days for s in find_stale(ws, days=wait, now=now, period=period)}
     by_id = {item.id: item for item in ws.store.work_items()}
+    teams = {tm.id: tm for tm in ws.store.teams()}
     since = now - WEEK
     digests: list[TeamDigest] = []
     for per in open_periods(ws, now.date(), period):
-        elapsed = elapsed_fraction(per, now)
-        objectives = ws.store.objectives(period=per.id, team=team)
-        for team_id in sorted({o.team for o in objectives}):
-            owned = [o for o in objectives if o.team == team_id]
-            lines: list[DigestLine] = []
-            work: list[WorkLine] = []
-            now_by_obj: list[float | None] = []
-            then_by_obj: list[float | None] = []
-            for obj in owned:
-                pairs_now: list[tuple[float | None, float]] = []
-                pairs_then: list[tuple[float | None, float]] = []
-                for kr in ws.store.key_results(objective=obj.id):
-                    checkins = ws.store.checkins(kr.id)
-                    value, old = _value_at(checkins, now), _value_at(checkins, since)
-                    now_p = None if value is None else progress(kr, value)
-                    then_p = None if old is None else progress(kr, old)
-                    pairs_now.append((now_p, kr.weight))
-                    pairs_then.append((then_p, kr.weight))
-                    state = health(now_p or 0.0, elapsed)
-                    lines.append(DigestLine(kr, obj, value, now_p, then_p, state, stale.get(kr.id)))
-                    for link in ws.store.work_links(key_result=kr.id):
-                        item = by_id.get(link.work_item)
-                        if item is not None and item.updated_at is not None and since < item.updated_at <= now:
-                            work.append(WorkLine(item, kr.title, link.kind))
-                now_by_obj.append(objective_progress(pairs_now))
-                then_by_obj.append(objective_progress(pairs_then))
+        board = build_board(ws.store, per.id, team=team, now=now)
+        before = build_board(ws.store, per.id, team=team, now=since)
+        then = {row.kr_id: row.achievement for row in before.rows}
+        for team_id in dict.fromkeys(row.team_id for row in board.rows):
+            if team is not None and team_id != team:
+                continue  # the board holds the sub-teams too; each gets its own digest when asked for
+            rows = [row for row in board.rows if row.team_id == team_id]
+            work = [
+                WorkLine(item, row.key_result, link.kind)
+                for row in rows
+                for link in ws.store.work_links(key_result=row.kr_id)
+                if (item := by_id.get(link.work_item)) is not None
+                and item.updated_at is not None
+                and since < item.updated_at <= now
+            ]
             digests.append(
                 TeamDigest(
                     team=teams.get(team_id) or Team(id=team_id, name=team_id), period=per, week=iso_week(now),
-                    since=since, until=now, lines=lines, progress=rollup(now_by_obj), before=rollup(then_by_obj),
+                    since=since, until=now,
+                    lines=[DigestLine(row, then.get(row.kr_id), stale.get(row.kr_id)) for row in rows],
+                    progress=board.team_progress.get(team_id), before=before.team_progress.get(team_id),
                     work=sorted(work, key=lambda w: (w.item.updated_at or now), reverse=True),
                 )
             )  # fmt: skip
@@ -226,17 +211,18 @@ def digest_text(d: TeamDigest, language: str | None = None) -> tuple[tuple[tuple
         parts += [f"{say('summary')} ({cite})", d.summary.text.strip(), ""]
     parts.append(say("key_results"))
     for line in d.lines:
-        health_name = t(f"okr_report.health.{line.health}", language=language)
-        shown = f"{_pct(line.progress)} ({_points(line.change)})" if line.change is not None else say("no_value")
-        parts.append(f"• {line.key_result.title} — {shown} · {health_name} · {line.key_result.owner}")
+        if line.change is None:
+            shown = say("no_value")
+        else:
+            health_name = t(f"okr_report.health.{line.health}", language=language)
+            shown = f"{_pct(line.progress)} ({_points(line.change)}) · {health_name}"
+        parts.append(f"• {line.row.key_result} — {shown} · {line.row.owner}")
     if d.at_risk:
         parts += ["", say("at_risk")]
-        parts += [f"• {ln.key_result.title} ({_pct(ln.progress)}, {ln.key_result.owner})" for ln in d.at_risk]
+        parts += [f"• {ln.row.key_result} ({_pct(ln.progress)}, {ln.row.owner})" for ln in d.at_risk]
     if d.stale:
         parts += ["", say("stale")]
-        parts += [
-            f"• {ln.key_result.title} — {say('days', days=ln.stale_days)} ({ln.key_result.owner})" for ln in d.stale
-        ]
+        parts += [f"• {ln.row.key_result} — {say('days', days=ln.stale_days)} ({ln.row.owner})" for ln in d.stale]
     parts += ["", say("work")]
     if not d.work:
         parts.append(say("no_work"))
@@ -253,7 +239,7 @@ def digest_message(d: TeamDigest, language: str | None = None) -> Message:
     data: dict[str, Any] = {
         "team": d.team.id, "period": d.period.id, "week": d.week, "progress": d.progress, "progress_week_ago": d.before,
         "key_results": [
-            {"id": ln.key_result.id, "title": ln.key_result.title, "owner": ln.key_result.owner, "value": ln.value,
+            {"id": ln.row.kr_id, "title": ln.row.key_result, "owner": ln.row.owner, "value": ln.row.current,
              "progress": ln.progress, "progress_week_ago": ln.before, "health": ln.health, "stale_days": ln.stale_days}
             for ln in d.lines
         ],

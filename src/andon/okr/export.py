@@ -13,6 +13,7 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from andon.errors import AndonError
 from andon.messages import t
-from andon.okr.board import Board, BoardRow
+from andon.okr.board import Board, BoardRow, build_board
+from andon.store import Store
 
 # Excel's own red-yellow-green scale: readers know it from every other sheet.
 RED, YELLOW, GREEN = "F8696B", "FFEB84", "63BE7B"
@@ -48,6 +50,16 @@ class Column:
     key: str
     header: str
     actual: str | None = None
+
+
+def boards(
+    store: Store, periods: Sequence[str] = (), *, team: str | None = None, now: datetime | None = None
+) -> list[Board]:
+    """The board of each period named (default: every period in the store, earliest first), for one sheet each."""
+    wanted = list(dict.fromkeys(periods)) or [p.id for p in store.periods()]
+    if not wanted:
+        raise ExportError(t("okr_report.export.no_periods"), hint=t("okr_report.export.no_periods_hint"))
+    return [build_board(store, period, team=team, now=now) for period in wanted]
 
 
 def columns(labels: Sequence[str], language: str | None = None) -> list[Column]:
