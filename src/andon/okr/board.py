@@ -12,7 +12,7 @@ from datetime import datetime
 
 from andon.errors import NotFoundError
 from andon.messages import t
-from andon.okr.periods import elapsed_fraction, steps
+from andon.okr.periods import elapsed_fraction, period_of, steps
 from andon.okr.progress import health as pace_health
 from andon.okr.progress import objective_progress, progress, rollup
 from andon.store import Store
@@ -20,6 +20,25 @@ from andon.store.models import utcnow
 from andon.store.okr import CheckIn, KrEvent, Team
 
 NO_DATA = "no_data"  # health of a key result without any check-in yet
+# Achievement bands for colours (terminal, spreadsheet): 0.7 is the usual "met" line of an ambitious OKR.
+HIGH, MID = 0.7, 0.4
+
+
+def band(achievement: float | None) -> str:
+    """``high`` (≥ 0.7), ``mid`` (≥ 0.4), ``low``, or ``none`` without a value: the colour of a cell."""
+    if achievement is None:
+        return "none"
+    return "high" if achievement >= HIGH else "mid" if achievement >= MID else "low"
+
+
+def default_period(store: Store, now: datetime | None = None) -> str:
+    """The quarter of ``now`` if it has objectives, else the latest period that has any, else that quarter."""
+    current = period_of((now or utcnow()).date()).id
+    with_objectives = {o.period for o in store.objectives()}
+    if current in with_objectives:
+        return current
+    ordered = [p.id for p in store.periods() if p.id in with_objectives]
+    return ordered[-1] if ordered else current
 
 
 @dataclass
@@ -47,6 +66,7 @@ class BoardRow:
     confidence: int | None = None
     last_checkin: datetime | None = None
     source: str | None = None
+    step_achievement: list[float | None] = field(default_factory=list)  # progress of each actual
 
 
 @dataclass
@@ -88,6 +108,7 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
             latest = checkins[-1] if checkins else None
             actuals = [(label, _value_at(checkins, start, end, now)) for label, start, end in columns]
             achieved = progress(kr, latest.value) if latest is not None else None
+            step_achievement = [None if v is None else progress(kr, v) for _, v in actuals]
             pairs.append((achieved, kr.weight))
             rows.append(
                 BoardRow(
@@ -112,6 +133,7 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
                     confidence=latest.confidence if latest is not None else None,
                     last_checkin=latest.created_at if latest is not None else None,
                     source=latest.source if latest is not None else None,
+                    step_achievement=step_achievement,
                 )
             )
     by_objective = {oid: objective_progress(pairs) for oid, pairs in objective_pairs.items()}
