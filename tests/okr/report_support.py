@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.support.incidents import write_workspace
 
+from andon.okr.periods import period_of
 from andon.store.okr import CheckIn, KeyResult, Objective, Period, Team
 from andon.workspace import Workspace
 
@@ -26,16 +30,16 @@ def hook(url: str, **extra: Any) -> dict[str, Any]:
     return {"hook": {"type": "webhook", "url": url, "secret": SECRET, "backoff_base_s": 10, **extra}}
 
 
-def open_okr_workspace(folder: Path, database_url: str, **options: Any) -> Workspace:
+def open_okr_workspace(folder: Path, database_url: str | None, **options: Any) -> Workspace:
     """A workspace (features ``menu`` and ``search``) with the given ``notifiers:``/``okr:`` options."""
     return Workspace.open(write_workspace(folder, **options), database_url=database_url)
 
 
-def seed(ws: Workspace, *, team: str = "menu-ai", period: Period = Q4) -> dict[str, KeyResult]:
+def seed(ws: Workspace, *, team: str = "menu-ai", period: Period = Q4, now: datetime = NOW) -> dict[str, KeyResult]:
     """An objective of ``team`` with three key results: last checked in 10 days ago, 2 days ago, and never."""
     ws.store.upsert_team(Team(id=team, name=team.replace("-", " ").title(), members=("kim", "lee@example.com")))
     ws.store.upsert_period(period)
-    created = NOW - days(30)
+    created = now - days(30)
     obj = ws.store.add_objective(
         Objective(title="Menus go live without waiting", owner="kim", team=team, period=period.id, created_at=created)
     )
@@ -49,13 +53,29 @@ def seed(ws: Workspace, *, team: str = "menu-ai", period: Period = Q4) -> dict[s
     }  # fmt: skip
     for kr in krs.values():
         ws.store.add_key_result(kr)
-    checkin(ws, krs["auto"], 45.0, NOW - days(17))
-    checkin(ws, krs["auto"], 52.0, NOW - days(10))
-    checkin(ws, krs["wait"], 70.0, NOW - days(9))
-    checkin(ws, krs["wait"], 50.0, NOW - days(2))
+    checkin(ws, krs["auto"], 45.0, now - days(17))
+    checkin(ws, krs["auto"], 52.0, now - days(10))
+    checkin(ws, krs["wait"], 70.0, now - days(9))
+    checkin(ws, krs["wait"], 50.0, now - days(2))
     return krs
 
 
 def checkin(ws: Workspace, kr: KeyResult, value: float, at: datetime) -> None:
     """A manual check-in of ``value`` at ``at``."""
     ws.store.add_checkin(CheckIn(key_result=kr.id, value=value, author=kr.owner, created_at=at))
+
+
+def andon(*args: str, cwd: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    """``andon ARGS`` in a real subprocess, in ``cwd``, its messages in ``lang``."""
+    env = {**os.environ, "ANDON_LANG": lang, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
+    for name in ("ANDON_WORKSPACE", "ANDON_DATABASE_URL"):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "andon", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def today_workspace(folder: Path, **options: Any) -> tuple[Workspace, dict[str, KeyResult]]:
+    """A workspace on its own SQLite store, seeded relative to the real clock (for the CLI, which reads it)."""
+    ws = Workspace.open(write_workspace(folder, **options))
+    now = datetime.now(UTC)
+    return ws, seed(ws, period=period_of(now.date()), now=now)

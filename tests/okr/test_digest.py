@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from bench.stub import Scripted, StubServer
-from tests.okr.report_support import NOW, days, hook, open_okr_workspace, seed
+from tests.okr.report_support import NOW, andon, days, hook, open_okr_workspace, seed, today_workspace
 from tests.support.receivers import HttpReceiver
 
 from andon.citation import citation_markdown
@@ -187,3 +187,31 @@ def test_a_summary_feature_that_does_not_exist_names_the_field(tmp_path: Path, d
         with pytest.raises(ConfigError) as caught:
             asyncio.run(digest(ws, now=NOW))
         assert caught.value.where == "andon.yaml: okr.digest.summary_feature"
+
+
+def test_andon_okr_digest_prints_then_sends_once(tmp_path: Path) -> None:
+    with HttpReceiver() as receiver:
+        ws, _ = today_workspace(tmp_path / "ws", notifiers=hook(receiver.url))
+        ws.close()
+        printed = andon("okr", "digest", cwd=tmp_path / "ws")
+        assert printed.returncode == 0, printed.stderr
+        assert "Weekly OKR review: Menu Ai" in printed.stdout and "Median review wait" in printed.stdout
+        assert receiver.requests == []
+        for _ in range(2):
+            sent = andon("okr", "digest", "--send", "--team", "menu-ai", cwd=tmp_path / "ws")
+            assert sent.returncode == 0, sent.stderr
+        assert "was sent already" in sent.stdout and len(receiver.requests) == 1
+
+
+async def test_andon_cite_prints_the_summarys_prompt(tmp_path: Path, stub: StubServer) -> None:
+    ws = open_okr_workspace(tmp_path / "ws", None, **_summary_options(stub.base_url))  # own SQLite, for `andon cite`
+    try:
+        await asyncio.to_thread(seed, ws)
+        (d,) = (await digest(ws, now=NOW)).digests
+    finally:
+        await ws.aclose_providers()
+        ws.close()
+    assert d.summary is not None
+    card = await asyncio.to_thread(andon, "cite", d.summary.output_id, cwd=tmp_path / "ws")
+    assert card.returncode == 0, card.stderr
+    assert SUMMARY in card.stdout and "Team Menu Ai, week 2026-W49:" in card.stdout and "stub-model" in card.stdout

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from tests.okr.report_support import andon, today_workspace
 
 from andon.okr.board import Board, BoardRow
 from andon.okr.export import (
@@ -188,3 +189,29 @@ def test_sheet_titles_are_always_valid(period: str) -> None:
 
 def test_hangul_counts_double_width() -> None:
     assert display_width("리뷰팀") == 6 and display_width("menu") == 4
+
+
+def test_andon_okr_export_writes_both_files(tmp_path: Path) -> None:
+    ws, _ = today_workspace(tmp_path / "ws")
+    ws.close()
+    (tmp_path / "out").mkdir()
+    done = andon("okr", "export", "--xlsx", "../out/board.xlsx", "--csv", "../out/board.csv", cwd=tmp_path / "ws",
+                 lang="ko")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "board.xlsx" in done.stdout and "board.csv" in done.stdout
+    wb = load_workbook(tmp_path / "out" / "board.xlsx")
+    (sheet,) = wb.worksheets
+    assert sheet["A1"].value == "부서/팀" and sheet.max_row == 4  # header + three key results
+    assert sorted(c.value for c in sheet["C"][1:]) == sorted(
+        ["Automatic approval share", "Median review wait", "Reviewer guide published"]
+    )
+    assert (tmp_path / "out" / "board.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_andon_okr_export_needs_a_file_and_a_known_period(tmp_path: Path) -> None:
+    ws, _ = today_workspace(tmp_path / "ws")
+    ws.close()
+    missing = andon("okr", "export", cwd=tmp_path / "ws")
+    assert missing.returncode == 2 and "--xlsx" in missing.stderr and "Traceback" not in missing.stderr
+    unknown = andon("okr", "export", "--xlsx", "b.xlsx", "--period", "1999Q1", cwd=tmp_path / "ws")
+    assert unknown.returncode != 0 and "1999Q1" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -4,11 +4,12 @@ day however often the command runs, kept until a receiver that was down comes ba
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.okr.report_support import NOW, Q4, SECRET, days, hook, open_okr_workspace, seed
+from tests.okr.report_support import NOW, Q4, SECRET, andon, days, hook, open_okr_workspace, seed, today_workspace
 from tests.support.receivers import HttpReceiver, free_port
 
 from andon.errors import ConfigError
@@ -125,3 +126,19 @@ def test_reminders_are_written_in_the_workspace_language(tmp_path: Path, databas
             asyncio.run(remind(ws, now=NOW))
         titles = sorted(r.json()["title"] for r in receiver.requests)
         assert titles[0].startswith("체크인 요청") and "일째 체크인이 없습니다" in receiver.requests[0].json()["text"]
+
+
+def test_andon_okr_remind_sends_once_and_lists_them(tmp_path: Path) -> None:
+    with HttpReceiver() as receiver:
+        ws, krs = today_workspace(tmp_path / "ws", notifiers=hook(receiver.url))
+        ws.close()
+        dry = andon("okr", "remind", "--dry-run", "--json", cwd=tmp_path / "ws")
+        assert dry.returncode == 0, dry.stderr
+        listed = json.loads(dry.stdout)
+        assert listed["dry_run"] and listed["queued"] == 0 and receiver.requests == []
+        assert {s["key"] for s in listed["stale"]} == {krs["auto"].key, krs["docs"].key}
+        for _ in range(2):
+            sent = andon("okr", "remind", cwd=tmp_path / "ws")
+            assert sent.returncode == 0, sent.stderr
+        assert "menu-ai-auto" in sent.stdout and "0 new reminder(s)" in sent.stdout
+        assert len(receiver.requests) == 2
