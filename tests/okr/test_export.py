@@ -89,7 +89,7 @@ def test_achievement_has_a_red_yellow_green_scale_from_0_to_1(tmp_path: Path) ->
     (rule,) = ranges["L2:L3"]
     assert rule.type == "colorScale"
     assert [(v.type, float(v.val)) for v in rule.colorScale.cfvo] == [("num", 0.0), ("num", 0.5), ("num", 1.0)]
-    assert [c.rgb[-6:] for c in rule.colorScale.color] == [RED, YELLOW, GREEN]
+    assert [c.rgb for c in rule.colorScale.color] == [f"FF{RED}", f"FF{YELLOW}", f"FF{GREEN}"]  # opaque ARGB
 
 
 def test_each_rows_actuals_are_shaded_from_its_start_to_its_target(tmp_path: Path) -> None:
@@ -106,6 +106,12 @@ def test_each_rows_actuals_are_shaded_from_its_start_to_its_target(tmp_path: Pat
     assert [v.val for v in falling.colorScale.cfvo] == ["$H$3", "($H$3+$G$3)/2", "$G$3"]
     assert [c.rgb[-6:] for c in falling.colorScale.color] == [GREEN, YELLOW, RED]
     assert ws["G3"].value == 90 and ws["H3"].value == 30
+
+
+def test_a_ranged_key_result_gets_no_start_to_target_shading(tmp_path: Path) -> None:
+    band = row(key_result="p95 latency within 1-2 s", start=3.0, target=1.5, direction="range")
+    ws = load_workbook(write_xlsx([Board("2026Q4", AT, [row(), band], [])], tmp_path / "b.xlsx"))["2026Q4"]
+    assert {str(cf.sqref) for cf in ws.conditional_formatting} == {"L2:L3", "I2:K2"}
 
 
 def test_header_is_frozen_filtered_and_columns_are_sized(tmp_path: Path) -> None:

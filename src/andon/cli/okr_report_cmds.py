@@ -150,7 +150,8 @@ def _print_message(message: Message) -> None:
     console.print(f"[bold]{escape(message.title)}[/]")
     for name, value in message.fields:
         console.print(f"  {escape(name)}: {escape(value)}")
-    console.print(escape(message.text), "")
+    console.print(escape(message.text))
+    console.print()
 
 
 def register(okr_app: typer.Typer) -> None:

@@ -150,7 +150,7 @@ def build_workbook(boards: Sequence[Board], *, language: str | None = None) -> W
 
 def _fill_sheet(ws: Worksheet, board: Board, language: str | None) -> None:
     cols = columns(actual_labels([board]), language)
-    header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor=HEADER_FILL)
+    header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor=f"FF{HEADER_FILL}")
     for index, column in enumerate(cols, start=1):
         head = ws.cell(row=1, column=index, value=column.header)
         head.font, head.fill = header_font, header_fill
@@ -195,6 +195,8 @@ def _colour_scales(ws: Worksheet, board: Board, cols: Sequence[Column]) -> None:
     first, last = get_column_letter(actual_cols[0]), get_column_letter(actual_cols[-1])
     start, target = get_column_letter(index["start"]), get_column_letter(index["target"])
     for r, row in enumerate(board.rows, start=2):
+        if row.direction == "range":
+            continue  # "stay within low..high" has no line from start to target to shade along
         # Each row has its own scale, start → target, read from its own cells (absolute references: Excel
         # refuses relative ones in a colour scale), so a falling key result is green when it is low.
         begin, end = (f"${start}${r}", RED), (f"${target}${r}", GREEN)
@@ -205,10 +207,11 @@ def _colour_scales(ws: Worksheet, board: Board, cols: Sequence[Column]) -> None:
 
 def _scale(low: tuple[float | str, str], mid: tuple[str, float | str, str], high: tuple[float | str, str]) -> Any:
     """A three-colour scale: numbers (or absolute cell references) at both ends, the middle as given."""
+    # Opaque ARGB, as Excel writes them (openpyxl's default alpha 00 is fully transparent to some readers).
     return ColorScaleRule(  # type: ignore[no-untyped-call]  # openpyxl's stubs leave it untyped
-        start_type="num", start_value=low[0], start_color=low[1],
-        mid_type=mid[0], mid_value=mid[1], mid_color=mid[2],
-        end_type="num", end_value=high[0], end_color=high[1],
+        start_type="num", start_value=low[0], start_color=f"FF{low[1]}",
+        mid_type=mid[0], mid_value=mid[1], mid_color=f"FF{mid[2]}",
+        end_type="num", end_value=high[0], end_color=f"FF{high[1]}",
     )  # fmt: skip
 
 

@@ -91,6 +91,11 @@ def find_stale(ws: Workspace, *, days: int, now: datetime, period: str | None = 
     return sorted(stale, key=lambda s: (-s.days, s.objective.team, s.key_result.title))
 
 
+def with_unit(value: float, unit: str) -> str:
+    """``52%``, ``30 min``, ``3``: a value as a reader writes it."""
+    return f"{value:g}{unit}" if unit in ("%", "") else f"{value:g} {unit}"
+
+
 def reminder(item: Stale, language: str) -> Message:
     """The reminder to the key result's owner, in the workspace's language."""
     kr, obj = item.key_result, item.objective
@@ -99,14 +104,14 @@ def reminder(item: Stale, language: str) -> Message:
         return t(f"okr_report.remind.{key}", language=language, **values)
 
     last = item.last_at.date().isoformat() if item.last_at else say("never")
-    value = "-" if item.last_value is None else f"{item.last_value:g}{kr.unit and ' ' + kr.unit}"
+    value = "-" if item.last_value is None else with_unit(item.last_value, kr.unit)
     fields = (
         (say("field.owner"), kr.owner),
         (say("field.team"), obj.team),
         (say("field.objective"), obj.title),
         (say("field.period"), item.period.id),
         (say("field.last"), f"{last} ({value})"),
-        (say("field.target"), f"{kr.target:g}{kr.unit and ' ' + kr.unit}"),
+        (say("field.target"), with_unit(kr.target, kr.unit)),
     )
     return Message(
         topic=TOPIC,

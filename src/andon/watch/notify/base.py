@@ -2,6 +2,8 @@
 
 A plugin notifier is a class taking ``(name, settings, language)`` whose ``Settings`` (a Pydantic model) checks
 the ``options:`` of its ``notifiers:`` entry; register it under the entry-point group ``andon.notifiers``.
+Most notifications announce an incident's stage; ``notification.message`` is set instead for a generic
+:class:`Message` (an OKR check-in reminder, a weekly digest), whose text is written already.
 """
 
 from __future__ import annotations
