@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -50,3 +51,11 @@ def test_andon_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     assert "v3-hybrid" in html and "m001" in html
     assert "andon cite out_" in result.stdout and "Traceback" not in result.stderr
     assert "McNemar" in result.stdout or "McNemar" in html
+    # The demo's objective shows the evaluated accuracy of the live version on the board.
+    board = subprocess.run(
+        [sys.executable, "-m", "andon", "okr", "board", "--json"],
+        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path / "demo",
+    )  # fmt: skip
+    assert board.returncode == 0, board.stderr
+    accuracy = next(r for r in json.loads(board.stdout)["rows"] if "accuracy" in r["key_result"])
+    assert accuracy["current"] is not None and 0.0 <= accuracy["current"] <= 1.0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.okr.okr_support import DEFINITIONS
 
 from andon.config.problems import InvalidConfig
 from andon.errors import ConfigError
@@ -24,36 +25,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-GOOD = """\
-teams:
-  - {id: product, name: Product, members: [jiwoo]}
-  - {id: menu-ai, name: Menu AI, parent: product, members: [minsu, hana]}
-periods: [2026Q4]
-objectives:
-  - key: menu-auto
-    title: 메뉴 사진 검수를 자동으로
-    owner: jiwoo
-    team: menu-ai
-    period: 2026Q4
-    key_results:
-      - title: Automatic approvals
-        owner: minsu
-        unit: "%"
-        start: 40
-        target: 70
-        binding: {type: andon_metric, feature: menu-review, metric: label_share, label: approve, window: 7d}
-      - key: menu-wait
-        title: Median review wait
-        unit: min
-        start: 30
-        target: 5
-      - title: p95 latency stays in band
-        unit: s
-        start: 4
-        direction: range
-        low: 0.5
-        high: 2
-"""
+GOOD = DEFINITIONS
 
 
 def _write(tmp_path: Path, text: str, name: str = "okr.yaml") -> Path:
@@ -142,7 +114,7 @@ def test_problems_name_the_file_line_and_field(
     path = _write(tmp_path, GOOD.replace(old, new, 1))
     (problem,) = _problems(store, path)
     assert problem.startswith(f"{path}:{line}:"), problem
-    assert f" {field}: " in problem and says in problem, problem
+    assert f" {field}" in problem and says in problem, problem
     assert store.objectives() == []
 
 

@@ -40,6 +40,7 @@ def demo(
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
+    from andon.demo.okr import seed_objectives
     from andon.demo.workspace import FEATURE, create_workspace
     from andon.evals.report import print_summary, render_html
 
@@ -71,11 +72,13 @@ def demo(
             compare=pair,
         )
         live_line = _promote_passing(ws, FEATURE, report)
+        okr_period = seed_objectives(ws, report)
     print_summary(report, console, language=language)
     html = path / "report.html"
     html.write_text(render_html(report, language=language), encoding="utf-8")
     console.print()
     console.print(live_line)
+    console.print(t("okr.demo.seeded", period=okr_period))
     console.print(t("demo.done", where=html, seconds=f"{time.monotonic() - started:.0f}"))
     for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
         console.print(line, markup=False, highlight=False)

@@ -22,7 +22,7 @@ from andon.messages import t
 from andon.okr import checkins as okr_checkins
 from andon.okr import definitions
 from andon.okr import objectives as okr
-from andon.okr.board import Board, BoardRow, band, build_board, default_period
+from andon.okr.board import Board, BoardRow, band, board_json, build_board, default_period, jsonable
 from andon.okr.progress import objective_progress, progress
 from andon.store.okr import KeyResult, Objective
 
@@ -46,6 +46,7 @@ okr_app.add_typer(period_app)
 # Commands of the other OKR areas, added to this group when their module is installed.
 OTHER_MODULES = ("okr_sync_cmds", "okr_work_cmds", "okr_report_cmds")
 _COLOURS = {"high": "green", "mid": "yellow", "low": "red", "none": "dim"}
+_WIDE = 110  # terminal cells from which the board shows the owner column
 _HEALTH_COLOURS = {"on_track": "green", "at_risk": "yellow", "off_track": "red", "no_data": "dim"}
 
 
@@ -308,14 +309,17 @@ def print_board(result: Board, *, details: bool = False) -> None:
         return
     title = t("okr.cli.board_title", period=result.period, elapsed=_pct(result.elapsed))
     table = Table(title=title, show_lines=details)
+    narrow = console.width < _WIDE  # the owner column goes first when the terminal is narrow
     for column in ("team", "objective", "key_result", "owner", "start", "target"):
-        table.add_column(
-            t(f"okr.col.{column}"), overflow="fold", justify="right" if column in ("start", "target") else "left"
-        )
+        if column == "owner" and narrow:
+            continue
+        numeric = column in ("start", "target")
+        table.add_column(t(f"okr.col.{column}"), overflow="fold", justify="right" if numeric else "left",
+                         no_wrap=numeric, min_width=None if numeric else 8, ratio=None if numeric else 1)  # fmt: skip
     for label in result.steps:
-        table.add_column(label, justify="right")
-    table.add_column(t("okr.col.achievement"), justify="right")
-    table.add_column(t("okr.col.health"))
+        table.add_column(label, justify="right", no_wrap=True)
+    table.add_column(t("okr.col.achievement"), justify="right", no_wrap=True)
+    table.add_column(t("okr.col.health"), overflow="fold", min_width=6)
     last: tuple[str, str] = ("", "")
     for row in result.rows:
         team = row.team if (row.team, "") != (last[0], "") else ""
@@ -323,8 +327,9 @@ def print_board(result: Board, *, details: bool = False) -> None:
         if (row.team, row.objective) != last and row.objective_id in result.objective_progress:
             objective = f"{row.objective} ({_pct(result.objective_progress[row.objective_id])})"
         last = (row.team, row.objective)
-        cells: list[str | Text] = [escape(team), escape(objective), _kr_cell(row, details), escape(row.owner),
-                                   _num(row.start), _num(row.target)]  # fmt: skip
+        cells: list[str | Text] = [escape(team), escape(objective), _kr_cell(row, details)]
+        cells += [] if narrow else [escape(row.owner)]
+        cells += [_num(row.start), _num(row.target)]
         for (_, value), achieved in zip(row.actuals, row.step_achievement, strict=True):
             cells.append(Text("—" if value is None else _num(value), style=_COLOURS[band(achieved)]))
         cells.append(Text(_pct(row.achievement), style=f"bold {_COLOURS[band(row.achievement)]}"))
@@ -350,12 +355,6 @@ def _team_names(result: Board) -> list[tuple[str, str]]:
     for row in result.rows:
         seen.setdefault(row.team_id, row.team)
     return list(seen.items())
-
-
-def board_json(result: Board) -> dict[str, Any]:
-    """The board as plain JSON (the same shape ``GET /v1/okr/board`` answers)."""
-    shown: dict[str, Any] = _jsonable(asdict(result))
-    return shown
 
 
 def _print_objective(obj: Objective, krs: list[KeyResult], latest: dict[str, Any]) -> None:
@@ -394,7 +393,7 @@ def _print_kr(kr: KeyResult, parent: Objective, checkins: list[Any], events: lis
         table.add_column(t(f"okr.col.{column}"), overflow="fold")
     for c in checkins:
         achieved = progress(kr, c.value)
-        table.add_row(c.created_at.isoformat(timespec="minutes"), _num(c.value),
+        table.add_row(_when(c.created_at), _num(c.value),
                       Text(_pct(achieved), style=_COLOURS[band(achieved)]), str(c.confidence or "—"),
                       escape(c.author), escape(c.source), escape(c.comment))  # fmt: skip
     console.print(table if checkins else t("okr.cli.no_checkins"))
@@ -403,7 +402,7 @@ def _print_kr(kr: KeyResult, parent: Objective, checkins: list[Any], events: lis
         for column in ("when", "event", "author", "detail"):
             history.add_column(t(f"okr.col.{column}"), overflow="fold")
         for e in events:
-            history.add_row(e.created_at.isoformat(timespec="minutes"), t(f"okr.event.kind.{e.kind}"),
+            history.add_row(_when(e.created_at), t(f"okr.event.kind.{e.kind}"),
                             escape(e.actor), escape(e.detail))  # fmt: skip
         console.print(history)
 
@@ -414,18 +413,12 @@ def _kr_json(kr: KeyResult, latest: Any) -> dict[str, Any]:
 
 
 def _json(record: Any) -> dict[str, Any]:
-    shown: dict[str, Any] = _jsonable(asdict(record))
+    shown: dict[str, Any] = jsonable(asdict(record))
     return shown
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _num(value: float | None) -> str:

@@ -30,7 +30,7 @@ from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
-from andon.gateway.routes import alerts, chat, features, health, reviews, traces, watch
+from andon.gateway.routes import alerts, chat, features, health, okr, reviews, traces, watch
 from andon.messages import t
 from andon.workspace import Workspace
 
@@ -49,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     chat.router,
     watch.router,
     alerts.router,
+    okr.router,
 )
 
 _ERRORS = {

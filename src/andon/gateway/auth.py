@@ -1,4 +1,4 @@
-"""API keys: secrets shown once and kept as sha256, scopes (invoke, review, metrics, alerts, admin), a rate limit.
+"""API keys: secrets shown once and kept as sha256, scopes (invoke, review, metrics, alerts, okr, admin), a rate limit.
 
 A secret looks like ``andon_sk_`` + 43 URL-safe characters (32 random bytes). ``admin`` includes every scope;
 ``metrics`` lets a Prometheus scraper read ``/metrics`` and nothing else.
@@ -27,7 +27,8 @@ from andon.store.keys import ApiKeyRecord
 from andon.store.records import new_id
 
 KEY_PREFIX = "andon_sk_"
-SCOPES = ("invoke", "review", "metrics", "alerts", "admin")  # alerts: POST /v1/alerts/alertmanager only
+# alerts: POST /v1/alerts/alertmanager only; okr: the /v1/okr/ routes (check-ins and the board).
+SCOPES = ("invoke", "review", "metrics", "alerts", "okr", "admin")
 _SHOWN_PREFIX = len(KEY_PREFIX) + 6  # enough to tell keys apart in a list, far too little to guess the rest
 
 

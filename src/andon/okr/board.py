@@ -7,8 +7,9 @@ against the target), with pace-based health and the objective and team roll-ups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
 
 from andon.errors import NotFoundError
 from andon.messages import t
@@ -188,3 +189,20 @@ def _team_order(team_id: str, teams: dict[str, Team]) -> tuple[str, ...]:
         path.append(current)
         current = teams[current].parent if current in teams else None
     return tuple(reversed(path))
+
+
+def board_json(result: Board) -> dict[str, Any]:
+    """The board as plain JSON: what ``andon okr board --json`` prints and ``GET /v1/okr/board`` answers."""
+    shown: dict[str, Any] = jsonable(asdict(result))
+    return shown
+
+
+def jsonable(value: Any) -> Any:
+    """Dates and times as ISO text, tuples as lists, the rest as it is."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value

@@ -109,6 +109,8 @@ def check_batch(
             _check_open(store, chk.key_result, periods)
         except AndonError as exc:
             field = exc.where if exc.where in ("value", "confidence", "at", "author") else "key_result"
+            if isinstance(exc, PeriodClosedError):
+                field = "period"
             problems.append(Problem(where=where, field=field, message=exc.message, hint=exc.hint))
             continue
         checked.append(chk)
