@@ -20,6 +20,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── TemplateError
     ├── StatisticsError                    andon.evals.stats
     ├── ReportFormatError                  andon.evals.report.export
+    ├── ExportError                        andon.okr.export
     ├── AlreadyDecidedError                andon.review.queue
     ├── CasesNotAllowedError               andon.review.export
     ├── DatasetWriteError                  andon.review.casefile

@@ -23,6 +23,7 @@ from pydantic_core import CoreSchema
 
 from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
+from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.messages import t
 
@@ -695,3 +696,4 @@ class WorkspaceConfig(BaseModel):
     notifiers: dict[Name, NotifierConfig] = Field(default_factory=dict, description="Where incidents are announced.")
     alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
     monitors: dict[Name, MonitorConfig] = Field(default_factory=dict, description="Metrics watched by detectors (andon watch).")
+    okr: OkrConfig = Field(default_factory=OkrConfig, description="Objectives: check-in reminders and review digests.")

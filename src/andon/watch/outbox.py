@@ -12,15 +12,15 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from andon.config.schema import NotifierConfig, WorkspaceConfig
-from andon.errors import AndonError
+from andon.errors import AndonError, ConfigError
 from andon.store.models import utcnow
 from andon.store.outbox import NewNotification, OutboxRecord
-from andon.watch.notify.base import Notification, Notifier, NotifyError
+from andon.watch.notify.base import Message, Notification, Notifier, NotifyError
 from andon.watch.notify.registry import build_notifier
 from andon.workspace import Workspace
 
@@ -29,6 +29,7 @@ log = logging.getLogger("andon.watch.outbox")
 LEASE_MARGIN_S = 30.0  # a claimed row is someone else's to retry only after its send could have timed out
 BATCH = 50
 OnDelivered = Callable[[OutboxRecord, datetime], Awaitable[None]]
+SUBJECT_MAX, STEP_MAX = 64, 30  # the outbox's incident_id and stage columns
 
 
 def notifications_for(config: WorkspaceConfig, payload: Mapping[str, Any]) -> list[NewNotification]:
@@ -39,6 +40,27 @@ def notifications_for(config: WorkspaceConfig, payload: Mapping[str, Any]) -> li
         for name, notifier in config.notifiers.items()
         if _wants(notifier, feature, stage)
     ]
+
+
+def message_notifications(
+    config: WorkspaceConfig, message: Message, *, subject: str, step: str, notifiers: Sequence[str] | None = None
+) -> list[NewNotification]:
+    """One outbox row per notifier (all of ``notifiers:``, or those named) for a message that is no incident.
+
+    The row's key is ``SUBJECT:STEP:NOTIFIER`` (e.g. a key result and the day of its reminder), so writing
+    the same message again the same step is a no-op: it is delivered once, however often it is written.
+    """
+    names = list(config.notifiers) if notifiers is None else list(notifiers)
+    unknown = [name for name in names if name not in config.notifiers]
+    if unknown:
+        raise ConfigError(
+            f"no notifier {', '.join(map(repr, unknown))} under `notifiers:`",
+            hint=f"known: {', '.join(config.notifiers) or 'none'}",
+        )
+    if len(subject) > SUBJECT_MAX or len(step) > STEP_MAX:
+        raise ValueError(f"subject {subject!r} or step {step!r} too long for the outbox")
+    payload = message.payload()
+    return [NewNotification(incident_id=subject, stage=step, notifier=name, payload=payload) for name in names]
 
 
 def _wants(notifier: NotifierConfig, feature: str, stage: str) -> bool:

@@ -2,11 +2,13 @@
 
 A plugin notifier is a class taking ``(name, settings, language)`` whose ``Settings`` (a Pydantic model) checks
 the ``options:`` of its ``notifiers:`` entry; register it under the entry-point group ``andon.notifiers``.
+Most notifications announce an incident's stage; ``notification.message`` is set instead for a generic
+:class:`Message` (an OKR check-in reminder, a weekly digest), whose text is written already.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -27,6 +29,44 @@ class NotifyError(AndonError):
         self.retry_after = retry_after
 
 
+MESSAGE_TYPE = "andon.message"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A notification that is no incident stage (a reminder, a digest): its text already in the reader's language.
+
+    ``to`` names the people it is for (an e-mail notifier writes to those that are addresses); ``data`` is
+    machine-readable detail for webhook receivers.
+    """
+
+    topic: str  # what kind of message, e.g. "okr.reminder": the webhook's event
+    title: str
+    text: str
+    fields: tuple[tuple[str, str], ...] = ()
+    link: str | None = None
+    to: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON stored in the outbox row."""
+        return {
+            "type": MESSAGE_TYPE, "topic": self.topic, "title": self.title, "text": self.text,
+            "fields": [list(pair) for pair in self.fields], "link": self.link, "to": list(self.to), "data": self.data,
+        }  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Message | None:
+        """The message an outbox payload holds, or None when it is an incident's."""
+        if payload.get("type") != MESSAGE_TYPE:
+            return None
+        return cls(
+            topic=str(payload.get("topic", "")), title=str(payload.get("title", "")), text=str(payload.get("text", "")),
+            fields=tuple((str(k), str(v)) for k, v in payload.get("fields") or ()), link=payload.get("link"),
+            to=tuple(str(p) for p in payload.get("to") or ()), data=dict(payload.get("data") or {}),
+        )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     """One stage of one incident to announce; ``delivery_id`` is stable across retries (receivers de-dupe on it)."""
@@ -34,7 +74,12 @@ class Notification:
     delivery_id: str
     incident_id: str
     stage: str
-    payload: dict[str, Any]  # the incident as it stood at that stage (andon.watch.outbox.payload)
+    payload: dict[str, Any]  # the incident as it stood at that stage (andon.watch.outbox.payload), or a Message
+
+    @property
+    def message(self) -> Message | None:
+        """The generic message this carries (``incident_id`` is then its subject, ``stage`` its step), if any."""
+        return Message.from_payload(self.payload)
 
     @property
     def feature(self) -> str:
@@ -79,6 +124,9 @@ class NotifierBase:
 
     def link(self, notification: Notification) -> str | None:
         """Where a reader opens the incident: ``incident_url`` with ``{id}``, else the runbook."""
+        message = notification.message
+        if message is not None:
+            return message.link
         template = getattr(self.settings, "incident_url", None)
         if template:
             return str(template).replace("{id}", notification.incident_id)

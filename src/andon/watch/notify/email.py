@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
 
 from andon.config.schema import EmailNotifierConfig
-from andon.watch.notify.base import Notification, NotifierBase, NotifyError, describe
+from andon.watch.notify.base import Message, Notification, NotifierBase, NotifyError, describe
 
+_ADDRESS = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+$")
 _PERMANENT_SMTP = range(500, 600)  # 5xx replies: the server refuses for good (bad address, auth refused)
 
 
@@ -25,6 +27,9 @@ class EmailNotifier(NotifierBase):
 
     def message(self, notification: Notification) -> EmailMessage:
         """Subject ``[andon] FEATURE: STAGE: TITLE`` and a body with the incident's fields."""
+        message = notification.message
+        if message is not None:
+            return self.generic(notification, message)
         p = notification.payload
         stage = self.stage_name(notification.stage)
         msg = EmailMessage()
@@ -51,6 +56,20 @@ class EmailNotifier(NotifierBase):
         link = self.link(notification)
         if link:
             lines.append(link)
+        msg.set_content("\n".join(lines) + "\n")
+        return msg
+
+    def generic(self, notification: Notification, message: Message) -> EmailMessage:
+        """A message that is no incident, to the addresses among its ``to`` (else the configured ``to:``)."""
+        msg = EmailMessage()
+        msg["Subject"] = self.text("notify.message.subject", title=message.title)
+        msg["From"] = self.settings.sender
+        addressed = [p for p in message.to if _ADDRESS.match(p)]
+        msg["To"] = ", ".join(addressed or self.settings.to)
+        msg["Message-ID"] = f"<{notification.delivery_id.replace(':', '.')}@andon>"
+        lines = [message.title, ""] + [f"{k}: {v}" for k, v in message.fields]
+        lines += ["", message.text] if message.text else []
+        lines += ["", message.link] if message.link else []
         msg.set_content("\n".join(lines) + "\n")
         return msg
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from andon.config.schema import SlackNotifierConfig
-from andon.watch.notify.base import Notification, NotifierBase, url_secret_parts
+from andon.watch.notify.base import Message, Notification, NotifierBase, url_secret_parts
 from andon.watch.notify.http import post_json
 
 _STAGE_EMOJI = {
@@ -32,6 +32,9 @@ class SlackNotifier(NotifierBase):
 
     def message(self, notification: Notification) -> dict[str, Any]:
         """The Block Kit body: header, fields, the note, who and when, and a button to the incident."""
+        message = notification.message
+        if message is not None:
+            return self.generic(message)
         p = notification.payload
         stage = self.stage_name(notification.stage)
         title = f"{_STAGE_EMOJI.get(notification.stage, '')} {stage}: {p.get('title', '')}".strip()
@@ -59,21 +62,28 @@ class SlackNotifier(NotifierBase):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _escape(str(note))[:2900]}})
         context = self.text("incidents.notify.by", actor=p.get("actor", ""), at=p.get("stage_at", ""))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(context)}]})
-        link = self.link(notification)
-        if link:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": self.text("incidents.notify.open")},
-                            "url": link,
-                        }
-                    ],
-                }
-            )
+        blocks += self._button(self.link(notification), self.text("incidents.notify.open"))
         return {"text": f"{title} ({p.get('feature', '')})", "blocks": blocks}
+
+    def generic(self, message: Message) -> dict[str, Any]:
+        """A message that is no incident: its title, its fields, its text and a button to its link."""
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": message.title[:150], "emoji": True}}
+        ]
+        if message.fields:
+            blocks.append({"type": "section", "fields": [
+                {"type": "mrkdwn", "text": f"*{_escape(k)}*\n{_escape(v)}"} for k, v in message.fields[:10]
+            ]})  # fmt: skip
+        if message.text:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _escape(message.text)[:2900]}})
+        blocks += self._button(message.link, self.text("notify.message.open"))
+        return {"text": message.title, "blocks": blocks}
+
+    def _button(self, link: str | None, label: str) -> list[dict[str, Any]]:
+        if not link:
+            return []
+        button = {"type": "button", "text": {"type": "plain_text", "text": label}, "url": link}
+        return [{"type": "actions", "elements": [button]}]
 
     async def send(self, notification: Notification) -> None:
         """POST the message; Slack answers 200 ``ok``."""

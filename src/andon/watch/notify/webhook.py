@@ -14,7 +14,9 @@ the header's value in constant time (``hmac.compare_digest``); (4) drops a deliv
 processed (a send may be repeated if andon stopped between sending and recording it). The signature covers
 the timestamp, so an old body cannot be replayed with a new one. :func:`verify_signature` does 2 and 3.
 
-The body is ``{"type": "andon.incident", "delivery_id", "event", "stage", "incident_id", "link", "incident": {...}}``.
+The body is ``{"type": "andon.incident", "delivery_id", "event", "stage", "incident_id", "link", "incident": {...}}``;
+a message that is no incident (a check-in reminder, a review digest) is ``{"type": "andon.message", "delivery_id",
+"event": TOPIC, "subject", "title", "text", "fields", "link", "to", "data"}`` with ``X-Andon-Event: TOPIC``.
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ def verify_signature(
     return hmac.compare_digest(signature(secret, stamp, body), given.strip())
 
 
+def event(notification: Notification) -> str:
+    """The ``X-Andon-Event`` value: ``incident.<stage>``, or a message's topic."""
+    message = notification.message
+    return message.topic if message is not None else f"incident.{notification.stage}"
+
+
 class WebhookNotifier(NotifierBase):
     """POSTs the incident as JSON, signed (see the module docstring for verification)."""
 
@@ -76,10 +84,14 @@ class WebhookNotifier(NotifierBase):
 
     def body(self, notification: Notification) -> dict[str, Any]:
         """The JSON document sent."""
+        message = notification.message
+        if message is not None:
+            return {**message.payload(), "delivery_id": notification.delivery_id, "event": message.topic,
+                    "subject": notification.incident_id}  # fmt: skip
         return {
             "type": "andon.incident",
             "delivery_id": notification.delivery_id,
-            "event": f"incident.{notification.stage}",
+            "event": event(notification),
             "stage": notification.stage,
             "incident_id": notification.incident_id,
             "link": self.link(notification),
@@ -95,7 +107,7 @@ class WebhookNotifier(NotifierBase):
             TIMESTAMP_HEADER: str(stamp),
             SIGNATURE_HEADER: signature(self.settings.secret.get_secret_value(), stamp, body),
             DELIVERY_HEADER: notification.delivery_id,
-            EVENT_HEADER: f"incident.{notification.stage}",
+            EVENT_HEADER: event(notification),
         }
         return body, headers
 
