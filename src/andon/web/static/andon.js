@@ -18,6 +18,7 @@
     var bar = document.getElementById("undo-bar");
     var text = document.getElementById("undo-text");
     var undo = document.getElementById("undo");
+    var now = document.getElementById("send-now");
     var submit = document.getElementById("decide-submit");
     var skip = document.getElementById("skip");
     var wait = parseInt(root.getAttribute("data-undo-ms"), 10) || 0;
@@ -53,7 +54,15 @@
         form.submit();  // does not fire "submit" again
       }, wait);
     });
+    function sendNow() {
+      if (timer === null) return;
+      window.clearTimeout(timer);
+      timer = null;
+      form.submit();
+    }
+
     undo.addEventListener("click", cancel);
+    now.addEventListener("click", sendNow);
 
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -62,7 +71,11 @@
         if (timer !== null) { event.preventDefault(); cancel(); }
         return;
       }
-      if (typing(event.target) || timer !== null) return;
+      if (timer !== null) {
+        if (key === "Enter") { event.preventDefault(); sendNow(); }
+        return;
+      }
+      if (typing(event.target)) return;
       if (/^[1-9]$/.test(key)) {
         var radio = form.querySelector('input[name=label][data-key="' + key + '"]');
         if (radio) { event.preventDefault(); radio.checked = true; radio.focus(); }
