@@ -182,9 +182,7 @@ def test_two_reviewers_never_get_or_decide_the_same_item(server: WebServer, fold
         seen_by_ravi = ravi.get("/review?feature=menu").text
         assert first in seen_by_rita and first not in seen_by_ravi
         assert second in seen_by_ravi
-        taken = ravi.post(
-            f"/review/{first}/decide", data={"csrf_token": csrf_of(seen_by_ravi), "label": "approve"}
-        )
+        taken = ravi.post(f"/review/{first}/decide", data={"csrf_token": csrf_of(seen_by_ravi), "label": "approve"})
         assert taken.status_code == 409 and "rita" in taken.text
         mine = rita.post(
             f"/review/{first}/decide",

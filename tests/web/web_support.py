@@ -113,9 +113,7 @@ class WebServer:
 
     def __init__(self, folder: Path, settings: WebSettings | None = None) -> None:
         self.folder = folder
-        self.settings = settings or WebSettings(
-            lockout=Lockout(limit=3, duration=timedelta(minutes=5)), undo_ms=400
-        )
+        self.settings = settings or WebSettings(lockout=Lockout(limit=3, duration=timedelta(minutes=5)), undo_ms=400)
         self.port = free_port()
         self.ws: Workspace | None = None
         self.server: uvicorn.Server | None = None
