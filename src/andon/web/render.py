@@ -7,6 +7,7 @@ from ``/static``, no inline script, nothing from another origin.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,16 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def shown(value: Any) -> str:
+    """A stored value as a person reads it: text as is, nothing as a dash, anything else as JSON."""
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+_ENV.filters["shown"] = shown
 
 
 @dataclass(frozen=True, slots=True)
