@@ -20,6 +20,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── StatisticsError                    andon.evals.stats
     ├── ReportFormatError                  andon.evals.report.export
     ├── AlreadyDecidedError                andon.review.queue
+    ├── ClaimedError                       andon.review.claims
     ├── CasesNotAllowedError               andon.review.export
     ├── DatasetWriteError                  andon.review.casefile
     ├── NotLiveError                       andon.deploy.live
@@ -31,6 +32,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── SourceError                        andon.watch.sources
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
+    ├── SignInError                        andon.web.users
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client
         ├── AuthenticationError            andon.client
