@@ -22,6 +22,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── ReportFormatError                  andon.evals.report.export
     ├── ExportError                        andon.okr.export
     ├── AlreadyDecidedError                andon.review.queue
+    ├── ClaimedError                       andon.review.claims
     ├── CasesNotAllowedError               andon.review.export
     ├── DatasetWriteError                  andon.review.casefile
     ├── NotLiveError                       andon.deploy.live
@@ -35,6 +36,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── UnsafeURLError                     andon.gateway.fetch
     ├── FetchError                         andon.gateway.fetch
     ├── WorkImportError                    andon.okr.work.base
+    ├── SignInError                        andon.web.users
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client
         ├── AuthenticationError            andon.client

@@ -32,6 +32,7 @@ from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
 from andon.gateway.routes import alerts, chat, features, health, okr, reviews, traces, watch
 from andon.messages import t
+from andon.web.app import install as install_web
 from andon.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -261,6 +262,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     app.add_middleware(RequestLogMiddleware, on_error=_internal_error)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)  # the dashboard's pages at / (not in /openapi.json)
     _document_errors(app)
     return app
 

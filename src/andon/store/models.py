@@ -655,3 +655,42 @@ class OkrImportCursorRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     cursor: Mapped[dict[str, Any]] = mapped_column(json_type())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+# --- web ---
+
+
+class WebUserRow(Base):
+    """A person who signs in to the dashboard: an argon2 hash of the password, a role, failed sign-ins."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # viewer | reviewer | admin
+    password_hash: Mapped[str] = mapped_column(String(400))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the sha256 of its cookie (never the cookie), its CSRF token and its expiry."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ReviewClaimRow(Base):
+    """Who is looking at a review item now: taken by compare-and-set, so two reviewers never get the same one."""
+
+    __tablename__ = "review_claims"
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -40,6 +40,7 @@ from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
 from andon.store.watch import WatchMixin
+from andon.store.web import WebMixin
 
 _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
@@ -56,6 +57,7 @@ class Store(
     OutboxMixin,
     WatchMixin,
     OkrMixin,
+    WebMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
