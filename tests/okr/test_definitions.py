@@ -114,7 +114,7 @@ def test_problems_name_the_file_line_and_field(
     path = _write(tmp_path, GOOD.replace(old, new, 1))
     (problem,) = _problems(store, path)
     assert problem.startswith(f"{path}:{line}:"), problem
-    assert f" {field}: " in problem and says in problem, problem
+    assert f" {field}" in problem and says in problem, problem
     assert store.objectives() == []
 
 

@@ -22,6 +22,6 @@ def test_the_demo_objective_is_bound_to_the_features_numbers(tmp_path: Path) -> 
         assert len(krs) == 3 and all(kr.binding and kr.binding["feature"] == FEATURE for kr in krs)
         assert FEATURE in ws.config.features
         board = build_board(ws.store, "2026Q4", now=NOW)
-        assert [r.key_result for r in board.rows][0] == ws.store.key_result(ACCURACY_KR).title
+        assert board.rows[0].key_result == ws.store.key_result(ACCURACY_KR).title
         assert board.teams == ["Menu AI"]
     assert "2026Q4" in (tmp_path / "okr.yaml").read_text(encoding="utf-8")

@@ -467,9 +467,11 @@ class _Planner:
         binding = spec.binding
         if binding is not None:
             try:
-                binding = check_binding(binding, self.source.where((*loc, "binding")))
+                binding = check_binding(binding, "binding")
             except ConfigError as exc:
-                self.problem((*loc, "binding"), exc.message, exc.hint)
+                # ``where`` is "binding" or "binding.<field>": point at that field's line.
+                inner = tuple(exc.where.split(".")[1:]) if exc.where and exc.where.startswith("binding") else ()
+                self.problem((*loc, "binding", *inner), exc.message, exc.hint)
                 return
         kr = KeyResult(
             objective=obj.id, title=spec.title, description=spec.description, owner=owner, unit=spec.unit,
