@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.gateway_server import GatewayServer, StubProcess
+from tests.support.gateway_server import GatewayServer, StubProcess
 
 from andon import deploy
 from andon.evals.dataset import load_dataset

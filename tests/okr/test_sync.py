@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.gateway_server import GatewayServer
+from tests.support.gateway_server import GatewayServer
 
 from andon.okr.bindings import Binding, BindingContext, BindingSettings, Reading
 from andon.okr.bindings.base import BUILTINS

@@ -23,7 +23,7 @@ from typing import Any, Self
 
 import httpx
 import uvicorn
-from tests.gateway_server import free_port, promote_declared
+from tests.support.gateway_server import free_port, promote_declared
 
 from andon.gateway.app import create_app
 from andon.review.queue import ReviewItem
