@@ -52,6 +52,8 @@ EVENT_KINDS: tuple[str, ...] = (
 )
 
 
+_IN_CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Team:
     """A team (slug id such as ``menu-ai``) under an optional parent team; ``members`` are the known owners."""
@@ -423,18 +425,29 @@ class OkrMixin(StoreBase):
 
     def upsert_work_items(self, items: Iterable[WorkItem]) -> tuple[int, int]:
         """Insert or update work items by (source, external_id): (inserted, changed); an existing id is kept."""
+        batch = list(items)
         inserted = changed = 0
         with self._write() as session:
-            for item in items:
-                row = session.scalars(
-                    select(OkrWorkItemRow).where(
-                        OkrWorkItemRow.source == item.source, OkrWorkItemRow.external_id == item.external_id
+            # The stored rows of this batch, read once per source and chunk (not one SELECT per item).
+            known: dict[tuple[str, str], OkrWorkItemRow] = {}
+            wanted: dict[str, list[str]] = {}
+            for item in batch:
+                wanted.setdefault(item.source, []).append(item.external_id)
+            for source, external_ids in wanted.items():
+                unique = sorted(set(external_ids))
+                for start in range(0, len(unique), _IN_CHUNK):
+                    chunk = unique[start : start + _IN_CHUNK]
+                    query = select(OkrWorkItemRow).where(
+                        OkrWorkItemRow.source == source, OkrWorkItemRow.external_id.in_(chunk)
                     )
-                ).first()
+                    known.update(((r.source, r.external_id), r) for r in session.scalars(query))
+            for item in batch:
                 values = _columns(item)
+                row = known.get((item.source, item.external_id))
                 if row is None:
-                    session.add(OkrWorkItemRow(**values))
-                    session.flush()  # a repeated (source, external_id) in ``items`` updates, never duplicates
+                    # a repeated (source, external_id) in ``items`` updates this row, never duplicates it
+                    known[(item.source, item.external_id)] = row = OkrWorkItemRow(**values)
+                    session.add(row)
                     inserted += 1
                     continue
                 values.pop("id")
