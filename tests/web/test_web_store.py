@@ -13,6 +13,8 @@ from andon.review.queue import ReviewItem
 from andon.store import Store
 from andon.store.models import utcnow
 from andon.store.records import TraceRecord, new_id
+from andon.store.web import HourTotals
+from andon.web.hours import hourly_totals
 from andon.web.users import Lockout, SignInError, add_user, authenticate, may
 
 PASSWORD = "a long enough password"
@@ -152,3 +154,33 @@ def trace_row(*, feature: str, created_at: datetime, status: str, cost: float | 
         id=new_id("trc"), feature=feature, route="ai", status=status, input_mode="hash", input=None,
         input_hash="0" * 64, created_at=created_at, cost=cost, currency="KRW",
     )  # fmt: skip
+
+
+def test_the_home_page_reads_finished_hours_once_and_the_open_hour_every_time(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
+    start = datetime(2026, 12, 1, 11, tzinfo=UTC)
+    store.save_traces([
+        trace_row(feature="menu", created_at=now - timedelta(hours=3), status="ok", cost=1.0),
+        trace_row(feature="menu", created_at=now - timedelta(minutes=10), status="error", cost=None),
+    ])  # fmt: skip
+    asked: list[datetime] = []
+    real = store.hourly_trace_totals
+
+    def counted(feature: str, since: datetime) -> list[HourTotals]:
+        asked.append(since)
+        return real(feature, since)
+
+    monkeypatch.setattr(store, "hourly_trace_totals", counted)
+    first = hourly_totals(store, "menu", start, now)
+    assert [(t.hour.hour, t.calls, t.errors) for t in first] == [(7, 1, 0), (10, 1, 1)]
+    # A call in the open hour shows at once; the second visit reads only from the last settled hour on.
+    store.save_traces([trace_row(feature="menu", created_at=now, status="ok", cost=2.0)])
+    second = hourly_totals(store, "menu", start, now + timedelta(minutes=1))
+    assert asked == [start, datetime(2026, 12, 2, 10, tzinfo=UTC)]
+    assert [(t.hour.hour, t.calls, t.errors) for t in second] == [(7, 1, 0), (10, 2, 1)]
+    # The same answer as the uncached query, an hour later too (the 10:00 hour is settled then).
+    later = now + timedelta(hours=1)
+    assert hourly_totals(store, "menu", start + timedelta(hours=1), later) == real("menu", start + timedelta(hours=1))
+    assert hourly_totals(store, "menu", start + timedelta(hours=1), later) == real("menu", start + timedelta(hours=1))

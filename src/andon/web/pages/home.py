@@ -17,6 +17,7 @@ from andon.store.models import utcnow
 from andon.watch.incidents import list_incidents
 from andon.web.charts import sparkline
 from andon.web.forms import page
+from andon.web.hours import hourly_totals
 from andon.web.i18n import Formats
 from andon.web.render import Ctx
 from andon.workspace import Workspace
@@ -51,7 +52,7 @@ def hourly(ws: Workspace, feature: str, now: datetime) -> tuple[list[int], list[
     """Calls, errors and cost in each of the last 24 hours, oldest first (zero where nothing was called)."""
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
     calls, errors, cost = [0] * HOURS, [0] * HOURS, [0.0] * HOURS
-    for row in ws.store.hourly_trace_totals(feature, start):
+    for row in hourly_totals(ws.store, feature, start, now):
         slot = int((row.hour - start).total_seconds() // 3600)
         if 0 <= slot < HOURS:
             calls[slot], errors[slot], cost[slot] = row.calls, row.errors, row.cost
