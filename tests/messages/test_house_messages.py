@@ -30,12 +30,17 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "andon"
 CONVERTED = [
     "config", "store", "versions", "providers", "review", "engine", "demo", "evals/dataset.py", "evals/build.py",
     "evals/plan.py", "evals/graders", "evals/report/export.py", "workspace.py", "embeddings.py", "client.py",
+    "gateway", "watch", "cli", "deploy",
 ]  # fmt: skip
 # Programming errors (a developer's misuse, an internal invariant) may stay English.
 DEVELOPER_ERRORS = {"TypeError", "RuntimeError", "LookupError"}
 DEVELOPER_VALUE_ERRORS = {
     "store/deploy.py", "store/incidents.py", "store/models.py", "store/repo.py", "store/reviews.py",
     "providers/pricing.py", "embeddings.py",
+    # internal invariants: bad settings are refused by the config schema before these run
+    "gateway/auth.py", "gateway/circuit.py", "gateway/http_errors.py", "gateway/openai_compat.py",
+    "gateway/redact.py", "gateway/semcache/polarity.py", "gateway/tracing.py", "watch/incidents.py",
+    "watch/outbox.py",
 }  # fmt: skip
 
 
@@ -58,11 +63,12 @@ def _english_raises(path: Path) -> Iterator[str]:
         if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
             continue
         call = node.exc
-        texts = [*call.args, *(k.value for k in call.keywords if k.arg in ("hint", "message"))]
+        name = ast.unparse(call.func)
+        args = call.args[1:] if name == "ApiError" else call.args  # ApiError's first argument is its code
+        texts = [*args, *(k.value for k in call.keywords if k.arg in ("hint", "message"))]
         literal = [
             a for a in texts if isinstance(a, ast.JoinedStr) or (isinstance(a, ast.Constant) and _prose(a.value))
         ]
-        name = ast.unparse(call.func)
         relative = path.relative_to(SRC).as_posix()
         if not literal or name in DEVELOPER_ERRORS:
             continue

@@ -74,7 +74,18 @@ app.command()(eval_cmds.report)
 app.command()(eval_cmds.runs)
 
 # Command groups of other areas: each module has `register(app)`; the list is explicit, not discovered.
-for _name in ("demo_cmds", "serve_cmds", "keys_cmds", "trace_cmds", "deploy_cmds", "review_cmds", "incident_cmds", "watch_cmds", "okr_cmds", "web_cmds"):
+for _name in (
+    "demo_cmds",
+    "serve_cmds",
+    "keys_cmds",
+    "trace_cmds",
+    "deploy_cmds",
+    "review_cmds",
+    "incident_cmds",
+    "watch_cmds",
+    "okr_cmds",
+    "web_cmds",
+):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)
 

@@ -24,14 +24,14 @@ def parse_vars(pairs: list[str], vars_file: Path | None) -> dict[str, Any]:
         try:
             loaded = json.loads(vars_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read variables: {exc}", where=str(vars_file)) from None
+            raise ConfigError(t("house3.cli.vars_unreadable", error=exc), where=str(vars_file)) from None
         if not isinstance(loaded, dict):
-            raise ConfigError("the variables file must hold a JSON object", where=str(vars_file))
+            raise ConfigError(t("house3.cli.vars_object"), where=str(vars_file))
         variables.update(loaded)
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--var {pair!r} is not key=value", hint='write --var description="새 자전거"')
+            raise ConfigError(t("house3.cli.var_pair", pair=pair), hint=t("house3.cli.var_pair_hint"))
         try:
             variables[key] = json.loads(value)
         except json.JSONDecodeError:

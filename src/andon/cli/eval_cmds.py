@@ -267,20 +267,22 @@ def _side(ws: Workspace, ref: str, run_ref: str | None) -> Side:
                 if any(ref in (n, v) or v.startswith(ref) for n, v in r.versions)
             ]
             if not runs:
-                raise NotFoundError(
-                    f"no run or version {ref!r}", hint="give a run id, RUN:VERSION, or a version name"
-                ) from None
+                raise NotFoundError(t("house3.cli.no_run", ref=ref), hint=t("house3.cli.no_run_hint")) from None
             run, version_part = runs[0], ref
     versions = dict(run.versions)
     if not version_part:
         if len(versions) != 1:
             raise ConfigError(
-                f"run {run.id} has {len(versions)} versions", hint=f"write {run.id}:VERSION ({', '.join(versions)})"
+                t("house3.cli.many_versions", run=run.id, count=len(versions)),
+                hint=t("house3.cli.many_versions_hint", run=run.id, versions=", ".join(versions)),
             )
         version_part = next(iter(versions))
     vid = versions.get(version_part) or next((v for v in versions.values() if v.startswith(version_part)), None)
     if vid is None:
-        raise NotFoundError(f"run {run.id} has no version {version_part!r}", hint=f"it has: {', '.join(versions)}")
+        raise NotFoundError(
+            t("house3.cli.no_version", run=run.id, version=version_part),
+            hint=t("house3.cli.no_version_hint", versions=", ".join(versions)),
+        )
     name = next(n for n, v in run.versions if v == vid)
     cells = [cell_from_row(r) for r in ws.store.iter_run_results(run.id, vid)]
     return Side(run, f"{name} ({run.id[:12]})" if sep or run_ref is None else name, vid, cells)

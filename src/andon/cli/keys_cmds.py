@@ -39,7 +39,9 @@ def create(
     scope: Annotated[
         list[str] | None,
         typer.Option(
-            "--scope", "-s", help="invoke, review, metrics, alerts, okr or admin (repeatable; admin includes all). Default: invoke."
+            "--scope",
+            "-s",
+            help="invoke, review, metrics, alerts, okr or admin (repeatable; admin includes all). Default: invoke.",
         ),
     ] = None,
     rate: Annotated[

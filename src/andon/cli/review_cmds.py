@@ -441,10 +441,12 @@ def _parse_decision(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"the decision is not valid JSON: {exc.msg} (column {exc.colno})",
+            t("house3.cli.decision_json", error=exc.msg, column=exc.colno),
             where="--decision",
-            hint='write a JSON object, e.g. {"decision": "reject"}',
+            hint=t("house3.cli.decision_json_hint"),
         ) from None
     if not isinstance(value, dict):
-        raise ConfigError("the decision must be a JSON object", where="--decision", hint='e.g. {"decision": "reject"}')
+        raise ConfigError(
+            t("house3.cli.decision_object"), where="--decision", hint=t("house3.cli.decision_object_hint")
+        )
     return value

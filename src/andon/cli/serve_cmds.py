@@ -80,7 +80,11 @@ def serve(
     from andon.gateway.timeouts import protocol_factory
 
     if log_level.lower() not in LOG_LEVELS:
-        raise ConfigError(f"unknown log level {log_level!r}", where="--log-level", hint=f"use {', '.join(LOG_LEVELS)}")
+        raise ConfigError(
+            t("house3.cli.log_level", level=log_level),
+            where="--log-level",
+            hint=t("house3.cli.log_level_hint", levels=", ".join(LOG_LEVELS)),
+        )
     level = log_level.upper()
     logging_config = log_config(json_lines=log_json, level=level)
     logging.config.dictConfig(logging_config)  # the notes below come out in the same form as the request logs
@@ -120,7 +124,12 @@ def serve(
         if workers == 1:
             app = create_app(ws, close_workspace=True)
             uvicorn.run(
-                app, host=host, port=port, http=http, log_config=logging_config, access_log=False,
+                app,
+                host=host,
+                port=port,
+                http=http,
+                log_config=logging_config,
+                access_log=False,
                 log_level=level.lower(),
             )
             return

@@ -8,6 +8,7 @@ import subprocess
 
 from andon.config.schema import FeatureConfig
 from andon.errors import ConfigError
+from andon.messages import t
 from andon.workspace import Workspace
 
 MAX_REASON = 2000
@@ -42,7 +43,7 @@ def actor_name(actor: str | None) -> str:
     """The given actor, else the default one; refused when too long to store."""
     value = (actor or "").strip() or default_actor()
     if len(value) > 200:
-        raise ConfigError("the actor name is longer than 200 characters", where="--actor")
+        raise ConfigError(t("house3.deploy.actor_long", limit=200), where="--actor")
     return value
 
 
@@ -51,5 +52,5 @@ def clean_reason(reason: str | None) -> str | None:
     if reason is None or not reason.strip():
         return None
     if len(reason) > MAX_REASON:
-        raise ConfigError(f"the reason is {len(reason)} characters; at most {MAX_REASON}", where="--reason")
+        raise ConfigError(t("house3.deploy.reason_long", length=len(reason), limit=MAX_REASON), where="--reason")
     return reason.strip()

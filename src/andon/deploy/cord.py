@@ -41,7 +41,7 @@ def stop_feature(ws: Workspace, feature: str, *, reason: str | None, actor: str 
     require_feature(ws, feature)
     why = clean_reason(reason)
     if why is None:
-        raise ConfigError("stopping a feature needs a reason", hint=f"andon stop {feature} --reason 'what is wrong'")
+        raise ConfigError(t("house3.deploy.stop_reason"), hint=t("house3.deploy.stop_reason_hint", feature=feature))
     if ws.store.feature_stopped(feature)[0]:
         return None
     return ws.store.record_feature_event(feature, "stopped", {"stopped": True}, actor_name(actor), why)

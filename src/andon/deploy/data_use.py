@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from andon.deploy._common import actor_name, clean_reason, require_feature
 from andon.errors import ConfigError
+from andon.messages import t
 from andon.store.deploy import FeatureEvent
 from andon.workspace import Workspace
 
@@ -16,8 +17,8 @@ def set_cases_allowed(
     why = clean_reason(reason)
     if allowed and why is None:
         raise ConfigError(
-            "allowing production inputs to become test cases needs a reason (it is recorded)",
-            hint=f"andon data-use allow-cases {feature} --reason 'consented under policy P-12'",
+            t("house3.deploy.cases_reason"),
+            hint=t("house3.deploy.cases_reason_hint", feature=feature),
         )
     if ws.store.cases_allowed(feature) == allowed:
         return None

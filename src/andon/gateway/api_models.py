@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from andon.config.schema import NAME_PATTERN
 from andon.gateway.http_errors import NO_NUL, StoredObject, json_problem
+from andon.messages import t
 
 MAX_ID = 200
 T = TypeVar("T")
@@ -90,7 +91,7 @@ class FeedbackRequest(BaseModel):
     @model_validator(mode="after")
     def _something(self) -> FeedbackRequest:
         if self.score is None and self.thumbs is None and not self.comment:
-            raise ValueError("give a score, thumbs (1 or -1), or a comment")
+            raise ValueError(t("house3.http.feedback_empty"))
         return self
 
 

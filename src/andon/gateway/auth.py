@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from andon.errors import ConfigError
 from andon.gateway.http_errors import ApiError
 from andon.gateway.types import Caller
+from andon.messages import t
 from andon.store import Store
 from andon.store.keys import ApiKeyRecord
 from andon.store.records import new_id
@@ -47,9 +48,13 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     given = list(dict.fromkeys(scopes))
     unknown = [s for s in given if s not in SCOPES]
     if unknown:
-        raise ConfigError(f"unknown scope(s) {', '.join(unknown)}", where="--scope", hint=f"use {', '.join(SCOPES)}")
+        raise ConfigError(
+            t("house3.auth.unknown_scope", scopes=", ".join(unknown)),
+            where="--scope",
+            hint=t("house3.auth.use_scopes", scopes=", ".join(SCOPES)),
+        )
     if not given:
-        raise ConfigError("a key needs at least one scope", where="--scope", hint="e.g. --scope invoke")
+        raise ConfigError(t("house3.auth.no_scope"), where="--scope", hint=t("house3.auth.no_scope_hint"))
     return [s for s in SCOPES if s in given]
 
 
@@ -58,9 +63,9 @@ def create_key(
 ) -> tuple[ApiKeyRecord, str]:
     """Store a new key and return it with its secret, which is never stored and cannot be shown again."""
     if not name.strip():
-        raise ConfigError("a key needs a name", where="NAME", hint="e.g. `andon keys create checkout-service`")
+        raise ConfigError(t("house3.auth.no_name"), where="NAME", hint=t("house3.auth.no_name_hint"))
     if rate_limit_per_min is not None and rate_limit_per_min < 1:
-        raise ConfigError("the rate limit must be at least 1 request per minute", where="--rate")
+        raise ConfigError(t("house3.auth.rate"), where="--rate")
     canonical = check_scopes(scopes)
     secret = new_secret()
     record = store.add_api_key(
@@ -156,16 +161,16 @@ class Authenticator:
         if not secret:
             raise ApiError(
                 "unauthorized",
-                "an API key is required",
-                hint="send `Authorization: Bearer andon_sk_…`; create a key with `andon keys create NAME`",
+                t("house3.auth.required"),
+                hint=t("house3.auth.required_hint"),
                 headers={"www-authenticate": "Bearer"},
             )
         record = await asyncio.to_thread(self.store.api_key_by_hash, hash_secret(secret))
         if record is None or not record.active:
             raise ApiError(
                 "unauthorized",
-                "this API key is revoked" if record is not None else "unknown API key",
-                hint="check the key, or create a new one with `andon keys create NAME`",
+                t("house3.auth.revoked") if record is not None else t("house3.auth.unknown_key"),
+                hint=t("house3.auth.check_key"),
                 headers={"www-authenticate": "Bearer"},
             )
         if record.rate_limit_per_min is not None:
@@ -174,8 +179,8 @@ class Authenticator:
                 retry_after = max(1, math.ceil(wait))
                 raise ApiError(
                     "rate_limited",
-                    f"key {record.name!r} is limited to {record.rate_limit_per_min} requests per minute",
-                    hint=f"retry after {retry_after} s",
+                    t("house3.auth.limited", name=record.name, limit=record.rate_limit_per_min),
+                    hint=t("house3.auth.retry", seconds=retry_after),
                     headers={"retry-after": str(retry_after)},
                     extra={"retry_after": round(wait, 3)},
                 )
@@ -199,8 +204,8 @@ def require(scope: str) -> Callable[..., Awaitable[Identity]]:
         if not allows(identity.scopes, scope):
             raise ApiError(
                 "forbidden",
-                f"this key lacks the {scope!r} scope (it has: {', '.join(sorted(identity.scopes))})",
-                hint=f"create a key with `andon keys create NAME --scope {scope}`",
+                t("house3.auth.lacks", scope=scope, scopes=", ".join(sorted(identity.scopes))),
+                hint=t("house3.auth.lacks_hint", scope=scope),
             )
         return identity
 

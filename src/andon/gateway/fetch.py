@@ -155,9 +155,9 @@ class ImageFetcher:
                 return await self._follow(url)
         except TimeoutError:
             raise FetchError(
-                f"the image took longer than {self.timeout_s:g} s to fetch",
+                t("house3.fetch.timeout", seconds=self.timeout_s),
                 where=_where(url),
-                hint="use a faster host, or send the image as a data: URL",
+                hint=t("house3.fetch.timeout_hint"),
             ) from None
 
     async def _follow(self, url: str) -> str:
@@ -170,13 +170,17 @@ class ImageFetcher:
                 if response.status_code in _REDIRECT_STATUSES:
                     location = response.headers.get("location")
                     if not location:
-                        raise FetchError(f"HTTP {response.status_code} without a Location", where=_where(current))
+                        raise FetchError(
+                            t("house3.fetch.no_location", status=response.status_code), where=_where(current)
+                        )
                     current = str(target.url.join(location))
                     continue
                 return await self._read(response, current)
             finally:
                 await response.aclose()
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects", where=_where(url), hint="give the image's final URL")
+        raise FetchError(
+            t("house3.fetch.redirects", limit=MAX_REDIRECTS), where=_where(url), hint=t("house3.fetch.redirects_hint")
+        )
 
     async def _vetted(self, target: _Target) -> list[IPAddress]:
         try:
@@ -189,10 +193,9 @@ class ImageFetcher:
                 if problem is not None and not any(address in network for network in self.allowed_networks):
                     # Any bad answer refuses the host: a name that also resolves inward is not trusted.
                     raise UnsafeURLError(
-                        f"host {target.host!r} resolves to {address}, a {problem} address",
+                        t("house3.fetch.inward", host=target.host, address=address, problem=problem),
                         where="image URL",
-                        hint="image URLs must point to public hosts "
-                        "(gateway.allow_private_image_urls: true allows private ones)",
+                        hint=t("house3.fetch.inward_hint"),
                     )
         return addresses
 
@@ -213,19 +216,19 @@ class ImageFetcher:
             except httpx.ConnectError as exc:
                 failure = exc  # try the host's next address
             except httpx.HTTPError as exc:
-                raise FetchError(f"the request failed: {exc}", where=_where(str(target.url))) from None
-        raise FetchError(f"cannot connect: {failure}", where=_where(str(target.url)))
+                raise FetchError(t("house3.fetch.failed", error=exc), where=_where(str(target.url))) from None
+        raise FetchError(t("house3.fetch.connect", error=failure), where=_where(str(target.url)))
 
     async def _read(self, response: httpx.Response, url: str) -> str:
         where = _where(url)
         if response.status_code != 200:
-            raise FetchError(f"the server answered HTTP {response.status_code}", where=where)
+            raise FetchError(t("house3.fetch.status", status=response.status_code), where=where)
         declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if not declared.startswith("image/"):
             raise FetchError(
-                f"the server says this is {declared or 'of no type'!s}, not an image",
+                t("house3.fetch.not_image", declared=declared or t("house3.fetch.no_type")),
                 where=where,
-                hint="link the image file itself, not a page showing it",
+                hint=t("house3.fetch.not_image_hint"),
             )
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
@@ -241,22 +244,20 @@ class ImageFetcher:
             if inflater is not None:
                 body += inflater.finish()
         except httpx.HTTPError as exc:
-            raise FetchError(f"the download broke off: {exc}", where=where) from None
+            raise FetchError(t("house3.fetch.broke_off", error=exc), where=where) from None
         except _TooMuch:
             raise self._too_big(where, None) from None
         mime = sniff_image(bytes(body[:16]))
         if mime is None:
-            raise FetchError(
-                f"the content is not a PNG, JPEG, GIF, WebP or BMP image (declared {declared})", where=where
-            )
+            raise FetchError(t("house3.fetch.content", declared=declared), where=where)
         return f"data:{mime};base64,{base64.b64encode(body).decode('ascii')}"
 
     def _too_big(self, where: str, size: int | None) -> FetchError:
-        told = f"{size} bytes" if size is not None else "larger"
+        told = t("house3.fetch.bytes", size=size) if size is not None else t("house3.fetch.larger")
         return FetchError(
-            f"the image is {told}; the limit is {self.max_bytes} bytes",
+            t("house3.fetch.too_big", told=told, limit=self.max_bytes),
             where=where,
-            hint="send a smaller image, or raise gateway.image_max_bytes",
+            hint=t("house3.fetch.too_big_hint"),
         )
 
 
@@ -325,17 +326,17 @@ def _target(url: str) -> _Target:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise UnsafeURLError(f"not a valid URL: {exc}", where="image URL") from None
+        raise UnsafeURLError(t("house3.fetch.invalid", error=exc), where="image URL") from None
     if parsed.scheme not in ("http", "https"):
         raise UnsafeURLError(
-            f"only http and https image URLs are fetched, not {parsed.scheme or 'a relative URL'}",
+            t("house3.fetch.scheme", scheme=parsed.scheme or t("house3.fetch.relative")),
             where="image URL",
-            hint="send the image as an http(s) URL or a data: URL",
+            hint=t("house3.fetch.scheme_hint"),
         )
     if not parsed.host:
-        raise UnsafeURLError("the URL has no host", where="image URL")
+        raise UnsafeURLError(t("house3.fetch.no_host"), where="image URL")
     if parsed.userinfo:
-        raise UnsafeURLError("image URLs with a user name or password are not fetched", where=_where(url))
+        raise UnsafeURLError(t("house3.fetch.userinfo"), where=_where(url))
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return _Target(parsed, parsed.host, port)
 
@@ -345,14 +346,14 @@ async def _resolve(target: _Target) -> list[IPAddress]:
     try:
         infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve host {target.host!r}: {exc}", where="image URL") from None
+        raise FetchError(t("house3.fetch.resolve", host=target.host, error=exc), where="image URL") from None
     addresses: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise FetchError(f"host {target.host!r} has no address", where="image URL")
+        raise FetchError(t("house3.fetch.no_address", host=target.host), where="image URL")
     return addresses
 
 

@@ -278,7 +278,7 @@ def feature_variables(messages: list[ChatMessage], chat_input: str | None = None
     """
     last = next((m for m in reversed(messages) if m.role == "user"), None)
     if last is None:
-        raise ApiError("invalid_request", "a feature call needs a user message", hint="add a message with role user")
+        raise ApiError("invalid_request", t("house3.chat.no_user"), hint=t("house3.chat.no_user_hint"))
     text = _text(last.content)
     parsed: Any = None
     if text.lstrip().startswith("{"):  # only an object can be the variables; anything else is text as is
@@ -291,7 +291,7 @@ def feature_variables(messages: list[ChatMessage], chat_input: str | None = None
     if isinstance(parsed, dict):
         problem = json_problem(parsed)
         if problem:
-            raise ApiError("invalid_request", f"the last user message's JSON cannot be stored: {problem}")
+            raise ApiError("invalid_request", t("house3.chat.unstorable", problem=problem))
         return parsed, False
     variables: dict[str, Any] = (
         {chat_input: text} if chat_input else {"input": text, "messages": [_plain(m) for m in messages]}
@@ -307,7 +307,7 @@ def provider_messages(messages: list[ChatMessage]) -> list[Message]:
     out: list[Message] = []
     for index, message in enumerate(messages):
         if message.role == "tool":
-            raise ApiError("invalid_request", f"messages[{index}]: tool messages are not supported")
+            raise ApiError("invalid_request", t("house3.chat.tool", index=index))
         role: Literal["system", "user", "assistant"] = "system" if message.role == "developer" else message.role
         parts: list[Part] = []
         if isinstance(message.content, str):
@@ -321,8 +321,8 @@ def provider_messages(messages: list[ChatMessage]) -> list[Message]:
                 else:
                     raise ApiError(
                         "invalid_request",
-                        f"messages[{index}]: content part type {part.type!r} is not supported",
-                        hint="use text and image_url parts",
+                        t("house3.chat.part", index=index, type=part.type),
+                        hint=t("house3.chat.part_hint"),
                     )
         out.append(Message(role=role, content=tuple(parts)))
     return out
@@ -343,7 +343,7 @@ def provider_params(body: ChatCompletionRequest) -> Params:
     elif fmt is not None and fmt.type == "json_schema":
         schema = fmt.json_schema.schema_ if fmt.json_schema else None
         if not schema:
-            raise ApiError("invalid_request", "response_format.json_schema.schema is required")
+            raise ApiError("invalid_request", t("house3.chat.schema"))
         fields["json_schema"] = schema
     try:
         return Params(**{k: v for k, v in fields.items() if v is not None})
@@ -456,13 +456,17 @@ def adhoc_version(
     """
     provider_config = config.providers.get(provider)
     if provider_config is None:
-        known = ", ".join(n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER) or "none"
-        raise NotFoundError(f"no provider {provider!r}", hint=f"configured providers: {known}")
+        known = ", ".join(n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER) or t(
+            "house3.outbox.none"
+        )
+        raise NotFoundError(
+            t("house3.chat.no_provider", provider=provider), hint=t("house3.chat.providers", known=known)
+        )
     if provider_config.type == PYTHON_PROVIDER:
         # The model of a python provider names a function to import and run: never from a request.
         raise ConfigError(
-            f"provider {provider!r} runs Python functions and cannot be called as a model",
-            hint="call a feature that uses it instead (model `feature:NAME`)",
+            t("house3.chat.python_provider", provider=provider),
+            hint=t("house3.chat.python_provider_hint"),
         )
     system: str | None = None
     rest = list(messages)
@@ -470,9 +474,9 @@ def adhoc_version(
         system = rest.pop(0).text
     if len(rest) != 1 or rest[0].role != "user":
         raise ConfigError(
-            "only a system message and one user message can be sent to a plain model for now",
+            t("house3.chat.plain"),
             where="messages",
-            hint="send the conversation as one user message, or call a feature (model `feature:NAME`)",
+            hint=t("house3.chat.plain_hint"),
         )
     texts = [part.text for part in rest[0].content if isinstance(part, TextPart)]
     images = [part.url for part in rest[0].content if isinstance(part, ImagePart)]

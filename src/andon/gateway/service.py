@@ -29,6 +29,7 @@ from andon.gateway.redact import StoragePolicy
 from andon.gateway.routing import fall_back, fallback_version, route, serve_stopped
 from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
 from andon.gateway.types import AnswerCache, Caller, InvokeResult
+from andon.messages import t
 from andon.providers.base import Message
 from andon.providers.python import load_function
 from andon.store.models import utcnow
@@ -172,9 +173,12 @@ class Gateway:
                         self.ws.store.get_version(name, ref)
                     except NotFoundError as exc:
                         raise ConfigError(
-                            f"{ref!r} is not a version of {name}",
+                            t("house3.service.not_version", ref=ref, feature=name),
                             where=f"{where}.{at}",
-                            hint=f"declared versions: {', '.join(v.name for v in declared) or 'none'}",
+                            hint=t(
+                                "house3.service.declared",
+                                versions=", ".join(v.name for v in declared) or t("house3.outbox.none"),
+                            ),
                         ) from exc
             state = live_version(self.ws, name, memo=self._judgements)
             if state.version_id is None:
@@ -184,7 +188,7 @@ class Gateway:
 
     def _check_started(self) -> None:
         if not self._started:
-            raise AndonError("the gateway is not started", hint="await gateway.start() before serving calls")
+            raise AndonError(t("house3.service.not_started"), hint=t("house3.service.not_started_hint"))
 
     # --- versions and feature state -----------------------------------------------------------------
 
@@ -249,9 +253,7 @@ class Gateway:
         config = self._feature(feature)
         values = _check_variables(variables)
         data_use = config.serve.data_use
-        call = Call(
-            new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered
-        )
+        call = Call(new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered)
         state = await self._feature_state(feature)
         stopped, reason = state.stopped, state.stop_reason
         call.version = await (self._version(feature, version) if version is not None else self._serving(feature, state))
@@ -345,18 +347,18 @@ class Gateway:
             where = f"variables.{name}"
             if not isinstance(value, str):
                 raise ConfigError(
-                    f"image variable {name!r} is a {type(value).__name__}",
+                    t("house3.service.image_type", name=name, type=type(value).__name__),
                     where=where,
-                    hint="send an https:// URL or a data:image/...;base64 URL",
+                    hint=t("house3.service.image_type_hint"),
                 )
             if value.startswith(("http://", "https://")):
                 urls[name] = value
             elif not value.startswith("data:image/"):
                 # A path would make the server read its own files and send them to a model.
                 raise ConfigError(
-                    f"image variable {name!r} is neither an http(s) URL nor a data:image URL",
+                    t("house3.service.image_kind", name=name),
                     where=where,
-                    hint="the gateway does not read files; send the image's URL or a data:image/...;base64 URL",
+                    hint=t("house3.service.image_kind_hint"),
                 )
         if urls:
             fetcher = self._fetcher()
@@ -371,9 +373,7 @@ class Gateway:
             self.image_fetcher = self._own_fetcher = DefaultFetcher(self.config.gateway)
         return self.image_fetcher
 
-    async def _run(
-        self, call: Call, version: Version, variables: dict[str, Any], *, fallback: bool = False
-    ) -> Outcome:
+    async def _run(self, call: Call, version: Version, variables: dict[str, Any], *, fallback: bool = False) -> Outcome:
         """Run a version through the guarded providers; the provider's failure (if any) is kept.
 
         Variables that do not fit the served version are the caller's error (ConfigError); a fallback
@@ -389,9 +389,9 @@ class Gateway:
         call.provider_ms += ms_since(started)
         if _render_failed(outcome) and not fallback:
             raise ConfigError(
-                f"the variables do not fit version {version.name}: {outcome.error}",
+                t("house3.service.render", version=version.name, error=outcome.error),
                 where=f"features.{version.feature}.versions.{version.name}",
-                hint="send every variable the prompt uses",
+                hint=t("house3.service.render_hint"),
             )
         call.outcomes.append(outcome)
         if outcome.status == "error":
@@ -548,13 +548,13 @@ class Gateway:
 def _check_variables(variables: Any) -> dict[str, Any]:
     if not isinstance(variables, Mapping):
         raise ConfigError(
-            f"variables must be a JSON object, got {type(variables).__name__}",
+            t("house3.service.vars_object", type=type(variables).__name__),
             where="variables",
-            hint='send e.g. {"variables": {"description": "..."}}',
+            hint=t("house3.service.vars_object_hint"),
         )
     bad = [key for key in variables if not isinstance(key, str)]
     if bad:
-        raise ConfigError(f"variable names must be strings, got {bad[:3]!r}", where="variables")
+        raise ConfigError(t("house3.service.var_names", names=bad[:3]), where="variables")
     return dict(variables)
 
 

@@ -25,6 +25,7 @@ from andon.errors import StoreError
 from andon.gateway.call import Call, ms_since
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.redact import StoragePolicy, input_hash
+from andon.messages import t
 from andon.store import Store
 from andon.store.models import utcnow
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
@@ -116,7 +117,7 @@ class TraceWriter:
     ) -> None:
         """Queue one trace and wait until the transaction holding it commits; raise TraceWriteError if not."""
         if not self.running:
-            raise TraceWriteError("the trace writer is not running", hint="start the gateway before invoking")
+            raise TraceWriteError(t("house3.tracing.stopped"), hint=t("house3.tracing.stopped_hint"))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(trace, tuple(outputs), tuple(review_items), future))
         self._wake.set()

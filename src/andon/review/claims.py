@@ -16,6 +16,7 @@ from typing import Any
 
 from andon.config.schema import FeatureConfig
 from andon.errors import AndonError, ConfigError
+from andon.messages import t
 from andon.review import queue
 from andon.review.answer import FieldPath, has_value, value_at, with_value
 from andon.review.decisions import DecisionRules, RulesFor
@@ -60,8 +61,8 @@ def decide_claimed(
     holder = store.review_claim(item.id)
     if holder is not None and holder[0] != actor:
         raise ClaimedError(
-            f"review item {item.id} is being decided by {holder[0]}",
-            hint="take the next item; this one returns to the queue if they leave it",
+            t("house3.review.claimed", item=item.id, holder=holder[0]),
+            hint=t("house3.review.claimed_hint"),
         )
     decided = queue.decide(store, item.id, decision=decision, label=label, comment=comment, actor=actor, rules=rules)
     store.release_review_claim(item.id, actor)
@@ -111,7 +112,7 @@ def decision_with(
     reasons = reason_codes(rules)
     unknown = [c for c in codes if reasons is None or c not in reasons.codes]
     if unknown:
-        raise ConfigError(f"unknown reason code(s) {', '.join(unknown)}", where="codes")
+        raise ConfigError(t("house3.review.codes", codes=", ".join(unknown)), where="codes")
     decision = queue.decision_for_label(label, feature, base=queue.ai_answer(item))
     if reasons is not None and (decision is not None or codes):
         decision = with_value(decision, reasons.path, list(codes))

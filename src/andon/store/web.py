@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, delete, func, select, update
 
 from andon.errors import ConfigError, NotFoundError
+from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import ReviewClaimRow, ReviewItemRow, TraceRow, WebSessionRow, WebUserRow, utcnow
 
@@ -66,7 +67,9 @@ class WebMixin(StoreBase):
         """Store a new user; a ConfigError when the name is taken."""
         with self._write() as session:
             if session.scalar(select(WebUserRow.id).where(WebUserRow.name == name)) is not None:
-                raise ConfigError(f"a user named {name!r} exists already", where="NAME", hint="choose another name")
+                raise ConfigError(
+                    t("house3.web.user_exists", name=name), where="NAME", hint=t("house3.web.user_exists_hint")
+                )
             row = WebUserRow(
                 id=user_id, name=name, role=role, password_hash=password_hash, failed_logins=0, created_at=utcnow()
             )
@@ -90,7 +93,7 @@ class WebMixin(StoreBase):
         with self._write() as session:
             row = session.scalar(select(WebUserRow).where(WebUserRow.name == name))
             if row is None:
-                raise NotFoundError(f"no user named {name!r}", hint="list them with `andon user list`")
+                raise NotFoundError(t("house3.web.no_user", name=name), hint=t("house3.web.no_user_hint"))
             if row.disabled_at is None:
                 row.disabled_at = utcnow()
             session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))

@@ -18,6 +18,7 @@ from typing import Any
 
 from andon.config.schema import NotifierConfig, WorkspaceConfig
 from andon.errors import AndonError, ConfigError
+from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.outbox import NewNotification, OutboxRecord
 from andon.watch.notify.base import Message, Notification, Notifier, NotifyError
@@ -54,8 +55,8 @@ def message_notifications(
     unknown = [name for name in names if name not in config.notifiers]
     if unknown:
         raise ConfigError(
-            f"no notifier {', '.join(map(repr, unknown))} under `notifiers:`",
-            hint=f"known: {', '.join(config.notifiers) or 'none'}",
+            t("house3.outbox.unknown", names=", ".join(map(repr, unknown))),
+            hint=t("house3.outbox.known", known=", ".join(config.notifiers) or t("house3.outbox.none")),
         )
     if len(subject) > SUBJECT_MAX or len(step) > STEP_MAX:
         raise ValueError(f"subject {subject!r} or step {step!r} too long for the outbox")

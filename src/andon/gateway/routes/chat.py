@@ -62,7 +62,7 @@ async def _plain_text_refused(request: Request, target: FeatureTarget, variables
 async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -> InvokeResult:
     problem = json_problem(body.model_dump(exclude_none=True))
     if problem:
-        raise ApiError("invalid_request", f"the request cannot be processed: {problem}")
+        raise ApiError("invalid_request", t("house3.http.unprocessable", problem=problem))
     gateway = gateway_of(request)
     target = resolve_model(body.model, workspace_of(request).config, reveal=may_see_names(caller))
     if isinstance(target, FeatureTarget):

@@ -54,8 +54,8 @@ def raise_for_result(result: InvokeResult) -> None:
         extra["reason"] = result.error_code
     raise ApiError(
         code,
-        result.error or "the provider failed and the feature's fallback gave no answer",
-        hint="the call is traced under the trace id; `andon traces show` has the details",
+        result.error or t("house3.http.no_answer"),
+        hint=t("house3.http.no_answer_hint"),
         headers={"x-should-retry": "false"},  # the gateway has retried already
         extra=extra,
     )

@@ -38,13 +38,13 @@ class MetricPoint(BaseModel):
     @classmethod
     def _finite(cls, value: datetime | float | None) -> datetime | float | None:
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("ts must be a finite number of seconds")
+            raise ValueError(t("house3.http.ts_finite"))
         return value
 
     @model_validator(mode="after")
     def _one_target(self) -> MetricPoint:
         if (self.monitor is None) == (self.metric is None):
-            raise ValueError("give exactly one of `monitor` and `metric`")
+            raise ValueError(t("house3.http.one_target"))
         return self
 
     def when(self, now: datetime) -> datetime:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from andon.config.schema import Params, Step
 from andon.errors import ConfigError
+from andon.messages import t
 from andon.versions.canonical import Version
 
 if TYPE_CHECKING:
@@ -92,14 +93,14 @@ def _judge_version(ws: Workspace, ref: str) -> Version:
     if ":" in ref:
         feature, _, name = ref.partition(":")
         if not feature or not name:
-            raise ConfigError(f"judge {ref!r} is not FEATURE:VERSION", where=where, hint="e.g. cache-check:v1")
+            raise ConfigError(t("house3.judge.ref", ref=ref), where=where, hint=t("house3.judge.ref_hint"))
         return ws.version(feature, name)
     if ref not in ws.config.providers:
-        known = ", ".join(ws.config.providers) or "none"
+        known = ", ".join(ws.config.providers) or t("house3.outbox.none")
         raise ConfigError(
-            f"judge {ref!r} names no provider and is not FEATURE:VERSION",
+            t("house3.judge.no_provider", ref=ref),
             where=where,
-            hint=f"use a provider under `providers:` ({known}) or FEATURE:VERSION",
+            hint=t("house3.judge.no_provider_hint", known=known),
         )
     step = Step(
         provider=ref,

@@ -26,7 +26,7 @@ class BandSettings(DetectorSettings):
     @model_validator(mode="after")
     def _order(self) -> BandSettings:
         if self.warn_breaches > self.breaches:
-            raise ValueError("warn_breaches must not exceed breaches")
+            raise ValueError(t("house3.detector.order", low="warn_breaches", high="breaches"))
         return self
 
 

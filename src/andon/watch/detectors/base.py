@@ -40,9 +40,9 @@ class Proportion:
     def __post_init__(self) -> None:
         if self.trials < 0 or not 0 <= self.successes <= self.trials:
             raise ConfigError(
-                f"a proportion needs 0 <= successes <= trials, got {self.successes} of {self.trials}",
+                t("house3.detector.proportion", successes=self.successes, trials=self.trials),
                 where="Proportion",
-                hint="count the matching calls (successes) and all calls (trials) of the same window",
+                hint=t("house3.detector.proportion_hint"),
             )
 
     @property
@@ -122,11 +122,11 @@ class Detector(ABC):
         if value is None or (isinstance(value, Proportion) and value.trials == 0):
             return Verdict("no_data", 0.0, t("watch.no_data"))
         if self.takes_counts != isinstance(value, Proportion):
-            want = "Proportion(successes, trials)" if self.takes_counts else "a number"
+            want = "Proportion(successes, trials)" if self.takes_counts else t("house3.detector.a_number")
             raise ConfigError(
-                f"detector {self.type_name!r} takes {want}, got {type(value).__name__}",
+                t("house3.detector.takes", type=self.type_name, want=want, got=type(value).__name__),
                 where=f"detector {self.type_name}",
-                hint="count-based metrics (label shares) use type: proportion; numeric metrics the others",
+                hint=t("house3.detector.takes_hint"),
             )
         if not isinstance(value, Proportion):
             value = float(value)
@@ -167,15 +167,15 @@ class Detector(ABC):
         where = f"detector {self.type_name} state"
         if state.get("type") != self.type_name:
             raise DetectorStateError(
-                f"saved state belongs to detector type {state.get('type')!r}, not {self.type_name!r}",
+                t("house3.detector.state_type", saved=state.get("type"), type=self.type_name),
                 where=where,
-                hint="the monitor's detector type changed: start it fresh instead of restoring",
+                hint=t("house3.detector.state_type_hint"),
             )
         if state.get("version") != STATE_VERSION:
             raise DetectorStateError(
-                f"saved state format {state.get('version')!r} is not {STATE_VERSION}",
+                t("house3.detector.state_version", saved=state.get("version"), version=STATE_VERSION),
                 where=where,
-                hint="upgrade andon to the version that saved it, or start the detector fresh",
+                hint=t("house3.detector.state_version_hint"),
             )
         try:
             self._load(state["core"])
@@ -183,7 +183,9 @@ class Detector(ABC):
             alert = state["alert"]
         except (KeyError, TypeError, ValueError) as exc:
             raise DetectorStateError(
-                f"saved state is damaged ({type(exc).__name__}: {exc})", where=where, hint="start it fresh"
+                t("house3.detector.state_damaged", kind=type(exc).__name__, error=exc),
+                where=where,
+                hint=t("house3.detector.start_fresh"),
             ) from None
         self._alert = alert if alert in _RANK else "ok"
 
@@ -217,9 +219,9 @@ def detector_class(type_name: str, *, where: str | None = None) -> type[Detector
     cls = REGISTRY.load(type_name, where=where)
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise ConfigError(
-            f"detector type {type_name!r} is not a Detector subclass",
+            t("house3.detector.not_subclass", type=type_name),
             where=where,
-            hint="a detector plugin subclasses andon.watch.detectors.base.Detector",
+            hint=t("house3.detector.not_subclass_hint"),
         )
     return cls
 
@@ -235,7 +237,9 @@ def build_detector(settings: Mapping[str, Any] | DetectorSettings, *, where: str
     type_name = settings.get("type")
     if not isinstance(type_name, str):
         raise ConfigError(
-            "a detector needs a type", where=f"{where}.type", hint=f"one of: {', '.join(known_types())}"
+            t("house3.detector.needs_type"),
+            where=f"{where}.type",
+            hint=t("house3.detector.one_of", known=", ".join(known_types())),
         )
     cls = detector_class(type_name, where=f"{where}.type")
     try:
@@ -244,8 +248,8 @@ def build_detector(settings: Mapping[str, Any] | DetectorSettings, *, where: str
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         raise ConfigError(
-            f"{error['msg'].removeprefix('Value error, ')}",
+            error["msg"].removeprefix("Value error, "),
             where=f"{where}.{field}" if field else where,
-            hint=f"see the settings of detector type {type_name!r}",
+            hint=t("house3.detector.see_settings", type=type_name),
         ) from None
     return cls(model)

@@ -96,9 +96,7 @@ class Baseline:
     def load(self, data: dict[str, Any]) -> None:
         """Take back what :meth:`save` returned (bounded again by the current settings)."""
         self._recent = deque((float(v) for v in data["recent"]), maxlen=self.settings.window)
-        self._slots = {
-            int(k): deque((int(i), float(v)) for i, v in held) for k, held in dict(data["slots"]).items()
-        }
+        self._slots = {int(k): deque((int(i), float(v)) for i, v in held) for k, held in dict(data["slots"]).items()}
 
 
 class Residuals:

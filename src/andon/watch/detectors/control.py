@@ -34,7 +34,7 @@ class EwmaSettings(_ChartSettings):
     @model_validator(mode="after")
     def _order(self) -> EwmaSettings:
         if self.warn_l > self.fail_l:
-            raise ValueError("warn_l must not exceed fail_l")
+            raise ValueError(t("house3.detector.order", low="warn_l", high="fail_l"))
         return self
 
 
@@ -49,7 +49,7 @@ class CusumSettings(_ChartSettings):
     @model_validator(mode="after")
     def _order(self) -> CusumSettings:
         if self.warn_h > self.fail_h:
-            raise ValueError("warn_h must not exceed fail_h")
+            raise ValueError(t("house3.detector.order", low="warn_h", high="fail_h"))
         return self
 
 

@@ -57,9 +57,9 @@ class EnsembleSettings(DetectorSettings):
     @model_validator(mode="after")
     def _order(self) -> EnsembleSettings:
         if self.warn_ratio > self.fail_ratio:
-            raise ValueError("warn_ratio must not exceed fail_ratio")
+            raise ValueError(t("house3.detector.order", low="warn_ratio", high="fail_ratio"))
         if self.min_history > self.history:
-            raise ValueError("min_history must not exceed history")
+            raise ValueError(t("house3.detector.order", low="min_history", high="history"))
         return self
 
 
@@ -154,7 +154,7 @@ class Ensemble(Detector):
         s = self.settings
         models, errors = list(core["models"]), list(core["errors"])
         if len(models) != len(self._models) or len(errors) != len(self._errors):
-            raise ValueError("the saved state has another number of seasons")
+            raise ValueError(t("house3.detector.seasons"))
         for model, data in zip(self._models, models, strict=True):
             model.load(data)
         self._errors = [_floats(e, s.selector_window) for e in errors]

@@ -51,7 +51,7 @@ class ProportionSettings(DetectorSettings):
     @model_validator(mode="after")
     def _order(self) -> ProportionSettings:
         if self.fail_p > self.warn_p:
-            raise ValueError("fail_p must not exceed warn_p")
+            raise ValueError(t("house3.detector.order", low="fail_p", high="warn_p"))
         return self
 
 

@@ -35,7 +35,7 @@ class RobustZSettings(DetectorSettings):
     @model_validator(mode="after")
     def _order(self) -> RobustZSettings:
         if self.warn_z > self.fail_z:
-            raise ValueError("warn_z must not exceed fail_z")
+            raise ValueError(t("house3.detector.order", low="warn_z", high="fail_z"))
         return self
 
 

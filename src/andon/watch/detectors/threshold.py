@@ -23,11 +23,11 @@ class ThresholdSettings(DetectorSettings):
     @model_validator(mode="after")
     def _limits(self) -> ThresholdSettings:
         if self.fail_above is None and self.fail_below is None:
-            raise ValueError("set fail_above and/or fail_below")
+            raise ValueError(t("house3.detector.threshold_limits"))
         if self.warn_above is not None and (self.fail_above is None or self.warn_above >= self.fail_above):
-            raise ValueError("warn_above needs a fail_above greater than it")
+            raise ValueError(t("house3.detector.warn_above"))
         if self.warn_below is not None and (self.fail_below is None or self.warn_below <= self.fail_below):
-            raise ValueError("warn_below needs a fail_below smaller than it")
+            raise ValueError(t("house3.detector.warn_below"))
         return self
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from andon.config.schema import NotifierConfig, PluginNotifierConfig
 from andon.errors import ConfigError
 from andon.extensions import NOTIFIERS
+from andon.messages import t
 from andon.plugins import Registry
 from andon.watch.notify.base import Notifier
 
@@ -34,10 +35,10 @@ def build_notifier(name: str, config: NotifierConfig, *, language: str = "en", s
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise ConfigError(
-                f"{first['msg']}", where=f"{where}.options{'.' + field if field else ''}",
-                hint=f"see the documentation of the {config.type!r} notifier for its options",
+                str(first["msg"]), where=f"{where}.options{'.' + field if field else ''}",
+                hint=t("house3.notify.see_docs", type=config.type),
             ) from None  # fmt: skip
     notifier = factory(name, settings, language)
     if not isinstance(notifier, Notifier):
-        raise ConfigError(f"notifier type {config.type!r} has no `send` method", where=f"{where}.type")
+        raise ConfigError(t("house3.notify.no_send", type=config.type), where=f"{where}.type")
     return notifier
