@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from andon.errors import StoreError
-from andon.messages import t
+from andon.messages import set_language, t
 from andon.store import Store
 from andon.store.db import DATABASE_URL_ENV, mask_url, parse_url
 
@@ -38,6 +38,14 @@ BACKENDS = [
 ]
 
 _postgres_skipped = pytest.StashKey[str]()
+
+
+@pytest.fixture(autouse=True)
+def _language_from_the_environment() -> Iterator[None]:
+    """No test inherits a language another one chose with ``set_language`` (an in-process ``--lang``, say)."""
+    set_language(None)
+    yield
+    set_language(None)
 
 
 @pytest.fixture(autouse=True)
