@@ -1,4 +1,4 @@
-"""Loopback receivers for notification tests: an HTTP server that records every request, and an SMTP one.
+"""Loopback receivers for notification tests: an HTTP server that records every request.
 
     with HttpReceiver() as hook:          # real HTTP on 127.0.0.1, a free port
         ... deliver to hook.url ...
@@ -12,19 +12,14 @@ that accepts the connection and hangs, to cut a sender short mid-request.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
+from tests.support.loopback_http import LoopbackHttp, free_port
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["HttpReceiver", "Received", "free_port"]
 
 
 @dataclass(frozen=True)
@@ -40,25 +35,17 @@ class Received:
         return json.loads(self.body)
 
 
-class HttpReceiver:
+class HttpReceiver(LoopbackHttp):
     """A threaded HTTP server on 127.0.0.1 that answers ``status`` (200 by default) and records requests."""
 
     def __init__(self, port: int | None = None, *, status: int = 200) -> None:
-        self.port = port or free_port()
+        super().__init__(port)
         self.status = status
         self.requests: list[Received] = []
         self.hold: threading.Event | None = None
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        """Base URL of the receiver."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start serving (in a daemon thread)."""
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """Record each POST, then answer ``status`` (after ``hold`` is set, when there is one)."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,22 +67,4 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return Handler

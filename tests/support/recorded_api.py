@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.receivers import free_port
+from tests.support.loopback_http import LoopbackHttp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "okr"
 
@@ -52,20 +50,13 @@ class Request:
     status: int  # what it was answered
 
 
-class RecordedApi:
+class RecordedApi(LoopbackHttp):
     """A threaded HTTP server on 127.0.0.1 answering GETs from a script of replies."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.requests: list[Request] = []
         self._script: list[Reply] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
 
     def play(self, *replies: Reply) -> None:
         """Append replies to the script."""
@@ -94,8 +85,8 @@ class RecordedApi:
                 return 304, {"ETag": tag}, b""
         return reply.status, out, body
 
-    def start(self) -> None:
-        """Start serving in a daemon thread."""
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """Answer each GET with the next reply of the script and record it."""
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,21 +108,4 @@ class RecordedApi:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return Handler
