@@ -470,18 +470,36 @@ ROUTES = ("ai", "human", "shadow", "fallback")
 class SourceConfig(_Strict):
     """Where a monitor's metric comes from: andon's traces, a Prometheus query, an HTTP JSON endpoint, or pushes."""
 
-    type: Literal["traces", "prometheus", "http_json", "pushed"] = Field(default="traces", description=f"One of {', '.join(SOURCE_TYPES)}.")
+    type: Literal["traces", "prometheus", "http_json", "pushed"] = Field(
+        default="traces", description=f"One of {', '.join(SOURCE_TYPES)}."
+    )
     feature: Name | None = Field(default=None, description="traces: whose traces (default: the monitor's feature).")
-    route: Literal["ai", "human", "shadow", "fallback"] | None = Field(default=None, description="route_share: the route counted.")
-    path: str | None = Field(default=None, description="label_share, judge_score: dot path into the output JSON (or tags); http_json: dot path to the number.")
-    in_tags: bool = Field(default=False, description="label_share, judge_score: read `path` in the trace's tags instead of the output JSON.")
-    label: str | list[str] | None = Field(default=None, description="label_share: the label (or labels) counted, e.g. reject.")
+    route: Literal["ai", "human", "shadow", "fallback"] | None = Field(
+        default=None, description="route_share: the route counted."
+    )
+    path: str | None = Field(
+        default=None,
+        description="label_share, judge_score: dot path into the output JSON (or tags); http_json: dot path to the number.",
+    )
+    in_tags: bool = Field(
+        default=False,
+        description="label_share, judge_score: read `path` in the trace's tags instead of the output JSON.",
+    )
+    label: str | list[str] | None = Field(
+        default=None, description="label_share: the label (or labels) counted, e.g. reject."
+    )
     url: str | None = Field(default=None, description="prometheus: the server's base URL; http_json: the endpoint.")
     query: str | None = Field(default=None, description="prometheus: a PromQL instant query returning one series.")
-    headers: dict[str, str] = Field(default_factory=dict, description="prometheus, http_json: request headers (use ${ENV} for secrets).")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="prometheus, http_json: request headers (use ${ENV} for secrets)."
+    )
     timeout_s: float = Field(default=10.0, gt=0, le=300)
-    name: str | None = Field(default=None, description="pushed: the metric name pushed to POST /v1/metrics (default: the monitor's name).")
-    aggregate: Literal["mean", "sum", "min", "max", "last", "count"] = Field(default="mean", description="pushed: how a window's values become one.")
+    name: str | None = Field(
+        default=None, description="pushed: the metric name pushed to POST /v1/metrics (default: the monitor's name)."
+    )
+    aggregate: Literal["mean", "sum", "min", "max", "last", "count"] = Field(
+        default="mean", description="pushed: how a window's values become one."
+    )
 
     @model_validator(mode="after")
     def _fits_type(self) -> SourceConfig:
@@ -493,7 +511,14 @@ class SourceConfig(_Strict):
         }[self.type]
         stray = sorted(f for f in self.model_fields_set - {"type"} if f not in allowed)
         if stray:
-            raise ValueError(t("house2.schema.source_stray", stray=", ".join(stray), type=self.type, allowed=", ".join(sorted(allowed))))
+            raise ValueError(
+                t(
+                    "house2.schema.source_stray",
+                    stray=", ".join(stray),
+                    type=self.type,
+                    allowed=", ".join(sorted(allowed)),
+                )
+            )
         if self.type == "prometheus" and not (self.url and self.query):
             raise ValueError(t("house2.schema.prometheus"))
         if self.type == "http_json" and not (self.url and self.path):
@@ -506,8 +531,12 @@ class SourceConfig(_Strict):
 class BaselineConfig(_Strict):
     """What the current window is compared with before the detector sees it (difference or ratio)."""
 
-    of: Literal["previous_window", "same_hour_last_week", "previous_version"] = Field(description="The window compared with.")
-    compare: Literal["difference", "ratio"] = Field(default="difference", description="value - baseline, or value / baseline.")
+    of: Literal["previous_window", "same_hour_last_week", "previous_version"] = Field(
+        description="The window compared with."
+    )
+    compare: Literal["difference", "ratio"] = Field(
+        default="difference", description="value - baseline, or value / baseline."
+    )
 
 
 class ActionConfig(_Strict):
@@ -516,7 +545,9 @@ class ActionConfig(_Strict):
     type: Literal["stop", "rollback", "webhook"]
     url: str | None = Field(default=None, description="webhook: where the OpenFeature-style flag payload is sent.")
     method: Literal["POST", "PUT", "PATCH"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict, description="webhook: request headers (use ${ENV} for tokens).")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="webhook: request headers (use ${ENV} for tokens)."
+    )
     flag: str | None = Field(default=None, description="webhook: the flag key (default: the feature's name).")
     timeout_s: float = Field(default=10.0, gt=0, le=120)
 
@@ -536,7 +567,9 @@ class ResumeConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     when: Literal["manual", "on_recovery"] = "manual"
-    for_: int | str | None = Field(default=None, alias="for", description="on_recovery: how long (e.g. 10m) or how many points it must be ok.")
+    for_: int | str | None = Field(
+        default=None, alias="for", description="on_recovery: how long (e.g. 10m) or how many points it must be ok."
+    )
     probe: float = Field(
         default=0.1,
         ge=0,
@@ -582,16 +615,35 @@ class MonitorConfig(BaseModel):
     metric: str = Field(description=f"traces: one of {', '.join(TRACE_METRICS)}; other sources: a name for the number.")
     interval: Duration = Field(default=60.0, description="How often it is measured (e.g. 1m).")
     window: Duration = Field(default=300.0, description="How far back each measurement looks (e.g. 15m).")
-    detector: dict[str, Any] = Field(description="A detector: `type:` (threshold, proportion, robust-z, …) and its settings.")
+    detector: dict[str, Any] = Field(
+        description="A detector: `type:` (threshold, proportion, robust-z, …) and its settings."
+    )
     min_calls: int = Field(default=0, ge=0, description="traces: a window with fewer calls counts as no data.")
-    for_: int | str = Field(default=1, alias="for", description="How many failing points in a row (e.g. 3), or how long (e.g. 5m), before the cord is pulled.")
-    failure_limit: int = Field(default=3, ge=0, description="Measurement errors in a row tolerated (source down) before they count as no data.")
-    no_data: Literal["pause", "fail"] = Field(default="pause", description="A window without data pauses the monitor, or counts as failing.")
+    for_: int | str = Field(
+        default=1,
+        alias="for",
+        description="How many failing points in a row (e.g. 3), or how long (e.g. 5m), before the cord is pulled.",
+    )
+    failure_limit: int = Field(
+        default=3, ge=0, description="Measurement errors in a row tolerated (source down) before they count as no data."
+    )
+    no_data: Literal["pause", "fail"] = Field(
+        default="pause", description="A window without data pauses the monitor, or counts as failing."
+    )
     mode: Literal["active", "shadow"] = Field(default="active", description="shadow: detect and record, never act.")
-    baseline: BaselineConfig | None = Field(default=None, description="Compare with another window first (previous_window, same_hour_last_week, previous_version).")
-    actions: list[ActionConfig] = Field(default_factory=lambda: [ActionConfig(type="stop")], description="What the cord does (default: stop).")
-    cooldown: Duration = Field(default=1800.0, description="After acting, the monitor does not act again for this long.")
-    resume: ResumeConfig = Field(default_factory=ResumeConfig, description="manual (default), or on_recovery with its own `for:`.")
+    baseline: BaselineConfig | None = Field(
+        default=None,
+        description="Compare with another window first (previous_window, same_hour_last_week, previous_version).",
+    )
+    actions: list[ActionConfig] = Field(
+        default_factory=lambda: [ActionConfig(type="stop")], description="What the cord does (default: stop)."
+    )
+    cooldown: Duration = Field(
+        default=1800.0, description="After acting, the monitor does not act again for this long."
+    )
+    resume: ResumeConfig = Field(
+        default_factory=ResumeConfig, description="manual (default), or on_recovery with its own `for:`."
+    )
     runbook: str | None = Field(default=None, description="Link to what to do when it fires.")
     owner: str | None = Field(default=None, description="Who answers for it (a person or team).")
 
@@ -695,5 +747,7 @@ class WorkspaceConfig(BaseModel):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     notifiers: dict[Name, NotifierConfig] = Field(default_factory=dict, description="Where incidents are announced.")
     alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
-    monitors: dict[Name, MonitorConfig] = Field(default_factory=dict, description="Metrics watched by detectors (andon watch).")
+    monitors: dict[Name, MonitorConfig] = Field(
+        default_factory=dict, description="Metrics watched by detectors (andon watch)."
+    )
     okr: OkrConfig = Field(default_factory=OkrConfig, description="Objectives: check-in reminders and review digests.")

@@ -54,6 +54,7 @@ EVENT_KINDS: tuple[str, ...] = (
 
 _IN_CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Team:
     """A team (slug id such as ``menu-ai``) under an optional parent team; ``members`` are the known owners."""
