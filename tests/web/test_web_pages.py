@@ -125,3 +125,20 @@ def test_stopping_needs_a_reason(server: WebServer, folder: Path) -> None:
     assert answer.status_code == 400 and "needs a reason" in answer.text
     with Workspace.open(folder) as ws:
         assert not ws.store.feature_stopped("menu")[0]
+
+
+def test_an_error_from_below_the_page_reads_in_the_pages_language(server: WebServer, folder: Path) -> None:
+    """deploy's own refusal (a reason over the limit) reads in Korean on a Korean page, in English on an English one."""
+    from andon.deploy._common import MAX_REASON
+
+    too_long = "x" * (MAX_REASON + 1)
+    with signed_in(server.base_url, "rita") as client:
+        client.cookies.set("andon_lang", "ko")
+        csrf = csrf_of(client.get("/features/menu").text)
+        korean = client.post("/features/menu/stop", data={"csrf_token": csrf, "reason": too_long})
+        client.cookies.set("andon_lang", "en")
+        english = client.post("/features/menu/stop", data={"csrf_token": csrf, "reason": too_long})
+    assert korean.status_code == 400 and f"최대 {MAX_REASON}자" in korean.text
+    assert english.status_code == 400 and f"at most {MAX_REASON}" in english.text
+    with Workspace.open(folder) as ws:
+        assert not ws.store.feature_stopped("menu")[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import string
 import tomllib
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -37,6 +38,9 @@ def available_languages() -> tuple[str, ...]:
 
 
 _chosen: dict[str, str] = {}  # "language": the one set_language() chose for this process
+# One request's language (a dashboard page in Korean while the process speaks English); asyncio tasks and
+# asyncio.to_thread carry it, so errors raised deep in floor 7 for that request read in its language.
+_request_language: ContextVar[str | None] = ContextVar("andon_request_language", default=None)
 
 
 def _known(code: str) -> str:
@@ -53,9 +57,14 @@ def set_language(code: str | None) -> str:
     return current_language()
 
 
+def speak_for_request(code: str) -> None:
+    """Make ``code`` the language of :func:`t` in the current context only (one request's task)."""
+    _request_language.set(_known(code))
+
+
 def current_language() -> str:
-    """The language :func:`set_language` chose, else ``ANDON_LANG`` (e.g. ``ko``), else English."""
-    return _chosen.get("language") or _known(os.environ.get("ANDON_LANG", DEFAULT_LANGUAGE))
+    """This request's language, else the one :func:`set_language` chose, else ``ANDON_LANG``, else English."""
+    return _request_language.get() or _chosen.get("language") or _known(os.environ.get("ANDON_LANG", DEFAULT_LANGUAGE))
 
 
 class _Formatter(string.Formatter):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from andon.messages import speak_for_request
 from andon.web import sessions
 from andon.web.render import Ctx, context, to_signin
 
@@ -32,6 +33,7 @@ async def posted(request: Request, *, scope: str | None = None, signed_in: bool 
     """The context and form of a POST, or the answer refusing it: 403 without a valid CSRF token or the right."""
     fields = await sessions.read_form(request)
     ctx = await asyncio.to_thread(context, request)
+    speak_for_request(ctx.fmt.language)  # errors from floor 7 read in the page's language
     form = Form(fields)
     if not sessions.csrf_ok(fields, ctx.principal, request):
         return ctx.refuse(403, ctx.fmt.t("web.error.csrf"))
@@ -45,6 +47,7 @@ async def posted(request: Request, *, scope: str | None = None, signed_in: bool 
 async def page(request: Request, *, scope: str | None = None) -> Ctx | Response:
     """The context of a GET page for a signed-in user (with ``scope``), or the answer sending them away."""
     ctx = await asyncio.to_thread(context, request)
+    speak_for_request(ctx.fmt.language)
     if ctx.principal is None:
         return to_signin(request)
     if scope is not None and not ctx.may(scope):
