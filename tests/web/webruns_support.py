@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import andon
@@ -65,8 +66,12 @@ def write_runs_workspace(folder: Path) -> Path:
 
 
 def evaluate_menu(folder: Path) -> str:
-    """Evaluate ``menu``'s v1 and v2 on the dataset with the real runner; the run's id."""
-    report = andon.evaluate("menu", workspace=folder, versions=["v1", "v2"], use_cache=False)
+    """Evaluate ``menu``'s v1 and v2 on the dataset with the real runner; the run's id.
+
+    In a thread of its own: Playwright's sync API keeps an event loop running in the test's thread.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(andon.evaluate, "menu", workspace=folder, versions=["v1", "v2"], use_cache=False).result()
     return report.run.id
 
 
