@@ -24,6 +24,7 @@ from tests.web.webruns_support import (
 
 from andon.evals.model import CellResult
 from andon.store.records import new_id
+from andon.web.pages import compare
 from andon.workspace import Workspace
 
 N = 400  # synthetic cases: the filtered cells still span two pages of 50
@@ -44,7 +45,7 @@ def _outside_run(folder: Path, elsewhere: Path) -> str:
     elsewhere.write_bytes(png())
     run_id = new_id("run")
     with Workspace.open(folder) as ws:
-        (name, vid) = [(v.name, v.id) for v in ws.declared_versions("menu")][0]
+        name, vid = next((v.name, v.id) for v in ws.declared_versions("menu"))
         ws.store.create_run(
             run_id=run_id, feature="menu", dataset="menu_cases.jsonl", dataset_sha256="0" * 64, repeats=1,
             currency="KRW", versions=[(name, vid)], cases=[{"id": "far", "vars": {"photo": str(elsewhere)}}],
@@ -201,10 +202,9 @@ def test_a_cases_photo_is_served_as_a_thumbnail_and_nothing_else_is(bench: Bench
 def test_comparing_two_versions_lists_the_flipped_cases_broken_first(bench: Bench, client: httpx.Client) -> None:
     flips = {f"c{i:06d}": passes(1, i) for i in range(N) if passes(0, i) != passes(1, i)}
     page = client.get(f"/compare?a={bench.big}&av=v1&bv=v2").text
-    # Regressions first, then the fixed cases, each in case order; the page lists the first 100.
+    # Regressions first, then the fixed cases, each in case order.
     order = sorted(flips, key=lambda c: (flips[c], c))
-    assert _cases(page) == order[:100]
-    assert "Showing the first 100 of" in page
+    assert _cases(page) == order and not all(flips.values()) and any(flips.values())
     assert f"Flipped cases ({len(flips)})" in page
     assert re.search(r'class="card wr-verdict[^"]*" role="status">[^<]*v2', page)
 
@@ -222,3 +222,13 @@ def test_comparing_with_an_unknown_version_or_run_is_a_404(bench: Bench, client:
     assert missing.status_code == 404 and "v9" in missing.text
     assert client.get("/compare?a=run_nothere").status_code == 404
     assert client.get("/compare").status_code == 200  # the form alone
+
+
+def test_many_flips_are_cut_to_the_first_ones_with_the_count(
+    bench: Bench, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compare, "FLIPPED_SHOWN", 5)  # the server runs in this process
+    flips = {f"c{i:06d}": passes(1, i) for i in range(N) if passes(0, i) != passes(1, i)}
+    page = client.get(f"/compare?a={bench.big}").text
+    assert _cases(page) == sorted(flips, key=lambda c: (flips[c], c))[:5]
+    assert f"Showing the first 5 of {len(flips)}, broken ones first." in page

@@ -18,13 +18,13 @@ from starlette.requests import Request
 
 from andon.config.schema import FeatureConfig
 from andon.errors import NotFoundError
-from andon.evals.build import build_report, feature_for_run, load_cells
+from andon.evals.build import feature_for_run, load_cells
 from andon.evals.compare import compare_cells
 from andon.evals.metrics import MetricValue
-from andon.evals.model import Comparison, CriterionResult, VersionSummary
+from andon.evals.model import Case, Comparison, CriterionResult, VersionSummary
 from andon.evals.report._format import metric_kind, metric_label
 from andon.evals.report._view import KEY_METRICS, find_metric
-from andon.evals.summarize import Conversion
+from andon.evals.summarize import Conversion, summarize_version
 from andon.store.records import RunRecord
 from andon.web.i18n import Formats
 from andon.workspace import Workspace
@@ -35,12 +35,11 @@ KEPT = 16  # runs and comparisons kept; each holds summaries only, never the cel
 
 @dataclass(frozen=True, slots=True)
 class RunFigures:
-    """A run's per-version summaries (criteria, intervals, confusion matrix) and its default comparison."""
+    """A run's per-version summaries: criteria, intervals, confusion matrix."""
 
     run: RunRecord
     feature: FeatureConfig
     summaries: list[VersionSummary]
-    comparison: Comparison | None
 
 
 class FigureCache:
@@ -87,9 +86,15 @@ def run_figures(ws: Workspace, cache: FigureCache, run: RunRecord) -> RunFigures
     """The run's summaries as the evaluation report computes them (built once per run state)."""
 
     def build() -> RunFigures:
+        # The report's summaries without its comparison (the comparison page makes that one when asked).
         feature = feature_for_run(run, ws.config.features.get(run.feature))
-        report = build_report(ws.store, run, feature, Conversion.of(ws.config), with_provenance=False)
-        return RunFigures(run, feature, report.summaries, report.comparison)
+        cases = {c.id: c for c in (Case.from_json(data) for data in ws.store.run_cases(run.id))}
+        convert = Conversion.of(ws.config)
+        summaries = [
+            summarize_version(vid, name, load_cells(ws.store, run.id, vid), cases, feature, convert)
+            for name, vid in run.versions
+        ]
+        return RunFigures(run, feature, summaries)
 
     return cache.get(("run", *_state_key(ws, run)), build)
 
