@@ -158,6 +158,13 @@ def test_a_filter_nothing_matches_says_so(bench: Bench, client: httpx.Client) ->
     assert _cases(page) == [] and "No cell matches these filters." in page
 
 
+def test_a_cursor_that_is_no_cells_is_ignored(bench: Bench, client: httpx.Client) -> None:
+    first = _cases(client.get(f"/runs/{bench.big}").text)
+    for cursor in ("after=99999999999999999999", "before=-3", "after=%EF%BC%91"):  # the last: a full-width 1
+        response = client.get(f"/runs/{bench.big}?{cursor}")
+        assert response.status_code == 200 and _cases(response.text) == first
+
+
 def test_an_unknown_run_is_a_404_page(client: httpx.Client) -> None:
     response = client.get("/runs/run_doesnotexist")
     assert response.status_code == 404

@@ -113,7 +113,8 @@ def parse_query(params: dict[str, str], versions: dict[str, str], limit: int = P
 
 
 def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    # Cell ids are 32-bit integers on PostgreSQL: a larger cursor is no cell's, so it is ignored.
+    return int(value) if value and value.isascii() and value.isdigit() and int(value) < 2**31 else None
 
 
 def page_link(run_id: str, params: dict[str, str], **cursor: int) -> str:

@@ -101,6 +101,8 @@ def run_figures(ws: Workspace, cache: FigureCache, run: RunRecord) -> RunFigures
 
 def version_of(run: RunRecord, ref: str | None, default: int, missing: str) -> tuple[str, str]:
     """(name, id) of the run's version named ``ref`` (or an id prefix); ``versions[default]`` when ``ref`` is empty."""
+    if not run.versions:
+        raise NotFoundError(missing)
     if not ref:
         return run.versions[default]
     for name, version_id in run.versions:
