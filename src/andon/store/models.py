@@ -696,3 +696,22 @@ class ReviewClaimRow(Base):
     review_id: Mapped[str] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True)
     actor: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- webruns ---
+
+
+class RunCaseTagRow(Base):
+    """One tag of one case of a run, so the dashboard filters a run's cells by tag in the database."""
+
+    __tablename__ = "run_case_tags"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+# The run page pages a run's cells in id order, over the whole run or one version's cells (keyset paging).
+Index("ix_run_results_run_id_id", RunResultRow.run_id, RunResultRow.id)
+Index("ix_run_results_run_id_version_id_id", RunResultRow.run_id, RunResultRow.version_id, RunResultRow.id)
+# --- end webruns ---

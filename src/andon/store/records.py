@@ -165,3 +165,31 @@ class ReviewItem:
             value = getattr(self, spec.name)
             out[spec.name] = value.isoformat() if isinstance(value, datetime) else value
         return out
+
+
+# --- webruns ---
+
+
+@dataclass(frozen=True, slots=True)
+class CellQuery:
+    """Which cells of a run to read: filters (all optional) and a keyset page (``after``/``before`` a cell id)."""
+
+    version_id: str | None = None
+    failed: bool = False  # only cells that did not pass (failed grades and failed calls)
+    label: str | None = None  # the expected label
+    tag: str | None = None  # a tag of the cell's case
+    after: int | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CellPage:
+    """One page of cells (field dicts, as ``iter_run_results`` gives) and the cursors of its neighbours."""
+
+    cells: list[dict[str, Any]]
+    before: int | None  # pass as ``before`` for the previous page; None on the first
+    after: int | None  # pass as ``after`` for the next page; None on the last
+
+
+# --- end webruns ---

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from andon.errors import NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
-from andon.store.models import OutputRow, RunCaseRow, RunResultRow, RunRow, utcnow
-from andon.store.records import OutputRecord, RunRecord
+from andon.store.models import OutputRow, RunCaseRow, RunCaseTagRow, RunResultRow, RunRow, utcnow
+from andon.store.records import CellPage, CellQuery, OutputRecord, RunRecord
 from andon.store.refs import get_by_ref
 
 _RESULT_FIELDS = tuple(c.name for c in RunResultRow.__table__.columns if c.name not in ("id", "run_id", "created_at"))
@@ -65,6 +65,13 @@ class RunsMixin(StoreBase):
                         for i, c in enumerate(chunk)
                     ],
                 )
+            tags = [
+                {"run_id": run_id, "tag": tag, "case_id": c["id"]}
+                for c in cases
+                for tag in dict.fromkeys(str(x) for x in c.get("tags") or ())
+            ]
+            for start in range(0, len(tags), _CHUNK):
+                session.execute(insert(RunCaseTagRow), tags[start : start + _CHUNK])
 
     def set_run_status(self, run_id: str, status: str, note: str | None) -> None:
         """Mark a run running again, or ended (with when and why)."""
@@ -148,6 +155,62 @@ class RunsMixin(StoreBase):
             for run_id, version_id, cells, ok, failed in session.execute(query):
                 out.setdefault(run_id, {})[version_id] = (int(cells), int(ok or 0), int(failed or 0))
         return out
+
+    def run_cells(self, run_id: str, query: CellQuery) -> CellPage:
+        """One page of a run's cells in id order, filtered and paged by the database (keyset on the cell id)."""
+        columns = [RunResultRow.id, *(getattr(RunResultRow, name) for name in ("run_id", *_RESULT_FIELDS))]
+        stmt = select(*columns).where(RunResultRow.run_id == run_id)
+        if query.version_id is not None:
+            stmt = stmt.where(RunResultRow.version_id == query.version_id)
+        if query.failed:
+            stmt = stmt.where(RunResultRow.passed.is_(False))
+        if query.label is not None:
+            stmt = stmt.where(RunResultRow.expected_label == query.label)
+        if query.tag is not None:
+            tagged = select(RunCaseTagRow.case_id).where(RunCaseTagRow.run_id == run_id, RunCaseTagRow.tag == query.tag)
+            stmt = stmt.where(RunResultRow.case_id.in_(tagged))
+        backwards = query.before is not None and query.after is None
+        if query.after is not None:
+            stmt = stmt.where(RunResultRow.id > query.after)
+        if query.before is not None:
+            stmt = stmt.where(RunResultRow.id < query.before)
+        stmt = stmt.order_by(RunResultRow.id.desc() if backwards else RunResultRow.id).limit(query.limit + 1)
+        with self._read() as session:
+            rows = [dict(row._mapping) for row in session.execute(stmt)]
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        if backwards:
+            rows.reverse()
+        ids = [row.pop("id") for row in rows]
+        earlier = bool(ids) and (more if backwards else query.after is not None)
+        later = bool(ids) and (query.before is not None if backwards else more)
+        return CellPage(
+            cells=rows,
+            before=ids[0] if ids and earlier else None,
+            after=ids[-1] if ids and later else None,
+        )
+
+    def run_cases_by_id(self, run_id: str, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The case snapshots of ``case_ids`` in a run (unknown ids are left out)."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(case_ids))
+        with self._read() as session:
+            for start in range(0, len(unique), _CHUNK):
+                rows = session.execute(
+                    select(RunCaseRow.case_id, RunCaseRow.data).where(
+                        RunCaseRow.run_id == run_id, RunCaseRow.case_id.in_(unique[start : start + _CHUNK])
+                    )
+                )
+                found.update({case_id: dict(data) for case_id, data in rows})
+        return found
+
+    def run_tags(self, run_id: str) -> list[str]:
+        """Every tag of the run's cases, sorted."""
+        with self._read() as session:
+            query = (
+                select(RunCaseTagRow.tag).where(RunCaseTagRow.run_id == run_id).distinct().order_by(RunCaseTagRow.tag)
+            )
+            return list(session.scalars(query))
 
     def outputs_by_id(self, ids: Sequence[str]) -> dict[str, OutputRecord]:
         """Outputs (with provenance) for the given ids; missing ids are left out."""

@@ -1,0 +1,229 @@
+"""A run's figures for the run and comparison pages: the evaluation report's own summaries, kept per app.
+
+Summarising a run reads every cell, so a page builds it once per run state (status, end time, criteria) and
+keeps it in a small cache on the app; a finished run's cells never change, a running one is keyed by its tally.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from andon.config.schema import FeatureConfig
+from andon.errors import NotFoundError
+from andon.evals.build import feature_for_run, load_cells
+from andon.evals.compare import compare_cells
+from andon.evals.metrics import MetricValue
+from andon.evals.model import Case, Comparison, CriterionResult, VersionSummary
+from andon.evals.report._format import metric_kind, metric_label
+from andon.evals.report._view import KEY_METRICS, find_metric
+from andon.evals.summarize import Conversion, summarize_version
+from andon.store.records import RunRecord
+from andon.web.i18n import Formats
+from andon.workspace import Workspace
+
+T = TypeVar("T")
+KEPT = 16  # runs and comparisons kept; each holds summaries only, never the cells
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """A run's per-version summaries: criteria, intervals, confusion matrix."""
+
+    run: RunRecord
+    feature: FeatureConfig
+    summaries: list[VersionSummary]
+
+
+class FigureCache:
+    """A small least-recently-used cache shared by the requests of one app (thread-safe)."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The value kept for ``key``, else ``build()`` kept (two requests may build it at once; both agree)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def cache_of(request: Request) -> FigureCache:
+    """The app's figure cache, made on first use."""
+    state = request.app.state
+    found = getattr(state, "run_figures", None)
+    if not isinstance(found, FigureCache):
+        found = FigureCache()
+        state.run_figures = found
+    return found
+
+
+def _state_key(ws: Workspace, run: RunRecord) -> tuple[Hashable, ...]:
+    """What a run's figures depend on: its state, its cell tally while running, and andon.yaml's criteria."""
+    current = ws.config.features.get(run.feature)
+    judged = current.model_dump(include={"criteria", "strict", "alpha"}, mode="json") if current else None
+    tally = json.dumps(ws.store.run_tallies([run.id]), sort_keys=True) if run.status == "running" else ""
+    return (str(ws.store.url), run.id, run.status, run.finished_at, tally, json.dumps(judged, sort_keys=True))
+
+
+def run_figures(ws: Workspace, cache: FigureCache, run: RunRecord) -> RunFigures:
+    """The run's summaries as the evaluation report computes them (built once per run state)."""
+
+    def build() -> RunFigures:
+        # The report's summaries without its comparison (the comparison page makes that one when asked).
+        feature = feature_for_run(run, ws.config.features.get(run.feature))
+        cases = {c.id: c for c in (Case.from_json(data) for data in ws.store.run_cases(run.id))}
+        convert = Conversion.of(ws.config)
+        summaries = [
+            summarize_version(vid, name, load_cells(ws.store, run.id, vid), cases, feature, convert)
+            for name, vid in run.versions
+        ]
+        return RunFigures(run, feature, summaries)
+
+    return cache.get(("run", *_state_key(ws, run)), build)
+
+
+def version_of(run: RunRecord, ref: str | None, default: int, missing: str) -> tuple[str, str]:
+    """(name, id) of the run's version named ``ref`` (or an id prefix); ``versions[default]`` when ``ref`` is empty."""
+    if not run.versions:
+        raise NotFoundError(missing)
+    if not ref:
+        return run.versions[default]
+    for name, version_id in run.versions:
+        if ref in (name, version_id):
+            return name, version_id
+    matches = [(n, v) for n, v in run.versions if v.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    raise NotFoundError(missing)
+
+
+def comparison(
+    ws: Workspace, cache: FigureCache, a: tuple[RunRecord, str, str], b: tuple[RunRecord, str, str], alpha: float
+) -> Comparison:
+    """B against A, each a (run, version name, version id): the paired comparison ``andon compare`` makes."""
+
+    def build() -> Comparison:
+        (a_run, a_name, a_id), (b_run, b_name, b_id) = a, b
+        a_cells = load_cells(ws.store, a_run.id, a_id)
+        b_cells = a_cells if (a_run.id, a_id) == (b_run.id, b_id) else load_cells(ws.store, b_run.id, b_id)
+        return compare_cells(a_name, a_id, a_cells, b_name, b_id, b_cells, alpha)
+
+    key = ("cmp", *_state_key(ws, a[0]), a[2], *_state_key(ws, b[0]), b[2], alpha)
+    return cache.get(key, build)
+
+
+# --- showing figures with the page's formats -----------------------------------------------------------------
+
+
+def figure(fmt: Formats, value: float | None, kind: str, currency: str) -> str:
+    """A figure as the locale writes it: shares as percentages, times in ms, money in its currency."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if kind == "percent":
+        return fmt.percent(value)
+    if kind == "ms":
+        return fmt.t("webruns.ms", n=fmt.number(value, 1))
+    if kind == "money":
+        # Below a cent (or a won) the currency's usual digits would show 0: keep the significant digits.
+        return fmt.money(value, currency) if value == 0 or abs(value) >= 0.01 else f"{fmt.number(value, 6)} {currency}"
+    if kind == "score":
+        return fmt.number(value, 3)
+    return fmt.number(value, 2)
+
+
+def interval(fmt: Formats, low: float | None, high: float | None, kind: str, currency: str) -> str:
+    """``[low – high]``, or nothing when the figure has no interval."""
+    if low is None or high is None:
+        return ""
+    return fmt.t("webruns.interval", low=figure(fmt, low, kind, currency), high=figure(fmt, high, kind, currency))
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One figure as text: its value and its 95 % interval."""
+
+    value: str
+    interval: str
+
+
+def shown_metric(fmt: Formats, metric: MetricValue | None, currency: str) -> Shown:
+    """A metric as text; a share over nothing (n = 0) is no data."""
+    if metric is None:
+        return Shown("—", "")
+    kind = metric_kind(metric.name, metric.unit)
+    if metric.n == 0 and kind == "percent":
+        return Shown("—", "")
+    return Shown(figure(fmt, metric.value, kind, currency), interval(fmt, metric.low, metric.high, kind, currency))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One key metric across versions: its label and each version's figure."""
+
+    name: str
+    label: str
+    values: list[Shown]
+
+
+def metric_rows(fmt: Formats, summaries: list[VersionSummary], currency: str) -> list[MetricRow]:
+    """The report's key metrics that some version has, in the report's reading order."""
+    rows = []
+    for names in KEY_METRICS:
+        found = [find_metric(s, names) for s in summaries]
+        if any(found):
+            label = metric_label(names[0], fmt.language)
+            rows.append(MetricRow(names[0], label, [shown_metric(fmt, m, currency) for m in found]))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionRow:
+    """A criterion of one version: its text, figures, and whether it passed."""
+
+    text: str
+    value: Shown
+    threshold: str
+    judged_on: str
+    passed: bool
+    note: str | None
+
+
+def criterion_rows(fmt: Formats, summary: VersionSummary, currency: str) -> list[CriterionRow]:
+    """The version's criteria with their values and intervals, as the gate judged them."""
+    out = []
+    for c in summary.criteria:
+        kind = metric_kind(c.metric, c.unit)
+        money = c.unit if len(c.unit) == 3 and c.unit.isupper() else currency
+        out.append(
+            CriterionRow(
+                text=c.text,
+                value=Shown(figure(fmt, c.value, kind, money), interval(fmt, c.low, c.high, kind, money)),
+                threshold=f"{c.op} {figure(fmt, c.threshold, kind, money)}",
+                judged_on=_judged(fmt, c),
+                passed=c.passed,
+                note=c.note,
+            )
+        )
+    return out
+
+
+def _judged(fmt: Formats, c: CriterionResult) -> str:
+    key = {"estimate": "estimate", "lower bound": "lower_bound", "upper bound": "upper_bound"}.get(c.judged_on)
+    return fmt.t(f"webruns.judged.{key}") if key else c.judged_on
