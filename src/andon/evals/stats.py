@@ -149,7 +149,11 @@ def binomial_test(k: int, n: int, p: float | Fraction = 0.5) -> float:
         return 1.0
     if prob == Fraction(1, 2):
         # Integer arithmetic: exact for any n, and Python's int division rounds correctly once.
-        tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1))
+        # Each binomial coefficient from the last (one multiply, one exact divide): n comb() calls cost O(n²) digits.
+        tail, coefficient = 0, 1
+        for i in range(min(k, n - k) + 1):
+            tail += coefficient
+            coefficient = coefficient * (n - i) // (i + 1)
         return max(_TINY, min(1.0, 2 * tail / (1 << n)))
     q = 1 - prob
     pmf = [math.comb(n, i) * prob**i * q ** (n - i) for i in range(n + 1)]
