@@ -38,12 +38,16 @@ def find_data(path: Path) -> Path:
 
 def find_windows(path: Path, given: Path | None) -> dict[str, list[tuple[str, str]]] | None:
     """NAB labels (``windows.json`` or ``labels/combined_windows.json`` beside or above the data), if any."""
-    candidates = [given] if given else [
-        path / "windows.json",
-        path.parent / "windows.json",
-        path / "labels" / "combined_windows.json",
-        path.parent / "labels" / "combined_windows.json",
-    ]
+    candidates = (
+        [given]
+        if given
+        else [
+            path / "windows.json",
+            path.parent / "windows.json",
+            path / "labels" / "combined_windows.json",
+            path.parent / "labels" / "combined_windows.json",
+        ]
+    )
     for candidate in candidates:
         if candidate is not None and candidate.is_file():
             raw = json.loads(candidate.read_text(encoding="utf-8"))
@@ -159,16 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = list(pool.map(detect_file, jobs))
     wall = time.perf_counter() - started
     rows = sum(len(s) for _, s, _ in done)
-    print(f"{len(done)} files, {rows} rows, detector {args.detector!r}: {wall:.1f} s wall "
-          f"({sum(e for *_, e in done):.1f} s detecting) with {args.jobs} job(s)")
+    print(
+        f"{len(done)} files, {rows} rows, detector {args.detector!r}: {wall:.1f} s wall "
+        f"({sum(e for *_, e in done):.1f} s detecting) with {args.jobs} job(s)"
+    )
     print(f"result files: {args.results / args.detector}")
     if labels is None:
         print("no labels found (windows.json): result files written, scoring skipped")
         return 0
     results = {keys[src]: scores for src, scores, _ in done}
-    stamps = {
-        keys[str(p)]: [np.datetime64(s.replace(" ", "T")[:19]) for s in read_series(p)[0]] for p in sources
-    }
+    stamps = {keys[str(p)]: [np.datetime64(s.replace(" ", "T")[:19]) for s in read_series(p)[0]] for p in sources}
     table = score_corpus(results, stamps, labels)
     print_table(table, args.detector)
     summary = args.results / args.detector / "final_results.json"

@@ -139,3 +139,12 @@ def test_state_of_another_shape_is_refused() -> None:
     state = saved(build_detector({"type": "ensemble"}))
     with pytest.raises(DetectorStateError):
         build_detector(NO_SEASON).restore(state)
+
+
+def test_the_default_spike_and_shift_still_catch_a_short_burst() -> None:
+    values = list(flat_noise(800))
+    values[500:520] = [x + 4.0 for x in values[500:520]]  # 20 points at +4 σ: the burst `level` was for
+    verdicts = run(build_detector(NO_SEASON), values)
+    first = fails(verdicts)
+    assert first and 500 <= first[0] < 520
+    assert not any(v.fired for v in verdicts[:500])

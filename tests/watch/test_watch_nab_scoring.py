@@ -71,6 +71,26 @@ def test_perfect_and_null_detectors_score_100_and_0() -> None:
     assert null.normalised(null.best()[1]) == pytest.approx(0.0)
 
 
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_profile_scores_null_0_perfect_100_and_a_late_detector_in_between(name: str) -> None:
+    profile = PROFILES[name]
+    windows = [(60, 69), (150, 159)]
+    perfect = [0.0] * 200
+    perfect[60] = perfect[150] = 1.0
+    best = sweep([(np.array(perfect), layout(200, windows, profile))], profile, all_windows=2)
+    assert best.normalised(best.best()[1]) == pytest.approx(100.0)
+    null = sweep([(np.zeros(200), layout(200, windows, profile))], profile, all_windows=2)
+    assert null.normalised(null.best()[1]) == pytest.approx(0.0)
+    # one window found at its right edge (worth 0), one missed, one false positive: below the null detector
+    late = [0.0] * 200
+    late[69] = late[120] = 1.0
+    result = sweep([(np.array(late), layout(200, windows, profile))], profile, all_windows=2)
+    tp = scaled_sigmoid(-1 / 10) / MAX_TP * profile["tp"]
+    fp = profile["fp"] * scaled_sigmoid((120 - 69) / 9)
+    assert result.at(1.0) == pytest.approx(tp + fp - profile["fn"])
+    assert result.null == pytest.approx(-2 * profile["fn"])
+
+
 def test_window_rows_match_timestamps() -> None:
     stamps = [np.datetime64("2014-01-01T00:00") + np.timedelta64(5 * i, "m") for i in range(10)]
     assert window_rows(stamps, [("2014-01-01 00:10:00.000000", "2014-01-01 00:20:00.000000")]) == [(2, 4)]
