@@ -198,8 +198,7 @@ def stop(
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull the cord: until `andon resume`, FEATURE's calls go to its fallback (serve.routing.fallback: the human
-    review queue, a pinned version, or off)."""
+    """Pull the cord: until `andon resume`, FEATURE's calls go to its fallback (review queue, pinned version or off)."""
     opened: str | None = None
     with open_workspace() as ws:
         if incident and not ws.store.feature_stopped(feature)[0]:
