@@ -106,7 +106,7 @@ def monitors(rate: float) -> dict[str, Any]:
             # interval: each call counted once); 12 % -> 30 % still takes ~100-120 calls at 30 days' ARL0.
             "window": "1m",
             "min_calls": 1,
-            "detector": {"type": "share-cusum", "shift": 0.1, "arl0_days": 30},
+            "detector": {"type": "share-cusum", "shift": 0.1, "arl0_days": 30, "min_baseline_trials": 400},
             "runbook": "https://wiki.example/runbooks/menu-review#labels",
         },
         "cost": {
