@@ -102,9 +102,11 @@ def monitors(rate: float) -> dict[str, Any]:
             **common,
             "metric": "label_share",
             "source": {"path": "decision", "label": "reject"},
-            "window": "3m",  # a share needs answers: 12 % -> 30 % takes ~100-150 of them to tell apart
-            "min_calls": 20,
-            "detector": {"type": "proportion", "baseline_windows": 60, "min_baseline_trials": 400, "min_change": 0.05},
+            # A sequential test keeps the evidence across windows, so the windows must not overlap (window ==
+            # interval: each call counted once); 12 % -> 30 % still takes ~100-120 calls at 30 days' ARL0.
+            "window": "1m",
+            "min_calls": 1,
+            "detector": {"type": "share-cusum", "shift": 0.1, "arl0_days": 30, "min_baseline_trials": 400},
             "runbook": "https://wiki.example/runbooks/menu-review#labels",
         },
         "cost": {

@@ -198,7 +198,7 @@ def stop(
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull the cord: FEATURE's calls go to the human review queue until `andon resume`."""
+    """Pull the cord: until `andon resume`, FEATURE's calls go to its fallback (review queue, pinned version or off)."""
     opened: str | None = None
     with open_workspace() as ws:
         if incident and not ws.store.feature_stopped(feature)[0]:

@@ -225,19 +225,19 @@ class WatcherThread:
             log.exception("the watcher stopped on an error; the gateway goes on serving")
 
     async def _watch(self) -> None:
-        from andon.watch.watcher import Watcher, deliver_until
+        from andon.watch.reloading import watch_reloading
         from andon.workspace import Workspace
 
         ws = Workspace.open(self._root)
         try:
             stop = asyncio.Event()
             # Delivering only, the monitors are not even built: a broken one must not stop the notifications.
-            async with Watcher(ws, monitors={} if self._deliver_only else None) as watcher:
-                task = asyncio.create_task(deliver_until(ws, stop) if self._deliver_only else watcher.run(stop))
-                while not self._done.is_set() and not task.done():
-                    await asyncio.sleep(0.2)
-                stop.set()
-                await task
+            # An edit of andon.yaml (a monitor or notifier added) is followed, as the gateway follows it.
+            task = asyncio.create_task(watch_reloading(ws, stop, deliver_only=self._deliver_only))
+            while not self._done.is_set() and not task.done():
+                await asyncio.sleep(0.2)
+            stop.set()
+            await task
         finally:
             ws.store.close()
 

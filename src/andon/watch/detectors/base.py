@@ -203,6 +203,7 @@ BUILTINS: dict[str, str] = {
     "page-hinkley": "andon.watch.detectors.drift:PageHinkley",
     "kswin": "andon.watch.detectors.drift:Kswin",
     "proportion": "andon.watch.detectors.proportion:ProportionShift",
+    "share-cusum": "andon.watch.detectors.sequential:ShareCusum",
     "ensemble": "andon.watch.detectors.ensemble:Ensemble",
 }
 
