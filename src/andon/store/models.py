@@ -694,3 +694,19 @@ class ReviewClaimRow(Base):
     review_id: Mapped[str] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True)
     actor: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- webtraces ---
+# The Traces page's filters, each served in newest-first order (migration 0012). Its text index lives beside
+# the models, not in them: an FTS5 table on SQLite, a GIN expression index on PostgreSQL (store/webtraces.py).
+TRACE_FILTER_INDEXES: dict[str, tuple[str, ...]] = {
+    "ix_traces_created_at_id": ("created_at", "id"),
+    "ix_traces_status_created_at": ("status", "created_at", "id"),
+    "ix_traces_route_created_at": ("route", "created_at", "id"),
+    "ix_traces_version_created_at": ("version_id", "created_at", "id"),
+    "ix_traces_tenant_created_at": ("tenant", "created_at", "id"),
+    "ix_traces_user_created_at": ("user_id", "created_at", "id"),
+}
+for _name, _columns in TRACE_FILTER_INDEXES.items():
+    Index(_name, *(TraceRow.__table__.c[c] for c in _columns))
+# --- end webtraces ---
