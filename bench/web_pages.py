@@ -124,12 +124,23 @@ def fill_run(ws: Workspace, cells: int) -> str:
                 outputs.append(output)
                 results.append(
                     CellResult(
-                        run_id=run_id, version_id=version_id, version_name=name, case_id=f"c{i:06d}", repeat=0,
-                        output_id=output.id, status="ok", score=float(ok), passed=ok,
+                        run_id=run_id,
+                        version_id=version_id,
+                        version_name=name,
+                        case_id=f"c{i:06d}",
+                        repeat=0,
+                        output_id=output.id,
+                        status="ok",
+                        score=float(ok),
+                        passed=ok,
                         grades=[Grade("decision", float(ok), ok, predicted=predicted, expected=expected)],
-                        output_json=output.output_json, latency_ms=output.latency_ms, cost=0.5, currency="KRW",
-                        predicted_label=predicted, expected_label=expected,
-                    )  # fmt: skip
+                        output_json=output.output_json,
+                        latency_ms=output.latency_ms,
+                        cost=0.5,
+                        currency="KRW",
+                        predicted_label=predicted,
+                        expected_label=expected,
+                    )
                 )
         ws.store.save_cells(outputs, results)
     ws.store.set_run_status(run_id, "finished", None)
@@ -200,7 +211,9 @@ def main() -> None:
             paths = pages(ws, cited, run_id)
         queue_items(folder, [f"메뉴 {i}" for i in range(args.items)])
         filled = time.perf_counter() - began
-        print(f"filled {args.traces:,} traces, {args.cells:,} run cells and {args.items:,} review items in {filled:.1f} s")
+        print(
+            f"filled {args.traces:,} traces, {args.cells:,} run cells and {args.items:,} review items in {filled:.1f} s"
+        )
         with WebServer(folder) as server:
             figures = measure(server.base_url, paths, args.requests)
     print(f"{'page':<28}{'p50 ms':>10}{'p95 ms':>10}")

@@ -284,8 +284,9 @@ def test_migrations_match_the_models(store: Store) -> None:
         context = MigrationContext.configure(
             conn,
             opts={
-                "include_name": lambda name, kind, _parent: (name, kind) != (VERSION_TABLE, "table")
-                and not outside_the_models(name)  # the traces' text index: FTS5 or a GIN expression
+                "include_name": lambda name, kind, _parent: (
+                    (name, kind) != (VERSION_TABLE, "table") and not outside_the_models(name)
+                )  # the traces' text index: FTS5 or a GIN expression
             },
         )
         diff = compare_metadata(context, Base.metadata)

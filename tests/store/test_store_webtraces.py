@@ -6,10 +6,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from andon.store import Store
+from andon.store import Store, webtraces
 from andon.store.records import TraceRecord, new_id
 from andon.store.webtraces import Cursor, TraceFilter, words_of
 
@@ -148,3 +149,24 @@ def test_a_cursor_between_rows_still_pages_from_there(store: Store) -> None:
 
 def test_words_of_keeps_letters_and_digits() -> None:
     assert words_of('Menu-Photo "review" 010_1234 떡볶이!') == ["menu", "photo", "review", "010", "1234", "떡볶이"]
+
+
+@pytest.mark.parametrize("probe", [1, 4, 500])
+def test_common_words_give_the_same_pages_whether_probed_row_by_row_or_collected(
+    store: Store, monkeypatch: pytest.MonkeyPatch, probe: int
+) -> None:
+    monkeypatch.setattr(webtraces, "PROBE", probe)
+    traces = [
+        _trace("probe", i // 2, output_text="approve" if i % 3 else "reject", tenant=f"t{i % 2}") for i in range(30)
+    ]
+    store.save_traces(traces)
+    expected = _order([t for t in traces if t.output_text == "approve" and t.tenant == "t1"])
+    where = TraceFilter(feature="probe", text="appro", tenant="t1")
+    walked, after = [], None
+    while True:
+        found = store.search_traces(where, after=after, limit=3)
+        walked += [r["id"] for r in found.rows]
+        if found.older is None:
+            break
+        after = found.older
+    assert walked == expected

@@ -24,8 +24,11 @@ _ROW = re.compile(r'href="/traces/(trc_[^"]+)"')
 _OLDER = re.compile(r'<a href="([^"]+)" rel="next">')
 _NEWER = re.compile(r'<a href="([^"]+)" rel="prev">')
 PROMPT = [
-    {"role": "system", "content": [{"type": "text", "text": "Check menu text. Never allow <b>phone</b> numbers & URLs."}]},
-    {"role": "user", "content": [{"type": "text", "text": "메뉴: 김치찌개 010-1234-5678 \"특가\""}]},
+    {
+        "role": "system",
+        "content": [{"type": "text", "text": "Check menu text. Never allow <b>phone</b> numbers & URLs."}],
+    },
+    {"role": "user", "content": [{"type": "text", "text": '메뉴: 김치찌개 010-1234-5678 "특가"'}]},
 ]
 
 

@@ -1,7 +1,7 @@
 """Traces for the Traces page's tests: plain ones in bulk, and one with its full provenance (prompt, output).
 
-    traces = make_traces(120, feature="menu", start=utcnow())
-    save(folder, traces)
+traces = make_traces(120, feature="menu", start=utcnow())
+save(folder, traces)
 """
 
 from __future__ import annotations

@@ -655,6 +655,8 @@ class OkrImportCursorRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     cursor: Mapped[dict[str, Any]] = mapped_column(json_type())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- web ---
 
 

@@ -45,7 +45,6 @@ def check_feedback(*, score: float | None, thumbs: int | None, comment: str | No
         )
 
 
-
 @dataclass(frozen=True, slots=True)
 class FeedbackRecord:
     """Feedback on one trace: a score and/or thumbs (+1/-1), and a comment."""

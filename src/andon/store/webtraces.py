@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, column, func, literal_column, or_, select, table
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from andon.store._base import StoreBase
 from andon.store.models import TraceRow
@@ -24,6 +26,14 @@ _TEXT_COLUMNS = ("output_text", "output_json", "input", "error")
 _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 8
 FULL_ID = 64
+# Filters whose values usually pick few rows, most selective first: (field, its common value, its index).
+_SELECTIVE = (
+    ("user_id", None, "ix_traces_user_created_at"),
+    ("tenant", None, "ix_traces_tenant_created_at"),
+    ("route", "ai", "ix_traces_route_created_at"),
+    ("status", "ok", "ix_traces_status_created_at"),
+)
+PROBE = 500  # rows asked one by one before collecting every match of the words
 
 
 def outside_the_models(name: str | None) -> bool:
@@ -90,12 +100,19 @@ class WebTracesMixin(StoreBase):
         created, ident = TraceRow.created_at, TraceRow.id
         if before is not None:
             # The page just newer than ``before``: read upwards, then turn it round.
-            query = select(TraceRow).where(*conditions, _newer_than(before)).order_by(created.asc(), ident.asc())
+            conditions.append(_newer_than(before))
+            order = (created.asc(), ident.asc())
         else:
-            older = [_older_than(after)] if after is not None else []
-            query = select(TraceRow).where(*conditions, *older).order_by(created.desc(), ident.desc())
+            conditions += [_older_than(after)] if after is not None else []
+            order = (created.desc(), ident.desc())
+        words = words_of(where.text or "")
         with self._read() as session:
-            found = [trace_dict(r) for r in session.scalars(query.limit(limit + 1))]
+            hits = self._recent_hits(session, conditions, order, words, limit + 1, where) if words else None
+            if hits is None:
+                text_match = [self._text_match(words)] if words else []
+                query = select(TraceRow).where(*conditions, *text_match).order_by(*order).limit(limit + 1)
+                hits = list(session.scalars(self._hinted(query, where)))
+            found = [trace_dict(r) for r in hits]
         more, rows = len(found) > limit, found[:limit]
         if before is None:
             newer = _cursor(rows[0]) if after is not None and rows else None
@@ -105,9 +122,48 @@ class WebTracesMixin(StoreBase):
         rows.reverse()
         return TracePage(rows, _cursor(rows[-1]), _cursor(rows[0]))
 
+    def _recent_hits(
+        self,
+        session: Session,
+        conditions: list[ColumnElement[bool]],
+        order: tuple[Any, ...],
+        words: list[str],
+        n: int,
+        where: TraceFilter,
+    ) -> list[TraceRow] | None:
+        """SQLite, common words: the first ``n`` hits among the next ``PROBE`` rows in order, or None if fewer.
+
+        Asking the text index row by row is cheap for a few hundred rows, while collecting every match of
+        a word in most traces first is not; a rare word falls through to that (then small) collection.
+        """
+        if self.dialect != "sqlite":
+            return None  # PostgreSQL combines the GIN index with the order by itself
+        rowid: ColumnElement[int] = literal_column("traces.rowid")
+        window = select(rowid).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
+        window = self._hinted(window, where)
+        fts = table(FTS_TABLE, column("rowid"))
+        probe: Select[Any] = (
+            select(literal_column("1"))
+            .select_from(fts)
+            .where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)), fts.c.rowid == rowid)
+        )
+        query = select(TraceRow).where(rowid.in_(window), probe.exists()).order_by(*order).limit(n)
+        rows = list(session.scalars(query))
+        return rows if len(rows) >= n else None
+
+    def _hinted(self, query: Select[Any], where: TraceFilter) -> Select[Any]:
+        """SQLite: the index of the most selective filter given (it keeps no statistics to choose by)."""
+        if self.dialect != "sqlite":
+            return query
+        for value, common, index in _SELECTIVE:
+            chosen = getattr(where, value)
+            if chosen and chosen != common:
+                return query.with_hint(TraceRow, f"INDEXED BY {index}", "sqlite")
+        return query
+
     def _trace_conditions(self, where: TraceFilter) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
-        for column, value in (
+        for field, value in (
             (TraceRow.feature, where.feature),
             (TraceRow.status, where.status),
             (TraceRow.route, where.route),
@@ -115,27 +171,28 @@ class WebTracesMixin(StoreBase):
             (TraceRow.tenant, where.tenant),
         ):
             if value:
-                out.append(column == value)
+                out.append(field == value)
         if where.version:
             out.append(_version_is(where.version))
         if where.since is not None:
             out.append(TraceRow.created_at >= where.since)
         if where.until is not None:
             out.append(TraceRow.created_at < where.until)
-        words = words_of(where.text or "")
-        if words:
-            out.append(self._text_match(words))
         return out
 
     def _text_match(self, words: list[str]) -> ColumnElement[bool]:
         if self.dialect == "postgresql":
             query = " & ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "':*" for w in words)
-            config = literal_column("'simple'::regconfig")
+            config: ColumnElement[str] = literal_column("'simple'::regconfig")
             return literal_column(pg_text_document()).bool_op("@@")(func.to_tsquery(config, query))
-        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         fts = table(FTS_TABLE, column("rowid"))
-        found = select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(match))
+        found = select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)))
         return literal_column("traces.rowid").in_(found)
+
+
+def _fts_query(words: list[str]) -> str:
+    """An FTS5 query: every word, each as the start of a word (quoted, so no word is read as an operator)."""
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 def _version_is(version: str) -> ColumnElement[bool]:

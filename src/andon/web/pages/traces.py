@@ -105,7 +105,9 @@ def parse_cursor(fmt: Formats, field: str, value: str) -> Cursor | None:
     except ValueError:
         moment = None
     if not sep or not ident or moment is None or moment.tzinfo is None:
-        raise ConfigError(fmt.t("webtraces.bad_cursor", field=field), where=field, hint=fmt.t("webtraces.bad_cursor_hint"))
+        raise ConfigError(
+            fmt.t("webtraces.bad_cursor", field=field), where=field, hint=fmt.t("webtraces.bad_cursor_hint")
+        )
     return Cursor(moment.astimezone(UTC), ident)
 
 

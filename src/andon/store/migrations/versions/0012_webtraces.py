@@ -30,7 +30,9 @@ def create_text_index() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"CREATE INDEX {PG_TEXT_INDEX} ON traces USING gin ({pg_text_document()})")
         return
-    op.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')")
+    op.execute(
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')"
+    )
     new, old = sqlite_text_document("new"), sqlite_text_document("old")
     add = f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.rowid, {new});"
     # A contentless table forgets a row only when told the exact text it indexed.
