@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -74,12 +75,11 @@ def _provenance(trace: TraceRecord) -> OutputRecord:
     )  # fmt: skip
 
 
-def fill_traces(ws: Workspace, traces: int) -> str:
-    """``traces`` traces of ``menu`` over the last 24 hours; the id of one with its provenance."""
+def fill_traces(ws: Workspace, traces: int) -> None:
+    """``traces`` traces of ``menu`` over the last 24 hours, every 100th with its provenance."""
     now = utcnow()
     step = timedelta(hours=24) / max(traces, 1)
     versions = [(v.name, v.id) for v in ws.declared_versions("menu")[:2]]
-    cited = ""
     for start in range(0, traces, _BATCH):
         batch, outputs = [], []
         for i in range(start, min(start + _BATCH, traces)):
@@ -88,10 +88,8 @@ def fill_traces(ws: Workspace, traces: int) -> str:
                 output = _provenance(trace)
                 trace = replace(trace, output_id=output.id)
                 outputs.append(output)
-                cited = cited or trace.id
             batch.append(trace)
         ws.store.save_traces(batch, outputs)
-    return cited
 
 
 def fill_run(ws: Workspace, cells: int) -> str:
@@ -147,9 +145,11 @@ def fill_run(ws: Workspace, cells: int) -> str:
     return run_id
 
 
-def pages(ws: Workspace, cited: str, run_id: str) -> dict[str, str]:
+def pages(ws: Workspace) -> dict[str, str]:
     """The pages to time: name → path. The deep page starts 90 % of the way down the newest-first order."""
-    rows = ws.store.list_traces("menu", limit=1)
+    rows = ws.store.list_traces("menu", limit=PROVENANCE_EVERY * 2)
+    cited = next((r["id"] for r in rows if r["output_id"]), rows[0]["id"] if rows else "none")
+    run_id = next((r.id for r in ws.store.list_runs("menu", limit=1)), "none")
     deep = ws.store.list_traces(
         "menu", limit=1, before=rows[0]["created_at"] - timedelta(hours=21.6)
     ) if rows else []  # fmt: skip
@@ -180,6 +180,7 @@ def measure(base_url: str, paths: dict[str, str], requests: int) -> dict[str, di
         while "verdict-judging" in client.get("/").text and time.monotonic() < deadline:
             time.sleep(1)  # the run's verdict is judged once, in the background: time the pages after it
         for name, path in paths.items():
+            print(f"  {name} …", file=sys.stderr, flush=True)
             first = client.get(path)
             if first.status_code == 404 and name == "run":
                 continue
@@ -190,6 +191,7 @@ def measure(base_url: str, paths: dict[str, str], requests: int) -> dict[str, di
                 client.get(path).raise_for_status()
                 times.append((time.perf_counter() - began) * 1000)
             cuts = statistics.quantiles(times, n=20)
+            print(f"  {name}: p95 {cuts[18]:.1f} ms", file=sys.stderr, flush=True)
             out[name] = {"path": path, "p50_ms": round(statistics.median(times), 1), "p95_ms": round(cuts[18], 1)}
     return out
 
@@ -201,19 +203,21 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--folder", type=Path, help="Build the workspace here and keep it (reused when it exists).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_web_workspace(Path(tmp) / "ws")
+        folder = args.folder or Path(tmp) / "ws"
         began = time.perf_counter()
+        if not (folder / "andon.yaml").exists():  # a kept --folder is timed again as it is
+            write_web_workspace(folder)
+            with Workspace.open(folder) as ws:
+                fill_traces(ws, args.traces)
+                fill_run(ws, args.cells)
+            queue_items(folder, [f"메뉴 {i}" for i in range(args.items)])
         with Workspace.open(folder) as ws:
-            cited = fill_traces(ws, args.traces)
-            run_id = fill_run(ws, args.cells)
-            paths = pages(ws, cited, run_id)
-        queue_items(folder, [f"메뉴 {i}" for i in range(args.items)])
+            paths = pages(ws)
         filled = time.perf_counter() - began
-        print(
-            f"filled {args.traces:,} traces, {args.cells:,} run cells and {args.items:,} review items in {filled:.1f} s"
-        )
+        print(f"filled {args.traces:,} traces, {args.cells:,} run cells, {args.items:,} review items: {filled:.1f} s")
         with WebServer(folder) as server:
             figures = measure(server.base_url, paths, args.requests)
     print(f"{'page':<28}{'p50 ms':>10}{'p95 ms':>10}")

@@ -140,14 +140,17 @@ class WebTracesMixin(StoreBase):
             return None  # PostgreSQL combines the GIN index with the order by itself
         rowid: ColumnElement[int] = literal_column("traces.rowid")
         window = select(rowid).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
-        window = self._hinted(window, where)
+        # Two steps, so the plan cannot turn round and ask the text index about every row of the table.
+        recent = list(session.scalars(self._hinted(window, where)))
+        if len(recent) < n:
+            return None
         fts = table(FTS_TABLE, column("rowid"))
         probe: Select[Any] = (
             select(literal_column("1"))
             .select_from(fts)
             .where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)), fts.c.rowid == rowid)
         )
-        query = select(TraceRow).where(rowid.in_(window), probe.exists()).order_by(*order).limit(n)
+        query = select(TraceRow).where(rowid.in_(recent), probe.exists()).order_by(*order).limit(n)
         rows = list(session.scalars(query))
         return rows if len(rows) >= n else None
 
