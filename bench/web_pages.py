@@ -41,7 +41,7 @@ def _trace(i: int, now: datetime, step: timedelta, versions: list[tuple[str, str
     name, version_id = versions[i % 2]
     status = "error" if i % 20 == 0 else "ok"
     decision = "reject" if i % 3 == 0 else "approve"
-    words = f"{decision} menu item {i}" + (f" {RARE_WORD}" if i % 10_000 == 0 else "")
+    words = f"{decision} menu item {i}" + (f" {RARE_WORD}" if i % 10_000 == 1 else "")
     return TraceRecord(
         id=new_id("trc"),
         feature="menu",
@@ -226,7 +226,12 @@ def main() -> None:
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     name = "web_pages.json" if args.traces == 100_000 else f"web_pages_{args.traces}.json"
-    (out / name).write_text(json.dumps({"args": vars(args), "filled_s": round(filled, 1), "pages": figures}, indent=2))
+    (out / name).write_text(
+        json.dumps(
+            {"args": {k: str(v) for k, v in vars(args).items()}, "filled_s": round(filled, 1), "pages": figures},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -151,11 +151,12 @@ def test_words_of_keeps_letters_and_digits() -> None:
     assert words_of('Menu-Photo "review" 010_1234 떡볶이!') == ["menu", "photo", "review", "010", "1234", "떡볶이"]
 
 
-@pytest.mark.parametrize("probe", [1, 4, 500])
+@pytest.mark.parametrize(("probe", "few"), [(1, 0), (4, 0), (2000, 0), (2000, 5000)])
 def test_common_words_give_the_same_pages_whether_probed_row_by_row_or_collected(
-    store: Store, monkeypatch: pytest.MonkeyPatch, probe: int
+    store: Store, monkeypatch: pytest.MonkeyPatch, probe: int, few: int
 ) -> None:
     monkeypatch.setattr(webtraces, "PROBE", probe)
+    monkeypatch.setattr(webtraces, "FEW", few)
     traces = [
         _trace("probe", i // 2, output_text="approve" if i % 3 else "reject", tenant=f"t{i % 2}") for i in range(30)
     ]

@@ -33,7 +33,8 @@ _SELECTIVE = (
     ("route", "ai", "ix_traces_route_created_at"),
     ("status", "ok", "ix_traces_status_created_at"),
 )
-PROBE = 500  # rows asked one by one before collecting every match of the words
+PROBE = 2000  # newest rows of a filter checked against a common word's matches
+FEW = 5000  # matches fetched by rowid and sorted, rather than probed
 
 
 def outside_the_models(name: str | None) -> bool:
@@ -107,7 +108,7 @@ class WebTracesMixin(StoreBase):
             order = (created.desc(), ident.desc())
         words = words_of(where.text or "")
         with self._read() as session:
-            hits = self._recent_hits(session, conditions, order, words, limit + 1, where) if words else None
+            hits = self._sqlite_text_hits(session, conditions, order, words, limit + 1) if words else None
             if hits is None:
                 text_match = [self._text_match(words)] if words else []
                 query = select(TraceRow).where(*conditions, *text_match).order_by(*order).limit(limit + 1)
@@ -122,37 +123,41 @@ class WebTracesMixin(StoreBase):
         rows.reverse()
         return TracePage(rows, _cursor(rows[-1]), _cursor(rows[0]))
 
-    def _recent_hits(
+    def _sqlite_text_hits(
         self,
         session: Session,
         conditions: list[ColumnElement[bool]],
         order: tuple[Any, ...],
         words: list[str],
         n: int,
-        where: TraceFilter,
     ) -> list[TraceRow] | None:
-        """SQLite, common words: the first ``n`` hits among the next ``PROBE`` rows in order, or None if fewer.
+        """SQLite: the first ``n`` traces with the words, found from the text index's side (None: ask generally).
 
-        Asking the text index row by row is cheap for a few hundred rows, while collecting every match of
-        a word in most traces first is not; a rare word falls through to that (then small) collection.
+        Few matches: fetched by rowid and sorted.
+        Many: the newest ``PROBE`` rows of the filter are checked against the index's matches in their
+        rowid span, which is narrow because traces are written in time order.
         """
         if self.dialect != "sqlite":
             return None  # PostgreSQL combines the GIN index with the order by itself
+        match = _fts_query(words)
         rowid: ColumnElement[int] = literal_column("traces.rowid")
-        window = select(rowid).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
-        # Two steps, so the plan cannot turn round and ask the text index about every row of the table.
-        recent = list(session.scalars(self._hinted(window, where)))
-        if len(recent) < n:
-            return None
         fts = table(FTS_TABLE, column("rowid"))
-        probe: Select[Any] = (
-            select(literal_column("1"))
-            .select_from(fts)
-            .where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)), fts.c.rowid == rowid)
-        )
-        query = select(TraceRow).where(rowid.in_(recent), probe.exists()).order_by(*order).limit(n)
-        rows = list(session.scalars(query))
-        return rows if len(rows) >= n else None
+        matching = select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(match))
+        few = list(session.scalars(matching.limit(FEW + 1)))
+        if len(few) <= FEW:
+            query = select(TraceRow).where(rowid.in_(few), *conditions).order_by(*order).limit(n)
+            return list(session.scalars(query))
+        window = select(rowid).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
+        recent = list(session.scalars(window))
+        if not recent:
+            return []
+        span = matching.where(fts.c.rowid.between(min(recent), max(recent)))
+        found = set(session.scalars(span))
+        kept = [r for r in recent if r in found][:n]
+        if len(kept) < n and len(recent) == PROBE:
+            return None  # common in the table, rare in these rows: the general query
+        query = select(TraceRow).where(rowid.in_(kept)).order_by(*order)
+        return list(session.scalars(query))
 
     def _hinted(self, query: Select[Any], where: TraceFilter) -> Select[Any]:
         """SQLite: the index of the most selective filter given (it keeps no statistics to choose by)."""
@@ -189,13 +194,15 @@ class WebTracesMixin(StoreBase):
             config: ColumnElement[str] = literal_column("'simple'::regconfig")
             return literal_column(pg_text_document()).bool_op("@@")(func.to_tsquery(config, query))
         fts = table(FTS_TABLE, column("rowid"))
-        found = select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)))
+        found = select(fts.c.rowid).where(
+            literal_column(FTS_TABLE).bool_op("MATCH")(" ".join(f'"{w}"*' for w in words))
+        )
         return literal_column("traces.rowid").in_(found)
 
 
 def _fts_query(words: list[str]) -> str:
-    """An FTS5 query: every word, each as the start of a word (quoted, so no word is read as an operator)."""
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    """An FTS5 query: every word, each as the start of a word (quoted, so never read as an operator)."""
+    return " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 def _version_is(version: str) -> ColumnElement[bool]:
