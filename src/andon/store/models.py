@@ -715,3 +715,17 @@ class RunCaseTagRow(Base):
 Index("ix_run_results_run_id_id", RunResultRow.run_id, RunResultRow.id)
 Index("ix_run_results_run_id_version_id_id", RunResultRow.run_id, RunResultRow.version_id, RunResultRow.id)
 # --- end webruns ---
+# --- webtraces ---
+# The Traces page's filters, each served in newest-first order (migration 0013). Its text index lives beside
+# the models, not in them: an FTS5 table on SQLite, a GIN expression index on PostgreSQL (store/webtraces.py).
+TRACE_FILTER_INDEXES: dict[str, tuple[str, ...]] = {
+    "ix_traces_created_at_id": ("created_at", "id"),
+    "ix_traces_status_created_at": ("status", "created_at", "id"),
+    "ix_traces_route_created_at": ("route", "created_at", "id"),
+    "ix_traces_version_created_at": ("version_id", "created_at", "id"),
+    "ix_traces_tenant_created_at": ("tenant", "created_at", "id"),
+    "ix_traces_user_created_at": ("user_id", "created_at", "id"),
+}
+for _name, _columns in TRACE_FILTER_INDEXES.items():
+    Index(_name, *(TraceRow.__table__.c[c] for c in _columns))
+# --- end webtraces ---

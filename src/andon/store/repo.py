@@ -41,6 +41,7 @@ from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
 from andon.store.watch import WatchMixin
 from andon.store.web import WebMixin
+from andon.store.webtraces import WebTracesMixin
 
 _LIST_LIMIT = 10  # how many known names an error message lists
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
@@ -58,6 +59,7 @@ class Store(
     WatchMixin,
     OkrMixin,
     WebMixin,
+    WebTracesMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

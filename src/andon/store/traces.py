@@ -95,7 +95,7 @@ class TracesMixin(StoreBase):
         """A trace's columns by id, or by a unique id prefix of at least 6 characters."""
         with self._read() as session:
             row = get_by_ref(session, TraceRow, ref, t("house.ref.what.trace"), t("polish.notfound.trace_hint"))
-            return _trace_dict(row)
+            return trace_dict(row)
 
     def list_traces(
         self,
@@ -117,7 +117,7 @@ class TracesMixin(StoreBase):
         if before is not None:
             query = query.where(TraceRow.created_at < before)
         with self._read() as session:
-            return [_trace_dict(row) for row in session.scalars(query)]
+            return [trace_dict(row) for row in session.scalars(query)]
 
     def trace_features(self) -> list[str]:
         """Every feature that has traces (including ones no longer in andon.yaml)."""
@@ -194,7 +194,8 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
     )
 
 
-def _trace_dict(row: TraceRow) -> dict[str, Any]:
+def trace_dict(row: TraceRow) -> dict[str, Any]:
+    """A trace row's columns as a plain dict (the store's edge for traces)."""
     values = {name: getattr(row, name) for name in TRACE_COLUMNS}
     values["tags"] = dict(values["tags"] or {})
     return values

@@ -15,6 +15,7 @@ from andon import deploy
 from andon.errors import AndonError
 from andon.store.models import utcnow
 from andon.watch.incidents import list_incidents
+from andon.web import verdicts
 from andon.web.charts import sparkline
 from andon.web.forms import page
 from andon.web.hours import hourly_totals
@@ -36,7 +37,7 @@ class FeatureCard:
     version_name: str | None
     version_id: str | None
     stop_reason: str | None
-    verdict: str  # passed | failed | never
+    verdict: str  # passed | failed | never | judging
     verdict_run: str | None
     calls: int
     errors: int
@@ -65,14 +66,17 @@ def card(
     """The home page's card of one feature, from deploy's live state and verdict and the store's totals."""
     config = ws.feature(name)
     try:
-        state = deploy.live_version(ws, name)
+        state = deploy.live_version(ws, name, memo=verdicts.memo_of(ws.store))
     except AndonError:
         state = None  # a serve.live naming nothing known: shown as not serving; `andon check` says why
     verdict, run = "never", None
     if state is not None and state.version_id is not None:
         try:
-            judged = state.verdict or deploy.evaluation_verdict(ws, name, ws.version(name, state.version_id))
-            verdict, run = ("passed" if judged.passed else "failed" if judged.run_id else "never"), judged.run_id
+            judged = state.verdict or verdicts.verdict(ws, name, state.version_id)
+            if judged is None:
+                verdict = "judging"  # worked out in the background: seconds for a large run
+            else:
+                verdict, run = ("passed" if judged.passed else "failed" if judged.run_id else "never"), judged.run_id
         except AndonError:
             pass
     if state is not None and state.stopped:

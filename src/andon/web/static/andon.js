@@ -94,4 +94,35 @@
     var root = document.querySelector(".review[data-undo-ms]");
     if (root) reviewQueue(root);
   });
+
+  // --- webtraces ---
+  // "Copy citation": the citation is selectable text without script; with it, one button copies it.
+  function copyButtons() {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var status = document.getElementById(button.id + "-status");
+      if (!source) return;
+      function say(text) { if (status) status.textContent = text; }
+      function byHand() {
+        source.focus();
+        source.select();
+        var done = false;
+        try { done = document.execCommand("copy"); } catch (e) { done = false; }
+        say(button.getAttribute(done ? "data-copied" : "data-failed"));
+      }
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(source.value).then(function () {
+            say(button.getAttribute("data-copied"));
+          }, byHand);
+        } else {
+          byHand();
+        }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", copyButtons);
+  // --- end webtraces ---
 })();
