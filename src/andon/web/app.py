@@ -8,11 +8,11 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from andon.web.pages import admin, auth, feature, home, review
+from andon.web.pages import admin, auth, feature, home, okr, review
 from andon.web.render import WebSettings
 
 # Included in this order; a new page module adds its router here.
-PAGES: tuple[APIRouter, ...] = (auth.router, home.router, feature.router, review.router, admin.router)
+PAGES: tuple[APIRouter, ...] = (auth.router, home.router, feature.router, review.router, admin.router, okr.router)
 STATIC = Path(str(resources.files("andon.web").joinpath("static")))
 
 
