@@ -46,7 +46,9 @@ def write_okr_workspace(folder: Path, now: datetime | None = None) -> Path:
         store = ws.store
         for team in TEAMS:
             store.upsert_team(team)
-        auto = create_objective(store, Objective(title=XSS_TITLE, owner="jiwoo", team="menu-ai", period=this, key="auto"))
+        auto = create_objective(
+            store, Objective(title=XSS_TITLE, owner="jiwoo", team="menu-ai", period=this, key="auto")
+        )
         wait = create_objective(store, Objective(title="Reviews are quick", owner="park", team="ops", period=this))
         before = create_objective(store, Objective(title="Launch review", owner="minsu", team="menu-ai", period=last))
         krs = [
@@ -87,4 +89,3 @@ def okr_ids(folder: Path) -> dict[str, str]:
     """Each key result's key → its id."""
     with Workspace.open(folder) as ws:
         return {kr.key: kr.id for kr in ws.store.key_results() if kr.key}
-

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from andon.errors import AndonError
-from andon.okr.board import NO_DATA
 from andon.okr.bindings import build_binding
+from andon.okr.board import NO_DATA
 from andon.okr.periods import elapsed_fraction
 from andon.okr.progress import health as pace_health
 from andon.okr.progress import progress

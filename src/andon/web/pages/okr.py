@@ -209,9 +209,7 @@ async def check_in(request: Request, kr_id: str) -> Response:
             return _kr_view(ctx, kr_id, status=400, errors=errors, entered=entered)
         try:
             kr = ctx.store.key_result(kr_id)
-            record_checkin(
-                ctx.store, kr.id, value, confidence=confidence, comment=note, author=actor, source="web"
-            )
+            record_checkin(ctx.store, kr.id, value, confidence=confidence, comment=note, author=actor, source="web")
         except NotFoundError:
             return ctx.refuse(404, ctx.fmt.t("webokr.kr.missing", kr=kr_id))
         except PeriodClosedError:
