@@ -23,6 +23,7 @@ from andon.okr import checkins as okr_checkins
 from andon.okr import definitions
 from andon.okr import objectives as okr
 from andon.okr.board import Board, BoardRow, band, board_json, build_board, default_period, jsonable
+from andon.okr.detail import key_result_detail
 from andon.okr.progress import objective_progress, progress
 from andon.store.okr import KeyResult, Objective
 
@@ -164,10 +165,9 @@ def show(
                 return
             _print_objective(obj, krs, latest)
             return
-        kr = ws.store.key_result(ref)
-        checkins = ws.store.checkins(kr.id)
-        events = ws.store.kr_events(kr.id)
-        parent = ws.store.objective(kr.objective)
+        detail = key_result_detail(ws.store, ref)
+        kr, parent, events = detail.kr, detail.objective, detail.events
+        checkins = [row.checkin for row in detail.checkins]
     if as_json:
         print_json(
             _kr_json(kr, checkins[-1] if checkins else None)
