@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from andon.config.schema import DataUseConfig, FeatureConfig, Params
 from andon.deploy import JudgementMemo, LiveState, live_version
+from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
 from andon.gateway.call import Call, ms_since
@@ -382,7 +383,7 @@ class Gateway:
         log_token = CALL_LOG.set(CallLog())
         started = time.perf_counter()
         try:
-            outcome = await run_version(version, variables, self._providers)
+            outcome = await run_version(version, variables, self._providers, masking=self._masking(version.feature))
             fault = CALL_LOG.get()
         finally:
             CALL_LOG.reset(log_token)
@@ -398,6 +399,11 @@ class Gateway:
             call.error = outcome.error
             call.error_code = _error_code(outcome, fault.fault if fault is not None else None)
         return outcome
+
+    def _masking(self, feature: str) -> MaskPolicy | None:
+        """The feature's ``serve.data_use.send: masked`` policy; ad-hoc provider models send as given."""
+        config = self.config.features.get(feature)
+        return MaskPolicy.of(config.serve.data_use) if config is not None else None
 
     # --- plain provider models (OpenAI-compatible) ----------------------------------------------------
 
