@@ -16,6 +16,7 @@ import pytest
 from bench.stub import StubServer
 from tests.support.gateway_server import GatewayServer, write_workspace
 
+from andon.citation import citation_markdown
 from andon.store import Store
 
 pytestmark = pytest.mark.timeout(300)
@@ -97,6 +98,7 @@ async def test_the_provider_never_receives_raw_values_and_the_answer_gets_them_b
             "restore": True,
             "placeholders": {"PHONE": 1, "EMAIL": 1, "RRN": 1, "CARD": 1},
         }
+        assert "CARD × 1, EMAIL × 1, PHONE × 1, RRN × 1" in citation_markdown(output, "en")
     # The masked features store inputs redacted: no raw value anywhere in their store; the plain one keeps them.
     masked_store, plain_store = _database_text(db), _database_text(plain_db)
     for value in RAW.values():

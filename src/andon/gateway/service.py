@@ -24,6 +24,7 @@ from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
 from andon.gateway.call import Call, ms_since
 from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
+from andon.gateway.disclosure import ai_generated, notices
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.redact import StoragePolicy
@@ -449,6 +450,8 @@ class Gateway:
 
     async def _finish(self, call: Call) -> InvokeResult:
         """Build the trace and records, wait for their commit, then count and cache."""
+        feature = self.config.features.get(call.feature)
+        call.ai_generated = ai_generated(feature, call)
         # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
         # event loop goes on answering other calls (and /healthz) meanwhile.
         trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call, now=self.clock())
@@ -474,6 +477,8 @@ class Gateway:
             output_tokens=trace.output_tokens,
             cost=trace.cost,
             currency=trace.currency,
+            ai_generated=call.ai_generated and not answer_hidden,
+            ai_notice=notices(feature) if call.ai_generated and not answer_hidden else None,
         )
 
     async def _remember(self, call: Call) -> None:
