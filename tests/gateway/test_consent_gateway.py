@@ -53,7 +53,8 @@ def test_only_consenting_users_become_cases_and_deletion_counts_and_spares_other
         refused = http.put("/v1/consent/alice", json={"cases": True}, headers=app)
         assert refused.status_code == 403  # an invoke key cannot set anyone's consent
         assert http.get("/v1/consent/carol", headers=backend).json() == {
-            "kind": "user", "subject": "carol", "cases": False, "improve": False, "updated_by": None, "updated_at": None,
+            "kind": "user", "subject": "carol", "cases": False, "improve": False,
+            "updated_by": None, "updated_at": None,
         }  # fmt: skip
         assert http.put("/v1/consent/alice", json={"cases": True}, headers=backend).json()["cases"] is True
         assert http.put("/v1/consent/bob", json={"cases": False, "improve": True}, headers=backend).status_code == 200
