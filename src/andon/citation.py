@@ -29,6 +29,23 @@ def _endpoint_note(record: OutputRecord) -> str:
     return f" @ {url}" if url else ""
 
 
+def _trust_lines(record: OutputRecord, lang: str | None) -> list[str]:
+    """The AI notice the answer carried and what masking replaced before the provider call (issue 15)."""
+    lines = []
+    if record.context.get("ai_generated"):
+        made = t("trust.cite.ai_made", language=lang, header="X-Andon-AI-Generated")
+        lines.append(f"- **{t('trust.cite.ai_notice', language=lang)}**: {made}")
+    counts: dict[str, int] = {}
+    for step in record.steps:
+        for word, count in ((step.get("masking") or {}).get("placeholders") or {}).items():
+            counts[word] = max(counts.get(word, 0), int(count))  # each step's counts are the call's so far
+    if any(step.get("masking") for step in record.steps):
+        listed = ", ".join(f"{word} × {count}" for word, count in sorted(counts.items())) or "0"
+        masked = t("trust.cite.masked_counts", language=lang, counts=listed)
+        lines.append(f"- **{t('trust.cite.masked', language=lang)}**: {masked}")
+    return lines
+
+
 def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
     """A Markdown card: output, prompt (every message), model, parameters, version and time."""
     lang = language
@@ -43,6 +60,7 @@ def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
         f"- **{t('cite.parameters', language=lang)}**: `{params}`",
         f"- **{t('cite.made', language=lang)}**: {record.started_at.isoformat()} → {record.finished_at.isoformat()}"
         f" ({record.latency_ms:.0f} ms, {record.input_tokens}+{record.output_tokens} tokens)",
+        *_trust_lines(record, lang),
         "",
         f"#### {t('cite.prompt', language=lang)}",
         "",

@@ -69,7 +69,7 @@ def hostile(case: schemathesis.Case, base_url: str, secret: str, where: str, fai
         deep = {"k": [deep]}
     variants = [("deep", {next(iter(body), "k"): deep})] + ([("NUL", nul_body)] if changed else [])
     for name, variant in variants:
-        response = httpx.post(url, content=json.dumps(variant), headers=headers, timeout=30)
+        response = httpx.request(case.method, url, content=json.dumps(variant), headers=headers, timeout=30)
         if response.status_code != 400 or not response.json().get("error", {}).get("code"):
             failures.append(f"{where} ({name}): {response.status_code} {response.text[:300]}")
 

@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from andon.config.schema import REDACTIONS
-from andon.gateway import redact as redact_module
+from andon.engine import pii as pii_module
 from andon.gateway.redact import (
     MARKERS,
     MAX_FIELD_CHARS,
@@ -333,7 +333,7 @@ def test_search_patterns_have_only_bounded_repeats() -> None:
 def test_unbounded_repeats_are_possessive_and_anchored() -> None:
     # Tails are only matched at a found entity's end (``match``, never ``search``) and never backtrack.
     tails = [rule.tail for rules in RULES.values() for rule in rules if rule.tail is not None]
-    for pattern in [*tails, redact_module._STRETCH]:
+    for pattern in [*tails, pii_module._STRETCH]:
         for op, _low, high in _repeats(_parsed(pattern)):
             assert high <= 256 or op == _constants.POSSESSIVE_REPEAT, f"{pattern.pattern!r} can backtrack"
 

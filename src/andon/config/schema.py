@@ -31,6 +31,7 @@ __all__ = [
     "GRADER_TYPES",
     "CacheConfig",
     "DataUseConfig",
+    "DisclosureConfig",
     "FeatureConfig",
     "GatewayConfig",
     "GraderSettings",
@@ -211,14 +212,38 @@ class DataUseConfig(_Strict):
         default_factory=lambda: list(REDACTIONS), description=f"Which of {', '.join(REDACTIONS)}."
     )
     retention_days: int = Field(default=30, ge=1, le=3650, description="Traces older than this are pruned.")
+    send: Literal["full", "masked"] = Field(
+        default="full",
+        description="What reaches the model: `full` (as rendered) or `masked` (detected personal data replaced "
+        "by numbered placeholders such as [PHONE_1] before the provider call).",
+    )
+    mask: list[str] = Field(
+        default_factory=lambda: list(REDACTIONS), description=f"With send: masked, which of {', '.join(REDACTIONS)}."
+    )
+    restore: bool = Field(
+        default=True, description="With send: masked, put the original values back into the model's answer."
+    )
 
-    @field_validator("redact")
+    @field_validator("redact", "mask")
     @classmethod
     def _known(cls, values: list[str]) -> list[str]:
         unknown = sorted(set(values) - set(REDACTIONS))
         if unknown:
             raise ValueError(t("house2.schema.redaction", unknown=unknown, known=", ".join(REDACTIONS)))
         return values
+
+
+class DisclosureConfig(_Strict):
+    """The AI notice (issue 15): a machine-readable marker on every AI-made answer, and the text to show."""
+
+    enabled: bool | None = Field(
+        default=None,
+        description="Mark AI-made answers; default: on when a version's step calls a model, off for rules only.",
+    )
+    text: dict[str, str] = Field(
+        default_factory=dict,
+        description="The notice per language code (en, ko …), e.g. ko: AI가 작성한 답변입니다; default: andon's own.",
+    )
 
 
 class ServeConfig(_Strict):
@@ -255,6 +280,7 @@ class FeatureConfig(BaseModel):
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
 
     @field_validator("criteria")
     @classmethod

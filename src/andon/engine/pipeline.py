@@ -13,6 +13,7 @@ import jsonschema
 
 from andon.config.schema import Params, Step
 from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
+from andon.engine.masking import Masker, MaskPolicy
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse
@@ -57,6 +58,7 @@ class StepRecord:
     error: str | None = None
     raw: Any = None
     endpoint: dict[str, Any] | None = None
+    masking: dict[str, Any] | None = None  # with send: masked, the placeholder types and counts (never values)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form kept in the output record."""
@@ -65,6 +67,7 @@ class StepRecord:
             "provider": self.provider,
             "model": self.model,
             **({"endpoint": self.endpoint} if self.endpoint else {}),
+            **({"masking": self.masking} if self.masking else {}),
             "params": self.params,
             "messages": self.messages,
             "started_at": self.started_at.isoformat(),
@@ -187,16 +190,21 @@ async def run_version(
     cache: ResponseCache | None = None,
     repeat: int = 0,
     base_dir: Path | None = None,
+    masking: MaskPolicy | None = None,
 ) -> Outcome:
     """Run every step of ``version`` in order; a ``python`` step may finish the pipeline early.
 
     Provider and template errors become an ``error`` outcome (with what was sent kept), never an exception,
-    so one bad case cannot stop an evaluation or a gateway.
+    so one bad case cannot stop an evaluation or a gateway. With ``masking``, model steps are sent (and
+    their provenance keeps) masked messages; ``python`` steps run here and see the values as they are.
     """
     outcome = Outcome(version.feature, version.id, version.name, "ok", _now(), _now())
     scope: dict[str, Any] = {**variables, "steps": {}}
+    masker = Masker(masking) if masking is not None else None
+    if masker is not None:
+        masker.reserve(dict(variables))
     for step in version.steps:
-        record = await _run_step(version, step, scope, providers, cache, repeat, base_dir)
+        record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker)
         outcome.steps.append(record)
         if record.error is not None:
             outcome.status, outcome.error = "error", record.error
@@ -218,6 +226,7 @@ async def _run_step(
     cache: ResponseCache | None,
     repeat: int,
     base_dir: Path | None,
+    masker: Masker | None = None,
 ) -> StepRecord:
     provider_name, model = step.provider or "", step.model or ""
     params = effective_params(step)
@@ -226,10 +235,13 @@ async def _run_step(
     record = StepRecord(step.name, provider_name, model, params_json, [], started, started)
     record.endpoint = _step_endpoint(version, step.name)
     where = f"features.{version.feature}.versions.{version.name}.steps.{step.name}"
+    masked = masker if step.python is None else None
     try:
         messages: tuple[Message, ...] = ()
         if step.python is None:
             messages = render_messages(step, scope, base_dir=base_dir, where=where)
+            if masked is not None:
+                messages = masked.mask_messages(messages)
         record.messages = [m.to_json() for m in messages]
         key = None
         response: ProviderResponse | None = None
@@ -239,7 +251,8 @@ async def _run_step(
             response = response_from_cache(hit) if hit is not None else None
         if response is None:
             clock = time.perf_counter()
-            request = ProviderRequest(model=model, messages=messages, params=params, variables=dict(scope))
+            sent = dict(scope) if masked is None else masked.mask_value(scope)
+            request = ProviderRequest(model=model, messages=messages, params=params, variables=sent)
             response = await providers.provider(provider_name).complete(request)
             response.latency_ms = response.latency_ms or (time.perf_counter() - clock) * 1000
             if response.cost is None and step.python is None:
@@ -250,10 +263,15 @@ async def _run_step(
             if key is not None and cache is not None:
                 await cache.put(key, response_to_cache(response))
         _fill(record, response)
+        if masked is not None and masked.policy.restore:
+            record.text = masked.restore(record.text) if record.text is not None else None
+            record.parsed = masked.restore_value(record.parsed)
     except AndonError as exc:
         record.error = str(exc)
         if isinstance(exc, ProviderError) and exc.raw is not None:
             record.text = exc.raw
+    if masked is not None:
+        record.masking = masked.provenance()
     record.finished_at = _now()
     return record
 

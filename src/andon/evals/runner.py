@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
@@ -75,9 +76,10 @@ class RunOutcome:
 class _Services:
     """What graders may use: the shared embedder and judge calls with their own provenance."""
 
-    def __init__(self, ws: Workspace, run_id: str) -> None:
+    def __init__(self, ws: Workspace, run_id: str, masking: MaskPolicy | None = None) -> None:
         self._ws = ws
         self._run_id = run_id
+        self._masking = masking  # a judge reads the case's inputs too: it is masked like the feature
         self.records: list[OutputRecord] = []
         self._synced: set[str] = set()
 
@@ -117,7 +119,7 @@ class _Services:
             version = self._ws.one_step_version(JUDGE_FEATURE, judge, step)
             await asyncio.to_thread(self._ws.store.register_version, JUDGE_FEATURE, judge, version.id, version.content)
             variables = {"system": system, "prompt": prompt}
-        outcome = await run_version(version, variables, self._ws, cache=self._ws.cache)
+        outcome = await run_version(version, variables, self._ws, cache=self._ws.cache, masking=self._masking)
         record = outcome.to_record(context={"run_id": self._run_id, "role": "judge"})
         self.records.append(record)
         # A failed call is the judge's failure, not a reply to parse.
@@ -307,11 +309,18 @@ async def _run_cell(
     config: FeatureConfig,
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:
+    masking = MaskPolicy.of(config.serve.data_use)  # an evaluation sends what the gateway would send
     outcome = await run_version(
-        version, case.vars, ws, cache=ws.cache if use_cache else None, repeat=repeat, base_dir=dataset.folder
+        version,
+        case.vars,
+        ws,
+        cache=ws.cache if use_cache else None,
+        repeat=repeat,
+        base_dir=dataset.folder,
+        masking=masking,
     )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
-    services = _Services(ws, run_id)
+    services = _Services(ws, run_id, masking)
     context = GraderContext(
         case=case,
         output_text=outcome.output_text,

@@ -64,6 +64,10 @@ class InvokeResponse(BaseModel):
     output_tokens: int = 0
     cost: float | None = None
     currency: str | None = None
+    ai_generated: bool = Field(
+        default=False, description="An AI made this answer (also the X-Andon-AI-Generated header); false for humans."
+    )
+    ai_notice: str | None = Field(default=None, description="The notice to show with an AI-made answer.")
 
 
 def _at_least_one(*branches: tuple[str, dict[str, Any]]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
-from andon.gateway.routes import alerts, chat, features, health, okr, reviews, traces, watch
+from andon.gateway.routes import alerts, chat, features, health, okr, reviews, traces, trust, watch
 from andon.messages import t
 from andon.web.app import install as install_web
 from andon.workspace import Workspace
@@ -51,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     watch.router,
     alerts.router,
     okr.router,
+    trust.router,
 )
 
 _ERRORS = {

@@ -29,7 +29,7 @@ from andon.store.records import new_id
 
 KEY_PREFIX = "andon_sk_"
 # alerts: POST /v1/alerts/alertmanager only; okr: the /v1/okr/ routes (check-ins and the board).
-SCOPES = ("invoke", "review", "metrics", "alerts", "okr", "admin")
+SCOPES = ("invoke", "review", "metrics", "alerts", "okr", "privacy", "admin")
 _SHOWN_PREFIX = len(KEY_PREFIX) + 6  # enough to tell keys apart in a list, far too little to guess the rest
 
 

@@ -38,6 +38,7 @@ class Call:
     queue_ms: float = 0.0
     cache_ms: float = 0.0
     provider_ms: float = 0.0
+    ai_generated: bool = False  # the answer carries the AI notice (``gateway.disclosure``)
 
 
 def ms_since(started: float) -> float:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from andon.config.schema import Params, Step, WorkspaceConfig
 from andon.errors import ConfigError, NotFoundError
+from andon.gateway.disclosure import pick_notice
 from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.types import InvokeResult
@@ -373,8 +374,9 @@ def usage(result: InvokeResult) -> dict[str, int]:
     }
 
 
-def andon_extension(result: InvokeResult) -> dict[str, Any]:
+def andon_extension(result: InvokeResult, accept_language: str | None = None) -> dict[str, Any]:
     """What the gateway adds to OpenAI's shape (clients that do not know it ignore it)."""
+    notice = pick_notice(result.ai_notice, accept_language) if result.ai_notice else None
     return {
         "trace_id": result.trace_id,
         "route": result.route,
@@ -386,10 +388,14 @@ def andon_extension(result: InvokeResult) -> dict[str, Any]:
         "output_json": result.output_json,
         "cost": result.cost,
         "currency": result.currency,
+        "ai_generated": result.ai_generated,
+        "ai_notice": notice,
     }
 
 
-def completion_body(result: InvokeResult, model: str, created: int) -> dict[str, Any]:
+def completion_body(
+    result: InvokeResult, model: str, created: int, accept_language: str | None = None
+) -> dict[str, Any]:
     """A ``chat.completion`` object for a finished result."""
     return {
         "id": f"chatcmpl-{result.trace_id}",
@@ -405,7 +411,7 @@ def completion_body(result: InvokeResult, model: str, created: int) -> dict[str,
             }
         ],
         "usage": usage(result),
-        "andon": andon_extension(result),
+        "andon": andon_extension(result, accept_language),
     }
 
 
@@ -423,7 +429,9 @@ def split_for_stream(text: str, size: int = STREAM_CHUNK_CHARS) -> list[str]:
     return pieces
 
 
-def stream_events(result: InvokeResult, model: str, created: int, include_usage: bool) -> Iterator[str]:
+def stream_events(
+    result: InvokeResult, model: str, created: int, include_usage: bool, accept_language: str | None = None
+) -> Iterator[str]:
     """Server-sent events of a finished result in OpenAI's chunk format, ending with ``[DONE]``."""
     base = {"id": f"chatcmpl-{result.trace_id}", "object": "chat.completion.chunk", "created": created, "model": model}
 
@@ -436,10 +444,10 @@ def stream_events(result: InvokeResult, model: str, created: int, include_usage:
     final = {"index": 0, "delta": {}, "finish_reason": "stop"}
     if include_usage:
         # As OpenAI does: usage comes alone in a last chunk with no choices, only when asked for.
-        yield event([final], andon=andon_extension(result))
+        yield event([final], andon=andon_extension(result, accept_language))
         yield event([], usage=usage(result))
     else:
-        yield event([final], usage=usage(result), andon=andon_extension(result))
+        yield event([final], usage=usage(result), andon=andon_extension(result, accept_language))
     yield "data: [DONE]\n\n"
 
 

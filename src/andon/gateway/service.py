@@ -19,10 +19,12 @@ from typing import Any, Protocol
 
 from andon.config.schema import DataUseConfig, FeatureConfig, Params
 from andon.deploy import JudgementMemo, LiveState, live_version
+from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
 from andon.gateway.call import Call, ms_since
 from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
+from andon.gateway.disclosure import ai_generated, notices
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.redact import StoragePolicy
@@ -382,7 +384,7 @@ class Gateway:
         log_token = CALL_LOG.set(CallLog())
         started = time.perf_counter()
         try:
-            outcome = await run_version(version, variables, self._providers)
+            outcome = await run_version(version, variables, self._providers, masking=self._masking(version.feature))
             fault = CALL_LOG.get()
         finally:
             CALL_LOG.reset(log_token)
@@ -398,6 +400,11 @@ class Gateway:
             call.error = outcome.error
             call.error_code = _error_code(outcome, fault.fault if fault is not None else None)
         return outcome
+
+    def _masking(self, feature: str) -> MaskPolicy | None:
+        """The feature's ``serve.data_use.send: masked`` policy; ad-hoc provider models send as given."""
+        config = self.config.features.get(feature)
+        return MaskPolicy.of(config.serve.data_use) if config is not None else None
 
     # --- plain provider models (OpenAI-compatible) ----------------------------------------------------
 
@@ -443,6 +450,8 @@ class Gateway:
 
     async def _finish(self, call: Call) -> InvokeResult:
         """Build the trace and records, wait for their commit, then count and cache."""
+        feature = self.config.features.get(call.feature)
+        call.ai_generated = ai_generated(feature, call)
         # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
         # event loop goes on answering other calls (and /healthz) meanwhile.
         trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call, now=self.clock())
@@ -468,6 +477,8 @@ class Gateway:
             output_tokens=trace.output_tokens,
             cost=trace.cost,
             currency=trace.currency,
+            ai_generated=call.ai_generated and not answer_hidden,
+            ai_notice=notices(feature) if call.ai_generated and not answer_hidden else None,
         )
 
     async def _remember(self, call: Call) -> None:

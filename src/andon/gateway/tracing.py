@@ -246,6 +246,8 @@ def stored_forms(
         context = {"trace_id": call.trace_id, "gateway": True, "route": call.route}
         if outcome is not served:
             context["attempt"] = "failed before fallback"
+        else:
+            context["ai_generated"] = call.ai_generated  # the AI notice the answer carried
         record = _stored_record(outcome.to_record(context=context), policy)
         records.append(record)
         if outcome is served:

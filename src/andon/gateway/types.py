@@ -42,6 +42,8 @@ class InvokeResult:
     output_tokens: int = 0
     cost: float | None = None
     currency: str | None = None
+    ai_generated: bool = False  # an AI made the answer: the HTTP face adds the marker and the notice
+    ai_notice: dict[str, str] | None = None  # the notice per language, when ai_generated
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,8 +63,14 @@ def export_decisions(store: Store, workspace: Path, feature: str, path: Path) ->
     def write(items: list[tuple[dict[str, Any], str | None]]) -> set[str]:
         file = CaseFile.open(path)  # read inside the export's transaction: no other export writes meanwhile
         cases: list[dict[str, Any]] = []
+        traced = [row["trace_id"] for row, _ in items if row.get("trace_id")]
+        consented = store.consented_traces(traced, "cases") if traced else set()
         for row, input_mode in items:
             item = ReviewItem.from_row(row)
+            if item.trace_id and item.trace_id not in consented:
+                # The end user's own choice (off by default): their input never becomes a case.
+                result.refused.append((item.id, t("trust.export.no_consent")))
+                continue
             case = review_to_case(item)
             there = file.cases.get(item.id)
             if there is not None:

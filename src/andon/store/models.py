@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -729,3 +730,17 @@ TRACE_FILTER_INDEXES: dict[str, tuple[str, ...]] = {
 for _name, _columns in TRACE_FILTER_INDEXES.items():
     Index(_name, *(TraceRow.__table__.c[c] for c in _columns))
 # --- end webtraces ---
+# --- trust ---
+
+
+class ConsentRow(Base):
+    """An end user's (or tenant's) own choice about their data: off until they say yes (issue 15)."""
+
+    __tablename__ = "consents"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | tenant
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)  # the id the client sends
+    cases: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may become test cases
+    improve: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may be used to improve the feature
+    updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

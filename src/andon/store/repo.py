@@ -39,6 +39,7 @@ from andon.store.reviews import ReviewsMixin
 from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
+from andon.store.trust import TrustMixin
 from andon.store.watch import WatchMixin
 from andon.store.web import WebMixin
 from andon.store.webtraces import WebTracesMixin
@@ -60,6 +61,7 @@ class Store(
     OkrMixin,
     WebMixin,
     WebTracesMixin,
+    TrustMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

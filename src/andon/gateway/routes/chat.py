@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from andon.config.schema import WorkspaceConfig
 from andon.errors import AndonError, ConfigError
 from andon.gateway.auth import Identity, require
+from andon.gateway.disclosure import HEADER
 from andon.gateway.http_errors import ApiError, json_problem
 from andon.gateway.openai_compat import (
     FEATURE_PREFIX,
@@ -116,19 +117,21 @@ async def chat_completions(
     raise_for_result(result)
     created = int(time.time())
     status = 202 if result.status == "queued" else 200
+    language = request.headers.get("accept-language")
+    marker = {HEADER: "true"} if result.ai_generated else {}
     if not body.stream:
-        return JSONResponse(completion_body(result, body.model, created), status_code=status)
+        return JSONResponse(completion_body(result, body.model, created, language), status_code=status, headers=marker)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def events() -> AsyncIterator[str]:
-        for item in stream_events(result, body.model, created, include_usage):
+        for item in stream_events(result, body.model, created, include_usage, language):
             yield item
 
     return StreamingResponse(
         events(),
         status_code=status,
         media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", **marker},
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from andon.gateway.api_models import FeatureName, InvokeRequest, InvokeResponse
 from andon.gateway.auth import Identity, require
+from andon.gateway.disclosure import HEADER, pick_notice
 from andon.gateway.http_errors import ApiError
 from andon.gateway.reload import workspace_of
 from andon.gateway.routes.common import invoke_feature, may_see_names, raise_for_result
@@ -44,4 +45,10 @@ async def invoke(
     raise_for_result(result)
     if result.status == "queued":
         response.status_code = 202
-    return InvokeResponse(**dataclasses.asdict(result))
+    fields = dataclasses.asdict(result)
+    notice = fields.pop("ai_notice")
+    if result.ai_generated:
+        response.headers[HEADER] = "true"
+    return InvokeResponse(
+        **fields, ai_notice=pick_notice(notice, request.headers.get("accept-language")) if notice else None
+    )
