@@ -18,7 +18,7 @@ from andon.web.i18n import Formats
 from andon.web.render import Ctx, redirect
 
 router = APIRouter()
-SHOWN = 200  # incidents are few (one per cord pull); the list shows the newest this many
+SHOWN = 100  # incidents are few (one per cord pull); newest this many (store read + Babel dates ≈ 0.3 ms each)
 FILTERS = ("open", "closed", "all")
 SCOPE = "review"  # the API has no incidents scope: whoever may pull the cord may move its incident on
 NOTICES = ("advanced", "noted")
