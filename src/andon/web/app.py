@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from andon.web.pages import admin, auth, compare, feature, home, okr, review, runs, traces
+from andon.web.pages import admin, auth, compare, feature, home, incidents, okr, review, runs, traces
 from andon.web.render import WebSettings
 
 # Included in this order; a new page module adds its router here.
@@ -22,6 +22,7 @@ PAGES: tuple[APIRouter, ...] = (
     compare.router,
     traces.router,
     okr.router,
+    incidents.router,
 )
 STATIC = Path(str(resources.files("andon.web").joinpath("static")))
 
