@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,9 +219,16 @@ class IncidentsMixin(StoreBase):
             return [_event(r) for r in rows]
 
     def related_incidents(
-        self, *, feature: str, monitor: str | None, metric: str | None, exclude: str, limit: int = 500
+        self,
+        *,
+        feature: str,
+        monitor: str | None,
+        metric: str | None,
+        exclude: str,
+        before: datetime | None = None,
+        limit: int = 500,
     ) -> list[IncidentRecord]:
-        """Other incidents of the same feature, monitor or metric, newest first."""
+        """Other incidents of the same feature, monitor or metric (opened by ``before``), newest first."""
         same = [IncidentRow.feature == feature]
         if monitor is not None:
             same.append(IncidentRow.monitor == monitor)
@@ -230,6 +237,7 @@ class IncidentsMixin(StoreBase):
         query = (
             select(IncidentRow)
             .where(or_(*same), IncidentRow.id != exclude)
+            .where(true() if before is None else IncidentRow.opened_at <= before)
             .order_by(IncidentRow.opened_at.desc())
             .limit(limit)
         )

@@ -274,14 +274,17 @@ def timeline(ws: Workspace, incident_id: str) -> list[IncidentEvent]:
 def similar_incidents(ws: Workspace, incident: Incident, *, limit: int = 5) -> list[tuple[Incident, float]]:
     """Past incidents of the same feature, monitor or metric, nearest first by the text of their cause."""
     others = ws.store.related_incidents(
-        feature=incident.feature, monitor=incident.monitor, metric=incident.metric, exclude=incident.id
+        feature=incident.feature,
+        monitor=incident.monitor,
+        metric=incident.metric,
+        exclude=incident.id,
+        before=incident.opened_at,  # only the past helps
+        limit=200,  # the newest 200 related ones are plenty to rank, and keep the incident page fast
     )
     mine = _tokens(incident.cause or incident.title)
     ranked: list[tuple[float, int, datetime, Incident]] = []
     for record in others:
         other = _incident(record)
-        if other.opened_at > incident.opened_at:
-            continue  # only the past helps
         same = sum(
             (
                 other.feature == incident.feature,
