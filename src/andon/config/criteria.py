@@ -1,6 +1,8 @@
 """Success criteria: ``accuracy >= 0.95``, ``p95_latency_ms <= 2000``, ``cost_per_1k <= 3000 KRW``.
 
 A metric in brackets names a label (``recall[reject]``) or, for ``pass_rate``, a grader (``pass_rate[polite]``).
+A bracket ``[KEY=VALUE]`` names a slice of the cases: ``accuracy[tag=hard] >= 0.8`` (keys: tag, label, violation),
+``recall[violation=phone_number] >= 0.95`` (the share of cases breaking that policy item whose answer names it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ METRICS: dict[str, str] = {
 LABELLED = {"precision", "recall", "f1"}
 # Metrics that may name one grader in brackets: pass_rate[polite] is that grader's own pass rate.
 PER_GRADER = {"pass_rate"}
+# Slices: the cases with a tag, an expected label, or an expected violation code (a policy item).
+SLICE_KEYS = ("tag", "label", "violation")
+# Metrics measured over the cases of any slice.
+SLICED = ("pass_rate", "accuracy", "mean_score", "error_rate")
+# Metrics of one policy item only: recall/precision of naming its code.
+PER_VIOLATION = ("recall", "precision")
 HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement",
@@ -60,10 +68,14 @@ class Criterion:
     threshold: float
     label: str | None = None
     currency: str | None = None
+    slice_key: str | None = None  # tag | label | violation, with slice_value: accuracy[tag=hard]
+    slice_value: str | None = None
 
     @property
     def key(self) -> str:
-        """The metric name as reports show it, e.g. ``recall[reject]``."""
+        """The metric name as reports show it, e.g. ``recall[reject]`` or ``accuracy[tag=hard]``."""
+        if self.slice_key is not None:
+            return slice_metric_name(self.metric, self.slice_key, self.slice_value or "")
         return f"{self.metric}[{self.label}]" if self.label else self.metric
 
     @property
@@ -100,7 +112,12 @@ def parse_criterion(text: str) -> Criterion:
                 known=", ".join(METRICS),
             )
         )
-    if metric in LABELLED and label is None:
+    slice_key: str | None = None
+    slice_value: str | None = None
+    if label is not None and "=" in label:
+        slice_key, slice_value = _parse_slice(text, metric, label)
+        label = None
+    elif metric in LABELLED and label is None:
         raise ValueError(t("house2.criteria.needs_label", metric=metric))
     if label is not None and metric not in LABELLED | PER_GRADER:
         raise ValueError(t("house2.criteria.no_brackets", text=text, metric=metric))
@@ -116,7 +133,34 @@ def parse_criterion(text: str) -> Criterion:
         raise ValueError(t("house2.criteria.currency", text=text))
     if metric.endswith("latency_ms") and currency is not None:
         raise ValueError(t("house2.criteria.latency_unit", text=text))
-    return Criterion(text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency)
+    return Criterion(
+        text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency,
+        slice_key=slice_key, slice_value=slice_value,
+    )  # fmt: skip
+
+
+def slice_metric_name(metric: str, key: str, value: str) -> str:
+    """The name a sliced metric has in a summary, e.g. ``accuracy[tag=hard]``."""
+    return f"{metric}[{key}={value}]"
+
+
+def _parse_slice(text: str, metric: str, bracket: str) -> tuple[str, str]:
+    """``tag=hard`` -> ("tag", "hard"), or a ValueError naming the slip and the keys there are."""
+    key, _, value = (part.strip() for part in bracket.partition("="))
+    if not key or not value or "=" in value:
+        raise ValueError(t("evaldeep.criteria.slice_syntax", text=text))
+    if key not in SLICE_KEYS:
+        close = difflib.get_close_matches(key, SLICE_KEYS, n=1)
+        suggestion = t("house2.criteria.did_you_mean", name=close[0]) if close else ""
+        raise ValueError(
+            t("evaldeep.criteria.slice_key", text=text, key=key, suggestion=suggestion, known=", ".join(SLICE_KEYS))
+        )
+    allowed = SLICED + PER_VIOLATION if key == "violation" else SLICED
+    if metric not in allowed:
+        raise ValueError(
+            t("evaldeep.criteria.slice_metric", text=text, metric=metric, key=key, known=", ".join(allowed))
+        )
+    return key, value
 
 
 def unique_grader_names(labels: Sequence[str]) -> list[str]:

@@ -216,6 +216,19 @@ class ErrorGroup:
     case_id: str  # the first case it happened on
 
 
+@dataclass(frozen=True, slots=True)
+class SliceSummary:
+    """One slice of a version's cases (``tag=hard``, ``label=reject``, ``violation=phone_number``).
+
+    ``metrics`` names the slice's figures in the summary's ``metrics``, e.g. ``accuracy[tag=hard]``.
+    """
+
+    key: str
+    value: str
+    n_cases: int
+    metrics: list[str] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class VersionSummary:
     """Everything measured for one version in one run."""
@@ -233,6 +246,7 @@ class VersionSummary:
     gate_passed: bool
     gate_errors: list[str] = field(default_factory=list)  # why the gate could not be judged (e.g. untrusted judge)
     first_errors: list[ErrorGroup] = field(default_factory=list)  # the most frequent errors, most frequent first
+    slices: list[SliceSummary] = field(default_factory=list)  # per tag, expected label and policy item
 
 
 @dataclass(frozen=True, slots=True)

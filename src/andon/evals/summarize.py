@@ -16,6 +16,8 @@ its kappa's 95 % interval at its ``min_kappa`` (default ``DEFAULT_MIN_KAPPA``); 
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
@@ -25,10 +27,19 @@ from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
-from andon.config.criteria import Criterion, parse_criterion, unique_grader_names
+from andon.config.criteria import Criterion, parse_criterion, slice_metric_name, unique_grader_names
 from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
-from andon.evals.model import Case, CellResult, CriterionResult, ErrorGroup, JudgeAgreement, VersionSummary
+from andon.evals.model import (
+    Case,
+    CellResult,
+    CriterionResult,
+    ErrorGroup,
+    JudgeAgreement,
+    SliceSummary,
+    VersionSummary,
+)
+from andon.evals.slices import codes_field, expected_codes, predicted_codes, slice_members
 from andon.evals.stability import StabilityReport, case_agreement, stability_report
 from andon.evals.stats import bootstrap_indices, kappa_interval, quantile, wilson_interval
 from andon.messages import t
@@ -39,6 +50,7 @@ _LARGE = 20_000
 MIN_LABELLED_CASES = 20  # fewer human labels than this and a judge's kappa is "not measured"
 DEFAULT_MIN_KAPPA = 0.6  # "substantial" agreement (Landis & Koch), the bar when a grader sets no min_kappa
 FIRST_ERRORS = 3
+MAX_SLICES = 200  # a dataset with thousands of distinct tags keeps its summary (and report) readable
 # Figures measured over every call, so they stay meaningful when no call succeeded.
 _OVER_EVERY_CALL = {"error_rate", "grader_error_rate"}
 
@@ -156,6 +168,7 @@ def summarize_version(
     _economics(cells, convert, put)
     stability = _stability(groups, put)
     judges = _judges(feature, groups, cases)
+    slices = _slices(every, groups, cases, put)
     summary = VersionSummary(
         version_id=version_id,
         version_name=version_name,
@@ -169,6 +182,7 @@ def summarize_version(
         judges=judges,
         gate_passed=True,
         first_errors=first_errors(cells),
+        slices=slices,
     )
     judge_criteria(summary, feature)
     return summary
@@ -269,6 +283,45 @@ def _classification(groups: list[list[CellResult]], put: Put) -> ClassificationR
     return report
 
 
+def _slices(
+    every: list[list[CellResult]], groups: list[list[CellResult]], cases: dict[str, Case], put: Put
+) -> list[SliceSummary]:
+    """Quality figures per tag, expected label and policy item, named like ``accuracy[tag=hard]``."""
+    present = [cases[g[0].case_id] for g in every if g[0].case_id in cases]
+    field = codes_field(present)
+    out = []
+    for (key, value), members in list(slice_members(present, field).items())[:MAX_SLICES]:
+        names: list[str] = []
+
+        def add(metric: MetricValue, names: list[str] = names) -> None:
+            put(metric)
+            names.append(metric.name)
+
+        def name(metric: str, key: str = key, value: str = value) -> str:
+            return slice_metric_name(metric, key, value)
+
+        inside = [g for g in groups if g[0].case_id in members]
+        add(proportion([[c.passed for c in g] for g in inside], name("pass_rate")))
+        labelled = [[c for c in g if c.expected_label is not None] for g in inside]
+        if any(labelled):
+            hits = [[c.predicted_label == c.expected_label for c in g] for g in labelled if g]
+            add(proportion(hits, name("accuracy")))
+        add(mean_interval([c.score for g in inside for c in g], name("mean_score")))
+        add(
+            proportion([[c.status == "error" for c in g] for g in every if g[0].case_id in members], name("error_rate"))
+        )
+        if key == "violation" and field is not None:
+            add(proportion([[value in predicted_codes(c, field) for c in g] for g in inside], name("recall")))
+            named = [
+                [value in expected_codes(cases[g[0].case_id], field) for c in g if value in predicted_codes(c, field)]
+                for g in groups
+                if g[0].case_id in cases
+            ]
+            add(proportion([g for g in named if g], name("precision")))
+        out.append(SliceSummary(key, value, len(members), names))
+    return out
+
+
 def _economics(cells: Sequence[CellResult], convert: Conversion, put: Put) -> None:
     costs = [convert(c.cost, c.currency) for c in cells]
     economics = unit_economics(
@@ -360,7 +413,10 @@ def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
         metric = summary.metrics.get(criterion.key)
         if no_call and criterion.metric not in _OVER_EVERY_CALL:
             metric = None
-        results.append(_judge(criterion, metric, feature.strict))
+        result = _judge(criterion, metric, feature.strict)
+        if metric is None and criterion.slice_key is not None and not no_call:
+            result = dataclasses.replace(result, note=_unknown_slice(summary, criterion))
+        results.append(result)
     summary.criteria = results
     errors = []
     for j in summary.judges:
@@ -379,6 +435,17 @@ def judge_criteria(summary: VersionSummary, feature: FeatureConfig) -> None:
         )  # fmt: skip
     summary.gate_errors = errors
     summary.gate_passed = all(r.passed for r in results) and not summary.gate_errors
+
+
+def _unknown_slice(summary: VersionSummary, criterion: Criterion) -> str:
+    """Why a sliced criterion has no data: no case in that slice, with the closest slice there is."""
+    known = [sl.value for sl in summary.slices if sl.key == criterion.slice_key]
+    close = difflib.get_close_matches(criterion.slice_value or "", known, n=1)
+    suggestion = t("house2.criteria.did_you_mean", name=close[0]) if close else ""
+    return t(
+        "evaldeep.slice.unknown", key=criterion.slice_key, value=criterion.slice_value, suggestion=suggestion,
+        known=", ".join(known) or "—",
+    )  # fmt: skip
 
 
 def _judge(criterion: Criterion, metric: MetricValue | None, strict: bool) -> CriterionResult:

@@ -113,11 +113,40 @@ def find_metric(summary: VersionSummary, names: tuple[str, ...]) -> MetricValue 
 def key_metrics(report: RunReport) -> list[tuple[str, ...]]:
     """The key-metric rows that at least one version has; with several graders, each one's pass rate too."""
     rows = [names for names in KEY_METRICS if any(find_metric(s, names) for s in report.summaries)]
-    per_grader = list(dict.fromkeys(n for s in report.summaries for n in s.metrics if n.startswith("pass_rate[")))
+    per_grader = list(
+        dict.fromkeys(n for s in report.summaries for n in s.metrics if n.startswith("pass_rate[") and "=" not in n)
+    )
     if len(per_grader) > 1 and ("pass_rate",) in rows:
         at = rows.index(("pass_rate",)) + 1
         rows[at:at] = [(name,) for name in per_grader]
     return rows
+
+
+# The figures a slice table shows, in reading order (criteria may use every sliced figure).
+SLICE_COLUMNS = ("pass_rate", "accuracy", "recall", "precision")
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRow:
+    """One slice of a version as text: ``tag=hard``, its cases, and each column's value and interval."""
+
+    name: str
+    n_cases: int
+    cells: list[tuple[str, str]]
+
+
+def slice_table(summary: VersionSummary, currency: str) -> tuple[list[str], list[SliceRow]]:
+    """The columns a version's slices have, and one row per slice (a figure it lacks shows as a dash)."""
+    names = {n for sl in summary.slices for n in sl.metrics}
+    columns = [c for c in SLICE_COLUMNS if any(n.startswith(f"{c}[") for n in names)]
+    rows = []
+    for sl in summary.slices:
+        cells = []
+        for column in columns:
+            metric = summary.metrics.get(f"{column}[{sl.key}={sl.value}]")
+            cells.append(metric_text(metric, currency) if metric is not None else ("—", ""))
+        rows.append(SliceRow(f"{sl.key}={sl.value}", sl.n_cases, cells))
+    return columns, rows
 
 
 def metric_text(m: MetricValue | None, currency: str) -> tuple[str, str]:

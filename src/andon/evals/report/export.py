@@ -22,6 +22,7 @@ from andon.evals.model import (
     JudgeAgreement,
     MetricDelta,
     RunReport,
+    SliceSummary,
     VersionSummary,
 )
 from andon.evals.stability import StabilityReport
@@ -119,6 +120,7 @@ def _summary(data: dict[str, Any]) -> VersionSummary:
         criteria=[_build(CriterionResult, x) for x in data["criteria"]],
         judges=[_build(JudgeAgreement, x) for x in data["judges"]],
         first_errors=[_build(ErrorGroup, x) for x in data.get("first_errors") or []],
+        slices=[_build(SliceSummary, x) for x in data.get("slices") or []],
     )
 
 

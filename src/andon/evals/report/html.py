@@ -123,7 +123,10 @@ def _header(p: _Page) -> str:
     if p.report.comparison:
         links.append(("comparison", "section.comparison"))
     links.append(("cases", "section.cases"))
-    nav = "".join(f'<a href="#{anchor}">{p.x(key)}</a>' for anchor, key in links)
+    texts = [(anchor, p.tr(key)) for anchor, key in links]
+    if any(s.slices for s in p.report.summaries):
+        texts.insert(2, ("slices", t("evaldeep.report.slices", language=p.lang)))
+    nav = "".join(f'<a href="#{anchor}">{e(text)}</a>' for anchor, text in texts)
     return (
         f"<header><h1>{p.x('title', feature=run.feature)}{gate_badge}</h1>"
         f'<div class="muted">{p.x("subtitle")}</div>'
@@ -228,6 +231,32 @@ def _criteria(p: _Page) -> str:
 
 
 # --- classification ----------------------------------------------------------------------------------------
+
+
+def _slices(p: _Page) -> str:
+    """Each version's figures per tag, label and policy item, each with its interval and number of cases."""
+    out = []
+    for s in p.report.summaries:
+        columns, rows = v.slice_table(s, p.currency)
+        if not rows:
+            continue
+        head = "".join(f"<th class='num'>{e(f.metric_label(c, p.lang))}</th>" for c in columns)
+        body = []
+        for row in rows:
+            cells = "".join(
+                f"<td class='num'>{e(value)} <span class='iv'>{e(span)}</span></td>" for value, span in row.cells
+            )
+            body.append(f"<tr><th><code>{e(row.name)}</code></th><td class='num'>{row.n_cases}</td>{cells}</tr>")
+        title = t("evaldeep.report.slices_title", language=p.lang, version=s.version_name)
+        out.append(
+            f"<h3>{e(title)}</h3><table><thead><tr><th>{e(t('evaldeep.report.col_slice', language=p.lang))}</th>"
+            f"<th class='num'>{e(t('evaldeep.report.col_cases', language=p.lang))}</th>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
+    if not out:
+        return ""
+    heading = e(t("evaldeep.report.slices", language=p.lang))
+    return f'<section id="slices"><h2>{heading}</h2>{"".join(out)}</section>'
 
 
 def _label(p: _Page, label: object) -> str:
@@ -768,6 +797,7 @@ def render_html(report: RunReport, language: str = "en") -> str:
         _header(p),
         _summary(p),
         _criteria(p),
+        _slices(p),
         _classification(p),
         _latency(p),
         _cost(p),

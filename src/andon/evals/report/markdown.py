@@ -5,6 +5,7 @@ from __future__ import annotations
 from andon.evals.model import Comparison, RunReport
 from andon.evals.report import _format as f
 from andon.evals.report import _view as v
+from andon.messages import t
 
 __all__ = ["summary_markdown"]
 
@@ -35,6 +36,7 @@ def _version(report: RunReport, index: int, language: str) -> list[str]:
         value, span = v.metric_text(v.find_metric(s, names), currency)
         lines.append(f"| {cell(f.metric_label(names[0], language))} | {value} | {span} |")
     lines.append("")
+    lines += _slices(report, index, language)
     if s.criteria:
         lines += [
             f"| | {f.tr('col.criterion', language)} | {f.tr('col.value', language)} | "
@@ -55,6 +57,25 @@ def _version(report: RunReport, index: int, language: str) -> list[str]:
     if s.gate_errors:
         lines.append("")
     return lines
+
+
+def _slices(report: RunReport, index: int, language: str) -> list[str]:
+    """The version's figures per slice, each with its interval and its number of cases."""
+    columns, rows = v.slice_table(report.summaries[index], report.run.currency)
+    if not rows:
+        return []
+    heads = " | ".join(cell(f.metric_label(c, language)) for c in columns)
+    lines = [
+        f"**{cell(t('evaldeep.report.slices', language=language))}**",
+        "",
+        f"| {cell(t('evaldeep.report.col_slice', language=language))} | "
+        f"{cell(t('evaldeep.report.col_cases', language=language))} | {heads} |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for row in rows:
+        shown = " | ".join(cell(f"{value} {span}".strip()) for value, span in row.cells)
+        lines.append(f"| {_code(row.name)} | {row.n_cases} | {shown} |")
+    return [*lines, ""]
 
 
 def _comparison(report: RunReport, cmp: Comparison, language: str) -> list[str]:

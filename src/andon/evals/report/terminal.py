@@ -11,7 +11,7 @@ from andon.evals.report import _format as f
 from andon.evals.report import _view as v
 from andon.messages import t
 
-__all__ = ["print_comparison", "print_summary"]
+__all__ = ["print_comparison", "print_slices", "print_summary"]
 
 MAX_FLIPPED = 10
 
@@ -53,6 +53,7 @@ def print_summary(report: RunReport, console: Console, language: str = "en") -> 
         ),
     )
     console.print(metrics)
+    print_slices(report, console, language)
     _print_errors(report, console, language)
     for s in report.summaries:
         if not s.criteria and not s.gate_errors:
@@ -81,6 +82,24 @@ def print_summary(report: RunReport, console: Console, language: str = "en") -> 
             console.print(Text(f"⚠ {f.tr('gate.not_judged', language)}: {reason}", style="yellow"))
     if report.comparison is not None:
         print_comparison(report.comparison, console, language, currency=run.currency)
+
+
+def print_slices(report: RunReport, console: Console, language: str = "en") -> None:
+    """Each version's figures per tag, label and policy item, each with its interval and its number of cases."""
+    for s in report.summaries:
+        columns, rows = v.slice_table(s, report.run.currency)
+        if not rows:
+            continue
+        title = t("evaldeep.report.slices_title", language=language, version=s.version_name)
+        table = Table(title=Text(title), title_justify="left")
+        table.add_column(t("evaldeep.report.col_slice", language=language))
+        table.add_column(t("evaldeep.report.col_cases", language=language), justify="right")
+        for column in columns:
+            table.add_column(Text(f.metric_label(column, language)), justify="right")
+        for row in rows:
+            shown = [Text.assemble(value, (f" {span}" if span else "", "dim")) for value, span in row.cells]
+            table.add_row(Text(row.name), Text(str(row.n_cases)), *shown)
+        console.print(table)
 
 
 def _print_errors(report: RunReport, console: Console, language: str) -> None:
