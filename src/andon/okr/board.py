@@ -18,7 +18,7 @@ from andon.okr.progress import health as pace_health
 from andon.okr.progress import objective_progress, progress, rollup
 from andon.store import Store
 from andon.store.models import utcnow
-from andon.store.okr import CheckIn, KrEvent, Team
+from andon.store.okr import CheckIn, KeyResult, KrEvent, Team
 
 NO_DATA = "no_data"  # health of a key result without any check-in yet
 # Achievement bands for colours (terminal, spreadsheet): 0.7 is the usual "met" line of an ambitious OKR.
@@ -101,11 +101,17 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
     objective_team: dict[str, str] = {}
     objectives = [o for o in store.objectives(period=found.id) if wanted is None or o.team in wanted]
     objectives.sort(key=lambda o: (_team_order(o.team, teams), o.created_at, o.id))
+    # Three reads for the whole board, not two per key result.
+    krs_of: dict[str, list[KeyResult]] = {}
+    for kr in store.key_results(period=found.id):
+        krs_of.setdefault(kr.objective, []).append(kr)
+    ids = [kr.id for krs in krs_of.values() for kr in krs]
+    all_checkins, all_events = store.checkins_by_key_result(ids), store.kr_events_by_key_result(ids)
     for obj in objectives:
         objective_team[obj.id] = obj.team
         pairs = objective_pairs.setdefault(obj.id, [])
-        for kr in store.key_results(objective=obj.id):
-            checkins = [c for c in store.checkins(kr.id) if c.created_at <= now]
+        for kr in krs_of.get(obj.id, []):
+            checkins = [c for c in all_checkins[kr.id] if c.created_at <= now]
             latest = checkins[-1] if checkins else None
             actuals = [(label, _value_at(checkins, start, end, now)) for label, start, end in columns]
             achieved = progress(kr, latest.value) if latest is not None else None
@@ -117,7 +123,7 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
                     objective=obj.title,
                     key_result=kr.title,
                     description=kr.description,
-                    history=[_history_line(e) for e in store.kr_events(kr.id) if e.created_at <= now],
+                    history=[_history_line(e) for e in all_events[kr.id] if e.created_at <= now],
                     owner=kr.owner,
                     start=kr.start,
                     target=kr.target,
