@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from andon.web.pages import admin, auth, compare, feature, home, review, runs, traces
+from andon.web.pages import admin, auth, compare, feature, home, monitors, review, runs, traces
 from andon.web.render import WebSettings
 
 # Included in this order; a new page module adds its router here.
@@ -21,6 +21,7 @@ PAGES: tuple[APIRouter, ...] = (
     runs.router,
     compare.router,
     traces.router,
+    monitors.router,
 )
 STATIC = Path(str(resources.files("andon.web").joinpath("static")))
 
