@@ -107,7 +107,7 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
         "monitor.html",
         name=name,
         monitor=monitor,
-        status=status,
+        mon=status,
         hours=hours,
         choices=HOURS,
         chart=chart,
