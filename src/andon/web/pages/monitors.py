@@ -50,8 +50,7 @@ def _list_view(ctx: Ctx) -> Response:
     except AndonError as exc:
         return ctx.render("monitors.html", status=500, rows=[], error=exc.message)
     shown = [
-        MonitorRow(r, monitors[r.name].config.owner, monitors[r.name].config.runbook, alarms.get(r.name))
-        for r in rows
+        MonitorRow(r, monitors[r.name].config.owner, monitors[r.name].config.runbook, alarms.get(r.name)) for r in rows
     ]
     return ctx.render("monitors.html", rows=shown, error=None)
 
