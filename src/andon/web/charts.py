@@ -93,6 +93,26 @@ def scale_for(points: Sequence[Point], thresholds: Sequence[Threshold] = (), *, 
     return Scale(x0, x1, y0, y1, width, height)
 
 
+def thinned(placed: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most two pixels per pixel column (its lowest and highest, in order): a week of minutes stays small,
+    and a one-point spike still shows."""
+    out: list[tuple[float, float]] = []
+    column: list[tuple[float, float]] = []
+    for p in placed:
+        if column and int(p[0]) != int(column[0][0]):
+            out += _extremes(column)
+            column = []
+        column.append(p)
+    return out + _extremes(column)
+
+
+def _extremes(column: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(column) <= 2:
+        return column
+    low, high = min(column, key=lambda p: p[1]), max(column, key=lambda p: p[1])
+    return sorted({low, high}, key=column.index)
+
+
 def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Threshold] = (),
                marks: Sequence[Mark] = (), span: tuple[float, float] | None = None, width: int = 640,
                height: int = 180) -> Markup:  # fmt: skip
@@ -110,7 +130,7 @@ def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Thre
         _, y = scale.at(scale.x0, value)
         parts.append(f'<line class="threshold threshold-{escape(kind)}" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
     if points:
-        path = " ".join(f"{px},{py}" for px, py in (scale.at(x, y) for x, y in points))
+        path = " ".join(f"{px},{py}" for px, py in thinned([scale.at(x, y) for x, y in points]))
         parts.append(f'<polyline class="series" points="{path}" fill="none"/>')
     for kind, x, y in marks:
         px, py = scale.at(x, y)

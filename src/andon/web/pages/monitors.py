@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from andon.errors import AndonError
 from andon.store.models import utcnow
-from andon.store.watch import WatchPoint
+from andon.store.monpages import SeriesPoint
 from andon.watch.incidents import false_alarm_counts
 from andon.watch.monitors import Monitor, build_monitors
 from andon.watch.watcher import MonitorStatus, monitor_status
@@ -65,9 +65,9 @@ def thresholds_of(monitor: Monitor) -> list[Threshold]:
     return out
 
 
-def marks_of(points: list[WatchPoint]) -> list[Mark]:
+def marks_of(points: list[SeriesPoint]) -> list[Mark]:
     """One mark per warn or fail point with a value."""
-    return [(p.state, p.ts.timestamp(), p.value) for p in points if p.state in MARKED and p.value is not None]
+    return [(state, ts.timestamp(), value) for ts, value, state in points if state in MARKED and value is not None]
 
 
 def _hours(text: str | None) -> int:
@@ -90,8 +90,8 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
     (status,) = monitor_status(ctx.ws, {name: monitor})
     end = utcnow()
     start = end - timedelta(hours=hours)
-    points = ctx.store.watch_points(name, start=start)
-    series = [(p.ts.timestamp(), p.value) for p in points if p.value is not None]
+    points = ctx.store.watch_series(name, start=start)
+    series = [(ts.timestamp(), value) for ts, value, _ in points if value is not None]
     limits = thresholds_of(monitor)
     marks = marks_of(points)
     chart = line_chart(
@@ -113,7 +113,7 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
         limits=limits,
         n_points=len(points),
         n_marks=len(marks),
-        verdicts=list(reversed(points[-VERDICTS_SHOWN:])),  # newest first
+        verdicts=list(reversed(ctx.store.watch_points(name, start=start, limit=VERDICTS_SHOWN))),  # newest first
         false_alarms=false_alarm_counts(ctx.ws).get(name),
     )
 
