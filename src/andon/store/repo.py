@@ -31,6 +31,7 @@ from andon.store.deploy import DeployMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
+from andon.store.monpages import MonPagesMixin
 from andon.store.okr import OkrMixin
 from andon.store.outbox import OutboxMixin
 from andon.store.records import OutputRecord, VersionRecord
@@ -62,6 +63,7 @@ class Store(
     WebMixin,
     WebTracesMixin,
     TrustMixin,
+    MonPagesMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from andon.web.pages import admin, auth, compare, feature, home, incidents, okr, review, runs, traces
+from andon.web.pages import admin, auth, compare, feature, home, incidents, monitors, okr, review, runs, traces
 from andon.web.render import WebSettings
 
 # Included in this order; a new page module adds its router here.
@@ -23,6 +23,7 @@ PAGES: tuple[APIRouter, ...] = (
     traces.router,
     okr.router,
     incidents.router,
+    monitors.router,
 )
 STATIC = Path(str(resources.files("andon.web").joinpath("static")))
 

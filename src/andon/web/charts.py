@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
@@ -85,3 +86,88 @@ def trend(
         body += f'<polyline points="{" ".join(f"{x},{y}" for x, y in placed)}" fill="none"/>'
     body += "".join(f'<circle cx="{x}" cy="{y}" r="3"/>' for x, y in placed)
     return Markup(head + body + "</svg>")
+# --- monpages: a monitor's points over time, its thresholds and its warn/fail points ---------------------
+
+Point = tuple[float, float]  # (x, y): x is usually a POSIX time
+Threshold = tuple[str, float]  # (kind, value): kind is "warn" or "fail"
+Mark = tuple[str, float, float]  # (kind, x, y)
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """Maps data (x, y) into a ``width`` × ``height`` box with ``pad`` pixels of margin."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    width: float
+    height: float
+    pad: float = 4.0
+
+    def at(self, x: float, y: float) -> tuple[float, float]:
+        """The pixel position of (x, y), clamped into the box."""
+        sx = (x - self.x0) / (self.x1 - self.x0) if self.x1 > self.x0 else 0.5
+        sy = (y - self.y0) / (self.y1 - self.y0) if self.y1 > self.y0 else 0.5
+        sx, sy = min(max(sx, 0.0), 1.0), min(max(sy, 0.0), 1.0)
+        px = self.pad + sx * (self.width - 2 * self.pad)
+        py = self.height - self.pad - sy * (self.height - 2 * self.pad)
+        return round(px, 2), round(py, 2)
+
+
+def scale_for(points: Sequence[Point], thresholds: Sequence[Threshold] = (), *, width: float, height: float,
+              span: tuple[float, float] | None = None) -> Scale:  # fmt: skip
+    """A scale showing every point and threshold: zero included, x over ``span`` when given."""
+    ys = [y for _, y in points] + [v for _, v in thresholds] + [0.0]
+    xs = [x for x, _ in points]
+    x0, x1 = span if span is not None else ((min(xs), max(xs)) if xs else (0.0, 1.0))
+    y0, y1 = min(ys), max(ys)
+    if y1 == y0:
+        y1 = y0 + 1.0
+    y1 += (y1 - y0) * 0.05  # a little headroom so a point on the top line stays visible
+    return Scale(x0, x1, y0, y1, width, height)
+
+
+def thinned(placed: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most two pixels per pixel column (its lowest and highest, in order): a week of minutes stays small,
+    and a one-point spike still shows."""
+    out: list[tuple[float, float]] = []
+    column: list[tuple[float, float]] = []
+    for p in placed:
+        if column and int(p[0]) != int(column[0][0]):
+            out += _extremes(column)
+            column = []
+        column.append(p)
+    return out + _extremes(column)
+
+
+def _extremes(column: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(column) <= 2:
+        return column
+    low, high = min(column, key=lambda p: p[1]), max(column, key=lambda p: p[1])
+    return sorted({low, high}, key=column.index)
+
+
+def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Threshold] = (),
+               marks: Sequence[Mark] = (), span: tuple[float, float] | None = None, width: int = 640,
+               height: int = 180) -> Markup:  # fmt: skip
+    """A line over ``points`` with dashed ``thresholds`` and circled ``marks``; ``label`` is its accessible name."""
+    title = escape(label)
+    scale = scale_for(points, thresholds, width=width, height=height, span=span)
+    parts = [
+        f'<svg class="chart chart-series" role="img" aria-label="{title}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{title}</title>"
+    ]
+    _, base = scale.at(scale.x0, max(scale.y0, 0.0))
+    parts.append(f'<line class="axis" x1="0" y1="{base}" x2="{width}" y2="{base}"/>')
+    for kind, value in thresholds:
+        _, y = scale.at(scale.x0, value)
+        parts.append(f'<line class="threshold threshold-{escape(kind)}" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
+    if points:
+        path = " ".join(f"{px},{py}" for px, py in thinned([scale.at(x, y) for x, y in points]))
+        parts.append(f'<polyline class="series" points="{path}" fill="none"/>')
+    for kind, x, y in marks:
+        px, py = scale.at(x, y)
+        parts.append(f'<circle class="mark mark-{escape(kind)}" cx="{px}" cy="{py}" r="3.5"/>')
+    return Markup("".join(parts) + "</svg>")

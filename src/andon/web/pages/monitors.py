@@ -1,0 +1,136 @@
+"""Monitors: every monitor of andon.yaml with its state and last verdict, and one monitor's points and verdicts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from andon.errors import AndonError
+from andon.store.models import utcnow
+from andon.store.monpages import SeriesPoint
+from andon.watch.incidents import false_alarm_counts
+from andon.watch.monitors import Monitor, build_monitors
+from andon.watch.watcher import MonitorStatus, monitor_status
+from andon.web.charts import Mark, Threshold, line_chart
+from andon.web.forms import page
+from andon.web.render import Ctx
+
+router = APIRouter()
+HOURS = (24, 168)  # the windows the page offers; ?hours= takes any whole number of hours up to MAX_HOURS
+MAX_HOURS = 24 * 31
+VERDICTS_SHOWN = 200  # the table lists the newest verdicts of the window; the chart draws all of them
+MARKED = ("warn", "fail")
+_LIMITS = (("warn_above", "warn"), ("fail_above", "fail"), ("warn_below", "warn"), ("fail_below", "fail"))
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRow:
+    """A monitor as the list shows it: the watcher's status, and what andon.yaml says about who and how."""
+
+    status: MonitorStatus
+    owner: str | None
+    runbook: str | None
+    false_alarms: int | None
+
+
+def _monitors(ctx: Ctx) -> dict[str, Monitor]:
+    return build_monitors(ctx.ws.config, path=ctx.ws.loaded.path)
+
+
+def _list_view(ctx: Ctx) -> Response:
+    try:
+        monitors = _monitors(ctx)
+        rows = monitor_status(ctx.ws, monitors)
+        alarms = false_alarm_counts(ctx.ws)
+    except AndonError as exc:
+        return ctx.render("monitors.html", status=500, rows=[], error=exc.message)
+    shown = [
+        MonitorRow(r, monitors[r.name].config.owner, monitors[r.name].config.runbook, alarms.get(r.name)) for r in rows
+    ]
+    return ctx.render("monitors.html", rows=shown, error=None)
+
+
+def thresholds_of(monitor: Monitor) -> list[Threshold]:
+    """The detector's static limits (a threshold detector's ``warn_above``…), none for a learning detector."""
+    out: list[Threshold] = []
+    for field, kind in _LIMITS:
+        value = getattr(monitor.settings, field, None)
+        if isinstance(value, int | float):
+            out.append((kind, float(value)))
+    return out
+
+
+def marks_of(points: list[SeriesPoint]) -> list[Mark]:
+    """One mark per warn or fail point with a value."""
+    return [(state, ts.timestamp(), value) for ts, value, state in points if state in MARKED and value is not None]
+
+
+def _hours(text: str | None) -> int:
+    try:
+        hours = int(text) if text else HOURS[0]
+    except ValueError:
+        return HOURS[0]
+    return min(max(hours, 1), MAX_HOURS)
+
+
+def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
+    t = ctx.fmt.t
+    try:
+        monitors = _monitors(ctx)
+    except AndonError as exc:
+        return ctx.refuse(500, exc.message)
+    if name not in monitors:
+        return ctx.refuse(404, t("monpages.unknown", name=name))
+    monitor = monitors[name]
+    (status,) = monitor_status(ctx.ws, {name: monitor})
+    end = utcnow()
+    start = end - timedelta(hours=hours)
+    points = ctx.store.watch_series(name, start=start)
+    series = [(ts.timestamp(), value) for ts, value, _ in points if value is not None]
+    limits = thresholds_of(monitor)
+    marks = marks_of(points)
+    chart = line_chart(
+        series,
+        label=t("monpages.chart_label", name=name, metric=monitor.config.metric, hours=hours,
+                n=ctx.fmt.number(len(series)), marks=ctx.fmt.number(len(marks))),
+        thresholds=limits,
+        marks=marks,
+        span=(start.timestamp(), end.timestamp()),
+    )  # fmt: skip
+    return ctx.render(
+        "monitor.html",
+        name=name,
+        monitor=monitor,
+        mon=status,
+        hours=hours,
+        choices=HOURS,
+        chart=chart,
+        limits=limits,
+        n_points=len(points),
+        n_marks=len(marks),
+        verdicts=list(reversed(ctx.store.watch_points(name, start=start, limit=VERDICTS_SHOWN))),  # newest first
+        false_alarms=false_alarm_counts(ctx.ws).get(name),
+    )
+
+
+@router.get("/monitors")
+async def monitors_page(request: Request) -> Response:
+    """Every monitor with its state and last verdict."""
+    ctx = await page(request)
+    if isinstance(ctx, Response):
+        return ctx
+    return await asyncio.to_thread(_list_view, ctx)
+
+
+@router.get("/monitors/{name}")
+async def monitor_page(request: Request, name: str) -> Response:
+    """One monitor: its points of the last hours as a chart, and its verdicts."""
+    ctx = await page(request)
+    if isinstance(ctx, Response):
+        return ctx
+    return await asyncio.to_thread(_detail_view, ctx, name, _hours(request.query_params.get("hours")))

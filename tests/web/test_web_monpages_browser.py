@@ -1,0 +1,74 @@
+"""The Monitors pages in Chromium: from the nav to a monitor's chart, no CSP errors, axe finds nothing serious."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.monpages_support import run_watcher, write_monitor_workspace
+from tests.web.web_support import PASSWORD, WebServer
+
+from andon.store.models import utcnow
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    folder = write_monitor_workspace(tmp_path_factory.mktemp("web-monpages-browser"))
+    start = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
+    run_watcher(folder, {"menu_errors": [0.1, 0.3, 0.7, 0.1]}, start=start)
+    with WebServer(folder) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(server: WebServer) -> Iterator[Browser]:  # after the server: the watcher's seeding runs its own loop
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: WebServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=server.base_url, locale="en-US")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def _serious(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_from_the_list_to_a_monitors_chart(page: Page) -> None:
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.goto("/signin")
+    page.get_by_label("Name").fill("vera")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Monitors").click()
+    expect(page.get_by_role("heading", name="Monitors", level=1)).to_be_visible()
+    assert _serious(page) == []
+
+    page.get_by_role("link", name="menu_errors").click()
+    expect(page.get_by_role("heading", name="menu_errors", level=1)).to_be_visible()
+    chart = page.get_by_role(
+        "img", name="menu_errors: errors over the last 24 hours, 4 points, 2 warn or fail points marked"
+    )
+    expect(chart).to_be_visible()
+    expect(page.locator("circle.mark")).to_have_count(2)
+    assert _serious(page) == []
+    page.get_by_role("link", name="last 168 h").click()
+    expect(page.get_by_role("heading", name="Points of the last 168 hours")).to_be_visible()
+    assert refused == []
