@@ -391,19 +391,8 @@ class OkrMixin(StoreBase):
             return [_record(CheckIn, r) for r in session.scalars(query)]
 
     def checkins_by_key_result(self, key_results: Sequence[str]) -> dict[str, list[CheckIn]]:
-        """The check-ins of many key results (ids) in one read per 500: id → its check-ins, oldest first."""
-        found: dict[str, list[CheckIn]] = {kr: [] for kr in key_results}
-        ids = list(found)
-        with self._read() as session:
-            for start in range(0, len(ids), _IN_CHUNK):
-                query = (
-                    select(OkrCheckInRow)
-                    .where(OkrCheckInRow.key_result.in_(ids[start : start + _IN_CHUNK]))
-                    .order_by(OkrCheckInRow.created_at, OkrCheckInRow.id)
-                )
-                for row in session.scalars(query):
-                    found[row.key_result].append(_record(CheckIn, row))
-        return found
+        """The check-ins of many key results (ids), one read per 500: id → its check-ins, oldest first."""
+        return self._by_key_result(OkrCheckInRow, CheckIn, key_results)
 
     def latest_checkin(self, key_result: str) -> CheckIn | None:
         """The newest check-in of a key result (id), or None."""
@@ -438,18 +427,21 @@ class OkrMixin(StoreBase):
             return [_record(KrEvent, r) for r in session.scalars(query)]
 
     def kr_events_by_key_result(self, key_results: Sequence[str]) -> dict[str, list[KrEvent]]:
-        """The histories of many key results (ids) in one read per 500: id → its events, oldest first."""
-        found: dict[str, list[KrEvent]] = {kr: [] for kr in key_results}
+        """The histories of many key results (ids), one read per 500: id → its events, oldest first."""
+        return self._by_key_result(OkrEventRow, KrEvent, key_results)
+
+    def _by_key_result(self, row_type: Any, record_type: type[R], key_results: Sequence[str]) -> dict[str, list[R]]:
+        found: dict[str, list[R]] = {kr: [] for kr in key_results}
         ids = list(found)
         with self._read() as session:
             for start in range(0, len(ids), _IN_CHUNK):
                 query = (
-                    select(OkrEventRow)
-                    .where(OkrEventRow.key_result.in_(ids[start : start + _IN_CHUNK]))
-                    .order_by(OkrEventRow.created_at, OkrEventRow.id)
+                    select(row_type)
+                    .where(row_type.key_result.in_(ids[start : start + _IN_CHUNK]))
+                    .order_by(row_type.created_at, row_type.id)
                 )
                 for row in session.scalars(query):
-                    found[row.key_result].append(_record(KrEvent, row))
+                    found[row.key_result].append(_record(record_type, row))
         return found
 
     # work items
