@@ -97,3 +97,18 @@ def test_korean_page_strings(server: WebServer, folder: Path) -> None:
         page = client.get(f"/okrs/{kr}", headers={"accept-language": "ko-KR"}).text
     assert "목표와 핵심 결과" in board and "달성률" in board
     assert "연결된 작업 항목" in page and "완료" in page
+
+
+def test_a_workspace_without_objectives_says_how_to_start(tmp_path: Path) -> None:
+    """A new workspace's board page explains okr.yaml instead of answering 404 for a period nobody defined."""
+    from tests.web.web_support import write_web_workspace
+
+    with WebServer(write_web_workspace(tmp_path)) as bare, signed_in(bare.base_url, "vera") as client:
+        english = client.get("/okrs")
+        client.cookies.set("andon_lang", "ko")
+        korean = client.get("/okrs")
+        named = client.get("/okrs?period=2031Q1")
+    assert english.status_code == 200 and "andon okr apply okr.yaml" in english.text
+    assert "no objectives yet" in english.text
+    assert korean.status_code == 200 and "아직 목표가 없습니다" in korean.text
+    assert named.status_code == 404  # a period asked for by name still has to exist

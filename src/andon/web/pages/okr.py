@@ -85,6 +85,8 @@ def quarter_summary(ctx: Ctx, quarters: list[str]) -> list[TeamQuarters]:
 
 def _board_view(ctx: Ctx, period: str | None, team: str | None) -> Response:
     store = ctx.store
+    if period is None and not store.periods():
+        return ctx.render("okr_none.html")  # a new workspace: say how to start, not "no such period"
     chosen = period or default_period(store)
     try:
         board = build_board(store, chosen, team=team)
