@@ -11,16 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium, serious_violations
 from tests.web.web_support import PASSWORD, WebServer, queue_items, write_web_workspace
 
 from andon.web.render import WebSettings
 from andon.web.users import Lockout
 from andon.workspace import Workspace
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +56,6 @@ def _sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-
-
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_signing_in_fails_with_a_wrong_password_then_succeeds(page: Page) -> None:
@@ -147,8 +141,8 @@ def test_korean_from_the_browsers_language(browser: Browser, server: WebServer) 
 def test_pages_have_no_serious_accessibility_violations(page: Page, folder: Path) -> None:
     queue_items(folder, ["떡볶이 010-2345-6789"], feature="menu")
     page.goto("/signin")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     _sign_in(page, "ada")
     for path in ("/", "/features/menu", "/review?feature=menu", "/admin/keys"):
         page.goto(path)
-        assert _serious(page) == [], path
+        assert serious_violations(page) == [], path

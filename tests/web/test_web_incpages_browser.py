@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium, serious_violations
 from tests.web.incpages_support import Seeded, seed_incidents
 from tests.web.web_support import PASSWORD, WebServer, write_web_workspace
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +37,6 @@ def page(browser: Browser, served: tuple[WebServer, Seeded]) -> Iterator[Page]:
     context.close()
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_open_an_incident_and_confirm_it_through_the_form(page: Page, served: tuple[WebServer, Seeded]) -> None:
     seeded = served[1]
     page.goto("/signin")
@@ -52,15 +45,15 @@ def test_open_an_incident_and_confirm_it_through_the_form(page: Page, served: tu
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Incidents").click()
     expect(page.get_by_role("heading", name="Incidents", level=1)).to_be_visible()
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
     page.get_by_role("link", name=seeded.open_id).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("menu provider timeout again")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     page.get_by_label("Move to").select_option("confirmed")
     page.get_by_label("a real incident").check()
     page.get_by_label("Cause (or why it was a false alarm)").fill("provider timeout")
     page.get_by_role("button", name="Record the stage").click()
     expect(page.get_by_role("status")).to_have_text("The incident moved to its next stage.")
     expect(page.locator("li.incpages-done", has_text="confirmed")).to_contain_text("by user:rita")
-    assert _serious(page) == []
+    assert serious_violations(page) == []

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium, serious_violations
 from tests.web.monpages_support import run_watcher, write_monitor_workspace
 from tests.web.web_support import PASSWORD, WebServer
 
 from andon.store.models import utcnow
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +41,6 @@ def page(browser: Browser, server: WebServer) -> Iterator[Page]:
     context.close()
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_from_the_list_to_a_monitors_chart(page: Page) -> None:
     refused: list[str] = []
     page.on(
@@ -59,7 +52,7 @@ def test_from_the_list_to_a_monitors_chart(page: Page) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Monitors").click()
     expect(page.get_by_role("heading", name="Monitors", level=1)).to_be_visible()
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
     page.get_by_role("link", name="menu_errors").click()
     expect(page.get_by_role("heading", name="menu_errors", level=1)).to_be_visible()
@@ -68,7 +61,7 @@ def test_from_the_list_to_a_monitors_chart(page: Page) -> None:
     )
     expect(chart).to_be_visible()
     expect(page.locator("circle.mark")).to_have_count(2)
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     page.get_by_role("link", name="last 168 h").click()
     expect(page.get_by_role("heading", name="Points of the last 168 hours")).to_be_visible()
     assert refused == []

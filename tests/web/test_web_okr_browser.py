@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium
 from tests.web.web_support import PASSWORD, WebServer
 from tests.web.webokr_support import okr_ids, write_okr_workspace
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

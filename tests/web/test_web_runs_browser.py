@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium, serious_violations
 from tests.web.web_support import PASSWORD, WebServer
 from tests.web.webruns_support import evaluate_menu, passes, synthetic_run, write_runs_workspace
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 N = 120
 
 
@@ -46,11 +44,6 @@ def page(browser: Browser, runs: tuple[WebServer, str, str]) -> Iterator[Page]:
     context.close()
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_open_a_run_filter_it_and_compare_its_versions(page: Page, runs: tuple[WebServer, str, str]) -> None:
     _server, evaluated, built = runs
     page.goto("/features/menu")
@@ -70,7 +63,7 @@ def test_open_a_run_filter_it_and_compare_its_versions(page: Page, runs: tuple[W
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr.wr-cell")).to_have_count(2)
     expect(page.locator("tr.wr-cell").first).to_contain_text("kimchi")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
     page.goto(f"/runs/{built}")
     page.get_by_role("link", name="Compare its versions").click()
@@ -82,4 +75,4 @@ def test_open_a_run_filter_it_and_compare_its_versions(page: Page, runs: tuple[W
     expect(first).to_contain_text(f"c{first_broken:06d}")
     expect(first).to_contain_text("Broken")
     expect(page.get_by_role("status")).to_contain_text("v2")
-    assert _serious(page) == []
+    assert serious_violations(page) == []

@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.web.browser_support import CHROMIUM, needs_chromium, serious_violations
 from tests.web.web_support import PASSWORD, WebServer, write_web_workspace
 from tests.web.webtraces_support import make_trace, make_traces, save, with_provenance
 
 from andon.store.models import utcnow
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: bash scripts/system-deps")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +47,6 @@ def page(browser: Browser, server: WebServer) -> Iterator[Page]:
     context.close()
 
 
-def _serious(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_search_open_a_card_and_copy_its_citation(page: Page) -> None:
     page.goto("/signin")
     page.get_by_label("Name").fill("vera")
@@ -62,7 +55,7 @@ def test_search_open_a_card_and_copy_its_citation(page: Page) -> None:
     page.get_by_role("link", name="Traces").click()
     expect(page.get_by_role("heading", name="Traces", level=1)).to_be_visible()
     expect(page.get_by_role("link", name="Older →")).to_be_visible()  # 61 traces: more than a page
-    assert _serious(page) == []
+    assert serious_violations(page) == []
 
     page.get_by_label("Text").fill("bulgogi")
     page.get_by_role("button", name="Search").click()
@@ -79,4 +72,4 @@ def test_search_open_a_card_and_copy_its_citation(page: Page) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     copy.click()
     expect(page.get_by_role("status")).to_have_text("Citation copied.")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
