@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,7 +176,12 @@ def test_auth_scopes_and_revocation(served: tuple[GatewayServer, str]) -> None:
             key = store.api_key_by_hash(hash_secret(invoke_only))
             assert key is not None
             store.revoke_api_key(key.id)
+        # Another process revoked it: the gateway's key cache refuses it once its entry expires (2 s default).
+        deadline = time.monotonic() + 30
         revoked = http.post("/v1/features/echo/invoke", json=body, headers=bearer(invoke_only))
+        while revoked.status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            revoked = http.post("/v1/features/echo/invoke", json=body, headers=bearer(invoke_only))
         assert revoked.status_code == 401
         assert "revoked" in revoked.json()["error"]["message"]
 

@@ -142,6 +142,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            # A worker answers the supervisor's health pings only once it has imported andon and built its app,
+            # which takes more than uvicorn's default 5 s on a busy 2-core machine; the supervisor would kill it.
+            timeout_worker_healthcheck=WORKER_STARTUP_S,
             http=http,
             log_config=logging_config,
             access_log=False,
@@ -159,6 +162,9 @@ def serve(
             okr_schedule.stop()
         if terminated is not None:
             terminated.restore()
+
+
+WORKER_STARTUP_S = 120
 
 
 class _Terminated(Exception):

@@ -302,6 +302,13 @@ class GatewayConfig(_Strict):
     port: int = Field(default=8787, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     auth: bool = Field(default=True, description="Require an API key (create one with `andon keys create`).")
+    key_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long a verified API key is trusted without reading the store; a key revoked by "
+        "`andon keys revoke` is refused at most this much later. 0 reads the store on every call.",
+    )
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list, description="Allowed browser origins; empty = CORS off.")
     allow_private_image_urls: bool = Field(default=False, description="Allow image URLs into private/loopback ranges.")

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from andon._version import __version__
 from andon.gateway.api_models import ErrorBody
 from andon.gateway.auth import Authenticator
+from andon.gateway.keycache import KeyCache
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
@@ -247,7 +248,9 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
         redoc_url=None,
     )
     app.state.workspace = ws
-    app.state.authenticator = Authenticator(ws.store, enabled=settings.auth)
+    app.state.authenticator = Authenticator(
+        ws.store, enabled=settings.auth, cache=KeyCache(ttl_s=settings.key_cache_s)
+    )
     install_error_handlers(app)
     # Added inside out: the request log wraps everything, so even a refused body is logged with its trace id.
     app.add_middleware(PinGeneration)  # each request keeps the config it arrived under (gateway/reload.py)

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from andon.errors import ConfigError
 from andon.gateway.http_errors import ApiError
+from andon.gateway.keycache import KeyCache
 from andon.gateway.types import Caller
 from andon.messages import t
 from andon.store import Store
@@ -149,10 +150,27 @@ DEV_IDENTITY = Identity(key_id=None, name="anonymous", scopes=frozenset(SCOPES))
 class Authenticator:
     """Turns a bearer secret into an :class:`Identity`, refusing unknown, revoked and rate-limited keys."""
 
-    def __init__(self, store: Store, *, enabled: bool, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        enabled: bool,
+        limiter: RateLimiter | None = None,
+        cache: KeyCache | None = None,
+    ) -> None:
         self.store = store
         self.enabled = enabled
         self.limiter = limiter or RateLimiter()
+        self.cache = cache or KeyCache(ttl_s=0)
+
+    async def _record(self, secret_hash: str) -> ApiKeyRecord | None:
+        """The key of ``secret_hash``: from memory while fresh, else from the store (off the event loop)."""
+        record = self.cache.get(secret_hash)
+        if record is None:
+            record = await asyncio.to_thread(self.store.api_key_by_hash, secret_hash)
+            if record is not None:
+                self.cache.put(secret_hash, record)
+        return record
 
     async def authenticate(self, secret: str | None) -> Identity:
         """The identity of ``secret``; with auth off, everyone is the anonymous admin."""
@@ -165,7 +183,7 @@ class Authenticator:
                 hint=t("house3.auth.required_hint"),
                 headers={"www-authenticate": "Bearer"},
             )
-        record = await asyncio.to_thread(self.store.api_key_by_hash, hash_secret(secret))
+        record = await self._record(hash_secret(secret))
         if record is None or not record.active:
             raise ApiError(
                 "unauthorized",
