@@ -137,6 +137,7 @@ async def test_an_inconclusive_step_pauses_until_a_person_resumes(opened: Opener
     record = ws.store.get_rollout(started.id)
     assert (record.status, record.step, record.weight) == ("paused", 0, 2000)  # the canary keeps its share
     assert [e.kind for e in ws.store.rollout_events(started.id)][-1] == "inconclusive"
+    assert set((await traffic(gateway, range(0, 100))).values()) == {"v1", "v2"}  # paused, not rolled back
     with pytest.raises(RolloutError):
         rollouts.pause_rollout(ws, "menu")
     resumed = rollouts.resume_rollout(ws, "menu", actor="ana", reason="looked at it")

@@ -66,10 +66,10 @@ def write_rollout_workspace(folder: Path, steps: Sequence[Mapping[str, Any]], **
     return folder
 
 
-def promote_stable(folder: Path, database_url: str | None, version: str = "v1") -> None:
+def promote_stable(folder: Path, database_url: str | None, version: str = "v1", feature: str = "menu") -> None:
     """Make ``version`` live (forced: the test workspace is never evaluated)."""
     from andon.deploy import promote
     from andon.workspace import Workspace
 
     with Workspace.open(folder, database_url=database_url) as ws:
-        promote(ws, "menu", version, force=True, actor="tests", reason="rollout test: the stable version")
+        promote(ws, feature, version, force=True, actor="tests", reason="rollout test: the stable version")

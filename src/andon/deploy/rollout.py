@@ -75,9 +75,10 @@ def rollout_config(record: RolloutRecord) -> RolloutConfig:
 def traffic_split(record: RolloutRecord | None, live_id: str | None) -> Split | None:
     """The split the gateway serves: canary first (so raising its weight only moves units to it), stable last.
 
-    None unless the rollout is running with traffic on the canary and its stable version is what is live.
+    None unless the rollout is active (a paused one keeps its split) with traffic on the canary, and its stable
+    version is what is live.
     """
-    if record is None or record.status != "running" or record.weight <= 0 or record.stable_id != live_id:
+    if record is None or not record.active or record.weight <= 0 or record.stable_id != live_id:
         return None
     arms = (Arm(record.canary_id, record.weight, "canary"), Arm(record.stable_id, BUCKETS - record.weight, "stable"))
     sticky = record.settings["config"].get("sticky", "user")  # read plainly: the gateway asks on every call
