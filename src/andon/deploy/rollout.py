@@ -96,8 +96,12 @@ def start_rollout(
     force: bool = False,
     actor: str | None = None,
     reason: str | None = None,
+    now: datetime | None = None,
 ) -> RolloutRecord:
-    """Start a canary of ``version_ref`` against the live version, at the first step of ``rollout:``."""
+    """Start a canary of ``version_ref`` against the live version, at the first step of ``rollout:``.
+
+    ``now`` is when its first step starts (default: the wall clock; the bench drives simulated time).
+    """
     config = require_feature(ws, feature)
     who, why = actor_name(actor), clean_reason(reason)
     if config.rollout is None:
@@ -127,7 +131,7 @@ def start_rollout(
         "status": "running",
         "step": 0,
         "weight": weight_bp(steps[0].weight),
-        "step_started_at": utcnow(),
+        "step_started_at": now or utcnow(),
         "settings": {
             "config": config.rollout.model_dump(mode="json"),
             "forced": force and not verdict.passed,
