@@ -34,7 +34,7 @@ OUT = ROOT / "bench" / "out" / "rollout.json"
 BASE_ERRORS = 0.005
 SIM_NOW: contextvars.ContextVar[datetime] = contextvars.ContextVar("andon_bench_rollout_now")
 
-RULES = '''\
+RULES = """\
 def stable(variables):
     if variables.get("fail"):
         raise RuntimeError("a rare failure")
@@ -45,7 +45,7 @@ def canary(variables):
     if variables.get("fail") or variables.get("canary_fail"):
         raise RuntimeError("the canary went bad")
     return {"decision": "approve"}
-'''
+"""
 
 
 @dataclass

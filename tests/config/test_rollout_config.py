@@ -26,7 +26,9 @@ def error_of(path: Path) -> str:
 
 
 def test_a_rollout_loads_with_durations_calls_and_defaults(tmp_path: Path) -> None:
-    path = load(tmp_path, "      steps: [{weight: 5, hold: 10m}, {weight: 25, calls: 500}, {weight: 50, hold: 1h, calls: 9}]\n")
+    path = load(
+        tmp_path, "      steps: [{weight: 5, hold: 10m}, {weight: 25, calls: 500}, {weight: 50, hold: 1h, calls: 9}]\n"
+    )
     rollout = load_config(path).config.features["menu"].rollout
     assert rollout is not None
     assert [(s.weight, s.hold, s.calls) for s in rollout.steps] == [(5, 600.0, None), (25, None, 500), (50, 3600.0, 9)]
@@ -35,7 +37,10 @@ def test_a_rollout_loads_with_durations_calls_and_defaults(tmp_path: Path) -> No
 
 
 def test_weights_that_do_not_rise_name_the_steps_line(tmp_path: Path) -> None:
-    path = load(tmp_path, "      sticky: session\n      steps:\n        - {weight: 25, hold: 5m}\n        - {weight: 10, hold: 5m}\n")
+    path = load(
+        tmp_path,
+        "      sticky: session\n      steps:\n        - {weight: 25, hold: 5m}\n        - {weight: 10, hold: 5m}\n",
+    )
     text = error_of(path)
     assert f"{path}:7:" in text and "features.menu.rollout.steps" in text
     assert "step 2's weight 10" in text
@@ -56,7 +61,10 @@ def test_an_unknown_metric_names_its_line_and_the_known_ones(tmp_path: Path) -> 
 
 
 def test_label_share_needs_a_path_and_labels(tmp_path: Path) -> None:
-    path = load(tmp_path, "      steps: [{weight: 5, calls: 10}]\n      metrics:\n        - {metric: label_share, path: decision}\n")
+    path = load(
+        tmp_path,
+        "      steps: [{weight: 5, calls: 10}]\n      metrics:\n        - {metric: label_share, path: decision}\n",
+    )
     assert "labels" in error_of(path)
 
 

@@ -98,7 +98,7 @@ async def test_a_fine_canary_steps_up_and_is_promoted_and_its_history_names_the_
     started = rollouts.start_rollout(ws, "menu", "v2", force=True, reason="test: an equal canary")
     seen: dict[str, set[str]] = {}
     async with Watcher(ws, monitors={}) as watcher:
-        for batch in range(60):
+        for _batch in range(60):
             for user, version in (await traffic(gateway, range(0, 120))).items():
                 seen.setdefault(user, set()).add(version)
             await watcher.tick_rollouts()
@@ -148,7 +148,7 @@ async def test_an_inconclusive_step_pauses_until_a_person_resumes(opened: Opener
 
 
 async def test_a_stopped_feature_ends_its_rollout(opened: Opener) -> None:
-    ws, gateway = await opened()
+    ws, _gateway = await opened()
     started = rollouts.start_rollout(ws, "menu", "v2", force=True, reason="test")
     stop_feature(ws, "menu", reason="something is wrong", actor="ana")
     with pytest.raises(RolloutError):

@@ -87,7 +87,9 @@ def start(root: Path, database_url: str, version: str) -> Workspace:
     return ws
 
 
-def test_a_slow_canary_is_rolled_back_at_its_first_step(tmp_path: Path, database_url: str, stubs: tuple[str, str]) -> None:
+def test_a_slow_canary_is_rolled_back_at_its_first_step(
+    tmp_path: Path, database_url: str, stubs: tuple[str, str]
+) -> None:
     root = workspace(tmp_path, *stubs, database_url)
     ws = start(root, database_url, "v3")
     try:

@@ -1,6 +1,6 @@
 """A workspace for canary rollout tests and the bench: one feature with a good, an equal and a failing version.
 
-    write_rollout_workspace(tmp_path, steps=[{"weight": 20, "calls": 30}])
+write_rollout_workspace(tmp_path, steps=[{"weight": 20, "calls": 30}])
 """
 
 from __future__ import annotations

@@ -744,6 +744,8 @@ class ConsentRow(Base):
     improve: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may be used to improve the feature
     updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # --- rollout ---
 
 
