@@ -145,6 +145,7 @@ class Watcher:
         except Exception:
             log.exception("the rollouts could not be read at %s", at.isoformat())
             return done
+        await self._finish_rollout_pulls()
         for record in active:
             if record.status != "running" or record.feature not in self.ws.config.features:
                 continue
@@ -207,6 +208,28 @@ class Watcher:
                 log.error("monitor %s: %s %s failed: %s", monitor.name, claim.action, claim.feature, exc)
                 errors.append(str(exc))
         return Evaluated(monitor.name, result, pulls, errors)
+
+    async def _finish_rollout_pulls(self) -> None:
+        """A failed rollout's cord pull cut short (its traffic is on stable already): its incident is opened now."""
+        try:
+            pending = await asyncio.to_thread(self.ws.store.cord_pulls, status="pending")
+        except Exception:
+            log.exception("pending cord pulls could not be read")
+            return
+        for pull in pending:
+            if pull.action != "rollout" or pull.feature not in self.ws.config.features:
+                continue
+            lease = f"rollout:{pull.feature}"
+            try:
+                token = await asyncio.to_thread(
+                    self.ws.store.acquire_lease, lease, self.owner, self.lease_ttl_s, utcnow()
+                )
+                if token is None:
+                    continue
+                self._tokens[lease] = token
+                await finish_pending(self.ws, pull)
+            except AndonError as exc:
+                log.error("the rollout cord pull of %s still fails: %s", pull.feature, exc)
 
     async def _finish_pending(self, monitor: Monitor) -> list[str]:
         """Pulls claimed for this monitor but not finished (a watcher died mid-action): finish them now."""
