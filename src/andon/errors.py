@@ -28,6 +28,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── NotLiveError                       andon.deploy.live
     ├── PromotionRefused                   andon.deploy.promotion
     ├── CordError                          andon.deploy.cord
+    ├── RolloutError                       andon.deploy.rollout
     ├── DetectorStateError                 andon.watch.detectors.base
     ├── IncidentError                      andon.watch.incidents
     ├── NotifyError                        andon.watch.notify.base

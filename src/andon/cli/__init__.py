@@ -80,6 +80,7 @@ for _name in (
     "keys_cmds",
     "trace_cmds",
     "deploy_cmds",
+    "rollout_cmds",
     "review_cmds",
     "incident_cmds",
     "watch_cmds",

@@ -106,7 +106,9 @@ def serve(
         t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
     )
     # Without --watch, the outbox is still delivered here (a manual stop's or an Alertmanager pull's notifications).
-    watcher = WatcherThread(ws.root, deliver_only=not watch) if watch or ws.config.notifiers else None
+    # Rollouts move on by the same loop, so a workspace with `rollout:` steps runs it too.
+    rollouts = any(f.rollout for f in ws.config.features.values())
+    watcher = WatcherThread(ws.root, deliver_only=not watch) if watch or ws.config.notifiers or rollouts else None
     if watch:
         from andon.watch.monitors import check_monitors
 

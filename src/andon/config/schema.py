@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -22,9 +20,12 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from andon.config.criteria import check_grader_names, parse_criterion
+from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
+from andon.config.durations import parse_duration as parse_duration
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
+from andon.config.rollout import RolloutConfig
 from andon.messages import t
 
 __all__ = [
@@ -280,6 +281,7 @@ class FeatureConfig(BaseModel):
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    rollout: RolloutConfig | None = Field(default=None, description="Canary steps for `andon rollout start`.")
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
 
     @field_validator("criteria")
@@ -468,27 +470,6 @@ class AlertmanagerConfig(_Strict):
 
 # --- monitors (andon.watch) ----------------------------------------------------------------------------
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1.5h"``, ``"2d"`` or ``"1w"`` (a bare number is seconds)."""
-    if isinstance(value, bool):
-        raise ValueError(t("house2.schema.duration_kind"))
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if match is None:
-            raise ValueError(t("house2.schema.not_duration", value=value))
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError(t("house2.schema.duration_positive"))
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 TRACE_METRICS = (
     "error_rate", "latency_p50_ms", "latency_p95_ms", "cost_per_hour", "calls_per_minute", "route_share",

@@ -17,6 +17,7 @@ import httpx
 
 from andon.config.schema import ActionConfig
 from andon.deploy._common import actor_name, clean_reason, require_feature
+from andon.deploy.canary_state import degrade
 from andon.deploy.promotion import rollback
 from andon.errors import AndonError, ConfigError
 from andon.messages import t
@@ -27,7 +28,7 @@ from andon.store.watch import CordPullRecord, PullClaim
 from andon.watch.incidents import Incident, advance, open_incident, record_event
 from andon.workspace import Workspace
 
-ACTIONS = ("stop", "rollback", "webhook")
+ACTIONS = ("stop", "rollback", "webhook", "rollout")  # rollout: a failed canary's traffic back to stable
 
 
 class CordError(AndonError):
@@ -94,9 +95,11 @@ async def pull_cord(
     runbook: str | None = None,
     owner: str | None = None,
     webhook: str | None = None,
+    rollout: str | None = None,
 ) -> CordPull:
-    """Stop (the feature's fallback decides where calls go), roll back, or call a webhook; audited with actor
-    and reason; opens the incident (open_incident) and records `mitigated` (advance) with what was done."""
+    """Stop (the feature's fallback decides where calls go), roll back, call a webhook, or send a canary
+    rollout's traffic back to stable; audited with actor and reason; opens the incident (open_incident) and
+    records `mitigated` (advance) with what was done."""
     require_feature(ws, feature)
     if action not in ACTIONS:
         raise ConfigError(
@@ -123,6 +126,7 @@ async def pull_cord(
             "runbook": runbook or (watched.runbook if watched else None),
             "owner": owner or (watched.owner if watched else None),
             "webhook": spec.url if spec is not None else None,
+            "rollout": rollout,
         },
     )
     pull = await asyncio.to_thread(ws.store.claim_pull, claim)
@@ -199,6 +203,7 @@ async def finish_pending(ws: Workspace, pull: CordPullRecord) -> CordPull:
         runbook=params.get("runbook"),
         owner=params.get("owner"),
         webhook=params.get("webhook"),
+        rollout=params.get("rollout"),
     )
 
 
@@ -276,6 +281,14 @@ async def _act(
                 raise CordError(exc.message, where=f"rollback {feature}", hint=exc.hint) from None
         return {"version_id": record.version_id, "version_name": record.version_name, "live_row": record.id,
                 "summary": t("watch.cord.rolled_back", feature=feature, version=record.version_name)}  # fmt: skip
+    if pull.action == "rollout":
+        rollout_id = pull.params.get("rollout")
+        if not isinstance(rollout_id, str):
+            raise CordError(t("rollout.cord.no_rollout", feature=feature), where=f"cord {feature}")
+        canary = await asyncio.to_thread(degrade, ws, rollout_id, actor=pull.actor, reason=pull.reason)
+        return {"rollout": canary.id, "status": canary.status, "stable": canary.stable_name,
+                "summary": t("rollout.cord.back_to_stable", feature=feature, version=canary.stable_name,
+                             canary=canary.canary_name)}  # fmt: skip
     assert spec is not None and spec.url is not None
     payload = flag_payload(spec.flag or feature, pull, incident_id)
     headers = {"Idempotency-Key": f"{pull.dedupe_key}:webhook", **spec.headers}

@@ -39,6 +39,7 @@ class Call:
     cache_ms: float = 0.0
     provider_ms: float = 0.0
     ai_generated: bool = False  # the answer carries the AI notice (``gateway.disclosure``)
+    split_tags: dict[str, str] = field(default_factory=dict)  # the rollout and arm that chose the version
 
 
 def ms_since(started: float) -> float:

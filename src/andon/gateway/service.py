@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from andon.config.schema import DataUseConfig, FeatureConfig, Params
 from andon.deploy import JudgementMemo, LiveState, live_version
+from andon.deploy.assignment import Split, choose, unit_key
+from andon.deploy.rollout import traffic_split
 from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError, ProviderError, ProviderTimeout
@@ -118,6 +120,7 @@ class Gateway:
         self._by_id: dict[tuple[str, str], Version] = {}
         self._policies: dict[str, Callable[..., Any]] = {}
         self._state: dict[str, tuple[float, LiveState]] = {}
+        self._splits: dict[str, tuple[float, Split | None]] = {}
         self._judgements: JudgementMemo = {}  # serve.live's gate, judged once per (run, version, criteria)
         self._registered: set[str] = set()
         self._prune_task: asyncio.Task[None] | None = None
@@ -232,6 +235,26 @@ class Gateway:
     async def _serving(self, feature: str, state: LiveState) -> Version:
         return await self._version(feature, state.require()[0])
 
+    async def _split(self, call: Call, state: LiveState) -> None:
+        """A running rollout's sticky split picks the version (a caller without the sticky key gets the stable one)."""
+        now = time.monotonic()
+        cached = self._splits.get(call.feature)
+        if cached is not None and cached[0] > now:
+            split = cached[1]
+        else:
+            record = await asyncio.to_thread(self.ws.store.active_rollout, call.feature)
+            split = traffic_split(record, state.version_id)
+            if self._state_ttl_s > 0:
+                self._splits[call.feature] = (now + self._state_ttl_s, split)
+        if split is None:
+            return
+        caller = call.caller
+        unit = unit_key(split.sticky, user_id=caller.user_id, session_id=caller.session_id, tenant=caller.tenant,
+                        call_id=call.trace_id)  # fmt: skip
+        arm = choose(split, unit) if unit is not None else split.arms[-1]
+        call.version = await self._version(call.feature, arm.version_id)
+        call.split_tags = {"andon.rollout": split.split_id, "andon.arm": arm.label}
+
     # --- invoke -------------------------------------------------------------------------------------
 
     async def invoke(
@@ -258,7 +281,12 @@ class Gateway:
         call = Call(new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered)
         state = await self._feature_state(feature)
         stopped, reason = state.stopped, state.stop_reason
-        call.version = await (self._version(feature, version) if version is not None else self._serving(feature, state))
+        if version is not None:
+            call.version = await self._version(feature, version)
+        else:
+            call.version = await self._serving(feature, state)
+            if not stopped:
+                await self._split(call, state)
         if stopped:
             call.queue_ms = ms_since(entered)
             self._maybe_probe(call, state)

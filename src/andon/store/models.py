@@ -744,3 +744,56 @@ class ConsentRow(Base):
     improve: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may be used to improve the feature
     updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- rollout ---
+
+
+class RolloutRow(Base):
+    """One canary rollout of a feature: stable and canary versions, its step, the canary's weight, its status.
+
+    ``active_key`` is the feature while the rollout runs or is paused, NULL after: a unique column, so two
+    rollouts of one feature cannot be active at once, whichever process starts them.
+    """
+
+    __tablename__ = "rollouts"
+    __table_args__ = (Index(None, "feature", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200))
+    stable_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    stable_name: Mapped[str] = mapped_column(String(200))
+    canary_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    canary_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # running | paused | degraded | aborted | promoted
+    step: Mapped[int] = mapped_column(Integer)  # 0-based index into settings["steps"]
+    weight: Mapped[int] = mapped_column(Integer)  # the canary's share in basis points (0 once rolled back)
+    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    settings: Mapped[dict[str, Any]] = mapped_column(json_type())  # the rollout config it started with
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    active_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    live_row_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the live_versions row it promoted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every change (compare-and-set)
+
+
+class RolloutEventRow(Base):
+    """One audited event of a rollout: started, a step's analysis with its evidence, a decision, a person's act."""
+
+    __tablename__ = "rollout_events"
+    __table_args__ = (Index(None, "rollout_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    step: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(json_type())
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- end rollout ---

@@ -37,6 +37,7 @@ from andon.store.outbox import OutboxMixin
 from andon.store.records import OutputRecord, VersionRecord
 from andon.store.refs import MIN_PREFIX, get_by_ref, prefix_matches
 from andon.store.reviews import ReviewsMixin
+from andon.store.rollouts import RolloutsMixin
 from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
@@ -64,6 +65,7 @@ class Store(
     WebTracesMixin,
     TrustMixin,
     MonPagesMixin,
+    RolloutsMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

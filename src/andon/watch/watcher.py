@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from andon.deploy.cord import CordPull, finish_pending, pull_cord, release_cord
+from andon.deploy.rollout import StepResult, advance_rollout
 from andon.errors import AndonError
 from andon.messages import t
 from andon.store.models import utcnow
@@ -132,7 +133,40 @@ class Watcher:
                 continue
             if done is not None:
                 results.append(done)
+        await self.tick_rollouts(at)
         return results
+
+    async def tick_rollouts(self, now: datetime | None = None) -> list[StepResult]:
+        """Judge every running rollout whose step is due (``andon.deploy.rollout``), one watcher per rollout."""
+        at = now or self.clock()
+        done: list[StepResult] = []
+        try:
+            active = await asyncio.to_thread(self.ws.store.active_rollouts)
+        except Exception:
+            log.exception("the rollouts could not be read at %s", at.isoformat())
+            return done
+        await self._finish_rollout_pulls()
+        for record in active:
+            if record.status != "running" or record.feature not in self.ws.config.features:
+                continue
+            lease = f"rollout:{record.feature}"
+            try:
+                token = await asyncio.to_thread(
+                    self.ws.store.acquire_lease, lease, self.owner, self.lease_ttl_s, utcnow()
+                )
+                if token is None:
+                    self._tokens.pop(lease, None)
+                    continue
+                self._tokens[lease] = token
+                result = await advance_rollout(self.ws, record, at)
+            except Exception:
+                # One broken rollout (the store away, a gate refusing the promotion) must not stop the others.
+                log.exception("rollout %s of %s could not be advanced", record.id, record.feature)
+                continue
+            if result.decision != "waiting":
+                log.warning(t("rollout.log.decided", id=record.id, feature=record.feature, decision=result.decision))
+            done.append(result)
+        return done
 
     async def evaluate(self, monitor: Monitor, now: datetime) -> Evaluated | None:
         """Measure, judge and store ``monitor`` at the tick of ``now``; None if not ours or already done."""
@@ -175,6 +209,28 @@ class Watcher:
                 errors.append(str(exc))
         return Evaluated(monitor.name, result, pulls, errors)
 
+    async def _finish_rollout_pulls(self) -> None:
+        """A failed rollout's cord pull cut short (its traffic is on stable already): its incident is opened now."""
+        try:
+            pending = await asyncio.to_thread(self.ws.store.cord_pulls, status="pending")
+        except Exception:
+            log.exception("pending cord pulls could not be read")
+            return
+        for pull in pending:
+            if pull.action != "rollout" or pull.feature not in self.ws.config.features:
+                continue
+            lease = f"rollout:{pull.feature}"
+            try:
+                token = await asyncio.to_thread(
+                    self.ws.store.acquire_lease, lease, self.owner, self.lease_ttl_s, utcnow()
+                )
+                if token is None:
+                    continue
+                self._tokens[lease] = token
+                await finish_pending(self.ws, pull)
+            except AndonError as exc:
+                log.error("the rollout cord pull of %s still fails: %s", pull.feature, exc)
+
     async def _finish_pending(self, monitor: Monitor) -> list[str]:
         """Pulls claimed for this monitor but not finished (a watcher died mid-action): finish them now."""
         errors: list[str] = []
@@ -199,8 +255,8 @@ class Watcher:
                     on_tick(results)
                 await self.deliver()
                 delay = self._until_next_tick()
-                if self.ws.config.notifiers:
-                    delay = min(delay, DELIVER_EVERY_S)
+                if self.ws.config.notifiers or any(f.rollout for f in self.ws.config.features.values()):
+                    delay = min(delay, DELIVER_EVERY_S)  # a rollout's step ends on its own time, not a monitor's
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
         finally:
@@ -230,9 +286,11 @@ class Watcher:
 
 async def deliver_until(ws: Workspace, stop: asyncio.Event, *, every_s: float = DELIVER_EVERY_S) -> None:
     """Deliver the outbox (announcing incidents) every ``every_s`` until ``stop`` is set: a plain ``andon serve``
-    watches nothing, yet a manual stop's or an Alertmanager pull's notifications still go out."""
+    watches nothing, yet a manual stop's or an Alertmanager pull's notifications still go out, and its rollouts
+    move on."""
     async with Watcher(ws, monitors={}) as deliverer:
         while not stop.is_set():
+            await deliverer.tick_rollouts()
             await deliverer.deliver()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
