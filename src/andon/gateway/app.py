@@ -25,9 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from andon._version import __version__
 from andon.gateway.api_models import ErrorBody
 from andon.gateway.auth import Authenticator
-from andon.gateway.keycache import KeyCache
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
+from andon.gateway.keycache import KeyCache
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
