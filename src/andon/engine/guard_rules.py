@@ -71,12 +71,21 @@ CRISIS: tuple[Rule, ...] = (
     _rule(
         "crisis.ko.self_harm",
         r"자해(하고|하는|했|를|충동|하게|하면|흔적|할까|하고싶|해버|해요|해)|(손목|팔|허벅지)(을|를|에)?(칼로|커터칼로|면도칼로)?(긋|그었|그어|그을)",
+        after=r"^(는|은)?(장면|씬|신이|연기|묘사)",  # a scene in a film or book
     ),
     _rule(
         "crisis.en.kill_self",
         r"\b(kill|killing|end|ending) (my ?self|me now)\b",
         before=r"\bcould $",
         after=r"^ ?(laughing|with laughter|for (forgetting|missing|losing|not|being|that|this|doing|saying))",
+    ),
+    _rule(
+        "crisis.en.someone_else",
+        r"\b(he|she|they|friend|brother|sister|son|daughter|mom|mother|dad|father|kid|child|partner|wife|husband)"
+        r"( \S+){0,4} (wants?|is going|keeps? saying|says?|said|is planning|plans?|threaten(s|ed)?|tried) (that )?"
+        r"(to |he wants to |she wants to |they want to )?(kill (him|her|them)sel(f|ves)|die|end (his|her|their) "
+        r"(own )?life|commit suicide)\b",
+        after=r"^ ?(laughing|of (laughter|embarrassment|boredom)|for)",
     ),
     _rule(
         "crisis.en.suicide",
@@ -159,7 +168,8 @@ INJECTION: tuple[Rule, ...] = (
     ),
     _rule(
         "injection.ko.exfiltrate",
-        r"(시스템|system|개발자|초기|숨겨진|원래)(프롬프트|prompt|메시지|메세지|지시|지침|설정|명령)(문|사항)?(을|를|이|가|은|는|좀)?"
+        r"(시스템|system|개발자|초기|숨겨진|원래|(처음|맨처음|앞서|이전에|너가|네가)받은)(프롬프트|prompt|메시지|메세지|지시|지침|설정|명령)"
+        r"(문|사항)?(을|를|이|가|은|는|좀)?"
         r"(그대로|전부|전체|모두|원문|내용|한글자도빠짐없이|정확히)?(을|를)?(알려|보여|출력|공개|말해|적어|복사|뱉어|노출|읊어|써줘)|"
         r"(너의|너한테주어진|당신의|니|너에게주어진|네가받은)(원래|처음|숨겨진|초기|모든)?(지시|지침|규칙|프롬프트|설정|명령)(사항|문)?"
         r"(을|를|은|는)?(전부|모두|그대로)?(알려|보여|출력|공개|말해|적어)|(위|앞)(의|에)?(내용|텍스트|문장|글|모든것)(을|를)?"
