@@ -64,7 +64,7 @@ class StepRecord:
 
     @property
     def calls_model(self) -> bool:
-        """Whether a model answered in this step (a guard only when its classifier was asked)."""
+        """Whether a model answered in this step (a guard only when its classifier model was asked)."""
         return self.provider not in RULE_PROVIDERS or (self.provider == GUARD_PROVIDER and self.attempts > 0)
 
     def to_json(self) -> dict[str, Any]:
@@ -343,7 +343,8 @@ def _classifier(step: Step, record: StepRecord, providers: ProviderLookup, maske
         request = ProviderRequest(model=model, messages=messages, params=Params(temperature=0, max_tokens=16),
                                   variables={"text": text})  # fmt: skip
         response = await providers.provider(provider_name).complete(request)
-        record.attempts += 1
+        if response.input_tokens or response.output_tokens or response.cost is not None:
+            record.attempts += 1  # a model answered (a rule function reports no tokens and costs nothing)
         record.input_tokens += response.input_tokens
         record.output_tokens += response.output_tokens
         priced = providers.price(provider_name, model, response.input_tokens, response.output_tokens)

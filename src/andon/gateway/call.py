@@ -39,6 +39,8 @@ class Call:
     cache_ms: float = 0.0
     provider_ms: float = 0.0
     ai_generated: bool = False  # the answer carries the AI notice (``gateway.disclosure``)
+    guard: dict[str, Any] | None = None  # the decision of the guard that acted (``gateway.guarding``)
+    review_priority: int = 0  # the review item's priority (a guard's route puts it first)
 
 
 def ms_since(started: float) -> float:
