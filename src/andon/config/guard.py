@@ -70,17 +70,23 @@ class GuardSpec(_Strict):
             raise ValueError(t("guard.config.check", unknown=", ".join(unknown), known=", ".join(GUARD_CHECKS)))
         return {k: {"action": v} if isinstance(v, str) else v for k, v in value.items()}
 
-    @model_validator(mode="after")
-    def _consistent(self) -> GuardSpec:
-        if not self.checks:
+    # A field validator, not the model's: its errors point at the line of `checks:` itself.
+    @field_validator("checks")
+    @classmethod
+    def _fit(cls, checks: dict[str, GuardCheck]) -> dict[str, GuardCheck]:
+        if not checks:
             raise ValueError(t("guard.config.no_checks", known=", ".join(GUARD_CHECKS)))
-        for name, check in self.checks.items():
+        for name, check in checks.items():
             if name == "classifier" and check.provider is None:
                 raise ValueError(t("guard.config.classifier_provider"))
             if name != "classifier" and (check.provider or check.model or check.instructions):
                 raise ValueError(t("guard.config.classifier_only", check=name))
             if name != "pii" and check.kinds is not None:
                 raise ValueError(t("guard.config.pii_only", check=name))
+        return checks
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GuardSpec:
         if self.on == "output" and self.fields is not None:
             raise ValueError(t("guard.config.fields_output"))
         return self

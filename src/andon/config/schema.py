@@ -144,8 +144,14 @@ class VersionSpec(_Strict):
             names = [s.name for s in self.steps]
             if len(set(names)) != len(names):
                 raise ValueError(t("house2.schema.step_names", names=names))
-            _check_guards(self.steps)
         return self
+
+    @field_validator("steps")
+    @classmethod
+    def _guards(cls, steps: list[Step] | None) -> list[Step] | None:
+        if steps:
+            _check_guards(steps)  # here, not in the model's validator: the error points at `steps:`
+        return steps
 
     def normalized_steps(self) -> list[Step]:
         """The version as a list of steps; the inline form becomes one step named ``main``."""
