@@ -11,7 +11,6 @@ Run from the project root: ``.venv/bin/python -m bench.guard [--save]``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,24 +20,15 @@ if __package__ in (None, ""):  # run as a file: make `andon` and `bench` importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from andon.engine.guard import rule_hits
+from andon.engine.guard import rule_hits, rules_digest
 from andon.evals.stats import wilson_interval
 from bench.guard_cases import CASES, language
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "guard.json"
 FIGURES = ROOT / "src" / "andon" / "engine" / "guard_figures.json"
-RULE_FILES = ("src/andon/engine/guard.py", "src/andon/engine/guard_rules.py")
 COMMAND = "python -m bench.guard --save"
 CHECKS = ("crisis", "injection")
-
-
-def rules_digest() -> str:
-    """sha256 over the checker's and the rules' source: figures belong to exactly these rules."""
-    digest = hashlib.sha256()
-    for name in RULE_FILES:
-        digest.update((ROOT / name).read_bytes())
-    return digest.hexdigest()
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:

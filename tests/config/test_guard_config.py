@@ -40,10 +40,18 @@ def test_shorthand_actions_and_defaults(tmp_path: Path) -> None:
         ("            guard:\n              checks: {sadness: block}\n", ":10:", "guard.checks", "sadness"),
         ("            guard:\n              checks: {pii: {kinds: [names]}}\n", ":10:", "kinds", "names"),
         ("            guard:\n              checks: {classifier: block}\n", ":10:", "guard.checks", "provider"),
-        ("            guard:\n              checks: {crisis: {action: flag, kinds: [rrn]}}\n", ":10:", "guard.checks",
-         "pii"),
-        ("            guard:\n              on: output\n              checks: {crisis: flag}\n", ":7:", "steps",
-         "first step"),
+        (
+            "            guard:\n              checks: {crisis: {action: flag, kinds: [rrn]}}\n",
+            ":10:",
+            "guard.checks",
+            "pii",
+        ),
+        (
+            "            guard:\n              on: output\n              checks: {crisis: flag}\n",
+            ":7:",
+            "steps",
+            "first step",
+        ),
         ("            prompt: hi\n            guard: {checks: {crisis: flag}}\n", ":8:", "steps[0]", "prompt"),
     ],
 )

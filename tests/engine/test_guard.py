@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from andon.config.guard import GuardSpec
-from andon.engine.guard import check_text, english_copy, evaluate, korean_copy, parse_label, safe_answer
+from andon.engine.guard import (
+    check_text,
+    english_copy,
+    evaluate,
+    korean_copy,
+    measured_figures,
+    parse_label,
+    safe_answer,
+)
 from andon.workspace import Workspace
 
 # The hard negatives the issue names, and their kin: Korean intensifiers and idioms that are no crisis.
@@ -77,6 +85,15 @@ def test_the_dataset_is_large_and_balanced_enough() -> None:
     labels = [label for _, label, _ in CASES]
     assert len(CASES) >= 200 and labels.count(NONE) >= 80 and min(labels.count(CRISIS), labels.count(INJECTION)) >= 50
     assert len({text for text, _, _ in CASES}) == len(CASES)  # no case twice
+
+
+def test_the_saved_figures_were_measured_on_these_rules() -> None:
+    """The dossier cites them: after a rule changes, run `python -m bench.guard --save` again."""
+    figures = measured_figures()
+    assert figures is not None and figures["current"], "re-run: python -m bench.guard --save"
+    assert figures["cases"] == len(CASES)
+    recall = figures["checks"]["crisis"]["all"]["recall"]
+    assert 0 <= recall["low"] <= recall["value"] <= recall["high"] <= 1
 
 
 def test_pii_uses_the_existing_detectors() -> None:
@@ -157,7 +174,10 @@ def _workspace(root: Path, module: str) -> Workspace:
                     steps:
                       - name: safety
                         guard:
-                          checks: {{crisis: block, injection: flag, classifier: {{action: route, provider: rules, model: "{module}:screen"}}}}
+                          checks:
+                            crisis: block
+                            injection: flag
+                            classifier: {{action: route, provider: rules, model: "{module}:screen"}}
                       - name: main
                         python: {module}:answer
                       - name: after

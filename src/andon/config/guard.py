@@ -27,7 +27,8 @@ class GuardCheck(_Strict):
     provider: str | None = Field(default=None, description="classifier: a name under `providers:`.")
     model: str | None = Field(default=None, description="classifier: the model (default: the provider's).")
     instructions: str | None = Field(
-        default=None, description="classifier: system instructions; the reply's first word is crisis, injection or safe."
+        default=None,
+        description="classifier: system instructions; the reply's first word is crisis, injection or safe.",
     )
 
     @field_validator("kinds")

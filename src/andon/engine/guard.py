@@ -7,11 +7,13 @@ the step's provenance. It never raises on any text: a check that cannot read som
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from andon.config.guard import GuardSpec, strongest
@@ -20,6 +22,7 @@ from andon.engine.guard_rules import RULES, WINDOW, Rule
 from andon.engine.pii import find_entities
 from andon.messages import t
 
+FIGURES = Path(__file__).with_name("guard_figures.json")  # written by `python -m bench.guard --save`
 MAX_CHARS = 200_000  # a text longer than this is read in its first and last halves of this size
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SPACES = re.compile(r"\s+")
@@ -232,6 +235,25 @@ def safe_answer(spec: GuardSpec, findings: list[Finding], language: str) -> str:
     return t(f"guard.answer.{kind}", language=language)
 
 
+def rules_digest() -> str:
+    """sha256 over this checker's and its rules' source, as bench/guard.py records it with its figures."""
+    digest = hashlib.sha256()
+    for name in ("guard.py", "guard_rules.py"):
+        digest.update(Path(__file__).with_name(name).read_bytes())
+    return digest.hexdigest()
+
+
+def measured_figures() -> dict[str, Any] | None:
+    """The built-in checks' measured precision and recall (bench/guard.py), with ``current``: measured on
+    exactly these rules. None when they were never saved."""
+    try:
+        figures: dict[str, Any] = json.loads(FIGURES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    figures["current"] = figures.get("rules_sha256") == rules_digest()
+    return figures
+
+
 __all__ = [
     "CLASSIFIER_LABELS",
     "DEFAULT_INSTRUCTIONS",
@@ -244,9 +266,11 @@ __all__ = [
     "input_texts",
     "korean_copy",
     "language_of",
+    "measured_figures",
     "output_texts",
     "parse_label",
     "pii_hits",
     "rule_hits",
+    "rules_digest",
     "safe_answer",
 ]

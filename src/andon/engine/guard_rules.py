@@ -42,10 +42,14 @@ def _rule(rule_id: str, pattern: str, before: str | None = None, after: str | No
 # "죽겠다" on its own is an intensifier (배고파 죽겠다, 웃겨 죽겠다) and is never a rule; "죽고 싶다" is, unless it
 # follows embarrassment (부끄러워 죽고 싶다). "살기 싫다" after a place is about the place (이 동네에서 살기 싫다).
 
-_KO_HYPERBOLE = r"(부끄러워|부끄럽|창피해|창피하|쪽팔려|쪽팔리|민망해|민망하|귀여워|맛있어|웃겨|좋아)(서)?(진짜|너무|정말)?$"
+_KO_HYPERBOLE = (
+    r"(부끄러워|부끄럽|창피해|창피하|쪽팔려|쪽팔리|민망해|민망하|귀여워|맛있어|웃겨|좋아)(서)?(진짜|너무|정말)?$"
+)
 
 CRISIS: tuple[Rule, ...] = (
-    _rule("crisis.ko.want_to_die", r"죽고(만)?싶|죽고파|죽고시퍼|죽어버리고싶|죽어버릴래|죽어버릴거", before=_KO_HYPERBOLE),
+    _rule(
+        "crisis.ko.want_to_die", r"죽고(만)?싶|죽고파|죽고시퍼|죽어버리고싶|죽어버릴래|죽어버릴거", before=_KO_HYPERBOLE
+    ),
     _rule(
         "crisis.ko.suicide",
         r"자살(하고싶|하고파|할까|하려|할거|할래|할생각|하고말|해야겠|해버릴|하는방법|방법|충동|생각|시도|계획|할것같|하면|했으면)",
@@ -123,8 +127,8 @@ CRISIS: tuple[Rule, ...] = (
         r"\bhow many (pills|tablets|sleeping pills) (to|would|does it take|until)\b|\bhang(ing)? myself\b|"
         r"\b(want|going|gonna|ready|thinking about|thinking of) (to )?(jump|jumping) (off|from) (a|the|this|my)? ?"
         r"(bridge|roof|building|balcony|cliff|window)\b|\bpainless (way|ways|method|methods) to die\b|"
-        r"\bhow to (kill myself|die painlessly|commit suicide|end my life)\b|\bwrit(e|ing|ten) (a|my) (suicide|goodbye) "
-        r"(note|letter)\b",
+        r"\bhow to (kill myself|die painlessly|commit suicide|end my life)\b|"
+        r"\bwrit(e|ing|ten) (a|my) (suicide|goodbye) (note|letter)\b",
     ),
 )
 
@@ -141,10 +145,12 @@ INJECTION: tuple[Rule, ...] = (
     _rule(
         "injection.en.exfiltrate",
         r"\b(reveal|show|print|output|repeat|display|tell me|give me|what (is|are|were)|leak|dump|copy|paste|recite|"
-        r"spell out|write out|share) (me )?(your|the) (full |entire |exact |original |hidden |initial |secret |complete )*"
+        r"spell out|write out|share) (me )?(your|the) "
+        r"(full |entire |exact |original |hidden |initial |secret |complete )*"
         r"(system (prompt|message|instructions)|developer (prompt|message)|initial (prompt|instructions)|hidden "
-        r"(prompt|instructions)|prompt|instructions|original instructions)\b|\b(repeat|print|output) (everything|all|the "
-        r"text|the words) (above|before this)\b|\b(text|everything|words) above starting with\b",
+        r"(prompt|instructions)|prompt|instructions|original instructions)\b|"
+        r"\b(repeat|print|output) (everything|all|the text|the words) (above|before this)\b|"
+        r"\b(text|everything|words) above starting with\b",
         after=r"^ ?(for (assembling|installing|using|the (desk|device|product|app|recipe))|to (assemble|install|use))",
     ),
     _rule(

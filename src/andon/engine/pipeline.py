@@ -130,7 +130,8 @@ class Outcome:
         """The decision of the guard that acted (the one that finished the run, else the last that flagged)."""
         decisions = [s.guard for s in self.steps if s.guard is not None and s.guard["action"] != "pass"]
         finishing = [d for d in decisions if d["action"] in ("block", "route")]
-        return (finishing or decisions or [None])[-1]
+        chosen = finishing or decisions
+        return chosen[-1] if chosen else None
 
     @property
     def cached(self) -> bool:

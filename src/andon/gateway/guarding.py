@@ -80,10 +80,16 @@ def guard_notifications(config: WorkspaceConfig, call: Call, review_id: str | No
             (t("guard.notify.field.checks", language=language), checks),
             (t("guard.notify.field.review", language=language), review_id),
         ),
-        data={"feature": call.feature, "review_id": review_id, "trace_id": call.trace_id,
-              "version_id": call.version.id if call.version else None, "action": "route",
-              "checks": decision["checks"], "rules": sorted({f["rule"] for f in decision["findings"]}),
-              "priority": call.review_priority},  # fmt: skip
+        data={
+            "feature": call.feature,
+            "review_id": review_id,
+            "trace_id": call.trace_id,
+            "version_id": call.version.id if call.version else None,
+            "action": "route",
+            "checks": decision["checks"],
+            "rules": sorted({f["rule"] for f in decision["findings"]}),
+            "priority": call.review_priority,
+        },
     )
     return message_notifications(config, message, subject=review_id, step="guard", notifiers=names)
 

@@ -41,7 +41,7 @@ RulesFor = Callable[[ReviewItem], DecisionCheck]  # the rules of an item's featu
 def list_items(
     store: Store, feature: str | None = None, *, status: str | None = "pending", limit: int = 100
 ) -> list[ReviewItem]:
-    """Items by priority (a guard's route first), then oldest first (pending ones by default; ``status=None`` for all)."""
+    """Items by priority (a guard's route first), then oldest first (pending ones by default; ``status=None``: all)."""
     if status not in (None, "pending", "decided"):
         raise ConfigError(t("house2.review.status", status=status), hint=t("house2.review.status_hint"))
     return [ReviewItem.from_row(r) for r in store.list_review_items(feature, status=status, limit=limit)]

@@ -744,10 +744,12 @@ class ConsentRow(Base):
     improve: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may be used to improve the feature
     updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # --- guard ---
 # A guard's route (issue 15) puts an item at the head of the review queue: a person at risk is not kept
 # waiting behind older routine items (migration 0016). Added here, not in the row class, to keep it fenced.
-setattr(ReviewItemRow, "priority", mapped_column(Integer, default=0, server_default="0", nullable=False))
+ReviewItemRow.priority = mapped_column(Integer, default=0, server_default="0", nullable=False)
 Index("ix_review_items_status_priority_created_at", ReviewItemRow.__table__.c.status,
       ReviewItemRow.__table__.c.priority, ReviewItemRow.__table__.c.created_at)  # fmt: skip
 # --- end guard ---

@@ -22,9 +22,7 @@ def upgrade() -> None:
     """Add review_items.priority (0 for every item there is) and the index the queue is read by."""
     with op.batch_alter_table("review_items") as batch:
         batch.add_column(sa.Column("priority", sa.Integer(), server_default="0", nullable=False))
-    op.create_index(
-        "ix_review_items_status_priority_created_at", "review_items", ["status", "priority", "created_at"]
-    )
+    op.create_index("ix_review_items_status_priority_created_at", "review_items", ["status", "priority", "created_at"])
 
 
 def downgrade() -> None:
