@@ -103,15 +103,15 @@ def test_items_are_queued_listed_and_found_by_prefix(store: Store) -> None:
 class WiderItem(ReviewItem):
     """A review item with a field the table has no column for (as if the dataclass grew one)."""
 
-    priority: int = 0
+    escalation: int = 0  # a made-up field (priority became a real column with the guard)
 
 
 def test_both_ways_into_the_store_map_an_item_to_a_row_the_same_way(store: Store) -> None:
     # Queued directly, or beside the trace the gateway writes: one mapping, so the same refusal and defaults.
-    wide = WiderItem(id=new_id("rev"), feature="listing", reason="shadow", trace_id=new_id("trc"), priority=3)
-    with pytest.raises(ValueError, match="priority"):
+    wide = WiderItem(id=new_id("rev"), feature="listing", reason="shadow", trace_id=new_id("trc"), escalation=3)
+    with pytest.raises(ValueError, match="escalation"):
         store.add_review_items([wide])
-    with pytest.raises(ValueError, match="priority"):
+    with pytest.raises(ValueError, match="escalation"):
         store.save_traces([trace_for(wide, "full")], review_items=[wide])
     assert store.review_counts() == {}
     direct, beside = item(1), item(2, trace_id=new_id("trc"))

@@ -23,6 +23,7 @@ from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
 from andon.config.durations import parse_duration as parse_duration
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
+from andon.config.guard import GuardSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.rollout import RolloutConfig
@@ -70,7 +71,7 @@ class Params(_Strict):
 
 
 class Step(_Strict):
-    """One step of a version: a model call, or a ``python`` rule check that may finish the pipeline."""
+    """One step of a version: a model call, a ``python`` rule check, or a ``guard``; the last two may finish it."""
 
     name: Name = "main"
     provider: str | None = Field(default=None, description="A name under `providers:`.")
@@ -87,6 +88,14 @@ class Step(_Strict):
     python: str | None = Field(
         default=None, description="`package.module:function` run instead of a model (a rule check)."
     )
+    guard: GuardSpec | None = Field(
+        default=None, description="Safety checks before (on: input) or after (on: output) the model (issue 15)."
+    )
+
+    @property
+    def kind(self) -> Literal["model", "python", "guard"]:
+        """What the step is: a model call, a rule function, or a guard."""
+        return "guard" if self.guard is not None else "python" if self.python is not None else "model"
 
     @field_validator("python")
     @classmethod
@@ -97,6 +106,11 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _kind(self) -> Step:
+        if self.guard is not None:
+            given = [f for f in ("python", "prompt", "system", "output_schema") if getattr(self, f) is not None]
+            if given or self.images or (self.provider or "guard") != "guard":
+                raise ValueError(t("guard.config.step_fields", fields=", ".join(given or ["provider", "images"])))
+            return self
         if self.python is None and self.prompt is None:
             raise ValueError(t("house2.schema.step_kind"))
         if self.python is not None and (self.prompt is not None or self.system is not None):
@@ -133,6 +147,13 @@ class VersionSpec(_Strict):
                 raise ValueError(t("house2.schema.step_names", names=names))
         return self
 
+    @field_validator("steps")
+    @classmethod
+    def _guards(cls, steps: list[Step] | None) -> list[Step] | None:
+        if steps:
+            _check_guards(steps)  # here, not in the model's validator: the error points at `steps:`
+        return steps
+
     def normalized_steps(self) -> list[Step]:
         """The version as a list of steps; the inline form becomes one step named ``main``."""
         if self.steps is not None:
@@ -149,6 +170,15 @@ class VersionSpec(_Strict):
                 python=self.python,
             )
         ]
+
+
+def _check_guards(steps: list[Step]) -> None:
+    """A version needs a step that answers; an output guard needs a step before it whose answer it reads."""
+    if all(step.kind == "guard" for step in steps):
+        raise ValueError(t("guard.config.only_guards"))
+    for index, step in enumerate(steps):
+        if step.guard is not None and step.guard.on == "output" and index == 0:
+            raise ValueError(t("guard.config.output_first", step=step.name))
 
 
 class Price(_Strict):

@@ -13,12 +13,13 @@ import jsonschema
 
 from andon.config.schema import Params, Step
 from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
+from andon.engine.guard import DEFAULT_INSTRUCTIONS, evaluate, input_texts, output_texts
 from andon.engine.masking import Masker, MaskPolicy
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
-from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse
+from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
 from andon.store.records import OutputRecord, new_id
-from andon.versions.canonical import Version
+from andon.versions.canonical import GUARD_PROVIDER, RULE_PROVIDERS, Version
 from andon.versions.render import render_messages
 
 
@@ -59,6 +60,12 @@ class StepRecord:
     raw: Any = None
     endpoint: dict[str, Any] | None = None
     masking: dict[str, Any] | None = None  # with send: masked, the placeholder types and counts (never values)
+    guard: dict[str, Any] | None = None  # a guard step's decision (engine.guard.GuardDecision.to_json)
+
+    @property
+    def calls_model(self) -> bool:
+        """Whether a model answered in this step (a guard only when its classifier model was asked)."""
+        return self.provider not in RULE_PROVIDERS or (self.provider == GUARD_PROVIDER and self.attempts > 0)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form kept in the output record."""
@@ -68,6 +75,7 @@ class StepRecord:
             "model": self.model,
             **({"endpoint": self.endpoint} if self.endpoint else {}),
             **({"masking": self.masking} if self.masking else {}),
+            **({"guard": self.guard} if self.guard else {}),
             "params": self.params,
             "messages": self.messages,
             "started_at": self.started_at.isoformat(),
@@ -118,9 +126,17 @@ class Outcome:
         return (self.finished_at - self.started_at).total_seconds() * 1000
 
     @property
+    def guard(self) -> dict[str, Any] | None:
+        """The decision of the guard that acted (the one that finished the run, else the last that flagged)."""
+        decisions = [s.guard for s in self.steps if s.guard is not None and s.guard["action"] != "pass"]
+        finishing = [d for d in decisions if d["action"] in ("block", "route")]
+        chosen = finishing or decisions
+        return chosen[-1] if chosen else None
+
+    @property
     def cached(self) -> bool:
         """True when every model step came from the response cache."""
-        model_steps = [s for s in self.steps if s.provider != "python"]
+        model_steps = [s for s in self.steps if s.calls_model]
         return bool(model_steps) and all(s.cached for s in model_steps)
 
     @property
@@ -133,7 +149,7 @@ class Outcome:
 
         A pipeline a rule finished before any model call costs 0 (currency None: any currency).
         """
-        model_steps = [s for s in self.steps if s.provider != "python"]
+        model_steps = [s for s in self.steps if s.calls_model]
         if not model_steps:
             return 0.0, None
         currencies = {s.currency for s in model_steps}
@@ -204,7 +220,10 @@ async def run_version(
     if masker is not None:
         masker.reserve(dict(variables))
     for step in version.steps:
-        record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker)
+        if step.guard is not None:
+            record = await _run_guard(step, scope, outcome, providers, masker)
+        else:
+            record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker)
         outcome.steps.append(record)
         if record.error is not None:
             outcome.status, outcome.error = "error", record.error
@@ -274,6 +293,70 @@ async def _run_step(
         record.masking = masked.provenance()
     record.finished_at = _now()
     return record
+
+
+async def _run_guard(
+    step: Step, scope: dict[str, Any], outcome: Outcome, providers: ProviderLookup, masker: Masker | None
+) -> StepRecord:
+    """A guard step: its checks over the input or the answer so far; block and route finish the run.
+
+    A block answers with the safe answer; a route (a person answers) keeps the answer so far as the
+    reviewer's suggestion; a flag or a pass hands the answer so far on unchanged.
+    """
+    assert step.guard is not None
+    spec = step.guard
+    started = _now()
+    record = StepRecord(step.name, GUARD_PROVIDER, step.model or "builtin", {}, [], started, started)
+    if spec.on == "input":
+        texts = input_texts(spec, scope)
+    else:
+        texts = output_texts(outcome.output_text, outcome.output_json)
+        record.text, record.parsed = outcome.output_text, outcome.output_json
+    decision = await evaluate(step.name, spec, texts, _classifier(step, record, providers, masker))
+    if decision.action == "block":
+        record.text, record.parsed, record.finished = decision.answer, None, True
+    elif decision.action == "route":
+        record.finished = True
+    record.guard = {**decision.to_json(), "language": decision.language,
+                    **({"priority": decision.priority} if decision.action == "route" else {}),
+                    **({"notify": decision.notify} if decision.notify is not None else {})}  # fmt: skip
+    record.finished_at = _now()
+    record.latency_ms = (record.finished_at - started).total_seconds() * 1000
+    return record
+
+
+def _classifier(step: Step, record: StepRecord, providers: ProviderLookup, masker: Masker | None) -> Any:
+    """The guard's classifier as ``text -> reply``, counting its tokens and cost into the guard's record.
+
+    With ``send: masked`` it is sent the masked text, like any other model.
+    """
+    assert step.guard is not None
+    check = step.guard.checks.get("classifier")
+    if check is None or check.provider is None:
+        return None
+    provider_name, model = check.provider, check.model or ""
+    instructions = check.instructions or DEFAULT_INSTRUCTIONS
+
+    async def classify(text: str) -> str:
+        if masker is not None:
+            text = masker.mask(text)
+        messages = (Message("system", (TextPart(instructions),)), Message("user", (TextPart(text),)))
+        request = ProviderRequest(model=model, messages=messages, params=Params(temperature=0, max_tokens=16),
+                                  variables={"text": text})  # fmt: skip
+        response = await providers.provider(provider_name).complete(request)
+        if response.input_tokens or response.output_tokens or response.cost is not None:
+            record.attempts += 1  # a model answered (a rule function reports no tokens and costs nothing)
+        record.input_tokens += response.input_tokens
+        record.output_tokens += response.output_tokens
+        priced = providers.price(provider_name, model, response.input_tokens, response.output_tokens)
+        if response.cost is None and priced is not None:
+            response.cost, response.currency = priced
+        if response.cost is not None:
+            record.cost, record.currency = (record.cost or 0.0) + response.cost, response.currency
+        record.model = f"builtin+{provider_name}/{response.model or model}"
+        return response.text or (str(response.parsed) if response.parsed is not None else "")
+
+    return classify
 
 
 def _step_endpoint(version: Version, step_name: str) -> dict[str, Any] | None:

@@ -68,6 +68,10 @@ class InvokeResponse(BaseModel):
         default=False, description="An AI made this answer (also the X-Andon-AI-Generated header); false for humans."
     )
     ai_notice: str | None = Field(default=None, description="The notice to show with an AI-made answer.")
+    guard: dict[str, Any] | None = Field(
+        default=None,
+        description="What a guard step did, when one acted: action (block, route, flag), checks, findings.",
+    )
 
 
 def _at_least_one(*branches: tuple[str, dict[str, Any]]) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class Call:
     provider_ms: float = 0.0
     ai_generated: bool = False  # the answer carries the AI notice (``gateway.disclosure``)
     split_tags: dict[str, str] = field(default_factory=dict)  # the rollout and arm that chose the version
+    guard: dict[str, Any] | None = None  # the decision of the guard that acted (``gateway.guarding``)
+    review_priority: int = 0  # the review item's priority (a guard's route puts it first)
 
 
 def ms_since(started: float) -> float:

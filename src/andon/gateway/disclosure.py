@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from andon.config.schema import FeatureConfig
 from andon.gateway.call import Call
 from andon.messages import available_languages, current_language, t
-from andon.versions.canonical import PYTHON_PROVIDER
+from andon.versions.canonical import GUARD_PROVIDER, RULE_PROVIDERS
 
 HEADER = "X-Andon-AI-Generated"
 _AI_ROUTES = frozenset({"ai", "shadow", "fallback"})
@@ -21,8 +21,11 @@ _AI_ROUTES = frozenset({"ai", "shadow", "fallback"})
 def _model_made(call: Call) -> bool:
     """Whether a model (not a rule) made the answer: the served steps, or for a cache hit the version's."""
     if call.served is not None:
-        return any(step.provider != PYTHON_PROVIDER for step in call.served.steps)
-    return call.version is not None and any(step.python is None for step in call.version.steps)
+        steps = call.served.steps
+        if steps and steps[-1].provider == GUARD_PROVIDER and steps[-1].finished:
+            return False  # a guard's safe answer is andon's fixed text, not a model's
+        return any(step.provider not in RULE_PROVIDERS for step in steps)
+    return call.version is not None and any(step.kind == "model" for step in call.version.steps)
 
 
 def ai_generated(feature: FeatureConfig | None, call: Call) -> bool:

@@ -27,6 +27,7 @@ from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError,
 from andon.gateway.call import Call, ms_since
 from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
 from andon.gateway.disclosure import ai_generated, notices
+from andon.gateway.guarding import apply_guard, check_notifiers, guard_notifications, screened_clean
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.redact import StoragePolicy
@@ -41,6 +42,7 @@ from andon.store.records import new_id
 from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
 from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
 from andon.watch.monitors import probe_share
+from andon.watch.outbox import deliver_due
 from andon.workspace import Workspace
 
 log = logging.getLogger("andon.gateway")
@@ -126,6 +128,7 @@ class Gateway:
         self._prune_task: asyncio.Task[None] | None = None
         self._probes: set[asyncio.Task[None]] = set()
         self._probe_credit: dict[str, float] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()  # a guard's notifications, sent at once
         self._started = False
 
     # --- life cycle ---------------------------------------------------------------------------------
@@ -147,6 +150,7 @@ class Gateway:
                 await self._prune_task
             self._prune_task = None
         await self.settle_probes()
+        await self.settle_deliveries()
         await self.writer.stop()
         if self._own_fetcher is not None:
             await self._own_fetcher.aclose()
@@ -159,6 +163,7 @@ class Gateway:
     def _load(self) -> None:
         for name, feature in self.config.features.items():
             declared = self.ws.sync_versions(name)
+            check_notifiers(self.config, name, declared)
             self._declared[name] = declared
             for version in declared:
                 self._by_id[(name, version.id)] = version
@@ -293,7 +298,7 @@ class Gateway:
             await serve_stopped(call, config.serve.routing, reason, values, version=self._version,
                                 prepare=self._prepare_images, run=self._run)  # fmt: skip
             return await self._finish(call)
-        if self.answer_cache is not None and config.serve.cache.enabled:
+        if self.answer_cache is not None and config.serve.cache.enabled and screened_clean(call.version, values):
             await self._lookup_cache(call)
         if call.cached is None:
             prepared = await self._prepare_images(call.version, values)
@@ -304,6 +309,8 @@ class Gateway:
                 return await self._finish(call)
             call.served = outcome
             call.output_text, call.output_json = outcome.output_text, outcome.output_json
+            if apply_guard(call, outcome) in ("route", "block"):
+                return await self._finish(call)  # a person answers, or the safe answer stands: no other routing
         await route(call, config.serve.routing, self._policies.get(feature))
         return await self._finish(call)
 
@@ -359,6 +366,24 @@ class Gateway:
         except Exception:
             # A probe only measures: whatever befalls it, the call it shadows was answered by the fallback.
             log.exception("the shadow probe of %s failed", call.feature)
+
+    def _deliver_now(self) -> None:
+        """Send the outbox's due notifications now, in the background (a watcher may send them too: leases)."""
+        task = asyncio.create_task(self._deliver(), name="andon-guard-notify")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self) -> None:
+        try:
+            await deliver_due(self.ws)
+        except Exception:
+            # The rows stay in the outbox: the next delivery (or `andon watch`) sends them.
+            log.exception("delivering a guard's notification failed; it stays in the outbox")
+
+    async def settle_deliveries(self) -> None:
+        """Wait until every notification delivery started so far has finished."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
 
     async def settle_probes(self) -> None:
         """Wait until every shadow probe started so far has its trace committed (or has failed)."""
@@ -483,7 +508,10 @@ class Gateway:
         # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
         # event loop goes on answering other calls (and /healthz) meanwhile.
         trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call, now=self.clock())
-        await self.writer.write(trace, records, review_items)
+        notifications = guard_notifications(self.config, call, review_id)
+        await self.writer.write(trace, records, review_items, notifications)
+        if notifications:
+            self._deliver_now()
         self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
         await self._remember(call)
         answer_hidden = call.route == "human"  # a human decides: the AI's answer is only a suggestion
@@ -507,6 +535,7 @@ class Gateway:
             currency=trace.currency,
             ai_generated=call.ai_generated and not answer_hidden,
             ai_notice=notices(feature) if call.ai_generated and not answer_hidden else None,
+            guard=call.guard,
         )
 
     async def _remember(self, call: Call) -> None:
@@ -520,6 +549,7 @@ class Gateway:
             or call.status != "ok"
             or call.route not in ("ai", "shadow")
             or call.version is None
+            or call.guard is not None  # a guard acted: the next such call must meet the guard again
         ):
             return
         try:

@@ -28,6 +28,7 @@ from andon.gateway.redact import StoragePolicy, input_hash
 from andon.messages import t
 from andon.store import Store
 from andon.store.models import utcnow
+from andon.store.outbox import NewNotification
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
 
 log = logging.getLogger("andon.gateway")
@@ -46,6 +47,7 @@ class _Pending:
     review_items: Sequence[ReviewItem]
     future: asyncio.Future[None]
     enqueued: float = field(default_factory=time.monotonic)
+    notifications: Sequence[NewNotification] = ()
 
 
 @dataclass(slots=True)
@@ -113,13 +115,21 @@ class TraceWriter:
             self._executor = None
 
     async def write(
-        self, trace: TraceRecord, outputs: Sequence[OutputRecord] = (), review_items: Sequence[ReviewItem] = ()
+        self,
+        trace: TraceRecord,
+        outputs: Sequence[OutputRecord] = (),
+        review_items: Sequence[ReviewItem] = (),
+        notifications: Sequence[NewNotification] = (),
     ) -> None:
-        """Queue one trace and wait until the transaction holding it commits; raise TraceWriteError if not."""
+        """Queue one trace and wait until the transaction holding it commits; raise TraceWriteError if not.
+
+        ``notifications`` (a guard's route) go into the outbox in that same transaction.
+        """
         if not self.running:
             raise TraceWriteError(t("house3.tracing.stopped"), hint=t("house3.tracing.stopped_hint"))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(trace, tuple(outputs), tuple(review_items), future))
+        pending = _Pending(trace, tuple(outputs), tuple(review_items), future, notifications=tuple(notifications))
+        self._pending.append(pending)
         self._wake.set()
         if len(self._pending) >= self._max:
             self._full.set()
@@ -178,8 +188,9 @@ class TraceWriter:
         traces = [p.trace for p in batch]
         outputs = [o for p in batch for o in p.outputs]
         reviews: list[Any] = [item for p in batch for item in p.review_items]
+        notes = [note for p in batch for note in p.notifications]
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews)
+        await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews, notes)
 
     def _done(self, batch: list[_Pending], started: float) -> None:
         self.stats.commits += 1
@@ -267,6 +278,7 @@ def stored_forms(
             input=policy.input(call.variables),
             suggestion_text=policy.text(call.output_text),
             suggestion_json=policy.value(call.output_json),
+            priority=call.review_priority,
         )
         review_items.append(item)
         review_id = item.id
@@ -302,10 +314,17 @@ def stored_forms(
         session_id=call.caller.session_id,
         tenant=call.caller.tenant,
         api_key_id=call.caller.api_key_id,
-        tags={**policy.tags(call.caller.tags), **call.split_tags},  # ours after the client's: theirs cannot fake an arm
+        tags={**policy.tags(_guard_tags(call)), **call.split_tags},  # ours after the client's: theirs cannot fake an arm
         note="; ".join(call.notes) or None,
     )
     return trace, records, review_items, review_id
+
+
+def _guard_tags(call: Call) -> dict[str, Any]:
+    """The caller's tags, plus the guard's action and checks when one acted (monitors can count them)."""
+    if call.guard is None:
+        return call.caller.tags
+    return {**call.caller.tags, "guard": {"action": call.guard["action"], "checks": call.guard["checks"]}}
 
 
 def _stored_record(record: OutputRecord, policy: StoragePolicy) -> OutputRecord:

@@ -44,6 +44,7 @@ class InvokeResult:
     currency: str | None = None
     ai_generated: bool = False  # an AI made the answer: the HTTP face adds the marker and the notice
     ai_notice: dict[str, str] | None = None  # the notice per language, when ai_generated
+    guard: dict[str, Any] | None = None  # what a guard did (action, checks, rules), when one acted
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from andon.review.answer import parse_answer, with_value
 from andon.store import Store
 from andon.store.records import ReviewItem as ReviewItem  # the queue's noun; a plain record of the store
 
-ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback"]
+ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback", "guard"]
 ReviewStatus = Literal["pending", "decided"]
 MAX_LABEL = 200  # the label column's width
 MAX_COMMENT = 10_000
@@ -41,7 +41,7 @@ RulesFor = Callable[[ReviewItem], DecisionCheck]  # the rules of an item's featu
 def list_items(
     store: Store, feature: str | None = None, *, status: str | None = "pending", limit: int = 100
 ) -> list[ReviewItem]:
-    """Items oldest first (pending ones by default; ``status=None`` for all)."""
+    """Items by priority (a guard's route first), then oldest first (pending ones by default; ``status=None``: all)."""
     if status not in (None, "pending", "decided"):
         raise ConfigError(t("house2.review.status", status=status), hint=t("house2.review.status_hint"))
     return [ReviewItem.from_row(r) for r in store.list_review_items(feature, status=status, limit=limit)]

@@ -797,3 +797,10 @@ class RolloutEventRow(Base):
 
 
 # --- end rollout ---
+# --- guard ---
+# A guard's route (issue 15) puts an item at the head of the review queue: a person at risk is not kept
+# waiting behind older routine items (migration 0016). Added here, not in the row class, to keep it fenced.
+ReviewItemRow.priority = mapped_column(Integer, default=0, server_default="0", nullable=False)
+Index("ix_review_items_status_priority_created_at", ReviewItemRow.__table__.c.status,
+      ReviewItemRow.__table__.c.priority, ReviewItemRow.__table__.c.created_at)  # fmt: skip
+# --- end guard ---

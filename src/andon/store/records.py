@@ -133,7 +133,7 @@ class ReviewItem:
 
     id: str
     feature: str
-    reason: str  # stopped | low_confidence | policy | shadow | fallback
+    reason: str  # stopped | low_confidence | policy | shadow | fallback | guard
     trace_id: str | None = None
     version_id: str | None = None
     status: str = "pending"  # pending | decided
@@ -147,6 +147,7 @@ class ReviewItem:
     decided_at: datetime | None = None
     exported_at: datetime | None = None
     created_at: datetime = field(default_factory=utcnow)
+    priority: int = 0  # higher first in the pending queue (a guard's route: 100 by default)
 
     @classmethod
     def new(cls, feature: str, reason: str, **values: Any) -> ReviewItem:

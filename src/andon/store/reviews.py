@@ -57,9 +57,14 @@ class ReviewsMixin(StoreBase):
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Items, oldest first (the order a reviewer works through them), optionally of one feature and status."""
-        order = ReviewItemRow.created_at.desc() if newest_first else ReviewItemRow.created_at
-        query = select(ReviewItemRow).order_by(order, ReviewItemRow.id).limit(limit)
+        """Items, highest priority then oldest first (the order a reviewer works through them), optionally of one
+        feature and status; ``newest_first`` lists by time alone."""
+        if newest_first:
+            query = select(ReviewItemRow).order_by(ReviewItemRow.created_at.desc(), ReviewItemRow.id)
+        else:
+            priority = ReviewItemRow.__table__.c.priority
+            query = select(ReviewItemRow).order_by(priority.desc(), ReviewItemRow.created_at, ReviewItemRow.id)
+        query = query.limit(limit)
         if feature is not None:
             query = query.where(ReviewItemRow.feature == feature)
         if status is not None:

@@ -19,6 +19,7 @@ from andon.errors import ConfigError, NotFoundError
 from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
+from andon.store.outbox import NewNotification, enqueue
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
 from andon.store.refs import get_by_ref
 from andon.store.reviews import review_row
@@ -78,8 +79,10 @@ class TracesMixin(StoreBase):
         traces: Sequence[TraceRecord],
         outputs: Sequence[OutputRecord] = (),
         review_items: Sequence[ReviewItem] = (),
+        notifications: Sequence[NewNotification] = (),
     ) -> None:
-        """Store traces with their outputs (provenance) and review items in ONE transaction: all or nothing."""
+        """Store traces with their outputs (provenance), review items and outbox notifications in ONE
+        transaction: all or nothing."""
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
         trace_rows = [{name: getattr(t, name) for name in TRACE_COLUMNS} for t in traces]
         review_rows = [review_row(item) for item in review_items]
@@ -90,6 +93,8 @@ class TracesMixin(StoreBase):
                 session.execute(insert(TraceRow), trace_rows)
             if review_rows:
                 session.execute(insert(ReviewItemRow), review_rows)
+            if notifications:
+                enqueue(self, session, notifications, utcnow())
 
     def get_trace(self, ref: str) -> dict[str, Any]:
         """A trace's columns by id, or by a unique id prefix of at least 6 characters."""

@@ -16,6 +16,9 @@ from andon.providers.endpoint import endpoint_identity
 
 CANONICAL_FORMAT = 1
 PYTHON_PROVIDER = "python"
+GUARD_PROVIDER = "guard"  # a guard step's provider in provenance: andon's own checks, not a model
+RULE_PROVIDERS = frozenset({PYTHON_PROVIDER, GUARD_PROVIDER})
+GUARD_MODULES = ("andon.engine.guard", "andon.engine.guard_rules")  # their bytes are part of a guarded version's id
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
     """Fill the provider and model a step leaves implicit, so the id names exactly what runs."""
     if step.python is not None:
         return step.model_copy(update={"provider": PYTHON_PROVIDER, "model": step.python})
+    if step.guard is not None:
+        return _resolve_guard(step, config, where)
     provider = step.provider
     if provider is None:
         model_providers = [n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER]
@@ -68,6 +73,32 @@ def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
     return step.model_copy(update={"provider": provider, "model": model})
 
 
+def _resolve_guard(step: Step, config: WorkspaceConfig, where: str) -> Step:
+    """A guard step names its classifier's provider and model, so the id says which model screens."""
+    assert step.guard is not None
+    checks = dict(step.guard.checks)
+    classifier = checks.get("classifier")
+    if classifier is not None and classifier.provider is not None:
+        at = f"{where}.steps.{step.name}.guard.checks.classifier"
+        provider = config.providers.get(classifier.provider)
+        if provider is None:
+            raise ConfigError(
+                t("guard.config.classifier_unknown", provider=classifier.provider),
+                where=at,
+                hint=t("guard.config.classifier_unknown_hint", known=", ".join(config.providers) or "-"),
+            )
+        model = classifier.model or provider.model
+        if model is None:
+            raise ConfigError(
+                t("guard.config.classifier_model", provider=classifier.provider),
+                where=at,
+                hint=t("guard.config.classifier_model_hint"),
+            )
+        checks["classifier"] = classifier.model_copy(update={"model": model})
+    guard = step.guard.model_copy(update={"checks": checks})
+    return step.model_copy(update={"provider": GUARD_PROVIDER, "model": "builtin", "guard": guard})
+
+
 def _python_source_digest(dotted: str) -> str:
     """sha256 of the module file behind ``pkg.mod:fn``, so editing a rule makes a new version."""
     module = dotted.split(":", 1)[0]
@@ -81,7 +112,7 @@ def _python_source_digest(dotted: str) -> str:
 
 
 # Keys of a step's content that are derived from the workspace, not fields of the step itself.
-_DERIVED_KEYS = ("python_source_sha256", "endpoint")
+_DERIVED_KEYS = ("python_source_sha256", "endpoint", "guard_rules_sha256")
 
 
 def step_content(step: Step, config: WorkspaceConfig | None = None) -> dict[str, Any]:
@@ -94,6 +125,9 @@ def step_content(step: Step, config: WorkspaceConfig | None = None) -> dict[str,
     data["name"] = step.name
     if step.python is not None:
         data["python_source_sha256"] = _python_source_digest(step.python)
+    elif step.guard is not None:
+        digests = "".join(_python_source_digest(f"{module}:_") for module in GUARD_MODULES)
+        data["guard_rules_sha256"] = hashlib.sha256(digests.encode("ascii")).hexdigest()
     elif config is not None and step.provider in config.providers:
         endpoint = endpoint_identity(config.providers[step.provider])
         if endpoint:
