@@ -8,6 +8,7 @@ English and Korean, is andon's own and lives in the message catalogue (``risk.re
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -69,6 +70,9 @@ def tier_rank(tier: Tier) -> int:
 
 def _known_reason(value: str) -> str:
     if value not in BY_ID:
+        close = difflib.get_close_matches(value, list(BY_ID), n=1)
+        if close:
+            raise ValueError(t("risk.config.unknown_reason_close", reason=value, close=close[0]))
         raise ValueError(t("risk.config.unknown_reason", reason=value, known=", ".join(BY_ID)))
     return value
 
@@ -83,7 +87,8 @@ class RiskConfig(BaseModel):
 
     tier: Tier = Field(description="minimal, limited or high-impact.")
     reasons: list[Reason] = Field(
-        default_factory=list, description="Checklist ids (see `andon dossier --checklist`), e.g. talks-with-people."
+        default_factory=list,
+        validate_default=True,  # a tier above minimal without reasons is an error too description="Checklist ids (see `andon dossier --checklist`), e.g. talks-with-people."
     )
 
     @field_validator("reasons")

@@ -26,7 +26,7 @@ from andon.evals.summarize import Conversion
 from andon.messages import t
 from andon.review.queue import suggested_label
 from andon.store.records import ReviewItem, RunRecord
-from andon.versions.canonical import version_from_content
+from andon.versions.canonical import Version
 from andon.versions.diff import diff_versions
 from andon.watch.incidents import list_incidents
 from andon.workspace import Workspace
@@ -187,7 +187,8 @@ def _versions(ctx: _Ctx) -> list[Statement]:
     out: list[Statement] = []
     previous = None
     for record in history:
-        version = version_from_content(ctx.feature, record.name, record.content)
+        # Compared as stored, not rebuilt: a step kind this andon does not know must not hide the history.
+        version = Version(ctx.feature, record.name, record.id, (), record.content)
         refs = [version_ref(record.id)]
         if record.name in ctx.config.versions:
             refs.append(ctx.line("versions", record.name))
