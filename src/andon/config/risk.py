@@ -88,7 +88,8 @@ class RiskConfig(BaseModel):
     tier: Tier = Field(description="minimal, limited or high-impact.")
     reasons: list[Reason] = Field(
         default_factory=list,
-        validate_default=True,  # a tier above minimal without reasons is an error too description="Checklist ids (see `andon dossier --checklist`), e.g. talks-with-people."
+        validate_default=True,  # a tier above minimal without reasons is an error too
+        description="Checklist ids (see `andon dossier --checklist`), e.g. talks-with-people.",
     )
 
     @field_validator("reasons")
