@@ -27,12 +27,14 @@ from andon.config.guard import GuardSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.rollout import RolloutConfig
+from andon.config.risk import RiskConfig
 from andon.messages import t
 
 __all__ = [
     "GRADER_TYPES",
     "CacheConfig",
     "DataUseConfig",
+    "DatasetConfig",
     "DisclosureConfig",
     "FeatureConfig",
     "GatewayConfig",
@@ -289,19 +291,63 @@ class ServeConfig(_Strict):
     data_use: DataUseConfig = Field(default_factory=DataUseConfig)
 
 
+def _dataset_shorthand(value: Any) -> Any:
+    return {"path": value} if isinstance(value, str) else value
+
+
+class DatasetConfig(_Strict):
+    """A feature's test cases: the file, and where they came from (its licence, source and the people's consent).
+
+    ``dataset: FILE`` is short for ``dataset: {path: FILE}``. It stands for its path where one is expected
+    (``Path(feature.dataset)``, ``str(feature.dataset)``), so code written for the short form keeps working.
+    """
+
+    path: str = Field(min_length=1, description="A YAML, JSONL or CSV file in the workspace.")
+    licence: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Its licence: an SPDX id (CC-BY-4.0) or `proprietary`."
+    )
+    source: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Where the cases come from: a URL, a team, a system."
+    )
+    consent: Literal["given", "not_needed", "unknown"] | None = Field(
+        default=None,
+        description="given: the people in the data agreed to this use; not_needed: synthetic, public or no personal "
+        "data; unknown: nobody knows yet.",
+    )
+
+    @field_validator("licence", "source")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(t("risk.config.blank"))
+        return value
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.path
+
+
 class FeatureConfig(BaseModel):
     """One AI feature: versions, the dataset and graders that evaluate them, and success criteria."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
+    owner: str | None = Field(default=None, description="Who answers for the feature (a person or team).")
+    risk: RiskConfig | None = Field(
+        default=None, description="Its risk tier (minimal, limited, high-impact) and the checklist reasons for it."
+    )
     chat_input: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_]\w*$",
         description="The variable a plain-text chat message fills (/v1/chat/completions).",
     )
     versions: dict[Name, VersionSpec] = Field(default_factory=dict)
-    dataset: str | None = Field(default=None, description="Test cases: a YAML, JSONL or CSV file in the workspace.")
+    dataset: Annotated[DatasetConfig | None, BeforeValidator(_dataset_shorthand)] = Field(
+        default=None, description="Test cases: a file in the workspace, or {path, licence, source, consent}."
+    )
     graders: list[GraderEntry] = Field(
         default_factory=list, description="Each grader's own fields depend on its `type` (see the grader types)."
     )

@@ -193,19 +193,20 @@ def _dataset(feature: FeatureConfig, loc: Loc, ctx: _Context) -> tuple[list[Case
     """The feature's cases (None without a dataset, or when it cannot be read) and the problems found."""
     if feature.dataset is None:
         return None, "", []
-    target = Path(feature.dataset)
+    name = feature.dataset.path
+    target = Path(name)
     target = target if target.is_absolute() else ctx.root / target
     if not target.is_file():
-        close = difflib.get_close_matches(feature.dataset, _dataset_files(ctx.root), n=1)
+        close = difflib.get_close_matches(name, _dataset_files(ctx.root), n=1)
         hint = t("check.did_you_mean", name=close[0]) if close else t("check.dataset_missing_hint", folder=ctx.root)
-        return None, feature.dataset, [_problem(ctx, loc, t("check.dataset_missing", file=feature.dataset), hint)]
+        return None, name, [_problem(ctx, loc, t("check.dataset_missing", file=name), hint)]
     try:
         dataset = load_dataset(target, ctx.root)
     except ConfigError as exc:  # the dataset's own error names its file and line
         if exc.where:
-            return None, feature.dataset, [Problem(exc.where, "", exc.message, exc.hint)]
-        return None, feature.dataset, [_problem(ctx, loc, exc.message, exc.hint)]
-    return dataset.cases, feature.dataset, []
+            return None, name, [Problem(exc.where, "", exc.message, exc.hint)]
+        return None, name, [_problem(ctx, loc, exc.message, exc.hint)]
+    return dataset.cases, name, []
 
 
 def _dataset_files(root: Path) -> list[str]:

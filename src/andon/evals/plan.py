@@ -59,7 +59,7 @@ def plan_run(
         names = ", ".join(ws.feature_names())
         raise ConfigError(t("evals.plan.no_feature"), hint=t("evals.plan.features", names=names))
     config = ws.feature(feature)
-    source = dataset or (Path(config.dataset) if config.dataset else None)
+    source = dataset or (Path(config.dataset.path) if config.dataset else None)
     if source is None:
         raise ConfigError(
             t("evals.plan.no_dataset", feature=feature), hint=t("evals.plan.no_dataset_hint", feature=feature)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -80,4 +81,8 @@ class AnswerCache(Protocol):
         api_key: str | None = None,
     ) -> None:
         """Keep a successful answer (never called for errors), as the caller's key's own unless shared."""
+        ...
+
+    def forget(self, entry_ids: Collection[int]) -> int:
+        """Drop entries deleted from the store (a user's traces) from memory; how many were held."""
         ...

@@ -193,7 +193,7 @@ def _dataset_cases(ws: Workspace, config: FeatureConfig) -> list[Case]:
     if config.dataset is None:
         return []
     try:
-        return load_dataset(Path(config.dataset), ws.root).cases
+        return load_dataset(Path(config.dataset.path), ws.root).cases
     except AndonError:
         return []  # an unreadable dataset takes its labels away, never the reviewer's ability to decide
 

@@ -28,6 +28,7 @@ from andon.store.db import (
     resolve_database_url,
 )
 from andon.store.deploy import DeployMixin
+from andon.store.dossier import DossierMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
@@ -56,6 +57,7 @@ class Store(
     KeysMixin,
     SemanticCacheMixin,
     DeployMixin,
+    DossierMixin,
     ReviewsMixin,
     IncidentsMixin,
     OutboxMixin,

@@ -7,7 +7,7 @@ trace with neither a user nor a tenant has no end user to ask, so the feature's 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -50,6 +50,8 @@ class DeletedCounts:
     feedback: int = 0
     review_items: int = 0
     cache_entries: int = 0
+    # The deleted cache entries' ids, so a running gateway drops them from its in-memory index too.
+    cache_ids: tuple[int, ...] = field(default=(), repr=False)
 
 
 def _consent(row: ConsentRow) -> Consent:
@@ -140,7 +142,11 @@ class TrustMixin(StoreBase):
                     )
                 )
                 reviews = session.execute(delete(ReviewItemRow).where(ReviewItemRow.trace_id.in_(trace_ids)))
-                cached = session.execute(delete(SemanticCacheRow).where(SemanticCacheRow.trace_id.in_(trace_ids)))
+                cache_ids = session.scalars(
+                    delete(SemanticCacheRow)
+                    .where(SemanticCacheRow.trace_id.in_(trace_ids))
+                    .returning(SemanticCacheRow.id)
+                ).all()
                 outputs = session.execute(delete(OutputRow).where(OutputRow.id.in_(output_ids)))
                 traces = session.execute(delete(TraceRow).where(TraceRow.id.in_(trace_ids)))
                 totals = DeletedCounts(
@@ -148,7 +154,8 @@ class TrustMixin(StoreBase):
                     totals.outputs + _count(outputs),
                     totals.feedback + _count(feedback),
                     totals.review_items + _count(reviews),
-                    totals.cache_entries + _count(cached),
+                    totals.cache_entries + len(cache_ids),
+                    (*totals.cache_ids, *cache_ids),
                 )
             if len(chunk) < _CHUNK:
                 return totals

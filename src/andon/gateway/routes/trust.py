@@ -98,4 +98,9 @@ async def delete_user_traces(
 ) -> DeletedOut:
     """Delete every trace of this user (within ``tenant``, when given) with its outputs, feedback and review items."""
     counts = await asyncio.to_thread(request_store(request).delete_user_traces, subject, tenant=tenant)
-    return DeletedOut(user=subject, **dataclasses.asdict(counts))
+    # Gone from the store, so no replica serves them; this one also drops them (and their texts) from memory.
+    answer_cache = getattr(request.app.state, "gateway", None) and request.app.state.gateway.answer_cache
+    if answer_cache is not None and counts.cache_ids:
+        answer_cache.forget(counts.cache_ids)
+    values = {k: v for k, v in dataclasses.asdict(counts).items() if k in DeletedOut.model_fields}
+    return DeletedOut(user=subject, **values)

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -386,12 +386,30 @@ class SemanticCache:
             entry = await asyncio.to_thread(
                 partial(self._store.semcache_get, now=now, not_before=not_before), candidate.id
             )
-            if entry is not None and _is_answer(entry):
+            if entry is None:
+                # Deleted (a user's traces, perhaps by another process) or expired: never a candidate again.
+                self.forget([candidate.id])
+                continue
+            if _is_answer(entry):
                 self._hits[entry.id] += 1
                 return CachedAnswer(
                     "semantic", entry.output_text, entry.output_json, candidate.similarity, entry.trace_id
                 )
         return None
+
+    def forget(self, entry_ids: Collection[int]) -> int:
+        """Drop entries deleted from the store from memory: index rows, their embeddings, pending hit counts."""
+        ids = set(entry_ids)
+        removed = 0
+        for index in list(self._indexes.values()):
+            texts = index.forget(ids)
+            removed += len(texts)
+            with self._memo_lock:
+                for text in texts:
+                    self._memo.pop(text, None)
+        for entry_id in ids:
+            self._hits.pop(entry_id, None)
+        return removed
 
     def _window(self, settings: CacheSettings) -> tuple[datetime, datetime]:
         # Served only if unexpired AND younger than the feature's current TTL (it may have been shortened).

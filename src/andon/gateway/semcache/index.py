@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,18 @@ class Index:
             keep = np.flatnonzero(self.expires[: self.size] > now)
             if keep.size < self.size:
                 self._keep(keep)
+
+    def forget(self, entry_ids: Collection[int]) -> list[str]:
+        """Drop the rows of ``entry_ids`` (deleted from the store); the request texts they held, for other memos."""
+        if not entry_ids:
+            return []
+        with self.lock:
+            gone = np.isin(self.ids[: self.size], np.fromiter(entry_ids, dtype=np.int64))
+            if not gone.any():
+                return []
+            texts = [self.texts[i] for i in np.flatnonzero(gone)]
+            self._keep(np.flatnonzero(~gone))
+            return texts
 
     def _drop_oldest(self, count: int, now: float) -> None:
         keep = np.flatnonzero(self.expires[: self.size] > now)
