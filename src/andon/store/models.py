@@ -468,6 +468,9 @@ class WatchPointRow(Base):
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)  # act | shadow | cooldown | resume
     mode: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the detector's expected (low, high) for the value, drawn as the Monitors chart's band (0020_webfinish)
+    band_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    band_high: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WatchLeaseRow(Base):
