@@ -11,11 +11,15 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
 from statistics import NormalDist
 
+import numpy as np
+import numpy.typing as npt
+
 from andon.errors import AndonError
 
 __all__ = [
     "StatisticsError",
     "binomial_test",
+    "bootstrap_index_blocks",
     "bootstrap_indices",
     "bootstrap_mean_interval",
     "cohen_kappa",
@@ -222,14 +226,31 @@ def bootstrap_indices(n: int, n_resamples: int = 2000, seed: int = 0) -> Iterato
 
     The building block for bootstrapping any per-case statistic (e.g. macro F1 over cases).
     """
+    for block in bootstrap_index_blocks(n, n_resamples, seed):
+        yield from block.tolist()
+
+
+INDEX_BLOCK = 2_000_000  # indices drawn per block: 16 MB of int64 whatever the run's size
+
+
+def bootstrap_index_blocks(n: int, n_resamples: int = 2000, seed: int = 0) -> Iterator[npt.NDArray[np.int64]]:
+    """The resamples of :func:`bootstrap_indices` as numpy blocks (rows × ``n``), drawn at numpy's speed.
+
+    The very indices ``random.Random(seed).choices(range(n), k=n)`` gives, resample after resample: numpy's
+    legacy generator is the same Mersenne Twister with the same 53-bit doubles, so it takes over the state of
+    ``random.Random(seed)`` and ``floor(random() * n)`` is computed alike.
+    """
     if n < 1:
         raise StatisticsError("bootstrap needs at least one case, got none", hint="check that the run has results")
     if n_resamples < 1:
         raise StatisticsError(f"n_resamples must be >= 1, got {n_resamples}")
-    rng = random.Random(seed)
-    population = range(n)
-    for _ in range(n_resamples):
-        yield rng.choices(population, k=n)
+    _, words, _ = random.Random(seed).getstate()
+    generator = np.random.RandomState()
+    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), words[-1]))
+    rows = max(1, INDEX_BLOCK // n)
+    for start in range(0, n_resamples, rows):
+        draws = generator.random_sample((min(rows, n_resamples - start), n))
+        yield np.floor(draws * float(n)).astype(np.int64)
 
 
 def _percentile_bounds(stats: list[float], confidence: float) -> tuple[float, float]:
@@ -245,7 +266,8 @@ def bootstrap_mean_interval(
     _check_confidence(confidence)
     _check_nonempty(values, "bootstrap_mean_interval")
     _check_finite(values, "bootstrap_mean_interval")
-    stats = [mean([values[i] for i in idx]) for idx in bootstrap_indices(len(values), n_resamples, seed)]
+    column = np.asarray(values, dtype=float)
+    stats = [mean(row) for block in bootstrap_index_blocks(len(values), n_resamples, seed) for row in column[block].tolist()]
     low, high = _percentile_bounds(stats, confidence)
     return (mean(values), low, high)
 
@@ -271,8 +293,10 @@ def paired_bootstrap_diff(
     _check_finite(a, "paired_bootstrap_diff")
     _check_finite(b, "paired_bootstrap_diff")
     diffs: list[float] = []
-    for idx in bootstrap_indices(len(a), n_resamples, seed):
-        diffs.append(statistic([b[i] for i in idx]) - statistic([a[i] for i in idx]))
+    a_column, b_column = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    for block in bootstrap_index_blocks(len(a), n_resamples, seed):
+        for a_row, b_row in zip(a_column[block].tolist(), b_column[block].tolist(), strict=True):
+            diffs.append(statistic(b_row) - statistic(a_row))
     at_most_zero = sum(1 for x in diffs if x <= 0)
     at_least_zero = sum(1 for x in diffs if x >= 0)
     p_value = min(1.0, 2 * (min(at_most_zero, at_least_zero) + 1) / (len(diffs) + 1))
