@@ -29,6 +29,7 @@ __all__ = [
     "newcombe_paired_interval",
     "paired_bootstrap_diff",
     "paired_permutation_test",
+    "QuantileOf",
     "percentiles",
     "quantile",
     "wilson_interval",
@@ -207,6 +208,22 @@ def quantile(values: Sequence[float], q: float) -> float:
     return _quantile_sorted(sorted(values), q)
 
 
+class QuantileOf:
+    """``quantile(values, q)`` as a statistic for :func:`paired_bootstrap_diff`, which sorts its resamples with
+    numpy (the same order, so the same value) instead of one ``sorted`` per resample."""
+
+    def __init__(self, q: float) -> None:
+        self.q = q
+
+    def __call__(self, values: Sequence[float]) -> float:
+        return quantile(values, self.q)
+
+    def of_rows(self, rows: npt.NDArray[np.float64]) -> list[float]:
+        """The statistic of each row of ``rows`` (finite values, checked by the caller)."""
+        ordered = np.sort(rows, axis=1)
+        return [_quantile_sorted(row, self.q) for row in ordered]
+
+
 def percentiles(values: Sequence[float]) -> dict[str, float]:
     """Latency-style summary: ``{p50, p90, p95, p99, mean, max}`` (linear-interpolated quantiles)."""
     _check_nonempty(values, "percentiles")
@@ -295,7 +312,11 @@ def paired_bootstrap_diff(
     diffs: list[float] = []
     a_column, b_column = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     for block in bootstrap_index_blocks(len(a), n_resamples, seed):
-        for a_row, b_row in zip(a_column[block].tolist(), b_column[block].tolist(), strict=True):
+        a_rows, b_rows = a_column[block], b_column[block]
+        if isinstance(statistic, QuantileOf):
+            diffs += [y - x for x, y in zip(statistic.of_rows(a_rows), statistic.of_rows(b_rows), strict=True)]
+            continue
+        for a_row, b_row in zip(a_rows.tolist(), b_rows.tolist(), strict=True):
             diffs.append(statistic(b_row) - statistic(a_row))
     at_most_zero = sum(1 for x in diffs if x <= 0)
     at_least_zero = sum(1 for x in diffs if x >= 0)
@@ -355,9 +376,41 @@ def paired_permutation_test(
     if (1 << m) <= n_permutations:
         hits = sum(1 for bits in range(1 << m) if extreme(bits))
         return min(1.0, hits / (1 << m))
-    rng = random.Random(seed)
-    hits = sum(1 for _ in range(n_permutations) if extreme(rng.getrandbits(m)))
+    hits = _monte_carlo_hits(tables, m, n_permutations, seed, total, threshold)
     return min(1.0, (hits + 1) / (n_permutations + 1))
+
+
+PATTERN_BLOCK = 4_000_000  # sign-pattern bytes looked up per block
+
+
+def sign_patterns(m: int, n: int, seed: int) -> Iterator[npt.NDArray[np.uint8]]:
+    """The bytes of ``random.Random(seed).getrandbits(m)``, ``n`` times, as numpy blocks (rows × ⌈m/8⌉, little
+    end first): the same Mersenne Twister words, the last one shifted as CPython does."""
+    _, words, _ = random.Random(seed).getstate()
+    generator = np.random.RandomState()
+    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), words[-1]))
+    n_words, n_bytes, spare = (m - 1) // 32 + 1, (m + 7) // 8, (-m) % 32
+    rows = max(1, PATTERN_BLOCK // n_bytes)
+    for start in range(0, n, rows):
+        drawn = generator.randint(0, 1 << 32, size=(min(rows, n - start), n_words), dtype=np.uint32)
+        drawn[:, -1] >>= np.uint32(spare)
+        yield drawn.astype("<u4").view(np.uint8)[:, :n_bytes]
+
+
+def _monte_carlo_hits(
+    tables: list[list[float]], m: int, n: int, seed: int, total: float, threshold: float
+) -> int:
+    """How many of ``n`` random sign patterns are as extreme as the observed sum (the Monte Carlo branch)."""
+    lookup = np.zeros((len(tables), 256))
+    for j, table in enumerate(tables):
+        lookup[j, : len(table)] = table
+    hits = 0
+    for block in sign_patterns(m, n, seed):
+        kept = np.zeros(len(block))
+        for j in range(len(tables)):  # byte by byte, left to right: the sums round as Python's sum() does
+            kept += lookup[j, block[:, j]]
+        hits += int(np.count_nonzero(np.abs(2.0 * kept - total) >= threshold))
+    return hits
 
 
 # --- agreement ---------------------------------------------------------------------------------------------
