@@ -145,7 +145,8 @@ def fill_okrs(ws: Workspace, key_results: int, checkins: int) -> list[str]:
         assert objective is not None
         kr = add_key_result(
             store, KeyResult(objective=objective.id, title=f"KR {k}: automatic approvals", owner=f"owner{k % TEAMS}",
-                             unit="%", start=40, target=70 if k % 3 else 20), actor="bench"
+                             unit="%", start=40, target=70 if k % 3 else 20,
+                             direction="increase" if k % 3 else "decrease"), actor="bench"
         )  # fmt: skip
         ids.append(kr.id)
     span = max((now - start).total_seconds(), 3600.0)

@@ -200,8 +200,13 @@ def measure(base_url: str, paths: dict[str, str], requests: int) -> dict[str, di
         for name, path in paths.items():
             print(f"  {name} …", file=sys.stderr, flush=True)
             began = time.perf_counter()
-            client.get(path, timeout=900).raise_for_status()  # a run's first view summarises every cell
+            first = client.get(path, timeout=900)
+            first.raise_for_status()
             first_ms = (time.perf_counter() - began) * 1000
+            while "data-computing" in first.text:  # a run's summary is built in the background: until it shows
+                time.sleep(0.2)
+                first = client.get(path, timeout=900)
+            ready_ms = (time.perf_counter() - began) * 1000
             times = []
             for _ in range(requests):
                 began = time.perf_counter()
@@ -212,6 +217,7 @@ def measure(base_url: str, paths: dict[str, str], requests: int) -> dict[str, di
             out[name] = {
                 "path": path,
                 "first_ms": round(first_ms, 1),
+                "ready_ms": round(ready_ms, 1),
                 "p50_ms": round(statistics.median(times), 1),
                 "p95_ms": round(cuts[18], 1),
             }
@@ -254,9 +260,9 @@ def main() -> None:
               f"{args.monitors} monitors × a week, {args.incidents:,} incidents, {args.krs} key results: {filled:.1f} s")
         with WebServer(folder) as server:
             figures = measure(server.base_url, paths, args.requests)
-    print(f"{'page':<28}{'first ms':>10}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'page':<28}{'first ms':>10}{'ready ms':>10}{'p50 ms':>10}{'p95 ms':>10}")
     for name, row in figures.items():
-        print(f"{name:<28}{row['first_ms']:>10}{row['p50_ms']:>10}{row['p95_ms']:>10}")
+        print(f"{name:<28}{row['first_ms']:>10}{row['ready_ms']:>10}{row['p50_ms']:>10}{row['p95_ms']:>10}")
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     name = "web_pages.json" if args.traces == 100_000 else f"web_pages_{args.traces}.json"
