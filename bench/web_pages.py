@@ -7,9 +7,10 @@ The workspace is the dashboard tests' (features ``menu`` and ``echo``) with ``--
 the last 24 hours (tenants, users, errors, fallbacks, two versions, words to search, every 100th with its
 provenance), a finished run of ``menu``'s two versions with ``--cells`` graded cells, and ``--items`` pending
 review items, ``--monitors`` monitors with a week of per-minute points each (80 % warn or fail), ``--incidents``
-incidents and ``--krs`` key results with ``--checkins`` check-ins (``bench.web_fill``); the app is the one ``andon serve`` runs, under uvicorn in a thread. Issue 10 asks every page's
-server time p95 under 100 ms at 100,000 traces and 100,000 run cells; ``--traces 1000000`` checks the
-Traces page's paging over a million rows.
+incidents and ``--krs`` key results with ``--checkins`` check-ins (``bench.web_fill``); the app is the one
+``andon serve`` runs, under uvicorn in a thread. Issue 10 asks every page's server time p95 under 100 ms
+at 100,000 traces and 100,000 run cells; ``--traces 1000000`` checks the Traces page's paging over a
+million rows.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ from urllib.parse import quote
 
 from tests.web.web_support import WebServer, queue_items, signed_in, write_web_workspace
 
-from bench.web_fill import add_monitors, fill_incidents, fill_okrs, fill_watch_points, monitor_name
-
 from andon.evals.model import CellResult, Grade
 from andon.store.models import utcnow
 from andon.store.records import OutputRecord, TraceRecord, new_id
 from andon.workspace import Workspace
+from bench.web_fill import add_monitors, fill_incidents, fill_okrs, fill_watch_points, monitor_name
 
 _BATCH = 5000
 RARE_WORD = "bulgogi"  # in one trace of 10,000: a selective text search
@@ -256,8 +256,11 @@ def main() -> None:
         if args.only:
             paths = {name: path for name, path in paths.items() if name in args.only}
         filled = time.perf_counter() - began
-        print(f"filled {args.traces:,} traces, {args.cells:,} run cells, {args.items:,} review items, "
-              f"{args.monitors} monitors × a week, {args.incidents:,} incidents, {args.krs} key results: {filled:.1f} s")
+        print(
+            f"filled {args.traces:,} traces, {args.cells:,} run cells, {args.items:,} review items, "
+            f"{args.monitors} monitors × a week, {args.incidents:,} incidents, {args.krs} key results: "
+            f"{filled:.1f} s"
+        )
         with WebServer(folder) as server:
             figures = measure(server.base_url, paths, args.requests)
     print(f"{'page':<28}{'first ms':>10}{'ready ms':>10}{'p50 ms':>10}{'p95 ms':>10}")

@@ -47,8 +47,12 @@ def _old_permutation_p(a: list[float], b: list[float], n: int, seed: int) -> flo
     rng = random.Random(seed)
     hits = 0
     for _ in range(n):
-        kept = sum(t[byte] for t, byte in zip(tables, rng.getrandbits(len(diffs)).to_bytes((len(diffs) + 7) // 8,
-                                                                                          "little"), strict=True))
+        kept = sum(
+            t[byte]
+            for t, byte in zip(
+                tables, rng.getrandbits(len(diffs)).to_bytes((len(diffs) + 7) // 8, "little"), strict=True
+            )
+        )
         hits += abs(2.0 * kept - total) >= threshold
     return min(1.0, (hits + 1) / (n + 1))  # fmt: skip
 

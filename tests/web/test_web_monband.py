@@ -89,7 +89,7 @@ def test_a_run_of_fails_is_one_box(server: WebServer) -> None:
         html = client.get("/monitors/menu_errors").text
     found = boxes(html)
     assert [k for k, *_ in found] == ["fail"]  # three fails in a row a minute apart: one box
-    kind, left, top, right, bottom = found[0]
+    _, _, top, _, bottom = found[0]
     assert bottom > top  # 0.7 … 0.9: the box spans the values' height
 
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from andon.errors import AndonError
 
 __all__ = [
+    "QuantileOf",
     "StatisticsError",
     "binomial_test",
     "bootstrap_index_blocks",
@@ -29,7 +30,6 @@ __all__ = [
     "newcombe_paired_interval",
     "paired_bootstrap_diff",
     "paired_permutation_test",
-    "QuantileOf",
     "percentiles",
     "quantile",
     "wilson_interval",
@@ -247,6 +247,14 @@ def bootstrap_indices(n: int, n_resamples: int = 2000, seed: int = 0) -> Iterato
         yield from block.tolist()
 
 
+def _twin(seed: int) -> np.random.RandomState:
+    """numpy's legacy generator in the very state of ``random.Random(seed)`` (both are MT19937)."""
+    _, words, _ = random.Random(seed).getstate()
+    generator = np.random.RandomState()
+    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), int(words[-1]), 0, 0.0))
+    return generator
+
+
 INDEX_BLOCK = 2_000_000  # indices drawn per block: 16 MB of int64 whatever the run's size
 
 
@@ -261,9 +269,7 @@ def bootstrap_index_blocks(n: int, n_resamples: int = 2000, seed: int = 0) -> It
         raise StatisticsError("bootstrap needs at least one case, got none", hint="check that the run has results")
     if n_resamples < 1:
         raise StatisticsError(f"n_resamples must be >= 1, got {n_resamples}")
-    _, words, _ = random.Random(seed).getstate()
-    generator = np.random.RandomState()
-    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), words[-1]))
+    generator = _twin(seed)
     rows = max(1, INDEX_BLOCK // n)
     for start in range(0, n_resamples, rows):
         draws = generator.random_sample((min(rows, n_resamples - start), n))
@@ -284,7 +290,8 @@ def bootstrap_mean_interval(
     _check_nonempty(values, "bootstrap_mean_interval")
     _check_finite(values, "bootstrap_mean_interval")
     column = np.asarray(values, dtype=float)
-    stats = [mean(row) for block in bootstrap_index_blocks(len(values), n_resamples, seed) for row in column[block].tolist()]
+    blocks = bootstrap_index_blocks(len(values), n_resamples, seed)
+    stats = [mean(row) for block in blocks for row in column[block].tolist()]
     low, high = _percentile_bounds(stats, confidence)
     return (mean(values), low, high)
 
@@ -386,9 +393,7 @@ PATTERN_BLOCK = 4_000_000  # sign-pattern bytes looked up per block
 def sign_patterns(m: int, n: int, seed: int) -> Iterator[npt.NDArray[np.uint8]]:
     """The bytes of ``random.Random(seed).getrandbits(m)``, ``n`` times, as numpy blocks (rows × ⌈m/8⌉, little
     end first): the same Mersenne Twister words, the last one shifted as CPython does."""
-    _, words, _ = random.Random(seed).getstate()
-    generator = np.random.RandomState()
-    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), words[-1]))
+    generator = _twin(seed)
     n_words, n_bytes, spare = (m - 1) // 32 + 1, (m + 7) // 8, (-m) % 32
     rows = max(1, PATTERN_BLOCK // n_bytes)
     for start in range(0, n, rows):
@@ -397,9 +402,7 @@ def sign_patterns(m: int, n: int, seed: int) -> Iterator[npt.NDArray[np.uint8]]:
         yield drawn.astype("<u4").view(np.uint8)[:, :n_bytes]
 
 
-def _monte_carlo_hits(
-    tables: list[list[float]], m: int, n: int, seed: int, total: float, threshold: float
-) -> int:
+def _monte_carlo_hits(tables: list[list[float]], m: int, n: int, seed: int, total: float, threshold: float) -> int:
     """How many of ``n`` random sign patterns are as extreme as the observed sum (the Monte Carlo branch)."""
     lookup = np.zeros((len(tables), 256))
     for j, table in enumerate(tables):

@@ -747,6 +747,8 @@ class ConsentRow(Base):
     improve: Mapped[bool] = mapped_column(Boolean, default=False)  # inputs may be used to improve the feature
     updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # --- webfinish ---
 # The Traces page's route + version filter: two broad filters with few (or no) rows in common are read from
 # one index in newest-first order, instead of walking every row of one of them (0020_webfinish).

@@ -67,7 +67,7 @@ def thresholds_of(monitor: Monitor) -> list[Threshold]:
 
 def marks_of(points: list[SeriesPoint]) -> list[Mark]:
     """One mark per warn or fail point with a value, oldest first (the chart boxes runs of them)."""
-    return [(state, ts.timestamp(), value) for ts, value, state, _, _ in points if state in MARKED and value is not None]
+    return [(s, ts.timestamp(), value) for ts, value, s, _, _ in points if s in MARKED and value is not None]
 
 
 def band_of(points: list[SeriesPoint]) -> list[Band]:
