@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,12 @@ from tests.web.web_support import web_config, write_web_workspace
 from andon.watch.watcher import Watcher
 from andon.workspace import Workspace
 
+_CIRCLE = re.compile(r'<circle class="mark mark-(warn|fail)" cx="([\d.]+)" cy="([\d.]+)"')
+_BOX = re.compile(
+    r'<rect class="mark mark-(warn|fail) mark-span" x="([\d.-]+)" y="([\d.-]+)" width="([\d.]+)" height="([\d.]+)"'
+)
+R = 3.5  # the circle radius the chart pads a box by
+Box = tuple[str, float, float, float, float]  # (kind, left, top, right, bottom) in pixels
 RUNBOOK = "https://runbooks.example/menu-errors"
 WARN, FAIL = 0.2, 0.5
 
@@ -68,3 +75,17 @@ def run_watcher(folder: Path, values: Mapping[str, Sequence[float]], *, start: d
                     await watcher.tick(start + timedelta(minutes=minute, seconds=2))
 
         asyncio.run(ticks())
+
+
+def boxes(svg: str) -> list[Box]:
+    """Every warn/fail mark of a chart as the box around the points it stands for (a circle is one point)."""
+    out: list[Box] = [(k, float(x), float(y), float(x), float(y)) for k, x, y in _CIRCLE.findall(svg)]
+    for kind, x, y, w, h in _BOX.findall(svg):
+        left, top = float(x) + R, float(y) + R
+        out.append((kind, left, top, left + float(w) - 2 * R, top + float(h) - 2 * R))
+    return out
+
+
+def covered(found: Sequence[Box], kind: str, px: float, py: float, slack: float = 0.02) -> bool:
+    """Whether the pixel (px, py) of a ``kind`` point lies in one of the ``found`` marks of that kind."""
+    return any(k == kind and a - slack <= px <= c + slack and b - slack <= py <= d + slack for k, a, b, c, d in found)

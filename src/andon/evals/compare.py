@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 from andon.evals.model import CellResult, Comparison, FlippedCase, MetricDelta
 from andon.evals.stats import (
+    QuantileOf,
     mcnemar_exact,
     newcombe_paired_interval,
     paired_bootstrap_diff,
     paired_permutation_test,
-    quantile,
 )
 from andon.evals.summarize import CONFIDENCE, resamples_for
 
@@ -77,7 +77,7 @@ def compare_cells(
                 "p95_latency_ms",
                 [_mean([c.latency_ms for c in a_cases[k]]) for k in shared],
                 [_mean([c.latency_ms for c in b_cases[k]]) for k in shared],
-                lambda v: quantile(v, 0.95),
+                QuantileOf(0.95),
                 "paired bootstrap",
                 higher_is_better=False,
             )

@@ -11,11 +11,16 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
 from statistics import NormalDist
 
+import numpy as np
+import numpy.typing as npt
+
 from andon.errors import AndonError
 
 __all__ = [
+    "QuantileOf",
     "StatisticsError",
     "binomial_test",
+    "bootstrap_index_blocks",
     "bootstrap_indices",
     "bootstrap_mean_interval",
     "cohen_kappa",
@@ -203,6 +208,22 @@ def quantile(values: Sequence[float], q: float) -> float:
     return _quantile_sorted(sorted(values), q)
 
 
+class QuantileOf:
+    """``quantile(values, q)`` as a statistic for :func:`paired_bootstrap_diff`, which sorts its resamples with
+    numpy (the same order, so the same value) instead of one ``sorted`` per resample."""
+
+    def __init__(self, q: float) -> None:
+        self.q = q
+
+    def __call__(self, values: Sequence[float]) -> float:
+        return quantile(values, self.q)
+
+    def of_rows(self, rows: npt.NDArray[np.float64]) -> list[float]:
+        """The statistic of each row of ``rows`` (finite values, checked by the caller)."""
+        ordered = np.sort(rows, axis=1)
+        return [_quantile_sorted(row, self.q) for row in ordered]
+
+
 def percentiles(values: Sequence[float]) -> dict[str, float]:
     """Latency-style summary: ``{p50, p90, p95, p99, mean, max}`` (linear-interpolated quantiles)."""
     _check_nonempty(values, "percentiles")
@@ -222,14 +243,37 @@ def bootstrap_indices(n: int, n_resamples: int = 2000, seed: int = 0) -> Iterato
 
     The building block for bootstrapping any per-case statistic (e.g. macro F1 over cases).
     """
+    for block in bootstrap_index_blocks(n, n_resamples, seed):
+        yield from block.tolist()
+
+
+def _twin(seed: int) -> np.random.RandomState:
+    """numpy's legacy generator in the very state of ``random.Random(seed)`` (both are MT19937)."""
+    _, words, _ = random.Random(seed).getstate()
+    generator = np.random.RandomState()
+    generator.set_state(("MT19937", np.array(words[:-1], dtype=np.uint32), int(words[-1]), 0, 0.0))
+    return generator
+
+
+INDEX_BLOCK = 2_000_000  # indices drawn per block: 16 MB of int64 whatever the run's size
+
+
+def bootstrap_index_blocks(n: int, n_resamples: int = 2000, seed: int = 0) -> Iterator[npt.NDArray[np.int64]]:
+    """The resamples of :func:`bootstrap_indices` as numpy blocks (rows × ``n``), drawn at numpy's speed.
+
+    The very indices ``random.Random(seed).choices(range(n), k=n)`` gives, resample after resample: numpy's
+    legacy generator is the same Mersenne Twister with the same 53-bit doubles, so it takes over the state of
+    ``random.Random(seed)`` and ``floor(random() * n)`` is computed alike.
+    """
     if n < 1:
         raise StatisticsError("bootstrap needs at least one case, got none", hint="check that the run has results")
     if n_resamples < 1:
         raise StatisticsError(f"n_resamples must be >= 1, got {n_resamples}")
-    rng = random.Random(seed)
-    population = range(n)
-    for _ in range(n_resamples):
-        yield rng.choices(population, k=n)
+    generator = _twin(seed)
+    rows = max(1, INDEX_BLOCK // n)
+    for start in range(0, n_resamples, rows):
+        draws = generator.random_sample((min(rows, n_resamples - start), n))
+        yield np.floor(draws * float(n)).astype(np.int64)
 
 
 def _percentile_bounds(stats: list[float], confidence: float) -> tuple[float, float]:
@@ -245,7 +289,9 @@ def bootstrap_mean_interval(
     _check_confidence(confidence)
     _check_nonempty(values, "bootstrap_mean_interval")
     _check_finite(values, "bootstrap_mean_interval")
-    stats = [mean([values[i] for i in idx]) for idx in bootstrap_indices(len(values), n_resamples, seed)]
+    column = np.asarray(values, dtype=float)
+    blocks = bootstrap_index_blocks(len(values), n_resamples, seed)
+    stats = [mean(row) for block in blocks for row in column[block].tolist()]
     low, high = _percentile_bounds(stats, confidence)
     return (mean(values), low, high)
 
@@ -271,8 +317,14 @@ def paired_bootstrap_diff(
     _check_finite(a, "paired_bootstrap_diff")
     _check_finite(b, "paired_bootstrap_diff")
     diffs: list[float] = []
-    for idx in bootstrap_indices(len(a), n_resamples, seed):
-        diffs.append(statistic([b[i] for i in idx]) - statistic([a[i] for i in idx]))
+    a_column, b_column = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    for block in bootstrap_index_blocks(len(a), n_resamples, seed):
+        a_rows, b_rows = a_column[block], b_column[block]
+        if isinstance(statistic, QuantileOf):
+            diffs += [y - x for x, y in zip(statistic.of_rows(a_rows), statistic.of_rows(b_rows), strict=True)]
+            continue
+        for a_row, b_row in zip(a_rows.tolist(), b_rows.tolist(), strict=True):
+            diffs.append(statistic(b_row) - statistic(a_row))
     at_most_zero = sum(1 for x in diffs if x <= 0)
     at_least_zero = sum(1 for x in diffs if x >= 0)
     p_value = min(1.0, 2 * (min(at_most_zero, at_least_zero) + 1) / (len(diffs) + 1))
@@ -331,9 +383,37 @@ def paired_permutation_test(
     if (1 << m) <= n_permutations:
         hits = sum(1 for bits in range(1 << m) if extreme(bits))
         return min(1.0, hits / (1 << m))
-    rng = random.Random(seed)
-    hits = sum(1 for _ in range(n_permutations) if extreme(rng.getrandbits(m)))
+    hits = _monte_carlo_hits(tables, m, n_permutations, seed, total, threshold)
     return min(1.0, (hits + 1) / (n_permutations + 1))
+
+
+PATTERN_BLOCK = 4_000_000  # sign-pattern bytes looked up per block
+
+
+def sign_patterns(m: int, n: int, seed: int) -> Iterator[npt.NDArray[np.uint8]]:
+    """The bytes of ``random.Random(seed).getrandbits(m)``, ``n`` times, as numpy blocks (rows × ⌈m/8⌉, little
+    end first): the same Mersenne Twister words, the last one shifted as CPython does."""
+    generator = _twin(seed)
+    n_words, n_bytes, spare = (m - 1) // 32 + 1, (m + 7) // 8, (-m) % 32
+    rows = max(1, PATTERN_BLOCK // n_bytes)
+    for start in range(0, n, rows):
+        drawn = generator.randint(0, 1 << 32, size=(min(rows, n - start), n_words), dtype=np.uint32)
+        drawn[:, -1] >>= np.uint32(spare)
+        yield drawn.astype("<u4").view(np.uint8)[:, :n_bytes]
+
+
+def _monte_carlo_hits(tables: list[list[float]], m: int, n: int, seed: int, total: float, threshold: float) -> int:
+    """How many of ``n`` random sign patterns are as extreme as the observed sum (the Monte Carlo branch)."""
+    lookup = np.zeros((len(tables), 256))
+    for j, table in enumerate(tables):
+        lookup[j, : len(table)] = table
+    hits = 0
+    for block in sign_patterns(m, n, seed):
+        kept = np.zeros(len(block))
+        for j in range(len(tables)):  # byte by byte, left to right: the sums round as Python's sum() does
+            kept += lookup[j, block[:, j]]
+        hits += int(np.count_nonzero(np.abs(2.0 * kept - total) >= threshold))
+    return hits
 
 
 # --- agreement ---------------------------------------------------------------------------------------------

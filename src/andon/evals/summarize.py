@@ -27,6 +27,8 @@ from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
+import numpy as np
+
 from andon.config.criteria import Criterion, parse_criterion, slice_metric_name, unique_grader_names
 from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
@@ -41,7 +43,7 @@ from andon.evals.model import (
 )
 from andon.evals.slices import codes_field, expected_codes, predicted_codes, slice_members
 from andon.evals.stability import StabilityReport, case_agreement, stability_report
-from andon.evals.stats import bootstrap_indices, kappa_interval, quantile, wilson_interval
+from andon.evals.stats import bootstrap_index_blocks, kappa_interval, quantile, wilson_interval
 from andon.messages import t
 
 CONFIDENCE = 0.95
@@ -74,12 +76,13 @@ def proportion(groups: Sequence[Sequence[bool]], name: str, unit: str = "") -> M
 
 
 def _cluster_mean(groups: Sequence[Sequence[float]], name: str, unit: str, value: float) -> MetricValue:
-    sums = [math.fsum(g) for g in groups]
-    sizes = [len(g) for g in groups]
+    sums = np.array([math.fsum(g) for g in groups], dtype=float)
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
     stats = []
-    for idx in bootstrap_indices(len(groups), resamples_for(len(groups)), seed=11):
-        total = sum(sizes[i] for i in idx)
-        stats.append(math.fsum(sums[i] for i in idx) / total if total else 0.0)
+    for block in bootstrap_index_blocks(len(groups), resamples_for(len(groups)), seed=11):
+        # sizes add up exactly in int64; the sums keep fsum's exact rounding, row by row
+        for row, total in zip(sums[block].tolist(), sizes[block].sum(axis=1).tolist(), strict=True):
+            stats.append(math.fsum(row) / total if total else 0.0)
     stats.sort()
     tail = (1 - CONFIDENCE) / 2
     return MetricValue(name, value, quantile(stats, tail), quantile(stats, 1 - tail), sum(sizes), unit)

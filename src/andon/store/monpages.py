@@ -10,21 +10,23 @@ from sqlalchemy import select
 from andon.store._base import StoreBase
 from andon.store.models import WatchPointRow
 
-SeriesPoint = tuple[datetime, float | None, str]  # (ts, value, state)
+SeriesPoint = tuple[datetime, float | None, str, float | None, float | None]  # (ts, value, state, low, high)
 
 
 class MonPagesMixin(StoreBase):
     """Read-only series of stored watch points."""
 
     def watch_series(self, monitor: str, *, start: datetime) -> list[SeriesPoint]:
-        """``(ts, value, state)`` of every point of ``monitor`` from ``start`` on, oldest first."""
+        """``(ts, value, state, band_low, band_high)`` of every point of ``monitor`` from ``start`` on, oldest first."""
+        columns = (WatchPointRow.ts, WatchPointRow.value, WatchPointRow.state)
         query = (
-            select(WatchPointRow.ts, WatchPointRow.value, WatchPointRow.state)
+            select(*columns, WatchPointRow.band_low, WatchPointRow.band_high)
             .where(WatchPointRow.monitor == monitor, WatchPointRow.ts >= start)
             .order_by(WatchPointRow.ts)
         )
         with self._read() as session:
-            return [(_aware(ts), value, str(state)) for ts, value, state in session.execute(query).all()]
+            rows = session.execute(query).all()
+            return [(_aware(ts), value, str(state), low, high) for ts, value, state, low, high in rows]
 
 
 def _aware(value: datetime) -> datetime:

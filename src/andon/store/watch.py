@@ -52,6 +52,8 @@ class WatchPoint:
     baseline: float | None = None
     decision: str | None = None  # act | shadow | cooldown | resume
     mode: str = "active"
+    band_low: float | None = None  # the detector's expected range for the value, when it predicts one
+    band_high: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,6 +496,8 @@ def _point_row(point: WatchPoint) -> WatchPointRow:
         fired=point.fired,
         decision=point.decision,
         mode=point.mode,
+        band_low=point.band_low,
+        band_high=point.band_high,
         created_at=utcnow(),
     )
 
@@ -512,6 +516,8 @@ def _point(row: WatchPointRow) -> WatchPoint:
         baseline=row.baseline,
         decision=row.decision,
         mode=row.mode,
+        band_low=row.band_low,
+        band_high=row.band_high,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from andon.store._base import StoreBase
-from andon.store.models import TraceRow
+from andon.store.models import TRACE_ROUTE_VERSION_INDEX, TraceRow
 from andon.store.traces import trace_dict
 
 # Names and the indexed text are part of migration 0013: changing one needs a migration.
@@ -164,6 +164,10 @@ class WebTracesMixin(StoreBase):
         if self.dialect != "sqlite":
             return query
         for value, common, index in _SELECTIVE:
+            if value == "route" and where.route and where.version and len(where.version) >= FULL_ID:
+                # Route and version together: one index holds both, newest first, so an empty intersection
+                # of two broad filters costs a lookup, not a walk over every row of the rarer one.
+                return query.with_hint(TraceRow, f"INDEXED BY {TRACE_ROUTE_VERSION_INDEX}", "sqlite")
             chosen = getattr(where, value)
             if chosen and chosen != common:
                 return query.with_hint(TraceRow, f"INDEXED BY {index}", "sqlite")

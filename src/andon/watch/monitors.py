@@ -354,6 +354,8 @@ def step(monitor: Monitor, saved: MonitorState | None, ts: datetime, measured: M
         baseline=measured.baseline,
         decision=decision,
         mode=cfg.mode,
+        band_low=verdict.band[0] if verdict is not None and verdict.band is not None else None,
+        band_high=verdict.band[1] if verdict is not None and verdict.band is not None else None,
     )
     status = "breached" if state.breach_key is not None else point_state
     return Step(point, state, status, decision, verdict, notes)

@@ -148,17 +148,84 @@ def _extremes(column: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return sorted({low, high}, key=column.index)
 
 
+Band = tuple[float, float | None, float | None]  # (x, low, high): a detector's expected range; None is a gap
+
+
+def band_areas(band: Sequence[Band], scale: Scale) -> list[list[tuple[float, float]]]:
+    """One closed outline per unbroken stretch of ``band``, at most one upper and one lower corner per pixel
+    column (the column's highest high and lowest low), so a week of minutes stays a few hundred corners."""
+    areas: list[list[tuple[float, float]]] = []
+    upper: list[tuple[float, float]] = []
+    lower: list[tuple[float, float]] = []
+
+    def close() -> None:
+        if upper:
+            areas.append(upper + lower[::-1])
+        upper.clear()
+        lower.clear()
+
+    for x, low, high in band:
+        if low is None or high is None:
+            close()
+            continue
+        (px, top), (_, bottom) = scale.at(x, high), scale.at(x, low)
+        if upper and int(px) == int(upper[-1][0]):
+            upper[-1] = (upper[-1][0], min(upper[-1][1], top))
+            lower[-1] = (lower[-1][0], max(lower[-1][1], bottom))
+        else:
+            upper.append((px, top))
+            lower.append((px, bottom))
+    close()
+    return areas
+
+
+Span = tuple[str, float, float, float, float]  # (kind, left, top, right, bottom) in pixels
+
+
+def mark_spans(marks: Sequence[Mark], scale: Scale, *, gap: float = 1.0) -> list[Span]:
+    """``marks`` of each kind merged into boxes: a mark within ``gap`` pixels of the previous one of its kind
+    (in the given order, oldest first) joins its box, so a long run of warn/fail points is one element."""
+    spans: list[Span] = []
+    open_: dict[str, int] = {}  # kind -> index in spans of its last box
+    for kind, x, y in marks:
+        px, py = scale.at(x, y)
+        at = open_.get(kind)
+        if at is not None and px - spans[at][3] <= gap:
+            _, left, top, right, bottom = spans[at]
+            spans[at] = (kind, left, min(top, py), max(right, px), max(bottom, py))
+        else:
+            open_[kind] = len(spans)
+            spans.append((kind, px, py, px, py))
+    return spans
+
+
+def _span_svg(span: Span) -> str:
+    kind, left, top, right, bottom = span
+    if right - left < 1.0 and bottom - top < 1.0:  # one point (or several on one pixel): a circle
+        return f'<circle class="mark mark-{escape(kind)}" cx="{left}" cy="{top}" r="3.5"/>'
+    r = 3.5  # the box reaches as far as a circle around its corner points would
+    return (
+        f'<rect class="mark mark-{escape(kind)} mark-span" x="{left - r:.2f}" y="{top - r:.2f}" '
+        f'width="{right - left + 2 * r:.2f}" height="{bottom - top + 2 * r:.2f}" rx="{r}"/>'
+    )
+
+
 def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Threshold] = (),
-               marks: Sequence[Mark] = (), span: tuple[float, float] | None = None, width: int = 640,
-               height: int = 180) -> Markup:  # fmt: skip
-    """A line over ``points`` with dashed ``thresholds`` and circled ``marks``; ``label`` is its accessible name."""
+               marks: Sequence[Mark] = (), band: Sequence[Band] = (), span: tuple[float, float] | None = None,
+               width: int = 640, height: int = 180) -> Markup:  # fmt: skip
+    """A line over ``points`` with dashed ``thresholds``, a shaded expected ``band`` and ``marks`` (circles, or
+    boxes around runs of them); ``label`` is its accessible name."""
     title = escape(label)
-    scale = scale_for(points, thresholds, width=width, height=height, span=span)
+    edges = [(kind, v) for x, low, high in band for kind, v in (("band", low), ("band", high)) if v is not None]
+    scale = scale_for(points, [*thresholds, *edges], width=width, height=height, span=span)
     parts = [
         f'<svg class="chart chart-series" role="img" aria-label="{title}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{title}</title>"
     ]
+    for area in band_areas(band, scale):
+        corners = " ".join(f"{px},{py}" for px, py in area)
+        parts.append(f'<polygon class="band" points="{corners}"/>')
     _, base = scale.at(scale.x0, max(scale.y0, 0.0))
     parts.append(f'<line class="axis" x1="0" y1="{base}" x2="{width}" y2="{base}"/>')
     for kind, value in thresholds:
@@ -167,7 +234,5 @@ def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Thre
     if points:
         path = " ".join(f"{px},{py}" for px, py in thinned([scale.at(x, y) for x, y in points]))
         parts.append(f'<polyline class="series" points="{path}" fill="none"/>')
-    for kind, x, y in marks:
-        px, py = scale.at(x, y)
-        parts.append(f'<circle class="mark mark-{escape(kind)}" cx="{px}" cy="{py}" r="3.5"/>')
+    parts += [_span_svg(one) for one in mark_spans(marks, scale)]
     return Markup("".join(parts) + "</svg>")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from starlette.requests import Request
 
@@ -74,6 +74,10 @@ class Formats:
             return "—"
         pattern = "#,##0" + ("." + "#" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
+
+    def step(self, start: datetime, *, quarter: bool) -> str:
+        """A board column's name: the month ("Oct", "10월") or the quarter ("Q4", "4분기") that ``start`` opens."""
+        return format_date(start.date(), "QQQ" if quarter else "LLL", locale=self.locale)
 
     def percent(self, value: float | None) -> str:
         """A share (0–1) as a percentage."""

@@ -2,6 +2,8 @@
 
 Summarising a run reads every cell, so a page builds it once per run state (status, end time, criteria) and
 keeps it in a small cache on the app; a finished run's cells never change, a running one is keyed by its tally.
+The first view of a large run does not wait for that: the summary is worked out in a background thread (as the
+home page's verdicts are) while the page shows its cells and says the summary is coming.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from starlette.requests import Request
 
@@ -31,6 +33,7 @@ from andon.workspace import Workspace
 
 T = TypeVar("T")
 KEPT = 16  # runs and comparisons kept; each holds summaries only, never the cells
+WAIT_S = 1.0  # what a page waits for figures being built before it shows itself without them
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class FigureCache:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, _Build[Any]] = {}
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """The value kept for ``key``, else ``build()`` kept (two requests may build it at once; both agree)."""
@@ -57,11 +61,58 @@ class FigureCache:
                 self._items.move_to_end(key)
                 return self._items[key]  # type: ignore[no-any-return]
         value = build()
+        self._keep(key, value)
+        return value
+
+    def soon(self, key: Hashable, build: Callable[[], T], wait_s: float | None = None) -> T | None:
+        """The value kept for ``key``; else ``build()`` in a background thread (one per key), waited for up to
+        ``wait_s`` seconds: None when it is still being built. Raises what building raised."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+            job = self._building.get(key)
+            if job is None:
+                job = self._building[key] = _Build(build, lambda value: self._done(key, value))
+        if not job.finished.wait(WAIT_S if wait_s is None else wait_s):
+            return None
+        if job.error is not None:
+            with self._lock:
+                if self._building.get(key) is job:
+                    del self._building[key]  # the next visit tries again
+            raise job.error
+        return job.value
+
+    def _done(self, key: Hashable, value: object) -> None:
+        self._keep(key, value)
+        with self._lock:
+            self._building.pop(key, None)
+
+    def _keep(self, key: Hashable, value: object) -> None:
         with self._lock:
             self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return value
+
+
+class _Build(Generic[T]):
+    """One value being built in a daemon thread; ``finished`` is set once it is built or failed."""
+
+    def __init__(self, work: Callable[[], T], keep: Callable[[T], None]) -> None:
+        self.finished = threading.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
+        self._work, self._keep = work, keep
+        threading.Thread(target=self._run, daemon=True, name="andon-web-figures").start()
+
+    def _run(self) -> None:
+        try:
+            self.value = self._work()
+            self._keep(self.value)
+        except BaseException as exc:  # handed to the page that waits; the thread itself must not die loudly
+            self.error = exc
+        finally:
+            self.finished.set()
 
 
 def cache_of(request: Request) -> FigureCache:
@@ -84,6 +135,17 @@ def _state_key(ws: Workspace, run: RunRecord) -> tuple[Hashable, ...]:
 
 def run_figures(ws: Workspace, cache: FigureCache, run: RunRecord) -> RunFigures:
     """The run's summaries as the evaluation report computes them (built once per run state)."""
+    return cache.get(("run", *_state_key(ws, run)), _figures_builder(ws, run))
+
+
+def run_figures_soon(
+    ws: Workspace, cache: FigureCache, run: RunRecord, wait_s: float | None = None
+) -> RunFigures | None:
+    """:func:`run_figures`, or None while they are still being built in the background."""
+    return cache.soon(("run", *_state_key(ws, run)), _figures_builder(ws, run), wait_s)
+
+
+def _figures_builder(ws: Workspace, run: RunRecord) -> Callable[[], RunFigures]:
 
     def build() -> RunFigures:
         # The report's summaries without its comparison (the comparison page makes that one when asked).
@@ -96,7 +158,7 @@ def run_figures(ws: Workspace, cache: FigureCache, run: RunRecord) -> RunFigures
         ]
         return RunFigures(run, feature, summaries)
 
-    return cache.get(("run", *_state_key(ws, run)), build)
+    return build
 
 
 def version_of(run: RunRecord, ref: str | None, default: int, missing: str) -> tuple[str, str]:
@@ -114,19 +176,33 @@ def version_of(run: RunRecord, ref: str | None, default: int, missing: str) -> t
     raise NotFoundError(missing)
 
 
-def comparison(
-    ws: Workspace, cache: FigureCache, a: tuple[RunRecord, str, str], b: tuple[RunRecord, str, str], alpha: float
-) -> Comparison:
-    """B against A, each a (run, version name, version id): the paired comparison ``andon compare`` makes."""
+Side = tuple[RunRecord, str, str]  # (run, version name, version id)
 
+
+def comparison(ws: Workspace, cache: FigureCache, a: Side, b: Side, alpha: float) -> Comparison:
+    """B against A, each a (run, version name, version id): the paired comparison ``andon compare`` makes."""
+    return cache.get(_comparison_key(ws, a, b, alpha), _comparison_builder(ws, a, b, alpha))
+
+
+def comparison_soon(
+    ws: Workspace, cache: FigureCache, a: Side, b: Side, alpha: float, wait_s: float | None = None
+) -> Comparison | None:
+    """:func:`comparison`, or None while it is still being built in the background."""
+    return cache.soon(_comparison_key(ws, a, b, alpha), _comparison_builder(ws, a, b, alpha), wait_s)
+
+
+def _comparison_key(ws: Workspace, a: Side, b: Side, alpha: float) -> tuple[Hashable, ...]:
+    return ("cmp", *_state_key(ws, a[0]), a[2], *_state_key(ws, b[0]), b[2], alpha)
+
+
+def _comparison_builder(ws: Workspace, a: Side, b: Side, alpha: float) -> Callable[[], Comparison]:
     def build() -> Comparison:
         (a_run, a_name, a_id), (b_run, b_name, b_id) = a, b
         a_cells = load_cells(ws.store, a_run.id, a_id)
         b_cells = a_cells if (a_run.id, a_id) == (b_run.id, b_id) else load_cells(ws.store, b_run.id, b_id)
         return compare_cells(a_name, a_id, a_cells, b_name, b_id, b_cells, alpha)
 
-    key = ("cmp", *_state_key(ws, a[0]), a[2], *_state_key(ws, b[0]), b[2], alpha)
-    return cache.get(key, build)
+    return build
 
 
 # --- showing figures with the page's formats -----------------------------------------------------------------

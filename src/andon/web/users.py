@@ -1,7 +1,8 @@
 """Dashboard users: argon2 password hashes, roles that mirror the API key scopes, and a lock-out.
 
 ``viewer`` reads every page; ``reviewer`` also decides review items and pulls the cord (the ``review``
-scope); ``admin`` may do everything (the ``admin`` scope): promote, roll back, create API keys.
+scope) and checks in key results (the ``okr`` scope); ``admin`` may do everything (the ``admin`` scope):
+promote, roll back, create API keys.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from andon.store.web import WebUser
 
 ROLES: dict[str, frozenset[str]] = {
     "viewer": frozenset(),
-    "reviewer": frozenset({"review"}),
+    "reviewer": frozenset({"review", "okr"}),  # the people who do the work report its key results' progress
     "admin": frozenset({"admin"}),
 }
 MIN_PASSWORD = 10

@@ -59,13 +59,8 @@ class Band(Detector):
         self._run = self._run + 1 if outside else 0
         ratio = self._run / s.breaches
         expected = float(value) - residual
-        reason = t(
-            "watch.band",
-            run=self._run,
-            need=s.breaches,
-            low=expected - s.width * scale,
-            high=expected + s.width * scale,
-        )
+        self._band = (expected - s.width * scale, expected + s.width * scale)
+        reason = t("watch.band", run=self._run, need=s.breaches, low=self._band[0], high=self._band[1])
         return grade(ratio, s.warn_breaches / s.breaches), severity(ratio), reason
 
     def _save(self) -> dict[str, Any]:

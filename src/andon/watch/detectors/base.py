@@ -58,13 +58,15 @@ Value = float | int | Proportion | None
 class Verdict:
     """What a detector says about one point: ``score`` in [0, 1] (0.5 at the fail level), and why.
 
-    ``fired`` is True only when this verdict raises the alert (ok→warn, ok→fail, warn→fail).
+    ``fired`` is True only when this verdict raises the alert (ok→warn, ok→fail, warn→fail). ``band`` is the
+    (low, high) range the detector expected the value in, for detectors that predict one (band, robust-z).
     """
 
     state: State
     score: float
     reason: str
     fired: bool = False
+    band: tuple[float, float] | None = None
 
 
 class DetectorSettings(BaseModel):
@@ -116,6 +118,7 @@ class Detector(ABC):
         self.settings = settings
         self._seen = 0
         self._alert: State = "ok"
+        self._band: tuple[float, float] | None = None  # set by _judge when it predicts a range
 
     def update(self, ts: Timestamp, value: Value) -> Verdict:
         """Learn from ``value`` at ``ts`` and judge it; ``None``, NaN or a window of 0 trials is ``no_data``."""
@@ -133,12 +136,14 @@ class Detector(ABC):
             if not math.isfinite(value):
                 return Verdict("no_data", 0.0, t("watch.no_data"))
         self._seen += 1
+        self._band = None
         state, score, reason = self._judge(seconds(ts), value)
         if self._seen <= self.settings.warmup:
-            return Verdict("ok", 0.0, t("watch.warming_up", seen=self._seen, warmup=self.settings.warmup))
+            warming = t("watch.warming_up", seen=self._seen, warmup=self.settings.warmup)
+            return Verdict("ok", 0.0, warming, band=self._band)
         fired = state in ("warn", "fail") and _RANK[state] > _RANK[self._alert]
         self._alert = state
-        return Verdict(state, min(1.0, max(0.0, score)), reason, fired)
+        return Verdict(state, min(1.0, max(0.0, score)), reason, fired, self._band)
 
     @abstractmethod
     def _judge(self, ts: float, value: Any) -> tuple[State, float, str]:

@@ -64,6 +64,8 @@ class RobustZ(Detector):
             return "ok", 0.0, t("watch.learning")
         residual, scale = step
         z = residual / scale
+        expected = float(value) - residual
+        self._band = (expected - s.fail_z * scale, expected + s.fail_z * scale)  # where a value does not fail
         ratio = directed(z, s.direction) / s.fail_z
         return grade(ratio, s.warn_z / s.fail_z), severity(ratio), t("watch.robust", z=z, limit=s.fail_z)
 

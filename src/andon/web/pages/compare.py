@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from andon.errors import NotFoundError
+from andon.evals.build import feature_for_run
 from andon.evals.model import FlippedCase, MetricDelta, VersionSummary
 from andon.evals.report._format import metric_kind, metric_label
 from andon.evals.report._view import verdict_line
@@ -20,11 +21,11 @@ from andon.web.runcells import InputShown, cut, inputs_of
 from andon.web.runfigures import (
     FigureCache,
     cache_of,
-    comparison,
+    comparison_soon,
     figure,
     interval,
     metric_rows,
-    run_figures,
+    run_figures_soon,
     version_of,
 )
 
@@ -67,7 +68,8 @@ def _side(ctx: Ctx, run_ref: str, version: str | None, default: int) -> tuple[Ru
 
 
 def _summary(ctx: Ctx, cache: FigureCache, run: RunRecord, version_id: str) -> VersionSummary | None:
-    return next((s for s in run_figures(ctx.ws, cache, run).summaries if s.version_id == version_id), None)
+    figures = run_figures_soon(ctx.ws, cache, run, wait_s=0.0)  # the comparison has waited already
+    return next((s for s in figures.summaries if s.version_id == version_id), None) if figures else None
 
 
 def _view(ctx: Ctx, cache: FigureCache, params: dict[str, str]) -> Response:
@@ -79,8 +81,10 @@ def _view(ctx: Ctx, cache: FigureCache, params: dict[str, str]) -> Response:
         b = _side(ctx, b_ref, params.get("bv"), -1)
     except NotFoundError as exc:
         return ctx.refuse(404, exc.message)
-    alpha = run_figures(ctx.ws, cache, a[0]).feature.alpha
-    cmp = comparison(ctx.ws, cache, a, b, alpha)
+    alpha = feature_for_run(a[0], ctx.ws.config.features.get(a[0].feature)).alpha
+    cmp = comparison_soon(ctx.ws, cache, a, b, alpha)
+    if cmp is None:  # a large comparison's first view: worked out in the background, the page says so
+        return ctx.render("compare.html", params=params, cmp=None, computing=True)
     summaries = [_summary(ctx, cache, a[0], a[2]), _summary(ctx, cache, b[0], b[2])]
     currency = a[0].currency
     shown = cmp.flipped[:FLIPPED_SHOWN]

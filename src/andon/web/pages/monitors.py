@@ -16,7 +16,7 @@ from andon.store.monpages import SeriesPoint
 from andon.watch.incidents import false_alarm_counts
 from andon.watch.monitors import Monitor, build_monitors
 from andon.watch.watcher import MonitorStatus, monitor_status
-from andon.web.charts import Mark, Threshold, line_chart
+from andon.web.charts import Band, Mark, Threshold, line_chart
 from andon.web.forms import page
 from andon.web.render import Ctx
 
@@ -66,8 +66,14 @@ def thresholds_of(monitor: Monitor) -> list[Threshold]:
 
 
 def marks_of(points: list[SeriesPoint]) -> list[Mark]:
-    """One mark per warn or fail point with a value."""
-    return [(state, ts.timestamp(), value) for ts, value, state in points if state in MARKED and value is not None]
+    """One mark per warn or fail point with a value, oldest first (the chart boxes runs of them)."""
+    return [(s, ts.timestamp(), value) for ts, value, s, _, _ in points if s in MARKED and value is not None]
+
+
+def band_of(points: list[SeriesPoint]) -> list[Band]:
+    """The detector's expected range at each point; empty when no point has one (a threshold detector)."""
+    band = [(ts.timestamp(), low, high) for ts, _, _, low, high in points]
+    return band if any(low is not None for _, low, _ in band) else []
 
 
 def _hours(text: str | None) -> int:
@@ -91,15 +97,17 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
     end = utcnow()
     start = end - timedelta(hours=hours)
     points = ctx.store.watch_series(name, start=start)
-    series = [(ts.timestamp(), value) for ts, value, _ in points if value is not None]
+    series = [(ts.timestamp(), value) for ts, value, _, _, _ in points if value is not None]
     limits = thresholds_of(monitor)
     marks = marks_of(points)
+    band = band_of(points)
     chart = line_chart(
         series,
         label=t("monpages.chart_label", name=name, metric=monitor.config.metric, hours=hours,
                 n=ctx.fmt.number(len(series)), marks=ctx.fmt.number(len(marks))),
         thresholds=limits,
         marks=marks,
+        band=band,
         span=(start.timestamp(), end.timestamp()),
     )  # fmt: skip
     return ctx.render(
@@ -113,6 +121,7 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
         limits=limits,
         n_points=len(points),
         n_marks=len(marks),
+        has_band=bool(band),
         verdicts=list(reversed(ctx.store.watch_points(name, start=start, limit=VERDICTS_SHOWN))),  # newest first
         false_alarms=false_alarm_counts(ctx.ws).get(name),
     )

@@ -17,14 +17,14 @@ from andon.errors import AndonError, NotFoundError, PeriodClosedError
 from andon.okr.board import Board, BoardRow, band, build_board, default_period
 from andon.okr.detail import KrDetail, key_result_detail
 from andon.okr.objectives import record_checkin
-from andon.okr.periods import is_year
+from andon.okr.periods import is_year, steps
 from andon.web.charts import trend
 from andon.web.forms import Form, page, posted
 from andon.web.i18n import Formats
 from andon.web.render import Ctx, redirect
 
 router = APIRouter()
-SCOPE = "okr"  # the API key scope POST /v1/okr/checkins requires; the admin role grants it
+SCOPE = "okr"  # the API key scope POST /v1/okr/checkins requires; the reviewer and admin roles grant it
 MAX_NOTE = 2000
 QUARTERS_SHOWN = 6  # columns of the team × quarter summary: the latest quarters
 
@@ -94,9 +94,13 @@ def _board_view(ctx: Ctx, period: str | None, team: str | None) -> Response:
         return ctx.refuse(404, ctx.fmt.t("webokr.board.no_period", period=chosen))
     periods = [p.id for p in store.periods()]
     quarters = [p.id for p in store.periods() if not is_year(p)][-QUARTERS_SHOWN:]
+    shown = store.period(board.period)
+    yearly = shown is not None and is_year(shown)
+    step_labels = [ctx.fmt.step(start, quarter=yearly) for _, start, _ in steps(shown)] if shown else board.steps
     return ctx.render(
         "okr_board.html",
         board=board,
+        step_labels=step_labels,  # the board's step names in the page's language (board.steps are English)
         blocks=blocks(board),
         periods=periods if chosen in periods else [*periods, chosen],
         chosen=board.period,

@@ -14,7 +14,7 @@ from andon.evals.report._images import thumbnail
 from andon.web.forms import page
 from andon.web.render import SECURITY_HEADERS, Ctx
 from andon.web.runcells import cell_rows, image_path, page_link, parse_query
-from andon.web.runfigures import FigureCache, cache_of, criterion_rows, metric_rows, run_figures
+from andon.web.runfigures import FigureCache, cache_of, criterion_rows, metric_rows, run_figures_soon
 
 router = APIRouter()
 THUMBNAIL_PX = 160
@@ -25,20 +25,22 @@ def _view(ctx: Ctx, cache: FigureCache, run_id: str, params: dict[str, str]) -> 
         run = ctx.store.get_run(run_id)
     except NotFoundError as exc:
         return ctx.refuse(404, exc.message)
-    figures = run_figures(ctx.ws, cache, run)
+    figures = run_figures_soon(ctx.ws, cache, run)  # None: a large run's first view, summarised in the background
+    summaries = figures.summaries if figures is not None else []
     versions = dict(run.versions)
     query = parse_query(params, versions)
     cells = ctx.store.run_cells(run.id, query)
     labels = sorted(
-        {str(x) for s in figures.summaries if s.classification for x in s.classification.labels}
+        {str(x) for s in summaries if s.classification for x in s.classification.labels}
         | ({query.label} if query.label else set())
     )
     return ctx.render(
         "run.html",
         run=run,
-        summaries=figures.summaries,
-        metrics=metric_rows(ctx.fmt, figures.summaries, run.currency),
-        criteria=[(s, criterion_rows(ctx.fmt, s, run.currency)) for s in figures.summaries],
+        summaries=summaries,
+        computing=figures is None,
+        metrics=metric_rows(ctx.fmt, summaries, run.currency),
+        criteria=[(s, criterion_rows(ctx.fmt, s, run.currency)) for s in summaries],
         rows=cell_rows(ctx.fmt, ctx.ws, run, cells),
         labels=labels,
         tags=ctx.store.run_tags(run.id),
