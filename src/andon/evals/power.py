@@ -211,6 +211,6 @@ def mean_difference_detectable(n: int, sd: float, alpha: float = 0.05, power: fl
     _check_n(n)
     _check_means(1.0, sd)
     effective = n - za * za / 4.0
-    if effective <= 0:
+    if n < 2 or effective <= 0:  # one case per group leaves no degrees of freedom for the variance
         return None
     return (za + zb) * sd * math.sqrt(2.0 / effective)
