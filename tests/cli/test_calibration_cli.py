@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 # Confidence rises with the case number; cases 0–5 are answered wrong. 60 cases.
-RULES = '''
+RULES = """
 def review(variables):
     i = int(variables["i"])
     right = "reject" if i % 2 else "approve"
@@ -25,7 +25,7 @@ def steady(variables):
     i = int(variables["i"])
     right = "reject" if i % 2 else "approve"
     return {"decision": right if i < 56 else ("approve" if i % 2 else "reject"), "confidence": 0.9}
-'''
+"""
 
 
 def andon(*args: str, cwd: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from tests.support.report_fixtures import build_report
 
 from andon.errors import ConfigError
 from andon.evals.calibration import Point, summarize_calibration
@@ -15,7 +16,6 @@ from andon.evals.confidence import confidence_points, parse_source
 from andon.evals.model import CellResult, Grade
 from andon.evals.report.export import report_from_dict, report_to_dict
 from andon.evals.report.html import render_html
-from tests.support.report_fixtures import build_report
 
 
 def _with_calibration() -> object:
