@@ -87,6 +87,7 @@ for _name in (
     "okr_cmds",
     "web_cmds",
     "dossier_cmds",
+    "power_cmds",
 ):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)

@@ -40,8 +40,10 @@ def demo(
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
+    from andon.cli.routing_advice import print_routing
     from andon.demo.okr import seed_objectives
     from andon.demo.workspace import FEATURE, create_workspace
+    from andon.evals.calibration import parse_target
     from andon.evals.report import print_summary, render_html
 
     language = current_language()
@@ -74,6 +76,8 @@ def demo(
         live_line = _promote_passing(ws, FEATURE, report)
         okr_period = seed_objectives(ws, report)
     print_summary(report, console, language=language)
+    # What share could be automated at 99% precision (or why it cannot be told: no confidence in the answers).
+    print_routing(report, parse_target("precision >= 0.99"), console, language)
     html = path / "report.html"
     html.write_text(render_html(report, language=language), encoding="utf-8")
     console.print()

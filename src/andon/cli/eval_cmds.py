@@ -16,9 +16,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from andon.cli._common import Listing, console, err_console, open_workspace, print_json
+from andon.cli.routing_advice import print_routing, routing_json
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
+from andon.evals.calibration import RoutingTarget, parse_target
 from andon.evals.compare import compare_cells
+from andon.evals.confidence import parse_source
 from andon.evals.model import CellResult, RunReport
 from andon.evals.plan import RunPlan, parse_budget, plan_run
 from andon.evals.runner import Budget, RunOutcome, run_evaluation
@@ -88,8 +91,19 @@ def eval_(
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    suggest_routing: Annotated[
+        str | None,
+        typer.Option("--suggest-routing", help="Print the confidence threshold that reaches e.g. 'precision >= 0.99'."),
+    ] = None,
+    confidence: Annotated[
+        str | None,
+        typer.Option("--confidence", help="Where answers carry a confidence: field:PATH or grader:NAME."),
+    ] = None,
 ) -> None:
     """Evaluate FEATURE's versions on its dataset (or a slice of it); print metrics, criteria and the comparison."""
+    target = parse_target(suggest_routing) if suggest_routing is not None else None
+    if confidence is not None:
+        parse_source(confidence)  # a malformed source stops here, before anything runs
     with open_workspace() as ws:
         plan = plan_run(
             ws, feature, versions=_names(versions) or None, dataset=dataset, repeats=repeats, resume=resume,
@@ -103,9 +117,9 @@ def eval_(
         # Provenance (every rendered prompt) is loaded only for the formats that show it.
         report = build_report(
             ws.store, run, feature_for_run(run, ws.config.features.get(plan.feature)), conversion(ws),
-            workspace=ws.root, with_provenance=html is not None or as_json,
+            workspace=ws.root, with_provenance=html is not None or as_json, confidence=confidence,
         )  # fmt: skip
-    _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html)
+    _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html, routing=target)
 
 
 async def run_with_progress(
@@ -164,7 +178,7 @@ async def run_with_progress(
 
 def _emit(
     report: RunReport, outcome: RunOutcome | None, *, as_json: bool, gate: bool, junit: Path | None,
-    summary: Path | None, html: Path | None,
+    summary: Path | None, html: Path | None, routing: RoutingTarget | None = None,
 ) -> None:  # fmt: skip
     from andon.evals.report import export, markdown, terminal
     from andon.evals.report import junit as junit_xml
@@ -186,9 +200,12 @@ def _emit(
     if html is not None:
         html.write_text(render_html(report, language=language), encoding="utf-8")
     if as_json:
-        print_json(export.report_to_dict(report) | {"gate_passed": report.gate_passed})
+        extra = {"routing": routing_json(report, routing)} if routing is not None else {}
+        print_json(export.report_to_dict(report) | {"gate_passed": report.gate_passed} | extra)
     else:
         terminal.print_summary(report, console, language=language)
+        if routing is not None:
+            print_routing(report, routing, console, language)
         written = [str(p) for p in (html, junit, summary) if p is not None]
         if written:
             console.print(f"[dim]{t('eval.wrote', paths=', '.join(written))}[/]")
@@ -218,6 +235,7 @@ def compare(
 ) -> None:
     """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
     from andon.evals.report import terminal
+    from andon.evals.report.detectable import detectable
 
     with open_workspace() as ws:
         side_a, side_b = _side(ws, a, run), _side(ws, b, run)
@@ -230,7 +248,7 @@ def compare(
             side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
         )
     if as_json:
-        print_json(dataclasses.asdict(comparison))
+        print_json(dataclasses.asdict(comparison) | {"detectable": detectable(comparison)})
     else:
         terminal.print_comparison(comparison, console, language=current_language(), currency=currency)
 

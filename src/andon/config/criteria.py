@@ -3,6 +3,7 @@
 A metric in brackets names a label (``recall[reject]``) or, for ``pass_rate``, a grader (``pass_rate[polite]``).
 A bracket ``[KEY=VALUE]`` names a slice of the cases: ``accuracy[tag=hard] >= 0.8`` (keys: tag, label, violation),
 ``recall[violation=phone_number] >= 0.95`` (the share of cases breaking that policy item whose answer names it).
+``accuracy >= live - 0.02`` is judged against the live version on the same cases (non-inferiority, paired).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement",
 }  # fmt: skip
+# Not worse than live: metrics a paired comparison measures, and the bound of B − live each is judged on.
+RELATIVE = ("pass_rate", "accuracy", "mean_score", "p95_latency_ms")
+_RELATIVE = re.compile(
+    r"^\s*(?P<metric>[a-z0-9_]+)(?:\[(?P<label>[^\]]+)\])?\s*(?P<op>>=|<=|>|<)\s*live\b\s*"
+    r"(?:(?P<sign>[-+])\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>%|ms|s)?)?\s*$"
+)
 _PATTERN = re.compile(
     r"^\s*(?P<metric>[a-z0-9_]+)(?:\[(?P<label>[^\]]+)\])?\s*(?P<op>>=|<=|>|<|==)\s*"
     r"(?P<value>[-+]?\d+(?:[.,_]\d+)*(?:\.\d+)?)\s*(?P<unit>%|[A-Z]{3}|ms|s)?\s*$"
@@ -70,6 +77,7 @@ class Criterion:
     currency: str | None = None
     slice_key: str | None = None  # tag | label | violation, with slice_value: accuracy[tag=hard]
     slice_value: str | None = None
+    baseline: str | None = None  # "live": ``threshold`` is the allowed change against it, e.g. -0.02
 
     @property
     def key(self) -> str:
@@ -96,6 +104,9 @@ class Criterion:
 
 def parse_criterion(text: str) -> Criterion:
     """Parse one criterion or raise ``ValueError`` with a fix-it message."""
+    relative = _RELATIVE.match(text)
+    if relative is not None:
+        return _parse_relative(text, relative)
     match = _PATTERN.match(text)
     if match is None:
         raise ValueError(t("house2.criteria.unreadable", text=text))
@@ -136,6 +147,34 @@ def parse_criterion(text: str) -> Criterion:
     return Criterion(
         text=text.strip(), metric=metric, op=match["op"], threshold=value, label=label, currency=currency,
         slice_key=slice_key, slice_value=slice_value,
+    )  # fmt: skip
+
+
+def _parse_relative(text: str, match: re.Match[str]) -> Criterion:
+    """``accuracy >= live - 0.02``: the metric, its direction, and the signed margin in the metric's unit."""
+    metric, label, op = match["metric"], match["label"], match["op"]
+    if metric not in RELATIVE:
+        raise ValueError(t("evalcal.criteria.live_metric", text=text, metric=metric, known=", ".join(RELATIVE)))
+    slice_key = slice_value = None
+    if label is not None:
+        if "=" not in label:
+            raise ValueError(t("evalcal.criteria.live_brackets", text=text))
+        slice_key, slice_value = _parse_slice(text, metric, label)
+    better = metric in HIGHER_IS_BETTER
+    if (op in (">=", ">")) != better:
+        ops = ">=, >" if better else "<=, <"
+        raise ValueError(t("evalcal.criteria.live_direction", text=text, metric=metric, ops=ops))
+    margin = float(match["value"] or 0.0) * (-1.0 if match["sign"] == "-" else 1.0)
+    unit = match["unit"]
+    if unit == "%":
+        margin /= 100
+    elif unit in ("ms", "s") and not metric.endswith("latency_ms"):
+        raise ValueError(t("evalcal.criteria.live_unit", text=text, metric=metric))
+    elif unit == "s":
+        margin *= 1000
+    return Criterion(
+        text=text.strip(), metric=metric, op=op, threshold=margin, slice_key=slice_key, slice_value=slice_value,
+        baseline="live",
     )  # fmt: skip
 
 

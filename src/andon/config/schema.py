@@ -550,9 +550,12 @@ class AlertmanagerConfig(_Strict):
 TRACE_METRICS = (
     "error_rate", "latency_p50_ms", "latency_p95_ms", "cost_per_hour", "calls_per_minute", "route_share",
     "label_share", "judge_score", "negative_feedback_rate", "cache_hit_rate", "review_backlog",
-    "review_median_wait_s",
+    "review_median_wait_s", "ai_human_agreement",
 )  # fmt: skip
-SHARE_METRICS = ("error_rate", "route_share", "label_share", "negative_feedback_rate", "cache_hit_rate")
+# ai_human_agreement: decided review items whose decision equals the AI's answer (at source.path, if given).
+SHARE_METRICS = (
+    "error_rate", "route_share", "label_share", "negative_feedback_rate", "cache_hit_rate", "ai_human_agreement",
+)  # fmt: skip
 SOURCE_TYPES = ("traces", "prometheus", "http_json", "pushed")
 ROUTES = ("ai", "human", "shadow", "fallback")
 

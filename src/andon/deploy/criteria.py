@@ -41,4 +41,6 @@ def _canonical(text: str) -> str:
     except ValueError:
         return " ".join(text.split())  # not parseable today: compare it as written, spacing aside
     # 12 significant digits: "95%" and "0.95" (or "1.5 s" and "1500") meet despite float arithmetic.
+    if c.baseline is not None:  # "accuracy >= live - 0.02" must not meet "accuracy >= -0.02"
+        return f"{c.key} {c.op} {c.baseline} {c.threshold:+.12g}"
     return f"{c.key} {c.op} {c.threshold:.12g}" + (f" {c.currency}" if c.currency else "")

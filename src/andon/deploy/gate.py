@@ -14,6 +14,7 @@ from typing import Any
 from andon.config.schema import FeatureConfig
 from andon.deploy._common import require_feature
 from andon.deploy.criteria import criteria_record, criteria_sha256, recorded_criteria
+from andon.deploy.versus_live import judge_versus_live
 from andon.evals.build import build_report, feature_for_run
 from andon.evals.metrics import MetricValue
 from andon.evals.model import CriterionResult, VersionSummary
@@ -86,10 +87,11 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
         judged = _judge(ws, finished, config, version.id, changed=recorded_sha != current_sha)
         if memo is not None:
             memo[key] = judged
-    failing = list(judged.failing)
+    versus = judge_versus_live(ws, config, feature, version.id, finished)  # depends on what is live now: not memoised
+    failing = list(judged.failing) + [failure_line(c) for c in versus.failing]
     if recorded_sha != current_sha:
         failing.insert(0, _changed_line(finished.id, recorded, current, judged))
-    notes = []
+    notes = [versus.note] if versus.note else []
     if unfinished is not None and unfinished.created_at > finished.created_at:
         notes.append(f"newer run {unfinished.id} ended {unfinished.status.replace('_', ' ')} and was not used")
     if not config.criteria:
@@ -97,8 +99,8 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
     return Verdict(
         version.id,
         finished.id,
-        judged.passed_now and recorded_sha == current_sha,
-        criteria=list(judged.criteria),
+        judged.passed_now and recorded_sha == current_sha and not versus.failing,
+        criteria=list(judged.criteria) + versus.results,
         failing=failing,
         note="; ".join(notes) or None,
         criteria_record=current,

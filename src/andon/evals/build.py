@@ -8,7 +8,9 @@ from typing import Any
 
 from andon.config.graders import recorded_grader
 from andon.config.schema import FeatureConfig
+from andon.evals.calibration import Calibration
 from andon.evals.compare import compare_cells
+from andon.evals.confidence import calibrations, default_source
 from andon.evals.model import Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
@@ -55,8 +57,12 @@ def build_report(
     workspace: Path | None = None,
     with_provenance: bool = True,
     compare: tuple[str, str] | None = None,
+    confidence: str | None = None,
 ) -> RunReport:
-    """Summaries per version, a comparison (first vs last version, or ``compare`` names), and every cell."""
+    """Summaries per version, a comparison (first vs last version, or ``compare`` names), and every cell.
+
+    ``confidence`` names where answers carry a confidence (``field:PATH``, ``grader:NAME``) for calibration.
+    """
     cases = [Case.from_json(c) for c in store.run_cases(run.id)]
     by_id = {c.id: c for c in cases}
     cells = load_cells(store, run.id)
@@ -91,7 +97,15 @@ def build_report(
         cases=cases,
         cells=cells,
         dataset_dir=dataset_dir,
+        calibration=_calibration(run, cells, feature, confidence),
     )
+
+
+def _calibration(
+    run: RunRecord, cells: list[CellResult], feature: FeatureConfig, confidence: str | None
+) -> list[Calibration]:
+    source = confidence or default_source(feature, cells)
+    return calibrations(run.versions, cells, source) if source else []
 
 
 def compare_versions(

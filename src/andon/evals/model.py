@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from andon.evals.calibration import Calibration
 from andon.evals.metrics import ClassificationReport, MetricValue
 from andon.evals.stability import StabilityReport
 from andon.messages import t
@@ -312,6 +313,7 @@ class RunReport:
     cases: list[Case]
     cells: list[CellResult]
     dataset_dir: str | None = None  # where relative image paths resolve (for thumbnails)
+    calibration: list[Calibration] = field(default_factory=list)  # per version whose answers carry a confidence
 
     @property
     def gate_passed(self) -> bool:

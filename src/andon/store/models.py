@@ -468,7 +468,7 @@ class WatchPointRow(Base):
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)  # act | shadow | cooldown | resume
     mode: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # the detector's expected (low, high) for the value, drawn as the Monitors chart's band (0020_webfinish)
+    # the detector's expected (low, high) for the value, drawn as the Monitors chart's band (0017_webfinish)
     band_low: Mapped[float | None] = mapped_column(Float, nullable=True)
     band_high: Mapped[float | None] = mapped_column(Float, nullable=True)
 
@@ -809,7 +809,7 @@ Index("ix_review_items_status_priority_created_at", ReviewItemRow.__table__.c.st
 # --- end guard ---
 # --- webfinish ---
 # The Traces page's route + version filter: two broad filters with few (or no) rows in common are read from
-# one index in newest-first order, instead of walking every row of one of them (0020_webfinish).
+# one index in newest-first order, instead of walking every row of one of them (0017_webfinish).
 TRACE_ROUTE_VERSION_INDEX = "ix_traces_route_version_created_at"
 Index(TRACE_ROUTE_VERSION_INDEX, TraceRow.route, TraceRow.version_id, TraceRow.created_at, TraceRow.id)
 # --- end webfinish ---

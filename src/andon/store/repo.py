@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import Insert
 
 from andon.errors import NotFoundError, StoreError
 from andon.messages import t
+from andon.store.agreement import AgreementMixin
 from andon.store.db import (
     DATABASE_URL_ENV,
     WRITE_OPTION,
@@ -68,6 +69,7 @@ class Store(
     TrustMixin,
     MonPagesMixin,
     RolloutsMixin,
+    AgreementMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

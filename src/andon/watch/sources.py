@@ -161,6 +161,8 @@ def trace_metric(
     if metric in SHARE_METRICS:
         if metric == "negative_feedback_rate":
             hits, trials = store.feedback_negative(feature, start, end)
+        elif metric == "ai_human_agreement":
+            hits, trials = store.review_agreement(feature, start, end, json_path(path or ""))
         else:
             labels = [label] if isinstance(label, str) else list(label or [])
             hits, trials = store.trace_share(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from andon.errors import AndonError
+from andon.evals.calibration import calibration_from_dict
 from andon.evals.metrics import ClassificationReport, LabelStats, MetricValue
 from andon.evals.model import (
     Case,
@@ -165,6 +166,7 @@ def report_from_dict(data: dict[str, Any]) -> RunReport:
                 _build(CellResult, x, grades=[Grade.from_json(g) for g in x.get("grades", [])]) for x in data["cells"]
             ],
             dataset_dir=data.get("dataset_dir"),
+            calibration=[calibration_from_dict(x) for x in data.get("calibration") or []],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportFormatError(

@@ -15,6 +15,7 @@ from andon.evals.report import _svg
 from andon.evals.report import _view as v
 from andon.evals.report._html_style import CSS, SCRIPT
 from andon.evals.report._images import Thumbnails, is_image_ref
+from andon.evals.report.calibration_html import calibration_section
 from andon.evals.stats import percentiles
 from andon.evals.summarize import DEFAULT_MIN_KAPPA, MIN_LABELLED_CASES
 from andon.messages import t
@@ -803,6 +804,7 @@ def render_html(report: RunReport, language: str = "en") -> str:
         _cost(p),
         _stability(p),
         _judges(p),
+        calibration_section(report.calibration, p.colors, language),
         _comparison(p),
         _cases(p),
     ]

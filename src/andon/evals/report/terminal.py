@@ -9,6 +9,7 @@ from rich.text import Text
 from andon.evals.model import Comparison, RunReport
 from andon.evals.report import _format as f
 from andon.evals.report import _view as v
+from andon.evals.report.detectable import detectable_line
 from andon.messages import t
 
 __all__ = ["print_comparison", "print_slices", "print_summary"]
@@ -151,6 +152,9 @@ def print_comparison(cmp: Comparison, console: Console, language: str = "en", cu
             style="dim",
         )
     )  # fmt: skip
+    detectable = detectable_line(cmp, language)
+    if detectable is not None:
+        console.print(Text(detectable, style="dim"))
     if not cmp.flipped:
         return
     order = v.flipped_order(cmp)

@@ -1,7 +1,7 @@
 """The Monitors chart's band (each watch point keeps the (low, high) range its detector expected) and the
 Traces page's route + version index.
 
-Revision ID: 0020
+Revision ID: 0017
 Revises: 0014
 Create Date: 2026-12-02
 """
