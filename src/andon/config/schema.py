@@ -25,6 +25,7 @@ from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
+from andon.config.robustness import RobustnessConfig
 from andon.messages import t
 
 __all__ = [
@@ -281,6 +282,9 @@ class FeatureConfig(BaseModel):
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
+    robustness: RobustnessConfig | None = Field(
+        default=None, description="Perturbation suites `andon eval` runs as paired cases (flip rate)."
+    )
 
     @field_validator("criteria")
     @classmethod
