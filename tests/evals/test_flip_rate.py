@@ -62,7 +62,8 @@ def test_failed_cells_are_not_compared() -> None:
 
 def test_repeats_answer_with_their_commonest_label() -> None:
     cells = [
-        _cell("a", "approve", True, repeat=0), _cell("a", "approve", True, repeat=1), _cell("a", "reject", False, repeat=2),
+        _cell("a", "approve", True, repeat=0), _cell("a", "approve", True, repeat=1),
+        _cell("a", "reject", False, repeat=2),
         _cell("a~s", "approve", True, repeat=0), _cell("a~s", "reject", False, repeat=1),
         _cell("a~s", "reject", False, repeat=2),
     ]  # fmt: skip

@@ -38,7 +38,9 @@ def agreement(
                 raise ConfigError(t("evalrobust.cli.agreement_what"), hint=t("evalrobust.cli.agreement_what_hint"))
             source = ws.feature(feature).dataset
             if source is None:
-                raise ConfigError(t("evals.plan.no_dataset", feature=feature), hint=t("evals.plan.no_dataset_hint", feature=feature))
+                raise ConfigError(
+                    t("evals.plan.no_dataset", feature=feature), hint=t("evals.plan.no_dataset_hint", feature=feature)
+                )
             dataset = Path(source)
         data = load_dataset(dataset, ws.root)
     report = label_agreement(data.cases, guideline=data.guideline, seed=seed)

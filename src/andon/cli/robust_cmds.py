@@ -53,9 +53,7 @@ def run_suite(
         finally:
             await ws.aclose_providers()
         paired = dataclasses.replace(plan, dataset=dataset, run_id=None)
-        outcome = await runner(
-            ws, paired, concurrency, None, None, use_cache, quiet=quiet, extra_config=record
-        )
+        outcome = await runner(ws, paired, concurrency, None, None, use_cache, quiet=quiet, extra_config=record)
         return outcome.run_id
 
     run_id = asyncio.run(go())

@@ -59,9 +59,10 @@ def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float | None:
         raise ValueError("fleiss_kappa needs the same number (at least 2) of ratings for every unit")
     n_units = len(counts)
     # Exact rationals: perfect agreement is exactly 1, and the example's .430 is not a rounding accident.
-    observed = sum(
-        (Fraction(sum(x * x for x in row) - raters, raters * (raters - 1)) for row in counts), Fraction(0)
-    ) / n_units
+    observed = (
+        sum((Fraction(sum(x * x for x in row) - raters, raters * (raters - 1)) for row in counts), Fraction(0))
+        / n_units
+    )
     shares = [Fraction(sum(row[j] for row in counts), n_units * raters) for j in range(len(counts[0]))]
     chance = sum((p * p for p in shares), Fraction(0))
     if chance == 1:
@@ -136,7 +137,7 @@ def _value(
     resamples: int, seed: int,
 ) -> AgreementValue:  # fmt: skip
     point = statistic(units) if units else None
-    low, high = _interval(units, statistic, confidence, resamples, seed) if units and point is not None else (None, None)
+    low, high = (None, None) if point is None else _interval(units, statistic, confidence, resamples, seed)
     return AgreementValue(method, point, low, high, len(units))
 
 

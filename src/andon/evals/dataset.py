@@ -139,7 +139,8 @@ def _labels(value: Any, where: str) -> dict[str, str]:
     """Several people's labels of one case, ``{alice: approve, bob: reject}``; a null is a case left unlabelled."""
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str | int | float | bool) or v is None for v in value.values()):
+    scalar = (str, int, float, bool, type(None))
+    if not isinstance(value, dict) or not all(isinstance(v, scalar) for v in value.values()):
         raise ConfigError(t("evalrobust.data.labels"), where=f"{where}: labels", hint=t("evalrobust.data.labels_hint"))
     return {str(k): str(v) for k, v in value.items() if v is not None}
 

@@ -6,7 +6,15 @@ import random
 from typing import ClassVar
 
 from andon.evals.perturb.base import TextPerturbation
-from andon.evals.perturb.hangul import FINAL_IEUNG, FINAL_TO_INITIAL, INITIAL_IEUNG, Syllable, compose, decompose, is_syllable
+from andon.evals.perturb.hangul import (
+    FINAL_IEUNG,
+    FINAL_TO_INITIAL,
+    INITIAL_IEUNG,
+    Syllable,
+    compose,
+    decompose,
+    is_syllable,
+)
 
 __all__ = ["JamoNoise", "SpacingNoise", "TypoNoise", "jamo_errors", "respace", "typos"]
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 from andon.evals.perturb.base import TextPerturbation
 from andon.evals.perturb.hangul import compose, decompose, is_syllable
 
-__all__ = ["RegisterChange", "to_casual", "to_polite", "change_register"]
+__all__ = ["RegisterChange", "change_register", "to_casual", "to_polite"]
 
 # A sentence's last word: Hangul followed by sentence punctuation, or by the end of the text.
 _LAST_WORD = re.compile(r"[가-힣]+(?=[.?!…~]+|\s*$)")

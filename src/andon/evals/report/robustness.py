@@ -114,7 +114,8 @@ def robustness_html(report: RobustnessReport, language: str = "en") -> str:
     title = e(_tr("title", language, run_id=report.run_id, seed=report.seed))
     head = "".join(f"<th scope='col'>{e(_tr(f'col.{c}', language))}</th>" for c in _COLUMNS)
     rows = "".join(
-        "<tr>" + "".join(f"<td{' class=num' if i > 1 else ''}>{e(c)}</td>" for i, c in enumerate(_row(r, language)))
+        "<tr>"
+        + "".join(f"<td{' class=num' if i > 1 else ''}>{e(c)}</td>" for i, c in enumerate(_row(r, language)))
         + "</tr>"
         for r in report.rates
     )
