@@ -81,8 +81,16 @@ KR_BINDINGS = ExtensionPoint(
     settings="andon.okr.bindings.base:BindingSettings",
     registry="andon.okr.bindings.base:REGISTRY",
 )
+PERTURBATIONS = ExtensionPoint(
+    "perturbation",
+    "andon.perturbations",
+    "changes a case in a way that should not change its answer: await perturb(case, rng, paraphrase)",
+    interface="andon.evals.perturb.base:Perturbation",
+    settings="andon.config.robustness:PerturbationSettings",
+    registry="andon.evals.perturb.registry:REGISTRY",
+)
 TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", status="planned")
 
 EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
-    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, TOOLS,
+    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, PERTURBATIONS, TOOLS,
 )  # fmt: skip

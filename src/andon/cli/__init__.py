@@ -88,6 +88,8 @@ for _name in (
     "web_cmds",
     "dossier_cmds",
     "power_cmds",
+    "robust_cmds",
+    "agreement_cmds",
 ):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)

@@ -99,8 +99,14 @@ def eval_(
         str | None,
         typer.Option("--confidence", help="Where answers carry a confidence: field:PATH or grader:NAME."),
     ] = None,
+    robustness: Annotated[
+        str | None,
+        typer.Option("--robustness", help="Also run these perturbations as paired cases, e.g. 'spacing,typo,jamo'."),
+    ] = None,
 ) -> None:
     """Evaluate FEATURE's versions on its dataset (or a slice of it); print metrics, criteria and the comparison."""
+    from andon.cli import robust_cmds
+
     target = parse_target(suggest_routing) if suggest_routing is not None else None
     if confidence is not None:
         parse_source(confidence)  # a malformed source stops here, before anything runs
@@ -119,12 +125,23 @@ def eval_(
             ws.store, run, feature_for_run(run, ws.config.features.get(plan.feature)), conversion(ws),
             workspace=ws.root, with_provenance=html is not None or as_json, confidence=confidence,
         )  # fmt: skip
-    _emit(report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html, routing=target)
+        suite = robust_cmds.run_suite(
+            ws, plan, _names(robustness), run_with_progress, concurrency=concurrency, use_cache=not no_cache, quiet=as_json
+        ) if outcome.status == "finished" else None  # fmt: skip
+    extra = {"robustness": robust_cmds.to_dict(suite)} if suite is not None else None
+    try:
+        _emit(
+            report, outcome, as_json=as_json, gate=gate, junit=junit, summary=summary, html=html, routing=target,
+            extra=extra,
+        )  # fmt: skip
+    finally:
+        if suite is not None and not as_json:
+            robust_cmds.show(suite)
 
 
 async def run_with_progress(
     ws: Workspace, plan: RunPlan, concurrency: int, budget: Budget | None, max_rate: float | None, use_cache: bool,
-    *, quiet: bool,
+    *, quiet: bool, extra_config: dict[str, Any] | None = None,
 ) -> RunOutcome:  # fmt: skip
     """Run an evaluation under a Rich progress bar; the first Ctrl-C stops cleanly, the second at once."""
     stop = asyncio.Event()
@@ -161,6 +178,7 @@ async def run_with_progress(
                 ws, plan.feature, plan.versions, plan.dataset, repeats=plan.repeats, concurrency=concurrency,
                 budget=budget, max_rate=max_rate, use_cache=use_cache, run_id=plan.run_id, stop=stop,
                 on_progress=on_progress, case_slice=None if plan.case_slice.is_whole else plan.case_slice.to_json(),
+                extra_config=extra_config,
             )  # fmt: skip
         finally:
             await ws.aclose_providers()
@@ -179,6 +197,7 @@ async def run_with_progress(
 def _emit(
     report: RunReport, outcome: RunOutcome | None, *, as_json: bool, gate: bool, junit: Path | None,
     summary: Path | None, html: Path | None, routing: RoutingTarget | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     from andon.evals.report import export, markdown, terminal
     from andon.evals.report import junit as junit_xml
@@ -200,8 +219,8 @@ def _emit(
     if html is not None:
         html.write_text(render_html(report, language=language), encoding="utf-8")
     if as_json:
-        extra = {"routing": routing_json(report, routing)} if routing is not None else {}
-        print_json(export.report_to_dict(report) | {"gate_passed": report.gate_passed} | extra)
+        routed = {"routing": routing_json(report, routing)} if routing is not None else {}
+        print_json(export.report_to_dict(report) | {"gate_passed": report.gate_passed} | routed | (extra or {}))
     else:
         terminal.print_summary(report, console, language=language)
         if routing is not None:

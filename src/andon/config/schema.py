@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,6 +29,7 @@ from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.rollout import RolloutConfig
 from andon.config.risk import RiskConfig
+from andon.config.robustness import RobustnessConfig
 from andon.messages import t
 
 __all__ = [
@@ -327,6 +329,13 @@ class DatasetConfig(_Strict):
 
     def __str__(self) -> str:
         return self.path
+def _criterion(text: str) -> str:
+    parse_criterion(text)
+    return text
+
+
+# Checked one by one, so an error's location is the criterion's own line in andon.yaml, not the list's.
+CriterionText = Annotated[str, AfterValidator(_criterion)]
 
 
 class FeatureConfig(BaseModel):
@@ -352,20 +361,18 @@ class FeatureConfig(BaseModel):
         default_factory=list, description="Each grader's own fields depend on its `type` (see the grader types)."
     )
     pass_threshold: float = Field(default=1.0, ge=0, le=1, description="A case passes at this weighted score.")
-    criteria: list[str] = Field(default_factory=list, description="e.g. 'accuracy >= 0.95', 'p95_latency_ms <= 2000'.")
+    criteria: list[CriterionText] = Field(
+        default_factory=list, description="e.g. 'accuracy >= 0.95', 'p95_latency_ms <= 2000'."
+    )
     strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
     rollout: RolloutConfig | None = Field(default=None, description="Canary steps for `andon rollout start`.")
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
-
-    @field_validator("criteria")
-    @classmethod
-    def _criteria(cls, values: list[str]) -> list[str]:
-        for text in values:
-            parse_criterion(text)
-        return values
+    robustness: RobustnessConfig | None = Field(
+        default=None, description="Perturbation suites `andon eval` runs as paired cases (flip rate)."
+    )
 
     @model_validator(mode="after")
     def _criteria_graders(self) -> FeatureConfig:

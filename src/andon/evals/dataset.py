@@ -13,12 +13,13 @@ from typing import Any
 
 from andon.config.loader import parse_yaml
 from andon.errors import ConfigError
+from andon.evals.guideline import Guideline, find_guideline
 from andon.evals.model import Case
 from andon.messages import t
 
 FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".pdf", ".txt", ".md", ".hwp", ".hwpx", ".docx")
 RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason")
-CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human"}
+CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human", "labels"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Dataset:
     path: Path
     cases: list[Case]
     sha256: str
+    guideline: Guideline | None = None  # the labelling guideline beside the file (``<stem>.guideline.md``)
 
     @property
     def folder(self) -> Path:
@@ -48,7 +50,7 @@ def load_dataset(path: Path, workspace: Path) -> Dataset:
     except UnicodeDecodeError as exc:
         raise ConfigError(t("house2.data.not_utf8", start=exc.start), where=str(path)) from None
     cases = _build_cases(parse_cases(text, path), path, workspace)
-    return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest())
+    return Dataset(path=path, cases=cases, sha256=hashlib.sha256(data).hexdigest(), guideline=find_guideline(path))
 
 
 def parse_cases(text: str, path: Path) -> list[tuple[str, Any]]:
@@ -110,7 +112,7 @@ def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
         return []
     out = []
     for row in reader:
-        item: dict[str, Any] = {"vars": {}, "human": {}}
+        item: dict[str, Any] = {"vars": {}, "human": {}, "labels": {}}
         for column, value in row.items():
             if column is None:
                 raise ConfigError(t("house2.data.csv_cells"), where=f"{path}:{reader.line_num}")
@@ -124,10 +126,23 @@ def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
                     item[column] = value
             elif column.startswith("human."):
                 item["human"][column.removeprefix("human.")] = _maybe_json(value)
+            elif column.startswith("labels."):
+                if value:  # an empty cell: that labeller did not label this case
+                    item["labels"][column.removeprefix("labels.")] = value
             else:
                 item["vars"][column.removeprefix("vars.")] = value
         out.append((f"{path}:{reader.line_num}", item))
     return out
+
+
+def _labels(value: Any, where: str) -> dict[str, str]:
+    """Several people's labels of one case, ``{alice: approve, bob: reject}``; a null is a case left unlabelled."""
+    if value is None:
+        return {}
+    scalar = (str, int, float, bool, type(None))
+    if not isinstance(value, dict) or not all(isinstance(v, scalar) for v in value.values()):
+        raise ConfigError(t("evalrobust.data.labels"), where=f"{where}: labels", hint=t("evalrobust.data.labels_hint"))
+    return {str(k): str(v) for k, v in value.items() if v is not None}
 
 
 def _maybe_json(value: str) -> Any:
@@ -175,6 +190,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         human = item.get("human") or {}
         if not isinstance(human, dict):
             raise ConfigError(t("house2.data.human"), where=where)
+        labels = _labels(item.get("labels"), where)
         cases.append(
             Case(
                 id=case_id,
@@ -185,6 +201,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
                 reason=item.get("reason"),
                 human=dict(human),
                 source=where,
+                labels=labels,
             )
         )
     if not cases:

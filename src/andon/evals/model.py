@@ -41,7 +41,8 @@ class Said:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One test case. ``human`` holds human labels per grader name (for judge agreement)."""
+    """One test case. ``human`` holds human labels per grader name (for judge agreement); ``labels`` several
+    people's labels of the case by labeller (for agreement between people)."""
 
     id: str
     vars: dict[str, Any]
@@ -51,6 +52,7 @@ class Case:
     reason: str | None = None
     human: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # file:line the case came from
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form stored with the run."""
@@ -63,7 +65,7 @@ class Case:
             "reason": self.reason,
             "human": self.human,
             "source": self.source,
-        }
+        } | ({"labels": self.labels} if self.labels else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:
@@ -77,6 +79,7 @@ class Case:
             reason=data.get("reason"),
             human=data.get("human") or {},
             source=data.get("source"),
+            labels=data.get("labels") or {},
         )
 
 

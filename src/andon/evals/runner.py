@@ -153,10 +153,12 @@ async def run_evaluation(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     case_slice: dict[str, Any] | None = None,
+    extra_config: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run (or resume, with ``run_id``) an evaluation and return how it ended.
 
-    ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file.
+    ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file;
+    ``extra_config`` (e.g. a robustness suite's pairs) is recorded with a new run as it is.
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion.of(ws.config)
@@ -178,7 +180,9 @@ async def run_evaluation(
             versions=[(v.name, v.id) for v in versions],
             cases=[c.to_json() for c in dataset.cases],
             config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"})
-            | ({"slice": case_slice} if case_slice else {}),
+            | ({"slice": case_slice} if case_slice else {})
+            | ({"guideline": dataset.guideline.to_json()} if dataset.guideline else {})
+            | (extra_config or {}),
         )
     else:
         done = await asyncio.to_thread(ws.store.done_cells, run_id)
