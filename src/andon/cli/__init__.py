@@ -85,6 +85,7 @@ for _name in (
     "watch_cmds",
     "okr_cmds",
     "web_cmds",
+    "improve_cmds",
 ):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)

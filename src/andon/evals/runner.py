@@ -153,10 +153,12 @@ async def run_evaluation(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     case_slice: dict[str, Any] | None = None,
+    notes: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run (or resume, with ``run_id``) an evaluation and return how it ended.
 
-    ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file.
+    ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file;
+    ``notes`` (e.g. the improvement loop's split) are recorded with a new run's settings as they are.
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion.of(ws.config)
@@ -178,7 +180,8 @@ async def run_evaluation(
             versions=[(v.name, v.id) for v in versions],
             cases=[c.to_json() for c in dataset.cases],
             config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"})
-            | ({"slice": case_slice} if case_slice else {}),
+            | ({"slice": case_slice} if case_slice else {})
+            | (notes or {}),
         )
     else:
         done = await asyncio.to_thread(ws.store.done_cells, run_id)

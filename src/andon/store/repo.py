@@ -27,6 +27,7 @@ from andon.store.db import (
     migrate,
     resolve_database_url,
 )
+from andon.store.caselinks import CaseLinksMixin
 from andon.store.deploy import DeployMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
@@ -64,6 +65,7 @@ class Store(
     WebTracesMixin,
     TrustMixin,
     MonPagesMixin,
+    CaseLinksMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
