@@ -12,11 +12,9 @@ from typing import Any
 
 import pytest
 from bench.stub import Scripted
-from tests.support.improve_fixtures import FEATURE, case_text, write_improve_workspace
+from tests.support.improve_fixtures import FEATURE, andon, case_text, write_improve_workspace
 from tests.support.threaded_stub import ThreadedStub
-from typer.testing import CliRunner
 
-from andon.cli import app
 from andon.errors import NotFoundError, ProviderError
 from andon.evals.evaluate import evaluate
 from andon.evals.improve import Improvement, aimprove
@@ -113,27 +111,26 @@ def test_the_loop_learns_from_the_learning_split_and_judges_on_the_other(
 
 def test_a_worse_candidate_is_reported_as_not_better_in_english_and_korean(tmp_path: Path, stub: ThreadedStub) -> None:
     root = write_improve_workspace(tmp_path / "ws", stub.base_url)
-    runner = CliRunner()
     with Workspace.open(root) as ws:
         evaluate(FEATURE, workspace=ws)
     stub.program(Scripted(content=json.dumps(WORSE)))
-    shown = runner.invoke(app, ["--workspace", str(root), "improve", FEATURE, "v1"], env={"COLUMNS": "200"})
-    assert shown.exit_code == 0, shown.output
-    assert "The candidate is not better than v1" in shown.output
-    assert "To try it anyway, its andon.yaml entry:" in shown.output and "reject {{ text }}" in shown.output
-    assert "learning and" in shown.output  # the split is stated
+    shown = andon("improve", FEATURE, "v1", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "The candidate is not better than v1" in shown.stdout
+    assert "To try it anyway, its andon.yaml entry:" in shown.stdout and "reject {{ text }}" in shown.stdout
+    assert "learning and" in shown.stdout and "judged on the judging split only" in shown.stdout
     stub.program(Scripted(content=json.dumps(WORSE | {"prompt": "reject: {{ text }}"})))
-    korean = runner.invoke(
-        app, ["--workspace", str(root), "--lang", "ko", "improve", FEATURE, "v1", "--json"], env={"COLUMNS": "200"}
-    )
-    assert korean.exit_code == 0, korean.output
-    data = json.loads(korean.output)
+    as_json = andon("improve", FEATURE, "v1", "--json", cwd=root)
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
     assert data["status"] == "compared" and data["better"] is False and data["verdict"] != "better"
     stub.program(Scripted(content=json.dumps(WORSE | {"prompt": "reject; {{ text }}"})))
-    korean = runner.invoke(app, ["--workspace", str(root), "--lang", "ko", "improve", FEATURE, "v1"], env={"COLUMNS": "200"})
-    assert korean.exit_code == 0, korean.output
-    assert "v1보다 낫지 않습니다" in korean.output and "v1을 유지하세요" in korean.output
-    assert "학습" in korean.output and "평가" in korean.output
+    korean = andon("--lang", "ko", "improve", FEATURE, "v1", cwd=root)
+    assert korean.returncode == 0, korean.stderr
+    assert "v1보다 낫지 않습니다" in korean.stdout and "v1을 유지하세요" in korean.stdout
+    assert "평가 분할에서만 평가했습니다" in korean.stdout
+    missing = andon("--lang", "ko", "improve", FEATURE, "v9", cwd=root)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
 
 
 def test_a_refused_users_case_never_reaches_the_model(tmp_path: Path, stub: ThreadedStub, database_url: str) -> None:

@@ -7,6 +7,9 @@ The stub echoes the prompt it is sent, so a version's answer is its rendered pro
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,13 @@ def cases(n: int = N_CASES) -> list[dict[str, Any]]:
     return out
 
 
-def write_improve_workspace(folder: Path, stub_url: str, extra_cases: list[dict[str, Any]] | None = None) -> Path:
-    """andon.yaml with provider ``stub`` and feature ``moderate``, and data/cases.jsonl."""
+def write_improve_workspace(
+    folder: Path,
+    stub_url: str,
+    extra_cases: list[dict[str, Any]] | None = None,
+    leading_cases: list[dict[str, Any]] | None = None,
+) -> Path:
+    """andon.yaml with provider ``stub`` and feature ``moderate``, and data/cases.jsonl (``leading_cases`` first)."""
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "andon": 1,
@@ -48,8 +56,17 @@ def write_improve_workspace(folder: Path, stub_url: str, extra_cases: list[dict[
     }
     (folder / "andon.yaml").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
     (folder / "data").mkdir(exist_ok=True)
-    rows = cases() + (extra_cases or [])
+    rows = (leading_cases or []) + cases() + (extra_cases or [])
     (folder / "data" / "cases.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
     )
     return folder
+
+
+def andon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``andon ARGS`` in a subprocess (English unless ``--lang``), wide enough that lines are not wrapped."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ANDON_WORKSPACE", "ANDON_DATABASE_URL")}
+    env |= {"ANDON_LANG": "en", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "andon", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )

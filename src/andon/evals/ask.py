@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from andon.config.schema import Params, Step
+from andon.engine.pipeline import Outcome, run_version
 from andon.errors import ConfigError, ProviderError
 from andon.messages import t
 from andon.versions.canonical import PYTHON_PROVIDER, Version
@@ -59,10 +60,12 @@ async def ask_model(
     prompt: str,
     schema: dict[str, Any],
     context: dict[str, Any],
+    strict: bool = True,
 ) -> Answer:
     """Send ``system`` and ``prompt`` (passed as values, never parsed as templates) and read the JSON answer.
 
-    A failed call or an answer that does not match ``schema`` is a ProviderError naming ``purpose``.
+    ``schema`` constrains generation; with ``strict`` the answer must match it too. A failed call or an answer
+    that is not a matching JSON object is a ProviderError naming ``purpose``.
     """
     step = Step(
         name=purpose,
@@ -71,7 +74,7 @@ async def ask_model(
         system="{{ system }}",
         prompt="{{ prompt }}",
         params=Params(temperature=0, json_schema=schema, max_tokens=MAX_TOKENS),
-        output_schema=schema,
+        output_schema=schema if strict else None,
     )
     version = ws.one_step_version(ASSIST_FEATURE, purpose, step)
     await asyncio.to_thread(ws.store.register_version, ASSIST_FEATURE, purpose, version.id, version.content)
@@ -88,8 +91,6 @@ async def ask_model(
     return Answer(outcome.output_json, record.id, last.provider, last.model)
 
 
-async def _run(ws: Workspace, version: Version, variables: dict[str, Any]) -> Any:
-    from andon.engine.pipeline import run_version
-
+async def _run(ws: Workspace, version: Version, variables: dict[str, Any]) -> Outcome:
     # No response cache: asking again is asking for a fresh proposal, and each answer keeps its own record.
     return await run_version(version, variables, ws, base_dir=ws.root)

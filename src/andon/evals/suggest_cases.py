@@ -195,7 +195,7 @@ async def _suggest(
     answer = await ask_model(
         ws, "suggest", provider=pick_provider(ws, base, provider), model=model, system=SYSTEM,
         prompt=suggestion_prompt(policy, base, examples, labels, n), schema=_schema(variables),
-        context={"feature": feature, "policy": policy, "examples": [c.id for c in examples]},
+        context={"feature": feature, "policy": policy, "examples": [c.id for c in examples]}, strict=False,
     )  # fmt: skip
     path = drafts_path(dataset.path)
     existing = read_drafts(path)
