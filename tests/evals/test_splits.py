@@ -32,7 +32,9 @@ def test_every_case_is_on_exactly_one_side(case_ids: list[str], share: float, sa
 
 
 @given(ids, ids, shares, salts)
-def test_adding_or_reordering_cases_never_moves_a_case(before: list[str], added: list[str], share: float, salt: str) -> None:
+def test_adding_or_reordering_cases_never_moves_a_case(
+    before: list[str], added: list[str], share: float, salt: str
+) -> None:
     split = Split(salt, share)
     _, judge = split.divide([_Case(i) for i in before])
     grown = [_Case(i) for i in reversed(list(dict.fromkeys(added + before)))]

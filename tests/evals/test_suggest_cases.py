@@ -23,8 +23,16 @@ pytestmark = pytest.mark.timeout(300)
 
 PROPOSED = {
     "cases": [
-        {"vars": {"text": "공일공 일이삼사 오륙칠팔로 연락", "rule": "reject"}, "label": "reject", "reason": "숫자를 글자로 씀"},
-        {"vars": {"text": "010 1234 5678 아님, 가격 10,000원", "rule": "approve"}, "label": "approve", "reason": "가격"},
+        {
+            "vars": {"text": "공일공 일이삼사 오륙칠팔로 연락", "rule": "reject"},
+            "label": "reject",
+            "reason": "숫자를 글자로 씀",
+        },
+        {
+            "vars": {"text": "010 1234 5678 아님, 가격 10,000원", "rule": "approve"},
+            "label": "approve",
+            "reason": "가격",
+        },
         {"vars": {"text": "변수가 하나 빠진 케이스"}, "label": "reject", "reason": "rule 없음"},
     ]
 }
@@ -70,7 +78,12 @@ def test_drafts_wait_beside_the_dataset_until_accepted(tmp_path: Path, stub: Thr
         loaded = load_dataset(dataset, root)
         assert len(loaded.cases) == N_CASES + 1
         new = loaded.cases[-1]
-        assert new.id == first and new.label == "reject" and new.tags == ("suggested",) and new.reason == "숫자를 글자로 씀"
+        assert (
+            new.id == first
+            and new.label == "reject"
+            and new.tags == ("suggested",)
+            and new.reason == "숫자를 글자로 씀"
+        )
         assert [d["id"] for d in read_drafts(result.path)] == [second]
         assert reject_drafts(ws, FEATURE, [second]) == ([second], [])
         assert read_drafts(result.path) == []
@@ -81,7 +94,12 @@ def test_drafts_wait_beside_the_dataset_until_accepted(tmp_path: Path, stub: Thr
 def test_a_refused_users_case_is_never_an_example(tmp_path: Path, stub: ThreadedStub) -> None:
     refused, agreed = "rev_s1", "rev_s2"
     leading = [
-        {"id": case_id, "vars": {"text": case_text(case_id), "rule": "reject"}, "label": "reject", "tags": ["from-review"]}
+        {
+            "id": case_id,
+            "vars": {"text": case_text(case_id), "rule": "reject"},
+            "label": "reject",
+            "tags": ["from-review"],
+        }
         for case_id in (refused, agreed)
     ]
     root = write_improve_workspace(tmp_path / "ws", stub.base_url, leading_cases=leading)
@@ -91,7 +109,9 @@ def test_a_refused_users_case_is_never_an_example(tmp_path: Path, stub: Threaded
                 id=f"trc_{case_id}", feature=FEATURE, route="invoke", status="ok", input_mode="full",
                 input={"text": case_text(case_id)}, input_hash="h", created_at=datetime.now(UTC), user_id=user,
             )  # fmt: skip
-            ws.store.save_traces([trace], review_items=[ReviewItem(id=case_id, feature=FEATURE, reason="policy", trace_id=trace.id)])
+            ws.store.save_traces(
+                [trace], review_items=[ReviewItem(id=case_id, feature=FEATURE, reason="policy", trace_id=trace.id)]
+            )
         ws.store.set_consent("user", "u-yes", cases=True, improve=True)  # u-no never chose: off by default
         stub.program(Scripted(content=json.dumps(PROPOSED, ensure_ascii=False)))
         result = asyncio.run(asuggest_cases(ws, FEATURE, "연락처", n=2))

@@ -44,7 +44,13 @@ def write_improve_workspace(
         "andon": 1,
         "name": "improve-test",
         "providers": {
-            "stub": {"type": "openai", "base_url": stub_url, "api_key": "sk-stub", "model": "stub-model", "max_retries": 0}
+            "stub": {
+                "type": "openai",
+                "base_url": stub_url,
+                "api_key": "sk-stub",
+                "model": "stub-model",
+                "max_retries": 0,
+            }
         },
         "features": {
             FEATURE: {

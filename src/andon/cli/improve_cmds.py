@@ -13,7 +13,14 @@ from andon.cli._common import Listing, console, open_workspace, print_json, run
 from andon.errors import ConfigError
 from andon.evals.improve import Improvement, aimprove
 from andon.evals.splits import DEFAULT_SALT, Split
-from andon.evals.suggest_cases import accept_drafts, asuggest_cases, drafts_path, feature_dataset, read_drafts, reject_drafts
+from andon.evals.suggest_cases import (
+    accept_drafts,
+    asuggest_cases,
+    drafts_path,
+    feature_dataset,
+    read_drafts,
+    reject_drafts,
+)
 from andon.messages import current_language, t
 
 cases_app = typer.Typer(
@@ -30,7 +37,8 @@ def improve(
     feature: Annotated[str, typer.Argument(help="Feature name.")],
     version: Annotated[str, typer.Argument(help="The version to improve (name, id or id prefix).")],
     run_ref: Annotated[
-        str | None, typer.Option("--run", help="Run whose failed cases to learn from (default: the latest with VERSION).")
+        str | None,
+        typer.Option("--run", help="Run whose failed cases to learn from (default: the latest with VERSION)."),
     ] = None,
     provider: ProviderOption = None,
     model: ModelOption = None,

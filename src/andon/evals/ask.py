@@ -38,7 +38,11 @@ def pick_provider(ws: Workspace, base: Version | None, name: str | None) -> str:
     if name is not None:
         if name not in ws.config.providers or ws.config.providers[name].type == PYTHON_PROVIDER:
             known = ", ".join(n for n, p in ws.config.providers.items() if p.type != PYTHON_PROVIDER) or "—"
-            raise ConfigError(t("improve.provider.unknown", name=name), where="--provider", hint=t("improve.provider.known", known=known))
+            raise ConfigError(
+                t("improve.provider.unknown", name=name),
+                where="--provider",
+                hint=t("improve.provider.known", known=known),
+            )
         return name
     if base is not None:
         for step in reversed(base.steps):
@@ -46,7 +50,11 @@ def pick_provider(ws: Workspace, base: Version | None, name: str | None) -> str:
                 return step.provider
     models = [n for n, p in ws.config.providers.items() if p.type != PYTHON_PROVIDER]
     if len(models) != 1:
-        raise ConfigError(t("improve.provider.choose", n=len(models)), where="--provider", hint=t("improve.provider.known", known=", ".join(models) or "—"))
+        raise ConfigError(
+            t("improve.provider.choose", n=len(models)),
+            where="--provider",
+            hint=t("improve.provider.known", known=", ".join(models) or "—"),
+        )
     return models[0]
 
 
@@ -83,7 +91,12 @@ async def ask_model(
     await asyncio.to_thread(ws.store.save_output, record)
     if outcome.status != "ok" or not isinstance(outcome.output_json, dict):
         raise ProviderError(
-            t("improve.ask.failed", purpose=purpose, provider=provider, error=outcome.error or outcome.output_text or "—"),
+            t(
+                "improve.ask.failed",
+                purpose=purpose,
+                provider=provider,
+                error=outcome.error or outcome.output_text or "—",
+            ),
             where=f"{purpose} ({record.id})",
             hint=t("improve.ask.failed_hint"),
         )

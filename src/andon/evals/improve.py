@@ -230,7 +230,11 @@ def _source_run(ws: Workspace, feature: str, base: Version, ref: str | None) -> 
             )
         if JUDGING_NOTE in record.config:
             # Learning from a judging run would show the model the very cases candidates are judged on.
-            raise ConfigError(t("improve.run.judging", run=record.id), where="--run", hint=t("improve.run.hint", feature=feature, version=base.name))
+            raise ConfigError(
+                t("improve.run.judging", run=record.id),
+                where="--run",
+                hint=t("improve.run.hint", feature=feature, version=base.name),
+            )
         return record
     for record in ws.store.list_runs(feature, limit=RUNS_SEARCHED):
         if base.id in {vid for _, vid in record.versions} and JUDGING_NOTE not in record.config:

@@ -43,7 +43,9 @@ class Split:
     def __post_init__(self) -> None:
         if not 0.0 < self.judge_share < 1.0:
             raise ConfigError(
-                t("improve.split.share", share=self.judge_share), where="--judge-share", hint=t("improve.split.share_hint")
+                t("improve.split.share", share=self.judge_share),
+                where="--judge-share",
+                hint=t("improve.split.share_hint"),
             )
 
     def position(self, case_id: str) -> float:

@@ -22,7 +22,9 @@ class CaseLinksMixin(StoreBase):
         with self._read() as session:
             for start in range(0, len(ids), _CHUNK):
                 rows = session.execute(
-                    select(ReviewItemRow.id, ReviewItemRow.trace_id).where(ReviewItemRow.id.in_(ids[start : start + _CHUNK]))
+                    select(ReviewItemRow.id, ReviewItemRow.trace_id).where(
+                        ReviewItemRow.id.in_(ids[start : start + _CHUNK])
+                    )
                 )
                 found.update({review_id: trace_id for review_id, trace_id in rows})
         return found

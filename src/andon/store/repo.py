@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import Insert
 
 from andon.errors import NotFoundError, StoreError
 from andon.messages import t
+from andon.store.caselinks import CaseLinksMixin
 from andon.store.db import (
     DATABASE_URL_ENV,
     WRITE_OPTION,
@@ -27,7 +28,6 @@ from andon.store.db import (
     migrate,
     resolve_database_url,
 )
-from andon.store.caselinks import CaseLinksMixin
 from andon.store.deploy import DeployMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
