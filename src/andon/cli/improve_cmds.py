@@ -78,7 +78,8 @@ def _print_improvement(result: Improvement, currency: str) -> None:
         ids = ", ".join(result.withheld_ids)
         console.print(Text(t("improve.report.withheld", n=len(result.withheld_ids), ids=ids)), style="yellow")
     if result.status == "nothing_to_learn":
-        console.print(Text(t("improve.report.nothing", run=result.source_run)))
+        key = "improve.report.all_withheld" if result.withheld_ids else "improve.report.nothing"
+        console.print(Text(t(key, run=result.source_run)))
         return
     proposal = t(
         "improve.report.proposal", provider=result.provider, model=result.model,

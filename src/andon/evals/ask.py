@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from andon.config.schema import Params, Step
+from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
 from andon.errors import ConfigError, ProviderError
 from andon.messages import t
@@ -69,11 +70,13 @@ async def ask_model(
     schema: dict[str, Any],
     context: dict[str, Any],
     strict: bool = True,
+    masking: MaskPolicy | None = None,
 ) -> Answer:
     """Send ``system`` and ``prompt`` (passed as values, never parsed as templates) and read the JSON answer.
 
-    ``schema`` constrains generation; with ``strict`` the answer must match it too. A failed call or an answer
-    that is not a matching JSON object is a ProviderError naming ``purpose``.
+    ``schema`` constrains generation; with ``strict`` the answer must match it too. ``masking`` (the feature's
+    ``send: masked`` policy) masks the cases' personal data in the request as the feature's own calls are.
+    A failed call or an answer that is not a matching JSON object is a ProviderError naming ``purpose``.
     """
     step = Step(
         name=purpose,
@@ -86,7 +89,7 @@ async def ask_model(
     )
     version = ws.one_step_version(ASSIST_FEATURE, purpose, step)
     await asyncio.to_thread(ws.store.register_version, ASSIST_FEATURE, purpose, version.id, version.content)
-    outcome = await _run(ws, version, {"system": system, "prompt": prompt})
+    outcome = await _run(ws, version, {"system": system, "prompt": prompt}, masking)
     record = outcome.to_record(context={"role": purpose, **context})
     await asyncio.to_thread(ws.store.save_output, record)
     if outcome.status != "ok" or not isinstance(outcome.output_json, dict):
@@ -104,6 +107,6 @@ async def ask_model(
     return Answer(outcome.output_json, record.id, last.provider, last.model)
 
 
-async def _run(ws: Workspace, version: Version, variables: dict[str, Any]) -> Outcome:
+async def _run(ws: Workspace, version: Version, variables: dict[str, Any], masking: MaskPolicy | None) -> Outcome:
     # No response cache: asking again is asking for a fresh proposal, and each answer keeps its own record.
-    return await run_version(version, variables, ws, base_dir=ws.root)
+    return await run_version(version, variables, ws, base_dir=ws.root, masking=masking)

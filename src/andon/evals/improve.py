@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
+from andon.engine.masking import MaskPolicy
 from andon.errors import ConfigError, NotFoundError, ProviderError
 from andon.evals.ask import Answer, ask_model, pick_provider
 from andon.evals.build import build_report, feature_for_run, load_cells
@@ -188,6 +189,7 @@ async def _turn(
         prompt=improvement_prompt(feature, base, shown, by_id, _variable_names(dataset.cases), len(learn)),
         schema=PROPOSAL_SCHEMA,
         context={"feature": feature, "base_version": base.id, "source_run": source.id, "cases": result.failed_ids},
+        masking=MaskPolicy.of(config.serve.data_use),
     )  # fmt: skip
     candidate = _candidate(ws, base, step.name, answer, _variable_names(dataset.cases))
     result.candidate, result.rationale = candidate, str(answer.parsed["rationale"]).strip()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from andon.engine.masking import MaskPolicy
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.ask import ask_model, pick_provider
 from andon.evals.case_consent import consented_cases
@@ -196,6 +197,7 @@ async def _suggest(
         ws, "suggest", provider=pick_provider(ws, base, provider), model=model, system=SYSTEM,
         prompt=suggestion_prompt(policy, base, examples, labels, n), schema=_schema(variables),
         context={"feature": feature, "policy": policy, "examples": [c.id for c in examples]}, strict=False,
+        masking=MaskPolicy.of(ws.feature(feature).serve.data_use),
     )  # fmt: skip
     path = drafts_path(dataset.path)
     existing = read_drafts(path)
