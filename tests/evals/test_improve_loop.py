@@ -186,3 +186,19 @@ def test_a_proposal_with_an_unknown_variable_is_refused_and_not_stored(tmp_path:
         with pytest.raises(ProviderError, match="photo"):
             _improve(ws)
         assert len(ws.store.list_versions(FEATURE)) == before
+
+
+def test_a_masked_feature_masks_the_cases_in_the_improvement_request(tmp_path: Path, stub: ThreadedStub) -> None:
+    (phone_case,) = _ids_in("learn", 1, "p")
+    extra = [{"id": phone_case, "vars": {"text": "연락은 010-2345-6789로", "rule": "reject"}, "label": "reject"}]
+    root = write_improve_workspace(tmp_path / "ws", stub.base_url, extra)
+    config = json.loads((root / "andon.yaml").read_text(encoding="utf-8"))
+    config["features"][FEATURE]["serve"] = {"data_use": {"send": "masked"}}
+    (root / "andon.yaml").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    with Workspace.open(root) as ws:
+        evaluate(FEATURE, workspace=ws)
+        stub.program(Scripted(content=json.dumps(BETTER, ensure_ascii=False)))
+        result = _improve(ws)
+    (request,) = _improve_requests(stub)
+    assert phone_case in result.failed_ids
+    assert "010-2345-6789" not in request and "[PHONE_1]" in request
