@@ -90,6 +90,7 @@ for _name in (
     "power_cmds",
     "robust_cmds",
     "agreement_cmds",
+    "improve_cmds",
 ):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)

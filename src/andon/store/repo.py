@@ -19,6 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from andon.errors import NotFoundError, StoreError
 from andon.messages import t
 from andon.store.agreement import AgreementMixin
+from andon.store.caselinks import CaseLinksMixin
 from andon.store.db import (
     DATABASE_URL_ENV,
     WRITE_OPTION,
@@ -70,6 +71,7 @@ class Store(
     MonPagesMixin,
     RolloutsMixin,
     AgreementMixin,
+    CaseLinksMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 
