@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -27,9 +28,9 @@ from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderS
 from andon.config.guard import GuardSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
-from andon.config.rollout import RolloutConfig
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
+from andon.config.rollout import RolloutConfig
 from andon.messages import t
 
 __all__ = [

@@ -158,7 +158,7 @@ async def run_evaluation(
     """Run (or resume, with ``run_id``) an evaluation and return how it ended.
 
     ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file;
-    ``extra_config`` (e.g. a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is.
+    ``extra_config`` (a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is.
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion.of(ws.config)

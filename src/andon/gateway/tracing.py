@@ -314,7 +314,7 @@ def stored_forms(
         session_id=call.caller.session_id,
         tenant=call.caller.tenant,
         api_key_id=call.caller.api_key_id,
-        tags={**policy.tags(_guard_tags(call)), **call.split_tags},  # ours after the client's: theirs cannot fake an arm
+        tags={**policy.tags(_guard_tags(call)), **call.split_tags},  # ours last: a client cannot fake an arm
         note="; ".join(call.notes) or None,
     )
     return trace, records, review_items, review_id
