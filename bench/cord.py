@@ -364,6 +364,10 @@ async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Rou
         if found.detected is None and _failing(done):
             found.detected = world.now
         monitor = _pulled(done)
+        if monitor is None and world.stopped():
+            # A pull claimed at an earlier tick whose carrying-out failed (the store busy) is finished by the
+            # watcher's next tick, outside Evaluated.pulls: the store says the feature is stopped all the same.
+            monitor = "pending pull finished"
         if monitor is not None:
             found.stopped, found.by = world.now, monitor
             break
