@@ -83,3 +83,26 @@ def test_andon_stop_opens_an_incident_unless_told_not_to(tmp_path: Path) -> None
         (False, None),  # stopped already: nothing new, no second incident
     ]
     assert stages_of(search[0]) == ["detected", "mitigated"] and actors_of(search[0])["mitigated"] == "jimin"
+
+
+def test_plain_serve_started_without_notifiers_delivers_once_one_is_added_to_andon_yaml(tmp_path: Path) -> None:
+    (tmp_path / "watch_rules.py").write_text(RULES, encoding="utf-8")
+    hook = HttpReceiver()
+    rule = {"versions": {"v1": {"python": "watch_rules:decide"}}}
+    config: dict[str, object] = {"andon": 1, "features": {"menu": rule}, "gateway": {"auth": False}}
+    (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    with hook, GatewayServer(tmp_path) as server:
+        config["notifiers"] = {"pager": {"type": "webhook", "url": f"{hook.url}/andon", "secret": SECRET}}
+        (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+        path = "ANDON_YAML"
+        followed = t("cord.reload.done", language="en", path=path, monitors=0, notifiers=1).split(path)[1]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and followed not in server.logs():
+            time.sleep(0.2)  # the delivery thread notices the edit
+        stopped = andon_cli(tmp_path, "stop", "menu", "--reason", "wrong prices", "--actor", "jimin")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        while time.monotonic() < deadline and len(hook.requests) < 3:
+            time.sleep(0.2)
+        logs = server.logs()
+    assert followed in logs, logs[-3000:]
+    assert sorted(r.json()["stage"] for r in hook.requests) == ["announced", "detected", "mitigated"]

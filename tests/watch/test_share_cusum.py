@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from andon.messages import t
+from andon.watch.detectors.arl import cusum_limit, run_length
 from andon.watch.detectors.base import Proportion, build_detector
-from andon.watch.detectors.sequential import ShareCusum, ShareCusumSettings, cusum_limit
+from andon.watch.detectors.sequential import ShareCusum, ShareCusumSettings, bernoulli_llr
 
 MINUTE = 60.0
 
@@ -45,12 +46,21 @@ def test_a_stable_12_percent_share_fails_at_most_as_often_as_its_budget_allows_o
     assert onsets <= 2
 
 
-def test_the_limit_grows_with_the_false_alarm_budget_as_siegmund_says() -> None:
-    # ARL0 ≈ (e^h - h - 1) / |drift|: solving it back must give the target
-    for arl0, drift in ((1e5, 0.03), (2.6e6, 0.09)):
-        h = cusum_limit(arl0, drift)
-        assert (np.exp(h) - h - 1) / drift == pytest.approx(arl0, rel=1e-6)
-    assert cusum_limit(1e6, 0.05) > cusum_limit(1e4, 0.05)
+def test_the_limit_gives_the_target_run_length_that_a_simulation_measures() -> None:
+    # 12 % -> 22 % on 60 calls a point, a target of 200 points: the chain's limit, checked by brute force
+    match, other = bernoulli_llr(0.12, 0.22)
+    limit = cusum_limit(200.0, match, other, 60.0, 0.12)
+    assert run_length(limit, match, other, 60.0, 0.12) == pytest.approx(200.0, rel=0.01)
+    rng = np.random.default_rng(5)
+    steps = match * rng.poisson(60 * 0.12, (400, 4000)) + other * rng.poisson(60 * 0.88, (400, 4000))
+    runs = []
+    for row in steps:
+        stat, point = 0.0, 0
+        while stat < limit:
+            stat, point = max(0.0, stat + row[point]), point + 1
+        runs.append(point)
+    assert np.mean(runs) == pytest.approx(200.0, rel=0.15)  # 400 runs: the standard error is 5 %
+    assert cusum_limit(1e5, match, other, 60.0, 0.12) > cusum_limit(1e3, match, other, 60.0, 0.12)
 
 
 def test_it_only_learns_until_the_baseline_holds_enough_calls_and_warms_up() -> None:

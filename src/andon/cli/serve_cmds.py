@@ -105,23 +105,22 @@ def serve(
     log.info(
         t("serve.listening_one" if workers == 1 else "serve.listening_many", host=host, port=port, workers=workers)
     )
-    # Without --watch, the outbox is still delivered here (a manual stop's or an Alertmanager pull's notifications).
-    # Rollouts move on by the same loop, so a workspace with `rollout:` steps runs it too.
-    rollouts = any(f.rollout for f in ws.config.features.values())
-    watcher = WatcherThread(ws.root, deliver_only=not watch) if watch or ws.config.notifiers or rollouts else None
+    # Without --watch, the outbox is still delivered here (a manual stop's or an Alertmanager pull's notifications),
+    # even with no notifier yet: one added to andon.yaml while serving is followed, and its rows must go out.
+    # Rollouts move on by the same loop.
+    watcher = WatcherThread(ws.root, deliver_only=not watch)
     if watch:
         from andon.watch.monitors import check_monitors
 
         check_monitors(ws.loaded)  # a bad monitor stops the start, as a bad feature does
-    if watcher is not None:
-        watcher.start()
+    watcher.start()
     okr_schedule = None if every_s is None else SyncSchedule(ws.root, every_s, on_result=log_result)
     if okr_schedule is not None:
         okr_schedule.start()  # once, in the supervising process, like the watcher
         log.info(t("okr.sync.serving", every=okr_sync))
     # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
     http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
-    terminated = _ThreadSafeTermination() if watcher is not None else None
+    terminated = _ThreadSafeTermination()
     try:
         if workers == 1:
             app = create_app(ws, close_workspace=True)
@@ -158,12 +157,10 @@ def serve(
     except _Terminated:
         pass  # uvicorn shut down gracefully and re-raised SIGTERM: the thread is stopped below, then it is raised again
     finally:
-        if watcher is not None:
-            watcher.stop()
+        watcher.stop()
         if okr_schedule is not None:
             okr_schedule.stop()
-        if terminated is not None:
-            terminated.restore()
+        terminated.restore()
 
 
 WORKER_STARTUP_S = 120

@@ -15,10 +15,12 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from andon.messages import t
+from andon.watch.detectors.arl import cusum_limit
 from andon.watch.detectors.base import Detector, DetectorSettings, Proportion, State, severity
 
 SECONDS_PER_DAY = 86_400.0
 _EDGE = 1e-4  # keeps the shifted share inside (0, 1), where the log-likelihood ratio is finite
+_SHARE_STEP = 1e-3  # the reference share is rounded to this, so its limit is computed once and cached
 
 
 def bernoulli_llr(base: float, shifted: float) -> tuple[float, float]:
@@ -26,17 +28,19 @@ def bernoulli_llr(base: float, shifted: float) -> tuple[float, float]:
     return math.log(shifted / base), math.log((1.0 - shifted) / (1.0 - base))
 
 
-def cusum_limit(arl0_trials: float, drift: float) -> float:
-    """The CUSUM limit ``h`` whose in-control average run length is ``arl0_trials`` (Siegmund's approximation).
+def _grid(value: float, step: float) -> float:
+    """``value`` on a logarithmic grid of relative ``step`` (limits are cached per grid point)."""
+    return math.exp(round(math.log(value) / step) * step)
 
-    For a CUSUM of log-likelihood ratios, ARL0 ≈ (e^h − h − 1) / |drift|, where ``drift`` is the mean ratio
-    per trial under the baseline (minus the Kullback-Leibler divergence); solved here by fixed-point iteration.
-    """
-    target = max(arl0_trials, 1.0) * abs(drift)
-    h = math.log(target + 1.0)
-    for _ in range(20):
-        h = math.log(target + h + 1.0)
-    return h
+
+def share_limit(run: float, base: float, shifted: float, calls: float) -> float:
+    """The limit for an in-control run of ``run`` points of ``calls`` calls each at the share ``base``."""
+    match, other = bernoulli_llr(base, shifted)
+    return cusum_limit(_grid(max(run, 1.0), 0.02), match, other, _grid(max(calls, 1e-3), 0.05), base)
+
+
+def _rounded(share: float) -> float:
+    return min(1.0 - 2 * _EDGE, max(2 * _EDGE, round(share / _SHARE_STEP) * _SHARE_STEP))
 
 
 class ShareCusumSettings(DetectorSettings):
@@ -48,9 +52,10 @@ class ShareCusumSettings(DetectorSettings):
     false-alarm rate. The baseline share is pooled over the last ``baseline_windows`` points (older than
     ``guard`` points, and none learned while alerting, so a shift does not teach itself as normal), and
     taken ``baseline_margin_se`` standard errors towards the alarm side, so a baseline estimated on few calls
-    errs towards fewer false alarms. Siegmund's approximation errs the same way for batched counts: on a
-    stable 12 % share at 30-90 calls a minute, 0 alarms in 1,000 simulated days (2 in 300 without the margin).
-    The windows a monitor feeds must not overlap (window == interval): every call counts once.
+    errs towards fewer false alarms. The limit is the one whose in-control run length, computed exactly for
+    Poisson counts per point (``watch.detectors.arl``; Siegmund's diffusion formula, used before, gave 5-17
+    times the target on per-minute counts), is ``arl0_days`` at the reference share and the calls per point
+    seen. The windows a monitor feeds must not overlap (window == interval): every call counts once.
     """
 
     type: Literal["share-cusum"] = "share-cusum"
@@ -87,23 +92,22 @@ class ShareCusum(Detector):
         self._high = 0.0
         self._low = 0.0
 
-    def _baseline(self) -> tuple[float, float, float] | None:
-        """Pooled share, its standard error, and trials per day; None while too few trials are pooled."""
+    def _baseline(self) -> tuple[float, float, float, float] | None:
+        """Pooled share, its standard error, calls per point and points per day; None while too few are pooled."""
         trials = sum(n for _, _, n in self._past)
         if trials < self.settings.min_baseline_trials or len(self._past) < 2:
             return None
         share = sum(k for _, k, _ in self._past) / trials
         span = self._past[-1][0] - self._past[0][0]
-        # n points cover n spacings of time: the first point's own window is before its timestamp
-        per_second = trials / (span * len(self._past) / (len(self._past) - 1)) if span > 0 else 0.0
-        per_day = per_second * SECONDS_PER_DAY if per_second > 0 else float(trials)
-        return share, math.sqrt(max(share * (1.0 - share), 1e-12) / trials), per_day
+        spacing = span / (len(self._past) - 1)  # seconds between points: the monitor's interval, gaps aside
+        per_day = SECONDS_PER_DAY / spacing if spacing > 0 else 1440.0
+        return share, math.sqrt(max(share * (1.0 - share), 1e-12) / trials), trials / len(self._past), per_day
 
-    def _side(self, stat: float, k: int, n: int, base: float, shifted: float, arl0: float) -> tuple[float, float]:
+    def _side(self, stat: float, k: int, n: int, base: float, shifted: float, run: float, calls: float
+              ) -> tuple[float, float]:  # fmt: skip
         """One one-sided CUSUM step: the new statistic and its limit."""
         match, other = bernoulli_llr(base, shifted)
-        drift = base * match + (1.0 - base) * other  # mean ratio per trial under the baseline (negative)
-        limit = cusum_limit(arl0, drift)
+        limit = share_limit(run, base, shifted, calls)
         return min(2.0 * limit, max(0.0, stat + k * match + (n - k) * other)), limit
 
     def _judge(self, ts: float, value: Any) -> tuple[State, float, str]:
@@ -113,18 +117,18 @@ class ShareCusum(Detector):
         if baseline is None:
             self._learn(ts, value, alerting=False)
             return "ok", 0.0, t("watch.learning")
-        share, se, per_day = baseline
+        share, se, calls, per_day = baseline
         sides = 2.0 if s.direction == "both" else 1.0  # two one-sided tests share the false-alarm budget
-        arl0 = s.arl0_days * per_day * sides
+        run = s.arl0_days * per_day * sides  # in points
         k, n = value.successes, value.trials
         ratio, limit = 0.0, math.inf
         if s.direction in ("up", "both"):
-            base = min(1.0 - 2 * _EDGE, max(_EDGE, share + s.baseline_margin_se * se))
-            self._high, limit = self._side(self._high, k, n, base, min(1.0 - _EDGE, base + s.shift), arl0)
+            base = _rounded(min(1.0 - 2 * _EDGE, max(_EDGE, share + s.baseline_margin_se * se)))
+            self._high, limit = self._side(self._high, k, n, base, min(1.0 - _EDGE, base + s.shift), run, calls)
             ratio = self._high / limit
         if s.direction in ("down", "both"):
-            base = max(2 * _EDGE, min(1.0 - _EDGE, share - s.baseline_margin_se * se))
-            self._low, low_limit = self._side(self._low, k, n, base, max(_EDGE, base - s.shift), arl0)
+            base = _rounded(max(2 * _EDGE, min(1.0 - _EDGE, share - s.baseline_margin_se * se)))
+            self._low, low_limit = self._side(self._low, k, n, base, max(_EDGE, base - s.shift), run, calls)
             if self._low / low_limit > ratio:
                 ratio, limit = self._low / low_limit, low_limit
         state: State = "fail" if ratio >= 1.0 else "warn" if ratio >= s.warn_fraction else "ok"
