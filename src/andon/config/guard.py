@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from andon.config.redactions import REDACTIONS
 from andon.messages import t
 
 GUARD_CHECKS = ("crisis", "injection", "pii", "classifier")
@@ -34,7 +35,6 @@ class GuardCheck(_Strict):
     @field_validator("kinds")
     @classmethod
     def _known_kinds(cls, values: list[str] | None) -> list[str] | None:
-        from andon.config.schema import REDACTIONS  # schema imports this module: read at validation time
 
         unknown = sorted(set(values or ()) - set(REDACTIONS))
         if unknown:

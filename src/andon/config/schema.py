@@ -28,6 +28,7 @@ from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderS
 from andon.config.guard import GuardSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
+from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: callers import it from here
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
 from andon.config.rollout import RolloutConfig
@@ -196,7 +197,6 @@ class Price(_Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
-REDACTIONS = ("api_keys", "emails", "phones", "rrn", "cards")
 
 
 class CacheConfig(_Strict):
