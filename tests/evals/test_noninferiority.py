@@ -81,8 +81,8 @@ def test_a_bad_live_criterion_in_andon_yaml_names_its_line(tmp_path: Path) -> No
     with pytest.raises(AndonError) as refused:
         load_config(tmp_path / "andon.yaml")
     shown = str(refused.value)
-    # As for every criterion, the place is the criteria list's (the validator checks the list).
-    assert "andon.yaml:5:5" in shown and "'accuracy <= live - 0.02'" in shown and "written with >=, >" in shown
+    # Each criterion is checked on its own, so the place is the bad criterion's own line.
+    assert "andon.yaml:7:9" in shown and "'accuracy <= live - 0.02'" in shown and "written with >=, >" in shown
 
 
 def test_the_live_margin_changes_the_criteria_hash() -> None:
