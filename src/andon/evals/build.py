@@ -11,7 +11,7 @@ from andon.config.schema import FeatureConfig
 from andon.evals.calibration import Calibration
 from andon.evals.compare import compare_cells
 from andon.evals.confidence import calibrations, default_source
-from andon.evals.model import Case, CellResult, Comparison, Grade, RunReport, VersionSummary
+from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
 from andon.messages import t
@@ -33,7 +33,7 @@ def load_cells(store: Store, run_id: str, version_id: str | None = None) -> list
 
 def feature_for_run(run: RunRecord, current: FeatureConfig | None) -> FeatureConfig:
     """The feature's evaluation settings as recorded with the run (criteria may be updated from andon.yaml)."""
-    recorded = {k: v for k, v in run.config.items() if k in FeatureConfig.model_fields}  # e.g. not "slice"
+    recorded = {k: v for k, v in run.config.items() if k in RECORDED_FEATURE_FIELDS}  # not "slice", "robustness"…
     if isinstance(recorded.get("graders"), list):
         recorded["graders"] = [recorded_grader(g) for g in recorded["graders"]]
     if current is not None:

@@ -322,3 +322,8 @@ class RunReport:
     def gate_passed(self) -> bool:
         """True when every version's criteria hold."""
         return all(s.gate_passed for s in self.summaries)
+
+
+# The feature settings a run records (and a stored run's report is judged with); the rest of a run's config holds
+# other records (its slice, a robustness suite's pairs, the improvement loop's split) under their own keys.
+RECORDED_FEATURE_FIELDS = frozenset({"graders", "pass_threshold", "criteria", "strict", "alpha"})

@@ -20,7 +20,7 @@ from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
-from andon.evals.model import Case, CellResult, ErrorGroup
+from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
@@ -179,7 +179,7 @@ async def run_evaluation(
             currency=ws.config.currency,
             versions=[(v.name, v.id) for v in versions],
             cases=[c.to_json() for c in dataset.cases],
-            config=config.model_dump(mode="json", include={"graders", "pass_threshold", "criteria", "strict", "alpha"})
+            config=config.model_dump(mode="json", include=set(RECORDED_FEATURE_FIELDS))
             | ({"slice": case_slice} if case_slice else {})
             | ({"guideline": dataset.guideline.to_json()} if dataset.guideline else {})
             | (extra_config or {}),
