@@ -14,6 +14,7 @@ from andon.okr.objectives import add_key_result, create_objective, ensure_period
 from andon.store import Store
 from andon.store.okr import CheckIn, KeyResult, Objective, Team
 from andon.store.watch import PullClaim, WatchPoint
+from andon.web.charts import Scale
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DECISIONS = (None, "act", "shadow", "cooldown", "resume")
@@ -145,3 +146,16 @@ def test_latest_checkins_take_the_newest_by_the_time_given(store: Store) -> None
 @pytest.mark.parametrize("n", [0, 1])
 def test_an_empty_or_single_request_reads_nothing_odd(store: Store, n: int) -> None:
     assert list(store.monitor_overviews(["solo"][:n])) == ["solo"][:n]
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@given(
+    points=st.lists(st.tuples(finite, finite), max_size=40),
+    box=st.tuples(finite, finite, finite, finite),
+)
+def test_placing_many_points_gives_the_pixels_of_one_by_one(points: list[tuple[float, float]], box: tuple) -> None:
+    x0, x1, y0, y1 = box
+    scale = Scale(x0, x1, y0, y1, 640, 180)
+    assert scale.place([x for x, _ in points], [y for _, y in points]) == [scale.at(x, y) for x, y in points]

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import String, func, literal, select, union_all
+from sqlalchemy import ColumnElement, String, func, literal, select, union_all
 
 from andon.store._base import StoreBase
 from andon.store.deploy import STOP_KINDS
 from andon.store.models import CordPullRow, FeatureEventRow, WatchLeaseRow, WatchPointRow, WatchStateRow
 from andon.store.watch import SavedMonitor, _saved
 
-SeriesPoint = tuple[datetime, float | None, str, float | None, float | None]  # (ts, value, state, low, high)
+SeriesPoint = tuple[float, float | None, str, float | None, float | None]  # (epoch s, value, state, low, high)
+_UNIX_JULIAN_DAY = 2440587.5  # 1970-01-01T00:00Z as a Julian day
 _CHUNK = 200  # monitors per read: a UNION of one-row selects, well under SQLite's 500 compound terms
 
 
@@ -32,16 +33,20 @@ class MonPagesMixin(StoreBase):
     """Read-only series of stored watch points and the monitors' status."""
 
     def watch_series(self, monitor: str, *, start: datetime) -> list[SeriesPoint]:
-        """``(ts, value, state, band_low, band_high)`` of every point of ``monitor`` from ``start`` on, oldest first."""
-        columns = (WatchPointRow.ts, WatchPointRow.value, WatchPointRow.state)
+        """``(epoch s, value, state, band_low, band_high)`` of every point of ``monitor`` from ``start`` on, oldest
+        first; the time as seconds worked out in SQL (parsing ten thousand datetimes costs more than the read)."""
+        if self.dialect == "postgresql":
+            epoch: ColumnElement[float] = func.extract("epoch", WatchPointRow.ts)
+        else:  # stored naive UTC text; a Julian day's double keeps well under a millisecond
+            epoch = (func.julianday(WatchPointRow.ts) - _UNIX_JULIAN_DAY) * 86400.0
         query = (
-            select(*columns, WatchPointRow.band_low, WatchPointRow.band_high)
+            select(epoch, WatchPointRow.value, WatchPointRow.state, WatchPointRow.band_low, WatchPointRow.band_high)
             .where(WatchPointRow.monitor == monitor, WatchPointRow.ts >= start)
             .order_by(WatchPointRow.ts)
         )
         with self._read() as session:
             rows = session.execute(query).all()
-            return [(_aware(ts), value, str(state), low, high) for ts, value, state, low, high in rows]
+            return [(float(ts), value, str(state), low, high) for ts, value, state, low, high in rows]
 
     def monitor_overviews(self, monitors: Sequence[str]) -> dict[str, MonitorOverview]:
         """Each of ``monitors``' saved state, last decision, lease and pending pulls: one read per 200 monitors.
@@ -100,7 +105,3 @@ class MonPagesMixin(StoreBase):
         with self._read() as session:
             found = {str(feature): kind == "stopped" for feature, kind in session.execute(query).all()}
         return {feature: found.get(feature, False) for feature in wanted}
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
