@@ -159,3 +159,11 @@ def test_placing_many_points_gives_the_pixels_of_one_by_one(points: list[tuple[f
     x0, x1, y0, y1 = box
     scale = Scale(x0, x1, y0, y1, 640, 180)
     assert scale.place([x for x, _ in points], [y for _, y in points]) == [scale.at(x, y) for x, y in points]
+
+
+def test_the_series_times_are_the_points_epoch_seconds(store: Store) -> None:
+    _fill(store, "ser", [([None, "act", None], True, [])])
+    points = store.watch_points("ser-0")
+    series = store.watch_series("ser-0", start=T0 + timedelta(seconds=30))
+    assert [(v, s) for _, v, s, _, _ in series] == [(p.value, p.state) for p in points[1:]]
+    assert all(abs(ts - p.ts.timestamp()) < 1e-3 for (ts, *_), p in zip(series, points[1:], strict=True))

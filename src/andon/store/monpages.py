@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, func, literal, select, union_all
 
@@ -36,7 +37,7 @@ class MonPagesMixin(StoreBase):
         """``(epoch s, value, state, band_low, band_high)`` of every point of ``monitor`` from ``start`` on, oldest
         first; the time as seconds worked out in SQL (parsing ten thousand datetimes costs more than the read)."""
         if self.dialect == "postgresql":
-            epoch: ColumnElement[float] = func.extract("epoch", WatchPointRow.ts)
+            epoch: ColumnElement[Any] = func.extract("epoch", WatchPointRow.ts)
         else:  # stored naive UTC text; a Julian day's double keeps well under a millisecond
             epoch = (func.julianday(WatchPointRow.ts) - _UNIX_JULIAN_DAY) * 86400.0
         query = (
