@@ -115,7 +115,7 @@ class Scale:
         sx, sy = min(max(sx, 0.0), 1.0), min(max(sy, 0.0), 1.0)
         px = self.pad + sx * (self.width - 2 * self.pad)
         py = self.height - self.pad - sy * (self.height - 2 * self.pad)
-        return round(px, 2), round(py, 2)
+        return _cents(px), _cents(py)
 
     def place(self, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
         """:meth:`at` of many points at once: the same arithmetic in numpy, so the same pixels, much faster."""
@@ -126,7 +126,12 @@ class Scale:
         sy = (y - self.y0) / (self.y1 - self.y0) if self.y1 > self.y0 else np.full_like(y, 0.5)
         px = self.pad + np.clip(sx, 0.0, 1.0) * (self.width - 2 * self.pad)
         py = self.height - self.pad - np.clip(sy, 0.0, 1.0) * (self.height - 2 * self.pad)
-        return [(round(a, 2), round(b, 2)) for a, b in zip(px.tolist(), py.tolist(), strict=True)]
+        return list(zip((np.rint(px * 100) / 100).tolist(), (np.rint(py * 100) / 100).tolist(), strict=True))
+
+
+def _cents(value: float) -> float:
+    """``value`` to two decimals as numpy's ``rint(value * 100) / 100`` does it (so :meth:`Scale.place` agrees)."""
+    return round(value * 100) / 100
 
 
 def scale_for(points: Sequence[Point], thresholds: Sequence[Threshold] = (), *, width: float, height: float,
