@@ -158,6 +158,41 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
     )
 
 
+@dataclass(frozen=True)
+class PeriodsSummary:
+    """Each team's progress in each of several periods: what the board's team roll-up says in each one."""
+
+    periods: list[str]
+    teams: list[tuple[str, str]]  # (id, name) of the teams with a key result in any of them, in board order
+    progress: dict[str, list[float | None]]  # team id → its progress in each period (None: nothing to roll up)
+
+
+def summarize_periods(store: Store, periods: list[str], now: datetime | None = None) -> PeriodsSummary:
+    """The team roll-ups of :func:`build_board` for every period in ``periods``, in four reads (not six boards)."""
+    now = now or utcnow()
+    teams = {x.id: x for x in store.teams()}
+    wanted = set(periods)
+    objectives = [o for o in store.objectives() if o.period in wanted]
+    objectives.sort(key=lambda o: (_team_order(o.team, teams), o.created_at, o.id))
+    known = {o.id for o in objectives}
+    krs_of: dict[str, list[KeyResult]] = {}
+    for kr in store.key_results():
+        if kr.objective in known:
+            krs_of.setdefault(kr.objective, []).append(kr)
+    latest = store.latest_checkins([kr.id for krs in krs_of.values() for kr in krs], now)
+    names: dict[str, str] = {}
+    by_period: dict[str, dict[str, list[float | None]]] = {p: {} for p in periods}
+    for period in periods:  # the board's order: period by period, objectives by team, then age
+        for obj in (o for o in objectives if o.period == period):
+            krs = krs_of.get(obj.id, [])
+            if krs:
+                names.setdefault(obj.team, teams[obj.team].name if obj.team in teams else obj.team)
+            pairs = [(progress(kr, latest[kr.id].value) if kr.id in latest else None, kr.weight) for kr in krs]
+            by_period[period].setdefault(obj.team, []).append(objective_progress(pairs))
+    found = {tid: [rollup(by_period[p][tid]) if tid in by_period[p] else None for p in periods] for tid in names}
+    return PeriodsSummary(periods=list(periods), teams=list(names.items()), progress=found)
+
+
 def _value_at(checkins: list[CheckIn], start: datetime, end: datetime, now: datetime) -> float | None:
     """The latest value recorded before the step's end; None for a step not begun yet or without any value."""
     if start > now:

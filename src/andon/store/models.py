@@ -813,3 +813,18 @@ Index("ix_review_items_status_priority_created_at", ReviewItemRow.__table__.c.st
 TRACE_ROUTE_VERSION_INDEX = "ix_traces_route_version_created_at"
 Index(TRACE_ROUTE_VERSION_INDEX, TraceRow.route, TraceRow.version_id, TraceRow.created_at, TraceRow.id)
 # --- end webfinish ---
+# --- web10 ---
+
+
+class RunSummaryRow(Base):
+    """A finished run's summaries as the dashboard built them once, per state of its criteria (0019_web10)."""
+
+    __tablename__ = "run_summaries"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of what the summaries depend on
+    data: Mapped[str] = mapped_column(Text)  # JSON text: a summary may hold NaN, which JSONB refuses
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- end web10 ---

@@ -42,6 +42,7 @@ from andon.store.refs import MIN_PREFIX, get_by_ref, prefix_matches
 from andon.store.reviews import ReviewsMixin
 from andon.store.rollouts import RolloutsMixin
 from andon.store.runs import RunsMixin
+from andon.store.runsummary import RunSummaryMixin
 from andon.store.semcache import SemanticCacheMixin
 from andon.store.traces import TracesMixin
 from andon.store.trust import TrustMixin
@@ -72,6 +73,7 @@ class Store(
     RolloutsMixin,
     AgreementMixin,
     CaseLinksMixin,
+    RunSummaryMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

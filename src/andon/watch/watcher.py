@@ -391,14 +391,14 @@ class MonitorStatus:
 def monitor_status(ws: Workspace, monitors: dict[str, Monitor] | None = None) -> list[MonitorStatus]:
     """Each monitor's state, last value, last verdict and lease, from the store."""
     every = monitors if monitors is not None else build_monitors(ws.config, path=ws.loaded.path)
-    store = ws.store
+    # Two reads for every monitor at once (a page lists them all), not five per monitor.
+    found = ws.store.monitor_overviews(list(every))
+    stopped = ws.store.features_stopped([m.feature for m in every.values() if m.feature is not None])
     out: list[MonitorStatus] = []
     for name, monitor in every.items():
-        saved = store.monitor_state(name)
+        seen = found[name]
+        saved, lease = seen.saved, seen.lease
         state = MonitorState.from_json(saved.state if saved else None)
-        last = store.watch_points(name, limit=1)
-        lease = store.lease_holder(name)
-        pending = len(store.cord_pulls(monitor=name, status="pending"))
         feature = monitor.feature
         out.append(
             MonitorStatus(
@@ -413,12 +413,12 @@ def monitor_status(ws: Workspace, monitors: dict[str, Monitor] | None = None) ->
                 last_value=state.last_value,
                 last_state=state.last_state,
                 last_reason=state.last_reason,
-                last_decision=last[0].decision if last else None,
+                last_decision=seen.last_decision,
                 breach=state.breach_key,
                 lease_owner=lease[0] if lease else None,
                 lease_expires_at=lease[2] if lease else None,
-                pending_pulls=pending,
-                feature_stopped=store.feature_stopped(feature)[0] if feature is not None else None,
+                pending_pulls=seen.pending_pulls,
+                feature_stopped=stopped[feature] if feature is not None else None,
             )
         )
     return out

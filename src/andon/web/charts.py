@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from markupsafe import Markup, escape
 
 _PAD = 1.0
@@ -86,6 +87,8 @@ def trend(
         body += f'<polyline points="{" ".join(f"{x},{y}" for x, y in placed)}" fill="none"/>'
     body += "".join(f'<circle cx="{x}" cy="{y}" r="3"/>' for x, y in placed)
     return Markup(head + body + "</svg>")
+
+
 # --- monpages: a monitor's points over time, its thresholds and its warn/fail points ---------------------
 
 Point = tuple[float, float]  # (x, y): x is usually a POSIX time
@@ -112,7 +115,23 @@ class Scale:
         sx, sy = min(max(sx, 0.0), 1.0), min(max(sy, 0.0), 1.0)
         px = self.pad + sx * (self.width - 2 * self.pad)
         py = self.height - self.pad - sy * (self.height - 2 * self.pad)
-        return round(px, 2), round(py, 2)
+        return _cents(px), _cents(py)
+
+    def place(self, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+        """:meth:`at` of many points at once: the same arithmetic in numpy, so the same pixels, much faster."""
+        if not xs:
+            return []
+        x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        sx = (x - self.x0) / (self.x1 - self.x0) if self.x1 > self.x0 else np.full_like(x, 0.5)
+        sy = (y - self.y0) / (self.y1 - self.y0) if self.y1 > self.y0 else np.full_like(y, 0.5)
+        px = self.pad + np.clip(sx, 0.0, 1.0) * (self.width - 2 * self.pad)
+        py = self.height - self.pad - np.clip(sy, 0.0, 1.0) * (self.height - 2 * self.pad)
+        return list(zip((np.rint(px * 100) / 100).tolist(), (np.rint(py * 100) / 100).tolist(), strict=True))
+
+
+def _cents(value: float) -> float:
+    """``value`` to two decimals as numpy's ``rint(value * 100) / 100`` does it (so :meth:`Scale.place` agrees)."""
+    return round(value * 100) / 100
 
 
 def scale_for(points: Sequence[Point], thresholds: Sequence[Threshold] = (), *, width: float, height: float,
@@ -164,11 +183,14 @@ def band_areas(band: Sequence[Band], scale: Scale) -> list[list[tuple[float, flo
         upper.clear()
         lower.clear()
 
-    for x, low, high in band:
+    known = [(x, low, high) for x, low, high in band if low is not None and high is not None]
+    tops = iter(scale.place([x for x, _, _ in known], [high for _, _, high in known]))
+    bottoms = iter(scale.place([x for x, _, _ in known], [low for _, low, _ in known]))
+    for _, low, high in band:
         if low is None or high is None:
             close()
             continue
-        (px, top), (_, bottom) = scale.at(x, high), scale.at(x, low)
+        (px, top), (_, bottom) = next(tops), next(bottoms)
         if upper and int(px) == int(upper[-1][0]):
             upper[-1] = (upper[-1][0], min(upper[-1][1], top))
             lower[-1] = (lower[-1][0], max(lower[-1][1], bottom))
@@ -187,8 +209,8 @@ def mark_spans(marks: Sequence[Mark], scale: Scale, *, gap: float = 1.0) -> list
     (in the given order, oldest first) joins its box, so a long run of warn/fail points is one element."""
     spans: list[Span] = []
     open_: dict[str, int] = {}  # kind -> index in spans of its last box
-    for kind, x, y in marks:
-        px, py = scale.at(x, y)
+    placed = scale.place([x for _, x, _ in marks], [y for _, _, y in marks])
+    for (kind, _, _), (px, py) in zip(marks, placed, strict=True):
         at = open_.get(kind)
         if at is not None and px - spans[at][3] <= gap:
             _, left, top, right, bottom = spans[at]
@@ -232,7 +254,7 @@ def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Thre
         _, y = scale.at(scale.x0, value)
         parts.append(f'<line class="threshold threshold-{escape(kind)}" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
     if points:
-        path = " ".join(f"{px},{py}" for px, py in thinned([scale.at(x, y) for x, y in points]))
+        path = " ".join(f"{px},{py}" for px, py in thinned(scale.place([x for x, _ in points], [y for _, y in points])))
         parts.append(f'<polyline class="series" points="{path}" fill="none"/>')
     parts += [_span_svg(one) for one in mark_spans(marks, scale)]
     return Markup("".join(parts) + "</svg>")

@@ -2,12 +2,14 @@
 
 Summarising a run reads every cell, so a page builds it once per run state (status, end time, criteria) and
 keeps it in a small cache on the app; a finished run's cells never change, a running one is keyed by its tally.
+A finished run's summaries are also stored once built, so a restarted dashboard reads them instead.
 The first view of a large run does not wait for that: the summary is worked out in a background thread (as the
 home page's verdicts are) while the page shows its cells and says the summary is coming.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -16,16 +18,19 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from starlette.requests import Request
 
+from andon._version import __version__
 from andon.config.schema import FeatureConfig
 from andon.errors import NotFoundError
 from andon.evals.build import feature_for_run, load_cells
 from andon.evals.compare import compare_cells
 from andon.evals.metrics import MetricValue
-from andon.evals.model import Case, Comparison, CriterionResult, VersionSummary
+from andon.evals.model import Case, Comparison, CriterionResult, RunReport, VersionSummary
 from andon.evals.report._format import metric_kind, metric_label
 from andon.evals.report._view import KEY_METRICS, find_metric
+from andon.evals.report.export import ReportFormatError, report_from_dict, report_to_dict
 from andon.evals.summarize import Conversion, summarize_version
 from andon.store.records import RunRecord
 from andon.web.i18n import Formats
@@ -150,15 +155,49 @@ def _figures_builder(ws: Workspace, run: RunRecord) -> Callable[[], RunFigures]:
     def build() -> RunFigures:
         # The report's summaries without its comparison (the comparison page makes that one when asked).
         feature = feature_for_run(run, ws.config.features.get(run.feature))
+        key = stored_key(ws, run)
+        stored = stored_summaries(ws, run, key) if key is not None else None
+        if stored is not None:
+            return RunFigures(run, feature, stored)
         cases = {c.id: c for c in (Case.from_json(data) for data in ws.store.run_cases(run.id))}
         convert = Conversion.of(ws.config)
         summaries = [
             summarize_version(vid, name, load_cells(ws.store, run.id, vid), cases, feature, convert)
             for name, vid in run.versions
         ]
+        if key is not None:
+            kept = RunReport(run=run, summaries=summaries, comparison=None, cases=[], cells=[])
+            ws.store.save_run_summary(run.id, key, json.dumps(report_to_dict(kept), ensure_ascii=False, default=_plain))
         return RunFigures(run, feature, summaries)
 
     return build
+
+
+def _plain(value: object) -> object:
+    """A numpy number as Python's (the mean's bootstrap counts cases with numpy: ``n`` may be an int64)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def stored_key(ws: Workspace, run: RunRecord) -> str | None:
+    """What a finished run's summaries are stored under: a digest of its state, andon.yaml's criteria and the
+    andon that summarised it; None while the run is still running (its cells still change)."""
+    if run.status == "running":
+        return None
+    state = [str(part) for part in _state_key(ws, run)[2:]]
+    return hashlib.sha256(json.dumps([__version__, *state]).encode()).hexdigest()
+
+
+def stored_summaries(ws: Workspace, run: RunRecord, key: str) -> list[VersionSummary] | None:
+    """The summaries stored for ``run`` under ``key``; None when there are none (or they cannot be read back)."""
+    text = ws.store.run_summary(run.id, key)
+    if text is None:
+        return None
+    try:
+        return report_from_dict(json.loads(text)).summaries
+    except (ReportFormatError, ValueError):
+        return None  # summarised again, and kept under a new andon's key
 
 
 def version_of(run: RunRecord, ref: str | None, default: int, missing: str) -> tuple[str, str]:

@@ -38,8 +38,19 @@ class MonitorRow:
     false_alarms: int | None
 
 
+_built: list[tuple[object, float | None, dict[str, Monitor]]] = []  # (config, andon.yaml's mtime, its monitors)
+
+
 def _monitors(ctx: Ctx) -> dict[str, Monitor]:
-    return build_monitors(ctx.ws.config, path=ctx.ws.loaded.path)
+    """andon.yaml's monitors, built once per loaded config (building reads the file again for its positions)."""
+    config, path = ctx.ws.config, ctx.ws.loaded.path
+    mtime = path.stat().st_mtime if path.exists() else None
+    for seen, seen_mtime, monitors in list(_built):
+        if seen is config and seen_mtime == mtime:
+            return monitors
+    monitors = build_monitors(config, path=path)
+    _built[:] = [(config, mtime, monitors)]  # the config object is held, so its identity cannot be reused
+    return monitors
 
 
 def _list_view(ctx: Ctx) -> Response:
@@ -67,12 +78,12 @@ def thresholds_of(monitor: Monitor) -> list[Threshold]:
 
 def marks_of(points: list[SeriesPoint]) -> list[Mark]:
     """One mark per warn or fail point with a value, oldest first (the chart boxes runs of them)."""
-    return [(s, ts.timestamp(), value) for ts, value, s, _, _ in points if s in MARKED and value is not None]
+    return [(s, ts, value) for ts, value, s, _, _ in points if s in MARKED and value is not None]
 
 
 def band_of(points: list[SeriesPoint]) -> list[Band]:
     """The detector's expected range at each point; empty when no point has one (a threshold detector)."""
-    band = [(ts.timestamp(), low, high) for ts, _, _, low, high in points]
+    band = [(ts, low, high) for ts, _, _, low, high in points]
     return band if any(low is not None for _, low, _ in band) else []
 
 
@@ -97,7 +108,7 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
     end = utcnow()
     start = end - timedelta(hours=hours)
     points = ctx.store.watch_series(name, start=start)
-    series = [(ts.timestamp(), value) for ts, value, _, _, _ in points if value is not None]
+    series = [(ts, value) for ts, value, _, _, _ in points if value is not None]
     limits = thresholds_of(monitor)
     marks = marks_of(points)
     band = band_of(points)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from andon.errors import AndonError, NotFoundError, PeriodClosedError
-from andon.okr.board import Board, BoardRow, band, build_board, default_period
+from andon.okr.board import Board, BoardRow, band, build_board, default_period, summarize_periods
 from andon.okr.detail import KrDetail, key_result_detail
 from andon.okr.objectives import record_checkin
 from andon.okr.periods import is_year, steps
@@ -72,28 +72,23 @@ def blocks(board: Board) -> list[TeamBlock]:
 
 
 def quarter_summary(ctx: Ctx, quarters: list[str]) -> list[TeamQuarters]:
-    """Each team's progress in each of ``quarters`` (the board's own roll-up of every quarter)."""
-    names: dict[str, str] = {}
-    by_quarter: list[dict[str, float | None]] = []
-    for quarter in quarters:
-        board = build_board(ctx.store, quarter)
-        for row in board.rows:
-            names.setdefault(row.team_id, row.team)
-        by_quarter.append(board.team_progress)
-    return [TeamQuarters(tid, name, [found.get(tid) for found in by_quarter]) for tid, name in names.items()]
+    """Each team's progress in each of ``quarters`` (the board's own roll-up of every quarter, in four reads)."""
+    found = summarize_periods(ctx.store, quarters)
+    return [TeamQuarters(tid, name, found.progress[tid]) for tid, name in found.teams]
 
 
 def _board_view(ctx: Ctx, period: str | None, team: str | None) -> Response:
     store = ctx.store
-    if period is None and not store.periods():
+    every = store.periods()
+    if period is None and not every:
         return ctx.render("okr_none.html")  # a new workspace: say how to start, not "no such period"
     chosen = period or default_period(store)
     try:
         board = build_board(store, chosen, team=team)
     except NotFoundError:
         return ctx.refuse(404, ctx.fmt.t("webokr.board.no_period", period=chosen))
-    periods = [p.id for p in store.periods()]
-    quarters = [p.id for p in store.periods() if not is_year(p)][-QUARTERS_SHOWN:]
+    periods = [p.id for p in every]
+    quarters = [p.id for p in every if not is_year(p)][-QUARTERS_SHOWN:]
     shown = store.period(board.period)
     yearly = shown is not None and is_year(shown)
     step_labels = [ctx.fmt.step(start, quarter=yearly) for _, start, _ in steps(shown)] if shown else board.steps
