@@ -52,7 +52,8 @@ WORKER = textwrap.dedent(
 def run_worker(directory: Path, feature: str, calls: int, *, circuit: bool = False, stay: bool = False) -> str:
     env = {**os.environ, MULTIPROC_ENV: str(directory), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     done = subprocess.run(
-        [sys.executable, "-c", WORKER, feature, str(calls), "open" if circuit else "closed", "stays" if stay else "dies"],
+        [sys.executable, "-c", WORKER, feature, str(calls), "open" if circuit else "closed",
+         "stays" if stay else "dies"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -70,9 +71,7 @@ def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
 
 
 def total(text: str, name: str, **labels: str) -> float:
-    return sum(
-        value for key, value in samples(text, name).items() if all((k, v) in key for k, v in labels.items())
-    )
+    return sum(value for key, value in samples(text, name).items() if all((k, v) in key for k, v in labels.items()))
 
 
 @pytest.mark.parametrize(("first", "second"), [(5, 7), (1, 0), (12, 3)])

@@ -37,7 +37,7 @@ def worker_exited(pid: int | None = None) -> None:
     """Drop an ended worker's live gauges (its counters stay in the sums); a no-op with one process."""
     path = multiprocess_dir()
     if path is not None:
-        mark_process_dead(os.getpid() if pid is None else pid, path)
+        mark_process_dead(os.getpid() if pid is None else pid, path)  # type: ignore[no-untyped-call]
 
 
 class GatewayMetrics:
@@ -131,5 +131,5 @@ class GatewayMetrics:
         if path is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=path)
+        MultiProcessCollector(merged, path=path)  # type: ignore[no-untyped-call]
         return generate_latest(merged)

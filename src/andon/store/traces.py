@@ -10,9 +10,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from andon.errors import ConfigError, NotFoundError
@@ -197,9 +197,9 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
     )
 
 
-_OUTPUT_INSERT = insert(OutputRow.__table__)
-_TRACE_INSERT = insert(TraceRow.__table__)
-_REVIEW_INSERT = insert(ReviewItemRow.__table__)
+_OUTPUT_INSERT = insert(cast(Table, OutputRow.__table__))  # Core, not ORM: see save_traces
+_TRACE_INSERT = insert(cast(Table, TraceRow.__table__))
+_REVIEW_INSERT = insert(cast(Table, ReviewItemRow.__table__))
 
 
 def _insert_rows(
