@@ -240,36 +240,6 @@ def retention_cutoffs(
 
 # --- a call's stored forms ------------------------------------------------------------------------
 
-# Text (characters, all fields together) below which a call's stored forms are built on the event loop: redacting
-# this much takes well under a millisecond, less than handing the work to a thread and back costs. Larger calls
-# still go to a worker thread, so a big body never stalls the other calls.
-INLINE_FORMS_CHARS = 1_000
-
-
-def small_call(call: Call, limit: int = INLINE_FORMS_CHARS) -> bool:
-    """Whether the texts :func:`stored_forms` will redact and hash add up to at most ``limit`` characters."""
-    budget = [limit]
-    items: list[Any] = [call.variables, call.output_text, call.output_json, call.error, call.caller.tags]
-    for outcome in call.outcomes:
-        for step in outcome.steps:
-            items += (step.messages, step.text, step.parsed, step.error, step.raw)
-    return all(_within(item, budget) for item in items)
-
-
-def _within(value: Any, budget: list[int]) -> bool:
-    """Subtract the characters of the strings in ``value`` from ``budget[0]``; False once it runs out."""
-    if isinstance(value, str):
-        budget[0] -= len(value)
-        return budget[0] >= 0
-    if isinstance(value, Mapping):
-        return all(_within(key, budget) and _within(item, budget) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return all(_within(item, budget) for item in value)
-    if isinstance(value, bytes | bytearray):
-        budget[0] -= len(value)
-        return budget[0] >= 0
-    return True
-
 
 def stored_forms(
     call: Call, *, now: datetime | None = None
