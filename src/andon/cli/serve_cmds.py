@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import ipaddress
 import logging
 import logging.config
+import os
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -121,6 +126,7 @@ def serve(
     # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
     http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
     terminated = _ThreadSafeTermination()
+    stack = contextlib.ExitStack()
     try:
         if workers == 1:
             app = create_app(ws, close_workspace=True)
@@ -137,6 +143,7 @@ def serve(
         # Worker processes build their own app: the factory and its arguments are handed to each one.
         root = ws.root
         ws.close()
+        stack.enter_context(shared_metrics_dir())
         config = uvicorn.Config(
             functools.partial(worker_app, root, current_language()),
             factory=True,
@@ -160,10 +167,32 @@ def serve(
         watcher.stop()
         if okr_schedule is not None:
             okr_schedule.stop()
+        stack.close()
         terminated.restore()
 
 
 WORKER_STARTUP_S = 120
+
+
+@contextlib.contextmanager
+def shared_metrics_dir() -> Iterator[str]:
+    """A fresh directory for the workers' Prometheus values (multiprocess mode), named in their environment.
+
+    Always a new one: values left by an earlier server would be added to this one's. Removed when serving ends.
+    """
+    from andon.gateway.metrics import MULTIPROC_ENV
+
+    path = tempfile.mkdtemp(prefix="andon-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = path  # the workers are spawned after this, with this environment
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class _Terminated(Exception):
@@ -192,9 +221,11 @@ class _ThreadSafeTermination:
 def worker_app(root: Path, language: str) -> FastAPI:
     """The app of one ``--workers`` process: the workspace at ``root``, messages in ``language``."""
     from andon.gateway.app import create_app
+    from andon.gateway.metrics import worker_exited
     from andon.workspace import Workspace
 
     set_language(language)
+    atexit.register(worker_exited, os.getpid())  # its live gauges go; its counters stay in the sums
     return create_app(Workspace.open(root), close_workspace=True)
 
 

@@ -111,18 +111,21 @@ class RequestLogMiddleware:
             else:
                 await self.on_error(scope, receive, send_with_trace, exc)
         finally:
-            latency_ms = (time.perf_counter() - started) * 1000
-            self.log.info(
-                "%s %s %s",
-                scope.get("method", ""),
-                scope.get("path", ""),
-                status,
-                extra={
-                    "method": scope.get("method", ""),
-                    "path": scope.get("path", ""),
-                    "status": status,
-                    "latency_ms": round(latency_ms, 3),
-                    "trace_id": state["trace_id"],
-                    "api_key_id": state.get("api_key_id"),
-                },
-            )
+            if self.log.isEnabledFor(logging.INFO):  # at --log-level warning the line's fields are not even built
+                self._line(scope, state, status, (time.perf_counter() - started) * 1000)
+
+    def _line(self, scope: Scope, state: MutableMapping[str, Any], status: int, latency_ms: float) -> None:
+        self.log.info(
+            "%s %s %s",
+            scope.get("method", ""),
+            scope.get("path", ""),
+            status,
+            extra={
+                "method": scope.get("method", ""),
+                "path": scope.get("path", ""),
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+                "trace_id": state["trace_id"],
+                "api_key_id": state.get("api_key_id"),
+            },
+        )

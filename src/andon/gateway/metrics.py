@@ -1,14 +1,19 @@
 """Prometheus metrics of one gateway: requests, latency, tokens, cost, cache hits and routes per feature.
 
 Each :class:`GatewayMetrics` has its own registry (never the process-global one), so two gateways in
-one process (tests, a bench) do not mix their numbers. With several uvicorn workers each worker
-reports its own counters; Prometheus sums them per instance label.
+one process (tests, a bench) do not mix their numbers. With ``andon serve --workers N`` every worker writes its
+values to files in one directory (prometheus-client's multiprocess mode, :data:`MULTIPROC_ENV`, set up by
+``andon serve`` before the workers start) and ``/metrics``, whichever worker answers it, reports the sum over
+all workers, the ones that have exited included (counters never go back).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from andon.store.records import TraceRecord
 
@@ -17,6 +22,22 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own variable, read when it is first imported
+
+
+def multiprocess_dir() -> str | None:
+    """The directory the metrics of this process go to, or None when they live in memory (one process)."""
+    # The mode is fixed when prometheus_client is imported: the variable set later changes nothing in this process.
+    if values.ValueClass is values.MutexValue:
+        return None
+    return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower())
+
+
+def worker_exited(pid: int | None = None) -> None:
+    """Drop an ended worker's live gauges (its counters stay in the sums); a no-op with one process."""
+    path = multiprocess_dir()
+    if path is not None:
+        mark_process_dead(os.getpid() if pid is None else pid, path)  # type: ignore[no-untyped-call]
 
 
 class GatewayMetrics:
@@ -58,8 +79,9 @@ class GatewayMetrics:
             "andon_errors", "Calls that ended in error, by feature and code.", ["feature", "code"], registry=r
         )
         self.circuit_open = Gauge(
-            "andon_circuit_open", "1 while a provider's circuit is open.", ["provider"], registry=r
-        )
+            "andon_circuit_open", "1 while a provider's circuit is open (in any live worker).", ["provider"],
+            registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
         self.trace_commit = Histogram(
             "andon_trace_commit_seconds", "Duration of one group commit of traces.", buckets=COMMIT_BUCKETS, registry=r
         )
@@ -103,5 +125,11 @@ class GatewayMetrics:
         self.circuit_open.labels(provider).set(1.0 if is_open else 0.0)
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric (serve with :data:`CONTENT_TYPE`)."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every metric (serve with :data:`CONTENT_TYPE`), summed over the
+        workers in multiprocess mode."""
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=path)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from andon.config.schema import Params, Step, WorkspaceConfig
 from andon.errors import ConfigError, NotFoundError
+from andon.gateway.confmemo import per_config
 from andon.gateway.disclosure import pick_notice
 from andon.gateway.http_errors import NO_NUL, STORABLE_JSON_REF, ApiError, StoredObject, StoredText, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
@@ -187,8 +188,12 @@ def callable_models(config: WorkspaceConfig) -> dict[str, list[str]]:
 
     A provider's default model, every model a version step or a judge uses, and the allow-list. Nothing
     else: the string reaches the provider (for the embedded model, a file path), so the caller must not
-    choose it.
+    choose it. Computed once per config (the chat route asks on every call); callers must not change it.
     """
+    return per_config(config, "callable_models", lambda: _callable_models(config))
+
+
+def _callable_models(config: WorkspaceConfig) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
 
     def add(provider: str | None, model: str | None) -> None:
@@ -493,6 +498,16 @@ def adhoc_version(
         variables["system"] = system
     image_names = [f"image_{i}" for i in range(len(images))]
     variables.update(zip(image_names, images, strict=True))
+    # The version depends only on these, not on the messages' text: built (and hashed) once per config and shape.
+    # Over HTTP the model is one andon.yaml names (resolve_model); per_config caps the entries for other callers.
+    shape = (provider, model, system is not None, len(images), params.model_dump_json())
+    version = per_config(config, ("adhoc", shape), lambda: _adhoc(config, provider, model, system, image_names, params))
+    return version, variables
+
+
+def _adhoc(
+    config: WorkspaceConfig, provider: str, model: str, system: str | None, image_names: list[str], params: Params
+) -> Version:
     # The messages travel as variables, never as template source, so `{{ }}` in them is plain text.
     step = Step(
         provider=provider,
@@ -503,5 +518,4 @@ def adhoc_version(
         params=params,
     )
     feature = f"{MODEL_FEATURE_PREFIX}{provider}"
-    version = one_step_version(feature, model[:200], step, config)
-    return version, variables
+    return one_step_version(feature, model[:200], step, config)

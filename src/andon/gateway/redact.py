@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from andon.config.schema import REDACTIONS
@@ -152,6 +152,20 @@ def redact_messages(messages: list[dict[str, Any]], redactor: Redactor) -> list[
 
 
 @dataclass(frozen=True, slots=True)
+class _MemoRedactor(Redactor):
+    """A redactor that redacts each distinct text once: one call's stored forms repeat the same texts (the prompt in
+    the trace's input, the record's messages and each step's; the answer in the trace, the record and its step)."""
+
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def text(self, text: str) -> str:
+        done = self.seen.get(text)
+        if done is None:
+            done = self.seen[text] = Redactor.text(self, text)
+        return done
+
+
+@dataclass(frozen=True, slots=True)
 class StoragePolicy:
     """What a feature's ``data_use.inputs`` keeps of one call before it is stored.
 
@@ -173,6 +187,13 @@ class StoragePolicy:
         if inputs not in ("full", "redacted", "hash"):
             raise ValueError(f"unknown data_use.inputs {inputs!r}")
         return cls(inputs, Redactor(tuple(kinds)))
+
+    def once(self) -> StoragePolicy:
+        """The same policy, redacting each distinct text only once: for the stored forms of ONE call (it keeps the
+        texts it saw until it is dropped)."""
+        if self.mode == "full" or not self.redactor.kinds:
+            return self
+        return StoragePolicy(self.mode, _MemoRedactor(self.redactor.kinds, self.redactor.max_chars))
 
     def input(self, variables: Mapping[str, Any]) -> Any:
         """The variables as the trace and review items store them (always plain JSON)."""

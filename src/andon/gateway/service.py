@@ -505,8 +505,9 @@ class Gateway:
         """Build the trace and records, wait for their commit, then count and cache."""
         feature = self.config.features.get(call.feature)
         call.ai_generated = ai_generated(feature, call)
-        # Redaction and hashing take time in proportion to the body: a worker thread does them, so the
-        # event loop goes on answering other calls (and /healthz) meanwhile.
+        # Redaction and hashing take time in proportion to the body: a worker thread does them, so the event loop goes
+        # on answering other calls (and /healthz) meanwhile. (Building small calls' forms on the loop instead made
+        # concurrent calls slower in a paired run: 31-34 vs 42-68 calls/s at concurrency 16, so the hop stays.)
         trace, records, review_items, review_id = await asyncio.to_thread(stored_forms, call, now=self.clock())
         notifications = guard_notifications(self.config, call, review_id)
         await self.writer.write(trace, records, review_items, notifications)

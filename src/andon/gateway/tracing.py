@@ -249,7 +249,7 @@ def stored_forms(
     ``now`` is the trace's time (default: the wall clock; the cord bench gives simulated time).
     """
     version = call.version
-    policy = call.storage
+    policy = call.storage.once()  # the prompt and the answer recur in the trace, the record and its steps
     served = call.served
     records: list[OutputRecord] = []
     output_id: str | None = None

@@ -10,9 +10,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from andon.errors import ConfigError, NotFoundError
@@ -87,12 +87,10 @@ class TracesMixin(StoreBase):
         trace_rows = [{name: getattr(t, name) for name in TRACE_COLUMNS} for t in traces]
         review_rows = [review_row(item) for item in review_items]
         with self._write() as session:
-            if output_rows:
-                session.execute(insert(OutputRow), output_rows)
-            if trace_rows:
-                session.execute(insert(TraceRow), trace_rows)
-            if review_rows:
-                session.execute(insert(ReviewItemRow), review_rows)
+            # The gateway's group commit: Core statements on the session's connection, compiled once (cached), each
+            # table's rows in one executemany (a prepared statement stepped per row on SQLite; multi-row VALUES on
+            # PostgreSQL through SQLAlchemy's insertmanyvalues), skipping the ORM's per-row bulk-insert work.
+            _insert_rows(session.connection(), output_rows, trace_rows, review_rows)
             if notifications:
                 enqueue(self, session, notifications, utcnow())
 
@@ -197,6 +195,26 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
         outputs=(outputs.rowcount or 0) if outputs is not None else 0,  # type: ignore[attr-defined]
         feedback=feedback.rowcount or 0,  # type: ignore[attr-defined]
     )
+
+
+_OUTPUT_INSERT = insert(cast(Table, OutputRow.__table__))  # Core, not ORM: see save_traces
+_TRACE_INSERT = insert(cast(Table, TraceRow.__table__))
+_REVIEW_INSERT = insert(cast(Table, ReviewItemRow.__table__))
+
+
+def _insert_rows(
+    connection: Connection,
+    output_rows: list[dict[str, Any]],
+    trace_rows: list[dict[str, Any]],
+    review_rows: list[dict[str, Any]],
+) -> None:
+    """Outputs first (traces point at them), then traces, then review items: one executemany each."""
+    if output_rows:
+        connection.execute(_OUTPUT_INSERT, output_rows)
+    if trace_rows:
+        connection.execute(_TRACE_INSERT, trace_rows)
+    if review_rows:
+        connection.execute(_REVIEW_INSERT, review_rows)
 
 
 def trace_dict(row: TraceRow) -> dict[str, Any]:
