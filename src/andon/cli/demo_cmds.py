@@ -76,7 +76,7 @@ def demo(
         live_line = _promote_passing(ws, FEATURE, report)
         okr_period = seed_objectives(ws, report)
     print_summary(report, console, language=language)
-    # What share could be automated at 99% precision (or why it cannot be told: no confidence in the answers).
+    # What share could be automated at 99% precision, on the confidence of the label from its token logprobs.
     print_routing(report, parse_target("precision >= 0.99"), console, language)
     html = path / "report.html"
     html.write_text(render_html(report, language=language), encoding="utf-8")
