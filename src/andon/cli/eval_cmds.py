@@ -246,30 +246,16 @@ def _emit(
 
 def compare(
     a: Annotated[str, typer.Argument(help="A run id (one version), RUN:VERSION, or a version name.")],
-    b: Annotated[str, typer.Argument(help="Same forms as A.")],
+    b: Annotated[list[str], typer.Argument(help="Same forms as A; several are compared each against A, Holm-corrected.")],
     run: Annotated[
         str | None, typer.Option("--run", help="Run holding both versions (default: the latest that does).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
-    from andon.evals.report import terminal
-    from andon.evals.report.detectable import detectable
+    from andon.cli.compare_holm import compare_family
 
-    with open_workspace() as ws:
-        side_a, side_b = _side(ws, a, run), _side(ws, b, run)
-        if side_a.run.id == side_b.run.id:  # one run: the version names say it all
-            side_a = side_a._replace(label=side_a.label.split(" (")[0])
-            side_b = side_b._replace(label=side_b.label.split(" (")[0])
-        currency = ws.config.currency
-        alpha = min(_alpha(ws, side_a.run.feature), _alpha(ws, side_b.run.feature))
-        comparison = compare_cells(
-            side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
-        )
-    if as_json:
-        print_json(dataclasses.asdict(comparison) | {"detectable": detectable(comparison)})
-    else:
-        terminal.print_comparison(comparison, console, language=current_language(), currency=currency)
+    compare_family(a, b, run, as_json)
 
 
 def _alpha(ws: Workspace, feature: str) -> float:
