@@ -22,6 +22,7 @@ from andon.evals.build import build_report, cell_from_row, feature_for_run, load
 from andon.evals.calibration import RoutingTarget, parse_target
 from andon.evals.compare import compare_cells
 from andon.evals.confidence import parse_source
+from andon.evals.flip_criteria import apply_flip_rates
 from andon.evals.model import CellResult, RunReport
 from andon.evals.plan import RunPlan, parse_budget, plan_run
 from andon.evals.runner import Budget, RunOutcome, run_evaluation
@@ -128,6 +129,8 @@ def eval_(
         suite = robust_cmds.run_suite(
             ws, plan, _names(robustness), run_with_progress, concurrency=concurrency, use_cache=not no_cache, quiet=as_json
         ) if outcome.status == "finished" else None  # fmt: skip
+        if suite is not None:  # flip_rate[typo] criteria are judged on the suite's pairs
+            apply_flip_rates(report.summaries, suite, feature_for_run(run, ws.config.features.get(plan.feature)))
     extra = {"robustness": robust_cmds.to_dict(suite)} if suite is not None else None
     try:
         _emit(
