@@ -183,6 +183,9 @@ async def test_logprobs_cover_the_reply_and_leave_the_answer_unchanged(model_cac
     from andon.evals.logprob_confidence import span_confidence
 
     local = provider()
+    # A cold call and a warm one (the prompt's prefix reused from the KV cache) may differ in a free-text reason
+    # with or without logprobs, so both compared calls are warm.
+    await local.complete(review(MENUS[1]))
     plain = await local.complete(review(MENUS[1]))
     scored = await local.complete(review(MENUS[1], logprobs=True))
     await local.aclose()
