@@ -58,6 +58,12 @@ def compare_family(a: str, bs: Sequence[str], run: str | None, as_json: bool) ->
     )  # fmt: skip
     for row in rows:
         verdict = t("evalfin.holm.survives" if row.survives else "evalfin.holm.not_survives", language=language)
-        line = t("evalfin.holm.row", language=language, version=row.version, p=f"{row.p:.3g}",
-                 adjusted=f"{row.adjusted:.3g}", verdict=f"{row.verdict}; {verdict}" if row.survives else verdict)
+        line = t(
+            "evalfin.holm.row",
+            language=language,
+            version=row.version,
+            p=f"{row.p:.3g}",
+            adjusted=f"{row.adjusted:.3g}",
+            verdict=f"{row.verdict}; {verdict}" if row.survives else verdict,
+        )
         console.print(line, markup=False, highlight=False)  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 from pathlib import Path
@@ -20,7 +19,6 @@ from andon.cli.routing_advice import print_routing, routing_json
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
 from andon.evals.calibration import RoutingTarget, parse_target
-from andon.evals.compare import compare_cells
 from andon.evals.confidence import parse_source
 from andon.evals.flip_criteria import apply_flip_rates
 from andon.evals.model import CellResult, RunReport

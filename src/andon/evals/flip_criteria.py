@@ -25,7 +25,10 @@ KEY = "robustness"  # where a robustness run records its pairs (andon.evals.robu
 
 
 def add_flip_rates(
-    run: RunRecord, summaries: Sequence[VersionSummary], cells: Sequence[CellResult], cases: Sequence[Case],
+    run: RunRecord,
+    summaries: Sequence[VersionSummary],
+    cells: Sequence[CellResult],
+    cases: Sequence[Case],
     feature: FeatureConfig,
 ) -> None:
     """For a robustness run: each version's ``flip_rate[PERTURBATION]`` in its summary, criteria judged again."""

@@ -18,8 +18,8 @@ from andon.config.schema import Params, ProviderConfig
 from andon.errors import MalformedReply, ProviderError
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse
-from andon.providers.logprobs import LogprobRecorder
 from andon.providers.local_model import DEFAULT_MODEL, LOCAL_EXTRA_INSTALL, resolve_model_path
+from andon.providers.logprobs import LogprobRecorder
 
 
 @dataclass(frozen=True, slots=True)

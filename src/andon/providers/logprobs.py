@@ -34,7 +34,7 @@ def from_openai_choice(choice: Any) -> list[dict[str, Any]] | None:
             return None
         raw = item.get("bytes")
         ok_bytes = isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw)
-        out.append(_entry(item["token"], value, bytes(raw) if ok_bytes else None))
+        out.append(_entry(item["token"], value, bytes(raw) if isinstance(raw, list) and ok_bytes else None))
     return out
 
 

@@ -10,8 +10,8 @@ from andon.errors import MalformedReply
 from andon.messages import t
 from andon.providers._http import JsonHttp, request_model
 from andon.providers._output import build_response
-from andon.providers.logprobs import from_openai_choice
 from andon.providers.base import Message, ProviderRequest, ProviderResponse, TextPart
+from andon.providers.logprobs import from_openai_choice
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
