@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from andon.cli._common import console, open_workspace, print_json
-from andon.cli.eval_cmds import _alpha, _side
 from andon.evals.compare import compare_cells
 from andon.evals.compare_many import holm_rows
 from andon.evals.model import Comparison
@@ -15,22 +15,33 @@ from andon.messages import current_language, t
 __all__ = ["compare_family"]
 
 
-def compare_family(a: str, bs: Sequence[str], run: str | None, as_json: bool) -> None:
-    """Compare every B against A; one B prints as before, several add the Holm block (JSON: ``holm``)."""
+def compare_family(
+    a: str,
+    bs: Sequence[str],
+    run: str | None,
+    as_json: bool,
+    *,
+    side: Callable[..., Any],
+    alpha_of: Callable[..., float],
+) -> None:
+    """Compare every B against A; one B prints as before, several add the Holm block (JSON: ``holm``).
+
+    ``side`` resolves a reference to a run's version and ``alpha_of`` a feature's alpha (eval_cmds' own).
+    """
     from andon.evals.report import terminal
     from andon.evals.report.detectable import detectable
 
     comparisons: list[Comparison] = []
     with open_workspace() as ws:
         currency = ws.config.currency
-        side_a = _side(ws, a, run)
-        alphas = [_alpha(ws, side_a.run.feature)]
+        side_a = side(ws, a, run)
+        alphas = [alpha_of(ws, side_a.run.feature)]
         for b in bs:
-            first, side_b = side_a, _side(ws, b, run)
+            first, side_b = side_a, side(ws, b, run)
             if first.run.id == side_b.run.id:  # one run: the version names say it all
                 first = first._replace(label=first.label.split(" (")[0])
                 side_b = side_b._replace(label=side_b.label.split(" (")[0])
-            alpha = min(_alpha(ws, side_a.run.feature), _alpha(ws, side_b.run.feature))
+            alpha = min(alpha_of(ws, side_a.run.feature), alpha_of(ws, side_b.run.feature))
             alphas.append(alpha)
             comparisons.append(
                 compare_cells(first.label, first.version_id, first.cells, side_b.label, side_b.version_id,

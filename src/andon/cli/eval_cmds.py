@@ -256,7 +256,7 @@ def compare(
     """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
     from andon.cli.compare_holm import compare_family
 
-    compare_family(a, b, run, as_json)
+    compare_family(a, b, run, as_json, side=_side, alpha_of=_alpha)
 
 
 def _alpha(ws: Workspace, feature: str) -> float:
