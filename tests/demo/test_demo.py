@@ -113,3 +113,10 @@ def test_andon_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     assert board.returncode == 0, board.stderr
     accuracy = next(r for r in json.loads(board.stdout)["rows"] if "accuracy" in r["key_result"])
     assert accuracy["current"] is not None and 0.0 <= accuracy["current"] <= 1.0
+
+    # The summary prints each version's slices, and the routing suggestion on the label's token-logprob
+    # confidence: every answer has one (a model's logprobs, or 1.0 where v3's rules decided alone).
+    assert sum(f"Slices — {n}" in result.stdout for n in names) == len(names), result.stdout[-3000:]
+    routing = [line for line in result.stdout.splitlines() if "(logprob:decision" in line]
+    assert [line.split(":")[0].strip() for line in routing] == names, result.stdout[-3000:]
+    assert all("on these 6 answers" in line or "of 6 answers" in line for line in routing)

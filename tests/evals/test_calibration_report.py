@@ -74,6 +74,6 @@ def test_confidence_comes_from_a_field_or_a_grader() -> None:
     judged = [_cell("x", True, [Grade("judge", 0.7, True)]), _cell("y", False, [Grade("judge", 0.2, False)])]
     assert confidence_points(judged, "grader:judge")[0] == [Point(0.7, True), Point(0.2, False)]
     assert parse_source("meta.p") == ("field", "meta.p")
-    for bad in ("logprob:x", "grader:", "field:a..b"):
+    for bad in ("entropy:x", "logprob:", "grader:", "field:a..b"):  # logprob:PATH is a source now
         with pytest.raises(ConfigError):
             parse_source(bad)

@@ -176,3 +176,23 @@ async def test_model_path_option_runs_that_file_and_names_it(model_cache: Path) 
     reply = await custom.complete(request)
     assert reply.model == str(path)
     assert reply.output_tokens > 0
+
+
+@pytest.mark.local_model
+async def test_logprobs_cover_the_reply_and_leave_the_answer_unchanged(model_cache: Path) -> None:
+    from andon.evals.logprob_confidence import span_confidence
+
+    local = provider()
+    # A cold call and a warm one (the prompt's prefix reused from the KV cache) may differ in a free-text reason
+    # with or without logprobs, so both compared calls are warm.
+    await local.complete(review(MENUS[1]))
+    plain = await local.complete(review(MENUS[1]))
+    scored = await local.complete(review(MENUS[1], logprobs=True))
+    await local.aclose()
+    assert scored.text == plain.text and plain.logprobs is None  # recording does not change what is sampled
+    assert scored.logprobs is not None and len(scored.logprobs) == scored.output_tokens
+    # The recorded tokens spell the reply byte for byte, each with a log-probability <= 0.
+    assert b"".join(bytes(e["bytes"]) for e in scored.logprobs) == scored.text.encode("utf-8")
+    assert all(e["logprob"] <= 0 for e in scored.logprobs)
+    confidence = span_confidence(scored.text, scored.logprobs, "label", scored.parsed["label"])
+    assert confidence is not None and 0.0 < confidence <= 1.0

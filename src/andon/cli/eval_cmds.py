@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 from pathlib import Path
@@ -20,8 +19,8 @@ from andon.cli.routing_advice import print_routing, routing_json
 from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
 from andon.evals.calibration import RoutingTarget, parse_target
-from andon.evals.compare import compare_cells
 from andon.evals.confidence import parse_source
+from andon.evals.flip_criteria import apply_flip_rates
 from andon.evals.model import CellResult, RunReport
 from andon.evals.plan import RunPlan, parse_budget, plan_run
 from andon.evals.runner import Budget, RunOutcome, run_evaluation
@@ -128,6 +127,8 @@ def eval_(
         suite = robust_cmds.run_suite(
             ws, plan, _names(robustness), run_with_progress, concurrency=concurrency, use_cache=not no_cache, quiet=as_json
         ) if outcome.status == "finished" else None  # fmt: skip
+        if suite is not None:  # flip_rate[typo] criteria are judged on the suite's pairs
+            apply_flip_rates(report.summaries, suite, feature_for_run(run, ws.config.features.get(plan.feature)))
     extra = {"robustness": robust_cmds.to_dict(suite)} if suite is not None else None
     try:
         _emit(
@@ -246,30 +247,16 @@ def _emit(
 
 def compare(
     a: Annotated[str, typer.Argument(help="A run id (one version), RUN:VERSION, or a version name.")],
-    b: Annotated[str, typer.Argument(help="Same forms as A.")],
+    b: Annotated[list[str], typer.Argument(help="Same forms as A; several are compared each against A, Holm-corrected.")],
     run: Annotated[
         str | None, typer.Option("--run", help="Run holding both versions (default: the latest that does).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Compare B against A case by case: deltas with intervals, McNemar, flipped cases, a verdict."""
-    from andon.evals.report import terminal
-    from andon.evals.report.detectable import detectable
+    from andon.cli.compare_holm import compare_family
 
-    with open_workspace() as ws:
-        side_a, side_b = _side(ws, a, run), _side(ws, b, run)
-        if side_a.run.id == side_b.run.id:  # one run: the version names say it all
-            side_a = side_a._replace(label=side_a.label.split(" (")[0])
-            side_b = side_b._replace(label=side_b.label.split(" (")[0])
-        currency = ws.config.currency
-        alpha = min(_alpha(ws, side_a.run.feature), _alpha(ws, side_b.run.feature))
-        comparison = compare_cells(
-            side_a.label, side_a.version_id, side_a.cells, side_b.label, side_b.version_id, side_b.cells, alpha
-        )
-    if as_json:
-        print_json(dataclasses.asdict(comparison) | {"detectable": detectable(comparison)})
-    else:
-        terminal.print_comparison(comparison, console, language=current_language(), currency=currency)
+    compare_family(a, b, run, as_json, side=_side, alpha_of=_alpha)
 
 
 def _alpha(ws: Workspace, feature: str) -> float:

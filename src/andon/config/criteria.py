@@ -3,6 +3,7 @@
 A metric in brackets names a label (``recall[reject]``) or, for ``pass_rate``, a grader (``pass_rate[polite]``).
 A bracket ``[KEY=VALUE]`` names a slice of the cases: ``accuracy[tag=hard] >= 0.8`` (keys: tag, label, violation),
 ``recall[violation=phone_number] >= 0.95`` (the share of cases breaking that policy item whose answer names it).
+``flip_rate[typo] <= 0.05`` is a robustness run's flip rate under one perturbation (``flip_rate[any]``: under any).
 ``accuracy >= live - 0.02`` is judged against the live version on the same cases (non-inferiority, paired).
 """
 
@@ -43,6 +44,9 @@ METRICS: dict[str, str] = {
 LABELLED = {"precision", "recall", "f1"}
 # Metrics that may name one grader in brackets: pass_rate[polite] is that grader's own pass rate.
 PER_GRADER = {"pass_rate"}
+# flip_rate[PERTURBATION]: the robustness suite's flip rate under it; FLIP_ANY: flipped under at least one.
+PER_PERTURBATION = {"flip_rate"}
+FLIP_ANY = "any"
 # Slices: the cases with a tag, an expected label, or an expected violation code (a policy item).
 SLICE_KEYS = ("tag", "label", "violation")
 # Metrics measured over the cases of any slice.
@@ -130,7 +134,7 @@ def parse_criterion(text: str) -> Criterion:
         label = None
     elif metric in LABELLED and label is None:
         raise ValueError(t("house2.criteria.needs_label", metric=metric))
-    if label is not None and metric not in LABELLED | PER_GRADER:
+    if label is not None and metric not in LABELLED | PER_GRADER | PER_PERTURBATION:
         raise ValueError(t("house2.criteria.no_brackets", text=text, metric=metric))
     value = float(match["value"].replace(",", "").replace("_", ""))
     currency = None
@@ -200,6 +204,30 @@ def _parse_slice(text: str, metric: str, bracket: str) -> tuple[str, str]:
             t("evaldeep.criteria.slice_metric", text=text, metric=metric, key=key, known=", ".join(allowed))
         )
     return key, value
+
+
+def flip_metric_name(perturbation: str) -> str:
+    """The summary's name of a flip rate under one perturbation, e.g. ``flip_rate[typo]``."""
+    return f"flip_rate[{perturbation}]"
+
+
+def check_flip_names(criteria: Sequence[str], perturbations: Sequence[str]) -> None:
+    """Refuse ``flip_rate[NAME]`` when the feature's ``robustness:`` lists perturbations and none is NAME."""
+    known = [*dict.fromkeys(perturbations)]
+    if not known:  # `andon eval --robustness TYPES` may name them at run time; such a run judges what it measured
+        return
+    for text in criteria:
+        criterion = parse_criterion(text)
+        if criterion.metric not in PER_PERTURBATION or criterion.label is None:
+            continue
+        if criterion.label in (*known, FLIP_ANY):
+            continue
+        close = difflib.get_close_matches(criterion.label, [*known, FLIP_ANY], n=1)
+        suggestion = t("house2.criteria.did_you_mean", name=close[0]) if close else ""
+        raise ValueError(
+            t("evalfin.criteria.flip_name", text=text, name=criterion.label, suggestion=suggestion,
+              known=", ".join([*known, FLIP_ANY]))
+        )  # fmt: skip
 
 
 def unique_grader_names(labels: Sequence[str]) -> list[str]:

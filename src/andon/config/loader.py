@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
+from andon.config.criteria import check_flip_names
 from andon.config.graders import BUILTIN_SETTINGS, GraderSettings, GraderSpec, settings_model
 from andon.config.graders import PLUGIN_TAG as GRADER_PLUGIN_TAG
 from andon.config.graders import REGISTRY as GRADERS
@@ -129,6 +130,20 @@ def reference_problems(
                 )
                 message = t("house2.load.no_provider", provider=step.provider, known=known)
                 problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=fix))
+        problems.extend(flip_problems(fname, feature, source))
+    return problems
+
+
+def flip_problems(fname: str, feature: FeatureConfig, source: SourceMap) -> list[Problem]:
+    """``flip_rate[NAME]`` criteria naming a perturbation the feature's ``robustness:`` does not run, at their line."""
+    names = [p.type for p in feature.robustness.perturbations] if feature.robustness else []
+    problems = []
+    for index, text in enumerate(feature.criteria):
+        try:
+            check_flip_names([text], names)
+        except ValueError as exc:
+            loc: Loc = ("features", fname, "criteria", index)
+            problems.append(_at(source, loc, str(exc), t("evalfin.criteria.flip_hint")))
     return problems
 
 

@@ -74,6 +74,7 @@ class Params(_Strict):
     json_schema: dict[str, Any] | None = Field(
         default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
     )
+    logprobs: bool = Field(default=False, description="Record each output token's log-probability (provenance).")
 
 
 class Step(_Strict):

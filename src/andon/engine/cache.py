@@ -55,6 +55,7 @@ def response_to_cache(response: ProviderResponse) -> dict[str, Any]:
         "finish_reason": response.finish_reason,
         "cost": response.cost,
         "currency": response.currency,
+        **({"logprobs": response.logprobs} if response.logprobs is not None else {}),
     }
 
 
@@ -72,4 +73,5 @@ def response_from_cache(value: dict[str, Any]) -> ProviderResponse:
         currency=value.get("currency"),
         cached=True,
         attempts=0,
+        logprobs=value.get("logprobs"),
     )

@@ -61,6 +61,7 @@ class StepRecord:
     endpoint: dict[str, Any] | None = None
     masking: dict[str, Any] | None = None  # with send: masked, the placeholder types and counts (never values)
     guard: dict[str, Any] | None = None  # a guard step's decision (engine.guard.GuardDecision.to_json)
+    logprobs: list[dict[str, Any]] | None = None  # the reply's token log-probabilities (params.logprobs)
 
     @property
     def calls_model(self) -> bool:
@@ -91,6 +92,7 @@ class StepRecord:
             "attempts": self.attempts,
             "finished": self.finished,
             "error": self.error,
+            **({"logprobs": self.logprobs} if self.logprobs is not None else {}),
         }
 
 
@@ -395,5 +397,6 @@ def _fill(record: StepRecord, response: ProviderResponse) -> None:
     record.attempts = response.attempts
     record.finished = response.finished
     record.raw = response.raw
+    record.logprobs = response.logprobs
     if response.model:
         record.model = response.model

@@ -11,6 +11,7 @@ from andon.config.schema import FeatureConfig
 from andon.evals.calibration import Calibration
 from andon.evals.compare import compare_cells
 from andon.evals.confidence import calibrations, default_source
+from andon.evals.flip_criteria import add_flip_rates
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, Comparison, Grade, RunReport, VersionSummary
 from andon.evals.slicing import CaseSlice
 from andon.evals.summarize import Conversion, summarize_version
@@ -83,6 +84,7 @@ def build_report(
     for name, version_id in run.versions:
         version_cells = [c for c in cells if c.version_id == version_id]
         summaries.append(summarize_version(version_id, name, version_cells, by_id, feature, convert))
+    add_flip_rates(run, summaries, cells, cases, feature)  # flip_rate[typo] criteria of a robustness run
     comparison = None
     if len(run.versions) >= 2:
         comparison = compare_versions(run, cells, feature, compare)

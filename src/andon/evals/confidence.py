@@ -1,7 +1,9 @@
-"""Where an answer's confidence comes from: an output field (``field:PATH``) or a grader's score (``grader:NAME``).
+"""Where an answer's confidence comes from: an output field (``field:PATH``), a grader's score (``grader:NAME``),
+or the model's token log-probabilities of the value at PATH (``logprob:PATH``, steps with ``params.logprobs``).
 
 Correctness is the cell's pass; cells that failed to run measured nothing and are left out. The default source is
-the feature's ``serve.routing.confidence_path`` (what the gateway routes on), else a top-level ``confidence`` field.
+the feature's ``serve.routing.confidence_path`` (what the gateway routes on), else a top-level ``confidence`` field,
+else, when the answers recorded logprobs, ``logprob:`` the path of the feature's label grader.
 """
 
 from __future__ import annotations
@@ -12,23 +14,24 @@ from andon.config.json_values import MissingPath, lookup, parse_number, split_pa
 from andon.config.schema import FeatureConfig
 from andon.errors import ConfigError
 from andon.evals.calibration import Calibration, Point, summarize_calibration
+from andon.evals.logprob_confidence import logprob_confidence
 from andon.evals.model import CellResult
 from andon.messages import t
 
 __all__ = ["calibrations", "confidence_points", "default_source", "parse_source"]
 
-FIELD, GRADER = "field", "grader"
+FIELD, GRADER, LOGPROB = "field", "grader", "logprob"
 
 
 def parse_source(text: str) -> tuple[str, str]:
-    """``field:PATH``, ``grader:NAME`` or a bare PATH (a field) as ``(kind, name)``; a ConfigError otherwise."""
+    """``field:PATH``, ``grader:NAME``, ``logprob:PATH`` or a bare PATH (a field) as ``(kind, name)``."""
     kind, sep, name = text.partition(":")
     if not sep:
         kind, name = FIELD, text
     kind, name = kind.strip(), name.strip()
-    if kind not in (FIELD, GRADER) or not name:
+    if kind not in (FIELD, GRADER, LOGPROB) or not name:
         raise ConfigError(t("evalcal.source.unreadable", text=text), hint=t("evalcal.source.hint"))
-    if kind == FIELD:
+    if kind in (FIELD, LOGPROB):
         split_path(name, "--confidence")  # refuses a malformed path with its own message
     return kind, name
 
@@ -37,6 +40,8 @@ def _value(cell: CellResult, kind: str, name: str) -> float | None:
     if kind == GRADER:
         grade = next((g for g in cell.grades if g.grader == name and not g.error), None)
         return None if grade is None else grade.score
+    if kind == LOGPROB:
+        return logprob_confidence(cell, name)
     try:
         found = lookup(cell.output_json, split_path(name, "--confidence"))
     except MissingPath:
@@ -61,7 +66,7 @@ def confidence_points(cells: Sequence[CellResult], source: str) -> tuple[list[Po
 
 
 def default_source(feature: FeatureConfig, cells: Sequence[CellResult]) -> str | None:
-    """The routing's confidence path, else ``field:confidence`` when answers carry one, else None."""
+    """The routing's confidence path, else ``field:confidence`` when answers carry one, else the label's logprobs."""
     path = feature.serve.routing.confidence_path
     if path:
         return f"{FIELD}:{path}"
@@ -69,7 +74,15 @@ def default_source(feature: FeatureConfig, cells: Sequence[CellResult]) -> str |
         answer = cell.output_json
         if isinstance(answer, dict) and parse_number(answer.get("confidence")) is not None:
             return f"{FIELD}:confidence"
+    paths = (getattr(g, "path", None) for g in feature.graders if g.type == "label")
+    label_path = next((p for p in paths if isinstance(p, str) and p), None)
+    if label_path and any(_recorded_logprobs(cell) for cell in cells):
+        return f"{LOGPROB}:{label_path}"
     return None
+
+
+def _recorded_logprobs(cell: CellResult) -> bool:
+    return any(isinstance(s.get("logprobs"), list) for s in (cell.provenance or {}).get("steps") or [])
 
 
 def calibrations(versions: Sequence[tuple[str, str]], cells: Sequence[CellResult], source: str) -> list[Calibration]:

@@ -85,7 +85,8 @@ def _cluster_mean(groups: Sequence[Sequence[float]], name: str, unit: str, value
             stats.append(math.fsum(row) / total if total else 0.0)
     stats.sort()
     tail = (1 - CONFIDENCE) / 2
-    return MetricValue(name, value, quantile(stats, tail), quantile(stats, 1 - tail), sum(sizes), unit)
+    # sum of a numpy array is an int64, which JSON cannot write
+    return MetricValue(name, value, quantile(stats, tail), quantile(stats, 1 - tail), int(sizes.sum()), unit)
 
 
 def mean_interval(values: Sequence[float], name: str, unit: str = "") -> MetricValue:

@@ -88,6 +88,7 @@ class ProviderResponse:
     attempts: int = 1
     cached: bool = False
     finished: bool = False  # a python rule check that ends the pipeline with its own verdict
+    logprobs: list[dict[str, Any]] | None = None  # per output token: token, logprob, bytes (params.logprobs)
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ from andon.errors import MalformedReply, ProviderError
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse
 from andon.providers.local_model import DEFAULT_MODEL, LOCAL_EXTRA_INSTALL, resolve_model_path
+from andon.providers.logprobs import LogprobRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +124,22 @@ def _sampling(params: Params) -> dict[str, Any]:
     return kwargs
 
 
-def _generate(llama: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], float]:
+def _generate(llama: Any, kwargs: dict[str, Any], logprobs: bool = False) -> tuple[dict[str, Any], float]:
     # Timed inside the model's thread: latency is the model's work, not the wait behind other calls.
     start = time.perf_counter()
+    # llama-cpp-python's own logprobs need logits_all (n_ctx x vocab floats, ~2.5 GB here); a logits processor
+    # records only the chosen tokens' logprobs while sampling, at the cost of one log-softmax per token.
+    recorder = LogprobRecorder(llama.detokenize) if logprobs else None
+    if recorder is not None:
+        kwargs = {**kwargs, "logits_processor": _processors([recorder])}
     reply: dict[str, Any] = llama.create_chat_completion(**kwargs)
+    if recorder is not None:
+        reply["andon_logprobs"] = recorder.entries()
     return reply, (time.perf_counter() - start) * 1000.0
+
+
+def _processors(items: list[Any]) -> Any:
+    return _import_llama().LogitsProcessorList(items)
 
 
 class LocalProvider:
@@ -177,7 +189,9 @@ class LocalProvider:
         loaded = await self.load(model)
         loop = asyncio.get_running_loop()
         try:
-            reply, latency_ms = await loop.run_in_executor(loaded.executor, _generate, loaded.llama, kwargs)
+            reply, latency_ms = await loop.run_in_executor(
+                loaded.executor, _generate, loaded.llama, kwargs, params.logprobs
+            )
         except ValueError as exc:  # llama-cpp-python rejects bad requests (e.g. a too-long prompt) this way
             too_long = "context window" in str(exc)
             raise ProviderError(
@@ -207,6 +221,7 @@ class LocalProvider:
                     raw=text,
                     hint=t("house2.local.cut_json_hint" if cut else "house2.local.bad_json_hint"),
                 ) from exc
+        logprobs = reply.pop("andon_logprobs", None)
         return ProviderResponse(
             text=text,
             model=model,
@@ -216,6 +231,7 @@ class LocalProvider:
             parsed=parsed,
             finish_reason=finish,
             raw=reply,
+            logprobs=logprobs,
         )
 
     async def aclose(self) -> None:

@@ -11,6 +11,7 @@ from andon.messages import t
 from andon.providers._http import JsonHttp, request_model
 from andon.providers._output import build_response
 from andon.providers.base import Message, ProviderRequest, ProviderResponse, TextPart
+from andon.providers.logprobs import from_openai_choice
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -40,6 +41,8 @@ def params_json(params: Params, *, strict_schema: bool = True) -> dict[str, Any]
         out["response_format"] = {"type": "json_schema", "json_schema": schema}
     elif params.json_mode:
         out["response_format"] = {"type": "json_object"}
+    if params.logprobs:
+        out["logprobs"] = True
     return out
 
 
@@ -93,7 +96,7 @@ class OpenAIProvider:
         # A refusal or a tool call carries no content; keep the refusal text when there is one.
         text = content if isinstance(content, str) else refusal if isinstance(refusal, str) else ""
         usage = data.get("usage") or {}
-        return build_response(
+        response = build_response(
             request,
             text=text,
             model=str(data.get("model") or payload["model"]),
@@ -104,6 +107,9 @@ class OpenAIProvider:
             raw=data,
             provider=self.name,
         )
+        if request.params.logprobs:
+            response.logprobs = from_openai_choice(choice)
+        return response
 
     async def aclose(self) -> None:
         """Close the connection pool."""
