@@ -22,7 +22,9 @@ ADDRESSES = ["서울특별시 강남구 테헤란로 152", "부산광역시 해�
              "울산광역시 남구 삼산로 35번길 12", "제주특별자치도 제주시 연동 312-1"]  # fmt: skip
 
 
-@pytest.mark.parametrize("text", ["서울 날씨 어때?", "중앙로 맛집 어디야?", "경기도 날씨가 춥대요", "강남역 3번 출구", "2층 201호"])
+@pytest.mark.parametrize(
+    "text", ["서울 날씨 어때?", "중앙로 맛집 어디야?", "경기도 날씨가 춥대요", "강남역 3번 출구", "2층 201호"]
+)
 def test_places_without_a_region_and_a_number_are_no_address(text: str) -> None:
     assert find_addresses(text) == []
 
@@ -64,8 +66,8 @@ def test_masking_addresses_round_trips_and_hides_each(pieces: list[str]) -> None
 async def test_the_provider_never_receives_an_address_and_the_answer_gets_it_back(tmp_path: Path) -> None:
     text = f"배송지는 {ADDRESSES[0]}입니다. 연락처 010-1234-5678"
     async with StubServer(echo=True) as stub:
-        features = {"ship": {"chat_input": "input",
-                             "versions": {"v1": {"provider": "stub", "system": "상담원입니다.", "prompt": "{{ input }}"}},
+        version = {"provider": "stub", "system": "상담원입니다.", "prompt": "{{ input }}"}
+        features = {"ship": {"chat_input": "input", "versions": {"v1": version},
                              "serve": {"data_use": {"send": "masked", "mask": ["phones", "addresses"]}}}}  # fmt: skip
         ws = write_workspace(tmp_path / "ws", stub_url=stub.base_url, gateway={"auth": False}, features=features)
         with GatewayServer(ws, database_url=f"sqlite:///{tmp_path / 'andon.db'}") as server:

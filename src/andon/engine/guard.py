@@ -88,6 +88,12 @@ class GuardDecision:
             **({"errors": self.errors} if self.errors else {}),
         }
 
+    def record(self) -> dict[str, Any]:
+        """The JSON form with what acting on it needs: the language, and a route's priority and notifiers."""
+        return {**self.to_json(), "language": self.language,
+                **({"priority": self.priority} if self.action == "route" else {}),
+                **({"notify": self.notify} if self.notify is not None else {})}  # fmt: skip
+
 
 # --- text copies the rules read ----------------------------------------------------------------------
 
