@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from andon.config.guard import GuardSpec
 from andon.engine.guard import (
+    CRISIS_LINES,
     check_text,
     english_copy,
     evaluate,
@@ -20,6 +22,7 @@ from andon.engine.guard import (
     parse_label,
     safe_answer,
 )
+from andon.messages import available_languages, t
 from andon.workspace import Workspace
 
 # The hard negatives the issue names, and their kin: Korean intensifiers and idioms that are no crisis.
@@ -138,6 +141,15 @@ async def test_the_strongest_action_wins_and_a_block_answers_with_crisis_lines()
                             [("input", "I want to die, call me at 010-1234-5678")])  # fmt: skip
     assert routed.action == "route" and routed.priority == 100  # a person beats a safe answer
     assert (await evaluate("safety", spec, [("input", "배고파 죽겠다")])).action == "pass"
+
+
+def test_every_language_gives_every_checked_crisis_line() -> None:
+    """The numbers were checked against their sources (engine/guard.py says which); no language may drop one."""
+    for language in available_languages():
+        answer = t("guard.answer.crisis", language=language)
+        numbers = set(re.findall(r"\d+(?:-\d+)*", answer))
+        assert set(CRISIS_LINES) <= numbers, (language, numbers)
+        assert "1393" not in numbers  # the old suicide prevention line, replaced by 109 in 2024
 
 
 async def test_a_failing_classifier_is_recorded_not_raised() -> None:

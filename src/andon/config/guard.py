@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from andon.config.redactions import REDACTIONS
+from andon.config.redactions import KINDS
 from andon.messages import t
 
 GUARD_CHECKS = ("crisis", "injection", "pii", "classifier")
@@ -36,9 +36,9 @@ class GuardCheck(_Strict):
     @classmethod
     def _known_kinds(cls, values: list[str] | None) -> list[str] | None:
 
-        unknown = sorted(set(values or ()) - set(REDACTIONS))
+        unknown = sorted(set(values or ()) - set(KINDS))
         if unknown:
-            raise ValueError(t("guard.config.kinds", unknown=", ".join(unknown), known=", ".join(REDACTIONS)))
+            raise ValueError(t("guard.config.kinds", unknown=", ".join(unknown), known=", ".join(KINDS)))
         return values
 
 

@@ -28,6 +28,7 @@ from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderS
 from andon.config.guard import GuardSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
+from andon.config.redactions import KINDS
 from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: callers import it from here
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
@@ -264,9 +265,9 @@ class DataUseConfig(_Strict):
     @field_validator("redact", "mask")
     @classmethod
     def _known(cls, values: list[str]) -> list[str]:
-        unknown = sorted(set(values) - set(REDACTIONS))
+        unknown = sorted(set(values) - set(KINDS))
         if unknown:
-            raise ValueError(t("house2.schema.redaction", unknown=unknown, known=", ".join(REDACTIONS)))
+            raise ValueError(t("house2.schema.redaction", unknown=unknown, known=", ".join(KINDS)))
         return values
 
 

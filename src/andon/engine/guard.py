@@ -29,6 +29,17 @@ _SPACES = re.compile(r"\s+")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457@$])[a-z013457@$]{3,}\b")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+# The crisis lines the safe answer (messages/*/guard.toml, guard.answer.crisis) gives, each checked against a
+# public source on 2026-12-02 (tests/engine/test_guard.py keeps every catalogue language naming all of them):
+# - 109 자살예방상담전화, 24 hours, since 2024-01-01 (replacing 1393): Ministry of Health and Welfare press
+#   release "분산된 자살예방 상담전화 1월 1일부터 '109'로 통합 운영", 2024-01-02 (자살예방정책과), as kept by
+#   KDI's economic information centre (eiec.kdi.re.kr, material 246730).
+# - 1577-0199 정신건강 (위기) 상담전화, 24 hours: named in the same release; Jinju's health centre (2024) confirms.
+# - 112 police, 119 fire and ambulance: the national emergency numbers (Ministry of Public Safety and Security, 2015
+#   integration of 20 emergency numbers into 112/119/110).
+# - 988 Suicide & Crisis Lifeline (US), call or text, since 2022-07-16 (FCC designation; SAMHSA; e.g. the Wyoming
+#   Department of Health's 988 page).
+CRISIS_LINES = ("109", "1577-0199", "112", "119", "988")
 CLASSIFIER_LABELS = ("crisis", "injection", "safe")
 DEFAULT_INSTRUCTIONS = (
     "You screen messages sent to an AI assistant. Reply with one word: crisis (the writer may harm themselves), "
@@ -76,6 +87,12 @@ class GuardDecision:
             "findings": [f.to_json() for f in self.findings],
             **({"errors": self.errors} if self.errors else {}),
         }
+
+    def record(self) -> dict[str, Any]:
+        """The JSON form with what acting on it needs: the language, and a route's priority and notifiers."""
+        return {**self.to_json(), "language": self.language,
+                **({"priority": self.priority} if self.action == "route" else {}),
+                **({"notify": self.notify} if self.notify is not None else {})}  # fmt: skip
 
 
 # --- text copies the rules read ----------------------------------------------------------------------
@@ -256,6 +273,7 @@ def measured_figures() -> dict[str, Any] | None:
 
 __all__ = [
     "CLASSIFIER_LABELS",
+    "CRISIS_LINES",
     "DEFAULT_INSTRUCTIONS",
     "Classify",
     "Finding",

@@ -34,8 +34,9 @@ TYPE_WORDS: dict[str, str] = {
     "rrn": "RRN",
     "cards": "CARD",
     "phones": "PHONE",
+    "addresses": "ADDRESS",
 }
-_PLACEHOLDER = re.compile(r"\[(API_KEY|EMAIL|RRN|CARD|PHONE)_([0-9]{1,9})\]")
+_PLACEHOLDER = re.compile(r"\[(API_KEY|EMAIL|RRN|CARD|PHONE|ADDRESS)_([0-9]{1,9})\]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Detectors of secrets and personal data in text: keys, e-mails, phones, RRNs, cards.
+"""Detectors of secrets and personal data in text: keys, e-mails, phones, RRNs, cards (and, opt-in, addresses).
 
 ``find_entities`` gives the (start, end, kind) of every entity. Kinds run in a fixed order (keys, emails,
 resident registration numbers, cards, phones) so a longer number is never half-eaten by a shorter pattern.
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from andon.config.schema import REDACTIONS
+from andon.engine.pii_korean import ADDRESS, region_named
 
 MARKERS: dict[str, str] = {
     "api_keys": "[API_KEY]",
@@ -34,8 +35,9 @@ MARKERS: dict[str, str] = {
     "rrn": "[RRN]",
     "cards": "[CARD]",
     "phones": "[PHONE]",
+    "addresses": "[ADDRESS]",
 }
-ORDER = ("api_keys", "emails", "rrn", "cards", "phones")
+ORDER = ("api_keys", "emails", "rrn", "cards", "phones", "addresses")
 BLANK = "\x00"  # stands in for a found entity while later kinds search; no pattern matches it
 
 _A = re.ASCII  # word and digit classes mean ASCII only, so Korean text right before a number is a boundary
@@ -319,6 +321,8 @@ RULES: dict[str, tuple[_Rule, ...]] = {
     "rrn": (_RRN,),
     "cards": (_CARDS,),
     "phones": _PHONES,
+    # Korean postal addresses (opt-in): after phones, so a phone number is never read as a building number.
+    "addresses": (_Rule(ADDRESS, region_named),),
 }
 
 

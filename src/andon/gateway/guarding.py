@@ -3,6 +3,8 @@
 The guard itself runs in the pipeline (``engine.guard``); here its decision becomes the call's route, the
 review item's priority, the trace's note and tags, and — for a route — the notification written into the
 outbox with the trace (``watch.outbox``), delivered at once. The decision never holds the user's text.
+On the fallback paths the guard still acts: a stopped feature's calls meet the live version's input guards
+(``guard_stopped``), and a fallback version's own guards act like the live one's (``guard_fallback``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from andon.config.schema import WorkspaceConfig
-from andon.engine.guard import input_texts, pii_hits, rule_hits
+from andon.engine.guard import GuardDecision, evaluate, input_texts, pii_hits, rule_hits
 from andon.engine.pipeline import Outcome
 from andon.errors import ConfigError
 from andon.gateway.call import Call
 from andon.messages import t
 from andon.store.outbox import NewNotification
+from andon.store.watch import STOPPED_CODE
 from andon.versions.canonical import Version
 from andon.watch.notify.base import Message
 from andon.watch.outbox import message_notifications
@@ -36,6 +39,62 @@ def apply_guard(call: Call, outcome: Outcome) -> str | None:
     if action == "route":
         call.route, call.status, call.review_reason = "human", "queued", "guard"
         call.review_priority = int(decision.get("priority", 100))
+    return action
+
+
+async def screen_input(version: Version, variables: Mapping[str, Any]) -> GuardDecision | None:
+    """The decision of ``version``'s input guards by their rules (crisis, injection, PII), without a model.
+
+    Like the pipeline, the first guard that routes or blocks decides; else the last that flagged. A
+    ``classifier`` check is not asked here: it is a model, and this runs when the feature's models are not.
+    """
+    flagged: GuardDecision | None = None
+    for step in version.steps:
+        spec = step.guard
+        if spec is None or spec.on != "input":
+            continue
+        decision = await evaluate(step.name, spec, input_texts(spec, variables))
+        if decision.action in ("route", "block"):
+            return decision
+        if decision.action == "flag":
+            flagged = decision
+    return flagged
+
+
+async def guard_stopped(call: Call, variables: Mapping[str, Any]) -> str | None:
+    """A stopped feature's call still meets the live version's input guards before its fallback serves it.
+
+    The fallback (the review queue or a pinned version, often an older one without the guard) must not
+    take a person at risk as an ordinary call: a route puts the call at the head of the queue with a
+    notification, without asking the pinned version; a block gives the safe answer; a flag is recorded
+    and the fallback goes on. Returns the action (None: nothing found).
+    """
+    if call.version is None:
+        return None
+    decision = await screen_input(call.version, variables)
+    if decision is None:
+        return None
+    record = decision.record()
+    call.guard = record
+    rules = ", ".join(sorted({f.rule for f in decision.findings})) or "-"
+    call.notes.append(f"guard {decision.step} (input, feature stopped): {decision.action}: {rules}")
+    if decision.action == "route":
+        call.route, call.status, call.review_reason = "human", "queued", "guard"
+        call.review_priority = decision.priority
+    elif decision.action == "block":
+        # andon's fixed text answers, as on the live path; no model made it, so no AI marker (nothing served).
+        call.route, call.status, call.error, call.error_code = "fallback", "ok", None, STOPPED_CODE
+        call.output_text, call.output_json = decision.answer, None
+    return decision.action
+
+
+def guard_fallback(call: Call, failed: Outcome | None = None) -> str | None:
+    """After a fallback served a call, what the guards found still acts: the failed run's input guards (a
+    flag, recorded) and the fallback version's own guards (a route sends the call to a person now)."""
+    action = apply_guard(call, failed) if failed is not None else None
+    served = call.served
+    if served is not None and served is not failed and call.route == "fallback" and call.status == "ok":
+        action = apply_guard(call, served) or action
     return action
 
 
@@ -108,4 +167,5 @@ def check_notifiers(config: WorkspaceConfig, feature: str, versions: Iterable[Ve
                 )
 
 
-__all__ = ["TOPIC", "apply_guard", "check_notifiers", "guard_notifications", "screened_clean"]
+__all__ = ["TOPIC", "apply_guard", "check_notifiers", "guard_fallback", "guard_notifications", "guard_stopped",
+           "screen_input", "screened_clean"]  # fmt: skip

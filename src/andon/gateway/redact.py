@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from andon.config.redactions import KINDS
 from andon.config.schema import REDACTIONS
 from andon.engine.pii import MARKERS, ORDER, RULES, Folded, find_entities, fold, luhn_valid
 from andon.versions.canonical import canonical_json
@@ -58,9 +59,9 @@ class Redactor:
     max_chars: int = MAX_FIELD_CHARS
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.kinds) - set(REDACTIONS))
+        unknown = sorted(set(self.kinds) - set(KINDS))
         if unknown:
-            raise ValueError(f"unknown redaction(s) {unknown}; known: {', '.join(REDACTIONS)}")
+            raise ValueError(f"unknown redaction(s) {unknown}; known: {', '.join(KINDS)}")
 
     def text(self, text: str) -> str:
         """``text`` with every match of the chosen kinds replaced by its marker."""

@@ -27,7 +27,14 @@ from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError,
 from andon.gateway.call import Call, ms_since
 from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
 from andon.gateway.disclosure import ai_generated, notices
-from andon.gateway.guarding import apply_guard, check_notifiers, guard_notifications, screened_clean
+from andon.gateway.guarding import (
+    apply_guard,
+    check_notifiers,
+    guard_fallback,
+    guard_notifications,
+    guard_stopped,
+    screened_clean,
+)
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.redact import StoragePolicy
@@ -295,8 +302,10 @@ class Gateway:
         if stopped:
             call.queue_ms = ms_since(entered)
             self._maybe_probe(call, state)
-            await serve_stopped(call, config.serve.routing, reason, values, version=self._version,
-                                prepare=self._prepare_images, run=self._run)  # fmt: skip
+            if await guard_stopped(call, values) not in ("route", "block"):  # the guard runs on fallbacks too
+                await serve_stopped(call, config.serve.routing, reason, values, version=self._version,
+                                    prepare=self._prepare_images, run=self._run)  # fmt: skip
+                guard_fallback(call)
             return await self._finish(call)
         if self.answer_cache is not None and config.serve.cache.enabled and screened_clean(call.version, values):
             await self._lookup_cache(call)
@@ -306,6 +315,7 @@ class Gateway:
             outcome = await self._run(call, call.version, prepared)
             if outcome.status == "error":
                 await fall_back(call, config.serve.routing, outcome, prepared, version=self._version, run=self._run)
+                guard_fallback(call, outcome)
                 return await self._finish(call)
             call.served = outcome
             call.output_text, call.output_json = outcome.output_text, outcome.output_json

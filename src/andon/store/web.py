@@ -176,7 +176,8 @@ class WebMixin(StoreBase):
     def unclaimed_review_ids(
         self, actor: str, feature: str | None = None, *, limit: int = 20, exclude: Sequence[str] = ()
     ) -> list[str]:
-        """Pending items, oldest first, that nobody but ``actor`` holds a live claim on."""
+        """Pending items, highest priority (a guard's route) then oldest first, that nobody but ``actor`` holds a
+        live claim on."""
         now = utcnow()
         query = (
             select(ReviewItemRow.id)
@@ -190,6 +191,7 @@ class WebMixin(StoreBase):
             .order_by(
                 # The reviewer's own claim first: a reload shows the item they were deciding.
                 case((ReviewClaimRow.actor == actor, 0), else_=1),
+                ReviewItemRow.__table__.c.priority.desc(),  # the queue's order (store.reviews): urgent first
                 ReviewItemRow.created_at,
                 ReviewItemRow.id,
             )
