@@ -43,6 +43,7 @@ from andon.store.reviews import ReviewsMixin
 from andon.store.rollouts import RolloutsMixin
 from andon.store.runs import RunsMixin
 from andon.store.semcache import SemanticCacheMixin
+from andon.store.spans import SpansMixin
 from andon.store.traces import TracesMixin
 from andon.store.trust import TrustMixin
 from andon.store.watch import WatchMixin
@@ -72,6 +73,7 @@ class Store(
     RolloutsMixin,
     AgreementMixin,
     CaseLinksMixin,
+    SpansMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

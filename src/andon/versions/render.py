@@ -13,10 +13,12 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from andon.config.conversation import messages_variable
 from andon.config.schema import Step
 from andon.errors import TemplateError
 from andon.messages import t
 from andon.providers.base import ImagePart, Message, Part, TextPart
+from andon.versions.history import history_messages
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -63,7 +65,7 @@ def render_template(source: str, variables: Mapping[str, Any], where: str) -> st
 
 def step_variables(step: Step) -> set[str]:
     """The case variables a step's templates and images use (``steps``, earlier steps' outputs, left out)."""
-    names = set(step.images)
+    names = set(step.images) | ({messages_variable(step.messages)} if step.messages else set())
     for source in (step.system, step.prompt):
         if source:
             try:
@@ -110,10 +112,14 @@ def image_part(value: Any, base_dir: Path | None, where: str) -> ImagePart:
 def render_messages(
     step: Step, variables: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "version"
 ) -> tuple[Message, ...]:
-    """The messages a model step sends: system instructions, then the prompt with its images."""
+    """The messages a model step sends: system instructions, the conversation (``messages:``), the prompt, images."""
     messages: list[Message] = []
     if step.system:
         messages.append(Message("system", (TextPart(render_template(step.system, variables, f"{where}.system")),)))
+    if step.messages is not None:
+        messages.extend(history_messages(step.messages, variables, base_dir=base_dir, where=where))
+        if step.prompt is None and not step.images:
+            return tuple(messages)  # the conversation's last turn is the question
     parts: list[Part] = []
     if step.prompt is not None:
         parts.append(TextPart(render_template(step.prompt, variables, f"{where}.prompt")))
