@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from tests.support.threaded_stub import ThreadedStub
 
 from andon.gateway.auth import create_key
 from andon.store import Store
+from andon.store.db import DATABASE_URL_ENV
 from andon.store.models import TraceRow
 
 pytestmark = pytest.mark.timeout(300)
@@ -36,7 +40,7 @@ HISTORY: list[dict[str, Any]] = [
 
 
 @pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[tuple[openai.OpenAI, ThreadedStub, str]]:
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[openai.OpenAI, ThreadedStub, str, Path]]:
     url = database_url
     with Store.open(url) as store:
         _record, secret = create_key(store, "chat-app", ["invoke"], None)
@@ -44,7 +48,7 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[openai.OpenAI, T
         ws = write_workspace(tmp_path / "ws", stub_url=stub.base_url, features={"support": SUPPORT})
         with GatewayServer(ws, database_url=url) as server:
             http = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=secret, max_retries=0, timeout=60)
-            yield http, stub, url
+            yield http, stub, url, ws
             http.close()
 
 
@@ -63,8 +67,10 @@ def sent_roles_and_texts(body: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def test_the_whole_history_reaches_the_model_and_the_trace(served: tuple[openai.OpenAI, ThreadedStub, str]) -> None:
-    http, stub, url = served
+def test_the_whole_history_reaches_the_model_and_the_trace(
+    served: tuple[openai.OpenAI, ThreadedStub, str, Path],
+) -> None:
+    http, stub, url, workspace = served
     raw = http.chat.completions.with_raw_response.create(
         model="feature:support",
         messages=HISTORY,
@@ -102,11 +108,32 @@ def test_the_whole_history_reaches_the_model_and_the_trace(served: tuple[openai.
         rows = conn.execute(select(TraceRow).where(TraceRow.session_id == "conv-1")).all()
     assert len(rows) == 2
 
+    # Each trace is stored with its spans: the call, and the model call under it, named by GenAI conventions.
+    first = raw.headers["x-andon-trace-id"]
+    with Store.open(url) as store:
+        spans = store.list_spans(first)
+    root, model = spans
+    assert (root.kind, root.parent_id, model.kind, model.parent_id) == ("call", None, "model", root.id)
+    assert model.attributes["gen_ai.request.model"] == "stub-model"
+    assert model.attributes["gen_ai.conversation.id"] == "conv-1"
+    assert (model.input_tokens, model.output_tokens) == (row.input_tokens, row.output_tokens)
+    shown = subprocess.run(
+        [sys.executable, "-m", "andon", "--workspace", str(workspace), "traces", "show", first],
+        env={**os.environ, DATABASE_URL_ENV: url, "ANDON_LANG": "en", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    tree = shown.stdout[shown.stdout.index("Spans") :].splitlines()
+    assert tree[1].startswith("invoke_agent support  [call]  ok")
+    assert tree[2].startswith("  └─ chat stub-model  [model]  ok")
+
 
 def test_a_history_the_step_cannot_take_is_an_error_naming_the_message(
-    served: tuple[openai.OpenAI, ThreadedStub, str],
+    served: tuple[openai.OpenAI, ThreadedStub, str, Path],
 ) -> None:
-    http, stub, _url = served
+    http, stub, _url, _ws = served
     with pytest.raises(openai.APIStatusError) as bad:
         http.chat.completions.create(
             model="feature:support",

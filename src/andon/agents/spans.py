@@ -7,6 +7,7 @@ feature's data-use setting.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,6 +134,13 @@ def trace_spans(trace: TraceRecord, outputs: Sequence[OutputRecord]) -> list[Spa
     return spans
 
 
+def span_json(span: SpanRecord) -> dict[str, Any]:
+    """A span as JSON (times in ISO 8601)."""
+    data = dataclasses.asdict(span)
+    data["started_at"], data["finished_at"] = span.started_at.isoformat(), span.finished_at.isoformat()
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class SpanLine:
     """One line of a printed span tree: its depth and its span."""
@@ -142,21 +150,27 @@ class SpanLine:
 
 
 def span_tree(spans: Sequence[SpanRecord]) -> list[SpanLine]:
-    """Spans in tree order (each parent before its children, siblings by start); orphans count as roots."""
+    """Spans in tree order (each parent before its children, siblings by start); orphans and cycles become roots."""
     ids = {s.id for s in spans}
     children: dict[str | None, list[SpanRecord]] = {}
     for span in spans:
         parent = span.parent_id if span.parent_id in ids else None
         children.setdefault(parent, []).append(span)
     out: list[SpanLine] = []
-    stack = [(0, s) for s in sorted(children.get(None, []), key=lambda s: (s.started_at, s.id), reverse=True)]
     seen: set[str] = set()
-    while stack:
-        depth, span = stack.pop()
-        if span.id in seen:  # a cycle in ingested data must not loop forever
-            continue
-        seen.add(span.id)
-        out.append(SpanLine(depth, span))
-        kids = sorted(children.get(span.id, []), key=lambda s: (s.started_at, s.id), reverse=True)
-        stack.extend((depth + 1, kid) for kid in kids)
+
+    def walk(roots: Sequence[SpanRecord]) -> None:
+        stack = [(0, s) for s in sorted(roots, key=lambda s: (s.started_at, s.id), reverse=True)]
+        while stack:
+            depth, span = stack.pop()
+            if span.id in seen:  # a cycle in ingested data must not loop forever
+                continue
+            seen.add(span.id)
+            out.append(SpanLine(depth, span))
+            kids = sorted(children.get(span.id, []), key=lambda s: (s.started_at, s.id), reverse=True)
+            stack.extend((depth + 1, kid) for kid in kids)
+
+    walk(children.get(None, []))
+    while len(seen) < len({s.id for s in spans}):  # spans only in a cycle: the earliest unseen one becomes a root
+        walk([min((s for s in spans if s.id not in seen), key=lambda s: (s.started_at, s.id))])
     return out
