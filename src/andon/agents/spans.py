@@ -49,8 +49,6 @@ def _when(value: Any, default: datetime) -> datetime:
 
 
 def _step_kind(step: dict[str, Any]) -> str:
-    if step.get("tool") is not None:
-        return "tool"
     if step.get("guard") is not None:
         return "guard"
     return "rule" if step.get("provider") == "python" else "model"
@@ -69,10 +67,6 @@ def _step_span(step: dict[str, Any], trace: TraceRecord, parent: str, default: d
         attributes |= {key: params[p] for p, key in REQUEST_PARAMS.items() if params.get(p) is not None}
         if step.get("cached"):
             attributes["andon.cache_hit"] = True
-    elif kind == "tool":
-        tool = step["tool"]
-        name = f"{EXECUTE_TOOL} {tool.get('name', '')}"
-        attributes |= {OPERATION: EXECUTE_TOOL, TOOL_NAME: tool.get("name"), TOOL_CALL_ID: tool.get("call_id")}
     else:
         name = f"{kind} {step.get('model') or step.get('name')}"
     if trace.session_id:
@@ -130,8 +124,35 @@ def trace_spans(trace: TraceRecord, outputs: Sequence[OutputRecord]) -> list[Spa
     spans = [root]
     for output in outputs:
         for step in output.steps:
-            spans.append(_step_span(step, trace, root.id, output.started_at))
+            parent = _step_span(step, trace, root.id, output.started_at)
+            spans.append(parent)
+            for call in step.get("tools") or []:  # a step's tool calls run under its model call
+                spans.append(_tool_span(call, trace, parent))
     return spans
+
+
+def _tool_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
+    started = _when(call.get("started_at"), parent.started_at)
+    finished = _when(call.get("finished_at"), started)
+    attributes: dict[str, Any] = {OPERATION: EXECUTE_TOOL, TOOL_NAME: call.get("name")}
+    attributes[TOOL_CALL_ID] = call.get("call_id")
+    if trace.session_id:
+        attributes[CONVERSATION_ID] = trace.session_id
+    if call.get("error"):
+        attributes[ERROR_TYPE] = "andon.tool_error"
+    return SpanRecord(
+        id=new_id("spn"),
+        trace_id=trace.id,
+        parent_id=parent.id,
+        kind="tool",
+        name=f"{EXECUTE_TOOL} {call.get('name', '')}",
+        status="error" if call.get("error") else "ok",
+        started_at=started,
+        finished_at=finished,
+        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
+        error=call.get("error"),
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
 
 
 def span_json(span: SpanRecord) -> dict[str, Any]:
