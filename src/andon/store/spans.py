@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from andon.store._base import StoreBase
+from andon.store.models import TraceRow
 from andon.store.models_agents import SpanRow
 
 
@@ -57,6 +58,13 @@ class SpansMixin(StoreBase):
         """Store spans in one transaction."""
         with self._write() as session:
             insert_spans(session, spans)
+
+    def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""
+        with self._read() as session:
+            traces = set(session.scalars(select(TraceRow.id).where(TraceRow.id.in_(list(trace_ids)))))
+            spans = set(session.scalars(select(SpanRow.id).where(SpanRow.id.in_(list(span_ids)))))
+        return traces, spans
 
     def list_spans(self, trace_id: str) -> list[SpanRecord]:
         """A trace's spans, in start order."""
