@@ -68,7 +68,7 @@ class Remote(LoopbackHttp):
         return Handler
 
 
-def write(root: Path, base_url: str, remote_url: str, max_calls: int) -> None:
+def write(root: Path, base_url: str, remote_url: str, max_calls: int, kind: str = "openai") -> None:
     (root / "shop_tools.py").write_text(TOOLS_MODULE, encoding="utf-8")
     order = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
     tools = [
@@ -87,7 +87,7 @@ def write(root: Path, base_url: str, remote_url: str, max_calls: int) -> None:
     config = {
         "name": "tools",
         "providers": {
-            "stub": {"type": "openai", "base_url": base_url, "api_key": "sk", "model": "stub-model", "max_retries": 0}
+            "stub": {"type": kind, "base_url": base_url, "api_key": "sk", "model": "stub-model", "max_retries": 0}
         },
         "features": {"shop": {"versions": {"v1": {"steps": [{**step, "tools": tools, "max_tool_calls": max_calls}]}}}},
     }
@@ -177,6 +177,33 @@ def test_too_many_tool_calls_end_the_step_with_its_reason(tmp_path: Path, server
     assert [c["call_id"] for c in step.tools or []] == ["c1"]  # the first call ran; the second was refused
     assert [m["role"] for m in step.messages] == ["system", "user", "assistant", "tool"]
     assert len(stub.received) == 2
+
+
+def test_anthropic_tool_use_blocks_round_trip(tmp_path: Path, servers: tuple[ThreadedStub, Remote]) -> None:
+    stub, remote = servers
+    write(tmp_path, stub.base_url, remote.url, max_calls=4, kind="anthropic")
+    uses = [
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "tu1", "name": "lookup_order", "input": {"order_id": "A1"}},
+        {"type": "tool_use", "id": "tu2", "name": "lookup_order", "input": {"order_id": 7}},
+    ]
+    reply = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude", "content": uses}
+    reply |= {"stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5}}
+    stub.program(Scripted(body=reply), Scripted(content="A1 has shipped."))
+    outcome = run(tmp_path)
+    assert (outcome.status, outcome.output_text) == ("ok", "A1 has shipped.")
+    first, second = (r.body for r in stub.received)
+    assert first["tools"][0] == {
+        "name": "lookup_order",
+        "description": "Find an order",
+        "input_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    }
+    assert first["system"] == "You help buyers."
+    assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]  # results in one turn
+    assert [b["type"] for b in second["messages"][1]["content"]] == ["text", "tool_use", "tool_use"]
+    results = {b["tool_use_id"]: b["content"] for b in second["messages"][2]["content"]}
+    assert json.loads(results["tu1"]) == {"status": "shipped", "eta": "tomorrow"}
+    assert "schema" in json.loads(results["tu2"])["error"]
 
 
 def test_tool_definitions_are_checked() -> None:

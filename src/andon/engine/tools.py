@@ -52,7 +52,14 @@ def tool_definition(tool: ToolSpec) -> dict[str, Any]:
 
 
 def tool_calls_of(raw: Any) -> list[ToolCall]:
-    """The tool calls in an OpenAI-shaped reply (none when it is a plain answer or not that shape)."""
+    """The tool calls in an OpenAI- or Anthropic-shaped reply (none when it is a plain answer)."""
+    blocks = raw.get("content") if isinstance(raw, dict) and "choices" not in raw else None
+    if isinstance(blocks, list):  # Anthropic's Messages API: tool_use blocks
+        uses = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+        return [
+            ToolCall(str(b.get("id") or f"call_{i}"), str(b.get("name") or ""), json.dumps(b.get("input")))
+            for i, b in enumerate(uses)
+        ]
     try:
         calls = raw["choices"][0]["message"].get("tool_calls") or []
     except (KeyError, IndexError, TypeError, AttributeError):
