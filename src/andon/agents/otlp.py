@@ -70,17 +70,20 @@ def _id(value: Any, size: int, where: str) -> str:
     return raw.hex()
 
 
-def _value(value: Mapping[str, Any]) -> Any:
-    """An OTLP AnyValue as plain JSON."""
+def _value(value: Any) -> Any:
+    """An OTLP AnyValue as plain JSON (anything else is None)."""
+    if not isinstance(value, Mapping):
+        return None
     for key in ("stringValue", "boolValue", "doubleValue"):
         if key in value:
             return value[key]
     if "intValue" in value:
-        return int(value["intValue"])  # int64 travels as a string in JSON
-    if "arrayValue" in value:
-        return [_value(v) for v in value["arrayValue"].get("values", [])]
-    if "kvlistValue" in value:
-        return _attributes(value["kvlistValue"].get("values", []))
+        return _int(value["intValue"])  # int64 travels as a string in JSON
+    if isinstance(value.get("arrayValue"), Mapping):
+        values = value["arrayValue"].get("values")
+        return [_value(v) for v in values] if isinstance(values, list) else []
+    if isinstance(value.get("kvlistValue"), Mapping):
+        return _attributes(value["kvlistValue"].get("values"))
     if "bytesValue" in value:
         return value["bytesValue"]
     return None
@@ -89,7 +92,14 @@ def _value(value: Mapping[str, Any]) -> Any:
 def _attributes(items: Any) -> dict[str, Any]:
     if not isinstance(items, list):
         return {}
-    return {str(i["key"]): _value(i.get("value") or {}) for i in items if isinstance(i, Mapping) and "key" in i}
+    return {str(i["key"]): _value(i.get("value")) for i in items if isinstance(i, Mapping) and "key" in i}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def _time(nanos: Any, where: str) -> datetime:
@@ -119,9 +129,12 @@ def _spans(body: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]
     for resource in resources:
         if not isinstance(resource, Mapping):
             continue
-        attrs = _attributes((resource.get("resource") or {}).get("attributes"))
-        for scope in resource.get("scopeSpans") or []:
-            for span in (scope or {}).get("spans") or []:
+        described = resource.get("resource")
+        attrs = _attributes(described.get("attributes")) if isinstance(described, Mapping) else {}
+        scopes = resource.get("scopeSpans")
+        for scope in scopes if isinstance(scopes, list) else []:
+            spans = scope.get("spans") if isinstance(scope, Mapping) else None
+            for span in spans if isinstance(spans, list) else []:
                 if isinstance(span, Mapping):
                     out.append((dict(span), attrs))
     return out
@@ -142,7 +155,8 @@ def ingest_otlp(body: Mapping[str, Any], known_traces: set[str] | None = None) -
         attributes = _attributes(span.get("attributes"))
         started = _time(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
         finished = _time(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"), f"{where}.endTimeUnixNano")
-        status = span.get("status") or {}
+        given = span.get("status")
+        status: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         failed = status.get("code") in (_STATUS_ERROR, "STATUS_CODE_ERROR")
         trace_id = TRACE_PREFIX + trace_hex
         record = SpanRecord(
@@ -155,9 +169,9 @@ def ingest_otlp(body: Mapping[str, Any], known_traces: set[str] | None = None) -
             started_at=started,
             finished_at=finished,
             duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
-            input_tokens=int(attributes.get(INPUT_TOKENS) or 0),
-            output_tokens=int(attributes.get(OUTPUT_TOKENS) or 0),
-            error=(status.get("message") or None) if failed else None,
+            input_tokens=_int(attributes.get(INPUT_TOKENS)),
+            output_tokens=_int(attributes.get(OUTPUT_TOKENS)),
+            error=(str(status.get("message") or "") or None) if failed else None,
             attributes=attributes,
         )
         by_trace.setdefault(trace_id, []).append(record)

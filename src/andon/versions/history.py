@@ -10,6 +10,7 @@ from andon.config.conversation import messages_variable
 from andon.errors import TemplateError
 from andon.messages import t
 from andon.providers.base import Message, Part, TextPart
+from andon.versions.images import image_part
 
 Role = Literal["system", "user", "assistant"]
 _ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -19,8 +20,6 @@ def history_messages(
     reference: str, variables: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "version"
 ) -> tuple[Message, ...]:
     """The messages held by the variable ``reference`` names, checked one by one (errors name the message)."""
-    from andon.versions.render import image_part  # render imports this module; a late import breaks the cycle
-
     name = messages_variable(reference)
     at = f"{where}.messages"
     if name not in variables:

@@ -10,14 +10,39 @@ from fastapi import APIRouter, Depends, Request
 
 from andon.agents.otlp import OtlpError, ingest_otlp
 from andon.gateway.auth import Identity, require
-from andon.gateway.http_errors import ApiError
+from andon.gateway.http_errors import ApiError, json_problem
 from andon.gateway.reload import workspace_of
 from andon.messages import t
 
 router = APIRouter(tags=["otlp"])
 
 
-@router.post("/v1/otlp/v1/traces", summary="OTLP/HTTP JSON trace export (OpenTelemetry GenAI spans)")
+_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["resourceSpans"],
+                "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}},
+                "description": "An OTLP ExportTraceServiceRequest in its JSON encoding.",
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/v1/otlp/v1/traces",
+    summary="OTLP/HTTP JSON trace export (OpenTelemetry GenAI spans)",
+    openapi_extra={"requestBody": _BODY},
+    responses={
+        415: {
+            "description": "A protobuf body: send OTLP/HTTP JSON.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    },
+)
 async def otlp_traces(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
     """Store the spans of an ``ExportTraceServiceRequest``; each new OTLP trace becomes an andon trace."""
     if "protobuf" in request.headers.get("content-type", ""):
@@ -30,6 +55,9 @@ async def otlp_traces(request: Request, identity: Annotated[Identity, Depends(re
         ) from None
     if not isinstance(body, dict):
         raise ApiError("invalid_request", t("agents.otlp.no_resource_spans"), hint=t("agents.otlp.json_hint"))
+    problem = json_problem(body)  # NUL, too deep: what no store keeps
+    if problem:
+        raise ApiError("invalid_request", t("house3.http.unprocessable", problem=problem))
     store = workspace_of(request).store
     try:
         parsed = ingest_otlp(body)
