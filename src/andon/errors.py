@@ -38,6 +38,8 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── FetchError                         andon.gateway.fetch
     ├── WorkImportError                    andon.okr.work.base
     ├── SignInError                        andon.web.users
+    ├── ToolLimitReached                   andon.engine.tools
+    ├── OtlpError                          andon.agents.otlp
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client
         ├── AuthenticationError            andon.client

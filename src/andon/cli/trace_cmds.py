@@ -10,6 +10,8 @@ import typer
 from rich.console import JustifyMethod
 from rich.markup import escape
 
+from andon.agents.spans import span_json
+from andon.agents.spans_text import span_tree_lines
 from andon.cli._common import Listing, console, open_workspace, print_json
 from andon.gateway.tracing import retention_cutoffs, trace_record
 from andon.messages import t
@@ -80,10 +82,12 @@ def show(
         trace = trace_record(ws.store.get_trace(trace_id))
         output = ws.store.outputs_by_id([trace.output_id]).get(trace.output_id) if trace.output_id else None
         feedback = ws.store.list_feedback(trace.id)
+        spans = ws.store.list_spans(trace.id)
     if as_json:
         print_json(
             {
                 "trace": _trace_json(trace),
+                "spans": [span_json(s) for s in spans],
                 "output": None if output is None else {**dataclasses.asdict(output), "raw": None},
                 "feedback": [{**dataclasses.asdict(f), "created_at": f.created_at.isoformat()} for f in feedback],
             }
@@ -137,6 +141,8 @@ def show(
     lines.append(
         escape(_short(trace.output_json)) if trace.output_json is not None else escape(trace.output_text or "")
     )
+    lines.append(f"\n[bold]{t('agents.spans.title')}[/]")
+    lines += [escape(line) for line in span_tree_lines(spans)] or [escape(t("agents.spans.none"))]
     for item in feedback:
         verdict = {1: "👍", -1: "👎"}.get(item.thumbs or 0, "")
         score = t("traces.feedback_score", score=f"{item.score:g}") if item.score is not None else ""

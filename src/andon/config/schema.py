@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from andon.config.conversation import MessagesRef
 from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
 from andon.config.durations import parse_duration as parse_duration
@@ -33,6 +34,7 @@ from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: cal
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
 from andon.config.rollout import RolloutConfig
+from andon.config.tools import ToolSpec, check_tools
 from andon.messages import t
 
 __all__ = [
@@ -86,6 +88,9 @@ class Step(_Strict):
     model: str | None = None
     system: str | None = Field(default=None, description="System instructions (Jinja2 template).")
     prompt: str | None = Field(default=None, description="User prompt (sandboxed Jinja2 template).")
+    messages: MessagesRef | None = Field(default=None, description='The conversation so far: "{{ history }}".')
+    tools: Annotated[list[ToolSpec], AfterValidator(check_tools)] = Field(default_factory=list)
+    max_tool_calls: int = Field(default=8, ge=0, le=1000, description="Tool calls allowed before the step stops.")
     images: list[str] = Field(
         default_factory=list, description="Variable names whose values are image files, URLs or bytes."
     )
@@ -115,12 +120,15 @@ class Step(_Strict):
     @model_validator(mode="after")
     def _kind(self) -> Step:
         if self.guard is not None:
-            given = [f for f in ("python", "prompt", "system", "output_schema") if getattr(self, f) is not None]
+            fields = ("python", "prompt", "system", "messages", "output_schema")
+            given = [f for f in fields if getattr(self, f) is not None]
             if given or self.images or (self.provider or "guard") != "guard":
                 raise ValueError(t("guard.config.step_fields", fields=", ".join(given or ["provider", "images"])))
             return self
-        if self.python is None and self.prompt is None:
+        if self.python is None and self.prompt is None and self.messages is None:
             raise ValueError(t("house2.schema.step_kind"))
+        if self.python is not None and self.messages is not None:
+            raise ValueError(t("agents.schema.python_messages"))
         if self.python is not None and (self.prompt is not None or self.system is not None):
             raise ValueError(t("house2.schema.python_step"))
         return self
@@ -134,6 +142,7 @@ class VersionSpec(_Strict):
     model: str | None = None
     system: str | None = None
     prompt: str | None = None
+    messages: MessagesRef | None = None
     images: list[str] = Field(default_factory=list)
     params: Params = Field(default_factory=Params)
     output_schema: dict[str, Any] | None = None
@@ -142,7 +151,7 @@ class VersionSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_form(self) -> VersionSpec:
-        inline = self.prompt is not None or self.python is not None
+        inline = self.prompt is not None or self.python is not None or self.messages is not None
         if self.steps is not None and inline:
             raise ValueError(t("house2.schema.one_form"))
         if self.steps is None and not inline:
@@ -172,6 +181,7 @@ class VersionSpec(_Strict):
                 model=self.model,
                 system=self.system,
                 prompt=self.prompt,
+                messages=self.messages,
                 images=self.images,
                 params=self.params,
                 output_schema=self.output_schema,

@@ -15,6 +15,7 @@ from andon.config.schema import Params, Step
 from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
 from andon.engine.guard import DEFAULT_INSTRUCTIONS, evaluate, input_texts, output_texts
 from andon.engine.masking import Masker, MaskPolicy
+from andon.engine.tools import ToolLimitReached, complete_with_tools
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
@@ -62,6 +63,7 @@ class StepRecord:
     masking: dict[str, Any] | None = None  # with send: masked, the placeholder types and counts (never values)
     guard: dict[str, Any] | None = None  # a guard step's decision (engine.guard.GuardDecision.to_json)
     logprobs: list[dict[str, Any]] | None = None  # the reply's token log-probabilities (params.logprobs)
+    tools: list[dict[str, Any]] | None = None  # each tool call of the step: name, arguments, result or error
 
     @property
     def calls_model(self) -> bool:
@@ -77,6 +79,7 @@ class StepRecord:
             **({"endpoint": self.endpoint} if self.endpoint else {}),
             **({"masking": self.masking} if self.masking else {}),
             **({"guard": self.guard} if self.guard else {}),
+            **({"tools": self.tools} if self.tools is not None else {}),
             "params": self.params,
             "messages": self.messages,
             "started_at": self.started_at.isoformat(),
@@ -266,7 +269,7 @@ async def _run_step(
         record.messages = [m.to_json() for m in messages]
         key = None
         response: ProviderResponse | None = None
-        if cache is not None and step.python is None:
+        if cache is not None and step.python is None and not step.tools:  # tools act: never replay them
             key = cache_key(version.id, step.name, provider_name, model, messages, params_json, repeat)
             hit = await cache.get(key)
             response = response_from_cache(hit) if hit is not None else None
@@ -274,7 +277,10 @@ async def _run_step(
             clock = time.perf_counter()
             sent = dict(scope) if masked is None else masked.mask_value(scope)
             request = ProviderRequest(model=model, messages=messages, params=params, variables=sent)
-            response = await providers.provider(provider_name).complete(request)
+            if step.tools:
+                response = await _complete_with_tools(step, providers.provider(provider_name), request, record)
+            else:
+                response = await providers.provider(provider_name).complete(request)
             response.latency_ms = response.latency_ms or (time.perf_counter() - clock) * 1000
             if response.cost is None and step.python is None:
                 priced = providers.price(provider_name, model, response.input_tokens, response.output_tokens)
@@ -295,6 +301,19 @@ async def _run_step(
         record.masking = masked.provenance()
     record.finished_at = _now()
     return record
+
+
+async def _complete_with_tools(
+    step: Step, provider: Provider, request: ProviderRequest, record: StepRecord
+) -> ProviderResponse:
+    """The tool loop (engine.tools); provenance keeps every message and tool call, also when a limit ends it."""
+    try:
+        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls)
+    except ToolLimitReached as exc:
+        record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
+        raise
+    record.messages, record.tools = [m.to_json() for m in sent], log
+    return response
 
 
 async def _run_guard(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from andon.agents import run_turns
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
 from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import run_version
@@ -314,7 +315,7 @@ async def _run_cell(
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:
     masking = MaskPolicy.of(config.serve.data_use)  # an evaluation sends what the gateway would send
-    outcome = await run_version(
+    outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
         version,
         case.vars,
         ws,

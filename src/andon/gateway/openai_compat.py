@@ -71,6 +71,8 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: StoredText | list[ContentPart] | None = None
     name: StoredText | None = None
+    tool_calls: list[StoredObject] | None = None  # kept so a conversation's provenance has every message exactly
+    tool_call_id: StoredText | None = None
 
 
 class StreamOptions(BaseModel):

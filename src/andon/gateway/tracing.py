@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from andon.agents.spans import trace_spans
 from andon.config.schema import DataUseConfig, WorkspaceConfig
 from andon.engine.pipeline import Outcome
 from andon.errors import StoreError
@@ -189,8 +190,9 @@ class TraceWriter:
         outputs = [o for p in batch for o in p.outputs]
         reviews: list[Any] = [item for p in batch for item in p.review_items]
         notes = [note for p in batch for note in p.notifications]
+        spans = [span for p in batch for span in trace_spans(p.trace, p.outputs)]  # issue 14: the call's tree
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews, notes)
+        await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews, notes, spans)
 
     def _done(self, batch: list[_Pending], started: float) -> None:
         self.stats.commits += 1

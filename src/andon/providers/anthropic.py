@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -30,15 +31,54 @@ def image_block(part: ImagePart) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
+def _arguments(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}  # the model's malformed arguments were answered with an error; the API needs an object
+    return value if isinstance(value, dict) else {}
+
+
 def message_json(message: Message) -> dict[str, Any]:
-    """One user or assistant message as Messages API content blocks."""
+    """One message as Messages API content blocks (tool calls as tool_use, tool results as tool_result)."""
+    if message.role == "tool":
+        result = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.text}
+        return {"role": "user", "content": [result]}
     blocks: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, TextPart):
             blocks.append({"type": "text", "text": part.text})
         else:
             blocks.append(image_block(part))
+    for call in message.tool_calls:
+        function = call.get("function") or {}
+        use = {"type": "tool_use", "id": call.get("id"), "name": function.get("name")}
+        blocks.append({**use, "input": _arguments(function.get("arguments"))})
     return {"role": message.role, "content": blocks}
+
+
+def _merge_tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive tool results go back in one user message, as the Messages API wants turns to alternate."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        results = all(b.get("type") == "tool_result" for b in message["content"])
+        if (
+            out
+            and results
+            and out[-1]["role"] == "user"
+            and all(b.get("type") == "tool_result" for b in out[-1]["content"])
+        ):
+            out[-1] = {"role": "user", "content": [*out[-1]["content"], *message["content"]]}
+        else:
+            out.append(message)
+    return out
+
+
+def tool_json(definition: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-shaped tool definition as the Messages API takes it."""
+    function = definition.get("function") or {}
+    schema = function.get("parameters") or {"type": "object"}
+    return {"name": function.get("name"), "description": function.get("description") or "", "input_schema": schema}
 
 
 class AnthropicProvider:
@@ -69,8 +109,10 @@ class AnthropicProvider:
         body: dict[str, Any] = {
             "model": request_model(request, self.config, self.name),
             "max_tokens": params.max_tokens or self._max_tokens,
-            "messages": [message_json(m) for m in request.messages if m.role != "system"],
+            "messages": _merge_tool_results([message_json(m) for m in request.messages if m.role != "system"]),
         }
+        if request.tools:
+            body["tools"] = [tool_json(d) for d in request.tools]
         system = "\n\n".join(m.text for m in request.messages if m.role == "system")
         if system:
             body["system"] = system

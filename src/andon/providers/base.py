@@ -31,8 +31,10 @@ Part = TextPart | ImagePart
 class Message:
     """One chat message; ``content`` keeps text and images in order."""
 
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: tuple[Part, ...]
+    tool_calls: tuple[dict[str, Any], ...] = ()  # an assistant's calls, OpenAI-shaped: {id, type, function}
+    tool_call_id: str | None = None  # a tool message: the call it answers
 
     @property
     def text(self) -> str:
@@ -46,7 +48,9 @@ class Message:
             parts.append(
                 {"type": "text", "text": p.text} if isinstance(p, TextPart) else {"type": "image", "url": p.url}
             )
-        return {"role": self.role, "content": parts}
+        tools = {"tool_calls": list(self.tool_calls)} if self.tool_calls else {}
+        answers = {"tool_call_id": self.tool_call_id} if self.tool_call_id is not None else {}
+        return {"role": self.role, "content": parts, **tools, **answers}  # old messages keep their form (cache keys)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -54,7 +58,12 @@ class Message:
         parts: list[Part] = []
         for p in data["content"]:
             parts.append(TextPart(p["text"]) if p["type"] == "text" else ImagePart(p["url"]))
-        return cls(role=data["role"], content=tuple(parts))
+        return cls(
+            role=data["role"],
+            content=tuple(parts),
+            tool_calls=tuple(data.get("tool_calls") or ()),
+            tool_call_id=data.get("tool_call_id"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class ProviderRequest:
     messages: tuple[Message, ...]
     params: Params = field(default_factory=Params)
     variables: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[dict[str, Any], ...] = ()  # tool definitions, OpenAI-shaped: {type: function, function: {...}}
 
 
 @dataclass(slots=True)

@@ -18,6 +18,13 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 def message_json(message: Message) -> dict[str, Any]:
     """One message in OpenAI shape: a plain string when it is all text (widest server support), else parts."""
+    if message.tool_calls or message.tool_call_id is not None:
+        data: dict[str, Any] = {"role": message.role, "content": message.text or None}
+        if message.tool_calls:
+            data["tool_calls"] = list(message.tool_calls)
+        if message.tool_call_id is not None:
+            data["tool_call_id"] = message.tool_call_id
+        return data
     if all(isinstance(p, TextPart) for p in message.content):
         return {"role": message.role, "content": message.text}
     parts: list[dict[str, Any]] = []
@@ -73,6 +80,8 @@ class OpenAIProvider:
             "messages": [message_json(m) for m in request.messages],
             **params_json(request.params, strict_schema=self._strict),
         }
+        if request.tools:
+            body["tools"] = list(request.tools)
         if self._max_tokens_field != "max_tokens" and "max_tokens" in body:
             body[self._max_tokens_field] = body.pop("max_tokens")
         body.update(self._extra_body)

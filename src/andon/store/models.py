@@ -817,7 +817,7 @@ Index(TRACE_ROUTE_VERSION_INDEX, TraceRow.route, TraceRow.version_id, TraceRow.c
 
 
 class RunSummaryRow(Base):
-    """A finished run's summaries as the dashboard built them once, per state of its criteria (0019_web10)."""
+    """A finished run's summaries as the dashboard built them once, per state of its criteria (0018_web10)."""
 
     __tablename__ = "run_summaries"
 

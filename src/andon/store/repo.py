@@ -44,6 +44,7 @@ from andon.store.rollouts import RolloutsMixin
 from andon.store.runs import RunsMixin
 from andon.store.runsummary import RunSummaryMixin
 from andon.store.semcache import SemanticCacheMixin
+from andon.store.spans import SpansMixin
 from andon.store.traces import TracesMixin
 from andon.store.trust import TrustMixin
 from andon.store.watch import WatchMixin
@@ -74,6 +75,7 @@ class Store(
     AgreementMixin,
     CaseLinksMixin,
     RunSummaryMixin,
+    SpansMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

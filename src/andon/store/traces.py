@@ -23,6 +23,7 @@ from andon.store.outbox import NewNotification, enqueue
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
 from andon.store.refs import get_by_ref
 from andon.store.reviews import review_row
+from andon.store.spans import SpanRecord, delete_spans, insert_spans
 
 PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
 TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
@@ -80,8 +81,9 @@ class TracesMixin(StoreBase):
         outputs: Sequence[OutputRecord] = (),
         review_items: Sequence[ReviewItem] = (),
         notifications: Sequence[NewNotification] = (),
+        spans: Sequence[SpanRecord] = (),
     ) -> None:
-        """Store traces with their outputs (provenance), review items and outbox notifications in ONE
+        """Store traces with their outputs (provenance), review items, outbox notifications and spans in ONE
         transaction: all or nothing."""
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
         trace_rows = [{name: getattr(t, name) for name in TRACE_COLUMNS} for t in traces]
@@ -93,6 +95,7 @@ class TracesMixin(StoreBase):
             _insert_rows(session.connection(), output_rows, trace_rows, review_rows)
             if notifications:
                 enqueue(self, session, notifications, utcnow())
+            insert_spans(session, spans)
 
     def get_trace(self, ref: str) -> dict[str, Any]:
         """A trace's columns by id, or by a unique id prefix of at least 6 characters."""
@@ -190,6 +193,7 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
     feedback = session.execute(delete(FeedbackRow).where(FeedbackRow.trace_id.in_(trace_ids)))
     outputs = session.execute(delete(OutputRow).where(OutputRow.id.in_(output_ids))) if output_ids else None
     traces = session.execute(delete(TraceRow).where(TraceRow.id.in_(trace_ids)))
+    delete_spans(session, trace_ids)  # retention takes a trace's spans with it
     return PruneCounts(
         traces=traces.rowcount or 0,  # type: ignore[attr-defined]
         outputs=(outputs.rowcount or 0) if outputs is not None else 0,  # type: ignore[attr-defined]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -13,20 +11,15 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from andon.config.conversation import messages_variable
 from andon.config.schema import Step
 from andon.errors import TemplateError
 from andon.messages import t
-from andon.providers.base import ImagePart, Message, Part, TextPart
-
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"RIFF", "image/webp"),
-    (b"BM", "image/bmp"),
-)
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
+from andon.providers.base import Message, Part, TextPart
+from andon.versions.history import history_messages
+from andon.versions.images import MAX_IMAGE_BYTES as MAX_IMAGE_BYTES  # re-exported: callers import them here
+from andon.versions.images import image_data_url as image_data_url
+from andon.versions.images import image_part
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +56,7 @@ def render_template(source: str, variables: Mapping[str, Any], where: str) -> st
 
 def step_variables(step: Step) -> set[str]:
     """The case variables a step's templates and images use (``steps``, earlier steps' outputs, left out)."""
-    names = set(step.images)
+    names = set(step.images) | ({messages_variable(step.messages)} if step.messages else set())
     for source in (step.system, step.prompt):
         if source:
             try:
@@ -74,46 +67,17 @@ def step_variables(step: Step) -> set[str]:
     return names
 
 
-def image_data_url(data: bytes, name: str = "") -> str:
-    """Encode image bytes as a ``data:`` URL, sniffing the type from its first bytes."""
-    mime = next((m for sig, m in _SIGNATURES if data.startswith(sig)), None)
-    if mime is None:
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def image_part(value: Any, base_dir: Path | None, where: str) -> ImagePart:
-    """An image variable (path, URL, data URL or bytes) as a message part."""
-    if isinstance(value, bytes | bytearray):
-        return ImagePart(image_data_url(bytes(value)))
-    if not isinstance(value, str | Path):
-        raise TemplateError(
-            t("house2.render.image_type", type=type(value).__name__),
-            where=where,
-            hint=t("house2.render.image_type_hint"),
-        )
-    text = str(value)
-    if text.startswith(("http://", "https://", "data:")):
-        return ImagePart(text)
-    path = Path(text)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise TemplateError(t("house2.render.image_missing", path=path), where=where) from None
-    if size > MAX_IMAGE_BYTES:
-        raise TemplateError(t("house2.render.image_size", path=path, size=size, limit=MAX_IMAGE_BYTES), where=where)
-    return ImagePart(image_data_url(path.read_bytes(), path.name))
-
-
 def render_messages(
     step: Step, variables: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "version"
 ) -> tuple[Message, ...]:
-    """The messages a model step sends: system instructions, then the prompt with its images."""
+    """The messages a model step sends: system instructions, the conversation (``messages:``), the prompt, images."""
     messages: list[Message] = []
     if step.system:
         messages.append(Message("system", (TextPart(render_template(step.system, variables, f"{where}.system")),)))
+    if step.messages is not None:
+        messages.extend(history_messages(step.messages, variables, base_dir=base_dir, where=where))
+        if step.prompt is None and not step.images:
+            return tuple(messages)  # the conversation's last turn is the question
     parts: list[Part] = []
     if step.prompt is not None:
         parts.append(TextPart(render_template(step.prompt, variables, f"{where}.prompt")))

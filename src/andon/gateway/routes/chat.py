@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from andon.config.schema import WorkspaceConfig
 from andon.errors import AndonError, ConfigError
 from andon.gateway.auth import Identity, require
+from andon.gateway.conversation import fill_history
 from andon.gateway.disclosure import HEADER
 from andon.gateway.http_errors import ApiError, json_problem
 from andon.gateway.openai_compat import (
@@ -69,6 +70,7 @@ async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -
     if isinstance(target, FeatureTarget):
         chat_input = workspace_of(request).config.features[target.feature].chat_input
         variables, from_text = feature_variables(body.messages, chat_input)
+        await fill_history(request, target, variables, body.messages)
         try:
             result: InvokeResult = await invoke_feature(request, target.feature, variables, caller, target.version)
         except ConfigError:

@@ -1,0 +1,222 @@
+"""OTLP/HTTP JSON traces in: GenAI spans from other frameworks become andon traces and spans (issue 14).
+
+One OTLP trace id becomes one andon trace ``otlp-<trace id>`` (feature: the root's ``gen_ai.agent.name``, else
+the resource's ``service.name``), with tokens summed over its spans and the session from
+``gen_ai.conversation.id``; each span is kept with its attributes as sent. Ids may be hex (the OTLP JSON
+encoding) or base64 (protobuf's generic JSON mapping); both are read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from andon.agents.spans import (
+    AGENT_NAME,
+    CHAT,
+    CONVERSATION_ID,
+    EXECUTE_TOOL,
+    INPUT_TOKENS,
+    INVOKE_AGENT,
+    OPERATION,
+    OUTPUT_TOKENS,
+    PROVIDER,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+)
+from andon.errors import AndonError
+from andon.messages import t
+from andon.store.records import TraceRecord
+from andon.store.spans import SpanRecord
+
+TRACE_PREFIX = "otlp-"
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_MODEL_OPERATIONS = {CHAT, "text_completion", "generate_content", "embeddings"}
+_STATUS_ERROR = 2  # OTLP's STATUS_CODE_ERROR
+OTLP_FEATURE_PREFIX = "otlp:"  # features of ingested traces, apart from andon.yaml's
+
+
+class OtlpError(AndonError):
+    """An OTLP body andon cannot read; the message names the field."""
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What one OTLP request becomes: new traces and their spans."""
+
+    traces: list[TraceRecord] = field(default_factory=list)
+    spans: list[SpanRecord] = field(default_factory=list)
+
+
+def _id(value: Any, size: int, where: str) -> str:
+    """An OTLP trace or span id as lower-case hex (``size`` bytes); empty means none."""
+    text = str(value or "")
+    if not text:
+        return ""
+    if len(text) == size * 2 and _HEX.match(text):
+        return text.lower()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size:
+        raise OtlpError(t("agents.otlp.bad_id", where=where, size=size))
+    return raw.hex()
+
+
+def _value(value: Any) -> Any:
+    """An OTLP AnyValue as plain JSON (anything else is None)."""
+    if not isinstance(value, Mapping):
+        return None
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in value:
+            return value[key]
+    if "intValue" in value:
+        return _int(value["intValue"])  # int64 travels as a string in JSON
+    if isinstance(value.get("arrayValue"), Mapping):
+        values = value["arrayValue"].get("values")
+        return [_value(v) for v in values] if isinstance(values, list) else []
+    if isinstance(value.get("kvlistValue"), Mapping):
+        return _attributes(value["kvlistValue"].get("values"))
+    if "bytesValue" in value:
+        return value["bytesValue"]
+    return None
+
+
+def _attributes(items: Any) -> dict[str, Any]:
+    if not isinstance(items, list):
+        return {}
+    return {str(i["key"]): _value(i.get("value")) for i in items if isinstance(i, Mapping) and "key" in i}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _time(nanos: Any, where: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(nanos) / 1e9, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise OtlpError(t("agents.otlp.bad_time", where=where)) from None
+
+
+def _kind(attributes: Mapping[str, Any]) -> str:
+    operation = attributes.get(OPERATION)
+    if operation in _MODEL_OPERATIONS:
+        return "model"
+    if operation == EXECUTE_TOOL:
+        return "tool"
+    if operation in (INVOKE_AGENT, "create_agent"):
+        return "agent"
+    return "span"
+
+
+def _spans(body: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every span of the body with its resource's attributes."""
+    resources = body.get("resourceSpans")
+    if not isinstance(resources, list):
+        raise OtlpError(t("agents.otlp.no_resource_spans"), hint=t("agents.otlp.json_hint"))
+    out = []
+    for resource in resources:
+        if not isinstance(resource, Mapping):
+            continue
+        described = resource.get("resource")
+        attrs = _attributes(described.get("attributes")) if isinstance(described, Mapping) else {}
+        scopes = resource.get("scopeSpans")
+        for scope in scopes if isinstance(scopes, list) else []:
+            spans = scope.get("spans") if isinstance(scope, Mapping) else None
+            for span in spans if isinstance(spans, list) else []:
+                if isinstance(span, Mapping):
+                    out.append((dict(span), attrs))
+    return out
+
+
+def ingest_otlp(body: Mapping[str, Any], known_traces: set[str] | None = None) -> Ingested:
+    """Read an OTLP JSON ``ExportTraceServiceRequest``; traces already stored (``known_traces``) get only spans."""
+    result = Ingested()
+    by_trace: dict[str, list[SpanRecord]] = {}
+    services: dict[str, str] = {}
+    for index, (span, resource) in enumerate(_spans(body)):
+        where = f"spans[{index}]"
+        trace_hex = _id(span.get("traceId"), 16, f"{where}.traceId")
+        span_hex = _id(span.get("spanId"), 8, f"{where}.spanId")
+        if not trace_hex or not span_hex:
+            raise OtlpError(t("agents.otlp.bad_id", where=where, size=16))
+        parent_hex = _id(span.get("parentSpanId"), 8, f"{where}.parentSpanId")
+        attributes = _attributes(span.get("attributes"))
+        started = _time(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
+        finished = _time(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"), f"{where}.endTimeUnixNano")
+        given = span.get("status")
+        status: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        failed = status.get("code") in (_STATUS_ERROR, "STATUS_CODE_ERROR")
+        trace_id = TRACE_PREFIX + trace_hex
+        record = SpanRecord(
+            id=f"{trace_hex}:{span_hex}",
+            trace_id=trace_id,
+            parent_id=f"{trace_hex}:{parent_hex}" if parent_hex else None,
+            kind=_kind(attributes),
+            name=str(span.get("name") or "")[:400],
+            status="error" if failed else "ok",
+            started_at=started,
+            finished_at=finished,
+            duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
+            input_tokens=_int(attributes.get(INPUT_TOKENS)),
+            output_tokens=_int(attributes.get(OUTPUT_TOKENS)),
+            error=(str(status.get("message") or "") or None) if failed else None,
+            attributes=attributes,
+        )
+        by_trace.setdefault(trace_id, []).append(record)
+        services.setdefault(trace_id, str(resource.get("service.name") or "unknown"))
+        result.spans.append(record)
+    for trace_id, spans in by_trace.items():
+        if known_traces is not None and trace_id in known_traces:
+            continue
+        result.traces.append(_trace(trace_id, spans, services[trace_id]))
+    return result
+
+
+def _trace(trace_id: str, spans: list[SpanRecord], service: str) -> TraceRecord:
+    ids = {s.id for s in spans}
+    roots = [s for s in spans if s.parent_id not in ids] or spans
+    root = min(roots, key=lambda s: s.started_at)
+    models = [s for s in spans if s.kind == "model"]
+    agent = next((s.attributes[AGENT_NAME] for s in [root, *spans] if s.attributes.get(AGENT_NAME)), service)
+    session = next((s.attributes[CONVERSATION_ID] for s in spans if s.attributes.get(CONVERSATION_ID)), None)
+    first_model = min(models, key=lambda s: s.started_at) if models else None
+    failed = [s for s in spans if s.status == "error"]
+    started = min(s.started_at for s in spans)
+    finished = max(s.finished_at for s in spans)
+    return TraceRecord(
+        id=trace_id,
+        feature=OTLP_FEATURE_PREFIX + str(agent)[:195],
+        route="ai",
+        status="error" if failed else "ok",
+        input_mode="hash",  # the other framework keeps its inputs; andon stores what it was told
+        input=None,
+        input_hash=hashlib.sha256(trace_id.encode("ascii")).hexdigest(),
+        created_at=finished,
+        error=failed[0].error if failed else None,
+        error_code="otlp_span_error" if failed else None,
+        provider=str(first_model.attributes.get(PROVIDER))
+        if first_model and PROVIDER in first_model.attributes
+        else None,
+        model=(
+            str(first_model.attributes.get(RESPONSE_MODEL) or first_model.attributes.get(REQUEST_MODEL))
+            if first_model
+            else None
+        ),
+        input_tokens=sum(s.input_tokens for s in models),
+        output_tokens=sum(s.output_tokens for s in models),
+        latency_ms=(finished - started).total_seconds() * 1000,
+        session_id=str(session)[:200] if session else None,
+        tags={"source": "otlp", "service": service},
+    )

@@ -1,0 +1,73 @@
+"""Spans of traces (issue 14): stored with their trace, read back as a list the tree is built from."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from andon.store._base import StoreBase
+from andon.store.models import TraceRow
+from andon.store.models_agents import SpanRow
+
+
+@dataclass(slots=True)
+class SpanRecord:
+    """One span as stored (mirrors the ``spans`` table); ``attributes`` use OpenTelemetry GenAI names."""
+
+    id: str
+    trace_id: str
+    parent_id: str | None
+    kind: str
+    name: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    currency: str | None = None
+    error: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+SPAN_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanRecord))
+
+
+def insert_spans(session: Session, spans: Sequence[SpanRecord]) -> None:
+    """Insert spans inside the caller's transaction (so a trace and its spans commit together)."""
+    if spans:
+        session.execute(insert(SpanRow), [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
+
+
+def delete_spans(session: Session, trace_ids: Sequence[str]) -> None:
+    """Delete the spans of these traces inside the caller's transaction."""
+    session.execute(delete(SpanRow).where(SpanRow.trace_id.in_(list(trace_ids))))
+
+
+class SpansMixin(StoreBase):
+    """Spans (methods of :class:`andon.store.Store`)."""
+
+    def save_spans(self, spans: Sequence[SpanRecord]) -> None:
+        """Store spans in one transaction."""
+        with self._write() as session:
+            insert_spans(session, spans)
+
+    def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""
+        with self._read() as session:
+            traces = set(session.scalars(select(TraceRow.id).where(TraceRow.id.in_(list(trace_ids)))))
+            spans = set(session.scalars(select(SpanRow.id).where(SpanRow.id.in_(list(span_ids)))))
+        return traces, spans
+
+    def list_spans(self, trace_id: str) -> list[SpanRecord]:
+        """A trace's spans, in start order."""
+        query = select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.started_at, SpanRow.id)
+        with self._read() as session:
+            return [SpanRecord(**{n: getattr(row, n) for n in SPAN_COLUMNS}) for row in session.scalars(query)]
