@@ -68,17 +68,22 @@ class Index:
         lists = {m: self.ranked(query, m, depth) for m in (("bm25", "dense") if mode == "hybrid" else (mode,))}
         ranks = {m: {i: r for r, (i, _) in enumerate(hits, start=1)} for m, hits in lists.items()}
         if mode == "hybrid":
-            fused: dict[int, float] = {}
-            for hits in lists.values():
-                for rank, (i, _) in enumerate(hits, start=1):
-                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
-            order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+            order = fuse([[i for i, _ in hits] for hits in lists.values()])[:k]
         else:
             order = lists[mode][:k]
         return [
             Hit(self.chunks[i], float(score), ranks.get("bm25", {}).get(i), ranks.get("dense", {}).get(i))
             for i, score in order
         ]
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each item scores the sum of 1/(k + rank) over the lists it is in, best first."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _top(scores: NDArray[np.float64], depth: int) -> list[tuple[int, float]]:

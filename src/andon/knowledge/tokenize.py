@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from andon.errors import AndonError
 from andon.knowledge.chunkers.korean import kiwi
 
 # Kiwi tags kept: general/proper/bound nouns, numerals, verb/adjective stems, roots, Latin, Chinese, numbers.
 _KEEP = ("NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SH", "SN", "MAG")
+_NOUNS = frozenset({"NNG", "NNP"})
 _lock = threading.Lock()
 
 
@@ -29,4 +31,20 @@ def tokens_many(texts: Sequence[str]) -> list[list[str]]:
         ) from exc
     with _lock:
         analysed = [analyser.tokenize(text) for text in texts]
-    return [[tok.form.lower() for tok in toks if tok.tag.startswith(_KEEP)] for toks in analysed]
+    return [_terms(toks) for toks in analysed]
+
+
+def _terms(toks: Sequence[Any]) -> list[str]:
+    """Content morphemes, plus each run of touching nouns joined: Kiwi splits 비밀번호 into 비밀 + 번호 in
+    one sentence and not in another, and the joined form lets either side match."""
+    terms: list[str] = []
+    run: list[Any] = []
+    for tok in [*toks, None]:
+        if tok is not None and tok.tag in _NOUNS and (not run or run[-1].start + run[-1].len == tok.start):
+            run.append(tok)
+            continue
+        if len(run) > 1:
+            terms.append("".join(t.form for t in run).lower())
+        run = [tok] if tok is not None and tok.tag in _NOUNS else []
+    terms[:0] = [tok.form.lower() for tok in toks if tok.tag.startswith(_KEEP)]
+    return terms
