@@ -3,6 +3,7 @@ over the limit; structure respected (tables kept whole, headings start chunks, K
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -50,7 +51,7 @@ def test_fixed_windows_overlap_exactly_as_configured(text: str, size: int, data:
     spans = build_chunker({"name": "fixed", "size": size, "overlap": overlap}).split(text, [])
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
     assert all(0 < e - s <= size for s, e in spans)
-    for (s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+    for (s1, e1), (s2, _) in pairwise(spans):
         assert e1 - s2 == overlap and s2 > s1  # neighbours share exactly `overlap` characters, moving forward
     covered = set().union(*(range(s, e) for s, e in spans))
     assert covered == set(range(len(text)))
@@ -99,10 +100,12 @@ def test_korean_sentences_without_a_full_stop_are_kept_whole() -> None:
 
 
 def test_chunks_keep_their_section_path_and_anchors() -> None:
-    parsed = ParsedDocument(
-        "pdf", "1",
-        [heading("제3장 배송", 1, page=1), heading("제12조 기간", 2, page=1), paragraph("배송은 2일 걸립니다.", page=2)],
-    )  # fmt: skip
+    blocks = [
+        heading("제3장 배송", 1, page=1),
+        heading("제12조 기간", 2, page=1),
+        paragraph("배송은 2일 걸립니다.", page=2),
+    ]
+    parsed = ParsedDocument("pdf", "1", blocks)
     markdown, structure = parsed.markdown(), parsed.structure()
     chunks = make_chunks(
         "kb", "규정집.pdf", "0" * 64, markdown, structure["blocks"], build_chunker({"name": "markdown", "size": 200})
@@ -116,7 +119,7 @@ def test_chunks_keep_their_section_path_and_anchors() -> None:
 
 def test_registry_and_settings_errors() -> None:
     assert {"fixed", "recursive", "markdown", "table", "korean-sentence"} <= set(CHUNKERS.names())
-    with pytest.raises(ConfigError, match="unknown|no chunker"):
+    with pytest.raises(ConfigError, match=r"unknown|no chunker"):
         build_chunker({"name": "semantic-magic"})
     with pytest.raises(ConfigError, match="overlap") as caught:
         build_chunker({"name": "fixed", "size": 50, "overlap": 50})

@@ -67,10 +67,8 @@ class Index:
         depth = max(k, CANDIDATES)
         lists = {m: self.ranked(query, m, depth) for m in (("bm25", "dense") if mode == "hybrid" else (mode,))}
         ranks = {m: {i: r for r, (i, _) in enumerate(hits, start=1)} for m, hits in lists.items()}
-        if mode == "hybrid":
-            order = fuse([[i for i, _ in hits] for hits in lists.values()])[:k]
-        else:
-            order = lists[mode][:k]
+        fused = fuse([[i for i, _ in hits] for hits in lists.values()]) if mode == "hybrid" else lists[mode]
+        order = fused[:k]
         return [
             Hit(self.chunks[i], float(score), ranks.get("bm25", {}).get(i), ranks.get("dense", {}).get(i))
             for i, score in order
