@@ -2,13 +2,17 @@
 
 DOCX by python-docx; HWPX as an OWPML ZIP written with zipfile (the parts a Hancom Office 2020 file has
 that the parser reads: mimetype, Contents/header.xml styles, Contents/section0.xml); PDF written by hand
-(one Type1 Helvetica font, one content stream per page; a page with no text stream stands for a scan).
+(one Type1 Helvetica font, one content stream per page; a page with no text stream stands for a scan);
+HWP 5 as its records (PARA_HEADER/PARA_TEXT, a table control) deflated into an OLE compound file that
+:func:`ole_bytes` writes by hand, as no tool here writes HWP files.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Sequence
 
 HP = "http://www.hancom.co.kr/hwpml/2011/paragraph"
@@ -96,3 +100,86 @@ def pdf_bytes(pages: Sequence[str | None]) -> bytes:
         out.write(b"%010d 00000 n \n" % offset)
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
+
+
+def _record(tag: int, level: int, payload: bytes) -> bytes:
+    return struct.pack("<I", tag | (level << 10) | (len(payload) << 20)) + payload
+
+
+def _para(text: str, level: int = 0) -> bytes:
+    # PARA_HEADER (66) with an empty body, then PARA_TEXT (67): UTF-16LE text ending in 13 (paragraph end)
+    return _record(66, level, b"\0" * 22) + _record(67, level + 1, text.encode("utf-16-le") + b"\r\0")
+
+
+def hwp_section(paragraphs: Sequence[str], table_rows: Sequence[Sequence[str]] = ()) -> bytes:
+    """HWP 5 section records: paragraphs, then a table (a 'tbl ' control, TABLE, one LIST_HEADER per cell)."""
+    body = b"".join(_para(p) for p in paragraphs)
+    if table_rows:
+        cols = len(table_rows[0])
+        # the paragraph holding the table: its text is the 8-unit extended control 11 (tables and drawings)
+        body += _record(66, 0, b"\0" * 22) + _record(67, 1, struct.pack("<8H", 11, 0, 0, 0, 0, 0, 0, 11) + b"\r\0")
+        body += _record(71, 1, b" lbt" + b"\0" * 40)
+        body += _record(77, 2, struct.pack("<IHH", 0, len(table_rows), cols) + b"\0" * 10)
+        for row in table_rows:
+            for cell in row:
+                body += _record(72, 2, b"\0" * 34) + _para(cell, level=3)
+    return body
+
+
+def hwp_bytes(paragraphs: Sequence[str], table_rows: Sequence[Sequence[str]] = (), *, flags: int = 1) -> bytes:
+    """An HWP 5.0.3.0 file: FileHeader + BodyText/Section0 (raw-deflated when flags & 1) in an OLE container.
+
+    The container is written by :func:`ole_bytes` below (regular sectors only: each stream is padded to
+    4,096 bytes, so no mini stream is needed; readers stop at the records' or the deflate stream's end).
+    """
+    header = SIGNATURE_HWP.ljust(32, b"\0") + struct.pack("<I", 0x05000300) + struct.pack("<I", flags)
+    section = hwp_section(paragraphs, table_rows)
+    if flags & 1:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        section = packer.compress(section) + packer.flush()
+    return ole_bytes({"FileHeader": header.ljust(256, b"\0"), "BodyText/Section0": section})
+
+
+SIGNATURE_HWP = b"HWP Document File"
+_FREE, _END, _FAT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _entry(
+    name: str, kind: int, *, child: int = _NOSTREAM, right: int = _NOSTREAM, start: int = _END, size: int = 0
+) -> bytes:
+    encoded = (name.encode("utf-16-le") + b"\0\0") if name else b""
+    return (
+        encoded.ljust(64, b"\0")
+        + struct.pack("<HBB", len(encoded), kind, 1)
+        + struct.pack("<III", _NOSTREAM, right, child)
+        + b"\0" * 16 + b"\0" * 4 + b"\0" * 16
+        + struct.pack("<IQ", start, size)
+    )  # fmt: skip
+
+
+def ole_bytes(streams: dict[str, bytes]) -> bytes:
+    """A version-3 compound file holding exactly ``FileHeader`` and ``BodyText/Section0``: 512-byte sectors,
+    one FAT sector, one directory sector, then each stream's sectors (padded to the 4,096-byte cutoff)."""
+    header_data = streams["FileHeader"].ljust(4096, b"\0")
+    section_data = streams["BodyText/Section0"]
+    section_data = section_data.ljust(max(4096, -(-len(section_data) // 512) * 512), b"\0")
+    first_header, first_section = 2, 2 + len(header_data) // 512
+    total = first_section + len(section_data) // 512
+    fat = [_FAT, _END]
+    for start, count in ((first_header, len(header_data) // 512), (first_section, len(section_data) // 512)):
+        fat += [start + i + 1 for i in range(count - 1)] + [_END]
+    fat += [_FREE] * (128 - len(fat))
+    assert total <= 128
+    directory = (
+        _entry("Root Entry", 5, child=2)
+        + _entry("FileHeader", 2, start=first_header, size=len(streams["FileHeader"].ljust(4096, b"\0")))
+        + _entry("BodyText", 1, child=3, right=1)
+        + _entry("Section0", 2, start=first_section, size=len(section_data))
+    )
+    # signature, CLSID; minor 0x3E, major 3, byte order, 512-byte sectors, 64-byte mini sectors; reserved
+    head = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+    # directory sectors (0 in v3), FAT sectors 1, first directory sector 1, transaction 0, mini cutoff,
+    # first mini FAT (none), mini FAT sectors 0, first DIFAT sector (none), DIFAT sectors 0
+    head += struct.pack("<9I", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
+    head += struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108  # the FAT is sector 0
+    return head + struct.pack("<128I", *fat) + directory + header_data + section_data

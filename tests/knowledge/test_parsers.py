@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.knowledge.makers import docx_bytes, hwpx_bytes, pdf_bytes
+from tests.knowledge.makers import docx_bytes, hwp_bytes, hwpx_bytes, pdf_bytes
 
 from andon.knowledge.document import DocumentError
 from andon.knowledge.parsers import parse_file
@@ -151,3 +151,26 @@ def test_xml_elements_become_sections_and_fields() -> None:
 def test_bad_files_say_why(name: str, data: bytes, why: str) -> None:
     with pytest.raises(DocumentError, match=why):
         parse_file(Path(name), data)
+
+
+def test_hwp5_paragraphs_and_tables_from_the_records() -> None:
+    data = hwp_bytes(["제12조 환불", "구매 후 7일 이내에 환불됩니다."], [["지역", "기간"], ["제주", "4일"]])
+    assert kinds("규정집.hwp", data) == [
+        ("paragraph", "제12조 환불"),
+        ("paragraph", "구매 후 7일 이내에 환불됩니다."),
+        ("table", "| 지역 | 기간 |\n|---|---|\n| 제주 | 4일 |"),
+    ]
+    assert kinds("plain.hwp", hwp_bytes(["압축 안 함"], flags=0)) == [("paragraph", "압축 안 함")]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (hwp_bytes(["비밀"], flags=0b11), "password-protected"),
+        (hwp_bytes(["배포"], flags=0b101), "distribution"),
+        (hwpx_bytes(), "not an OLE compound file"),
+    ],
+)
+def test_hwp5_refusals_say_why(data: bytes, why: str) -> None:
+    with pytest.raises(DocumentError, match=why):
+        parse_file(Path("x.hwp"), data)

@@ -9,6 +9,7 @@ from typing import Any
 
 from andon.errors import AndonError
 from andon.knowledge.chunkers.korean import kiwi
+from andon.messages import t
 
 # Kiwi tags kept: general/proper/bound nouns, numerals, verb/adjective stems, roots, Latin, Chinese, numbers.
 _KEEP = ("NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SH", "SN", "MAG")
@@ -26,9 +27,7 @@ def tokens_many(texts: Sequence[str]) -> list[list[str]]:
     try:
         analyser = kiwi()
     except ImportError as exc:
-        raise AndonError(
-            "kiwipiepy is not installed", where="knowledge", hint="pip install 'andon[knowledge]'"
-        ) from exc
+        raise AndonError(t("knowledge.kiwi.missing"), where="knowledge", hint=t("knowledge.kiwi.missing_hint")) from exc
     with _lock:
         analysed = [analyser.tokenize(text) for text in texts]
     return [_terms(toks) for toks in analysed]

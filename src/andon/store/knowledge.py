@@ -62,6 +62,11 @@ class KnowledgeMixin(StoreBase):
             row = session.get(KnowledgeBaseRow, name)
             return None if row is None else KnowledgeBase(row.name, dict(row.chunker), row.content_hash)
 
+    def knowledge_hash(self, name: str) -> str | None:
+        """The content hash of ``name``, or None when there is no such base."""
+        base = self.knowledge_get(name)
+        return base.content_hash if base is not None else None
+
     def knowledge_list(self) -> list[KnowledgeBase]:
         """Every knowledge base, by name."""
         with self._read() as session:
