@@ -112,3 +112,14 @@ def test_a_retrieve_step_takes_nothing_else() -> None:
         Step.model_validate({"retrieve": {"knowledge": "help"}, "prompt": "x"})
     with pytest.raises(ValidationError):
         Step.model_validate({"retrieve": {"knowledge": "help", "mode": "fuzzy"}})
+
+
+def test_cite_names_the_chunks(tmp_path: Path, stub: ThreadedStub) -> None:
+    from andon.citation import citation_markdown
+
+    with workspace(tmp_path, stub.base_url) as ws:
+        top2 = next(v for v in ws.declared_versions("help") if v.name == "top2")
+        record = run(ws, top2, {"input": "환불 기간"}).to_record()
+        ids = record.steps[0]["parsed"]["chunk_ids"]
+        card = citation_markdown(record, "en")
+        assert f"Chunks retrieved by find from help (content {ws.store.knowledge_hash('help')[:12]}): `{ids[0]}`" in card

@@ -813,4 +813,3 @@ Index("ix_review_items_status_priority_created_at", ReviewItemRow.__table__.c.st
 TRACE_ROUTE_VERSION_INDEX = "ix_traces_route_version_created_at"
 Index(TRACE_ROUTE_VERSION_INDEX, TraceRow.route, TraceRow.version_id, TraceRow.created_at, TraceRow.id)
 # --- end webfinish ---
-from andon.store import models_knowledge as _models_knowledge  # noqa: E402,F401  (knowledge tables on Base.metadata)
