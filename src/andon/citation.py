@@ -78,6 +78,13 @@ def citation_markdown(record: OutputRecord, language: str | None = None) -> str:
             )
         )
         lines.append("")
+    for step in record.steps:  # a retrieve step's chunks: what the answer was given to read (issue 18)
+        if step.get("provider") == "retrieve" and isinstance(step.get("parsed"), dict):
+            found = step["parsed"]
+            ids = ", ".join(f"`{i}`" for i in found.get("chunk_ids", [])) or "-"
+            hash_ = str(found.get("content_hash") or "")[:12]
+            fields = {"step": step["name"], "knowledge": step["model"], "hash": hash_, "ids": ids}
+            lines += [t("knowledge.cite.chunks", language=lang, **fields), ""]
     lines += [f"#### {t('cite.output', language=lang)}", ""]
     if record.status == "error":
         lines += [f"**error**: {record.error}", ""]

@@ -21,6 +21,7 @@ from andon.starter import write_starter
 from andon.store import Store
 from andon.store.records import OutputRecord, VersionRecord
 from andon.versions.canonical import PYTHON_PROVIDER, Version, build_version, one_step_version, version_from_content
+from andon.versions.knowledge_ids import set_knowledge_resolver
 
 STATE_DIR = ".andon"
 
@@ -59,6 +60,7 @@ class Workspace:
             # Rule checks (`python:` steps) live in the workspace, like tests beside a project.
             sys.path.insert(0, root)
         store = Store.open(database_url, workspace=loaded.workspace)
+        set_knowledge_resolver(store.knowledge_hash)  # a retrieve step's version id names the base's content
         return cls(loaded, store)
 
     @property

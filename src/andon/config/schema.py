@@ -27,6 +27,7 @@ from andon.config.durations import Duration as Duration  # re-exported: callers 
 from andon.config.durations import parse_duration as parse_duration
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.guard import GuardSpec
+from andon.config.knowledge import RetrieveSpec
 from andon.config.okr import OkrConfig
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.redactions import KINDS
@@ -104,10 +105,13 @@ class Step(_Strict):
     guard: GuardSpec | None = Field(
         default=None, description="Safety checks before (on: input) or after (on: output) the model (issue 15)."
     )
+    retrieve: RetrieveSpec | None = Field(default=None, description="Chunks from a knowledge base (issue 18).")
 
     @property
-    def kind(self) -> Literal["model", "python", "guard"]:
-        """What the step is: a model call, a rule function, or a guard."""
+    def kind(self) -> Literal["model", "python", "guard", "retrieve"]:
+        """What the step is: a model call, a rule function, a guard, or a knowledge-base search."""
+        if self.retrieve is not None:
+            return "retrieve"
         return "guard" if self.guard is not None else "python" if self.python is not None else "model"
 
     @field_validator("python")
@@ -119,6 +123,8 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _kind(self) -> Step:
+        if self.retrieve is not None:  # a retrieve step only searches: nothing else of a step applies
+            return _retrieve_only(self)
         if self.guard is not None:
             fields = ("python", "prompt", "system", "messages", "output_schema")
             given = [f for f in fields if getattr(self, f) is not None]
@@ -132,6 +138,13 @@ class Step(_Strict):
         if self.python is not None and (self.prompt is not None or self.system is not None):
             raise ValueError(t("house2.schema.python_step"))
         return self
+
+
+def _retrieve_only(step: Step) -> Step:
+    given = [f for f in ("python", "prompt", "system", "output_schema", "guard") if getattr(step, f) is not None]
+    if given or step.images or step.provider not in {None, "retrieve"}:
+        raise ValueError(t("knowledge.step.only", fields=", ".join(given) or "provider"))
+    return step
 
 
 class VersionSpec(_Strict):

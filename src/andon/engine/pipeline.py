@@ -16,6 +16,7 @@ from andon.engine.cache import ResponseCache, cache_key, response_from_cache, re
 from andon.engine.guard import DEFAULT_INSTRUCTIONS, evaluate, input_texts, output_texts
 from andon.engine.masking import Masker, MaskPolicy
 from andon.engine.tools import ToolLimitReached, complete_with_tools
+from andon.engine.steps import STEP_KINDS
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
@@ -227,6 +228,8 @@ async def run_version(
     for step in version.steps:
         if step.guard is not None:
             record = await _run_guard(step, scope, outcome, providers, masker)
+        elif step.retrieve is not None:
+            record = await _run_registered("retrieve", step, scope, providers)
         else:
             record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker)
         outcome.steps.append(record)
@@ -314,6 +317,17 @@ async def _complete_with_tools(
         raise
     record.messages, record.tools = [m.to_json() for m in sent], log
     return response
+async def _run_registered(kind: str, step: Step, scope: dict[str, Any], providers: ProviderLookup) -> StepRecord:
+    """A step whose runner lives in another package (engine/steps.py); its errors end the run like any step's."""
+    try:
+        runner: Any = STEP_KINDS.load(kind, where=f"steps.{step.name}")
+        record: StepRecord = await runner(step, scope, providers)
+    except AndonError as exc:
+        started = _now()
+        record = StepRecord(
+            step.name, step.provider or kind, step.model or "", {}, [], started, started, error=str(exc)
+        )
+    return record
 
 
 async def _run_guard(

@@ -33,6 +33,7 @@ from andon.store.deploy import DeployMixin
 from andon.store.dossier import DossierMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
+from andon.store.knowledge import KnowledgeMixin
 from andon.store.models import CacheRow, OutputRow, VersionNameRow, VersionRow, utcnow
 from andon.store.monpages import MonPagesMixin
 from andon.store.okr import OkrMixin
@@ -76,6 +77,7 @@ class Store(
     CaseLinksMixin,
     RunSummaryMixin,
     SpansMixin,
+    KnowledgeMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

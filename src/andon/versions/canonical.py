@@ -13,11 +13,13 @@ from andon.config.schema import Step, VersionSpec, WorkspaceConfig
 from andon.errors import ConfigError
 from andon.messages import t
 from andon.providers.endpoint import endpoint_identity
+from andon.versions.knowledge_ids import knowledge_hash
 
 CANONICAL_FORMAT = 1
 PYTHON_PROVIDER = "python"
 GUARD_PROVIDER = "guard"  # a guard step's provider in provenance: andon's own checks, not a model
-RULE_PROVIDERS = frozenset({PYTHON_PROVIDER, GUARD_PROVIDER})
+RETRIEVE_PROVIDER = "retrieve"  # a retrieve step's provider in provenance: andon's own search, not a model
+RULE_PROVIDERS = frozenset({PYTHON_PROVIDER, GUARD_PROVIDER, RETRIEVE_PROVIDER})
 GUARD_MODULES = ("andon.engine.guard", "andon.engine.guard_rules")  # their bytes are part of a guarded version's id
 
 
@@ -53,6 +55,8 @@ def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
         return step.model_copy(update={"provider": PYTHON_PROVIDER, "model": step.python})
     if step.guard is not None:
         return _resolve_guard(step, config, where)
+    if step.retrieve is not None:
+        return step.model_copy(update={"provider": RETRIEVE_PROVIDER, "model": step.retrieve.knowledge})
     provider = step.provider
     if provider is None:
         model_providers = [n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER]
@@ -112,7 +116,7 @@ def _python_source_digest(dotted: str) -> str:
 
 
 # Keys of a step's content that are derived from the workspace, not fields of the step itself.
-_DERIVED_KEYS = ("python_source_sha256", "endpoint", "guard_rules_sha256")
+_DERIVED_KEYS = ("python_source_sha256", "endpoint", "guard_rules_sha256", "knowledge_sha256")
 
 
 def step_content(step: Step, config: WorkspaceConfig | None = None) -> dict[str, Any]:
@@ -128,6 +132,8 @@ def step_content(step: Step, config: WorkspaceConfig | None = None) -> dict[str,
     elif step.guard is not None:
         digests = "".join(_python_source_digest(f"{module}:_") for module in GUARD_MODULES)
         data["guard_rules_sha256"] = hashlib.sha256(digests.encode("ascii")).hexdigest()
+    elif step.retrieve is not None:
+        data["knowledge_sha256"] = knowledge_hash(step.retrieve.knowledge)  # documents + chunker
     elif config is not None and step.provider in config.providers:
         endpoint = endpoint_identity(config.providers[step.provider])
         if endpoint:

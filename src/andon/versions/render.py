@@ -64,6 +64,7 @@ def step_variables(step: Step) -> set[str]:
             except TemplateSyntaxError:
                 continue  # rendering reports it, with the line
     names.discard("steps")
+    names.discard("chunks")  # a retrieve step's chunks, not a case variable
     return names
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from andon.store import models_knowledge as _models_knowledge  # noqa: F401  (its tables on Base.metadata)
 from andon.store.models import Base
 
 config = context.config

@@ -1,0 +1,132 @@
+"""Search a knowledge base: BM25 on Korean morphemes, dense cosine on the offline embedder, or both fused
+by reciprocal rank fusion. The index is an in-memory numpy matrix per (base, content hash): a full
+matrix product per query, fine at thousands of chunks (an ANN index comes later)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from andon.embeddings import Embedder
+from andon.errors import ConfigError, NotFoundError
+from andon.knowledge.bm25 import BM25
+from andon.knowledge.ingest import embed_missing
+from andon.knowledge.tokenize import tokens, tokens_many
+from andon.messages import t
+from andon.store import Store
+from andon.store.knowledge import KnowledgeChunk
+
+Mode = Literal["bm25", "dense", "hybrid"]
+MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
+RRF_K = 60  # the constant of Cormack et al. (2009): 1/(60 + rank)
+CANDIDATES = 50  # depth of each ranked list before fusion
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved chunk, its fused (or single-mode) score and 1-based rank in each list it appeared in."""
+
+    chunk: KnowledgeChunk
+    score: float
+    bm25_rank: int | None
+    dense_rank: int | None
+
+
+class Index:
+    """The chunks of one knowledge base, their BM25 postings and (when embedded) their unit vectors."""
+
+    def __init__(self, chunks: Sequence[KnowledgeChunk], embedder: Embedder | None) -> None:
+        self.chunks = list(chunks)
+        self.embedder = embedder
+        self.bm25 = BM25(tokens_many([c.text for c in self.chunks]))
+        self.matrix: NDArray[np.float32] | None = None
+        if embedder is not None and self.chunks and all(c.embedding is not None for c in self.chunks):
+            self.matrix = np.vstack([np.frombuffer(c.embedding or b"", dtype=np.float32) for c in self.chunks])
+
+    def ranked(self, query: str, mode: Mode, depth: int) -> list[tuple[int, float]]:
+        """``(chunk index, score)`` best first, at most ``depth``; zero-score BM25 rows left out."""
+        if mode == "bm25":
+            scores = self.bm25.scores(tokens(query))
+            return [(i, s) for i, s in _top(scores, depth) if s > 0]
+        if self.matrix is None or self.embedder is None:
+            return []
+        vector = self.embedder.embed([query])[0]
+        return _top((self.matrix @ vector).astype(np.float64), depth)
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks for ``query``."""
+        if mode not in MODES:
+            raise ConfigError(t("knowledge.mode.bad", mode=mode), where="mode")
+        depth = max(k, CANDIDATES)
+        lists = {m: self.ranked(query, m, depth) for m in (("bm25", "dense") if mode == "hybrid" else (mode,))}
+        ranks = {m: {i: r for r, (i, _) in enumerate(hits, start=1)} for m, hits in lists.items()}
+        fused = fuse([[i for i, _ in hits] for hits in lists.values()]) if mode == "hybrid" else lists[mode]
+        order = fused[:k]
+        return [
+            Hit(self.chunks[i], float(score), ranks.get("bm25", {}).get(i), ranks.get("dense", {}).get(i))
+            for i, score in order
+        ]
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each item scores the sum of 1/(k + rank) over the lists it is in, best first."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def _top(scores: NDArray[np.float64], depth: int) -> list[tuple[int, float]]:
+    if scores.size == 0:
+        return []
+    depth = min(depth, scores.size)
+    candidates = np.argpartition(-scores, depth - 1)[:depth]
+    # Stable order: by score, then by position, so equal scores rank the same on every run.
+    ordered = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+    return [(int(i), float(scores[i])) for i in ordered]
+
+
+_cache: OrderedDict[tuple[str, str, str, str], Index] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_index(store: Store, name: str, embedder: Embedder | None) -> Index:
+    """The index of ``name`` at its current content hash (built once per process); chunks without vectors
+    are embedded first when an embedder is given."""
+    base = store.knowledge_get(name)
+    if base is None:
+        raise NotFoundError(t("knowledge.missing", name=name), hint=t("knowledge.missing_hint", name=name))
+    key = (str(store.engine.url), name, base.content_hash, embedder.name if embedder else "")
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    if embedder is not None:
+        embed_missing(store, name, embedder)
+    index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder)
+    with _cache_lock:
+        _cache[key] = index
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return index
+
+
+def search(
+    store: Store, name: str, query: str, *, k: int = 5, mode: Mode = "hybrid", embedder: Embedder | None = None
+) -> list[Hit]:
+    """Search the knowledge base ``name``; ``dense`` and ``hybrid`` need an embedder."""
+    if mode not in MODES:
+        raise ConfigError(t("knowledge.mode.bad", mode=mode), where="mode")
+    if mode != "bm25" and embedder is None:
+        from andon.embeddings import default_embedder
+
+        embedder = default_embedder()
+    return load_index(store, name, embedder if mode != "bm25" else None).search(query, k, mode)
