@@ -15,8 +15,8 @@ from andon.config.schema import Params, Step
 from andon.engine.cache import ResponseCache, cache_key, response_from_cache, response_to_cache
 from andon.engine.guard import DEFAULT_INSTRUCTIONS, evaluate, input_texts, output_texts
 from andon.engine.masking import Masker, MaskPolicy
-from andon.engine.tools import ToolLimitReached, complete_with_tools
 from andon.engine.steps import STEP_KINDS
+from andon.engine.tools import ToolLimitReached, complete_with_tools
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
