@@ -73,7 +73,7 @@ class SequentialResult:
 
 
 def log_mixture_ratio(delta: Any, var: Any, tau2: Any) -> Any:
-    """``log Λ`` of an estimate ``delta`` (minus θ₀) with variance ``var`` under the prior ``N(0, tau2)``; vectorised."""
+    """``log Λ`` of an estimate ``delta`` (minus θ₀) with variance ``var``, prior ``N(0, tau2)``; vectorised."""
     var = np.maximum(var, _TINY)
     ratio = tau2 / var
     return -0.5 * np.log1p(ratio) + (delta * delta / var) * ratio / (2.0 * (1.0 + ratio))
@@ -86,7 +86,9 @@ def radius(var: Any, tau2: Any, alpha: float) -> Any:
     return np.sqrt(var * 2.0 * (1.0 + ratio) / ratio * (math.log(1.0 / alpha) + 0.5 * np.log1p(ratio)))
 
 
-def _result(mean_a: float, mean_b: float, var: float, tau2: float, n_a: int, n_b: int, alpha: float) -> SequentialResult:
+def _result(
+    mean_a: float, mean_b: float, var: float, tau2: float, n_a: int, n_b: int, alpha: float
+) -> SequentialResult:
     delta = mean_b - mean_a
     if n_a < 2 or n_b < 2 or not var > 0 or not tau2 > 0:
         return SequentialResult(delta, -math.inf, math.inf, 1.0, n_a, n_b, mean_a, mean_b)
@@ -128,7 +130,7 @@ def proportions(
         mean_a = successes_a / n_a if n_a > 0 else 0.0
         mean_b = successes_b / n_b if n_b > 0 else 0.0
         return SequentialResult(mean_b - mean_a, -math.inf, math.inf, 1.0, max(n_a, 0), max(n_b, 0), mean_a, mean_b)
-    delta, var, tau2 = proportion_terms(successes_a, n_a, successes_b, n_b, effect)
+    _delta, var, tau2 = proportion_terms(successes_a, n_a, successes_b, n_b, effect)
     return _result(successes_a / n_a, successes_b / n_b, float(var), float(tau2), n_a, n_b, alpha)
 
 

@@ -31,7 +31,7 @@ from andon.gateway.keycache import KeyCache
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
-from andon.gateway.routes import alerts, chat, features, health, okr, reviews, traces, trust, watch
+from andon.gateway.routes import alerts, chat, experiments, features, health, okr, reviews, traces, trust, watch
 from andon.messages import t
 from andon.web.app import install as install_web
 from andon.workspace import Workspace
@@ -53,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     okr.router,
     trust.router,
+    experiments.router,
 )
 
 _ERRORS = {
