@@ -98,6 +98,8 @@ def _json(record: ExperimentRecord, units: dict[str, int] | None = None) -> dict
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"  # an unbounded side of an interval (too few samples yet)
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

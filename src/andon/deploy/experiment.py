@@ -20,7 +20,7 @@ from andon.deploy._common import actor_name, clean_reason, require_feature
 from andon.deploy.assignment import BUCKETS, Arm, Split, choose
 from andon.deploy.live import live_version
 from andon.errors import AndonError, ConfigError, NotFoundError
-from andon.evals.sequential import SequentialResult, means, proportions, running
+from andon.evals.sequential import SequentialResult, from_json, means, proportions, running
 from andon.messages import t
 from andon.store.experiments import ExperimentCall, ExperimentRecord, NewExperimentEvent
 from andon.store.models import utcnow
@@ -243,7 +243,7 @@ def _test(metric: ExperimentMetric, control: list[float], treatment: list[float]
 
 
 def _previous(stored: dict[str, Any] | None) -> SequentialResult | None:
-    return None if not stored else SequentialResult(**{k: stored[k] for k in SequentialResult.__slots__})
+    return None if not stored else from_json(stored)
 
 
 def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
@@ -279,6 +279,8 @@ def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
             found[(key, label)] = summary
     units = {a["label"]: len(exposed.get(a["label"], ())) for a in arms}
     decision = _decide(config, found, units, treatments) if act else None
+    if act and decision is None and ws.store.feature_stopped(record.feature)[0]:
+        decision = {"outcome": "stopped", "by": "cord", "reason": t("experiment.feature_stopped"), "at": _now()}
     changes: dict[str, Any] = {"results": results}
     if decision is not None:
         changes.update(status=decision["outcome"], decision=decision)
@@ -327,7 +329,8 @@ def _decide(
 
 
 def _brief(result: SequentialResult) -> dict[str, Any]:
-    return {"estimate": result.estimate, "low": result.low, "high": result.high, "p_value": result.p_value}
+    shown = result.to_json()
+    return {key: shown[key] for key in ("estimate", "low", "high", "p_value")}
 
 
 def look_all(ws: Workspace) -> list[Look]:

@@ -30,6 +30,7 @@ import numpy.typing as npt
 __all__ = [
     "DEFAULT_EFFECT",
     "SequentialResult",
+    "from_json",
     "log_mixture_ratio",
     "mean_terms",
     "means",
@@ -62,14 +63,29 @@ class SequentialResult:
         """The plain-JSON form stored with an experiment and printed by ``andon experiment status --json``."""
         return {
             "estimate": self.estimate,
-            "low": self.low,
-            "high": self.high,
+            "low": self.low if math.isfinite(self.low) else None,  # JSON has no infinity: None is unbounded
+            "high": self.high if math.isfinite(self.high) else None,
             "p_value": self.p_value,
             "n_control": self.n_control,
             "n_treatment": self.n_treatment,
             "control_mean": self.control_mean,
             "treatment_mean": self.treatment_mean,
         }
+
+
+def from_json(data: dict[str, Any]) -> SequentialResult:
+    """The result ``SequentialResult.to_json`` stored (an unbounded side comes back as infinity)."""
+    low, high = data.get("low"), data.get("high")
+    return SequentialResult(
+        float(data["estimate"]),
+        -math.inf if low is None else float(low),
+        math.inf if high is None else float(high),
+        float(data["p_value"]),
+        int(data["n_control"]),
+        int(data["n_treatment"]),
+        float(data["control_mean"]),
+        float(data["treatment_mean"]),
+    )
 
 
 def log_mixture_ratio(delta: Any, var: Any, tau2: Any) -> Any:
