@@ -11,6 +11,7 @@ from andon.config.loader import load_config
 from andon.errors import ConfigError
 from andon.messages import set_language
 
+ARMS = "        arms: [{version: v1, weight: 50}, {version: v2, weight: 50}]\n"
 HEAD = "features:\n  menu:\n    versions:\n      v1: {python: m:f}\n      v2: {python: m:g}\n    experiments:\n"
 
 
@@ -27,8 +28,8 @@ def error_of(path: Path) -> str:
 
 
 def test_an_experiment_loads_with_shorthand_metrics_and_defaults(tmp_path: Path) -> None:
-    path = load(tmp_path, "      tone:\n        arms: [{version: v1, weight: 50}, {version: v2, weight: 50}]\n"
-                "        metric: {metric: value, event: revenue}\n        guardrails: [error_rate, latency_ms]\n")  # fmt: skip
+    body = "        metric: {metric: value, event: revenue}\n        guardrails: [error_rate, latency_ms]\n"
+    path = load(tmp_path, "      tone:\n" + ARMS + body)
     experiment = load_config(path).config.features["menu"].experiments["tone"]
     assert experiment.unit == "user" and experiment.alpha == 0.05 and experiment.min_samples == 100
     assert (experiment.metric.kind, experiment.metric.event_name, experiment.metric.direction) == (
@@ -51,8 +52,8 @@ def test_one_version_in_two_arms_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_metric_names_its_line_and_the_known_ones(tmp_path: Path) -> None:
-    path = load(tmp_path, "      tone:\n        arms: [{version: v1, weight: 50}, {version: v2, weight: 50}]\n"
-                "        metric: conversion\n        guardrails:\n          - error_rate\n          - p99\n")  # fmt: skip
+    body = "        metric: conversion\n        guardrails:\n          - error_rate\n          - p99\n"
+    path = load(tmp_path, "      tone:\n" + ARMS + body)
     text = error_of(path)
     assert f"{path}:12:" in text and "guardrails[1]" in text and "p99" in text and "latency_ms" in text
 
