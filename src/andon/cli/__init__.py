@@ -81,6 +81,7 @@ for _name in (
     "trace_cmds",
     "deploy_cmds",
     "rollout_cmds",
+    "experiment_cmds",
     "review_cmds",
     "incident_cmds",
     "watch_cmds",

@@ -25,6 +25,7 @@ from andon.config.conversation import MessagesRef
 from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
 from andon.config.durations import parse_duration as parse_duration
+from andon.config.experiment import ExperimentConfig
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.guard import GuardSpec
 from andon.config.knowledge import RetrieveSpec
@@ -395,6 +396,7 @@ class FeatureConfig(BaseModel):
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
     rollout: RolloutConfig | None = Field(default=None, description="Canary steps for `andon rollout start`.")
+    experiments: dict[Name, ExperimentConfig] = Field(default_factory=dict, description="A/B tests of versions.")
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     robustness: RobustnessConfig | None = Field(
         default=None, description="Perturbation suites `andon eval` runs as paired cases (flip rate)."

@@ -113,6 +113,8 @@ def start_rollout(
     if state.stopped:
         raise RolloutError(t("rollout.stopped", feature=feature), hint=t("rollout.stopped_hint", feature=feature))
     stable_id, stable_name = state.require()
+    if (experiment := ws.store.active_experiment(feature)) is not None:  # one rollout or experiment at a time
+        raise RolloutError(t("experiment.rollout_blocked", feature=feature, id=experiment.id))
     ws.sync_versions(feature)
     canary = ws.version(feature, version_ref)
     if canary.id == stable_id:

@@ -31,7 +31,19 @@ from andon.gateway.keycache import KeyCache
 from andon.gateway.logging import ASGIApp, Receive, RequestLogMiddleware, Scope, Send
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.reload import ConfigReloader, PinGeneration
-from andon.gateway.routes import alerts, chat, features, health, okr, otlp, reviews, traces, trust, watch
+from andon.gateway.routes import (
+    alerts,
+    chat,
+    experiments,
+    features,
+    health,
+    okr,
+    otlp,
+    reviews,
+    traces,
+    trust,
+    watch,
+)
 from andon.messages import t
 from andon.web.app import install as install_web
 from andon.workspace import Workspace
@@ -54,6 +66,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     okr.router,
     trust.router,
     otlp.router,  # issue 14: OTLP/HTTP JSON traces in
+    experiments.router,
 )
 
 _ERRORS = {

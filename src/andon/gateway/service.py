@@ -27,6 +27,7 @@ from andon.errors import AndonError, ConfigError, MalformedReply, NotFoundError,
 from andon.gateway.call import Call, ms_since
 from andon.gateway.circuit import CALL_LOG, CallLog, CircuitOpenError, Circuits, GuardedProviders
 from andon.gateway.disclosure import ai_generated, notices
+from andon.gateway.experiments import ExperimentPicker
 from andon.gateway.guarding import (
     apply_guard,
     check_notifiers,
@@ -130,6 +131,7 @@ class Gateway:
         self._policies: dict[str, Callable[..., Any]] = {}
         self._state: dict[str, tuple[float, LiveState]] = {}
         self._splits: dict[str, tuple[float, Split | None]] = {}
+        self.experiments = ExperimentPicker(ws, state_ttl_s)  # A/B arms (gateway/experiments.py)
         self._judgements: JudgementMemo = {}  # serve.live's gate, judged once per (run, version, criteria)
         self._registered: set[str] = set()
         self._prune_task: asyncio.Task[None] | None = None
@@ -299,6 +301,7 @@ class Gateway:
             call.version = await self._serving(feature, state)
             if not stopped:
                 await self._split(call, state)
+                await self.experiments.pick(call, self._version)
         if stopped:
             call.queue_ms = ms_since(entered)
             self._maybe_probe(call, state)

@@ -31,6 +31,7 @@ from andon.store.db import (
 )
 from andon.store.deploy import DeployMixin
 from andon.store.dossier import DossierMixin
+from andon.store.experiments import ExperimentsMixin
 from andon.store.incidents import IncidentsMixin
 from andon.store.keys import KeysMixin
 from andon.store.knowledge import KnowledgeMixin
@@ -73,6 +74,7 @@ class Store(
     TrustMixin,
     MonPagesMixin,
     RolloutsMixin,
+    ExperimentsMixin,
     AgreementMixin,
     CaseLinksMixin,
     RunSummaryMixin,

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from andon.deploy.cord import CordPull, finish_pending, pull_cord, release_cord
+from andon.deploy.experiment import look_all
 from andon.deploy.rollout import StepResult, advance_rollout
 from andon.errors import AndonError
 from andon.messages import t
@@ -166,6 +167,7 @@ class Watcher:
             if result.decision != "waiting":
                 log.warning(t("rollout.log.decided", id=record.id, feature=record.feature, decision=result.decision))
             done.append(result)
+        await asyncio.to_thread(look_all, self.ws)  # experiments stop by themselves once they know
         return done
 
     async def evaluate(self, monitor: Monitor, now: datetime) -> Evaluated | None:
