@@ -29,6 +29,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── PromotionRefused                   andon.deploy.promotion
     ├── CordError                          andon.deploy.cord
     ├── RolloutError                       andon.deploy.rollout
+    ├── ExperimentError                    andon.deploy.experiment
     ├── DetectorStateError                 andon.watch.detectors.base
     ├── IncidentError                      andon.watch.incidents
     ├── NotifyError                        andon.watch.notify.base
