@@ -1,52 +1,59 @@
 """The reject-rate detector alone on the cord bench's traffic: false alarms over many days, delay on 12 % → 30 %.
 
 The gateway bench (bench/cord.py) runs ~100 calls a second, so 30 fault-free days there take days; this
-feeds the same seasonal per-minute counts (Poisson around ``--rate``, ±50 % daily) straight to the detector.
-Run: ``.venv/bin/python -m bench.cord_detector --days 1000 --rounds 200``.
+feeds the same seasonal counts (Poisson around ``--rate`` a minute, ±50 % daily) straight to the detector, one
+point per the monitor's interval (``--interval 60`` for the old per-minute points; ``--set shift=0.18`` to try
+another setting). Run: ``.venv/bin/python -m bench.cord_detector --days 1000 --rounds 200``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from andon.config.durations import parse_duration
 from andon.watch.detectors.base import Detector, Proportion, build_detector
 from bench.cord import NORMAL_REJECT, SHIFTED_REJECT, monitors, poisson, rate_at
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _minute(rng: random.Random, i: int, rate: float, share: float, onset_s: float = 60.0) -> Proportion:
-    """Minute ``i``'s counts: the share is ``share`` up to ``onset_s`` into the minute, the shifted one after."""
-    offsets = [rng.uniform(0, 60) for _ in range(poisson(rng, rate_at(START + timedelta(minutes=i), rate)))]
-    hits = sum(rng.random() < (share if o < onset_s else SHIFTED_REJECT) for o in offsets)
-    return Proportion(hits, len(offsets))
+def _point(rng: random.Random, i: int, step: float, rate: float, share: float, onset_s: float | None = None
+           ) -> Proportion:  # fmt: skip
+    """Point ``i``'s counts (``step`` seconds of calls): the share is ``share`` before ``onset_s``, shifted after."""
+    count = poisson(rng, rate_at(START + timedelta(seconds=i * step), rate) * step / 60.0)
+    offsets = [i * step + rng.uniform(0, step) for _ in range(count)]
+    hits = sum(rng.random() < (SHIFTED_REJECT if onset_s is not None and o >= onset_s else share) for o in offsets)
+    return Proportion(hits, count)
 
 
-def false_alarms(settings: dict[str, Any], days: float, rate: float, seed: int) -> int:
-    """Alarms (ok/warn → fail) on stable 12 % rejects over ``days``."""
+def false_alarms(settings: dict[str, Any], days: float, rate: float, seed: int, step: float = 60.0) -> int:
+    """Alarms (ok/warn → fail) on stable 12 % rejects over ``days``, one point every ``step`` seconds."""
     rng, detector, alarms, before = random.Random(seed), build_detector(settings), 0, "ok"
-    for i in range(round(days * 1440)):
-        state = detector.update(60.0 * i, _minute(rng, i, rate, NORMAL_REJECT)).state
+    for i in range(round(days * 86400 / step)):
+        state = detector.update(step * i, _point(rng, i, step, rate, NORMAL_REJECT)).state
         alarms += state == "fail" != before
         before = state
     return alarms
 
 
-def delays(settings: dict[str, Any], rounds: int, rate: float, seed: int) -> list[float]:
-    """Seconds from a random onset (random hour of day, 3 h of baseline) to the first failing minute."""
+def delays(settings: dict[str, Any], rounds: int, rate: float, seed: int, step: float = 60.0) -> list[float]:
+    """Seconds from a random onset (random minute of day, 3 h of baseline) to the end of the first failing point."""
     rng, out = random.Random(seed), []
+    per_minute = round(60.0 / step)
     for _ in range(rounds):
         detector: Detector = build_detector(settings)
-        start = rng.randrange(1440)
-        for i in range(start, start + 180):
-            detector.update(60.0 * i, _minute(rng, i, rate, NORMAL_REJECT))
-        onset, i = 60.0 * (start + 180) + rng.uniform(0, 60), start + 180  # seconds on the minutes' clock
-        while detector.update(60.0 * i, _minute(rng, i, rate, NORMAL_REJECT, onset - 60.0 * i)).state != "fail":
+        start = rng.randrange(1440) * per_minute
+        for i in range(start, start + 180 * per_minute):
+            detector.update(step * i, _point(rng, i, step, rate, NORMAL_REJECT))
+        i = start + 180 * per_minute
+        onset = step * i + rng.uniform(0, 60)  # seconds on the points' clock
+        while detector.update(step * i, _point(rng, i, step, rate, NORMAL_REJECT, onset)).state != "fail":
             i += 1
-        out.append(60.0 * (i + 1) - onset)  # minute i is judged at its end
+        out.append(step * (i + 1) - onset)  # point i is judged at its end
     return sorted(out)
 
 
@@ -57,11 +64,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=100.0)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--interval", default=None, help="seconds between points (default: the monitor's, 15s)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a detector setting")
     args = parser.parse_args(argv)
-    settings = monitors(args.rate)["reject-rate"]["detector"]
-    alarms = false_alarms(settings, args.days, args.rate, args.seed)
-    print(f"{settings}: {alarms} false alarms in {args.days:g} simulated days ({alarms / args.days:.4f}/day)")
-    found = delays(settings, args.rounds, args.rate, args.seed + 1)
+    monitor = monitors(args.rate)["reject-rate"]
+    settings = {**monitor["detector"], **{k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}}
+    step = parse_duration(args.interval if args.interval is not None else monitor["interval"])
+    if 60.0 % step:
+        parser.error("--interval must divide a minute")
+    alarms = false_alarms(settings, args.days, args.rate, args.seed, step)
+    print(f"every {step:g} s, {settings}: {alarms} false alarms in {args.days:g} simulated days "
+          f"({alarms / args.days:.4f}/day)")  # fmt: skip
+    found = delays(settings, args.rounds, args.rate, args.seed + 1, step)
     p50, p95 = found[len(found) // 2], found[min(len(found) - 1, int(0.95 * len(found)))]
     within = sum(d <= 120 for d in found)
     print(f"12 % -> 30 %: detect p50 {p50:.0f} s, p95 {p95:.0f} s, {within}/{len(found)} within 2 min")

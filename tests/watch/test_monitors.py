@@ -106,6 +106,7 @@ def test_schema_errors_name_file_and_line(
     ("old", "new", "needle", "message", "hint"),
     [
         ("{type: proportion, warmup: 2}", "{type: proportoin}", "proportoin", "unknown detector type", None),
+        ("    interval: 1m", "    interval: 500ms", "interval: 500ms", "too short", "1s or more"),
         (
             "{type: proportion, warmup: 2}",
             "{type: proportion, fail_pp: 0.1}",
@@ -276,3 +277,8 @@ def test_at_most_one_act_per_failing_run(values: list[float | None], need: int) 
         if s.decision == "act":
             runs_acted[s.state.breach_key] = runs_acted.get(s.state.breach_key, 0) + 1
     assert all(count == 1 for count in runs_acted.values())
+
+
+def test_a_fifteen_second_interval_loads(tmp_path: Path) -> None:
+    text = GOOD.replace("    interval: 1m", "    interval: 15s", 1)
+    assert check_monitors(load_config(write_yaml(tmp_path, text)))["menu-rejects"].config.interval == 15

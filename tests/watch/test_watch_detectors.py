@@ -183,3 +183,12 @@ def test_binomial_tail_matches_the_exact_sum(k: int, n: int, p: float) -> None:
 def test_binomial_tail_below_the_mean_is_no_evidence() -> None:
     assert binomial_tail(1, 8, 0.5) == 1.0
     assert binomial_tail(0, 8, 0.1) == 1.0
+
+
+def test_a_long_fault_never_becomes_the_baseline() -> None:
+    # 30 % rejects for ten times as long as the 12 % baseline lasted: every window still fails, because a
+    # window judged warn or fail is kept out of what the share is compared with.
+    detector = _calm_proportion()
+    states = {detector.update(24 + i, Proportion(120, 400)).state for i in range(240)}
+    assert states == {"fail"}
+    assert detector.update(300, Proportion(48, 400)).state == "ok"  # the old normal is still normal

@@ -33,6 +33,7 @@ from andon.watch.detectors.base import (
 
 Decision = Literal["act", "shadow", "cooldown", "resume"]
 MONITOR_ACTOR = "monitor:"  # a monitor acts as ``monitor:NAME``
+MIN_INTERVAL_S = 1.0  # sub-minute intervals work (15s); below a second each tick would be mostly store round trips
 Loc = tuple[str | int, ...]
 
 
@@ -167,6 +168,14 @@ def _check_fit(
     name: str, monitor: MonitorConfig, kind: type[Detector], path: Path | None, positions: dict[Loc, tuple[int, int]]
 ) -> None:
     base: Loc = ("monitors", name)
+    if monitor.interval < MIN_INTERVAL_S:
+        raise _error(
+            t("watch.monitor.interval_short", interval=monitor.interval),
+            (*base, "interval"),
+            path,
+            positions,
+            t("watch.hint.interval_short"),
+        )
     counts = monitor.source.type == "traces" and monitor.metric in SHARE_METRICS and monitor.baseline is None
     if kind.takes_counts and not counts:
         why = "watch.monitor.counts_baseline" if monitor.baseline is not None else "watch.monitor.counts_needed"

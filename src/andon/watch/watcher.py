@@ -39,6 +39,7 @@ log = logging.getLogger("andon.watch")
 
 Clock = Callable[[], datetime]
 DEFAULT_LEASE_TTL_S = 60.0
+SETTLE_S = 1.0  # a tick waits this long past its boundary (a quarter of the interval at most) before measuring
 DELIVER_EVERY_S = 5.0  # how long a stage changed by hand (andon incident advance) waits for its notification
 
 
@@ -184,7 +185,10 @@ class Watcher:
         if saved is not None and saved.last_ts is not None and saved.last_ts >= ts:
             return None
         measured = await measure(self.ws, monitor, ts, http=self.http)
-        result = step(monitor, MonitorState.from_json(saved.state if saved else None), ts, measured)
+        # Off the event loop: a detector may take a while (share-cusum solving a limit it has not cached), and
+        # the gateway serving in the same process must not wait for it.
+        result = await asyncio.to_thread(step, monitor, MonitorState.from_json(saved.state if saved else None), ts,
+                                         measured)  # fmt: skip
         for note in result.notes:
             log.warning("monitor %s: %s", monitor.name, note)
         claims = _claims(monitor, result)
@@ -283,7 +287,10 @@ class Watcher:
         due = min(
             aligned(self.clock(), m.config.interval).timestamp() + m.config.interval for m in self.monitors.values()
         )
-        return max(0.05, due - now + 0.01)
+        # A little after the boundary: a call that ended just before it has its trace committed by then (the
+        # gateway's group commit), and a window is never measured again (share-cusum counts each call once).
+        settle = min(SETTLE_S, min(m.config.interval for m in self.monitors.values()) / 4)
+        return max(0.05, due - now + settle)
 
 
 async def deliver_until(ws: Workspace, stop: asyncio.Event, *, every_s: float = DELIVER_EVERY_S) -> None:

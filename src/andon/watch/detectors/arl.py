@@ -5,19 +5,35 @@ arrive as independent Poisson counts (``calls`` per point on average, a share ``
 The run length to the limit ``h`` is the absorption time of a Markov chain on [0, h), cut into ``cells``
 cells (Brook and Evans, 1972): exact up to the rounding of each step to a cell, so unlike Siegmund's diffusion
 approximation it holds for skewed, discrete and batched steps, which are what label counts per minute are.
+Each solve runs on one BLAS thread (threads fighting over a loaded machine made it 1-3 s), and the watcher
+judges points off its event loop, so a limit not cached yet delays only its own monitor.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 CELLS = 200
 _SDS = 9.0  # a Poisson count beyond this many standard deviations carries no mass worth a cell
 _MIN_LIMIT = 1e-3  # a limit this low: one point's own evidence is already rarer than the budget allows
+_SOLVE_THREADS = 1  # a 200-cell solve is ~0.1 s on one core; BLAS threads on a loaded machine made it 1-3 s
+_controller: ThreadpoolController | None = None
+_controller_lock = threading.Lock()
+
+
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries numpy loaded, found once (a scan per solve would cost more than the solve)."""
+    global _controller
+    with _controller_lock:
+        if _controller is None:
+            _controller = ThreadpoolController()
+        return _controller
 
 
 def _poisson(mean: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -48,7 +64,8 @@ def run_length(limit: float, match: float, other: float, calls: float, share: fl
     moves = pmf[offset]
     below = np.cumsum(pmf)  # P(step <= s), s = index - cells
     moves[:, 0] = below[cells - here]  # everything at or below 0 is 0
-    lengths = np.linalg.solve(np.eye(cells) - moves, np.ones(cells))
+    with _blas().limit(limits=_SOLVE_THREADS, user_api="blas"):
+        lengths = np.linalg.solve(np.eye(cells) - moves, np.ones(cells))
     return float(lengths[0])
 
 

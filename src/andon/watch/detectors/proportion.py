@@ -1,7 +1,8 @@
 """A share test for label counts: is this window's share (e.g. rejects / calls) out of line with the baseline?
 
 The p-value is the exact binomial tail of this window's count under the baseline share, so 30 % rejects
-of 400 calls against a 12 % baseline fails, while 3 of 8 does not: few calls are weak evidence.
+of 400 calls against a 12 % baseline fails, while 3 of 8 does not: few calls are weak evidence. Only windows
+judged ok join the baseline, so a fault that lasts hours keeps failing instead of becoming the new normal.
 """
 
 from __future__ import annotations
@@ -89,14 +90,17 @@ class ProportionShift(Detector):
         assert isinstance(value, Proportion)
         hits = sum(k for k, _ in self._past)
         trials = sum(n for _, n in self._past)
-        self._past.append((value.successes, value.trials))
         if trials < s.min_baseline_trials:
+            self._past.append((value.successes, value.trials))
             return "ok", 0.0, t("watch.learning")
         base = hits / trials
         p = self._p_value(value.successes, value.trials, base)
         ratio = math.log(max(p, 1e-300)) / math.log(s.fail_p)
         change = {"up": value.share - base, "down": base - value.share, "both": abs(value.share - base)}[s.direction]
         state = grade(ratio, math.log(s.warn_p) / math.log(s.fail_p)) if change >= s.min_change else "ok"
+        if state == "ok":
+            # A window judged warn or fail stays out of the baseline: a long fault must not teach itself as normal.
+            self._past.append((value.successes, value.trials))
         reason = t("watch.proportion", share=value.share, trials=value.trials, base=base, p=p)
         return state, severity(ratio), reason
 
