@@ -64,7 +64,14 @@ NOTIFIERS = ExtensionPoint(
     settings="andon.config.schema:NotifierConfig",
     registry="andon.watch.notify.registry:REGISTRY",
 )
-CHUNKERS = ExtensionPoint("chunker", "andon.chunkers", "splits an ingested document for indexing", status="planned")
+CHUNKERS = ExtensionPoint(
+    "chunker",
+    "andon.chunkers",
+    "splits an ingested document's Markdown into character spans for indexing",
+    interface="andon.knowledge.chunkers.base:Chunker",
+    settings="andon.knowledge.chunkers.base:ChunkerSettings",
+    registry="andon.knowledge.chunkers:CHUNKERS",
+)
 WORK_IMPORTERS = ExtensionPoint(
     "work-item importer",
     "andon.work_importers",
@@ -90,7 +97,15 @@ PERTURBATIONS = ExtensionPoint(
     registry="andon.evals.perturb.registry:REGISTRY",
 )
 TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", status="planned")
+STEP_KINDS = ExtensionPoint(
+    "step kind",
+    "andon.step_kinds",
+    "a step run by a package above the engine (retrieve): await run(step, scope, providers) -> StepRecord",
+    interface="andon.engine.steps:StepRunner",
+    settings="andon.config.schema:Step",
+    registry="andon.engine.steps:STEP_KINDS",
+)
 
 EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
-    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, PERTURBATIONS, TOOLS,
+    PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, PERTURBATIONS, TOOLS, STEP_KINDS,
 )  # fmt: skip
