@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,26 @@ async def test_a_rollout_cord_pull_cut_short_is_finished_by_the_next_tick(opened
     record = ws.store.get_rollout(started.id)
     assert (record.status, record.weight) == ("degraded", 0)
     assert ws.store.rollout_events(started.id)[-1].kind == "degraded"
+
+
+async def test_a_step_waits_while_the_stable_version_has_too_few_calls_to_judge(opened: Opener) -> None:
+    # At 95 % the stable version gets about 6 of 120 calls: judged then, error_rate would be NoData and the step
+    # would pause although nothing is wrong; it waits until stable has min_samples calls too.
+    only_errors = [{"metric": "error_rate", "min_samples": 20}]
+    ws, gateway = await opened(steps=[{"weight": 95, "calls": 25}], metrics=only_errors)
+    started = rollouts.start_rollout(ws, "menu", "v2", force=True, reason="test: stable is small")
+    async with Watcher(ws, monitors={}) as watcher:
+        await traffic(gateway, range(0, 120))
+        (first,) = await watcher.tick_rollouts()
+        later = datetime.now(UTC) + timedelta(hours=1)
+        stable_calls = ws.store.rollout_calls("menu", started.stable_id, started.step_started_at, later)
+        assert stable_calls < 20 and first.decision == "waiting"
+        decided = first
+        for batch in range(1, 20):
+            await traffic(gateway, range(batch * 120, batch * 120 + 120))
+            (decided,) = await watcher.tick_rollouts()
+            if decided.decision != "waiting":
+                break
+    assert decided.decision == "promoted" and decided.analysis is not None
+    (error,) = decided.analysis.results
+    assert error.classification == "Pass" and min(error.n_canary, error.n_stable) >= 20

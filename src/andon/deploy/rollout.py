@@ -270,6 +270,11 @@ async def advance_rollout(ws: Workspace, record: RolloutRecord, now: datetime | 
         return StepResult(record, "waiting")
     if step.calls is not None and ws.store.rollout_calls(record.feature, record.canary_id, start, at) < step.calls:
         return StepResult(record, "waiting")
+    # Both versions need the metrics' fewest samples: judged sooner, the short arm is NoData and a fine canary
+    # pauses only because the split's hash gave stable (at a high weight) a few users too few.
+    fewest = max((m.min_samples for m in config.metrics), default=0)
+    if any(ws.store.rollout_calls(record.feature, v, start, at) < fewest for v in (record.canary_id, record.stable_id)):
+        return StepResult(record, "waiting")
     analysis = analyse(config, _evidence(ws, record, record.canary_id, start, at),
                        _evidence(ws, record, record.stable_id, start, at))  # fmt: skip
     evidence = analysis.to_json() | {"window": [start.isoformat(), at.isoformat()], "weight": step.weight}
