@@ -106,6 +106,10 @@ def test_errors_are_json_with_stable_codes(served: tuple[GatewayServer, str]) ->
             assert error["code"] == code
             assert error["message"]
             assert error["trace_id"] == response.headers["x-andon-trace-id"]
+        # A field named as the datasets name it (`vars`) or nearly (`user`): the hint names the body's own field.
+        misnamed = http.post("/v1/features/echo/invoke", json={"vars": {"text": "x"}, "user": "u1"}).json()["error"]
+        assert "`vars` -> `variables`" in misnamed["hint"] and "`user` -> `user_id`" in misnamed["hint"]
+        assert "the body takes: variables, version, user_id" in misnamed["hint"]
 
         # A provider failure with no fallback is an error result: traced, and a JSON error naming the trace.
         broken = http.post("/v1/features/broken/invoke", json={"variables": {"text": "x"}})

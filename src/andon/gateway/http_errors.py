@@ -6,6 +6,7 @@ types, so the official OpenAI SDKs parse our errors as they parse theirs.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import Field, JsonValue, WithJsonSchema
+from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon.errors import AndonError
@@ -186,6 +187,31 @@ def _validation_message(errors: list[Any]) -> str:
     return "; ".join(parts) + more
 
 
+def _body_fields(request: Request) -> list[str]:
+    """The top-level field names of the route's JSON body model, if it has one."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body, "field_info", None), "annotation", None)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _validation_hint(request: Request, errors: list[dict[str, Any]]) -> str:
+    """For an unknown field, the fields the body takes and the nearest one ("vars" -> "variables")."""
+    fields = _body_fields(request)
+    unknown = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 2]
+    if not fields or not unknown:
+        return "see /openapi.json for the request schema"
+    guesses = [f"`{u}` -> `{m[0]}`" for u in unknown if (m := _nearest(u, fields))]
+    taken = ", ".join(fields)
+    return f"did you mean {', '.join(guesses)}? " * bool(guesses) + f"the body takes: {taken} (see /openapi.json)"
+
+
+def _nearest(name: str, fields: list[str]) -> list[str]:
+    """The closest field name by spelling, or by a shared prefix ("vars" / "variables", "user" / "user_id")."""
+    close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    prefixed = [f for f in fields if len(name) >= 3 and f.startswith(name[:3])]
+    return close or prefixed[:1]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every failure in the error JSON shape: ours, the framework's, validation and the unexpected."""
 
@@ -206,7 +232,7 @@ def install_error_handlers(app: FastAPI) -> None:
         error = ApiError(
             "invalid_request",
             _validation_message(errors),
-            hint="see /openapi.json for the request schema",
+            hint=_validation_hint(request, errors),
             extra={"details": errors},
         )
         return error_response(error, request)
