@@ -6,13 +6,15 @@ where ``pip install kiwipiepy kiwipiepy-model`` was done: it is no dependency of
 For addresses: the administrative-unit pattern ``andon.engine.pii_korean`` adopts (the ``addresses`` kind).
 A found span counts when it overlaps a labelled one of its kind. Per split (dev:
 shaped on; held: never tuned on; all): precision, recall, 95 % Wilson intervals, and the misses.
-Writes ``bench/out/pii.json``.
+Writes ``bench/out/pii.json`` and, with ``--save``, the figures the dossier cites
+(``src/andon/engine/pii_figures.json``, with the digest of the recogniser they were measured on).
 
-Run from the project root: ``.venv/bin/python -m bench.pii``.
+Run from the project root: ``.venv/bin/python -m bench.pii [--save]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import importlib.util
 import json
@@ -26,12 +28,16 @@ if __package__ in (None, ""):  # run as a file: make `andon` and `bench` importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from andon.engine.pii_korean import find_addresses
+from andon.engine.pii_korean import find_addresses, recogniser_digest
 from andon.evals.stats import wilson_interval
 from bench.pii_cases import CASES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "pii.json"
+FIGURES = ROOT / "src" / "andon" / "engine" / "pii_figures.json"
+COMMAND = "python -m bench.pii --save"
+# What andon adopted per kind (None: no candidate was good enough on the held-out cases; see bench/README.md).
+ADOPTED: dict[str, str | None] = {"addresses": "addresses/pattern", "names": None}
 Finder = Callable[[str], list[tuple[int, int]]]
 
 
@@ -149,8 +155,8 @@ def run() -> dict[str, Any]:
                          for split in ("dev", "held", "all")}  # fmt: skip
     counts = {kind: sum(1 for _, ents, _ in CASES for k, _ in ents if k == kind) for kind in ("names", "addresses")}
     negatives = sum(1 for _, ents, _ in CASES if not ents)
-    return {"command": "python -m bench.pii", "cases": len(CASES), "entities": counts, "hard_negatives": negatives,
-            "candidates": results}  # fmt: skip
+    return {"command": COMMAND, "recogniser_sha256": recogniser_digest(), "cases": len(CASES), "entities": counts,
+            "hard_negatives": negatives, "adopted": ADOPTED, "candidates": results}  # fmt: skip
 
 
 def _fmt(rate: dict[str, Any]) -> str:
@@ -160,7 +166,10 @@ def _fmt(rate: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    """Print the table and the misses; write bench/out/pii.json."""
+    """Print the table and the misses; write bench/out/pii.json (and the dossier's figures with --save)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save", action="store_true", help="also write src/andon/engine/pii_figures.json")
+    args = parser.parse_args()
     result = run()
     print(f"{result['cases']} cases, entities {result['entities']}, {result['hard_negatives']} hard negatives")
     print(f"{'candidate':<20} {'split':<6} {'precision [95% Wilson]':<34} {'recall [95% Wilson]':<34}")
@@ -173,6 +182,9 @@ def main() -> None:
                 print(f"  {name} {kind}: {text}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.save:
+        FIGURES.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {FIGURES.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
