@@ -1,8 +1,8 @@
 """Precision and recall of Korean name and address recognisers on ``bench/pii_cases.py``, with intervals.
 
-Candidates for names: ``kiwi`` (name-shaped NNP proper nouns from the kiwipiepy analyser; measured only
-where ``pip install kiwipiepy kiwipiepy-model`` was done: it is no dependency of andon), ``kiwi-nnp``
-(every NNP of two to four syllables), ``rule`` (a surname and given name before 씨, 님 or a particle).
+Candidates for names: ``kiwi`` (name-shaped NNP proper nouns from the kiwipiepy analyser, an andon
+dependency; left out where it is not installed), ``kiwi-nnp`` (every NNP of two to four syllables), ``rule``
+(a surname and given name before 씨, 님 or a particle).
 For addresses: the administrative-unit pattern ``andon.engine.pii_korean`` adopts (the ``addresses`` kind).
 A found span counts when it overlaps a labelled one of its kind. Per split (dev:
 shaped on; held: never tuned on; all): precision, recall, 95 % Wilson intervals, and the misses.
@@ -38,6 +38,9 @@ FIGURES = ROOT / "src" / "andon" / "engine" / "pii_figures.json"
 COMMAND = "python -m bench.pii --save"
 # What andon adopted per kind (None: no candidate was good enough on the held-out cases; see bench/README.md).
 ADOPTED: dict[str, str | None] = {"addresses": "addresses/pattern", "names": None}
+# The held-out precision a recogniser needs before masking may use it: a masked word that is no name or address
+# garbles the prompt the model reads, on every call that has it.
+ADOPT_PRECISION = 0.9
 Finder = Callable[[str], list[tuple[int, int]]]
 
 
@@ -56,8 +59,6 @@ _AFTER = (
 )
 _NAME_BODY = r"(?:(?:황보|남궁|제갈|선우|독고|사공)[가-힣]{1,2}|[" + "".join(sorted(SURNAMES)) + r"][가-힣]{2})"
 _RULE_NAME = re.compile(rf"(?<![가-힣]){_NAME_BODY}(?={_AFTER}|[ ,/]|$)")
-
-
 
 
 @functools.lru_cache(maxsize=1)
@@ -104,8 +105,9 @@ def _kiwi_installed() -> bool:
 
 
 CANDIDATES: dict[str, tuple[str, Finder]] = {
-    **({"names/kiwi": ("names", names_kiwi), "names/kiwi-nnp": ("names", names_every_nnp)}
-       if _kiwi_installed() else {}),
+    **(
+        {"names/kiwi": ("names", names_kiwi), "names/kiwi-nnp": ("names", names_every_nnp)} if _kiwi_installed() else {}
+    ),
     "names/rule": ("names", names_by_rule),
     "addresses/pattern": ("addresses", find_addresses),
 }
@@ -155,8 +157,10 @@ def run() -> dict[str, Any]:
                          for split in ("dev", "held", "all")}  # fmt: skip
     counts = {kind: sum(1 for _, ents, _ in CASES for k, _ in ents if k == kind) for kind in ("names", "addresses")}
     negatives = sum(1 for _, ents, _ in CASES if not ents)
-    return {"command": COMMAND, "recogniser_sha256": recogniser_digest(), "cases": len(CASES), "entities": counts,
-            "hard_negatives": negatives, "adopted": ADOPTED, "candidates": results}  # fmt: skip
+    return {
+        "command": COMMAND, "recogniser_sha256": recogniser_digest(), "cases": len(CASES), "entities": counts,
+        "hard_negatives": negatives, "adopted": ADOPTED, "adopt_precision": ADOPT_PRECISION, "candidates": results,
+    }  # fmt: skip
 
 
 def _fmt(rate: dict[str, Any]) -> str:

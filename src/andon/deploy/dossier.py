@@ -488,7 +488,7 @@ def _slices(ctx: _Ctx, per: dict[str, Any]) -> list[str]:
 
 def file_ref(path: Path) -> Ref:
     """A file andon ships (measured figures), named by its path inside the andon package."""
-    return Ref("file", path.relative_to(Path(guard_checks.__file__).parents[1]).as_posix())
+    return Ref("file", path.relative_to(Path(guard_checks.__file__).parents[2]).as_posix())
 
 
 def _rule_figures(ctx: _Ctx, checks: list[str]) -> list[Statement]:

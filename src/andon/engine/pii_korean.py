@@ -23,9 +23,7 @@ _CITY = r"[가-힣]{1,4}(?:시|군|구)"
 _DONG = r"[가-힣]{1,5}(?:동|읍|면|리)(?:[0-9]{1,2}가)?"
 _ROAD = r"[가-힣0-9]{1,10}?(?:로|길)(?:[ ]?[0-9]{1,4}번?길)?"
 _NUMBER = r"(?:산[ ]?)?[0-9]{1,5}(?:-[0-9]{1,5})?(?![0-9])"
-ADDRESS = re.compile(
-    rf"(?<![가-힣])(?:{_PROVINCE}[ ]?)?(?:{_CITY}[ ]?){{0,2}}(?:{_ROAD}|{_DONG})[ ]?{_NUMBER}"
-)
+ADDRESS = re.compile(rf"(?<![가-힣])(?:{_PROVINCE}[ ]?)?(?:{_CITY}[ ]?){{0,2}}(?:{_ROAD}|{_DONG})[ ]?{_NUMBER}")
 _HAS_REGION = re.compile(rf"^(?:{_PROVINCE}|{_CITY})")
 FIGURES = Path(__file__).with_name("pii_figures.json")  # written by `python -m bench.pii --save`
 
