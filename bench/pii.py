@@ -1,18 +1,20 @@
 """Precision and recall of Korean name and address recognisers on ``bench/pii_cases.py``, with intervals.
 
-Candidates for names: ``kiwi`` (name-shaped NNP proper nouns from the kiwipiepy analyser; measured only
-where ``pip install kiwipiepy kiwipiepy-model`` was done: it is no dependency of andon), ``kiwi-nnp``
-(every NNP of two to four syllables), ``rule`` (a surname and given name before 씨, 님 or a particle).
+Candidates for names: ``kiwi`` (name-shaped NNP proper nouns from the kiwipiepy analyser, an andon
+dependency; left out where it is not installed), ``kiwi-nnp`` (every NNP of two to four syllables), ``rule``
+(a surname and given name before 씨, 님 or a particle).
 For addresses: the administrative-unit pattern ``andon.engine.pii_korean`` adopts (the ``addresses`` kind).
 A found span counts when it overlaps a labelled one of its kind. Per split (dev:
 shaped on; held: never tuned on; all): precision, recall, 95 % Wilson intervals, and the misses.
-Writes ``bench/out/pii.json``.
+Writes ``bench/out/pii.json`` and, with ``--save``, the figures the dossier cites
+(``src/andon/engine/pii_figures.json``, with the digest of the recogniser they were measured on).
 
-Run from the project root: ``.venv/bin/python -m bench.pii``.
+Run from the project root: ``.venv/bin/python -m bench.pii [--save]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import importlib.util
 import json
@@ -26,12 +28,19 @@ if __package__ in (None, ""):  # run as a file: make `andon` and `bench` importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from andon.engine.pii_korean import find_addresses
+from andon.engine.pii_korean import find_addresses, recogniser_digest
 from andon.evals.stats import wilson_interval
 from bench.pii_cases import CASES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "pii.json"
+FIGURES = ROOT / "src" / "andon" / "engine" / "pii_figures.json"
+COMMAND = "python -m bench.pii --save"
+# What andon adopted per kind (None: no candidate was good enough on the held-out cases; see bench/README.md).
+ADOPTED: dict[str, str | None] = {"addresses": "addresses/pattern", "names": None}
+# The held-out precision a recogniser needs before masking may use it: a masked word that is no name or address
+# garbles the prompt the model reads, on every call that has it.
+ADOPT_PRECISION = 0.9
 Finder = Callable[[str], list[tuple[int, int]]]
 
 
@@ -50,8 +59,6 @@ _AFTER = (
 )
 _NAME_BODY = r"(?:(?:황보|남궁|제갈|선우|독고|사공)[가-힣]{1,2}|[" + "".join(sorted(SURNAMES)) + r"][가-힣]{2})"
 _RULE_NAME = re.compile(rf"(?<![가-힣]){_NAME_BODY}(?={_AFTER}|[ ,/]|$)")
-
-
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,8 +105,9 @@ def _kiwi_installed() -> bool:
 
 
 CANDIDATES: dict[str, tuple[str, Finder]] = {
-    **({"names/kiwi": ("names", names_kiwi), "names/kiwi-nnp": ("names", names_every_nnp)}
-       if _kiwi_installed() else {}),
+    **(
+        {"names/kiwi": ("names", names_kiwi), "names/kiwi-nnp": ("names", names_every_nnp)} if _kiwi_installed() else {}
+    ),
     "names/rule": ("names", names_by_rule),
     "addresses/pattern": ("addresses", find_addresses),
 }
@@ -149,8 +157,10 @@ def run() -> dict[str, Any]:
                          for split in ("dev", "held", "all")}  # fmt: skip
     counts = {kind: sum(1 for _, ents, _ in CASES for k, _ in ents if k == kind) for kind in ("names", "addresses")}
     negatives = sum(1 for _, ents, _ in CASES if not ents)
-    return {"command": "python -m bench.pii", "cases": len(CASES), "entities": counts, "hard_negatives": negatives,
-            "candidates": results}  # fmt: skip
+    return {
+        "command": COMMAND, "recogniser_sha256": recogniser_digest(), "cases": len(CASES), "entities": counts,
+        "hard_negatives": negatives, "adopted": ADOPTED, "adopt_precision": ADOPT_PRECISION, "candidates": results,
+    }  # fmt: skip
 
 
 def _fmt(rate: dict[str, Any]) -> str:
@@ -160,7 +170,10 @@ def _fmt(rate: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    """Print the table and the misses; write bench/out/pii.json."""
+    """Print the table and the misses; write bench/out/pii.json (and the dossier's figures with --save)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save", action="store_true", help="also write src/andon/engine/pii_figures.json")
+    args = parser.parse_args()
     result = run()
     print(f"{result['cases']} cases, entities {result['entities']}, {result['hard_negatives']} hard negatives")
     print(f"{'candidate':<20} {'split':<6} {'precision [95% Wilson]':<34} {'recall [95% Wilson]':<34}")
@@ -173,6 +186,9 @@ def main() -> None:
                 print(f"  {name} {kind}: {text}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.save:
+        FIGURES.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {FIGURES.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import markupsafe
 import pytest
@@ -19,8 +20,10 @@ from andon.config.problems import InvalidConfig
 from andon.config.risk import BY_ID
 from andon.demo.workspace import FEATURE, create_workspace
 from andon.deploy import evaluation_verdict, promote, resume_feature, stop_feature
-from andon.deploy.dossier import SECTIONS, Dossier, Section, build_dossier
+from andon.deploy.dossier import SECTIONS, Dossier, Section, Statement, build_dossier
 from andon.deploy.dossier_render import to_html, to_markdown
+from andon.engine import pii_korean
+from andon.engine.guard import measured_figures
 from andon.evals.dataset import load_dataset
 from andon.evals.evaluate import evaluate
 from andon.messages import t
@@ -190,6 +193,67 @@ def test_a_version_with_a_guard_step_shows_it_and_its_measured_figures(demo: Wor
     assert safety.statements[0].text == f"Safety rail crisis in version v9-guarded ({version_id[:12]}):"
     assert '"checks": [' in "\n".join(safety.statements[0].detail) and version_id in _ref_ids(safety)
     assert safety.statements[1].text == "The safety rails of v9-guarded have not been measured by a finished run."
+
+
+def _shown(rate: dict[str, Any]) -> str:
+    """A saved rate as a reader checks it against the figures file: value [low, high] (hits/n)."""
+    return f"{rate['value']:.3f} [{rate['low']:.3f}, {rate['high']:.3f}] ({rate['hits']}/{rate['n']})"
+
+
+GUARDED = {"steps": [{"name": "safety", "guard": {"on": "input", "checks": {
+    "crisis": {"action": "route"}, "injection": {"action": "block"}, "pii": {"action": "flag"}}}}]}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_safety_rails_state_the_saved_figures_of_each_check_and_recogniser(demo: Workspace, language: str) -> None:
+    version_id = hashlib.sha256(json.dumps(GUARDED, sort_keys=True).encode()).hexdigest()
+    demo.store.register_version(FEATURE, "v9-guarded", version_id, GUARDED)
+    safety = build_dossier(demo, FEATURE, language=language).section("safety")
+    guard_figures, pii_figures = measured_figures(), pii_korean.measured_figures()
+    assert guard_figures is not None and pii_figures is not None
+
+    def citing(path: str) -> list[Statement]:
+        return [s for s in safety.statements if ("file", path) in {(r.kind, r.id) for r in s.refs}]
+
+    checks = citing("andon/engine/guard_figures.json")
+    assert [next(c for c in ("crisis", "injection") if f" {c}:" in s.text) for s in checks] == ["crisis", "injection"]
+    for statement, check in zip(checks, ("crisis", "injection"), strict=True):
+        per = guard_figures["checks"][check]
+        held = per["held"]
+        assert _shown(held["precision"]) in statement.text and _shown(held["recall"]) in statement.text
+        assert f"{held['tp'] + held['fp'] + held['fn'] + held['tn']}" in statement.text
+        assert guard_figures["rules_sha256"][:12] in statement.detail[0]
+        for name, row in per.items():  # every split and language, with its interval
+            line = t("dossier.safety.slice", language=language, slice=name, precision=_shown(row["precision"]),
+                     recall=_shown(row["recall"]))  # fmt: skip
+            assert line in statement.detail
+
+    recognisers = citing("andon/engine/pii_figures.json")
+    assert len(recognisers) == 2
+    addresses, names = recognisers
+    adopted = pii_figures["candidates"][pii_figures["adopted"]["addresses"]]["held"]
+    assert "addresses" in addresses.text and pii_figures["adopted"]["addresses"] in addresses.text
+    assert _shown(adopted["precision"]) in addresses.text and _shown(adopted["recall"]) in addresses.text
+    assert pii_figures["adopted"]["names"] is None
+    candidates = {n: c for n, c in pii_figures["candidates"].items() if n.startswith("names/")}
+    best = max(candidates, key=lambda n: candidates[n]["held"]["precision"]["value"])
+    assert best in names.text and _shown(candidates[best]["held"]["precision"]) in names.text
+    for name, per in candidates.items():
+        assert any(name in line and _shown(per["held"]["precision"]) in line for line in names.detail)
+
+    document, page = (
+        to_markdown(build_dossier(demo, FEATURE, language=language)),
+        to_html(build_dossier(demo, FEATURE, language=language)),
+    )
+    for shown in (_shown(guard_figures["checks"]["crisis"]["held"]["recall"]), _shown(adopted["precision"])):
+        assert shown in document and shown in page
+    assert "file `andon/engine/guard_figures.json`" in document
+    assert "<code>file andon/engine/pii_figures.json</code>" in page
+
+
+def test_a_feature_without_guards_or_masking_states_no_figures(demo: Workspace) -> None:
+    safety = build_dossier(demo, FEATURE, language="en").section("safety")
+    assert not any(r.kind == "file" for s in safety.statements for r in s.refs)
 
 
 def test_the_document_reads_in_korean_with_the_same_records(demo: Workspace) -> None:

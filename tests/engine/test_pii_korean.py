@@ -16,7 +16,7 @@ from tests.support.gateway_server import GatewayServer, write_workspace
 from andon.config.schema import DataUseConfig
 from andon.engine.masking import Masker, MaskPolicy
 from andon.engine.pii import find_entities
-from andon.engine.pii_korean import find_addresses
+from andon.engine.pii_korean import find_addresses, measured_figures
 
 ADDRESSES = ["서울특별시 강남구 테헤란로 152", "부산광역시 해운대구 우동 1408-5", "경기도 성남시 분당구 판교역로 235",
              "울산광역시 남구 삼산로 35번길 12", "제주특별자치도 제주시 연동 312-1"]  # fmt: skip
@@ -36,6 +36,20 @@ def test_every_labelled_address_is_found_whole() -> None:
         assert [start for start, _ in spans] == wanted, text
         for (start, end), surface in zip(spans, [s for k, s in entities if k == "addresses"], strict=True):
             assert text[start:end] == surface
+
+
+def test_the_saved_figures_are_of_this_recogniser_and_back_what_was_adopted() -> None:
+    figures = measured_figures()
+    assert figures is not None and figures["current"], "re-run: python -m bench.pii --save"
+    assert figures["cases"] == len(CASES)
+    bar = figures["adopt_precision"]
+    for kind, adopted in figures["adopted"].items():
+        held = {n: c["held"]["precision"]["value"] for n, c in figures["candidates"].items() if n.startswith(kind)}
+        assert held, kind
+        if adopted is None:  # names: no measured candidate is precise enough for masking to rely on
+            assert max(held.values()) < bar, kind
+        else:
+            assert held[adopted] >= bar, kind
 
 
 def test_addresses_are_opt_in_and_come_after_phones() -> None:

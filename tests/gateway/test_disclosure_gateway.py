@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from bench.stub import StubServer
-from tests.support.gateway_server import GatewayServer, write_workspace
+from tests.support.gateway_server import GatewayServer, workspace_config, write_workspace
 
 from andon.citation import citation_markdown
 from andon.store import Store
@@ -81,3 +82,35 @@ async def test_ai_answers_carry_the_marker_and_human_ones_do_not(tmp_path: Path)
     assert output.context["ai_generated"] is True and human.context["ai_generated"] is False
     assert "X-Andon-AI-Generated: true" in citation_markdown(output, "en")
     assert "AI 고지" in citation_markdown(output, "ko") and "X-Andon-AI-Generated" not in citation_markdown(human)
+
+
+async def test_an_answer_from_the_cache_or_a_fallback_version_is_marked_like_the_models_own(tmp_path: Path) -> None:
+    model = {"provider": "stub", "prompt": "{{ input }}"}
+    features: dict[str, Any] = {
+        "cached": {"versions": {"v1": model}, "serve": {"cache": {"enabled": True}, "data_use": {"inputs": "full"}}},
+        # The live version's provider is down: a pinned version's model answers instead.
+        "failing": {"versions": {"old": model, "v1": {**model, "provider": "down"}},
+                    "serve": {"live": "v1", "routing": {"fallback": "old"}}},
+    }  # fmt: skip
+    db = f"sqlite:///{tmp_path / 'andon.db'}"
+    async with StubServer(echo=True) as stub:
+        config = workspace_config(stub_url=stub.base_url, gateway={"auth": False}, features=features)
+        # Nothing listens on port 9 of the loopback: every call to it fails at once.
+        config["providers"]["down"] = {**config["providers"]["stub"], "base_url": "http://127.0.0.1:9/v1"}
+        ws = tmp_path / "ws"
+        ws.mkdir()
+        (ws / "andon.yaml").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        with GatewayServer(ws, database_url=db) as server:
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+
+                async def invoke(feature: str) -> httpx.Response:
+                    return await http.post(
+                        f"/v1/features/{feature}/invoke", json={"variables": {"input": "안녕하세요"}}
+                    )
+
+                first, again, fallback = await invoke("cached"), await invoke("cached"), await invoke("failing")
+    assert first.json()["cached"] is None and again.json()["cached"] is not None, again.json()
+    assert fallback.json()["route"] == "fallback" and fallback.json()["version_name"] == "old", fallback.json()
+    for answer in (first, again, fallback):
+        assert answer.status_code == 200 and answer.headers["x-andon-ai-generated"] == "true"
+        assert answer.json()["ai_generated"] is True and answer.json()["ai_notice"] == "This answer was written by AI."

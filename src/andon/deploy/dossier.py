@@ -17,6 +17,8 @@ from typing import Any
 from andon.config.schema import INCIDENT_STAGES, FeatureConfig
 from andon.config.yaml_source import Loc
 from andon.deploy._common import require_feature
+from andon.engine import guard as guard_checks
+from andon.engine import pii_korean
 from andon.errors import AndonError
 from andon.evals.build import build_report, feature_for_run
 from andon.evals.dataset import load_dataset
@@ -37,6 +39,9 @@ REVIEW_LIMIT = 10_000  # decided review items read for the agreement figure
 DISAGREEMENTS_LISTED = 10
 HUMAN_ROUTES = ("human", "shadow", "fallback")
 GUARD_FIGURES = ("precision", "recall", "accuracy")  # metrics shown for safety rails, with their intervals
+RULE_CHECKS = ("crisis", "injection")  # the guard's built-in rule checks, measured by bench/guard.py
+KOREAN_PII = ("addresses", "names")  # the Korean recognisers measured by bench/pii.py
+HELD = "held"  # the split nothing was tuned on: the figures a statement names (the others are detail)
 SECTIONS = ("purpose", "versions", "evaluations", "promotions", "incidents", "monitors", "data", "oversight", "safety")
 
 
@@ -44,7 +49,7 @@ SECTIONS = ("purpose", "versions", "evaluations", "promotions", "incidents", "mo
 class Ref:
     """A record a statement comes from: its kind, id, and the dashboard path showing it (None: the CLI only)."""
 
-    kind: str  # version | run | trace | incident | monitor | review | promotion | config
+    kind: str  # version | run | trace | incident | monitor | review | promotion | config | file
     id: str
     href: str | None = None
 
@@ -445,14 +450,107 @@ def guard_steps(content: dict[str, Any]) -> list[dict[str, Any]]:
 def _safety(ctx: _Ctx) -> list[Statement]:
     _summaries(ctx)
     out: list[Statement] = []
+    used: set[str] = set()
     for record in ctx.ws.store.list_versions(ctx.feature):
         for step in guard_steps(record.content):
+            used.update(_check_names(step))
             settings = {k: v for k, v in step.items() if v not in (None, [], {}) and k != "name"}
             detail = tuple(json.dumps(settings, ensure_ascii=False, sort_keys=True, indent=2).splitlines())
             text = ctx.t("dossier.safety.step", step=step.get("name"), name=record.name, id=record.id[:12])
             out.append(Statement(text, (version_ref(record.id),), detail))
             out.extend(_guard_figures(ctx, record.id, record.name))
+    out.extend(_rule_figures(ctx, [c for c in RULE_CHECKS if c in used]))
+    if "classifier" in used:
+        out.append(Statement(ctx.t("dossier.safety.classifier")))
+    if "pii" in used or ctx.config.serve.data_use.send == "masked":
+        out.extend(_pii_figures(ctx))
     return out or [Statement(ctx.t("dossier.safety.none"))]
+
+
+def _check_names(step: dict[str, Any]) -> set[str]:
+    """The checks a guard step runs (``guard.checks``' keys; an older content's ``checks`` list too)."""
+    spec = step.get("guard")
+    checks = spec.get("checks") if isinstance(spec, dict) else step.get("checks")
+    return {str(c) for c in checks} if isinstance(checks, dict | list) else set()
+
+
+def _rate(rate: dict[str, Any]) -> str:
+    """A measured rate as the dossier states it: value, 95 % Wilson interval, hits of n."""
+    value = rate.get("value")
+    shown = "—" if value is None else f"{value:.3f}"
+    return f"{shown} [{rate['low']:.3f}, {rate['high']:.3f}] ({rate['hits']}/{rate['n']})"
+
+
+def _slices(ctx: _Ctx, per: dict[str, Any]) -> list[str]:
+    return [ctx.t("dossier.safety.slice", slice=name, precision=_rate(row["precision"]), recall=_rate(row["recall"]))
+            for name, row in per.items()]  # fmt: skip
+
+
+def file_ref(path: Path) -> Ref:
+    """A file andon ships (measured figures), named by its path inside the andon package."""
+    return Ref("file", path.relative_to(Path(guard_checks.__file__).parents[2]).as_posix())
+
+
+def _rule_figures(ctx: _Ctx, checks: list[str]) -> list[Statement]:
+    """The built-in rule checks' precision and recall (``bench/guard.py --save``), held-out first."""
+    if not checks:
+        return []
+    figures = guard_checks.measured_figures()
+    ref = file_ref(guard_checks.FIGURES)
+    command = str((figures or {}).get("command", "python -m bench.guard --save"))
+    out = []
+    for check in checks:
+        per = (figures or {}).get("checks", {}).get(check)
+        if figures is None or not per or HELD not in per:
+            out.append(Statement(ctx.t("dossier.safety.check_unmeasured", check=check, command=command), (ref,)))
+            continue
+        held = per[HELD]
+        text = ctx.t(
+            "dossier.safety.check", check=check, precision=_rate(held["precision"]), recall=_rate(held["recall"]),
+            n=held["tp"] + held["fp"] + held["fn"] + held["tn"], cases=figures.get("cases", "?"), command=command,
+        )  # fmt: skip
+        sha = str(figures.get("rules_sha256", ""))[:12]
+        state = ctx.t("dossier.safety.current" if figures["current"] else "dossier.safety.changed", sha=sha,
+                      command=command)  # fmt: skip
+        detail = (state, ctx.t("dossier.safety.slices"), *_slices(ctx, per))
+        out.append(Statement(text, (ref,), detail))
+    return out
+
+
+def _pii_figures(ctx: _Ctx) -> list[Statement]:
+    """The Korean address and name recognisers' precision and recall (``bench/pii.py --save``)."""
+    figures = pii_korean.measured_figures()
+    ref = file_ref(pii_korean.FIGURES)
+    if figures is None:
+        return [Statement(ctx.t("dossier.safety.pii_unmeasured", command="python -m bench.pii --save"), (ref,))]
+    command = str(figures.get("command", "python -m bench.pii --save"))
+    use = ctx.config.serve.data_use
+    kinds = set(use.mask if use.send == "masked" else ()) | set(use.redact)
+    out = []
+    for kind in KOREAN_PII:
+        candidates = {n: c for n, c in figures.get("candidates", {}).items() if n.split("/")[0] == kind}
+        if not candidates:
+            continue
+        detail = [ctx.t("dossier.safety.slice", slice=f"{name} {split}", precision=_rate(row["precision"]),
+                        recall=_rate(row["recall"]))
+                  for name, per in candidates.items() for split, row in per.items()]  # fmt: skip
+        adopted = figures.get("adopted", {}).get(kind)
+        if adopted in candidates:
+            held = candidates[adopted][HELD]
+            text = ctx.t(
+                "dossier.safety.pii_adopted", kind=kind, candidate=adopted, precision=_rate(held["precision"]),
+                recall=_rate(held["recall"]), used=ctx.t("dossier.yes" if kind in kinds else "dossier.no"),
+                command=command,
+            )  # fmt: skip
+        else:
+            best = max(candidates, key=lambda n: candidates[n][HELD]["precision"].get("value") or 0.0)
+            held = candidates[best][HELD]
+            text = ctx.t("dossier.safety.pii_not_adopted", kind=kind, candidate=best,
+                         precision=_rate(held["precision"]), recall=_rate(held["recall"]), command=command)  # fmt: skip
+        state = "dossier.safety.pii_current" if figures["current"] else "dossier.safety.pii_changed"
+        sha = str(figures.get("recogniser_sha256", ""))[:12]
+        out.append(Statement(text, (ref,), (ctx.t(state, sha=sha, command=command), *detail)))
+    return out
 
 
 def _guard_figures(ctx: _Ctx, version_id: str, name: str) -> list[Statement]:
@@ -474,6 +572,6 @@ def _figure(key: str, m: MetricValue) -> str:
 
 
 __all__ = [
-    "SECTIONS", "Dossier", "Ref", "Section", "Statement", "build_dossier", "guard_steps",
+    "SECTIONS", "Dossier", "Ref", "Section", "Statement", "build_dossier", "file_ref", "guard_steps",
     "incident_ref", "run_ref", "trace_ref", "version_ref",
 ]  # fmt: skip

@@ -20,6 +20,8 @@ _AI_ROUTES = frozenset({"ai", "shadow", "fallback"})
 
 def _model_made(call: Call) -> bool:
     """Whether a model (not a rule) made the answer: the served steps, or for a cache hit the version's."""
+    if call.guard is not None and call.guard["action"] == "block":
+        return False  # a guard's safe answer replaced what was made (on a fallback path: after the model answered)
     if call.served is not None:
         steps = call.served.steps
         if steps and steps[-1].provider == GUARD_PROVIDER and steps[-1].finished:

@@ -4,16 +4,18 @@ The guard itself runs in the pipeline (``engine.guard``); here its decision beco
 review item's priority, the trace's note and tags, and — for a route — the notification written into the
 outbox with the trace (``watch.outbox``), delivered at once. The decision never holds the user's text.
 On the fallback paths the guard still acts: a stopped feature's calls meet the live version's input guards
-(``guard_stopped``), and a fallback version's own guards act like the live one's (``guard_fallback``).
+(``guard_stopped``), a fallback version's own guards act like the live one's (``guard_fallback``), and the
+answer a pinned version sent meets the live version's output guards (``guard_answer``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from andon.config.guard import GuardSpec
 from andon.config.schema import WorkspaceConfig
-from andon.engine.guard import GuardDecision, evaluate, input_texts, pii_hits, rule_hits
+from andon.engine.guard import GuardDecision, evaluate, input_texts, output_texts, pii_hits, rule_hits
 from andon.engine.pipeline import Outcome
 from andon.errors import ConfigError
 from andon.gateway.call import Call
@@ -42,8 +44,10 @@ def apply_guard(call: Call, outcome: Outcome) -> str | None:
     return action
 
 
-async def screen_input(version: Version, variables: Mapping[str, Any]) -> GuardDecision | None:
-    """The decision of ``version``'s input guards by their rules (crisis, injection, PII), without a model.
+async def _screen(
+    version: Version, on: str, texts: Callable[[GuardSpec], list[tuple[str, str]]]
+) -> GuardDecision | None:
+    """The decision of ``version``'s guards ``on`` input or output by their rules (crisis, injection, PII).
 
     Like the pipeline, the first guard that routes or blocks decides; else the last that flagged. A
     ``classifier`` check is not asked here: it is a model, and this runs when the feature's models are not.
@@ -51,14 +55,31 @@ async def screen_input(version: Version, variables: Mapping[str, Any]) -> GuardD
     flagged: GuardDecision | None = None
     for step in version.steps:
         spec = step.guard
-        if spec is None or spec.on != "input":
+        if spec is None or spec.on != on:
             continue
-        decision = await evaluate(step.name, spec, input_texts(spec, variables))
+        decision = await evaluate(step.name, spec, texts(spec))
         if decision.action in ("route", "block"):
             return decision
         if decision.action == "flag":
             flagged = decision
     return flagged
+
+
+async def screen_input(version: Version, variables: Mapping[str, Any]) -> GuardDecision | None:
+    """The decision of ``version``'s input guards by their rules on the call's variables (see ``_screen``)."""
+    return await _screen(version, "input", lambda spec: input_texts(spec, variables))
+
+
+async def screen_output(version: Version, text: str | None, parsed: Any) -> GuardDecision | None:
+    """The decision of ``version``'s output guards by their rules on an answer (see ``_screen``)."""
+    return await _screen(version, "output", lambda _spec: output_texts(text, parsed))
+
+
+def _record(call: Call, decision: GuardDecision, where: str) -> None:
+    """Keep a screening's decision on ``call`` (its record, and a note without the user's text)."""
+    call.guard = decision.record()
+    rules = ", ".join(sorted({f.rule for f in decision.findings})) or "-"
+    call.notes.append(f"guard {decision.step} ({where}): {decision.action}: {rules}")
 
 
 async def guard_stopped(call: Call, variables: Mapping[str, Any]) -> str | None:
@@ -74,16 +95,42 @@ async def guard_stopped(call: Call, variables: Mapping[str, Any]) -> str | None:
     decision = await screen_input(call.version, variables)
     if decision is None:
         return None
-    record = decision.record()
-    call.guard = record
-    rules = ", ".join(sorted({f.rule for f in decision.findings})) or "-"
-    call.notes.append(f"guard {decision.step} (input, feature stopped): {decision.action}: {rules}")
+    _record(call, decision, "input, feature stopped")
     if decision.action == "route":
         call.route, call.status, call.review_reason = "human", "queued", "guard"
         call.review_priority = decision.priority
     elif decision.action == "block":
         # andon's fixed text answers, as on the live path; no model made it, so no AI marker (nothing served).
         call.route, call.status, call.error, call.error_code = "fallback", "ok", None, STOPPED_CODE
+        call.output_text, call.output_json = decision.answer, None
+    return decision.action
+
+
+async def guard_answer(call: Call, live: Version | None) -> str | None:
+    """The answer a fallback version sent still meets the live version's output guards (by their rules).
+
+    A pinned version (often older, without the guard) answers a stopped feature or one whose provider
+    failed; what it says must not bypass the checks the live version runs on its own answers: a route
+    hands the call to a person now (the answer kept as the reviewer's suggestion), a block sends the safe
+    answer instead, a flag is recorded. Nothing is screened when another guard already routed or blocked,
+    or when the live version itself answered. Returns the action (None: nothing screened or found).
+    """
+    served = call.served
+    if live is None or served is None or served.version_id == live.id:
+        return None
+    if call.route != "fallback" or call.status != "ok":
+        return None  # no answer is sent (a person decides, or the fallback failed too)
+    if call.guard is not None and call.guard["action"] in ("route", "block"):
+        return None
+    decision = await screen_output(live, call.output_text, call.output_json)
+    if decision is None:
+        return None
+    _record(call, decision, f"output of fallback version {served.version_name}")
+    if decision.action == "route":
+        call.route, call.status, call.review_reason = "human", "queued", "guard"
+        call.review_priority = decision.priority
+    elif decision.action == "block":
+        # andon's fixed text replaces the model's answer: no AI marker (``gateway.disclosure``).
         call.output_text, call.output_json = decision.answer, None
     return decision.action
 
@@ -167,5 +214,5 @@ def check_notifiers(config: WorkspaceConfig, feature: str, versions: Iterable[Ve
                 )
 
 
-__all__ = ["TOPIC", "apply_guard", "check_notifiers", "guard_fallback", "guard_notifications", "guard_stopped",
-           "screen_input", "screened_clean"]  # fmt: skip
+__all__ = ["TOPIC", "apply_guard", "check_notifiers", "guard_answer", "guard_fallback", "guard_notifications",
+           "guard_stopped", "screen_input", "screen_output", "screened_clean"]  # fmt: skip

@@ -31,6 +31,7 @@ from andon.gateway.experiments import ExperimentPicker
 from andon.gateway.guarding import (
     apply_guard,
     check_notifiers,
+    guard_answer,
     guard_fallback,
     guard_notifications,
     guard_stopped,
@@ -302,6 +303,7 @@ class Gateway:
             if not stopped:
                 await self._split(call, state)
                 await self.experiments.pick(call, self._version)
+        meant = call.version  # the version that would have answered: its guards judge a fallback's answer too
         if stopped:
             call.queue_ms = ms_since(entered)
             self._maybe_probe(call, state)
@@ -309,6 +311,7 @@ class Gateway:
                 await serve_stopped(call, config.serve.routing, reason, values, version=self._version,
                                     prepare=self._prepare_images, run=self._run)  # fmt: skip
                 guard_fallback(call)
+                await guard_answer(call, meant)
             return await self._finish(call)
         if self.answer_cache is not None and config.serve.cache.enabled and screened_clean(call.version, values):
             await self._lookup_cache(call)
@@ -319,6 +322,7 @@ class Gateway:
             if outcome.status == "error":
                 await fall_back(call, config.serve.routing, outcome, prepared, version=self._version, run=self._run)
                 guard_fallback(call, outcome)
+                await guard_answer(call, meant)
                 return await self._finish(call)
             call.served = outcome
             call.output_text, call.output_json = outcome.output_text, outcome.output_json
