@@ -129,7 +129,10 @@ def split_scores(
     for half, members in halves.items():
         out[half] = {}
         for name, profile in PROFILES.items():
-            files = [(results[k], layout(len(results[k]), window_rows(stamps[k], labels.get(k, [])), profile)) for k in members]
+            files = [
+                (results[k], layout(len(results[k]), window_rows(stamps[k], labels.get(k, [])), profile))
+                for k in members
+            ]
             part = sweep(files, profile, sum(len(labels.get(k, [])) for k in members))
             out[half][name] = part.normalised(part.best()[1])
     return out
