@@ -115,6 +115,29 @@ def score_corpus(
     return table
 
 
+def split_scores(
+    results: dict[str, np.ndarray],
+    stamps: dict[str, list[np.datetime64]],
+    labels: dict[str, list[tuple[str, str]]],
+) -> dict[str, dict[str, float | None]]:
+    """Overall score per profile of the odd- and the even-numbered files (1-based, sorted by category/name),
+    each half scored as a corpus of its own (its own best threshold): tune on the odd half, read the even one.
+    """
+    keys = sorted(results)
+    halves = {"odd": keys[0::2], "even": keys[1::2]}
+    out: dict[str, dict[str, float | None]] = {}
+    for half, members in halves.items():
+        out[half] = {}
+        for name, profile in PROFILES.items():
+            files = [
+                (results[k], layout(len(results[k]), window_rows(stamps[k], labels.get(k, [])), profile))
+                for k in members
+            ]
+            part = sweep(files, profile, sum(len(labels.get(k, [])) for k in members))
+            out[half][name] = part.normalised(part.best()[1])
+    return out
+
+
 def print_table(table: dict[str, dict[str, object]], detector: str, out: Callable[[str], None] = print) -> None:
     """Categories as rows, profiles as columns (raw score where a category has no window to normalise by)."""
     profiles = list(table)
@@ -139,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where result files go")
     parser.add_argument("--windows", type=Path, default=None, help="labels (default: windows.json nearby)")
     parser.add_argument("--detector", default="andon", choices=sorted(PRESETS), help="default: andon")
+    parser.add_argument("--split", action="store_true", help="also score odd- and even-numbered files apart")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
 
@@ -175,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamps = {keys[str(p)]: [np.datetime64(s.replace(" ", "T")[:19]) for s in read_series(p)[0]] for p in sources}
     table = score_corpus(results, stamps, labels)
     print_table(table, args.detector)
+    if args.split:
+        halves = split_scores(results, stamps, labels)
+        for half, row in halves.items():
+            cells = "".join(f"{v:>20.1f}" if v is not None else f"{'-':>20}" for v in row.values())
+            print(f"{half + ' files':<24}{cells}")
+        table["split"] = halves  # type: ignore[assignment]
     summary = args.results / args.detector / "final_results.json"
     summary.write_text(json.dumps(table, indent=2, default=float), encoding="utf-8")
     return 0

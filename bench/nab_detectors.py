@@ -3,7 +3,8 @@
 ``andon`` (the default) is the registered ``ensemble`` detector with its default settings
 (``andon.watch.detectors.ensemble``): the combination below with a ``shift`` statistic (absolute mean of
 the signed residuals over 30 points) in place of the 10-point mean, and a history of 3000 points;
-``andon-with-level`` adds the 10-point mean back (the ensemble's earlier default). ``andon-bench-surprise`` is the
+``andon-with-level`` adds the 10-point mean back (the ensemble's earlier default), ``andon-no-hold`` turns off
+its one-report-per-breach hold (the default before it). ``andon-bench-surprise`` is the
 earlier bench-only version of it, kept for comparison, the same for every file:
 
 1. three baselines side by side (recent median, same time of day, same time of week; the seasonal ones
@@ -106,6 +107,7 @@ class Surprise:
 PRESETS: dict[str, Callable[[], Scorer]] = {
     "andon": single({"type": "ensemble"}),
     "andon-with-level": single({"type": "ensemble", "statistics": ["spike", "level", "shift"]}),
+    "andon-no-hold": single({"type": "ensemble", "hold": 0}),
     "andon-bench-surprise": Surprise,
     "robust-z": single({"type": "robust-z"}),
     "ewma": single({"type": "ewma"}),

@@ -148,3 +148,50 @@ def test_the_default_spike_and_shift_still_catch_a_short_burst() -> None:
     first = fails(verdicts)
     assert first and 500 <= first[0] < 520
     assert not any(v.fired for v in verdicts[:500])
+
+
+def ramp(start: int, steps: list[float], points: int = 800) -> list[float]:
+    values = list(flat_noise(points))
+    for i, extra in enumerate(steps):
+        values[start + i] += extra
+    return values
+
+
+def scored(verdicts: list[Verdict], lo: int, hi: int) -> list[int]:
+    return [i for i in range(lo, hi) if verdicts[i].score > 0.0]
+
+
+def test_a_breach_building_up_point_by_point_is_scored_once() -> None:
+    values = ramp(500, [10.0, 11.0, 12.0, 13.0, 14.0, 15.0])  # each point louder, none twice the first
+    held = run(build_detector(NO_SEASON), values)
+    unheld = run(build_detector({**NO_SEASON, "hold": 0}), values)
+    assert scored(held, 500, 530) == [500]
+    assert len(scored(unheld, 500, 530)) > 1  # without the hold every louder point scores again
+    assert held[503].state == "fail"  # the hold changes the score, not the state
+
+
+def test_a_much_larger_breach_during_the_hold_still_scores() -> None:
+    values = ramp(500, [10.0] + [0.0] * 9 + [60.0])
+    verdicts = run(build_detector(NO_SEASON), values)
+    assert scored(verdicts, 500, 520) == [500, 510]
+    assert verdicts[510].score > 0.5
+
+
+def test_a_restart_during_the_hold_keeps_it() -> None:
+    values = ramp(500, [10.0, 11.0, 12.0, 13.0])
+    live = build_detector(NO_SEASON)
+    run(live, values[:501])
+    restarted = build_detector(NO_SEASON)
+    restarted.restore(saved(live))
+    assert scored(run(restarted, values[501:], start=501), 0, 29) == []
+
+
+def test_a_state_saved_before_the_hold_existed_still_loads() -> None:
+    live = build_detector(NO_SEASON)
+    run(live, list(flat_noise(300)))
+    state = saved(live)
+    for key in ("since", "reported"):
+        del state["core"][key]
+    restarted = build_detector(NO_SEASON)
+    restarted.restore(state)
+    assert restarted.update(1e9, 100.0).state != "no_data"

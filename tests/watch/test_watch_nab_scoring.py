@@ -135,3 +135,16 @@ def test_bench_scores_when_labels_are_there(tmp_path: Path, capsys: pytest.Captu
     with (tmp_path / "out" / "andon" / "someCategory" / "andon_a.csv").open() as handle:
         labels = [r["label"] for r in csv.DictReader(handle)]
     assert labels.count("1") == 37
+
+
+def test_split_scores_the_odd_and_even_numbered_files_apart() -> None:
+    stamps = [np.datetime64("2014-01-01T00:00") + np.timedelta64(5 * i, "m") for i in range(200)]
+    window = [(str(stamps[100]), str(stamps[109]))]
+    found, missed = np.zeros(200), np.zeros(200)
+    found[100] = 1.0
+    # sorted keys: a (1st, odd), b (2nd, even), c (3rd, odd); only b misses its window
+    results = {"cat/c.csv": found, "cat/a.csv": found, "cat/b.csv": missed}
+    halves = nab.split_scores(results, dict.fromkeys(results, stamps), dict.fromkeys(results, window))
+    assert halves["odd"]["standard"] == pytest.approx(100.0)
+    assert halves["even"]["standard"] == pytest.approx(0.0)
+    assert set(halves["odd"]) == set(PROFILES)
