@@ -198,3 +198,16 @@ async def test_the_stop_does_not_wait_for_the_incident(open_ws: Any, monkeypatch
     await finish_pending(ws, pending)
     assert len(stop_events(ws)) == 1
     assert stages_of(incident_rows(ws)[0]) == ["detected", "mitigated"]
+
+
+async def test_a_resume_by_hand_shows_on_the_incident_the_stop_opened(open_ws: Any) -> None:
+    ws = open_ws({})
+    pulled = await pull_cord(ws, "menu", action="stop", actor="monitor:rejects", reason="reject rate jumped")
+    assert pulled.incident_id is not None
+    event = deploy.resume_feature(ws, "menu", reason="false alarm: a test batch", actor="jimin")
+    assert event is not None and not ws.store.feature_stopped("menu")[0]
+    cords = [e for e in ws.store.incident_events(pulled.incident_id) if e.kind == "cord"]
+    last = cords[-1]
+    assert (last.actor, last.text, last.data.get("action")) == ("jimin", "false alarm: a test batch", "resume")
+    assert deploy.resume_feature(ws, "menu", actor="jimin") is None  # not stopped: nothing more on the incident
+    assert len([e for e in ws.store.incident_events(pulled.incident_id) if e.kind == "cord"]) == len(cords)

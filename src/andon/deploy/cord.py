@@ -55,9 +55,14 @@ def resume_feature(
     require_feature(ws, feature)
     if not ws.store.feature_stopped(feature)[0]:
         return None
-    return ws.store.record_feature_event(
+    event = ws.store.record_feature_event(
         feature, "resumed", {"stopped": False}, actor_name(actor), clean_reason(reason)
     )
+    incident_id = _stopped_by(ws, feature)
+    if incident_id is not None:
+        # The incident the stop opened shows its resume too; resuming is no stage, the decision stays a person's.
+        record_event(ws, incident_id, "cord", actor=event.actor, text=event.reason, data={"action": "resume"})
+    return event
 
 
 def state_events(ws: Workspace, feature: str) -> list[FeatureEvent]:
@@ -232,12 +237,7 @@ async def release_cord(
             "event_id": event.id if event is not None else None,
             "summary": t("watch.cord.resumed", feature=feature),
         }
-        incident_id = await asyncio.to_thread(_stopped_by, ws, feature, who)
-        if event is not None and incident_id is not None:
-            # The incident the stop opened shows its resume too; resuming is no stage, the decision stays a person's.
-            await asyncio.to_thread(record_event, ws, incident_id, "cord", actor=who, text=reason,
-                                    data={"action": "resume"})  # fmt: skip
-        details["incident_id"] = incident_id
+        details["incident_id"] = await asyncio.to_thread(_stopped_by, ws, feature, who)
     resumed_of = details.get("incident_id")
     done = await asyncio.to_thread(
         ws.store.finish_pull, pull.id, incident_id=resumed_of if isinstance(resumed_of, str) else None, details=details
@@ -245,9 +245,10 @@ async def release_cord(
     return _as_pull(done)
 
 
-def _stopped_by(ws: Workspace, feature: str, actor: str) -> str | None:
-    """The incident of the newest stop ``actor`` pulled on ``feature``, if it opened one."""
-    stops = [p for p in ws.store.cord_pulls(feature=feature, status="done") if p.action == "stop" and p.actor == actor]
+def _stopped_by(ws: Workspace, feature: str, actor: str | None = None) -> str | None:
+    """The incident of the newest stop pulled on ``feature`` (by ``actor``, if given), if it opened one."""
+    pulls = ws.store.cord_pulls(feature=feature, status="done")
+    stops = [p for p in pulls if p.action == "stop" and (actor is None or p.actor == actor)]
     return stops[-1].incident_id if stops else None
 
 
