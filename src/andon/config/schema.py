@@ -423,6 +423,12 @@ class GatewayConfig(_Strict):
         "`andon keys revoke` is refused at most this much later. 0 reads the store on every call.",
     )
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    rate_limit_redis: str | None = Field(
+        default=None,
+        pattern=r"^(redis|rediss|unix)://",
+        description="Share per-key rate limits across workers and replicas through this Redis "
+        "(redis://127.0.0.1:6379/0; install andon[redis]). Unset: each worker limits on its own.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed browser origins; empty = CORS off.")
     allow_private_image_urls: bool = Field(default=False, description="Allow image URLs into private/loopback ranges.")
     image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

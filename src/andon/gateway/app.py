@@ -23,8 +23,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon._version import __version__
+from andon.config.schema import GatewayConfig
 from andon.gateway.api_models import ErrorBody
-from andon.gateway.auth import Authenticator
+from andon.gateway.auth import Authenticator, RateLimiter
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.keycache import KeyCache
@@ -249,6 +250,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
             if reloader is not None:
                 await reloader.stop()  # closes replaced configs; the current one is closed here
             await app.state.gateway.stop()
+            await app.state.authenticator.limiter.aclose()
             await app.state.workspace.aclose_providers()
             if close_workspace:
                 ws.store.close()
@@ -263,7 +265,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     )
     app.state.workspace = ws
     app.state.authenticator = Authenticator(
-        ws.store, enabled=settings.auth, cache=KeyCache(ttl_s=settings.key_cache_s)
+        ws.store, enabled=settings.auth, cache=KeyCache(ttl_s=settings.key_cache_s), limiter=_limiter(settings)
     )
     install_error_handlers(app)
     # Added inside out: the request log wraps everything, so even a refused body is logged with its trace id.
@@ -283,6 +285,15 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
     install_web(app)  # the dashboard's pages at / (not in /openapi.json)
     _document_errors(app)
     return app
+
+
+def _limiter(settings: GatewayConfig) -> RateLimiter:
+    """Per-key rate limits: shared through Redis when ``gateway.rate_limit_redis`` names one, else per process."""
+    if not settings.rate_limit_redis:
+        return RateLimiter()
+    from andon.gateway.shared_limits import RedisRateLimiter
+
+    return RedisRateLimiter(settings.rate_limit_redis)
 
 
 def app_factory() -> FastAPI:

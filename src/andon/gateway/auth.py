@@ -89,7 +89,8 @@ def allows(scopes: Iterable[str], needed: str) -> bool:
 class RateLimiter:
     """Token buckets per key: ``per_minute`` tokens, refilled continuously; a full bucket allows a burst.
 
-    Kept per process: with N workers a key may get up to N times its rate (see ``andon serve --help``).
+    Kept per process: with N workers a key may get up to N times its rate, unless ``gateway.rate_limit_redis``
+    shares the buckets (``RedisRateLimiter``).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -110,6 +111,13 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / rate
+
+    async def take(self, key: str, per_minute: int) -> float:
+        """``acquire`` for the gateway's event loop (a shared limiter asks Redis here)."""
+        return self.acquire(key, per_minute)
+
+    async def aclose(self) -> None:
+        """Nothing to close in memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +200,7 @@ class Authenticator:
                 headers={"www-authenticate": "Bearer"},
             )
         if record.rate_limit_per_min is not None:
-            wait = self.limiter.acquire(record.id, record.rate_limit_per_min)
+            wait = await self.limiter.take(record.id, record.rate_limit_per_min)
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
                 raise ApiError(
