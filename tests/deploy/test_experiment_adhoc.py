@@ -90,9 +90,10 @@ def test_three_arms_split_evenly_and_the_best_arm_wins(ws: Workspace) -> None:
     arms = [arm_index(record, unit) for unit in units]
     for index in range(3):  # a third each, within a 4-sigma binomial interval of 9,000 units
         assert abs(arms.count(index) - 3000) < 4 * (9000 * (1 / 3) * (2 / 3)) ** 0.5
-    # 600 units: C's convert one in two, A's and B's one in ten (by the unit's number, so it is repeatable).
-    outcomes = [OutcomeIn("conversion", 1.0, unit=unit) for i, unit in enumerate(units[:600])
-                if i % 10 < (5 if arms[i] == 2 else 1)]  # fmt: skip
+    # 600 units: C's convert one in two, A's and B's one in ten (by the unit's number, so it is repeatable); the
+    # others push a 0, which makes them part of the experiment without calls through a gateway.
+    outcomes = [OutcomeIn("conversion", 1.0 if i % 10 < (5 if arms[i] == 2 else 1) else 0.0, unit=unit)
+                for i, unit in enumerate(units[:600])]  # fmt: skip
     record_events(ws, record.id, outcomes)
     seen = look(ws, record)
     assert set(seen.results["conversion"]) == {"B", "C"}  # each treatment arm against the control
