@@ -6,7 +6,8 @@ peeked at after every unit from ``min_samples`` per arm on: the false-positive r
 z-test looked at once at the end. A/B: for each treatment rate, the fixed-horizon sample for 80 % power, the
 mSPRT's median units to a decision (allowed up to 3× that sample), its share decided by the fixed sample and
 by 3×, and decisions for the wrong arm; then the mSPRT's power (right-arm decisions by 3×) and the sample a
-fixed-horizon test needs for that same power, against which the median is set. The simulations are numpy-vectorised (``andon.evals.sequential_sim``).
+fixed-horizon test needs for that same power, against which the median is set. The simulations are
+numpy-vectorised (``andon.evals.sequential_sim``).
 JSON in bench/out/experiment.json.
 
 Run from the project root: ``.venv/bin/python -m bench.experiment`` (``--quick`` for a smoke run, ``--help``).
