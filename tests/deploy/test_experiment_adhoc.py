@@ -97,6 +97,7 @@ def test_three_arms_split_evenly_and_the_best_arm_wins(ws: Workspace) -> None:
     record_events(ws, record.id, outcomes)
     seen = look(ws, record)
     assert set(seen.results["conversion"]) == {"B", "C"}  # each treatment arm against the control
+    assert seen.units == {label: arms[:600].count(index) for index, label in enumerate("ABC")}  # outcomes, no calls
     assert seen.decision is not None and seen.decision["outcome"] == "decided"
     assert (seen.decision["arm"], seen.decision["winner"]) == ("C", "C")
     assert seen.decision["p_value"] <= 0.05 / 2  # Bonferroni over the two treatment arms

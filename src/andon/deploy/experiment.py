@@ -387,9 +387,13 @@ def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
             exposed[call.arm].add(call.unit)
     results: dict[str, dict[str, dict[str, Any]]] = {}
     found: dict[tuple[str, str], SequentialResult] = {}
+    counts = {label: len(members) for label, members in exposed.items()}
     for metric in [config.metric, *config.guardrails]:
         key = metric.metric if metric.event is None else f"{metric.metric}:{metric.event}"
         samples = _samples(ws, record, metric, calls, exposed)
+        if metric.basis == "unit":  # a unit with outcomes counts too, even if its calls are beyond the read limit
+            for label, values in samples.items():
+                counts[label] = max(counts.get(label, 0), len(values))
         results[key] = {}
         for label in treatments:
             fresh = _test(metric, samples.get(control, []), samples.get(label, []), config, alpha)
@@ -401,7 +405,7 @@ def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
                 summary = _with_counts(summary, fresh)
             results[key][label] = summary.to_json()
             found[(key, label)] = summary
-    units = {a["label"]: len(exposed.get(a["label"], ())) for a in arms}
+    units = {a["label"]: counts.get(a["label"], 0) for a in arms}
     decision = _decide(config, found, units, treatments) if act else None
     if act and decision is None and ws.store.feature_stopped(record.feature)[0]:
         decision = {"outcome": "stopped", "by": "cord", "reason": t("experiment.feature_stopped"), "at": _now()}
