@@ -5,7 +5,9 @@ peeked at after every unit from ``min_samples`` per arm on: the false-positive r
 (``andon.evals.sequential``), of a fixed-horizon z-test peeked at as often (the classic failure), and of that
 z-test looked at once at the end. A/B: for each treatment rate, the fixed-horizon sample for 80 % power, the
 mSPRT's median units to a decision (allowed up to 3× that sample), its share decided by the fixed sample and
-by 3×, and decisions for the wrong arm. The simulations are numpy-vectorised (``andon.evals.sequential_sim``).
+by 3×, and decisions for the wrong arm; then the mSPRT's power (right-arm decisions by 3×) and the sample a
+fixed-horizon test needs for that same power, against which the median is set. The simulations are
+numpy-vectorised (``andon.evals.sequential_sim``).
 JSON in bench/out/experiment.json.
 
 Run from the project root: ``.venv/bin/python -m bench.experiment`` (``--quick`` for a smoke run, ``--help``).
@@ -59,6 +61,10 @@ def a_b(args: argparse.Namespace) -> list[dict[str, Any]]:
                        min_samples=args.min_samples, seed=args.seed + 1)  # fmt: skip
         decided = sim.msprt_at >= 0
         at = np.where(decided, sim.msprt_at + 1, limit)
+        right = decided & (sim.msprt_sign > 0)
+        power = float(right.mean())
+        # The fixed-horizon test that is as likely to find the effect as the mSPRT within its 3n limit.
+        same = fixed_horizon_n(args.control, treatment, alpha=args.alpha, power=min(power, 0.999))
         row = {
             "control": args.control,
             "treatment": treatment,
@@ -68,13 +74,18 @@ def a_b(args: argparse.Namespace) -> list[dict[str, Any]]:
             "msprt_decided_by_fixed_n": float((decided & (at <= n)).mean()),
             "msprt_decided_by_3n": float(decided.mean()),
             "msprt_wrong_arm": int((sim.msprt_sign[decided] < 0).sum()),
+            "msprt_power": power,
+            "msprt_power_by_fixed_n": float((right & (at <= n)).mean()),
+            "fixed_horizon_units_same_power": same,
+            "msprt_median_over_same_power": float(np.median(at)) / same,
             "runs": args.ab_runs,
         }
         rows.append(row)
         print(f"A/B {args.control:.2f} vs {treatment:.2f}: fixed horizon {n} units;"
               f" mSPRT median {row['msprt_median_units']:.0f} ({row['msprt_median_over_fixed']:.2f}×),"
               f" decided by n {row['msprt_decided_by_fixed_n']:.1%}, by 3n {row['msprt_decided_by_3n']:.1%},"
-              f" wrong arm {row['msprt_wrong_arm']}/{args.ab_runs}")  # fmt: skip
+              f" wrong arm {row['msprt_wrong_arm']}/{args.ab_runs}; power {power:.1%}, the fixed horizon of that"
+              f" power {same} units: mSPRT median {row['msprt_median_over_same_power']:.2f}× of it")  # fmt: skip
     return rows
 
 

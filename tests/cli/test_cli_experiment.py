@@ -48,3 +48,31 @@ def test_an_experiment_from_start_to_stop_on_the_command_line(root: Path) -> Non
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     korean = andon("experiment", "stop", "menu", cwd=root, lang="ko")
     assert korean.returncode != 0 and "진행 중인 실험이 없습니다" in korean.stderr
+
+
+def test_an_experiment_set_by_flags_needs_no_experiments_entry(root: Path) -> None:
+    started = andon("experiment", "start", "menu", "v1", "v2", "--metric", "conversion", "--split", "30/70",
+                    "--guardrail", "error_rate", "--min-samples", "50", "--json", cwd=root)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    record = json.loads(started.stdout)
+    assert record["name"] == "v1-vs-v2" and record["metric"] == {"metric": "conversion", "event": None, "better": None}
+    assert [(a["version_name"], a["weight"]) for a in record["arms"]] == [("v1", 3000), ("v2", 7000)]
+    shown = json.loads(andon("experiment", "status", "menu", "--json", cwd=root).stdout)
+    assert set(shown["results"]) == {"conversion", "error_rate"}
+    assert andon("experiment", "stop", "menu", "--reason", "done", cwd=root).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["v1", "v2", "--metric", "conversion", "--split", "50/40"], "--split: the arms' weights add up to 90"),
+        (["v1", "v2", "--split", "50/50"], "--metric: an experiment of versions given on the command line"),
+        (["v1", "v2", "--metric", "clicks"], "--metric: unknown experiment metric 'clicks'"),
+        (["v1", "v9", "--metric", "conversion"], "VERSIONS:"),
+        (["tone", "--metric", "conversion"], "NAME: --metric set an experiment of two or more versions"),
+    ],
+)
+def test_a_bad_flag_is_named_without_a_traceback(root: Path, args: list[str], words: str) -> None:
+    done = andon("experiment", "start", "menu", *args, cwd=root)
+    assert done.returncode != 0 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "has had no experiment" in andon("experiment", "status", "menu", cwd=root).stdout

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from andon.cli._common import console, open_workspace, print_json
 from andon.deploy import experiment as experiments
+from andon.errors import ConfigError
 from andon.messages import t
 from andon.store.experiments import ExperimentRecord
 
@@ -28,14 +29,61 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 @experiment_app.command()
 def start(
     feature: FeatureArg,
-    name: Annotated[str, typer.Argument(help="The experiment: its key under the feature's `experiments:`.")],
+    versions: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME | A B …",
+            help="An experiment's key under the feature's `experiments:`, or two or more versions (the first is the "
+            "control) for an experiment set by the options below.",
+        ),
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="With versions: the primary metric (conversion, value:EVENT, error_rate, …)."),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="With versions: percent per version, like 50/50 (default: equal).")
+    ] = None,
+    guardrail: Annotated[
+        list[str] | None,
+        typer.Option("--guardrail", help="With versions: a metric that stops the experiment when an arm worsens it."),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="With versions: what keeps one arm: user (default), session, tenant.")
+    ] = None,
+    alpha: Annotated[float | None, typer.Option("--alpha", help="With versions: the error guarantee (0.05).")] = None,
+    min_samples: Annotated[
+        int | None, typer.Option("--min-samples", help="With versions: samples per arm before the first look (100).")
+    ] = None,
+    max_samples: Annotated[
+        int | None, typer.Option("--max-samples", help="With versions: units in all, then it stops undecided.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="With versions: the name it is recorded under (default: A-vs-B).")
+    ] = None,
     reason: ReasonOption = None,
     actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start FEATURE's experiment NAME: its arms take the traffic, each unit sticking to one."""
+    """Start an experiment on FEATURE: its arms take the traffic, each unit sticking to one.
+
+    `andon experiment start FEATURE NAME` starts the `experiments:` entry NAME of andon.yaml;
+    `andon experiment start FEATURE v1 v2 --metric conversion --split 50/50` one set by the options.
+    """
+    options = {"--metric": metric, "--split": split, "--guardrail": guardrail, "--unit": unit, "--alpha": alpha,
+               "--min-samples": min_samples, "--max-samples": max_samples, "--name": name}  # fmt: skip
+    given = [flag for flag, value in options.items() if value is not None]
     with open_workspace() as ws:
-        record = experiments.start_experiment(ws, feature, name, actor=actor, reason=reason)
+        if len(versions) == 1:
+            if given:
+                raise ConfigError(t("experiment.adhoc.name_only", flags=", ".join(given)), where="NAME",
+                                  hint=t("experiment.adhoc.name_only_hint", name=versions[0]))  # fmt: skip
+            record = experiments.start_experiment(ws, feature, versions[0], actor=actor, reason=reason)
+        else:
+            settings = experiments.adhoc_config(versions, metric=metric, split=split, guardrails=guardrail, unit=unit,
+                                                alpha=alpha, min_samples=min_samples, max_samples=max_samples)  # fmt: skip
+            record = experiments.start_experiment(ws, feature, name or experiments.adhoc_name(versions),
+                                                  settings=settings, actor=actor, reason=reason)  # fmt: skip
     if as_json:
         print_json(_json(record))
         return
@@ -89,6 +137,7 @@ def _json(record: ExperimentRecord, units: dict[str, int] | None = None) -> dict
         "feature": record.feature,
         "name": record.name,
         "status": record.status,
+        "metric": record.settings["config"]["metric"],
         "arms": [a | {"units": (units or {}).get(a["label"])} for a in record.settings["arms"]],
         "results": record.results,
         "decision": record.decision,

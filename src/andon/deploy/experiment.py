@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from andon.config.experiment import ExperimentConfig, ExperimentMetric
+from pydantic import ValidationError
+
+from andon.config.experiment import EXPERIMENT_METRICS, ExperimentConfig, ExperimentMetric
 from andon.deploy._common import actor_name, clean_reason, require_feature
 from andon.deploy.assignment import BUCKETS, Arm, Split, choose
 from andon.deploy.live import live_version
@@ -31,11 +33,13 @@ __all__ = [
     "ExperimentError",
     "Look",
     "OutcomeIn",
+    "adhoc_config",
     "experiment_config",
     "experiment_split",
     "look",
     "look_all",
     "record_events",
+    "record_trace_outcomes",
     "start_experiment",
     "stop_experiment",
 ]
@@ -101,13 +105,107 @@ def arm_index(record: ExperimentRecord, unit: str) -> int:
 # --- a person's acts -------------------------------------------------------------------------------------
 
 
+# The flag of `andon experiment start FEATURE A B …` that sets each field (named in its errors).
+_FLAGS = {"arms": "--split", "metric": "--metric", "guardrails": "--guardrail", "unit": "--unit", "alpha": "--alpha",
+          "effect": "--effect", "min_samples": "--min-samples", "max_samples": "--max-samples"}  # fmt: skip
+UNITS = ("user", "session", "tenant")
+
+
+def _metric_flag(text: str, flag: str) -> dict[str, Any]:
+    """``conversion``, ``latency_ms`` or ``value:revenue`` (a metric and the pushed event it counts)."""
+    metric, _, event = text.strip().partition(":")
+    if metric not in EXPERIMENT_METRICS:
+        raise ConfigError(t("experiment.config.unknown_metric", metric=metric, known=", ".join(EXPERIMENT_METRICS)),
+                          where=flag, hint=t("experiment.adhoc.metric_hint"))  # fmt: skip
+    return {"metric": metric, "event": event.strip()} if event.strip() else {"metric": metric}
+
+
+def _split_flag(text: str | None, count: int) -> list[float]:
+    """``50/50`` or ``40/30/30``: one percent share per version (none given: equal shares)."""
+    if text is None:
+        return [100 / count] * count
+    parts = [p.strip() for p in text.split("/")]
+    try:
+        shares = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(t("experiment.adhoc.split_number", split=text), where="--split",
+                          hint=t("experiment.adhoc.split_hint")) from None  # fmt: skip
+    if len(shares) != count:
+        raise ConfigError(t("experiment.adhoc.split_count", split=text, shares=len(shares), versions=count),
+                          where="--split", hint=t("experiment.adhoc.split_hint"))  # fmt: skip
+    return shares
+
+
+def adhoc_config(
+    versions: list[str],
+    *,
+    metric: str | None,
+    split: str | None = None,
+    guardrails: list[str] | None = None,
+    unit: str | None = None,
+    alpha: float | None = None,
+    effect: float | None = None,
+    min_samples: int | None = None,
+    max_samples: int | None = None,
+) -> ExperimentConfig:
+    """The settings of ``andon experiment start FEATURE A B --metric … --split 50/50`` (no ``experiments:`` entry).
+
+    Unset options take the defaults of an ``experiments:`` entry; a bad flag is a ConfigError naming it.
+    """
+    if len(versions) < 2:
+        raise ConfigError(t("experiment.adhoc.two_versions", count=len(versions)), where="VERSIONS",
+                          hint=t("experiment.adhoc.two_versions_hint"))  # fmt: skip
+    if metric is None:
+        raise ConfigError(t("experiment.adhoc.metric_needed"), where="--metric", hint=t("experiment.adhoc.metric_hint"))
+    if unit is not None and unit not in UNITS:
+        raise ConfigError(t("experiment.adhoc.unit", unit=unit, known=", ".join(UNITS)), where="--unit")
+    twice = next((v for i, v in enumerate(versions) if v in versions[:i]), None)
+    if twice is not None:
+        raise ConfigError(t("experiment.config.arm_twice", version=twice), where="VERSIONS")
+    shares = _split_flag(split, len(versions))
+    names = [g.strip() for entry in guardrails or [] for g in entry.split(",") if g.strip()]
+    data: dict[str, Any] = {
+        "arms": [{"version": v, "weight": w} for v, w in zip(versions, shares, strict=True)],
+        "metric": _metric_flag(metric, "--metric"),
+        "guardrails": [_metric_flag(g, "--guardrail") for g in names],
+    }
+    options = {"unit": unit, "alpha": alpha, "effect": effect, "min_samples": min_samples, "max_samples": max_samples}
+    data.update({key: value for key, value in options.items() if value is not None})
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        if error["loc"]:
+            where = _FLAGS.get(str(error["loc"][0]), "--" + str(error["loc"][0]))
+        else:  # the whole-entry checks: a metric listed twice, or max_samples below two arms of min_samples
+            where = "--max-samples" if "max_samples" in message else "--guardrail"
+        raise ConfigError(message, where=where) from None
+
+
+def adhoc_name(versions: list[str]) -> str:
+    """The name an ad-hoc experiment is recorded under: its versions, control first (``v1-vs-v2``)."""
+    return "-vs-".join(versions)[:200]
+
+
 def start_experiment(
-    ws: Workspace, feature: str, name: str, *, actor: str | None = None, reason: str | None = None
+    ws: Workspace,
+    feature: str,
+    name: str,
+    *,
+    settings: ExperimentConfig | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
 ) -> ExperimentRecord:
-    """Start the feature's experiment ``name`` (from ``experiments:``): its arms take the traffic from now on."""
+    """Start the feature's experiment ``name`` (from ``experiments:``, or ``settings`` given on the command line).
+
+    Its arms take the traffic from now on.
+    """
     config = require_feature(ws, feature)
     where = f"features.{feature}.experiments"
-    settings = config.experiments.get(name)
+    adhoc = settings is not None
+    if settings is None:
+        settings = config.experiments.get(name)
     if settings is None:
         known = ", ".join(config.experiments) or t("experiment.none")
         raise ConfigError(t("experiment.unknown", name=name, feature=feature), where=where,
@@ -124,14 +222,15 @@ def start_experiment(
         try:
             version = ws.version(feature, arm.version)
         except NotFoundError as exc:
-            raise ConfigError(exc.message, where=f"{where}.{name}.arms[{index}].version", hint=exc.hint) from None
+            at = "VERSIONS" if adhoc else f"{where}.{name}.arms[{index}].version"
+            raise ConfigError(exc.message, where=at, hint=exc.hint) from None
         arms.append({"label": LABELS[index], "version_id": version.id, "version_name": version.name, "weight": weight})
     values = {
         "id": new_id("exp"),
         "feature": feature,
         "name": name,
         "status": "running",
-        "settings": {"config": settings.model_dump(mode="json"), "arms": arms},
+        "settings": {"config": settings.model_dump(mode="json"), "arms": arms, "adhoc": adhoc},
         "results": {},
         "decision": None,
         "actor": actor_name(actor),
@@ -185,6 +284,31 @@ def record_events(ws: Workspace, experiment_ref: str, outcomes: list[OutcomeIn])
         rows.append(NewExperimentEvent(outcome.name, unit, arm if arm is not None else arm_index(record, unit),
                                        outcome.value, outcome.trace_id, outcome.at or utcnow()))  # fmt: skip
     return ws.store.add_experiment_events(record.id, rows)
+
+
+def record_trace_outcomes(ws: Workspace, outcomes: list[tuple[str, OutcomeIn]]) -> int:
+    """Outcomes pushed to ``POST /v1/metrics`` with a trace id: each counts for the experiment that served it.
+
+    ``outcomes`` pairs each with where it came from (``points[3]``). A trace served outside any experiment
+    counts for none (0 of it); a trace id the store does not have is a ConfigError naming the point.
+    """
+    experiments = ws.store.trace_experiments([o.trace_id for _, o in outcomes if o.trace_id is not None])
+    grouped: dict[str, list[OutcomeIn]] = defaultdict(list)
+    for where, outcome in outcomes:
+        assert outcome.trace_id is not None
+        if outcome.trace_id not in experiments:
+            raise ConfigError(t("experiment.metric.no_trace", trace=outcome.trace_id), where=f"{where}.trace_id",
+                              hint=t("experiment.metric.no_trace_hint"))  # fmt: skip
+        experiment_id = experiments[outcome.trace_id]
+        if experiment_id is not None:
+            grouped[experiment_id].append(outcome)
+    stored = 0
+    for experiment_id, batch in grouped.items():
+        try:
+            stored += record_events(ws, experiment_id, batch)
+        except NotFoundError:
+            continue  # the trace names an experiment deleted since: nothing left to count for
+    return stored
 
 
 # --- looking -----------------------------------------------------------------------------------------------
@@ -263,9 +387,13 @@ def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
             exposed[call.arm].add(call.unit)
     results: dict[str, dict[str, dict[str, Any]]] = {}
     found: dict[tuple[str, str], SequentialResult] = {}
+    counts = {label: len(members) for label, members in exposed.items()}
     for metric in [config.metric, *config.guardrails]:
         key = metric.metric if metric.event is None else f"{metric.metric}:{metric.event}"
         samples = _samples(ws, record, metric, calls, exposed)
+        if metric.basis == "unit":  # a unit with outcomes counts too, even if its calls are beyond the read limit
+            for label, values in samples.items():
+                counts[label] = max(counts.get(label, 0), len(values))
         results[key] = {}
         for label in treatments:
             fresh = _test(metric, samples.get(control, []), samples.get(label, []), config, alpha)
@@ -277,7 +405,7 @@ def look(ws: Workspace, record: ExperimentRecord, *, act: bool = True) -> Look:
                 summary = _with_counts(summary, fresh)
             results[key][label] = summary.to_json()
             found[(key, label)] = summary
-    units = {a["label"]: len(exposed.get(a["label"], ())) for a in arms}
+    units = {a["label"]: counts.get(a["label"], 0) for a in arms}
     decision = _decide(config, found, units, treatments) if act else None
     if act and decision is None and ws.store.feature_stopped(record.feature)[0]:
         decision = {"outcome": "stopped", "by": "cord", "reason": t("experiment.feature_stopped"), "at": _now()}

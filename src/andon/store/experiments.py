@@ -201,6 +201,18 @@ class ExperimentsMixin(StoreBase):
                     out.append((arm, thumbs == -1))
             return out
 
+    def trace_experiments(self, trace_ids: Sequence[str]) -> dict[str, str | None]:
+        """Per stored trace, the experiment that chose its version (None: served outside any); unknown ids absent."""
+        found: dict[str, str | None] = {}
+        wanted = list(dict.fromkeys(trace_ids))
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):  # bounded IN lists: PostgreSQL and SQLite both cap parameters
+                chunk = wanted[start : start + 500]
+                for trace_id, tags in session.execute(select(TraceRow.id, TraceRow.tags).where(TraceRow.id.in_(chunk))):
+                    tag = tags.get(EXPERIMENT_TAG) if isinstance(tags, dict) else None
+                    found[str(trace_id)] = str(tag) if tag else None
+        return found
+
     def trace_experiment_unit(self, trace_id: str, experiment_id: str, unit: str) -> tuple[str | None, str] | None:
         """(unit key, arm label) of a trace the experiment assigned; None when it did not."""
         with self._read() as session:

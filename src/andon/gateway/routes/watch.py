@@ -1,4 +1,8 @@
-"""``POST /v1/metrics``: values pushed for monitors whose source is ``pushed`` (an API key with invoke or admin)."""
+"""``POST /v1/metrics``: values pushed for monitors whose source is ``pushed`` (an API key with invoke or admin).
+
+A value with a ``trace_id`` (a conversion, a purchase's revenue) also counts as an outcome of the A/B experiment
+that served that trace: its ``metric`` name is the event the experiment's ``conversion`` or ``value`` counts.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from andon.deploy.experiment import OutcomeIn, record_trace_outcomes
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import NO_NUL, ApiError
 from andon.gateway.reload import workspace_of
@@ -33,6 +38,9 @@ class MetricPoint(BaseModel):
         default=None, description="When it was measured: ISO 8601 or seconds since the epoch (default: now)."
     )
     value: float = Field(allow_inf_nan=False)
+    trace_id: MetricName | None = Field(
+        default=None, description="The trace the value belongs to: it then counts for the experiment that served it."
+    )
 
     @field_validator("ts")
     @classmethod
@@ -71,6 +79,9 @@ class MetricsResponse(BaseModel):
     """How many values were stored."""
 
     accepted: int
+    experiment_events: int | None = Field(
+        default=None, description="Of the values with a trace_id, how many counted for an experiment."
+    )
 
 
 @router.post(
@@ -78,6 +89,7 @@ class MetricsResponse(BaseModel):
     tags=["watch"],
     summary="Push metric values for monitors",
     response_model=MetricsResponse,
+    response_model_exclude_none=True,
     status_code=202,
     responses={404: {"description": "A point names a monitor andon.yaml does not have."}},
 )
@@ -93,6 +105,7 @@ async def push_metrics(
     ws: Workspace = workspace_of(request)
     now = datetime.now(UTC)
     rows: list[tuple[str, datetime, float]] = []
+    outcomes: list[tuple[str, OutcomeIn]] = []
     for index, point in enumerate(points):
         if point.monitor is not None:
             monitor = ws.config.monitors.get(point.monitor)
@@ -114,5 +127,10 @@ async def push_metrics(
             assert point.metric is not None
             name = point.metric
         rows.append((name, point.when(now), point.value))
+        if point.trace_id is not None:
+            outcomes.append((f"points[{index}]", OutcomeIn(name, point.value, trace_id=point.trace_id,
+                                                           at=point.when(now))))  # fmt: skip
+    # The outcomes first: an unknown trace id refuses the batch before any value is stored.
+    counted = await asyncio.to_thread(record_trace_outcomes, ws, outcomes) if outcomes else None
     stored = await asyncio.to_thread(ws.store.save_metric_values, rows, api_key_id=identity.key_id)
-    return MetricsResponse(accepted=stored)
+    return MetricsResponse(accepted=stored, experiment_events=counted)
