@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from andon.config.criteria import Criterion, parse_criterion, slice_metric_name, unique_grader_names
-from andon.config.graders import LlmRubricSettings
 from andon.config.schema import FeatureConfig, WorkspaceConfig
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
 from andon.evals.model import (
@@ -54,6 +53,7 @@ _LARGE = 20_000
 MIN_LABELLED_CASES = 20  # fewer human labels than this and a judge's kappa is "not measured"
 DEFAULT_MIN_KAPPA = 0.6  # "substantial" agreement (Landis & Koch), the bar when a grader sets no min_kappa
 FIRST_ERRORS = 3
+JUDGED_TYPES = frozenset({"llm-rubric", "groundedness"})  # graders that ask an LLM judge: their kappa is measured
 MAX_SLICES = 200  # a dataset with thousands of distinct tags keeps its summary (and report) readable
 # Figures measured over every call, so they stay meaningful when no call succeeded.
 _OVER_EVERY_CALL = {"error_rate", "grader_error_rate"}
@@ -398,7 +398,7 @@ def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | No
 def _judges(feature: FeatureConfig, groups: list[list[CellResult]], cases: dict[str, Case]) -> list[JudgeAgreement]:
     out = []
     for spec in feature.graders:
-        if not isinstance(spec, LlmRubricSettings):  # llm-rubric and its variants (groundedness) ask a judge
+        if spec.base_type not in JUDGED_TYPES:
             continue
         name = spec.label
         judge: list[Hashable] = []
