@@ -135,7 +135,9 @@ def test_eval_reports_retrieval_figures_with_intervals_and_judges_criteria(works
 def test_gate_exit_code_follows_the_retrieval_criteria(workspace: Path) -> None:
     failing = andon("eval", "help", "--gate", cwd=workspace)
     assert failing.returncode == 1, failing.stderr
-    yaml = (workspace / "andon.yaml").read_text(encoding="utf-8").replace("retrieval_mrr >= 0.7", "retrieval_mrr >= 0.6")
+    yaml = (
+        (workspace / "andon.yaml").read_text(encoding="utf-8").replace("retrieval_mrr >= 0.7", "retrieval_mrr >= 0.6")
+    )
     (workspace / "andon.yaml").write_text(yaml, encoding="utf-8")
     passing = andon("eval", "help", "--gate", cwd=workspace)
     assert passing.returncode == 0, passing.stdout + passing.stderr
@@ -157,7 +159,12 @@ def test_csv_relevant_column_splits_on_semicolons(tmp_path: Path) -> None:
     assert first.relevant == ("a.md", "b.md › 환불") and second.relevant == ()
 
 
-CHUNK = {"id": "0123456789abcdef", "source": "docs/규정집.hwp", "section": ["제3장", "제12조"], "text": "연차는 15일  입니다."}
+CHUNK = {
+    "id": "0123456789abcdef",
+    "source": "docs/규정집.hwp",
+    "section": ["제3장", "제12조"],
+    "text": "연차는 15일  입니다.",
+}
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,9 @@ class Judges:
     def embedder(self) -> Embedder:
         return default_embedder()
 
-    async def judge(self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]) -> JudgeReply:
+    async def judge(
+        self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
+    ) -> JudgeReply:
         self.calls += 1
         messages = (Message("system", (TextPart(system),)), Message("user", (TextPart(prompt),)))
         response = await self.provider.complete(ProviderRequest(model or "", messages, Params(json_schema=schema)))
@@ -69,9 +71,7 @@ async def grade(spec: dict[str, Any], output: str, services: Any = None, chunks:
     return await run_grader(gs, build_grader(gs), GraderContext(CASE, output, chunks=chunks, **extra))
 
 
-async def test_groundedness_shows_the_judge_the_passages_and_reads_its_score(
-    stub: StubServer, judges: Judges
-) -> None:
+async def test_groundedness_shows_the_judge_the_passages_and_reads_its_score(stub: StubServer, judges: Judges) -> None:
     stub.program(Scripted(content='{"reason": "배송 기간은 구절에 없음", "score": 4}'))
     spec = {"type": "groundedness", "judge": "remote", "rubric": "답은 {{ q }}에 관한 것이어야 한다."}
     result = await grade(spec, "7일 이내에 환불되며 배송은 하루 걸립니다.", judges)

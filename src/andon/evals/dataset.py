@@ -126,7 +126,9 @@ def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
                 elif column == "relevant" and value.strip():
                     # a JSON list, or ids / paths separated by ";"
                     parsed = _maybe_json(value)
-                    item["relevant"] = parsed if isinstance(parsed, list) else [v.strip() for v in value.split(";") if v.strip()]
+                    item["relevant"] = (
+                        parsed if isinstance(parsed, list) else [v.strip() for v in value.split(";") if v.strip()]
+                    )
                 elif value:
                     item[column] = value
             elif column.startswith("human."):

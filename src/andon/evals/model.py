@@ -57,16 +57,20 @@ class Case:
 
     def to_json(self) -> dict[str, Any]:
         """JSON form stored with the run."""
-        return {
-            "id": self.id,
-            "vars": self.vars,
-            "expected": self.expected,
-            "label": self.label,
-            "tags": list(self.tags),
-            "reason": self.reason,
-            "human": self.human,
-            "source": self.source,
-        } | ({"labels": self.labels} if self.labels else {}) | ({"relevant": list(self.relevant)} if self.relevant else {})
+        return (
+            {
+                "id": self.id,
+                "vars": self.vars,
+                "expected": self.expected,
+                "label": self.label,
+                "tags": list(self.tags),
+                "reason": self.reason,
+                "human": self.human,
+                "source": self.source,
+            }
+            | ({"labels": self.labels} if self.labels else {})
+            | ({"relevant": list(self.relevant)} if self.relevant else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:

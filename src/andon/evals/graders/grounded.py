@@ -37,7 +37,9 @@ def passages(chunks: tuple[dict[str, Any], ...]) -> str:
     """The chunks as the judge reads them: ``[n] citation`` then the text, in rank order."""
     if not chunks:
         return "(no passage was retrieved)"
-    return "\n\n".join(f"[{n}] {c.get('citation') or c.get('id')}\n{c.get('text', '')}" for n, c in enumerate(chunks, 1))
+    return "\n\n".join(
+        f"[{n}] {c.get('citation') or c.get('id')}\n{c.get('text', '')}" for n, c in enumerate(chunks, 1)
+    )
 
 
 class Groundedness(LlmRubric):
@@ -47,7 +49,8 @@ class Groundedness(LlmRubric):
     labels is measured and gated the same way (``min_kappa``). ``rubric`` adds requirements of your own.
     """
 
-    Settings = GroundednessSettings
+    # Its ``type`` literal differs from llm-rubric's, so mypy sees the two constructors as incompatible.
+    Settings = GroundednessSettings  # type: ignore[assignment]
 
     def prompt(self, ctx: GraderContext) -> str:
         """The judge prompt: the groundedness rubric, your additions, the passages, then the output."""
@@ -97,7 +100,9 @@ class Citations(SpecGrader[CitationsSettings]):
         return self.verdict(len(cited) / total, not wrong, reason)
 
     @staticmethod
-    def _cited(text: str, chunks: tuple[Mapping[str, Any], ...]) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
+    def _cited(
+        text: str, chunks: tuple[Mapping[str, Any], ...]
+    ) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
         """``(citation as written, chunk)`` of each citation naming a retrieved chunk, and those naming none."""
         found: list[tuple[str, Mapping[str, Any]]] = []
         wrong: list[str] = []
