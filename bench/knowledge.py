@@ -4,6 +4,7 @@ index can be large without embedding it all; the query is embedded for real), an
 chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question.
 
     nice -n 10 .venv/bin/python -m bench.knowledge [--chunks 100000] [--docs 30] [--queries 200] [--out FILE]
+        [--parts ingestion,quality,index]
 
 A page is a PDF page (or an HWP/HWPX/DOCX/HTML/CSV/Markdown file's extracted text per 1,800 characters, a
 manuscript page, since those formats carry no page breaks the parsers keep).
@@ -35,12 +36,14 @@ from andon.store.knowledge import KnowledgeChunk
 from bench.knowledge_corpus import documents, questions
 
 PAGE_CHARS = 1800
+# Sizes fit the corpus (articles of about 380 characters, sections of about 90): a size near the whole
+# article would leave one chunk per article and nothing for the chunkers to differ on.
 CHUNKERS: dict[str, dict[str, Any]] = {
-    "fixed-200-overlap-40": {"name": "fixed", "size": 200, "overlap": 40},
-    "fixed-120-overlap-0": {"name": "fixed", "size": 120, "overlap": 0},
-    "recursive-300": {"name": "recursive", "size": 300},
-    "markdown-300": {"name": "markdown", "size": 300},
-    "korean-sentence-200": {"name": "korean-sentence", "size": 200},
+    "fixed-100-overlap-20": {"name": "fixed", "size": 100, "overlap": 20},
+    "fixed-60-overlap-0": {"name": "fixed", "size": 60, "overlap": 0},
+    "recursive-120": {"name": "recursive", "size": 120},
+    "markdown-120": {"name": "markdown", "size": 120},
+    "korean-sentence-100": {"name": "korean-sentence", "size": 100},
 }
 
 SENTENCES = [
@@ -134,13 +137,17 @@ def indexing(chunks: int) -> tuple[dict[str, Any], list[str], list[list[str]]]:
     for n in range(0, len(sample), 64):
         embedder.embed(sample[n : n + 64])
     embed_s = time.perf_counter() - start
-    return {
-        "embed_chunks_per_s": round(len(sample) / embed_s, 1),
-        "store_chunks_per_s": round(report.chunks / add_s, 1),
-        "stored_chunks": report.chunks,
-        "kiwi_tokens_chunks_per_s": round(chunks / tok_s, 1),
-        "bm25_build_s": round(bm25_s, 3),
-    }, texts, tokenised
+    return (
+        {
+            "embed_chunks_per_s": round(len(sample) / embed_s, 1),
+            "store_chunks_per_s": round(report.chunks / add_s, 1),
+            "stored_chunks": report.chunks,
+            "kiwi_tokens_chunks_per_s": round(chunks / tok_s, 1),
+            "bm25_build_s": round(bm25_s, 3),
+        },
+        texts,
+        tokenised,
+    )
 
 
 def queries(texts: list[str], tokenised: list[list[str]], n_queries: int, k: int = 5) -> dict[str, Any]:
@@ -191,10 +198,11 @@ def quality(k: int = 5) -> dict[str, Any]:
         with Store.open(f"sqlite:///{root / 'k.db'}") as store:
             for label, spec in CHUNKERS.items():
                 report = add_paths(store, label, [docs], chunker=spec, embedder=embedder)
-                row: dict[str, Any] = {"chunks": report.chunks}
+                lengths = [len(c.text) for c in store.knowledge_chunks(label)]
+                row: dict[str, Any] = {"chunks": report.chunks, "mean_chars": round(statistics.fmean(lengths))}
                 for mode in MODES:
                     scores = []
-                    for question, name, answer in asked:
+                    for question, _file, answer in asked:
                         hits = search(store, label, question, k=k, mode=mode, embedder=embedder)
                         shown = [{"id": h.chunk.id, "source": h.chunk.source_path, "section": h.chunk.section,
                                   "text": h.chunk.text} for h in hits]  # fmt: skip
@@ -214,14 +222,20 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=30)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("bench/out/knowledge.json"))
+    parser.add_argument("--parts", default="ingestion,quality,index", help="Comma-separated parts to run.")
     args = parser.parse_args()
-    result: dict[str, Any] = {"ingestion": ingestion(args.docs)}
-    print(json.dumps(result, ensure_ascii=False), flush=True)
-    result["quality"] = quality()
-    print(json.dumps(result["quality"], ensure_ascii=False), flush=True)
-    result["indexing"], texts, tokenised = indexing(args.chunks)
-    print(json.dumps(result["indexing"], ensure_ascii=False), flush=True)
-    result["query"] = queries(texts, tokenised, args.queries)
+    parts = set(args.parts.split(","))
+    result: dict[str, Any] = {}
+    if "ingestion" in parts:
+        result["ingestion"] = ingestion(args.docs)
+        print(json.dumps(result["ingestion"], ensure_ascii=False), flush=True)
+    if "quality" in parts:
+        result["quality"] = quality()
+        print(json.dumps(result["quality"], ensure_ascii=False), flush=True)
+    if "index" in parts:  # indexing and queries share the synthetic chunks
+        result["indexing"], texts, tokenised = indexing(args.chunks)
+        print(json.dumps(result["indexing"], ensure_ascii=False), flush=True)
+        result["query"] = queries(texts, tokenised, args.queries)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
