@@ -141,6 +141,9 @@ def test_gate_exit_code_follows_the_retrieval_criteria(workspace: Path) -> None:
     (workspace / "andon.yaml").write_text(yaml, encoding="utf-8")
     passing = andon("eval", "help", "--gate", cwd=workspace)
     assert passing.returncode == 0, passing.stdout + passing.stderr
+    shown = " ".join(passing.stdout.split())  # the console wraps long lines
+    assert "Retrieval recall@k" in shown and "Retrieval MRR" in shown  # among the key figures
+    assert "Retrieval recall@k" in (workspace / "andon-summary.md").read_text(encoding="utf-8")
 
 
 def test_a_bad_relevant_entry_names_the_file_and_line(tmp_path: Path) -> None:
