@@ -202,3 +202,29 @@ def test_figures_count_each_entry_once_and_slots_per_chunk() -> None:
     ideal = 1 + 1 / math.log2(3) + 1 / math.log2(4)
     assert got["ndcg"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
     assert figures(docs, relevant, 1) == {"recall": 0.0, "precision": 0.0, "hit_rate": 0.0, "mrr": 0.0, "ndcg": 0.0}
+
+
+def test_repeats_give_cluster_intervals_and_the_grade_reads_in_korean() -> None:
+    from andon.config.schema import FeatureConfig
+    from andon.evals.model import CellResult
+    from andon.evals.retrieval import retrieval_grade
+    from andon.evals.summarize import Conversion, summarize_version
+
+    found = [{"id": "x", "source": "docs/a.md", "section": [], "text": ""}]
+    missed = [{"id": "y", "source": "docs/b.md", "section": [], "text": ""}]
+    relevant = parse_relevant(["a.md"], "t")
+    cells = [
+        CellResult(run_id="r", version_id="v", version_name="v", case_id=f"c{i}", repeat=r, output_id=None,
+                   status="ok", score=1.0, passed=True,
+                   grades=[retrieval_grade(found if (i + r) % 3 else missed, relevant, 1)])
+        for i in range(12) for r in range(2)
+    ]  # fmt: skip
+    summary = summarize_version("v", "v", cells, {}, FeatureConfig(), Conversion("USD", {}))
+    hits = sum(1 for i in range(12) for r in range(2) if (i + r) % 3)
+    for name in ("retrieval_recall", "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg", "retrieval_precision"):
+        metric = summary.metrics[name]
+        assert metric.value == pytest.approx(hits / 24) and metric.n == 24, name
+        assert metric.low is not None and metric.high is not None and metric.low < metric.value < metric.high
+    assert summary.metrics["pass_rate"].value == 1.0  # the weight-0 grade never fails a case
+    miss = retrieval_grade(missed, relevant, 1)
+    assert miss.reason_in("ko") == "검색: 처음 1개에서 관련 항목 1개 중 하나도 못 찾음"
