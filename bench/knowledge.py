@@ -1,13 +1,19 @@
-"""Knowledge bases: ingestion documents/s per format, chunking + indexing chunks/s, and query latency of
-BM25, dense and hybrid search at N chunks (numpy matrix search; dense vectors are random unit vectors so
-the index can be large without embedding it all, and the query embedding is timed on its own).
+"""Knowledge bases: ingestion pages/s per format, chunking + indexing chunks/s, query p50/p99 of BM25, dense
+and hybrid search at N chunks through ``Index.search`` (dense vectors there are random unit vectors so the
+index can be large without embedding it all; the query is embedded for real), and recall@5 / MRR@5 of each
+chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question.
 
-    nice -n 10 .venv/bin/python -m bench.knowledge [--chunks 20000] [--docs 30] [--queries 200]
+    nice -n 10 .venv/bin/python -m bench.knowledge [--chunks 100000] [--docs 30] [--queries 200] [--out FILE]
+        [--parts ingestion,quality,index]
+
+A page is a PDF page (or an HWP/HWPX/DOCX/HTML/CSV/Markdown file's extracted text per 1,800 characters, a
+manuscript page, since those formats carry no page breaks the parsers keep).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import tempfile
@@ -16,15 +22,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tests.knowledge.makers import docx_bytes, hwp_bytes, hwpx_bytes, pdf_bytes
+from tests.knowledge.makers import hwp_bytes, hwpx_bytes, pdf_bytes
 
 from andon.embeddings import default_embedder
+from andon.evals.retrieval import Relevant, figures
 from andon.knowledge.bm25 import BM25
 from andon.knowledge.ingest import add_paths
 from andon.knowledge.parsers import parse_file
-from andon.knowledge.retrieval import Index, fuse
-from andon.knowledge.tokenize import tokens, tokens_many
+from andon.knowledge.retrieval import MODES, Index, search
+from andon.knowledge.tokenize import tokens_many
 from andon.store import Store
+from andon.store.knowledge import KnowledgeChunk
+from bench.knowledge_corpus import documents, questions
+
+PAGE_CHARS = 1800
+# Sizes fit the corpus (articles of about 380 characters, sections of about 90): a size near the whole
+# article would leave one chunk per article and nothing for the chunkers to differ on.
+CHUNKERS: dict[str, dict[str, Any]] = {
+    "fixed-100-overlap-20": {"name": "fixed", "size": 100, "overlap": 20},
+    "fixed-60-overlap-0": {"name": "fixed", "size": 60, "overlap": 0},
+    "recursive-120": {"name": "recursive", "size": 120},
+    "markdown-120": {"name": "markdown", "size": 120},
+    "korean-sentence-100": {"name": "korean-sentence", "size": 100},
+}
 
 SENTENCES = [
     "구매 후 7일 이내에 환불을 요청할 수 있습니다.", "반품 배송비는 고객이 부담합니다.",
@@ -42,28 +62,51 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+def _docx(paragraphs: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("도움말", level=1)
+    for n, text in enumerate(paragraphs):
+        if n % 9 == 0:
+            document.add_heading(f"제{n // 9 + 1}절", level=2)
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def ingestion(docs: int) -> dict[str, Any]:
-    """Documents/s of each parser on generated files (the makers of the tests)."""
+    """Documents/s and pages/s of each parser on generated files (the tests' makers, made larger)."""
+    body = SENTENCES * 20  # 180 sentences, about 4 manuscript pages of text
     samples: dict[str, bytes] = {
-        "md": ("# 도움말\n\n" + "\n\n".join(SENTENCES * 3)).encode(),
-        "html": ("<main><h1>도움말</h1>" + "".join(f"<p>{s}</p>" for s in SENTENCES * 3) + "</main>").encode(),
-        "csv": ("질문,답변\n" + "".join(f"q{i},{s}\n" for i, s in enumerate(SENTENCES * 3))).encode("cp949"),
-        "docx": docx_bytes(),
-        "hwpx": hwpx_bytes(),
-        "pdf": pdf_bytes(["Refund policy page one", "Shipping page two", None]),
-        "hwp": hwp_bytes(SENTENCES * 3, [["a", "b"], ["c", "d"]]),
+        "md": ("# 도움말\n\n" + "\n\n".join(body)).encode(),
+        "html": ("<nav>메뉴</nav><main><h1>도움말</h1>" + "".join(f"<p>{s}</p>" for s in body) + "</main>").encode(),
+        "csv": ("질문,답변\n" + "".join(f"q{i},{s}\n" for i, s in enumerate(body))).encode("cp949"),
+        "docx": _docx(body),
+        "hwpx": hwpx_bytes(),  # the makers' small HWPX (a heading, a paragraph, a table)
+        "pdf": pdf_bytes([f"Refund policy page {n}: returns within 7 days of purchase." for n in range(10)]),
+        "hwp": hwp_bytes(body, [["항목", "기간"], ["의류", "7일"]]),
     }
     out: dict[str, Any] = {}
     for suffix, data in samples.items():
+        parsed = parse_file(Path(f"x.{suffix}"), data)
+        markdown, _ = parsed.layout()
+        pages = parsed.pages or max(1.0, len(markdown) / PAGE_CHARS)
         start = time.perf_counter()
         for _ in range(docs):
             parse_file(Path(f"x.{suffix}"), data)
         elapsed = time.perf_counter() - start
-        out[suffix] = {"docs_per_s": round(docs / elapsed, 1)}
+        out[suffix] = {
+            "docs_per_s": round(docs / elapsed, 1),
+            "pages_per_doc": round(pages, 2),
+            "pages_per_s": round(docs * pages / elapsed, 1),
+            "page": "PDF page" if parsed.pages else f"{PAGE_CHARS} characters",
+        }
     return out
 
 
-def indexing(chunks: int) -> tuple[dict[str, Any], list[str]]:
+def indexing(chunks: int) -> tuple[dict[str, Any], list[str], list[list[str]]]:
     """Chunking + storing on SQLite, and building BM25 (Kiwi tokens) for ``chunks`` synthetic chunks."""
     rng = np.random.default_rng(0)
     texts = [" ".join(rng.choice(SENTENCES, size=4)) + f" 문서 {i}번" for i in range(chunks)]
@@ -80,67 +123,123 @@ def indexing(chunks: int) -> tuple[dict[str, Any], list[str]]:
             start = time.perf_counter()
             report = add_paths(store, "bench", [docs], chunker={"name": "markdown", "size": 400})
             add_s = time.perf_counter() - start
+    tokens_many(texts[:2])  # Kiwi's model loaded before timing
     start = time.perf_counter()
     tokenised = tokens_many(texts)
     tok_s = time.perf_counter() - start
     start = time.perf_counter()
     BM25(tokenised)
     bm25_s = time.perf_counter() - start
-    return {
-        "store_chunks_per_s": round(report.chunks / add_s, 1),
-        "stored_chunks": report.chunks,
-        "kiwi_tokens_chunks_per_s": round(chunks / tok_s, 1),
-        "bm25_build_s": round(bm25_s, 3),
-    }, texts
+    embedder = default_embedder()
+    sample = texts[:2000]
+    embedder.embed(sample[:8])  # weights loaded before timing
+    start = time.perf_counter()
+    for n in range(0, len(sample), 64):
+        embedder.embed(sample[n : n + 64])
+    embed_s = time.perf_counter() - start
+    return (
+        {
+            "embed_chunks_per_s": round(len(sample) / embed_s, 1),
+            "store_chunks_per_s": round(report.chunks / add_s, 1),
+            "stored_chunks": report.chunks,
+            "kiwi_tokens_chunks_per_s": round(chunks / tok_s, 1),
+            "bm25_build_s": round(bm25_s, 3),
+        },
+        texts,
+        tokenised,
+    )
 
 
-def queries(texts: list[str], n_queries: int) -> dict[str, Any]:
-    """p50/p99 of BM25, dense (matrix product; query embedding timed apart) and hybrid over ``texts``."""
+def queries(texts: list[str], tokenised: list[list[str]], n_queries: int, k: int = 5) -> dict[str, Any]:
+    """p50/p99 of ``Index.search`` in each mode over ``texts`` (query embedding included), and of the embedding alone.
+
+    Every mode scans all chunks: BM25 adds each query term's postings into a score per chunk, dense is one
+    matrix product over every vector, hybrid does both and fuses the top 50 of each.
+    """
     index = Index.__new__(Index)
-    index.chunks = []
-    index.bm25 = BM25(tokens_many(texts))
+    index.chunks = [KnowledgeChunk(f"c{i}", 0, "bench.md", i, 0, len(t), t, [], {}) for i, t in enumerate(texts)]
+    index.bm25 = BM25(tokenised)
     rng = np.random.default_rng(1)
     matrix = rng.standard_normal((len(texts), 512)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    embedder = default_embedder()
-    asked = [SENTENCES[i % len(SENTENCES)][:12] + " 알려주세요" for i in range(n_queries)]
-    embedder.embed(asked[:2])
-    bm25_t, dense_t, embed_t, hybrid_t = [], [], [], []
+    index.matrix = matrix
+    index.embedder = default_embedder()
+    asked = [SENTENCES[i % len(SENTENCES)][:12] + f" 알려주세요 {i}" for i in range(n_queries)]
+    index.embedder.embed(asked[:2])  # weights loaded before timing
+    out: dict[str, Any] = {"chunks": len(texts), "k": k}
+    start = time.perf_counter()
     for query in asked:
         t0 = time.perf_counter()
-        scores = index.bm25.scores(tokens(query))
-        bm = np.argpartition(-scores, 50)[:50]
-        t1 = time.perf_counter()
-        vector = embedder.embed([query])[0]
-        t2 = time.perf_counter()
-        dense = np.argpartition(-(matrix @ vector), 50)[:50]
-        t3 = time.perf_counter()
-        fuse([bm.tolist(), dense.tolist()])
-        t4 = time.perf_counter()
-        bm25_t.append(t1 - t0)
-        embed_t.append(t2 - t1)
-        dense_t.append(t3 - t2)
-        hybrid_t.append(t4 - t0)
-    return {
-        "chunks": len(texts),
-        "bm25": _percentiles(bm25_t),
-        "query_embedding": _percentiles(embed_t),
-        "dense_matrix": _percentiles(dense_t),
-        "hybrid_total_with_embedding": _percentiles(hybrid_t),
-    }
+        index.embedder.embed([query])
+        out.setdefault("_embed", []).append(time.perf_counter() - t0)
+    for mode in MODES:
+        samples = []
+        for query in asked:
+            t0 = time.perf_counter()
+            index.search(query, k, mode)
+            samples.append(time.perf_counter() - t0)
+        out[mode] = _percentiles(samples)
+    out["query_embedding"] = _percentiles(out.pop("_embed"))
+    out["wall_s"] = round(time.perf_counter() - start, 1)
+    return out
+
+
+def quality(k: int = 5) -> dict[str, Any]:
+    """Recall@k and MRR@k of each chunker × mode on the help-centre corpus (relevant: the answer sentence)."""
+    asked = questions()
+    out: dict[str, Any] = {"questions": len(asked), "k": k}
+    embedder = default_embedder()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        docs = root / "help"
+        docs.mkdir()
+        for name, text in documents().items():
+            (docs / name).write_text(text, encoding="utf-8")
+        with Store.open(f"sqlite:///{root / 'k.db'}") as store:
+            for label, spec in CHUNKERS.items():
+                report = add_paths(store, label, [docs], chunker=spec, embedder=embedder)
+                lengths = [len(c.text) for c in store.knowledge_chunks(label)]
+                row: dict[str, Any] = {"chunks": report.chunks, "mean_chars": round(statistics.fmean(lengths))}
+                for mode in MODES:
+                    scores = []
+                    for question, _file, answer in asked:
+                        hits = search(store, label, question, k=k, mode=mode, embedder=embedder)
+                        shown = [{"id": h.chunk.id, "source": h.chunk.source_path, "section": h.chunk.section,
+                                  "text": h.chunk.text} for h in hits]  # fmt: skip
+                        scores.append(figures(shown, [Relevant("quote", answer)], k))
+                    row[mode] = {
+                        f"recall@{k}": round(statistics.fmean(s["recall"] for s in scores), 3),
+                        f"mrr@{k}": round(statistics.fmean(s["mrr"] for s in scores), 3),
+                    }
+                out[label] = row
+    return out
 
 
 def main() -> None:
-    """Run the three parts and print JSON."""
+    """Run the four parts, print JSON and write it to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunks", type=int, default=20000)
+    parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--docs", type=int, default=30)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/knowledge.json"))
+    parser.add_argument("--parts", default="ingestion,quality,index", help="Comma-separated parts to run.")
     args = parser.parse_args()
-    result: dict[str, Any] = {"ingestion": ingestion(args.docs)}
-    result["indexing"], texts = indexing(args.chunks)
-    result["query"] = queries(texts, args.queries)
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    parts = set(args.parts.split(","))
+    result: dict[str, Any] = {}
+    if "ingestion" in parts:
+        result["ingestion"] = ingestion(args.docs)
+        print(json.dumps(result["ingestion"], ensure_ascii=False), flush=True)
+    if "quality" in parts:
+        result["quality"] = quality()
+        print(json.dumps(result["quality"], ensure_ascii=False), flush=True)
+    if "index" in parts:  # indexing and queries share the synthetic chunks
+        result["indexing"], texts, tokenised = indexing(args.chunks)
+        print(json.dumps(result["indexing"], ensure_ascii=False), flush=True)
+        result["query"] = queries(texts, tokenised, args.queries)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ METRICS: dict[str, str] = {
     "pass_any_repeat": "share of cases that pass in at least one repeat (pass@k)",
     "flip_rate": "share of cases whose repeats disagree on pass/fail",
     "agreement": "mean per-case agreement of outputs across repeats",
+    "retrieval_recall": "share of a case's relevant entries in the first k retrieved chunks, mean over cases",
+    "retrieval_precision": "share of the k retrieved slots holding a relevant chunk, mean over cases",
+    "retrieval_hit_rate": "share of cases with a relevant chunk in the first k",
+    "retrieval_mrr": "mean reciprocal rank of the first relevant chunk (0 when none in the first k)",
+    "retrieval_ndcg": "mean nDCG of the first k retrieved chunks",
 }
 LABELLED = {"precision", "recall", "f1"}
 # Metrics that may name one grader in brackets: pass_rate[polite] is that grader's own pass rate.
@@ -55,7 +60,8 @@ SLICED = ("pass_rate", "accuracy", "mean_score", "error_rate")
 PER_VIOLATION = ("recall", "precision")
 HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
-    "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement",
+    "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement", "retrieval_recall", "retrieval_precision",
+    "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg",
 }  # fmt: skip
 # Not worse than live: metrics a paired comparison measures, and the bound of B − live each is judged on.
 RELATIVE = ("pass_rate", "accuracy", "mean_score", "p95_latency_ms")

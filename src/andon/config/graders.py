@@ -46,6 +46,8 @@ BUILTINS: dict[str, str] = {
     "numeric": "andon.evals.graders.structured:Numeric",
     "similar": "andon.evals.graders.similarity:Similar",
     "llm-rubric": "andon.evals.graders.rubric:LlmRubric",
+    "groundedness": "andon.evals.graders.grounded:Groundedness",
+    "citations": "andon.evals.graders.grounded:Citations",
     "python": "andon.evals.graders.python_grader:PythonGrader",
 }
 
@@ -251,6 +253,29 @@ class LlmRubricSettings(PathSettings):
         return self
 
 
+class GroundednessSettings(LlmRubricSettings):
+    """``groundedness``: an LLM judge checks that every claim of the answer is supported by a retrieved chunk."""
+
+    type: Literal["groundedness", "not-groundedness"]  # type: ignore[assignment]
+    rubric: str | None = Field(default=None, description="What else to require (Jinja2 template); optional.")
+
+    @model_validator(mode="after")
+    def _needs(self) -> GroundednessSettings:
+        if not self.judge:
+            raise ValueError(t("knowledge.grader.groundedness_needs"))
+        return self
+
+
+class CitationsSettings(PathSettings):
+    """``citations``: every citation in the answer (``[2]``, a chunk id) names a chunk that was retrieved."""
+
+    type: Literal["citations", "not-citations"]
+    required: bool = Field(default=True, description="An answer without any citation fails.")
+    against: Literal["retrieved", "relevant"] = Field(
+        default="retrieved", description="`relevant`: a cited chunk must also match the case's `relevant:`."
+    )
+
+
 class PythonSettings(PathSettings):
     """``python``: your own function decides."""
 
@@ -291,6 +316,8 @@ BUILTIN_SETTINGS: dict[str, type[GraderSettings]] = {
     "numeric": NumericSettings,
     "similar": SimilarSettings,
     "llm-rubric": LlmRubricSettings,
+    "groundedness": GroundednessSettings,
+    "citations": CitationsSettings,
     "python": PythonSettings,
 }
 GRADER_TYPES = tuple(BUILTIN_SETTINGS)

@@ -15,11 +15,12 @@ from andon.config.loader import parse_yaml
 from andon.errors import ConfigError
 from andon.evals.guideline import Guideline, find_guideline
 from andon.evals.model import Case
+from andon.evals.retrieval import parse_relevant
 from andon.messages import t
 
 FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".pdf", ".txt", ".md", ".hwp", ".hwpx", ".docx")
-RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason")
-CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human", "labels"}
+RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason", "relevant")
+CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human", "labels", "relevant"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ def _from_csv(text: str, path: Path) -> list[tuple[str, Any]]:
                     item["tags"] = [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
                 elif column == "expected":
                     item["expected"] = _maybe_json(value)
+                elif column == "relevant" and value.strip():
+                    # a JSON list, or ids / paths separated by ";"
+                    parsed = _maybe_json(value)
+                    item["relevant"] = (
+                        parsed if isinstance(parsed, list) else [v.strip() for v in value.split(";") if v.strip()]
+                    )
                 elif value:
                     item[column] = value
             elif column.startswith("human."):
@@ -191,6 +198,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         if not isinstance(human, dict):
             raise ConfigError(t("house2.data.human"), where=where)
         labels = _labels(item.get("labels"), where)
+        relevant = parse_relevant(item.get("relevant"), where)  # checked here, so a typo is a file:line error
         cases.append(
             Case(
                 id=case_id,
@@ -202,6 +210,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
                 human=dict(human),
                 source=where,
                 labels=labels,
+                relevant=tuple(r.to_json() for r in relevant),
             )
         )
     if not cases:

@@ -53,19 +53,24 @@ class Case:
     human: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # file:line the case came from
     labels: dict[str, str] = field(default_factory=dict)
+    relevant: tuple[Any, ...] = ()  # what retrieval should find: ids, documents, sections, {quote: …} (issue 18)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form stored with the run."""
-        return {
-            "id": self.id,
-            "vars": self.vars,
-            "expected": self.expected,
-            "label": self.label,
-            "tags": list(self.tags),
-            "reason": self.reason,
-            "human": self.human,
-            "source": self.source,
-        } | ({"labels": self.labels} if self.labels else {})
+        return (
+            {
+                "id": self.id,
+                "vars": self.vars,
+                "expected": self.expected,
+                "label": self.label,
+                "tags": list(self.tags),
+                "reason": self.reason,
+                "human": self.human,
+                "source": self.source,
+            }
+            | ({"labels": self.labels} if self.labels else {})
+            | ({"relevant": list(self.relevant)} if self.relevant else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:
@@ -80,6 +85,7 @@ class Case:
             human=data.get("human") or {},
             source=data.get("source"),
             labels=data.get("labels") or {},
+            relevant=tuple(data.get("relevant") or ()),
         )
 
 
@@ -103,6 +109,7 @@ class Grade:
     # ``reason`` as a catalogue message (graders that say why in words of their own leave it None).
     reason_key: str | None = None
     reason_values: dict[str, Any] | None = None
+    figures: dict[str, float] | None = None  # the retrieval grade: recall, precision, hit_rate, mrr, ndcg, k
 
     def reason_in(self, language: str) -> str | None:
         """``reason`` in ``language`` when it was stored with its key; else as stored (older runs: English)."""
@@ -124,7 +131,7 @@ class Grade:
             "error": self.error,
             "reason_key": self.reason_key,
             "reason_values": self.reason_values,
-        }
+        } | ({"figures": self.figures} if self.figures is not None else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Grade:

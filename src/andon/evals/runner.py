@@ -22,6 +22,7 @@ from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup
+from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
@@ -326,6 +327,7 @@ async def _run_cell(
     )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
     services = _Services(ws, run_id, masking)
+    found = retrieved(outcome.steps)
     context = GraderContext(
         case=case,
         output_text=outcome.output_text,
@@ -333,12 +335,16 @@ async def _run_cell(
         status=outcome.status,
         error=outcome.error,
         services=services,
+        chunks=tuple(found[0]) if found is not None else None,
     )
     try:
         score, passed, grades = await grade_case(graders, context, config.pass_threshold)
     except AndonError as exc:
         score, passed, grades = 0.0, False, []
         record.error = f"grading failed: {exc}"
+    if found is not None and case.relevant:
+        # After the verdict and with weight 0: retrieval is measured on its own, never folded into the score.
+        grades.append(retrieval_grade(found[0], parse_relevant(list(case.relevant), case.source or case.id), found[1]))
     cell = CellResult(
         run_id=run_id,
         version_id=version.id,

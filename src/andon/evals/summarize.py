@@ -41,6 +41,7 @@ from andon.evals.model import (
     SliceSummary,
     VersionSummary,
 )
+from andon.evals.retrieval import FIGURES, GRADER
 from andon.evals.slices import codes_field, expected_codes, predicted_codes, slice_members
 from andon.evals.stability import StabilityReport, case_agreement, stability_report
 from andon.evals.stats import bootstrap_index_blocks, kappa_interval, quantile, wilson_interval
@@ -52,6 +53,7 @@ _LARGE = 20_000
 MIN_LABELLED_CASES = 20  # fewer human labels than this and a judge's kappa is "not measured"
 DEFAULT_MIN_KAPPA = 0.6  # "substantial" agreement (Landis & Koch), the bar when a grader sets no min_kappa
 FIRST_ERRORS = 3
+JUDGED_TYPES = frozenset({"llm-rubric", "groundedness"})  # graders that ask an LLM judge: their kappa is measured
 MAX_SLICES = 200  # a dataset with thousands of distinct tags keeps its summary (and report) readable
 # Figures measured over every call, so they stay meaningful when no call succeeded.
 _OVER_EVERY_CALL = {"error_rate", "grader_error_rate"}
@@ -170,6 +172,7 @@ def summarize_version(
     for q in (0.5, 0.9, 0.95, 0.99):
         put(quantile_interval(latencies, q, f"p{int(q * 100)}_latency_ms"))
     _economics(cells, convert, put)
+    _retrieval(every, put)
     stability = _stability(groups, put)
     judges = _judges(feature, groups, cases)
     slices = _slices(every, groups, cases, put)
@@ -350,6 +353,30 @@ def _economics(cells: Sequence[CellResult], convert: Conversion, put: Put) -> No
     put(MetricValue("cached_share", sum(c.cached for c in cells) / len(cells) if cells else 0.0, n=len(cells)))
 
 
+def _retrieval(groups: list[list[CellResult]], put: Put) -> None:
+    """``retrieval_<figure>`` over the cells whose case names what retrieval should find (``relevant:``).
+
+    Every cell counts, a failed answer too: the chunks were found before the answer failed. The hit rate is
+    a share (Wilson, or the cluster bootstrap with repeats); the other figures are means (cluster bootstrap).
+    """
+    measured: list[list[dict[str, float]]] = []
+    for group in groups:
+        row = [g.figures for c in group for g in c.grades if g.grader == GRADER and g.figures is not None]
+        if row:
+            measured.append(row)
+    if not measured:
+        return
+    for name in FIGURES:
+        rows = [[float(f[name]) for f in row] for row in measured]
+        if name == "hit_rate":
+            put(proportion([[v >= 1.0 for v in row] for row in rows], f"retrieval_{name}"))
+        elif all(len(row) == 1 for row in rows):
+            put(mean_interval([row[0] for row in rows], f"retrieval_{name}"))
+        else:
+            value = math.fsum(v for row in rows for v in row) / sum(len(row) for row in rows)
+            put(_cluster_mean(rows, f"retrieval_{name}", "", value))
+
+
 def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | None:
     repeated = {g[0].case_id: [c.passed for c in g] for g in groups if len(g) >= 2}
     if not repeated:
@@ -371,7 +398,7 @@ def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | No
 def _judges(feature: FeatureConfig, groups: list[list[CellResult]], cases: dict[str, Case]) -> list[JudgeAgreement]:
     out = []
     for spec in feature.graders:
-        if spec.base_type != "llm-rubric":
+        if spec.base_type not in JUDGED_TYPES:
             continue
         name = spec.label
         judge: list[Hashable] = []

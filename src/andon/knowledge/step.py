@@ -38,7 +38,13 @@ async def run_retrieve(step: Step, scope: dict[str, Any], providers: ProviderLoo
     ]  # fmt: skip
     ids = [h.chunk.id for h in hits]
     record.messages = [{"role": "user", "content": query}]
-    record.parsed = {"knowledge": spec.knowledge, "content_hash": base.content_hash if base else None, "chunk_ids": ids}
+    # The chunks as retrieved (not only their ids): graders judge the answer against what the model was shown,
+    # even after the knowledge base has changed.
+    shown = [{k: c[k] for k in ("id", "source", "section", "citation", "text")} for c in scope["chunks"]]
+    record.parsed = {
+        "knowledge": spec.knowledge, "content_hash": base.content_hash if base else None, "chunk_ids": ids,
+        "chunks": shown,
+    }  # fmt: skip
     record.text = "\n".join(ids)
     record.finished_at = datetime.now(UTC)
     record.latency_ms = (record.finished_at - started).total_seconds() * 1000

@@ -69,7 +69,10 @@ class OfflineServices:
 
 @dataclass(frozen=True, slots=True)
 class GraderContext:
-    """One output to grade, with its case. ``status`` is ``ok`` or ``error`` (then ``error`` says why)."""
+    """One output to grade, with its case. ``status`` is ``ok`` or ``error`` (then ``error`` says why).
+
+    ``chunks`` are what the version's retrieve steps found, best first (id, source, section, citation, text).
+    """
 
     case: Case
     output_text: str | None
@@ -77,6 +80,7 @@ class GraderContext:
     status: str = "ok"
     error: str | None = None
     services: GraderServices = field(default_factory=OfflineServices)
+    chunks: tuple[dict[str, Any], ...] | None = None  # None: the version has no retrieve step
 
 
 @runtime_checkable

@@ -14,9 +14,9 @@ Kind = Literal["percent", "ms", "money", "tokens", "score", "number"]
 _SHARES = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "error_rate", "flip_rate", "pass_all_repeats", "pass_any_repeat", "agreement", "all_pass_rate",
-    "cache_hit_rate", "grader_error_rate",
+    "cache_hit_rate", "grader_error_rate", "retrieval_recall", "retrieval_precision", "retrieval_hit_rate",
 }  # fmt: skip
-_SCORES = {"mean_score", "score"}
+_SCORES = {"mean_score", "score", "retrieval_mrr", "retrieval_ndcg"}
 _SYMBOLS = {"USD": "$", "KRW": "₩", "EUR": "€", "JPY": "¥", "GBP": "£", "CNY": "¥"}
 # Characters XML 1.0 forbids (and HTML treats as parse errors); model text can contain them.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")

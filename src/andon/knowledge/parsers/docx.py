@@ -22,6 +22,9 @@ def parse_docx(data: bytes) -> ParsedDocument:
         raise DocumentError("not a ZIP archive, so not a DOCX file (broken or renamed?)")
     document = docx.Document(io.BytesIO(data))
     blocks: list[Block] = []
+    # python-docx resolves a paragraph's style by searching the styles part each time (milliseconds a
+    # paragraph); one lookup per style id keeps long documents fast.
+    styles: dict[str | None, str] = {}
     for item in document.iter_inner_content():
         if isinstance(item, docx.table.Table):
             block = table([[cell.text for cell in row.cells] for row in item.rows])
@@ -31,7 +34,10 @@ def parse_docx(data: bytes) -> ParsedDocument:
         text = item.text.strip()
         if not text:
             continue
-        style = (item.style.name if item.style is not None else "") or ""
+        style_id = item._p.style
+        if style_id not in styles:
+            styles[style_id] = (item.style.name if item.style is not None else "") or ""
+        style = styles[style_id]
         match = _LEVEL.search(style)
         if style.lower() == "title":
             blocks.append(heading(text, 1))
