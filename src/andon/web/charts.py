@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -233,8 +234,8 @@ def _band_areas(bx: FloatArray, low: FloatArray, high: FloatArray, scale: Scale)
     xs = px[starts].tolist()
     upper = list(zip(xs, np.minimum.reduceat(tops, starts).tolist(), strict=True))
     lower = list(zip(xs, np.maximum.reduceat(bottoms, starts).tolist(), strict=True))
-    cuts = np.flatnonzero(stretch[starts]).tolist() + [len(starts)]
-    return [upper[a:b] + lower[a:b][::-1] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    cuts = [*np.flatnonzero(stretch[starts]).tolist(), len(starts)]
+    return [upper[a:b] + lower[a:b][::-1] for a, b in pairwise(cuts)]
 
 
 Span = tuple[str, float, float, float, float]  # (kind, left, top, right, bottom) in pixels
