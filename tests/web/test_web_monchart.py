@@ -72,6 +72,11 @@ def test_the_page_draws_the_chart_of_its_stored_points(tmp_path: Path) -> None:
     with Workspace.open(folder) as ws:
         points = ws.store.watch_series("menu_errors", start=since)
         data = columns_of(ws.store.watch_columns("menu_errors", start=since))
+        table = ws.store.watch_verdicts("menu_errors", start=since, limit=25)
+        rows = ws.store.watch_points("menu_errors", start=since, limit=25)
+    assert [(v.ts, v.value, v.state, v.reason, v.decision) for v in table] == [
+        (p.ts, p.value, p.state, p.reason, p.decision) for p in reversed(rows)
+    ]  # the table's rows: the newest points, newest first
     assert [v for _, v, _, _, _ in points if v is not None] == values  # and a point without a value (paused)
     # What the page drew before the columns: its lists of points, marks and band, point by point.
     series = [(ts, v) for ts, v, _, _, _ in points if v is not None]

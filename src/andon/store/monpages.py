@@ -34,6 +34,17 @@ class SeriesArrays:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """A row of the monitor page's verdict table: when, the value, the verdict, why and what was done."""
+
+    ts: datetime
+    value: float | None
+    state: str
+    reason: str
+    decision: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorOverview:
     """What the status of one monitor needs from the store: saved state, last point's decision, lease, pulls."""
 
@@ -79,6 +90,19 @@ class MonPagesMixin(StoreBase):
             np.asarray(ts, dtype=float), np.asarray(values, dtype=float), list(states),
             np.asarray(lows, dtype=float), np.asarray(highs, dtype=float),
         )  # fmt: skip
+
+    def watch_verdicts(self, monitor: str, *, start: datetime, limit: int) -> list[Verdict]:
+        """The newest ``limit`` points of ``monitor`` from ``start`` on, newest first, as the table shows them
+        (five columns, not whole rows: the same as ``watch_points(limit=...)`` reversed)."""
+        query = (
+            select(WatchPointRow.ts, WatchPointRow.value, WatchPointRow.state, WatchPointRow.reason,
+                   WatchPointRow.decision)
+            .where(WatchPointRow.monitor == monitor, WatchPointRow.ts >= start)
+            .order_by(WatchPointRow.ts.desc())
+            .limit(limit)
+        )  # fmt: skip
+        with self._read() as session:
+            return [Verdict(*row) for row in session.execute(query).all()]
 
     def monitor_overviews(self, monitors: Sequence[str]) -> dict[str, MonitorOverview]:
         """Each of ``monitors``' saved state, last decision, lease and pending pulls: one read per 200 monitors.

@@ -186,13 +186,12 @@ def thin_index(px: FloatArray, py: FloatArray) -> IntArray:
     starts = _runs(_columns(px))
     sizes = np.diff(np.append(starts, n))
     group = np.repeat(np.arange(len(starts)), sizes)
-    order = np.arange(n)
-    # lexsort's last key leads: by run, then y, then position; a run's first entry is its first lowest/highest.
-    lows = np.lexsort((order, py, group))[starts]
-    highs = np.lexsort((order, -py, group))[starts]
     keep = np.repeat(sizes <= 2, sizes)
-    keep[lows] = True
-    keep[highs] = True
+    for extreme in (np.minimum.reduceat(py, starts), np.maximum.reduceat(py, starts)):
+        hits = np.flatnonzero(py == extreme[group])  # every run has one at least: its extreme itself
+        first = np.ones(len(hits), dtype=bool)
+        first[1:] = group[hits[1:]] != group[hits[:-1]]
+        keep[hits[first]] = True  # a run's first lowest (then first highest), as min() and max() pick
     return np.flatnonzero(keep)
 
 
@@ -257,9 +256,10 @@ def _mark_spans(kinds: Sequence[str], mx: FloatArray, my: FloatArray, scale: Sca
     if len(kinds) == 0:
         return []
     px, py = scale.place_arrays(mx, my)
-    names, code = np.unique(np.asarray(kinds, dtype=object), return_inverse=True)
+    known: dict[str, int] = {}
+    code = np.fromiter((known.setdefault(kind, len(known)) for kind in kinds), dtype=np.intp, count=len(kinds))
     found: list[tuple[int, Span]] = []  # (index of the box's first mark, box)
-    for k, kind in enumerate(names.tolist()):
+    for kind, k in known.items():
         at = np.flatnonzero(code == k)
         x, y = px[at], py[at]
         # A mark opens a box when it lies more than gap right of every earlier one of its kind: the open box's

@@ -136,7 +136,7 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
         n_points=len(points.states),
         n_marks=n_marks,
         has_band=data.has_band,
-        verdicts=list(reversed(ctx.store.watch_points(name, start=start, limit=VERDICTS_SHOWN))),  # newest first
+        verdicts=ctx.store.watch_verdicts(name, start=start, limit=VERDICTS_SHOWN),  # newest first
         false_alarms=false_alarm_counts(ctx.ws).get(name),
     )
 
