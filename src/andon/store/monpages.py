@@ -75,7 +75,8 @@ class MonPagesMixin(StoreBase):
             .order_by(WatchPointRow.ts)
         )
         with self._read() as session:
-            return session.execute(query).all()
+            # On the session's connection, as Core: the ORM's execute path costs a quarter more for 10,000 rows.
+            return session.connection().execute(query).all()
 
     def watch_columns(self, monitor: str, *, start: datetime) -> SeriesArrays:
         """:meth:`watch_series` as columns: times, values, band edges as float arrays (NaN for none) and the
@@ -102,7 +103,7 @@ class MonPagesMixin(StoreBase):
             .limit(limit)
         )  # fmt: skip
         with self._read() as session:
-            return [Verdict(*row) for row in session.execute(query).all()]
+            return [Verdict(*row) for row in session.connection().execute(query).all()]
 
     def monitor_overviews(self, monitors: Sequence[str]) -> dict[str, MonitorOverview]:
         """Each of ``monitors``' saved state, last decision, lease and pending pulls: one read per 200 monitors.
