@@ -160,3 +160,39 @@ def fill_okrs(ws: Workspace, key_results: int, checkins: int) -> list[str]:
     for at in range(0, len(made), _BATCH):
         store.add_checkins(made[at : at + _BATCH])
     return ids
+
+
+def fill_deploys(ws: Workspace, events: int = 40) -> None:
+    """A rollout of ``menu`` with ``events`` step events (each with an analysis) and a decided experiment, once."""
+    from andon.store.records import new_id
+    from andon.store.rollouts import NewRolloutEvent
+
+    if ws.store.list_rollouts("menu"):
+        return
+    versions = ws.declared_versions("menu")
+    stable, canary = versions[0], versions[-1]
+    steps = [{"weight": w, "hold": 600} for w in (5, 25, 50)]
+    rollout = ws.store.create_rollout(
+        {"id": new_id("rol"), "feature": "menu", "stable_id": stable.id, "stable_name": stable.name,
+         "canary_id": canary.id, "canary_name": canary.name, "status": "running", "step": 0, "weight": 500,
+         "step_started_at": utcnow(), "settings": {"config": {"steps": steps}}, "actor": "bench", "reason": None},
+        NewRolloutEvent("started", 0, "bench", None, {"weight": 5}),
+    )  # fmt: skip
+    assert rollout is not None
+    for i in range(events):
+        analysis = {"analysis": {"verdict": "wait", "calls": 40 * i, "error_rate": {"canary": 0.004, "stable": 0.005}}}
+        changed = ws.store.change_rollout(rollout.id, rollout.revision, {}, [NewRolloutEvent("held", 0, "watcher",
+                                          f"look {i}", analysis)])  # fmt: skip
+        assert changed is not None
+        rollout = changed
+    arms = [{"label": label, "version_id": v.id, "version_name": v.name, "weight": 50}
+            for label, v in (("A", stable), ("B", canary))]  # fmt: skip
+    experiment = ws.store.create_experiment(
+        {"id": new_id("exp"), "feature": "menu", "name": "bench", "status": "running",
+         "settings": {"config": {"unit": "user"}, "arms": arms}, "results": {}, "decision": None, "actor": "bench",
+         "reason": None}
+    )  # fmt: skip
+    assert experiment is not None
+    result = {"estimate": 0.01, "low": -0.002, "high": 0.022, "p_value": 0.2, "n_control": 4000, "n_treatment": 4000,
+              "control_mean": 0.1, "treatment_mean": 0.11}  # fmt: skip
+    ws.store.change_experiment(experiment.id, experiment.revision, {"results": {"conversion": {"B": result}}})

@@ -33,7 +33,7 @@ from andon.evals.model import CellResult, Grade
 from andon.store.models import utcnow
 from andon.store.records import OutputRecord, TraceRecord, new_id
 from andon.workspace import Workspace
-from bench.web_fill import add_monitors, fill_incidents, fill_okrs, fill_watch_points, monitor_name
+from bench.web_fill import add_monitors, fill_deploys, fill_incidents, fill_okrs, fill_watch_points, monitor_name
 
 _BATCH = 5000
 RARE_WORD = "bulgogi"  # in one trace of 10,000: a selective text search
@@ -162,6 +162,7 @@ def pages(ws: Workspace) -> dict[str, str]:
     incident = incidents[0].id if incidents else "none"
     krs = ws.store.key_results()
     kr = krs[len(krs) // 2].id if krs else "none"
+    rollouts, experiments = ws.store.list_rollouts("menu"), ws.store.list_experiments("menu")
     return {
         "home": "/",
         "feature": "/features/menu",
@@ -187,6 +188,10 @@ def pages(ws: Workspace) -> dict[str, str]:
         "monitor 168h band": f"/monitors/{monitor_name(1)}?hours=168",
         "okr board": "/okrs",
         "key result": f"/okrs/{kr}",
+        "rollouts": "/features/menu/rollouts",
+        "rollout": f"/rollouts/{rollouts[0].id if rollouts else 'none'}",
+        "experiments": "/features/menu/experiments",
+        "experiment": f"/experiments/{experiments[0].id if experiments else 'none'}",
     }
 
 
@@ -252,6 +257,7 @@ def main() -> None:
                 fill_okrs(ws, args.krs, args.checkins)
             queue_items(folder, [f"메뉴 {i}" for i in range(args.items)])
         with Workspace.open(folder) as ws:
+            fill_deploys(ws)  # also into a kept --folder made before the rollout and experiment pages
             paths = pages(ws)
         if args.only:
             paths = {name: path for name, path in paths.items() if name in args.only}

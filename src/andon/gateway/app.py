@@ -10,6 +10,7 @@ Routes: ``POST /v1/features/{feature}/invoke``, ``POST /v1/chat/completions`` (O
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -244,9 +245,15 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
             _default_gateway, metrics=gw.metrics))  # fmt: skip
         if reloader is not None:
             await reloader.start()
+        # What is loaded by now (modules, config, templates: ~200,000 objects) lives as long as the server: kept
+        # out of the collector's full passes, which otherwise walk all of it, for 0.1-0.6 s, every few requests
+        # that read thousands of rows (a week of a monitor's minutes). bench/README.md has the figures.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             if reloader is not None:
                 await reloader.stop()  # closes replaced configs; the current one is closed here
             await app.state.gateway.stop()

@@ -7,6 +7,7 @@ against the target), with pace-based health and the objective and team roll-ups.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from andon.okr.progress import health as pace_health
 from andon.okr.progress import objective_progress, progress, rollup
 from andon.store import Store
 from andon.store.models import utcnow
-from andon.store.okr import CheckIn, KeyResult, KrEvent, Team
+from andon.store.okr import CheckIn, KeyResult, KrEvent, Objective, Period, Team
 
 NO_DATA = "no_data"  # health of a key result without any check-in yet
 # Achievement bands for colours (terminal, spreadsheet): 0.7 is the usual "met" line of an ambitious OKR.
@@ -32,14 +33,45 @@ def band(achievement: float | None) -> str:
     return "high" if achievement >= HIGH else "mid" if achievement >= MID else "low"
 
 
-def default_period(store: Store, now: datetime | None = None) -> str:
+@dataclass(frozen=True)
+class OkrData:
+    """Every period, team, objective and key result, read once: a page that shows a board and the quarter
+    summary (and picks the default period) works from these, not from a read per question."""
+
+    periods: list[Period]
+    teams: dict[str, Team]
+    objectives: list[Objective]
+    key_results: list[KeyResult]
+
+    def period(self, id: str) -> Period | None:
+        """The period with ``id``, or None."""
+        return next((p for p in self.periods if p.id == id), None)
+
+    def key_results_of(self, periods: Collection[str]) -> list[KeyResult]:
+        """The key results of the objectives of ``periods``, oldest first."""
+        objectives = {o.id for o in self.objectives if o.period in periods}
+        return [kr for kr in self.key_results if kr.objective in objectives]
+
+
+def read_okrs(store: Store) -> OkrData:
+    """Four reads: periods, teams, objectives, key results."""
+    return OkrData(store.periods(), {x.id: x for x in store.teams()}, store.objectives(), store.key_results())
+
+
+def default_period(store: Store, now: datetime | None = None, *, data: OkrData | None = None) -> str:
     """The quarter of ``now`` if it has objectives, else the latest period that has any, else that quarter."""
     current = period_of((now or utcnow()).date()).id
-    with_objectives = {o.period for o in store.objectives()}
+    with_objectives = {o.period for o in (data.objectives if data is not None else store.objectives())}
     if current in with_objectives:
         return current
-    ordered = [p.id for p in store.periods() if p.id in with_objectives]
+    periods = data.periods if data is not None else store.periods()
+    ordered = [p.id for p in periods if p.id in with_objectives]
     return ordered[-1] if ordered else current
+
+
+def newest(by_step: list[CheckIn | None]) -> CheckIn | None:
+    """The newest check-in of :meth:`~andon.store.Store.checkins_by_step`'s stretches (the latest one with any)."""
+    return next((c for c in reversed(by_step) if c is not None), None)
 
 
 @dataclass
@@ -84,13 +116,19 @@ class Board:
     steps: list[str] = field(default_factory=list)
 
 
-def build_board(store: Store, period: str, team: str | None = None, now: datetime | None = None) -> Board:
-    """The board of ``period`` at ``now`` (default: now); ``team`` keeps that team and the teams under it."""
+def build_board(store: Store, period: str, team: str | None = None, now: datetime | None = None, *,
+                data: OkrData | None = None, by_step: dict[str, list[CheckIn | None]] | None = None,
+                history: bool = True) -> Board:  # fmt: skip
+    """The board of ``period`` at ``now`` (default: now); ``team`` keeps that team and the teams under it.
+
+    ``data`` (:func:`read_okrs`) and ``by_step`` (``checkins_by_step`` of the period's step ends at ``now``, for
+    at least its key results) save their reads; ``history=False`` leaves the rows' history out (and its read).
+    """
     now = now or utcnow()
-    found = store.period(period)
+    found = data.period(period) if data is not None else store.period(period)
     if found is None:
         raise NotFoundError(t("okr.period.missing", period=period), hint=t("okr.period.missing_hint"))
-    teams = {x.id: x for x in store.teams()}
+    teams = data.teams if data is not None else {x.id: x for x in store.teams()}
     if team is not None and team not in teams:
         raise NotFoundError(t("okr.team.unknown", team=team, known=", ".join(sorted(teams))), hint=t("okr.team.hint"))
     wanted = _subtree(team, teams) if team is not None else None
@@ -99,21 +137,25 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
     rows: list[BoardRow] = []
     objective_pairs: dict[str, list[tuple[float | None, float]]] = {}
     objective_team: dict[str, str] = {}
-    objectives = [o for o in store.objectives(period=found.id) if wanted is None or o.team in wanted]
+    every = data.objectives if data is not None else store.objectives(period=found.id)
+    objectives = [o for o in every if o.period == found.id and (wanted is None or o.team in wanted)]
     objectives.sort(key=lambda o: (_team_order(o.team, teams), o.created_at, o.id))
-    # Three reads for the whole board, not two per key result.
+    # A read per table for the whole board, not two per key result.
     krs_of: dict[str, list[KeyResult]] = {}
-    for kr in store.key_results(period=found.id):
+    for kr in data.key_results_of({found.id}) if data is not None else store.key_results(period=found.id):
         krs_of.setdefault(kr.objective, []).append(kr)
     ids = [kr.id for krs in krs_of.values() for kr in krs]
-    all_checkins, all_events = store.checkins_by_key_result(ids), store.kr_events_by_key_result(ids)
+    if by_step is None:
+        by_step = store.checkins_by_step(ids, [end for _, _, end in columns], now)
+    all_events = store.kr_events_by_key_result(ids) if history else {}
+    nothing: list[CheckIn | None] = [None] * (len(columns) + 1)
     for obj in objectives:
         objective_team[obj.id] = obj.team
         pairs = objective_pairs.setdefault(obj.id, [])
         for kr in krs_of.get(obj.id, []):
-            checkins = [c for c in all_checkins[kr.id] if c.created_at <= now]
-            latest = checkins[-1] if checkins else None
-            actuals = [(label, _value_at(checkins, start, end, now)) for label, start, end in columns]
+            stretches = by_step.get(kr.id, nothing)
+            latest = newest(stretches)
+            actuals = _actuals(columns, stretches, now)
             achieved = progress(kr, latest.value) if latest is not None else None
             step_achievement = [None if v is None else progress(kr, v) for _, v in actuals]
             pairs.append((achieved, kr.weight))
@@ -123,7 +165,7 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
                     objective=obj.title,
                     key_result=kr.title,
                     description=kr.description,
-                    history=[_history_line(e) for e in all_events[kr.id] if e.created_at <= now],
+                    history=[_history_line(e) for e in all_events.get(kr.id, []) if e.created_at <= now],
                     owner=kr.owner,
                     start=kr.start,
                     target=kr.target,
@@ -158,6 +200,19 @@ def build_board(store: Store, period: str, team: str | None = None, now: datetim
     )
 
 
+def _actuals(columns: list[tuple[str, datetime, datetime]], stretches: list[CheckIn | None], now: datetime) -> list[
+    tuple[str, float | None]
+]:  # fmt: skip
+    """Each step's value: the newest check-in before its end (carried from earlier steps); None for a step not
+    begun at ``now`` or without any value yet."""
+    out: list[tuple[str, float | None]] = []
+    carried: CheckIn | None = None
+    for (label, start, _), found in zip(columns, stretches, strict=False):
+        carried = found if found is not None else carried
+        out.append((label, None if start > now or carried is None else carried.value))
+    return out
+
+
 @dataclass(frozen=True)
 class PeriodsSummary:
     """Each team's progress in each of several periods: what the board's team roll-up says in each one."""
@@ -167,19 +222,21 @@ class PeriodsSummary:
     progress: dict[str, list[float | None]]  # team id → its progress in each period (None: nothing to roll up)
 
 
-def summarize_periods(store: Store, periods: list[str], now: datetime | None = None) -> PeriodsSummary:
-    """The team roll-ups of :func:`build_board` for every period in ``periods``, in four reads (not six boards)."""
+def summarize_periods(store: Store, periods: list[str], now: datetime | None = None, *, data: OkrData | None = None,
+                      latest: dict[str, CheckIn] | None = None) -> PeriodsSummary:  # fmt: skip
+    """The team roll-ups of :func:`build_board` for every period in ``periods``, in four reads (not six boards);
+    none with ``data`` (:func:`read_okrs`) and ``latest`` (each key result's newest check-in made by ``now``)."""
     now = now or utcnow()
-    teams = {x.id: x for x in store.teams()}
+    data = data if data is not None else read_okrs(store)
+    teams = data.teams
     wanted = set(periods)
-    objectives = [o for o in store.objectives() if o.period in wanted]
+    objectives = [o for o in data.objectives if o.period in wanted]
     objectives.sort(key=lambda o: (_team_order(o.team, teams), o.created_at, o.id))
-    known = {o.id for o in objectives}
     krs_of: dict[str, list[KeyResult]] = {}
-    for kr in store.key_results():
-        if kr.objective in known:
-            krs_of.setdefault(kr.objective, []).append(kr)
-    latest = store.latest_checkins([kr.id for krs in krs_of.values() for kr in krs], now)
+    for kr in data.key_results_of(wanted):
+        krs_of.setdefault(kr.objective, []).append(kr)
+    if latest is None:
+        latest = store.latest_checkins([kr.id for krs in krs_of.values() for kr in krs], now)
     names: dict[str, str] = {}
     by_period: dict[str, dict[str, list[float | None]]] = {p: {} for p in periods}
     for period in periods:  # the board's order: period by period, objectives by team, then age
@@ -191,14 +248,6 @@ def summarize_periods(store: Store, periods: list[str], now: datetime | None = N
             by_period[period].setdefault(obj.team, []).append(objective_progress(pairs))
     found = {tid: [rollup(by_period[p][tid]) if tid in by_period[p] else None for p in periods] for tid in names}
     return PeriodsSummary(periods=list(periods), teams=list(names.items()), progress=found)
-
-
-def _value_at(checkins: list[CheckIn], start: datetime, end: datetime, now: datetime) -> float | None:
-    """The latest value recorded before the step's end; None for a step not begun yet or without any value."""
-    if start > now:
-        return None
-    before = [c for c in checkins if c.created_at < end]
-    return before[-1].value if before else None
 
 
 def _history_line(event: KrEvent) -> str:

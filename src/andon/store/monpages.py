@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import ColumnElement, String, func, literal, select, union_all
 
 from andon.store._base import StoreBase
@@ -18,6 +20,28 @@ from andon.store.watch import SavedMonitor, _saved
 SeriesPoint = tuple[float, float | None, str, float | None, float | None]  # (epoch s, value, state, low, high)
 _UNIX_JULIAN_DAY = 2440587.5  # 1970-01-01T00:00Z as a Julian day
 _CHUNK = 200  # monitors per read: a UNION of one-row selects, well under SQLite's 500 compound terms
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesArrays:
+    """A monitor's points as columns, oldest first: epoch seconds, value, state, band edges (NaN: none)."""
+
+    ts: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    states: list[str]
+    lows: npt.NDArray[np.float64]
+    highs: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A row of the monitor page's verdict table: when, the value, the verdict, why and what was done."""
+
+    ts: datetime
+    value: float | None
+    state: str
+    reason: str
+    decision: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +60,11 @@ class MonPagesMixin(StoreBase):
     def watch_series(self, monitor: str, *, start: datetime) -> list[SeriesPoint]:
         """``(epoch s, value, state, band_low, band_high)`` of every point of ``monitor`` from ``start`` on, oldest
         first; the time as seconds worked out in SQL (parsing ten thousand datetimes costs more than the read)."""
+        rows = self._series_rows(monitor, start)
+        return [(float(ts), value, str(state), low, high) for ts, value, state, low, high in rows]
+
+    def _series_rows(self, monitor: str, start: datetime) -> Sequence[Any]:
+        """The rows of :meth:`watch_series`: (epoch s, value, state, low, high), oldest first."""
         if self.dialect == "postgresql":
             epoch: ColumnElement[Any] = func.extract("epoch", WatchPointRow.ts)
         else:  # stored naive UTC text; a Julian day's double keeps well under a millisecond
@@ -46,8 +75,35 @@ class MonPagesMixin(StoreBase):
             .order_by(WatchPointRow.ts)
         )
         with self._read() as session:
-            rows = session.execute(query).all()
-            return [(float(ts), value, str(state), low, high) for ts, value, state, low, high in rows]
+            # On the session's connection, as Core: the ORM's execute path costs a quarter more for 10,000 rows.
+            return session.connection().execute(query).all()
+
+    def watch_columns(self, monitor: str, *, start: datetime) -> SeriesArrays:
+        """:meth:`watch_series` as columns: times, values, band edges as float arrays (NaN for none) and the
+        states as a list, with no tuple per point (a week of minutes is ten thousand)."""
+        rows = self._series_rows(monitor, start)
+        if not rows:
+            empty = np.zeros(0, dtype=float)
+            return SeriesArrays(empty, empty, [], empty, empty)
+        ts, values, states, lows, highs = zip(*rows, strict=True)
+        # None becomes NaN in a float array, so the chart masks what has no value in one step.
+        return SeriesArrays(
+            np.asarray(ts, dtype=float), np.asarray(values, dtype=float), list(states),
+            np.asarray(lows, dtype=float), np.asarray(highs, dtype=float),
+        )  # fmt: skip
+
+    def watch_verdicts(self, monitor: str, *, start: datetime, limit: int) -> list[Verdict]:
+        """The newest ``limit`` points of ``monitor`` from ``start`` on, newest first, as the table shows them
+        (five columns, not whole rows: the same as ``watch_points(limit=...)`` reversed)."""
+        query = (
+            select(WatchPointRow.ts, WatchPointRow.value, WatchPointRow.state, WatchPointRow.reason,
+                   WatchPointRow.decision)
+            .where(WatchPointRow.monitor == monitor, WatchPointRow.ts >= start)
+            .order_by(WatchPointRow.ts.desc())
+            .limit(limit)
+        )  # fmt: skip
+        with self._read() as session:
+            return [Verdict(*row) for row in session.connection().execute(query).all()]
 
     def monitor_overviews(self, monitors: Sequence[str]) -> dict[str, MonitorOverview]:
         """Each of ``monitors``' saved state, last decision, lease and pending pulls: one read per 200 monitors.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from andon.errors import NotFoundError, PeriodClosedError
@@ -424,6 +424,42 @@ class OkrMixin(StoreBase):
                 query = select(OkrCheckInRow).join(ranked, ranked.c.id == OkrCheckInRow.id).where(ranked.c.rank == 1)
                 for row in session.scalars(query):
                     found[row.key_result] = _record(CheckIn, row)
+        return found
+
+    def checkins_by_step(
+        self, key_results: Sequence[str], ends: Sequence[datetime], at: datetime
+    ) -> dict[str, list[CheckIn | None]]:
+        """Per key result (id): the newest check-in made by ``at`` in each stretch cut by ``ends`` (ascending):
+        ``[.. ends[0])``, ``[ends[0], ends[1])`` … ``[ends[-1] ..)``, None where it has none; one read per 500.
+
+        A board's step shows the newest value before its end, and its current value is the newest of all: the
+        newest of each stretch is all it needs, however many check-ins there are.
+        """
+        ids = list(dict.fromkeys(key_results))
+        found: dict[str, list[CheckIn | None]] = {kr: [None] * (len(ends) + 1) for kr in ids}
+        created = OkrCheckInRow.created_at
+        stretch: Any = (
+            case(*((created < end, i) for i, end in enumerate(ends)), else_=len(ends)) if ends else literal_column("0")
+        )
+        names = _names(CheckIn)
+        with self._read() as session:
+            for start in range(0, len(ids), _IN_CHUNK):
+                newest = func.row_number().over(
+                    partition_by=(OkrCheckInRow.key_result, stretch), order_by=(created.desc(), OkrCheckInRow.id.desc())
+                )
+                ranked = (
+                    select(OkrCheckInRow.id, stretch.label("stretch"), newest.label("rank"))
+                    .where(OkrCheckInRow.key_result.in_(ids[start : start + _IN_CHUNK]), created <= at)
+                    .subquery()
+                )  # fmt: skip
+                query = (
+                    select(ranked.c.stretch, *(getattr(OkrCheckInRow, name) for name in names))
+                    .join(ranked, ranked.c.id == OkrCheckInRow.id)
+                    .where(ranked.c.rank == 1)
+                )
+                for where, *values in session.execute(query):
+                    record = CheckIn(**dict(zip(names, values, strict=True)))
+                    found[record.key_result][int(where)] = record
         return found
 
     # history

@@ -8,7 +8,20 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from andon.web.pages import admin, auth, compare, feature, home, incidents, monitors, okr, review, runs, traces
+from andon.web.pages import (
+    admin,
+    auth,
+    compare,
+    deploys,
+    feature,
+    home,
+    incidents,
+    monitors,
+    okr,
+    review,
+    runs,
+    traces,
+)
 from andon.web.render import WebSettings
 
 # Included in this order; a new page module adds its router here.
@@ -24,6 +37,7 @@ PAGES: tuple[APIRouter, ...] = (
     okr.router,
     incidents.router,
     monitors.router,
+    deploys.router,
 )
 STATIC = Path(str(resources.files("andon.web").joinpath("static")))
 

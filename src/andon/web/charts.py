@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 from markupsafe import Markup, escape
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 _PAD = 1.0
 
@@ -119,14 +124,18 @@ class Scale:
 
     def place(self, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
         """:meth:`at` of many points at once: the same arithmetic in numpy, so the same pixels, much faster."""
-        if not xs:
+        if len(xs) == 0:
             return []
-        x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        px, py = self.place_arrays(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+        return list(zip(px.tolist(), py.tolist(), strict=True))
+
+    def place_arrays(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`place` as two arrays of pixels (x, y), for callers that keep working in numpy."""
         sx = (x - self.x0) / (self.x1 - self.x0) if self.x1 > self.x0 else np.full_like(x, 0.5)
         sy = (y - self.y0) / (self.y1 - self.y0) if self.y1 > self.y0 else np.full_like(y, 0.5)
         px = self.pad + np.clip(sx, 0.0, 1.0) * (self.width - 2 * self.pad)
         py = self.height - self.pad - np.clip(sy, 0.0, 1.0) * (self.height - 2 * self.pad)
-        return list(zip((np.rint(px * 100) / 100).tolist(), (np.rint(py * 100) / 100).tolist(), strict=True))
+        return np.rint(px * 100) / 100, np.rint(py * 100) / 100
 
 
 def _cents(value: float) -> float:
@@ -137,34 +146,63 @@ def _cents(value: float) -> float:
 def scale_for(points: Sequence[Point], thresholds: Sequence[Threshold] = (), *, width: float, height: float,
               span: tuple[float, float] | None = None) -> Scale:  # fmt: skip
     """A scale showing every point and threshold: zero included, x over ``span`` when given."""
-    ys = [y for _, y in points] + [v for _, v in thresholds] + [0.0]
-    xs = [x for x, _ in points]
-    x0, x1 = span if span is not None else ((min(xs), max(xs)) if xs else (0.0, 1.0))
-    y0, y1 = min(ys), max(ys)
+    xs = np.asarray([x for x, _ in points], dtype=float)
+    ys = np.asarray([y for _, y in points], dtype=float)
+    return _scale(xs, ys, [v for _, v in thresholds], width=width, height=height, span=span)
+
+
+def _scale(xs: FloatArray, ys: FloatArray, levels: Sequence[float] | FloatArray, *, width: float, height: float,
+           span: tuple[float, float] | None) -> Scale:  # fmt: skip
+    """:func:`scale_for` of points as two arrays and the other values to keep in view (``levels``)."""
+    every = np.concatenate([ys, np.asarray(levels, dtype=float), [0.0]])
+    x0, x1 = span if span is not None else ((float(xs.min()), float(xs.max())) if len(xs) else (0.0, 1.0))
+    y0, y1 = float(every.min()), float(every.max())
     if y1 == y0:
         y1 = y0 + 1.0
     y1 += (y1 - y0) * 0.05  # a little headroom so a point on the top line stays visible
     return Scale(x0, x1, y0, y1, width, height)
 
 
+def _runs(keys: npt.NDArray[np.int64]) -> IntArray:
+    """Where each run of equal neighbours in ``keys`` starts (index of its first element)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.intp)
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    return np.flatnonzero(new)
+
+
+def _columns(px: FloatArray) -> npt.NDArray[np.int64]:
+    """Each pixel's column as ``int(x)`` gives it (towards zero)."""
+    return np.trunc(px).astype(np.int64)
+
+
+def thin_index(px: FloatArray, py: FloatArray) -> IntArray:
+    """The indices :func:`thinned` keeps, in order: per run of pixels in one column, all of a run of one or two,
+    else its first lowest and first highest ``py``."""
+    n = len(px)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    starts = _runs(_columns(px))
+    sizes = np.diff(np.append(starts, n))
+    group = np.repeat(np.arange(len(starts)), sizes)
+    keep = np.repeat(sizes <= 2, sizes)
+    for extreme in (np.minimum.reduceat(py, starts), np.maximum.reduceat(py, starts)):
+        hits = np.flatnonzero(py == extreme[group])  # every run has one at least: its extreme itself
+        first = np.ones(len(hits), dtype=bool)
+        first[1:] = group[hits[1:]] != group[hits[:-1]]
+        keep[hits[first]] = True  # a run's first lowest (then first highest), as min() and max() pick
+    return np.flatnonzero(keep)
+
+
 def thinned(placed: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """At most two pixels per pixel column (its lowest and highest, in order): a week of minutes stays small,
     and a one-point spike still shows."""
-    out: list[tuple[float, float]] = []
-    column: list[tuple[float, float]] = []
-    for p in placed:
-        if column and int(p[0]) != int(column[0][0]):
-            out += _extremes(column)
-            column = []
-        column.append(p)
-    return out + _extremes(column)
-
-
-def _extremes(column: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    if len(column) <= 2:
-        return column
-    low, high = min(column, key=lambda p: p[1]), max(column, key=lambda p: p[1])
-    return sorted({low, high}, key=column.index)
+    if not placed:
+        return []
+    px = np.asarray([x for x, _ in placed], dtype=float)
+    py = np.asarray([y for _, y in placed], dtype=float)
+    return [placed[i] for i in thin_index(px, py).tolist()]
 
 
 Band = tuple[float, float | None, float | None]  # (x, low, high): a detector's expected range; None is a gap
@@ -173,32 +211,30 @@ Band = tuple[float, float | None, float | None]  # (x, low, high): a detector's 
 def band_areas(band: Sequence[Band], scale: Scale) -> list[list[tuple[float, float]]]:
     """One closed outline per unbroken stretch of ``band``, at most one upper and one lower corner per pixel
     column (the column's highest high and lowest low), so a week of minutes stays a few hundred corners."""
-    areas: list[list[tuple[float, float]]] = []
-    upper: list[tuple[float, float]] = []
-    lower: list[tuple[float, float]] = []
+    bx = np.asarray([x for x, _, _ in band], dtype=float)
+    low = np.asarray([np.nan if v is None else v for _, v, _ in band], dtype=float)
+    high = np.asarray([np.nan if v is None else v for _, _, v in band], dtype=float)
+    return _band_areas(bx, low, high, scale)
 
-    def close() -> None:
-        if upper:
-            areas.append(upper + lower[::-1])
-        upper.clear()
-        lower.clear()
 
-    known = [(x, low, high) for x, low, high in band if low is not None and high is not None]
-    tops = iter(scale.place([x for x, _, _ in known], [high for _, _, high in known]))
-    bottoms = iter(scale.place([x for x, _, _ in known], [low for _, low, _ in known]))
-    for _, low, high in band:
-        if low is None or high is None:
-            close()
-            continue
-        (px, top), (_, bottom) = next(tops), next(bottoms)
-        if upper and int(px) == int(upper[-1][0]):
-            upper[-1] = (upper[-1][0], min(upper[-1][1], top))
-            lower[-1] = (lower[-1][0], max(lower[-1][1], bottom))
-        else:
-            upper.append((px, top))
-            lower.append((px, bottom))
-    close()
-    return areas
+def _band_areas(bx: FloatArray, low: FloatArray, high: FloatArray, scale: Scale) -> list[list[tuple[float, float]]]:
+    """:func:`band_areas` of three arrays; NaN in ``low`` or ``high`` is a gap."""
+    known = np.flatnonzero(~np.isnan(low) & ~np.isnan(high))
+    if len(known) == 0:
+        return []
+    px, tops = scale.place_arrays(bx[known], high[known])
+    _, bottoms = scale.place_arrays(bx[known], low[known])
+    stretch = np.ones(len(known), dtype=bool)  # a gap (or the start) begins a stretch
+    stretch[1:] = known[1:] != known[:-1] + 1
+    column = _columns(px)
+    run = stretch.copy()  # a new corner: a new stretch, or a new pixel column within one
+    run[1:] |= column[1:] != column[:-1]
+    starts = np.flatnonzero(run)
+    xs = px[starts].tolist()
+    upper = list(zip(xs, np.minimum.reduceat(tops, starts).tolist(), strict=True))
+    lower = list(zip(xs, np.maximum.reduceat(bottoms, starts).tolist(), strict=True))
+    cuts = [*np.flatnonzero(stretch[starts]).tolist(), len(starts)]
+    return [upper[a:b] + lower[a:b][::-1] for a, b in pairwise(cuts)]
 
 
 Span = tuple[str, float, float, float, float]  # (kind, left, top, right, bottom) in pixels
@@ -207,18 +243,37 @@ Span = tuple[str, float, float, float, float]  # (kind, left, top, right, bottom
 def mark_spans(marks: Sequence[Mark], scale: Scale, *, gap: float = 1.0) -> list[Span]:
     """``marks`` of each kind merged into boxes: a mark within ``gap`` pixels of the previous one of its kind
     (in the given order, oldest first) joins its box, so a long run of warn/fail points is one element."""
-    spans: list[Span] = []
-    open_: dict[str, int] = {}  # kind -> index in spans of its last box
-    placed = scale.place([x for _, x, _ in marks], [y for _, _, y in marks])
-    for (kind, _, _), (px, py) in zip(marks, placed, strict=True):
-        at = open_.get(kind)
-        if at is not None and px - spans[at][3] <= gap:
-            _, left, top, right, bottom = spans[at]
-            spans[at] = (kind, left, min(top, py), max(right, px), max(bottom, py))
-        else:
-            open_[kind] = len(spans)
-            spans.append((kind, px, py, px, py))
-    return spans
+    kinds = [k for k, _, _ in marks]
+    mx = np.asarray([x for _, x, _ in marks], dtype=float)
+    my = np.asarray([y for _, _, y in marks], dtype=float)
+    return _mark_spans(kinds, mx, my, scale, gap=gap)
+
+
+def _mark_spans(kinds: Sequence[str], mx: FloatArray, my: FloatArray, scale: Scale, *, gap: float = 1.0) -> list[
+    Span
+]:  # fmt: skip
+    """:func:`mark_spans` of a kind per mark and two arrays of values; ``gap`` is at least 0."""
+    if len(kinds) == 0:
+        return []
+    px, py = scale.place_arrays(mx, my)
+    known: dict[str, int] = {}
+    code = np.fromiter((known.setdefault(kind, len(known)) for kind in kinds), dtype=np.intp, count=len(kinds))
+    found: list[tuple[int, Span]] = []  # (index of the box's first mark, box)
+    for kind, k in known.items():
+        at = np.flatnonzero(code == k)
+        x, y = px[at], py[at]
+        # A mark opens a box when it lies more than gap right of every earlier one of its kind: the open box's
+        # first mark lies beyond all before it, so their running maximum is the open box's right edge.
+        new = np.ones(len(at), dtype=bool)
+        new[1:] = x[1:] - np.maximum.accumulate(x)[:-1] > gap
+        starts = np.flatnonzero(new)
+        boxes = zip(
+            at[starts].tolist(), x[starts].tolist(), np.minimum.reduceat(y, starts).tolist(),
+            np.maximum.reduceat(x, starts).tolist(), np.maximum.reduceat(y, starts).tolist(), strict=True,
+        )  # fmt: skip
+        found += [(first, (str(kind), left, top, right, bottom)) for first, left, top, right, bottom in boxes]
+    found.sort(key=lambda item: item[0])
+    return [span for _, span in found]
 
 
 def _span_svg(span: Span) -> str:
@@ -232,20 +287,59 @@ def _span_svg(span: Span) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesColumns:
+    """A chart's data as arrays: the line's points, the marked points with their kinds, the band (NaN: a gap)."""
+
+    xs: FloatArray
+    ys: FloatArray
+    mark_kinds: list[str]
+    mark_xs: FloatArray
+    mark_ys: FloatArray
+    band_xs: FloatArray
+    band_lows: FloatArray
+    band_highs: FloatArray
+
+    @classmethod
+    def of(cls, points: Sequence[Point], marks: Sequence[Mark] = (), band: Sequence[Band] = ()) -> SeriesColumns:
+        """The columns of :func:`line_chart`'s lists."""
+        nan = np.nan
+        return cls(
+            np.asarray([x for x, _ in points], dtype=float), np.asarray([y for _, y in points], dtype=float),
+            [k for k, _, _ in marks], np.asarray([x for _, x, _ in marks], dtype=float),
+            np.asarray([y for _, _, y in marks], dtype=float), np.asarray([x for x, _, _ in band], dtype=float),
+            np.asarray([nan if v is None else v for _, v, _ in band], dtype=float),
+            np.asarray([nan if v is None else v for _, _, v in band], dtype=float),
+        )  # fmt: skip
+
+    @property
+    def has_band(self) -> bool:
+        """Whether any point has an expected range."""
+        return bool(np.any(~np.isnan(self.band_lows)))
+
+
 def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Threshold] = (),
                marks: Sequence[Mark] = (), band: Sequence[Band] = (), span: tuple[float, float] | None = None,
                width: int = 640, height: int = 180) -> Markup:  # fmt: skip
     """A line over ``points`` with dashed ``thresholds``, a shaded expected ``band`` and ``marks`` (circles, or
     boxes around runs of them); ``label`` is its accessible name."""
+    return columns_chart(SeriesColumns.of(points, marks, band), label=label, thresholds=thresholds, span=span,
+                         width=width, height=height)  # fmt: skip
+
+
+def columns_chart(data: SeriesColumns, *, label: str, thresholds: Sequence[Threshold] = (),
+                  span: tuple[float, float] | None = None, width: int = 640, height: int = 180) -> Markup:  # fmt: skip
+    """:func:`line_chart` of data already in arrays (a week of minutes read as columns: no tuple per point)."""
     title = escape(label)
-    edges = [(kind, v) for x, low, high in band for kind, v in (("band", low), ("band", high)) if v is not None]
-    scale = scale_for(points, [*thresholds, *edges], width=width, height=height, span=span)
+    edges = np.concatenate([data.band_lows[~np.isnan(data.band_lows)], data.band_highs[~np.isnan(data.band_highs)]])
+    levels = np.concatenate([np.asarray([v for _, v in thresholds], dtype=float), edges])
+    scale = _scale(data.xs, data.ys, levels, width=width, height=height, span=span)
     parts = [
         f'<svg class="chart chart-series" role="img" aria-label="{title}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{title}</title>"
     ]
-    for area in band_areas(band, scale):
+    for area in _band_areas(data.band_xs, data.band_lows, data.band_highs, scale):
         corners = " ".join(f"{px},{py}" for px, py in area)
         parts.append(f'<polygon class="band" points="{corners}"/>')
     _, base = scale.at(scale.x0, max(scale.y0, 0.0))
@@ -253,8 +347,10 @@ def line_chart(points: Sequence[Point], *, label: str, thresholds: Sequence[Thre
     for kind, value in thresholds:
         _, y = scale.at(scale.x0, value)
         parts.append(f'<line class="threshold threshold-{escape(kind)}" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
-    if points:
-        path = " ".join(f"{px},{py}" for px, py in thinned(scale.place([x for x, _ in points], [y for _, y in points])))
+    if len(data.xs):
+        px, py = scale.place_arrays(data.xs, data.ys)
+        kept = thin_index(px, py)
+        path = " ".join(f"{x},{y}" for x, y in zip(px[kept].tolist(), py[kept].tolist(), strict=True))
         parts.append(f'<polyline class="series" points="{path}" fill="none"/>')
-    parts += [_span_svg(one) for one in mark_spans(marks, scale)]
+    parts += [_span_svg(one) for one in _mark_spans(data.mark_kinds, data.mark_xs, data.mark_ys, scale)]
     return Markup("".join(parts) + "</svg>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -49,6 +50,26 @@ def choose_language(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+# A board shows thousands of numbers, most of them the same few values: Babel takes ~50 µs a number (it parses
+# the locale and the pattern every time), so each language's text of a value is kept once made. The key holds
+# the value's type and repr, so 1 and 1.0, or 0.0 and -0.0, never share a text by accident.
+_FORMATTED: dict[tuple[str, str, int, type, str], str] = {}
+_FORMATTED_MAX = 20_000
+
+
+def _remember(key: tuple[str, str, int, type, str], text: str) -> str:
+    if len(_FORMATTED) >= _FORMATTED_MAX:  # bounded: a long-running server sees endless distinct values
+        _FORMATTED.clear()
+    _FORMATTED[key] = text
+    return text
+
+
+@cache
+def _locale(language: str) -> Locale:
+    """Babel's locale for ``language``, parsed once (Babel builds a new one on every parse)."""
+    return Locale.parse(LOCALES.get(language, language))
+
+
 @dataclass(frozen=True, slots=True)
 class Formats:
     """Messages, dates, numbers and money in one language, for templates."""
@@ -58,7 +79,7 @@ class Formats:
     @property
     def locale(self) -> Locale:
         """Babel's locale for the language."""
-        return Locale.parse(LOCALES.get(self.language, self.language))
+        return _locale(self.language)
 
     def t(self, key: str, /, **values: Any) -> str:
         """The catalogue's text for ``key`` in this language."""
@@ -72,8 +93,12 @@ class Formats:
         """A number with the locale's grouping, up to ``digits`` decimals."""
         if value is None:
             return "—"
-        pattern = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        key = ("number", self.language, digits, type(value), repr(value))
+        found = _FORMATTED.get(key)
+        if found is None:
+            pattern = "#,##0" + ("." + "#" * digits if digits else "")
+            found = _remember(key, format_decimal(value, format=pattern, locale=self.locale))
+        return found
 
     def step(self, start: datetime, *, quarter: bool) -> str:
         """A board column's name: the month ("Oct", "10월") or the quarter ("Q4", "4분기") that ``start`` opens."""
@@ -81,7 +106,13 @@ class Formats:
 
     def percent(self, value: float | None) -> str:
         """A share (0–1) as a percentage."""
-        return "—" if value is None else format_percent(value, format="#,##0.#%", locale=self.locale)
+        if value is None:
+            return "—"
+        key = ("percent", self.language, 0, type(value), repr(value))
+        found = _FORMATTED.get(key)
+        if found is None:
+            found = _remember(key, format_percent(value, format="#,##0.#%", locale=self.locale))
+        return found
 
     def money(self, value: float | None, currency: str) -> str:
         """An amount in ``currency`` (KRW without decimals, USD with cents), as the locale writes it."""

@@ -6,17 +6,18 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from andon.errors import AndonError
 from andon.store.models import utcnow
-from andon.store.monpages import SeriesPoint
+from andon.store.monpages import SeriesArrays
 from andon.watch.incidents import false_alarm_counts
 from andon.watch.monitors import Monitor, build_monitors
 from andon.watch.watcher import MonitorStatus, monitor_status
-from andon.web.charts import Band, Mark, Threshold, line_chart
+from andon.web.charts import SeriesColumns, Threshold, columns_chart
 from andon.web.forms import page
 from andon.web.render import Ctx
 
@@ -76,15 +77,20 @@ def thresholds_of(monitor: Monitor) -> list[Threshold]:
     return out
 
 
-def marks_of(points: list[SeriesPoint]) -> list[Mark]:
-    """One mark per warn or fail point with a value, oldest first (the chart boxes runs of them)."""
-    return [(s, ts, value) for ts, value, s, _, _ in points if s in MARKED and value is not None]
-
-
-def band_of(points: list[SeriesPoint]) -> list[Band]:
-    """The detector's expected range at each point; empty when no point has one (a threshold detector)."""
-    band = [(ts, low, high) for ts, _, _, low, high in points]
-    return band if any(low is not None for _, low, _ in band) else []
+def columns_of(points: SeriesArrays) -> SeriesColumns:
+    """The chart's columns: the points with a value, the warn/fail ones among them as marks (oldest first, the
+    chart boxes runs of them), and the detector's expected range (none when no point has one)."""
+    valued = ~np.isnan(points.values)
+    marked = valued & np.isin(np.asarray(points.states, dtype=object), MARKED)
+    at = np.flatnonzero(marked).tolist()
+    has_band = bool(np.any(~np.isnan(points.lows)))
+    none = np.zeros(0, dtype=float)
+    return SeriesColumns(
+        xs=points.ts[valued], ys=points.values[valued],
+        mark_kinds=[points.states[i] for i in at], mark_xs=points.ts[marked], mark_ys=points.values[marked],
+        band_xs=points.ts if has_band else none, band_lows=points.lows if has_band else none,
+        band_highs=points.highs if has_band else none,
+    )  # fmt: skip
 
 
 def _hours(text: str | None) -> int:
@@ -107,18 +113,15 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
     (status,) = monitor_status(ctx.ws, {name: monitor})
     end = utcnow()
     start = end - timedelta(hours=hours)
-    points = ctx.store.watch_series(name, start=start)
-    series = [(ts, value) for ts, value, _, _, _ in points if value is not None]
+    points = ctx.store.watch_columns(name, start=start)
+    data = columns_of(points)
     limits = thresholds_of(monitor)
-    marks = marks_of(points)
-    band = band_of(points)
-    chart = line_chart(
-        series,
+    n_marks = len(data.mark_kinds)
+    chart = columns_chart(
+        data,
         label=t("monpages.chart_label", name=name, metric=monitor.config.metric, hours=hours,
-                n=ctx.fmt.number(len(series)), marks=ctx.fmt.number(len(marks))),
+                n=ctx.fmt.number(len(data.xs)), marks=ctx.fmt.number(n_marks)),
         thresholds=limits,
-        marks=marks,
-        band=band,
         span=(start.timestamp(), end.timestamp()),
     )  # fmt: skip
     return ctx.render(
@@ -130,10 +133,10 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
         choices=HOURS,
         chart=chart,
         limits=limits,
-        n_points=len(points),
-        n_marks=len(marks),
-        has_band=bool(band),
-        verdicts=list(reversed(ctx.store.watch_points(name, start=start, limit=VERDICTS_SHOWN))),  # newest first
+        n_points=len(points.states),
+        n_marks=n_marks,
+        has_band=data.has_band,
+        verdicts=ctx.store.watch_verdicts(name, start=start, limit=VERDICTS_SHOWN),  # newest first
         false_alarms=false_alarm_counts(ctx.ws).get(name),
     )
 

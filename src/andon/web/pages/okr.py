@@ -14,10 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from andon.errors import AndonError, NotFoundError, PeriodClosedError
-from andon.okr.board import Board, BoardRow, band, build_board, default_period, summarize_periods
+from andon.okr.board import (
+    Board,
+    BoardRow,
+    PeriodsSummary,
+    band,
+    build_board,
+    default_period,
+    newest,
+    read_okrs,
+    summarize_periods,
+)
 from andon.okr.detail import KrDetail, key_result_detail
 from andon.okr.objectives import record_checkin
 from andon.okr.periods import is_year, steps
+from andon.store.models import utcnow
 from andon.web.charts import trend
 from andon.web.forms import Form, page, posted
 from andon.web.i18n import Formats
@@ -73,36 +84,49 @@ def blocks(board: Board) -> list[TeamBlock]:
 
 def quarter_summary(ctx: Ctx, quarters: list[str]) -> list[TeamQuarters]:
     """Each team's progress in each of ``quarters`` (the board's own roll-up of every quarter, in four reads)."""
-    found = summarize_periods(ctx.store, quarters)
+    return _team_rows(summarize_periods(ctx.store, quarters))
+
+
+def _team_rows(found: PeriodsSummary) -> list[TeamQuarters]:
     return [TeamQuarters(tid, name, found.progress[tid]) for tid, name in found.teams]
 
 
 def _board_view(ctx: Ctx, period: str | None, team: str | None) -> Response:
     store = ctx.store
-    every = store.periods()
+    data = read_okrs(store)  # one read per table for the page: the board, the summary and the pickers
+    every = data.periods
     if period is None and not every:
         return ctx.render("okr_none.html")  # a new workspace: say how to start, not "no such period"
-    chosen = period or default_period(store)
-    try:
-        board = build_board(store, chosen, team=team)
-    except NotFoundError:
-        return ctx.refuse(404, ctx.fmt.t("webokr.board.no_period", period=chosen))
+    now = utcnow()
+    chosen = period or default_period(store, now, data=data)
     periods = [p.id for p in every]
     quarters = [p.id for p in every if not is_year(p)][-QUARTERS_SHOWN:]
-    shown = store.period(board.period)
-    yearly = shown is not None and is_year(shown)
-    step_labels = [ctx.fmt.step(start, quarter=yearly) for _, start, _ in steps(shown)] if shown else board.steps
+    shown = data.period(chosen)
+    if shown is None:
+        return ctx.refuse(404, ctx.fmt.t("webokr.board.no_period", period=chosen))
+    columns = steps(shown)
+    # One read of check-ins: the newest per step for the board and, from the same rows, each key result's
+    # newest for the summary's quarters.
+    ids = [kr.id for kr in data.key_results_of({chosen, *quarters})]
+    by_step = store.checkins_by_step(ids, [end for _, _, end in columns], now)
+    try:
+        board = build_board(store, chosen, team=team, now=now, data=data, by_step=by_step, history=False)
+    except NotFoundError:
+        return ctx.refuse(404, ctx.fmt.t("webokr.board.no_period", period=chosen))
+    latest = {kr: found for kr, stretches in by_step.items() if (found := newest(stretches)) is not None}
+    summary = summarize_periods(store, quarters, now, data=data, latest=latest)
+    yearly = is_year(shown)
     return ctx.render(
         "okr_board.html",
         board=board,
-        step_labels=step_labels,  # the board's step names in the page's language (board.steps are English)
+        step_labels=[ctx.fmt.step(start, quarter=yearly) for _, start, _ in columns],  # board.steps are English
         blocks=blocks(board),
         periods=periods if chosen in periods else [*periods, chosen],
         chosen=board.period,
         team=team or "",
-        teams=store.teams(),
+        teams=list(data.teams.values()),
         quarters=quarters,
-        summary=quarter_summary(ctx, quarters),
+        summary=_team_rows(summary),
         band=band,
         zip=zip,
     )
