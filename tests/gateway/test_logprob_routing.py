@@ -95,4 +95,5 @@ async def test_an_answer_the_model_was_unsure_of_goes_to_the_review_queue(tmp_pa
         assert store.get_review_item(silent["review_id"])["reason"] == "low_confidence"
         assert "no token log-probabilities for decision" in (store.get_trace(silent["trace_id"])["note"] or "")
         assert store.get_trace(automated["trace_id"])["route"] == "ai"
-        assert f"confidence of cached trace {first['trace_id']} was judged" in (store.get_trace(hit["trace_id"])["note"] or "")
+        hit_note = store.get_trace(hit["trace_id"])["note"] or ""
+        assert f"confidence of cached trace {first['trace_id']} was judged" in hit_note
