@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from andon import deploy
 from andon.cli._common import console
@@ -42,11 +43,9 @@ def demo(
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
-    from andon.cli.routing_advice import print_routing
     from andon.demo.okr import seed_objectives
     from andon.demo.workspace import FEATURE, create_workspace
-    from andon.evals.calibration import parse_target
-    from andon.evals.report import print_summary, render_html
+    from andon.evals.report import render_html
 
     language = current_language()
     started = time.monotonic()
@@ -77,10 +76,7 @@ def demo(
         )
         live_line = _promote_passing(ws, FEATURE, report)
         okr_period = seed_objectives(ws, report)
-    print_summary(report, console, language=language)
-    # What share could be automated, on the label's confidence from its token logprobs. The target is 90%: on 102
-    # cases no threshold can show 99% (even 102 of 102 right has a 95% Clopper-Pearson lower bound of 96.4%).
-    print_routing(report, parse_target(DEMO_ROUTING_TARGET), console, language)
+    print_results(report, console, language)
     html = path / "report.html"
     html.write_text(render_html(report, language=language), encoding="utf-8")
     console.print()
@@ -93,6 +89,18 @@ def demo(
         from andon.cli.demo_watch import run_watch_demo
 
         run_watch_demo(path, language)
+
+
+def print_results(report: RunReport, out: Console, language: str) -> None:
+    """What the demo prints of its run: the summary (metrics, slices, comparison), then the routing suggestion."""
+    from andon.cli.routing_advice import print_routing
+    from andon.evals.calibration import parse_target
+    from andon.evals.report import print_summary
+
+    print_summary(report, out, language=language)
+    # What share could be automated, on the label's confidence from its token logprobs. The target is 90%: on 102
+    # cases no threshold can show 99% (even 102 of 102 right has a 95% Clopper-Pearson lower bound of 96.4%).
+    print_routing(report, parse_target(DEMO_ROUTING_TARGET), out, language)
 
 
 def _promote_passing(ws: Workspace, feature: str, report: RunReport) -> str:

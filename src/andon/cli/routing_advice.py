@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from andon.evals.calibration import RoutingSuggestion, RoutingTarget, suggest_from_curve
-from andon.evals.confidence import FIELD, parse_source
+from andon.evals.confidence import FIELD, LOGPROB, parse_source
 from andon.evals.model import RunReport
 from andon.messages import t
 
@@ -58,10 +58,12 @@ def print_routing(report: RunReport, target: RoutingTarget, console: Console, la
             )
         )  # fmt: skip
         kind, path = parse_source(source)
-        if kind == FIELD:
+        if kind in (FIELD, LOGPROB):
             snippet = (
                 f"features:\n  {report.run.feature}:\n    serve:\n      routing:\n"
-                f"        confidence_path: {path}\n        min_confidence: {threshold}"
+                f"        confidence_path: {path}\n"
+                + ("        confidence_source: logprob\n" if kind == LOGPROB else "")
+                + f"        min_confidence: {threshold}"
             )
             console.print(escape(t("evalcal.routing.set", language=language)))
             console.print(escape(snippet), style="dim")

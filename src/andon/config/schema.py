@@ -250,6 +250,11 @@ class RoutingConfig(_Strict):
     """When a call goes to a human instead of (or beside) the AI."""
 
     confidence_path: str | None = Field(default=None, description="Dot path of a 0–1 confidence in the output JSON.")
+    confidence_source: Literal["field", "logprob"] = Field(
+        default="field",
+        description="`field`: the number at confidence_path is the confidence; `logprob`: the model's probability "
+        "of the value at confidence_path, from its token log-probabilities (params.logprobs: true on the step).",
+    )
     min_confidence: float | None = Field(default=None, ge=0, le=1, description="Below this, route to the review queue.")
     policy: str | None = Field(
         default=None, description="`package.module:function(variables, output) -> 'ai' | 'human' | None`."

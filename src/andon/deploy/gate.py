@@ -2,6 +2,8 @@
 
 A run is judged on the criteria recorded with it. When andon.yaml's criteria differ (looser or tighter),
 the gate stays closed: the verdict says so and shows both, and only ``--force --reason`` gets past it.
+Robustness runs (perturbed cases beside their originals) are not evaluations of their own: ``flip_rate[NAME]``
+criteria are judged on the version's newest finished one, and without one the gate names the run that is missing.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from andon.config.criteria import PER_PERTURBATION, parse_criterion
 from andon.config.schema import FeatureConfig
 from andon.deploy._common import require_feature
 from andon.deploy.criteria import criteria_record, criteria_sha256, recorded_criteria
 from andon.deploy.versus_live import judge_versus_live
 from andon.evals.build import build_report, feature_for_run
+from andon.evals.flip_criteria import apply_flip_rates
 from andon.evals.metrics import MetricValue
 from andon.evals.model import CriterionResult, VersionSummary
+from andon.evals.robust_run import is_robustness_run, robustness_report
 from andon.evals.summarize import Conversion, judge_criteria
 from andon.messages import t
 from andon.store.records import RunRecord
@@ -69,8 +74,9 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
     current = criteria_record(config.criteria, config.strict)
     current_sha = criteria_sha256(current)
     runs = [r for r in ws.store.list_runs(feature, limit=RUN_SCAN) if version.id in {v for _, v in r.versions}]
-    unfinished = next((r for r in runs if r.status != "finished"), None)
-    finished = next((r for r in runs if r.status == "finished"), None)
+    evaluations = [r for r in runs if not is_robustness_run(r)]
+    unfinished = next((r for r in evaluations if r.status != "finished"), None)
+    finished = next((r for r in evaluations if r.status == "finished"), None)
     if finished is None:
         note = None
         if unfinished is not None:
@@ -81,10 +87,12 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
         )  # fmt: skip
     recorded = recorded_criteria(finished.config)
     recorded_sha = criteria_sha256(recorded) if recorded is not None else None
-    key = (finished.id, version.id, current_sha)
+    flips = flip_criteria(config.criteria)
+    robust = _newest_robustness(runs) if flips else None
+    key = (finished.id if robust is None else f"{finished.id}+{robust.id}", version.id, current_sha)
     judged = memo.get(key) if memo is not None else None
     if judged is None:
-        judged = _judge(ws, finished, config, version.id, changed=recorded_sha != current_sha)
+        judged = _judge(ws, finished, config, version.id, changed=recorded_sha != current_sha, robust=robust)
         if memo is not None:
             memo[key] = judged
     versus = judge_versus_live(ws, config, feature, version.id, finished)  # depends on what is live now: not memoised
@@ -92,6 +100,8 @@ def evaluation_verdict(ws: Workspace, feature: str, version: Version, *, memo: J
     if recorded_sha != current_sha:
         failing.insert(0, _changed_line(finished.id, recorded, current, judged))
     notes = [versus.note] if versus.note else []
+    if robust is not None:
+        notes.append(t("deploy.robustness.used", run_id=robust.id, criteria=", ".join(flips)))
     if unfinished is not None and unfinished.created_at > finished.created_at:
         notes.append(f"newer run {unfinished.id} ended {unfinished.status.replace('_', ' ')} and was not used")
     if not config.criteria:
@@ -119,7 +129,30 @@ def verdict_metrics(ws: Workspace, feature: str, verdict: Verdict) -> dict[str, 
     if verdict.run_id is None:
         return {}
     run = ws.store.get_run(verdict.run_id)
-    return dict(_summary(ws, run, require_feature(ws, feature), verdict.version_id).metrics)
+    config = require_feature(ws, feature)
+    robust = None
+    if flip_criteria(config.criteria):
+        runs = ws.store.list_runs(feature, limit=RUN_SCAN)
+        robust = _newest_robustness([r for r in runs if verdict.version_id in {v for _, v in r.versions}])
+    return dict(_summary(ws, run, config, verdict.version_id, robust).metrics)
+
+
+def flip_criteria(criteria: list[str]) -> list[str]:
+    """The criteria judged on a robustness run: ``flip_rate[NAME]`` (plain ``flip_rate`` is the repeats')."""
+    out = []
+    for text in criteria:
+        try:
+            c = parse_criterion(text)
+        except ValueError:
+            continue  # the config loader refuses it with its line; nothing to route here
+        if c.metric in PER_PERTURBATION and c.label is not None and c.baseline is None:
+            out.append(text.strip())
+    return out
+
+
+def _newest_robustness(runs: list[RunRecord]) -> RunRecord | None:
+    """The newest finished robustness run among ``runs`` (newest first, as the store lists them)."""
+    return next((r for r in runs if r.status == "finished" and is_robustness_run(r)), None)
 
 
 def failure_line(c: CriterionResult) -> str:
@@ -142,9 +175,19 @@ def describe_criteria(record: dict[str, Any] | None, sha: str | None) -> str:
     return f"{texts}{strict} ({t('deploy.criteria.hash', sha=(sha or '')[:12])})"
 
 
-def _judge(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str, *, changed: bool) -> Judgement:
-    summary = _summary(ws, run, config, version_id)
-    failing = [failure_line(c) for c in summary.criteria if not c.passed] + list(summary.gate_errors)
+def _judge(
+    ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str, *, changed: bool, robust: RunRecord | None
+) -> Judgement:
+    summary = _summary(ws, run, config, version_id, robust)
+    flips = set(flip_criteria(config.criteria))
+    missing = robust is None and bool(flips)
+    failing = [failure_line(c) for c in summary.criteria if not c.passed and not (missing and c.text.strip() in flips)]
+    if missing:
+        # Not "not measured": say which run would measure it, and how to make one.
+        version = next(name for name, vid in run.versions if vid == version_id)
+        failing.append(t("deploy.robustness.missing", criteria=", ".join(sorted(flips)), version=version,
+                         run_id=run.id, feature=run.feature))  # fmt: skip
+    failing += list(summary.gate_errors)
     on_run: bool | None = summary.gate_passed
     if changed:
         if recorded_criteria(run.config) is None:
@@ -157,9 +200,21 @@ def _judge(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str
     return Judgement(list(summary.criteria), failing, summary.gate_passed, on_run)
 
 
-def _summary(ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str) -> VersionSummary:
-    report = build_report(ws.store, run, feature_for_run(run, config), Conversion.of(ws.config), with_provenance=False)
-    return next(s for s in report.summaries if s.version_id == version_id)
+def _summary(
+    ws: Workspace, run: RunRecord, config: FeatureConfig, version_id: str, robust: RunRecord | None = None
+) -> VersionSummary:
+    """The version's summary in ``run``; with ``robust``, its flip rates from that run too, criteria judged again."""
+    feature = feature_for_run(run, config)
+    report = build_report(ws.store, run, feature, Conversion.of(ws.config), with_provenance=False)
+    summary = next(s for s in report.summaries if s.version_id == version_id)
+    if robust is not None:
+        flips = robustness_report(ws.store, robust)
+        # Rates are named by version name; the two runs may name the same version (by id) differently.
+        name = next((n for n, vid in robust.versions if vid == version_id), None)
+        flips.rates = [dataclasses.replace(r, version_name=summary.version_name) for r in flips.rates
+                       if r.version_name == name]  # fmt: skip
+        apply_flip_rates([summary], flips, feature)
+    return summary
 
 
 def _changed_line(run_id: str, recorded: dict[str, Any] | None, current: dict[str, Any], judged: Judgement) -> str:

@@ -2,8 +2,9 @@
 or the model's token log-probabilities of the value at PATH (``logprob:PATH``, steps with ``params.logprobs``).
 
 Correctness is the cell's pass; cells that failed to run measured nothing and are left out. The default source is
-the feature's ``serve.routing.confidence_path`` (what the gateway routes on), else a top-level ``confidence`` field,
-else, when the answers recorded logprobs, ``logprob:`` the path of the feature's label grader.
+the feature's ``serve.routing.confidence_path`` read as its ``confidence_source`` says (what the gateway routes
+on), else a top-level ``confidence`` field, else, when the answers recorded logprobs, ``logprob:`` the path of the
+feature's label grader.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def confidence_points(cells: Sequence[CellResult], source: str) -> tuple[list[Po
 
 def default_source(feature: FeatureConfig, cells: Sequence[CellResult]) -> str | None:
     """The routing's confidence path, else ``field:confidence`` when answers carry one, else the label's logprobs."""
-    path = feature.serve.routing.confidence_path
-    if path:
-        return f"{FIELD}:{path}"
+    routing = feature.serve.routing
+    if routing.confidence_path:
+        return f"{LOGPROB if routing.confidence_source == 'logprob' else FIELD}:{routing.confidence_path}"
     for cell in cells:
         answer = cell.output_json
         if isinstance(answer, dict) and parse_number(answer.get("confidence")) is not None:

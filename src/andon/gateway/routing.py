@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from andon.config.json_values import MissingPath, lookup, parse_number, split_path
 from andon.config.schema import RoutingConfig
+from andon.engine.confidence import answer_confidence
 from andon.engine.pipeline import Outcome
 from andon.gateway.call import Call
 from andon.messages import t
@@ -137,15 +138,32 @@ def low_confidence(call: Call, routing: RoutingConfig) -> bool:
     """True when a confidence threshold is set and the answer's confidence is below it (or missing)."""
     if routing.min_confidence is None or routing.confidence_path is None:
         return False
-    try:
-        value = lookup(call.output_json, split_path(routing.confidence_path, "serve.routing.confidence_path"))
-    except MissingPath:
-        value = None
-    confidence = parse_number(value)
+    if routing.confidence_source == "logprob":
+        if call.cached is not None:
+            # Only answers that passed the threshold are cached (service._remember); the hit has no tokens of its own.
+            call.notes.append(f"confidence of cached trace {call.cached.trace_id} was judged when it was served")
+            return False
+        confidence = _logprob_confidence(call, routing.confidence_path)
+        missing = f"no token log-probabilities for {routing.confidence_path}; sent to a human"
+    else:
+        try:
+            value = lookup(call.output_json, split_path(routing.confidence_path, "serve.routing.confidence_path"))
+        except MissingPath:
+            value = None
+        confidence = parse_number(value)
+        missing = f"no confidence at {routing.confidence_path}; sent to a human"
     if confidence is None:
-        call.notes.append(f"no confidence at {routing.confidence_path}; sent to a human")
+        call.notes.append(missing)
         return True
     if confidence < routing.min_confidence:
         call.notes.append(f"confidence {confidence:g} < {routing.min_confidence:g}")
         return True
     return False
+
+
+def _logprob_confidence(call: Call, path: str) -> float | None:
+    """The model's probability of the answer's value at ``path``, from the served run's recorded logprobs."""
+    if call.served is None:
+        return None
+    steps = [{"text": s.text, "logprobs": s.logprobs, "finished": s.finished} for s in call.served.steps]
+    return answer_confidence(call.output_json, steps, path, where="serve.routing.confidence_path")
