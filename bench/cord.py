@@ -171,6 +171,8 @@ class Round:
     by: str | None = None  # the monitor that pulled
     queued_after: int = 0  # calls sent to the review queue after the stop
     calls_after: int = 0
+    rate: float = 0.0  # expected calls per minute at the onset (the daily swing: 30 at 04:00, 90 at 16:00)
+    answers_to_stop: int | None = None  # the AI's answers from the onset to the stop: the evidence the cord had
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO 8601, with the two delays in seconds."""
@@ -322,6 +324,11 @@ class World:
             self.tally.ticks += len(done)
             yield answers, done
 
+    def answers(self, start: datetime, end: datetime) -> int:
+        """The AI's answers (the reject-rate monitor's trials) in [start, end), counted in the store."""
+        _, trials = self.ws.store.trace_share(FEATURE, start, end, "label", path=("decision",), labels=["reject"])
+        return trials
+
     def stopped(self) -> bool:
         """Whether the feature is stopped now (read from the store, as the gateway does)."""
         return bool(self.ws.store.feature_stopped(FEATURE)[0])
@@ -389,7 +396,7 @@ async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Rou
     await normal_stretch(world, rng.randint(*pacing.lead_in), between=True)
     onset = world.now + timedelta(seconds=rng.uniform(0, 60))
     fault = Fault(kind, onset)
-    found = Round(kind, seed, onset)
+    found = Round(kind, seed, onset, rate=rate_at(onset, world.rate))
     # A stop mid-minute leaves the world's minutes shifted by whole slices from then on, which the watcher does
     # not mind: it still ticks on multiples of TICK_S and each monitor measures its own aligned windows.
     for _ in range(pacing.max_minutes + 1):
@@ -408,6 +415,7 @@ async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Rou
         if found.stopped is not None:
             break
     if found.stopped is not None:
+        found.answers_to_stop = world.answers(onset, found.stopped)
         for _ in range(pacing.after_stop):
             answers, _ = await world.minute(fault)
             found.calls_after += len(answers)
@@ -437,8 +445,11 @@ def summary(tally: Tally, days: float) -> dict[str, Any]:
             continue
         detects = [r.detect_s for r in rounds if r.detect_s is not None]
         stops = [r.stop_s for r in rounds if r.stop_s is not None]
+        answers = [float(r.answers_to_stop) for r in rounds if r.answers_to_stop is not None]
         faults[kind] = {
             "rounds": len(rounds),
+            "onset_rate_per_min": sorted(round(r.rate) for r in rounds),
+            "answers_to_stop_p50": _percentile(answers, 0.5),
             "detect_p50_s": _percentile(detects, 0.5),
             "detect_p95_s": _percentile(detects, 0.95),
             "stop_p50_s": _percentile(stops, 0.5),
@@ -490,6 +501,9 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{kind:<16} {f['rounds']:>6} {_fmt(f['detect_p50_s']):>9}s {_fmt(f['detect_p95_s']):>5}s "
               f"{_fmt(f['stop_p50_s']):>8}s {_fmt(f['stop_p95_s']):>5}s {_fmt(f['stop_max_s']):>5}s {f['missed']:>6} "
               f"{f['within_2_min']:>4}/{f['rounds']:<3}  {', '.join(f['pulled_by']) or '-'}")  # fmt: skip
+    for kind, f in result["faults"].items():
+        print(f"{kind:<16} calls/min at the onsets {f['onset_rate_per_min']}, "
+              f"AI answers onset -> stop p50 {_fmt(f['answers_to_stop_p50'])}")  # fmt: skip
     days = result["fault_free_days"]
     rate, upper = result["false_pulls_per_day"], result["false_pulls_per_day_95_upper"]
     shown = "-" if rate is None else f"{rate:.3f}"
