@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--interval", default=None, help="seconds between points (default: the monitor's, 15s)")
     parser.add_argument("--hours", type=float, nargs=2, default=[0.0, 24.0], metavar=("FROM", "TO"),
-                        help="onsets between these hours of the day, UTC (default 0 24; 4 is the quietest)")  # fmt: skip
+                        help="onsets between these hours of the day (UTC; default 0 24)")  # fmt: skip
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a detector setting")
     args = parser.parse_args(argv)
     monitor = monitors(args.rate)["reject-rate"]
