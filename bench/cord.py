@@ -171,6 +171,8 @@ class Round:
     by: str | None = None  # the monitor that pulled
     queued_after: int = 0  # calls sent to the review queue after the stop
     calls_after: int = 0
+    rate: float = 0.0  # expected calls per minute at the onset (the daily swing: 30 at 04:00, 90 at 16:00)
+    answers_to_stop: int | None = None  # the AI's answers from the onset to the stop: the evidence the cord had
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO 8601, with the two delays in seconds."""
@@ -322,6 +324,11 @@ class World:
             self.tally.ticks += len(done)
             yield answers, done
 
+    def answers(self, start: datetime, end: datetime) -> int:
+        """The AI's answers (the reject-rate monitor's trials) in [start, end), counted in the store."""
+        _, trials = self.ws.store.trace_share(FEATURE, start, end, "label", path=("decision",), labels=["reject"])
+        return trials
+
     def stopped(self) -> bool:
         """Whether the feature is stopped now (read from the store, as the gateway does)."""
         return bool(self.ws.store.feature_stopped(FEATURE)[0])
@@ -389,7 +396,7 @@ async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Rou
     await normal_stretch(world, rng.randint(*pacing.lead_in), between=True)
     onset = world.now + timedelta(seconds=rng.uniform(0, 60))
     fault = Fault(kind, onset)
-    found = Round(kind, seed, onset)
+    found = Round(kind, seed, onset, rate=rate_at(onset, world.rate))
     # A stop mid-minute leaves the world's minutes shifted by whole slices from then on, which the watcher does
     # not mind: it still ticks on multiples of TICK_S and each monitor measures its own aligned windows.
     for _ in range(pacing.max_minutes + 1):
@@ -408,6 +415,7 @@ async def fault_round(world: World, kind: str, seed: int, pacing: Pacing) -> Rou
         if found.stopped is not None:
             break
     if found.stopped is not None:
+        found.answers_to_stop = world.answers(onset, found.stopped)
         for _ in range(pacing.after_stop):
             answers, _ = await world.minute(fault)
             found.calls_after += len(answers)
@@ -437,8 +445,11 @@ def summary(tally: Tally, days: float) -> dict[str, Any]:
             continue
         detects = [r.detect_s for r in rounds if r.detect_s is not None]
         stops = [r.stop_s for r in rounds if r.stop_s is not None]
+        answers = [float(r.answers_to_stop) for r in rounds if r.answers_to_stop is not None]
         faults[kind] = {
             "rounds": len(rounds),
+            "onset_rate_per_min": sorted(round(r.rate) for r in rounds),
+            "answers_to_stop_p50": _percentile(answers, 0.5),
             "detect_p50_s": _percentile(detects, 0.5),
             "detect_p95_s": _percentile(detects, 0.95),
             "stop_p50_s": _percentile(stops, 0.5),
@@ -490,6 +501,9 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{kind:<16} {f['rounds']:>6} {_fmt(f['detect_p50_s']):>9}s {_fmt(f['detect_p95_s']):>5}s "
               f"{_fmt(f['stop_p50_s']):>8}s {_fmt(f['stop_p95_s']):>5}s {_fmt(f['stop_max_s']):>5}s {f['missed']:>6} "
               f"{f['within_2_min']:>4}/{f['rounds']:<3}  {', '.join(f['pulled_by']) or '-'}")  # fmt: skip
+    for kind, f in result["faults"].items():
+        print(f"{kind:<16} calls/min at the onsets {f['onset_rate_per_min']}, "
+              f"AI answers onset -> stop p50 {_fmt(f['answers_to_stop_p50'])}")  # fmt: skip
     days = result["fault_free_days"]
     rate, upper = result["false_pulls_per_day"], result["false_pulls_per_day_95_upper"]
     shown = "-" if rate is None else f"{rate:.3f}"
@@ -511,7 +525,9 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     total_days = args.days + args.seeds * len(args.faults) * pacing.longest / 1440
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     # In the past, so that what the cord stamps with the wall clock (the incident's `mitigated`) comes after it.
-    start = today - timedelta(days=math.ceil(total_days) + 1)
+    # From ``--start-hour``: a short run's rounds all fall within a few hours of it (from midnight: the night's
+    # 30-45 calls a minute, where the label shift needs 2-3 minutes of answers), so a run names its hours.
+    start = today - timedelta(days=math.ceil(total_days) + 1) + timedelta(hours=args.start_hour)
     started = time.monotonic()
     async with World(
         root, rate=args.rate, seed=args.seed, start=start, database_url=args.database_url, in_flight=args.in_flight
@@ -533,6 +549,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         result = summary(world.tally, args.days)
         result["wall_s"] = time.monotonic() - started
         result["settings"] = {"rate_per_min": args.rate, "days": args.days, "seeds": args.seeds, "seed": args.seed,
+                              "start_hour": args.start_hour,
                               "pacing": asdict(pacing), "store": "postgresql" if args.database_url else "sqlite",
                               "monitors": monitors(args.rate)}  # fmt: skip
         result["rounds"] = [r.to_json() for r in world.tally.rounds]
@@ -559,10 +576,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--after-stop", type=int, default=5, help="minutes the fault lasts after the stop")
     parser.add_argument("--recovery", type=int, default=10, help="normal minutes after the resume")
     parser.add_argument("--in-flight", type=int, default=8, help="calls in flight at once (a client pool; default 8)")
+    parser.add_argument("--start-hour", type=float, default=0.0,
+                        help="simulated UTC hour the run starts at (default 0; calls are fewest at 04:00)")  # fmt: skip
     parser.add_argument("--database-url", default=None, help="an EMPTY store (default: a temporary SQLite file)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 12 minutes, one round, rate 60")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
+    if not 0 <= args.start_hour < 24:
+        parser.error("--start-hour: an hour of the day, 0 <= HOUR < 24")
     if args.quick:
         args.days, args.seeds, args.rate = 12 / 1440, 1, 60.0
         args.lead_in, args.after_stop, args.recovery = [3, 5], 1, 2

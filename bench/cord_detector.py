@@ -24,10 +24,17 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 def _point(rng: random.Random, i: int, step: float, rate: float, share: float, onset_s: float | None = None
            ) -> Proportion:  # fmt: skip
     """Point ``i``'s counts (``step`` seconds of calls): the share is ``share`` before ``onset_s``, shifted after."""
+    return _point_after(rng, i, step, rate, share, onset_s)[0]
+
+
+def _point_after(rng: random.Random, i: int, step: float, rate: float, share: float, onset_s: float | None = None
+                 ) -> tuple[Proportion, int]:  # fmt: skip
+    """Point ``i``'s counts and how many of its calls came at or after ``onset_s``."""
     count = poisson(rng, rate_at(START + timedelta(seconds=i * step), rate) * step / 60.0)
     offsets = [i * step + rng.uniform(0, step) for _ in range(count)]
-    hits = sum(rng.random() < (SHIFTED_REJECT if onset_s is not None and o >= onset_s else share) for o in offsets)
-    return Proportion(hits, count)
+    after = [onset_s is not None and o >= onset_s for o in offsets]
+    hits = sum(rng.random() < (SHIFTED_REJECT if late else share) for late in after)
+    return Proportion(hits, count), sum(after)
 
 
 def false_alarms(settings: dict[str, Any], days: float, rate: float, seed: int, step: float = 60.0) -> int:
@@ -40,20 +47,30 @@ def false_alarms(settings: dict[str, Any], days: float, rate: float, seed: int, 
     return alarms
 
 
-def delays(settings: dict[str, Any], rounds: int, rate: float, seed: int, step: float = 60.0) -> list[float]:
-    """Seconds from a random onset (random minute of day, 3 h of baseline) to the end of the first failing point."""
+def delays(settings: dict[str, Any], rounds: int, rate: float, seed: int, step: float = 60.0,
+           hours: tuple[float, float] = (0.0, 24.0)) -> list[tuple[float, int]]:  # fmt: skip
+    """(seconds from a random onset to the end of the first failing point, calls from the onset to then), sorted.
+
+    The onset falls in a random minute between ``hours`` (UTC, the traffic's time of day), after 3 h of baseline.
+    """
     rng, out = random.Random(seed), []
     per_minute = round(60.0 / step)
     for _ in range(rounds):
         detector: Detector = build_detector(settings)
-        start = rng.randrange(1440) * per_minute
+        onset_minute = rng.randrange(round(hours[0] * 60), round(hours[1] * 60))
+        start = (onset_minute - 180) * per_minute
         for i in range(start, start + 180 * per_minute):
             detector.update(step * i, _point(rng, i, step, rate, NORMAL_REJECT))
         i = start + 180 * per_minute
         onset = step * i + rng.uniform(0, 60)  # seconds on the points' clock
-        while detector.update(step * i, _point(rng, i, step, rate, NORMAL_REJECT, onset)).state != "fail":
+        seen = 0
+        while True:
+            counts, after = _point_after(rng, i, step, rate, NORMAL_REJECT, onset)
+            seen += after
+            if detector.update(step * i, counts).state == "fail":
+                break
             i += 1
-        out.append(step * (i + 1) - onset)  # point i is judged at its end
+        out.append((step * (i + 1) - onset, seen))  # point i is judged at its end
     return sorted(out)
 
 
@@ -65,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--interval", default=None, help="seconds between points (default: the monitor's, 15s)")
+    parser.add_argument("--hours", type=float, nargs=2, default=[0.0, 24.0], metavar=("FROM", "TO"),
+                        help="onsets between these hours of the day (UTC; default 0 24)")  # fmt: skip
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a detector setting")
     args = parser.parse_args(argv)
     monitor = monitors(args.rate)["reject-rate"]
@@ -75,10 +94,15 @@ def main(argv: list[str] | None = None) -> None:
     alarms = false_alarms(settings, args.days, args.rate, args.seed, step)
     print(f"every {step:g} s, {settings}: {alarms} false alarms in {args.days:g} simulated days "
           f"({alarms / args.days:.4f}/day)")  # fmt: skip
-    found = delays(settings, args.rounds, args.rate, args.seed + 1, step)
-    p50, p95 = found[len(found) // 2], found[min(len(found) - 1, int(0.95 * len(found)))]
-    within = sum(d <= 120 for d in found)
-    print(f"12 % -> 30 %: detect p50 {p50:.0f} s, p95 {p95:.0f} s, {within}/{len(found)} within 2 min")
+    if not 0 <= args.hours[0] < args.hours[1] <= 24:
+        parser.error("--hours FROM TO: 0 <= FROM < TO <= 24")
+    found = delays(settings, args.rounds, args.rate, args.seed + 1, step, (args.hours[0], args.hours[1]))
+    seconds = [d for d, _ in found]
+    calls = sorted(c for _, c in found)
+    p50, p95 = seconds[len(seconds) // 2], seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
+    within = sum(d <= 120 for d in seconds)
+    print(f"12 % -> 30 % (onsets {args.hours[0]:g}-{args.hours[1]:g} h UTC): detect p50 {p50:.0f} s, p95 {p95:.0f} s, "
+          f"{within}/{len(seconds)} within 2 min; calls onset -> detection p50 {calls[len(calls) // 2]}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cord import FAULTS, main, poisson, rate_at
+import pytest
+from bench.cord import FAULTS, main, parse, poisson, rate_at
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +23,10 @@ def test_quick_mode_stops_the_label_shift_and_reports_every_figure(tmp_path: Pat
     assert shift["calls_after_stop"] > 0 and shift["queued_after_stop"] == shift["calls_after_stop"]
     (found,) = result["rounds"]
     assert found["detected"] is not None and found["stopped"] >= found["detected"] > found["onset"]
+    # the evidence the cord had: the AI's answers from the onset to the stop, and the traffic at the onset
+    assert 0 < found["answers_to_stop"] <= result["calls"]
+    assert 30.0 - 1e-9 <= found["rate"] <= 90.0 + 1e-9
+    assert shift["onset_rate_per_min"] == [round(found["rate"])]
     assert result["fault_free_days"] > 0 and result["false_pulls_per_day"] is not None
     assert result["false_pulls_per_day_95_upper"] > result["false_pulls_per_day"]
     assert result["calls"] > 0 and result["monitor_points"] > 0
@@ -45,3 +50,11 @@ def test_poisson_draws_average_to_their_mean() -> None:
         # the mean of 4000 draws lies within 5 standard errors of lam
         assert abs(sum(draws) / len(draws) - lam) < 5 * (lam / len(draws)) ** 0.5
     assert len(FAULTS) == 4
+
+
+def test_the_start_hour_is_an_hour_of_the_day() -> None:
+    assert parse(["--start-hour", "10.5"]).start_hour == 10.5
+    assert parse([]).start_hour == 0.0
+    for bad in ("24", "-1"):
+        with pytest.raises(SystemExit):
+            parse(["--start-hour", bad])
