@@ -436,9 +436,7 @@ def start_litellm(folder: Path, stub_url: str, workers: int, venv: Path) -> Serv
     """The LiteLLM proxy (no database) in front of the stub, with a 64-hex master key."""
     binary = litellm_bin(venv)
     if binary is None:
-        raise RuntimeError(
-            f"no litellm in {venv}: python3 -m venv {venv} && {venv}/bin/pip install '{LITELLM_PIN}'"
-        )
+        raise RuntimeError(f"no litellm in {venv}: python3 -m venv {venv} && {venv}/bin/pip install '{LITELLM_PIN}'")
     config = folder / "litellm.yaml"
     entry = {"model": f"openai/{MODEL}", "api_base": stub_url, "api_key": "sk-dummy"}
     config.write_text(json.dumps({"model_list": [{"model_name": MODEL, "litellm_params": entry}]}), encoding="utf-8")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-RULES = '''
+RULES = """
 def review(variables):
     text = variables.get("description", "")
     return {"decision": "reject" if "010" in text else "approve", "length": len(text)}
-'''
+"""
 
 
 def andon(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -82,7 +82,7 @@ def test_every_lookup_by_ref_follows_the_same_rule(store: Store, kind: str) -> N
         get(store, f"{prefix}_abcd0")
     assert one in str(ambiguous.value) and two in str(ambiguous.value)
     with pytest.raises(NotFoundError, match=missing):
-        get(store, f"{prefix}_zz"[:MIN_PREFIX - 1])  # too short to stand for an id
+        get(store, f"{prefix}_zz"[: MIN_PREFIX - 1])  # too short to stand for an id
     with pytest.raises(NotFoundError, match=missing):
         get(store, f"{prefix}_ABCD01")  # case matters, on SQLite too (its LIKE ignores case)
     with pytest.raises(NotFoundError, match=missing):

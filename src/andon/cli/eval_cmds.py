@@ -247,7 +247,9 @@ def _emit(
 
 def compare(
     a: Annotated[str, typer.Argument(help="A run id (one version), RUN:VERSION, or a version name.")],
-    b: Annotated[list[str], typer.Argument(help="Same forms as A; several are compared each against A, Holm-corrected.")],
+    b: Annotated[
+        list[str], typer.Argument(help="Same forms as A; several are compared each against A, Holm-corrected.")
+    ],
     run: Annotated[
         str | None, typer.Option("--run", help="Run holding both versions (default: the latest that does).")
     ] = None,

@@ -223,8 +223,6 @@ class Price(_Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
-
-
 class CacheConfig(_Strict):
     """Per-feature answer cache: exact matches, and optionally semantic ones above a cosine threshold."""
 
@@ -361,6 +359,8 @@ class DatasetConfig(_Strict):
 
     def __str__(self) -> str:
         return self.path
+
+
 def _criterion(text: str) -> str:
     parse_criterion(text)
     return text

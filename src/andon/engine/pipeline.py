@@ -317,6 +317,8 @@ async def _complete_with_tools(
         raise
     record.messages, record.tools = [m.to_json() for m in sent], log
     return response
+
+
 async def _run_registered(kind: str, step: Step, scope: dict[str, Any], providers: ProviderLookup) -> StepRecord:
     """A step whose runner lives in another package (engine/steps.py); its errors end the run like any step's."""
     try:
