@@ -87,4 +87,7 @@ def test_unknown_ids_are_404_and_the_pages_read_in_korean(server: WebServer, mad
         korean = client.get(f"/rollouts/{rollout}").text + client.get(f"/experiments/{experiment}").text
         listed = client.get("/features/echo/experiments").text
     assert "기록과 분석" in korean and "추정치" in korean and "결정" in korean
+    # Stored words (status, event kinds, the outcome) read in Korean too, not as stored.
+    assert "<td>시작</td>" in korean and "<td>started</td>" not in korean
+    assert re.search(r'deploy-status-\w+">(진행 중|일시 정지|승격됨|롤백됨 \(저하\)|중단됨|멈춤|결정됨)<', korean)
     assert "이 기능의 실험이 아직 없습니다" in listed

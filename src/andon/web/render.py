@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -54,6 +54,18 @@ def shown(value: Any) -> str:
 
 
 _ENV.filters["shown"] = shown
+
+
+@pass_context
+def term(page: Any, value: Any, prefix: str) -> str:
+    """A stored word (a status, an event kind) in the page's language: ``prefix.value`` from the catalogue,
+    else the word as stored (a value a newer version wrote is shown, not hidden)."""
+    word = shown(value)
+    text = page["t"](f"{prefix}.{word}")
+    return word if text == f"{prefix}.{word}" else str(text)
+
+
+_ENV.filters["term"] = term
 
 
 @dataclass(frozen=True, slots=True)
