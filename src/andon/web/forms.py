@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +13,8 @@ from starlette.responses import Response
 from andon.messages import speak_for_request
 from andon.web import sessions
 from andon.web.render import Ctx, context, to_signin
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +57,13 @@ async def page(request: Request, *, scope: str | None = None) -> Ctx | Response:
     if scope is not None and not ctx.may(scope):
         return ctx.refuse(403, ctx.fmt.t("web.error.forbidden"))
     return ctx
+
+
+async def drawn(
+    request: Request, view: Callable[Concatenate[Ctx, P], Response], *args: P.args, **kwargs: P.kwargs
+) -> Response:
+    """A GET page for a signed-in user, drawn off the event loop: ``view(ctx, *args)`` reads the store."""
+    ctx = await page(request)
+    if isinstance(ctx, Response):
+        return ctx
+    return await asyncio.to_thread(view, ctx, *args, **kwargs)

@@ -3,7 +3,6 @@ experiment's arms with each metric's estimate, interval and p-value and its deci
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from andon.errors import NotFoundError
-from andon.web.forms import page
+from andon.web.forms import drawn
 from andon.web.render import Ctx
 
 router = APIRouter()
@@ -95,34 +94,22 @@ def _experiment_view(ctx: Ctx, ref: str) -> Response:
 @router.get("/features/{name}/rollouts")
 async def rollouts_page(request: Request, name: str) -> Response:
     """The feature's rollouts, newest first."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_feature_view, ctx, name, "rollouts")
+    return await drawn(request, _feature_view, name, "rollouts")
 
 
 @router.get("/features/{name}/experiments")
 async def experiments_page(request: Request, name: str) -> Response:
     """The feature's experiments, newest first."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_feature_view, ctx, name, "experiments")
+    return await drawn(request, _feature_view, name, "experiments")
 
 
 @router.get("/rollouts/{ref}")
 async def rollout_page(request: Request, ref: str) -> Response:
     """One rollout: its versions, state, plan of steps and audited events (analyses included)."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_rollout_view, ctx, ref)
+    return await drawn(request, _rollout_view, ref)
 
 
 @router.get("/experiments/{ref}")
 async def experiment_page(request: Request, ref: str) -> Response:
     """One experiment: its arms, each metric's estimate and always-valid interval, and its decision."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_experiment_view, ctx, ref)
+    return await drawn(request, _experiment_view, ref)

@@ -17,7 +17,7 @@ from andon import deploy
 from andon.errors import AndonError, ConfigError, NotFoundError
 from andon.versions.canonical import Version
 from andon.versions.diff import FieldChange, diff_versions
-from andon.web.forms import Form, page, posted
+from andon.web.forms import Form, drawn, page, posted
 from andon.web.render import Ctx, redirect
 
 router = APIRouter()
@@ -82,10 +82,7 @@ def _timeline(ctx: Ctx, name: str) -> list[tuple[datetime, str, str, str]]:
 @router.get("/features/{name}")
 async def feature_page(request: Request, name: str) -> Response:
     """The feature's page."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_view, ctx, name, done=request.query_params.get("done"))
+    return await drawn(request, _view, name, done=request.query_params.get("done"))
 
 
 Action = Callable[[Ctx, str, Form], str]  # does the deed, returns the notice to show

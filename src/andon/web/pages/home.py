@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +16,7 @@ from andon.store.models import utcnow
 from andon.watch.incidents import list_incidents
 from andon.web import verdicts
 from andon.web.charts import sparkline
-from andon.web.forms import page
+from andon.web.forms import drawn
 from andon.web.hours import hourly_totals
 from andon.web.i18n import Formats
 from andon.web.render import Ctx
@@ -126,7 +125,4 @@ def _home(ctx: Ctx) -> Response:
 @router.get("/")
 async def home(request: Request) -> Response:
     """Every feature with its live version, status light, verdict, 24 h charts, open incidents and backlog."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_home, ctx)
+    return await drawn(request, _home)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from andon.errors import AndonError, NotFoundError
 from andon.watch import incidents as inc
-from andon.web.forms import Form, page, posted
+from andon.web.forms import Form, drawn, page, posted
 from andon.web.i18n import Formats
 from andon.web.render import Ctx, redirect
 
@@ -87,10 +87,7 @@ def _view(ctx: Ctx, ref: str, *, status: int = 200, error: str | None = None, do
 @router.get("/incidents/{ref}")
 async def incident_page(request: Request, ref: str) -> Response:
     """One incident."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_view, ctx, ref, done=request.query_params.get("done"))
+    return await drawn(request, _view, ref, done=request.query_params.get("done"))
 
 
 def _advance(ctx: Ctx, ref: str, form: Form) -> str:

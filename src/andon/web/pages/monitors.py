@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from andon.watch.incidents import false_alarm_counts
 from andon.watch.monitors import Monitor, build_monitors
 from andon.watch.watcher import MonitorStatus, monitor_status
 from andon.web.charts import SeriesColumns, Threshold, columns_chart
-from andon.web.forms import page
+from andon.web.forms import drawn
 from andon.web.render import Ctx
 
 router = APIRouter()
@@ -144,16 +143,10 @@ def _detail_view(ctx: Ctx, name: str, hours: int) -> Response:
 @router.get("/monitors")
 async def monitors_page(request: Request) -> Response:
     """Every monitor with its state and last verdict."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_list_view, ctx)
+    return await drawn(request, _list_view)
 
 
 @router.get("/monitors/{name}")
 async def monitor_page(request: Request, name: str) -> Response:
     """One monitor: its points of the last hours as a chart, and its verdicts."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_detail_view, ctx, name, _hours(request.query_params.get("hours")))
+    return await drawn(request, _detail_view, name, _hours(request.query_params.get("hours")))

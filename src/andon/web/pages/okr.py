@@ -30,7 +30,7 @@ from andon.okr.objectives import record_checkin
 from andon.okr.periods import is_year, steps
 from andon.store.models import utcnow
 from andon.web.charts import trend
-from andon.web.forms import Form, page, posted
+from andon.web.forms import Form, drawn, page, posted
 from andon.web.i18n import Formats
 from andon.web.render import Ctx, redirect
 
@@ -188,10 +188,7 @@ def safe_url(url: str | None) -> str | None:
 @router.get("/okrs/{kr_id}")
 async def kr_page(request: Request, kr_id: str) -> Response:
     """A key result's page."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_kr_view, ctx, kr_id, done=request.query_params.get("done"))
+    return await drawn(request, _kr_view, kr_id, done=request.query_params.get("done"))
 
 
 def read_checkin(fmt: Formats, form: Form) -> tuple[float | None, int | None, str, dict[str, str]]:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from andon.errors import NotFoundError
 from andon.evals.report._images import thumbnail
-from andon.web.forms import page
+from andon.web.forms import drawn, page
 from andon.web.render import SECURITY_HEADERS, Ctx
 from andon.web.runcells import cell_rows, image_path, page_link, parse_query
 from andon.web.runfigures import FigureCache, cache_of, criterion_rows, metric_rows, run_figures_soon
@@ -82,7 +82,4 @@ def _image(ctx: Ctx, run_id: str, case_id: str, name: str) -> Response:
 @router.get("/runs/{run_id}/cases/{case_id}/images/{name}")
 async def case_image(request: Request, run_id: str, case_id: str, name: str) -> Response:
     """A thumbnail of a case's image input, read from the workspace (the URL names no path)."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_image, ctx, run_id, case_id, name)
+    return await drawn(request, _image, run_id, case_id, name)

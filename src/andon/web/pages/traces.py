@@ -3,7 +3,6 @@ page newest first; a trace's provenance card with its citation."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from andon.citation import citation_markdown
 from andon.errors import ConfigError, NotFoundError
 from andon.store.records import OutputRecord, TraceRecord
 from andon.store.webtraces import Cursor, TraceFilter, TracePage
-from andon.web.forms import page
+from andon.web.forms import drawn
 from andon.web.i18n import Formats
 from andon.web.render import Ctx
 
@@ -158,10 +157,7 @@ def _list_view(ctx: Ctx, params: dict[str, str]) -> Response:
 @router.get("/traces")
 async def traces_page(request: Request) -> Response:
     """The traces list with its search form."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_list_view, ctx, dict(request.query_params))
+    return await drawn(request, _list_view, dict(request.query_params))
 
 
 def _pretty(value: Any) -> str:
@@ -191,7 +187,4 @@ def _card_view(ctx: Ctx, trace_id: str) -> Response:
 @router.get("/traces/{trace_id}")
 async def trace_card(request: Request, trace_id: str) -> Response:
     """A trace's provenance card: the exact prompt, parameters, model, version, output, timings and cost."""
-    ctx = await page(request)
-    if isinstance(ctx, Response):
-        return ctx
-    return await asyncio.to_thread(_card_view, ctx, trace_id)
+    return await drawn(request, _card_view, trace_id)
