@@ -10,14 +10,10 @@ from rich.markup import escape
 
 from andon import deploy
 from andon.cli._common import SHORT_ID, Listing, console, open_workspace, print_json, run
+from andon.cli._options import ActorOption, JsonOption
 from andon.deploy.gate import describe_criteria
 from andon.messages import t
 from andon.store.deploy import FeatureEvent, LiveRecord
-
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 # Stored words shown in tables; anything not listed here is shown as stored.
 _SOURCES = {

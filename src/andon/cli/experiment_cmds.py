@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from andon.cli._common import console, open_workspace, print_json
+from andon.cli._options import ActorOption, FeatureArg, JsonOption, ReasonOption
 from andon.deploy import experiment as experiments
 from andon.errors import ConfigError
 from andon.messages import t
@@ -17,13 +18,6 @@ experiment_app = typer.Typer(
     help="A/B experiments: sticky arms on live traffic, an always-valid test that stops when it knows.",
     no_args_is_help=True,
 )
-
-FeatureArg = Annotated[str, typer.Argument(help="Feature name.")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
-]
-ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (recorded).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
 @experiment_app.command()

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from andon.cli._common import Listing, console, open_workspace, print_json, run
+from andon.cli._options import JsonOption
 from andon.errors import ConfigError
 from andon.evals.improve import Improvement, aimprove
 from andon.evals.splits import DEFAULT_SALT, Split
@@ -26,7 +27,6 @@ from andon.messages import current_language, t
 cases_app = typer.Typer(
     name="cases", help="Draft edge cases with a model and accept them into the dataset.", no_args_is_help=True
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 ProviderOption = Annotated[
     str | None, typer.Option("--provider", help="Provider to ask (default: the version's own, else the only one).")
 ]

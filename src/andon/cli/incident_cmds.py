@@ -11,16 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from andon.cli._common import console, open_workspace, print_json, run
+from andon.cli._options import ActorOption, JsonOption
 from andon.deploy import default_actor
 from andon.errors import ConfigError
 from andon.messages import t
 from andon.store.outbox import OutboxRecord
 from andon.watch import incidents as inc
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
-]
 IdArgument = Annotated[str, typer.Argument(help="Incident id (or a unique prefix of at least 6 characters).")]
 
 incident_app = typer.Typer(

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from andon.cli._common import console, open_workspace, print_json
+from andon.cli._options import ActorOption, JsonOption
 from andon.deploy import default_actor
 from andon.errors import ConfigError, NotFoundError
 from andon.messages import t
@@ -27,10 +28,6 @@ from andon.okr.detail import key_result_detail
 from andon.okr.progress import objective_progress, progress
 from andon.store.okr import KeyResult, Objective
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
-]
 PeriodOption = Annotated[str | None, typer.Option("--period", "-p", help="Period, e.g. 2026Q4 or 2026.")]
 TeamOption = Annotated[str | None, typer.Option("--team", "-t", help="Team id (its sub-teams too on the board).")]
 

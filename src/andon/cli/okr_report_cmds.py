@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from andon.cli._common import Listing, console, open_workspace, print_json, run
+from andon.cli._options import JsonOption
 from andon.errors import ConfigError
 from andon.messages import current_language, t
 from andon.okr import digest as digests
@@ -17,7 +18,6 @@ from andon.okr import export, reminders
 from andon.watch.notify.base import Message
 from andon.workspace import Workspace
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 PeriodOption = Annotated[
     str | None, typer.Option("--period", "-p", help="Only this period (default: every period under way today).")
 ]

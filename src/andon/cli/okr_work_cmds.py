@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from andon.cli._common import ColumnKind, Listing, console, open_workspace, print_json, run
+from andon.cli._options import JsonOption
 from andon.errors import ConfigError
 from andon.messages import t
 from andon.okr.work import (
@@ -29,7 +30,6 @@ from andon.okr.work import (
 from andon.okr.work.links import KINDS, LinkedWork, LinkKind
 from andon.store.okr import KeyResult, WorkItem
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="A YAML file of link rules to apply after the import.")
 ]

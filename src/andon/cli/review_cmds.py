@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.prompt import Prompt
 
 from andon.cli._common import Listing, console, open_workspace, print_json
+from andon.cli._options import JsonOption
 from andon.config.schema import FeatureConfig
 from andon.deploy import default_actor, require_feature
 from andon.errors import ConfigError
@@ -32,7 +33,6 @@ review_app = typer.Typer(
 ActorOption = Annotated[
     str | None, typer.Option("--actor", help="Who decides (default: $USER, else git config user.name).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 _PAGE = 50
 _WIDE = 120  # columns from which `review list` shows feature, reason and time too
 

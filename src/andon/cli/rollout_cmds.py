@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from andon.cli._common import Listing, console, open_workspace, print_json
+from andon.cli._options import ActorOption, FeatureArg, JsonOption, ReasonOption
 from andon.deploy import rollout as rollouts
 from andon.deploy.assignment import BUCKETS
 from andon.messages import t
@@ -18,13 +19,6 @@ rollout_app = typer.Typer(
     help="Canary rollouts: a new version takes a growing share of traffic, judged at each step.",
     no_args_is_help=True,
 )
-
-FeatureArg = Annotated[str, typer.Argument(help="Feature name.")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who is acting (default: $USER, else git config user.name).")
-]
-ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (recorded).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
 @rollout_app.command()

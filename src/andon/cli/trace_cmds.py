@@ -13,12 +13,11 @@ from rich.markup import escape
 from andon.agents.spans import span_json
 from andon.agents.spans_text import span_tree_lines
 from andon.cli._common import Listing, console, open_workspace, print_json
+from andon.cli._options import JsonOption
 from andon.gateway.tracing import retention_cutoffs, trace_record
 from andon.messages import t
 from andon.store.models import utcnow
 from andon.store.records import TraceRecord
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 traces_app = typer.Typer(
     name="traces",
