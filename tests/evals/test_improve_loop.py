@@ -70,6 +70,7 @@ def test_the_loop_learns_from_the_learning_split_and_judges_on_the_other(
         # What the model saw: failed learning cases, and not one judging case.
         (request,) = _improve_requests(stub)
         assert set(result.failed_ids) <= learn and result.failed_ids
+        assert "maxLength" not in request  # a hosted provider's strict schema mode refuses it
         for case_id in result.failed_ids:
             assert case_text(case_id) in request
         for case_id in judge:
@@ -202,3 +203,19 @@ def test_a_masked_feature_masks_the_cases_in_the_improvement_request(tmp_path: P
     (request,) = _improve_requests(stub)
     assert phone_case in result.failed_ids
     assert "010-2345-6789" not in request and "[PHONE_1]" in request
+
+
+def test_the_embedded_models_proposal_is_bounded_to_fit_its_answer_budget() -> None:
+    from andon.evals.ask import MAX_TOKENS
+    from andon.evals.improve import PROPOSAL_SCHEMA, bounded_proposal_schema
+
+    bounded = bounded_proposal_schema()
+    limits = {name: field["maxLength"] for name, field in bounded["properties"].items()}
+    assert set(limits) == set(PROPOSAL_SCHEMA["properties"]) and all(n > 0 for n in limits.values())
+    assert sum(limits.values()) <= MAX_TOKENS - 200  # a character is at most about one token
+    assert bounded["required"] == PROPOSAL_SCHEMA["required"] and "maxLength" not in json.dumps(PROPOSAL_SCHEMA)
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    unbounded = llama_grammar.json_schema_to_gbnf(json.dumps(PROPOSAL_SCHEMA))
+    gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(bounded))
+    assert "char*" in unbounded and "char*" not in gbnf  # the grammar itself stops each field at its bound
+    assert gbnf.count("char (") == sum(limits.values()) - len(limits)  # one optional char per allowed char

@@ -19,7 +19,7 @@ from jinja2 import TemplateSyntaxError
 
 from andon.engine.masking import MaskPolicy
 from andon.errors import ConfigError, NotFoundError, ProviderError
-from andon.evals.ask import Answer, ask_model, pick_provider
+from andon.evals.ask import MAX_TOKENS, Answer, ask_model, pick_provider
 from andon.evals.build import build_report, feature_for_run, load_cells
 from andon.evals.case_consent import consented_cases
 from andon.evals.dataset import load_dataset
@@ -59,6 +59,19 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
     "required": ["system", "prompt", "rationale"],
     "additionalProperties": False,
 }
+
+
+def bounded_proposal_schema(max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
+    """``PROPOSAL_SCHEMA`` with each field's length bounded so the whole answer fits ``max_tokens``.
+
+    For the embedded model, whose grammar enforces ``maxLength``: a small model otherwise writes on until the answer
+    is cut off and the JSON cannot be read. A character is at most about one token, so the bounds hold in any script.
+    Hosted providers get the plain schema (strict JSON-schema modes refuse ``maxLength``).
+    """
+    room = max(max_tokens - 200, 300)  # the keys, quotes and escapes
+    bounds = {"system": int(room * 0.4), "prompt": int(room * 0.4), "rationale": int(room * 0.2)}
+    properties = {k: {**v, "maxLength": bounds[k]} for k, v in PROPOSAL_SCHEMA["properties"].items()}
+    return {**PROPOSAL_SCHEMA, "properties": properties}
 
 
 @dataclasses.dataclass(slots=True)
@@ -184,17 +197,18 @@ async def _turn(
         return result
     by_id = {c.case_id: c for c in cells}
     name = pick_provider(ws, base, provider)
+    local = ws.config.providers[name].type == "local"
     answer = await ask_model(
         ws, "improve", provider=name, model=model, system=SYSTEM,
         prompt=improvement_prompt(feature, base, shown, by_id, _variable_names(dataset.cases), len(learn)),
-        schema=PROPOSAL_SCHEMA,
+        schema=bounded_proposal_schema() if local else PROPOSAL_SCHEMA,
         context={"feature": feature, "base_version": base.id, "source_run": source.id, "cases": result.failed_ids},
         masking=MaskPolicy.of(config.serve.data_use),
     )  # fmt: skip
     candidate = _candidate(ws, base, step.name, answer, _variable_names(dataset.cases))
     result.candidate, result.rationale = candidate, str(answer.parsed["rationale"]).strip()
     result.proposal_output_id, result.provider, result.model = answer.output_id, answer.provider, answer.model
-    result.local_model = ws.config.providers[name].type == "local"
+    result.local_model = local
     if candidate.id == base.id:
         result.status = "unchanged"
         return result
