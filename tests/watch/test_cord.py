@@ -210,4 +210,7 @@ async def test_a_resume_by_hand_shows_on_the_incident_the_stop_opened(open_ws: A
     last = cords[-1]
     assert (last.actor, last.text, last.data.get("action")) == ("jimin", "false alarm: a test batch", "resume")
     assert deploy.resume_feature(ws, "menu", actor="jimin") is None  # not stopped: nothing more on the incident
+    # A later stop without an incident (andon stop --no-incident) and its resume leave the old incident alone.
+    deploy.stop_feature(ws, "menu", reason="a quick check", actor="jimin")
+    assert deploy.resume_feature(ws, "menu", actor="jimin") is not None
     assert len([e for e in ws.store.incident_events(pulled.incident_id) if e.kind == "cord"]) == len(cords)

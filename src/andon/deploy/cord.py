@@ -55,10 +55,11 @@ def resume_feature(
     require_feature(ws, feature)
     if not ws.store.feature_stopped(feature)[0]:
         return None
+    stop = ws.store.latest_feature_event(feature, STOP_KINDS)
     event = ws.store.record_feature_event(
         feature, "resumed", {"stopped": False}, actor_name(actor), clean_reason(reason)
     )
-    incident_id = _stopped_by(ws, feature)
+    incident_id = _incident_of_stop(ws, feature, stop.id) if stop is not None else None
     if incident_id is not None:
         # The incident the stop opened shows its resume too; resuming is no stage, the decision stays a person's.
         record_event(ws, incident_id, "cord", actor=event.actor, text=event.reason, data={"action": "resume"})
@@ -245,11 +246,17 @@ async def release_cord(
     return _as_pull(done)
 
 
-def _stopped_by(ws: Workspace, feature: str, actor: str | None = None) -> str | None:
-    """The incident of the newest stop pulled on ``feature`` (by ``actor``, if given), if it opened one."""
-    pulls = ws.store.cord_pulls(feature=feature, status="done")
-    stops = [p for p in pulls if p.action == "stop" and (actor is None or p.actor == actor)]
+def _stopped_by(ws: Workspace, feature: str, actor: str) -> str | None:
+    """The incident of the newest stop ``actor`` pulled on ``feature``, if it opened one."""
+    stops = [p for p in ws.store.cord_pulls(feature=feature, status="done") if p.action == "stop" and p.actor == actor]
     return stops[-1].incident_id if stops else None
+
+
+def _incident_of_stop(ws: Workspace, feature: str, stop_event_id: int) -> str | None:
+    """The incident opened by the pull that made stop event ``stop_event_id``; None for a stop without a pull
+    (``andon stop --no-incident``), so a resume never lands on an older, unrelated incident."""
+    pulls = ws.store.cord_pulls(feature=feature, status="done")
+    return next((p.incident_id for p in reversed(pulls) if p.details.get("event_id") == stop_event_id), None)
 
 
 async def _act(
