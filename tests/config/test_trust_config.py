@@ -48,3 +48,13 @@ def test_bad_trust_settings_name_the_line_and_field(tmp_path: Path, extra: str, 
         load_config(path)
     text = str(info.value)
     assert f"{path}{where}" in text and field in text
+
+
+def test_a_rate_limit_redis_that_is_no_url_names_its_line_and_the_form(tmp_path: Path) -> None:
+    path = _load(tmp_path, "gateway:\n  rate_limit_redis: localhost:6379\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert f"{path}:8:" in text and "gateway.rate_limit_redis" in text and "redis://HOST:PORT/DB" in text
+    good = _load(tmp_path, "gateway:\n  rate_limit_redis: redis://127.0.0.1:6379/0\n")
+    assert load_config(good).config.gateway.rate_limit_redis == "redis://127.0.0.1:6379/0"

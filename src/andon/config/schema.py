@@ -430,10 +430,17 @@ class GatewayConfig(_Strict):
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     rate_limit_redis: str | None = Field(
         default=None,
-        pattern=r"^(redis|rediss|unix)://",
         description="Share per-key rate limits across workers and replicas through this Redis "
         "(redis://127.0.0.1:6379/0; install andon[redis]). Unset: each worker limits on its own.",
     )
+
+    @field_validator("rate_limit_redis")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(t("house2.schema.redis_url", value=value))
+        return value
+
     cors_origins: list[str] = Field(default_factory=list, description="Allowed browser origins; empty = CORS off.")
     allow_private_image_urls: bool = Field(default=False, description="Allow image URLs into private/loopback ranges.")
     image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
