@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from andon.gateway.auth import RateLimiter
+from andon.providers.endpoint import masked_url
 
 log = logging.getLogger("andon.gateway")
 
@@ -65,15 +66,8 @@ class RedisRateLimiter(RateLimiter):
         if now - self._warned_at >= _WARN_EVERY_S:
             self._warned_at = now
             log.warning("rate limits: Redis at %s is not answering (%s); limiting per process until it is back",
-                        _shown(self.url), type(exc).__name__)  # fmt: skip
+                        masked_url(self.url), type(exc).__name__)  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
-
-
-def _shown(url: str) -> str:
-    """The URL without its password, for logs."""
-    from andon.providers.endpoint import masked_url
-
-    return masked_url(url)
