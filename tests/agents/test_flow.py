@@ -134,3 +134,95 @@ def test_a_handoff_chain_passes_the_conversation_and_records_each_turn(tmp_path:
         ("user", "my bike arrived broken"),
     ]
     assert outcome.to_record().output_text == "Refund of A1 issued."
+
+
+@pytest.mark.parametrize("limit", ["max_turns", "max_tool_calls", "budget", "wall_time"])
+def test_each_limit_ends_the_flow_cleanly_with_its_reason(tmp_path: Path, stub: ThreadedStub, limit: str) -> None:
+    limits: dict[str, Any] = {
+        "max_turns": {"max_turns": 2},
+        "max_tool_calls": {"max_tool_calls": 1},
+        "budget": {"budget": 5},
+        "wall_time": {"wall_time_s": 0.5},
+    }[limit]
+    prices = [{"provider": "stub", "model": "*", "input_per_1m": 1_000_000, "output_per_1m": 0, "currency": "KRW"}]
+    write(tmp_path, stub.base_url, support_flow(limits=limits), currency="KRW", prices=prices)
+    two_lookups = tool_calls_reply(
+        tool_call("t1", "lookup_order", {"order_id": "A1"}), tool_call("t2", "lookup_order", {"order_id": "A2"})
+    )
+    script = {
+        "max_turns": [handoff("h1", "order"), handoff("h2", "triage"), handoff("h3", "refund")],
+        "max_tool_calls": [handoff("h1", "order"), two_lookups],
+        "budget": [handoff("h1", "order"), Scripted(content="never asked")],  # 10 tokens at 1 KRW each: 10 KRW
+        "wall_time": [Scripted(content="too late", delay_s=3)],
+    }[limit]
+    stub.program(*script)
+    outcome, steps = run(tmp_path)
+    assert outcome.status == "error"
+    assert f"limits.{'wall_time_s' if limit == 'wall_time' else limit}" in (outcome.error or "")
+    assert steps[-1]["limit"] == limit and steps[-1]["error"] == outcome.error
+    assert "output_kind" not in steps[-1]
+    assert all("limit" not in s for s in steps[:-1])
+    turns = {"max_turns": 2, "max_tool_calls": 2, "budget": 1, "wall_time": 1}[limit]
+    assert [s["agent"] for s in steps] == ["triage", "order", "triage"][:turns]
+    if limit == "max_tool_calls":
+        assert [c["call_id"] for c in steps[-1]["tools"]] == []  # refused before running: two would exceed one
+    if limit == "budget":
+        assert steps[0]["cost"] == pytest.approx(10.0) and steps[0]["currency"] == "KRW"
+        assert "10 KRW" in (outcome.error or "") and len(stub.received) == 1
+
+
+def test_a_clarifying_question_is_its_own_kind_of_answer(tmp_path: Path, stub: ThreadedStub) -> None:
+    write(tmp_path, stub.base_url, support_flow(clarify=True))
+    stub.program(
+        handoff("h1", "order"),
+        tool_calls_reply(tool_call("q1", "ask_clarifying_question", {"question": "Which order number?"})),
+    )
+    outcome, steps = run(tmp_path)
+    assert (outcome.status, outcome.output_text) == ("ok", "Which order number?")
+    assert [s["agent"] for s in steps] == ["triage", "order"]
+    assert steps[-1]["output_kind"] == "clarify" and steps[-1]["tools"] == []
+    offered = [t["function"]["name"] for t in stub.received[0].body["tools"]]
+    assert offered == ["transfer_to_order", "transfer_to_refund", "ask_clarifying_question"]
+
+
+def test_the_flow_id_covers_every_agent(tmp_path: Path) -> None:
+    def version_id(flow: dict[str, Any]) -> str:
+        write(tmp_path, "http://127.0.0.1:9/v1", flow)
+        config = load_config(tmp_path / "andon.yaml").config
+        return build_version("support", "v1", config.features["support"].versions["v1"], config).id
+
+    base = version_id(support_flow())
+    changed = support_flow()
+    changed["agents"]["refund"]["instructions"] = "Issue refunds politely."  # not the entry agent
+    assert version_id(changed) != base
+    assert version_id(support_flow(limits={"max_turns": 3})) != base
+    assert version_id(support_flow(clarify=True)) != base
+    assert version_id(support_flow()) == base
+    same = support_flow()
+    same["agents"]["order"]["handoffs"][1] = {"agent": "triage"}  # the shorthand and the long form are one
+    assert version_id(same) == base
+
+
+def test_bad_references_name_their_line(tmp_path: Path) -> None:
+    flow = support_flow(entry="desk")
+    flow["agents"]["order"]["handoffs"][0] = "refnd"
+    flow["agents"]["refund"]["handoffs"] = ["refund"]
+    write(tmp_path, "http://127.0.0.1:9/v1", flow)
+    with pytest.raises(InvalidConfig) as caught:
+        load_config(tmp_path / "andon.yaml")
+    lines = (tmp_path / "andon.yaml").read_text(encoding="utf-8").splitlines()
+    found = {p.field: p for p in caught.value.problems}
+    assert set(found) == {
+        "features.support.versions.v1.entry",
+        "features.support.versions.v1.agents.order.handoffs[0]",
+        "features.support.versions.v1.agents.refund.handoffs[0]",
+    } or set(found) == {
+        "features.support.versions.v1.entry",
+        "features.support.versions.v1.agents.order.handoffs.0",
+        "features.support.versions.v1.agents.refund.handoffs.0",
+    }
+    entry = next(p for f, p in found.items() if f.endswith("entry"))
+    line = int(entry.where.split(":")[-2])
+    assert '"entry": "desk"' in lines[line - 1] and "not an agent" in entry.message
+    typo = next(p for f, p in found.items() if "order.handoffs" in f)
+    assert '"refnd"' in lines[int(typo.where.split(":")[-2]) - 1] and "refund" in (typo.hint or "")

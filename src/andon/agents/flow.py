@@ -62,13 +62,15 @@ class _Run:
     def limit_message(self, limit: Limit, *, calls: int = 0) -> str:
         """Why the flow stopped, with the figures (``calls``: this turn's tool calls, not yet counted)."""
         limits = self.flow.limits
-        values: dict[Limit, dict[str, Any]] = {
-            "max_turns": {"limit": limits.max_turns},
-            "max_tool_calls": {"count": self.tool_calls + calls, "limit": limits.max_tool_calls},
-            "budget": {"spent": f"{self.spent:.6g}", "limit": f"{limits.budget:g}", "currency": limits.currency},
-            "wall_time": {"seconds": f"{self.elapsed():.1f}", "limit": f"{limits.wall_time_s:g}"},
-        }
-        return t(f"flow.limit.{limit}", **values[limit])
+        if limit == "max_turns":
+            values: dict[str, Any] = {"limit": limits.max_turns}
+        elif limit == "max_tool_calls":
+            values = {"count": self.tool_calls + calls, "limit": limits.max_tool_calls}
+        elif limit == "budget":
+            values = {"spent": f"{self.spent:.6g}", "limit": f"{limits.budget or 0:g}", "currency": limits.currency}
+        else:
+            values = {"seconds": f"{self.elapsed():.1f}", "limit": f"{limits.wall_time_s or 0:g}"}
+        return t(f"flow.limit.{limit}", **values)
 
 
 def _now() -> datetime:
