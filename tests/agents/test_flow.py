@@ -14,6 +14,8 @@ from bench.stub import Scripted
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
+import andon
+from andon.agents.flow import count_output_kinds
 from andon.config.loader import load_config
 from andon.config.problems import InvalidConfig
 from andon.engine.pipeline import Outcome, run_version
@@ -57,14 +59,14 @@ def support_flow(**changes: Any) -> dict[str, Any]:
     return flow
 
 
-def write(root: Path, base_url: str, flow: dict[str, Any], **top: Any) -> None:
+def write(root: Path, base_url: str, flow: dict[str, Any], feature: dict[str, Any] | None = None, **top: Any) -> None:
     (root / "flow_shop.py").write_text(TOOLS_MODULE, encoding="utf-8")
     config = {
         "name": "flows",
         "providers": {
             "stub": {"type": "openai", "base_url": base_url, "api_key": "sk", "model": "stub-model", "max_retries": 0}
         },
-        "features": {"support": {"versions": {"v1": flow}}},
+        "features": {"support": {"versions": {"v1": flow}, **(feature or {})}},
         **top,
     }
     (root / "andon.yaml").write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -226,3 +228,25 @@ def test_bad_references_name_their_line(tmp_path: Path) -> None:
     assert '"entry": "desk"' in lines[line - 1] and "not an agent" in entry.message
     typo = next(p for f, p in found.items() if "order.handoffs" in f)
     assert '"refnd"' in lines[int(typo.where.split(":")[-2]) - 1] and "refund" in (typo.hint or "")
+
+
+def test_the_runner_counts_clarifying_questions_apart_from_answers(tmp_path: Path, stub: ThreadedStub) -> None:
+    cases = [{"id": "vague", "vars": {"input": "it broke"}}, {"id": "clear", "vars": {"input": "refund A1"}}]
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    feature = {"dataset": "cases.jsonl", "graders": [{"type": "regex", "value": "."}]}
+    flow = support_flow(clarify=True)
+    flow["agents"]["triage"]["handoffs"] = []  # the entry answers (the stub echoes) or asks
+    write(tmp_path, stub.base_url, flow, feature)
+    # Whichever case is sent first is asked back; the other is echoed (the stub's default answer).
+    stub.program(tool_calls_reply(tool_call("q1", "ask_clarifying_question", {"question": "What broke?"})))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        report = andon.evaluate("support", workspace=tmp_path)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert sorted(c.status for c in report.cells) == ["ok", "ok"]
+    with Workspace.open(tmp_path) as ws:
+        outputs = ws.store.outputs_by_id([c.output_id for c in report.cells if c.output_id]).values()
+        assert count_output_kinds(outputs) == {"answer": 1, "clarify": 1}
+    texts = sorted(c.output_text or "" for c in report.cells)
+    assert "What broke?" in texts

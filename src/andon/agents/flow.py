@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from andon.errors import AndonError, ConfigError
 from andon.messages import t
 from andon.providers.base import Message, ProviderRequest, TextPart
 from andon.providers.pricing import convert
+from andon.store.records import OutputRecord
 from andon.versions.canonical import Version
 from andon.versions.render import render_messages, render_template
 
@@ -244,3 +247,22 @@ def _cost_in_budget(record: StepRecord, flow: FlowSpec, providers: ProviderLooku
     rates = config.exchange_rates if isinstance(config, WorkspaceConfig) else {}
     base = config.currency if isinstance(config, WorkspaceConfig) else None
     return convert(record.cost, str(record.currency), budget_currency, rates, base=base)
+
+
+def output_kind(steps: Sequence[Mapping[str, Any]]) -> str | None:
+    """A flow output's kind from its stored steps: ``answer``, ``clarify``, ``limit:<name>`` or ``error``.
+
+    None when the steps are not a flow's (no agent turns).
+    """
+    if not steps or not steps[-1].get("agent"):
+        return None
+    last = steps[-1]
+    if last.get("limit"):
+        return f"limit:{last['limit']}"
+    return str(last.get("output_kind") or "error")
+
+
+def count_output_kinds(outputs: Iterable[OutputRecord]) -> dict[str, int]:
+    """How many of ``outputs`` (a run's, or a feature's traces') are answers, clarifying questions, limits, errors."""
+    kinds = Counter(output_kind(record.steps) for record in outputs)
+    return {kind: n for kind, n in sorted(kinds.items()) if kind is not None}
