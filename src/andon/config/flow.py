@@ -92,9 +92,7 @@ class FlowLimits(_Strict):
     wall_time_s: float | None = Field(default=None, gt=0, le=3600, description="Seconds the whole flow may take.")
 
 
-def flow_problems(
-    agents: Mapping[str, AgentSpec], entry: str | None, base: Loc, source: SourceMap
-) -> list[Problem]:
+def flow_problems(agents: Mapping[str, AgentSpec], entry: str | None, base: Loc, source: SourceMap) -> list[Problem]:
     """A flow's cross-references, each at its line: the entry is an agent, every handoff names another agent."""
     known = ", ".join(agents) or t("house2.none")
     problems: list[Problem] = []

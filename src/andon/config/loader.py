@@ -120,7 +120,9 @@ def reference_problems(
         for vname, version in feature.versions.items():
             base: Loc = ("features", fname, "versions", vname)
             steps = enumerate(version.normalized_steps())
-            named: list[tuple[Loc, str | None]] = [(("steps", i) if version.steps else (), s.provider) for i, s in steps]
+            named: list[tuple[Loc, str | None]] = [
+                (("steps", i) if version.steps else (), s.provider) for i, s in steps
+            ]
             if version.agents is not None:  # a flow: each agent names its provider
                 problems.extend(flow_problems(version.agents, version.entry, base, source))
                 named = [(("agents", name), agent.provider) for name, agent in version.agents.items()]
