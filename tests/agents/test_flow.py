@@ -18,6 +18,7 @@ import andon
 from andon.agents.flow import count_output_kinds
 from andon.config.loader import load_config
 from andon.config.problems import InvalidConfig
+from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
 from andon.versions.canonical import build_version
 from andon.workspace import Workspace
@@ -78,7 +79,9 @@ def stub() -> Iterator[ThreadedStub]:
         yield server
 
 
-def run(root: Path, variables: dict[str, Any] | None = None) -> tuple[Outcome, list[dict[str, Any]]]:
+def run(
+    root: Path, variables: dict[str, Any] | None = None, masking: MaskPolicy | None = None
+) -> tuple[Outcome, list[dict[str, Any]]]:
     sys.path.insert(0, str(root))  # the workspace's tools module, as `andon` run there would import it
     try:
         with Workspace.open(root) as ws:
@@ -86,7 +89,7 @@ def run(root: Path, variables: dict[str, Any] | None = None) -> tuple[Outcome, l
             async def once() -> Outcome:
                 try:
                     scope = variables or {"input": "my bike arrived broken", "customer": "Minji"}
-                    return await run_version(ws.version("support", "v1"), scope, ws)
+                    return await run_version(ws.version("support", "v1"), scope, ws, masking=masking)
                 finally:
                     await ws.aclose_providers()
 
@@ -250,3 +253,16 @@ def test_the_runner_counts_clarifying_questions_apart_from_answers(tmp_path: Pat
         assert count_output_kinds(outputs) == {"answer": 1, "clarify": 1}
     texts = sorted(c.output_text or "" for c in report.cells)
     assert "What broke?" in texts
+
+
+def test_a_masked_feature_sends_every_agent_masked_text(tmp_path: Path, stub: ThreadedStub) -> None:
+    write(tmp_path, stub.base_url, support_flow())
+    stub.program(handoff("h1", "refund"), Scripted(content="I will call [PHONE_1]."))
+    variables = {"input": "call me on 010-1234-5678", "customer": "kim@example.com"}
+    outcome, steps = run(tmp_path, variables, MaskPolicy())
+    assert outcome.status == "ok"
+    sent = json.dumps([r.body["messages"] for r in stub.received], ensure_ascii=False)
+    assert "010-1234-5678" not in sent and "kim@example.com" not in sent
+    assert "[PHONE_1]" in sent and "[EMAIL_1]" in sent  # refund's instructions name the customer
+    assert outcome.output_text == "I will call 010-1234-5678."  # restored for the caller
+    assert steps[-1]["masking"]["placeholders"] == {"PHONE": 1, "EMAIL": 1}

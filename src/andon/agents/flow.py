@@ -20,6 +20,7 @@ from typing import Any, Literal
 from andon.agents.flow_handoff import Choice, handed_over, pseudo_definitions, read_choice
 from andon.config.flow import AgentSpec, FlowSpec
 from andon.config.schema import WorkspaceConfig, agent_step
+from andon.engine.masking import Masker
 from andon.engine.pipeline import Outcome, ProviderLookup, StepRecord
 from andon.engine.tools import PseudoTools, ToolCall, ToolLimitReached, complete_with_tools
 from andon.errors import AndonError, ConfigError
@@ -38,6 +39,7 @@ class _Run:
     """What a flow has used so far, against its limits."""
 
     flow: FlowSpec
+    masker: Masker | None = None
     started: float = field(default_factory=time.monotonic)
     turns: int = 0
     tool_calls: int = 0
@@ -87,11 +89,15 @@ async def run_flow(
     outcome: Outcome,
     *,
     base_dir: Path | None = None,
+    masker: Masker | None = None,
 ) -> None:
-    """Run ``version``'s flow from its entry agent, one step record per turn, into ``outcome``."""
+    """Run ``version``'s flow from its entry agent, one step record per turn, into ``outcome``.
+
+    With ``masker`` (``send: masked``) every agent is sent masked messages, like any model step.
+    """
     assert version.flow is not None
     flow = version.flow
-    run = _Run(flow)
+    run = _Run(flow, masker=masker)
     where = f"features.{version.feature}.versions.{version.name}.agents"
     name: str = flow.entry
     conversation: list[Message] | None = None  # None: the entry agent renders its own prompt
@@ -116,13 +122,20 @@ async def run_flow(
         if choice is None or choice.kind == "clarify":
             kind = "answer" if choice is None else "clarify"
             record.extra["output_kind"] = kind
-            outcome.output_text = record.text if choice is None else choice.question
+            outcome.output_text = record.text if choice is None else _restored(run, choice.question)
             outcome.output_json = record.parsed if choice is None else None
             return
         assert choice.target is not None
         record.extra["handoff"] = {"from": name, "to": choice.target.agent, "reason": choice.reason}
         conversation = handed_over(sent, choice.target.filter)
         name = choice.target.agent
+
+
+def _restored(run: _Run, text: str | None) -> str | None:
+    """``text`` with masked values put back, when the policy restores them."""
+    if text is None or run.masker is None or not run.masker.policy.restore:
+        return text
+    return run.masker.restore(text)
 
 
 def _stop(outcome: Outcome, run: _Run, limit: Limit, record: StepRecord | None = None) -> None:
@@ -190,9 +203,11 @@ async def _turn(
 
     sent: list[Message] = []
     try:
-        messages = _messages(agent, name, conversation, scope, base_dir, where)
+        messages = _messages(agent, name, conversation, scope, base_dir, where, run.masker)
         record.messages = [m.to_json() for m in messages]
-        request = ProviderRequest(model=agent.model or "", messages=messages, params=agent.params, variables=scope)
+        sent_scope = scope if run.masker is None else run.masker.mask_value(scope)
+        request = ProviderRequest(model=agent.model or "", messages=messages, params=agent.params,
+                                  variables=sent_scope)  # fmt: skip
         allowed = min(agent.max_tool_calls, run.flow.limits.max_tool_calls - run.tool_calls)
         pseudo = PseudoTools(pseudo_definitions(agent, run.flow), answer)
         provider = providers.provider(agent.provider or "")
@@ -209,7 +224,9 @@ async def _turn(
                                      response.output_tokens)  # fmt: skip
             if priced is not None:
                 response.cost, response.currency = priced
-        record.text, record.parsed = response.text, response.parsed
+        record.text, record.parsed = _restored(run, response.text), response.parsed
+        if run.masker is not None and run.masker.policy.restore:
+            record.parsed = run.masker.restore_value(record.parsed)
         record.input_tokens, record.output_tokens = response.input_tokens, response.output_tokens
         record.latency_ms, record.cost, record.currency = response.latency_ms, response.cost, response.currency
         record.attempts, record.raw = response.attempts, response.raw
@@ -217,6 +234,8 @@ async def _turn(
             record.model = response.model
     except AndonError as exc:
         record.error = str(exc)
+    if run.masker is not None:
+        record.masking = run.masker.provenance()
     return (chosen[0] if chosen else None), sent
 
 
@@ -227,12 +246,19 @@ def _messages(
     scope: dict[str, Any],
     base_dir: Path | None,
     where: str,
+    masker: Masker | None,
 ) -> tuple[Message, ...]:
-    """The entry agent renders its own prompt; an agent handed to sees its instructions and the conversation."""
+    """The entry agent renders its own prompt; an agent handed to sees its instructions and the conversation.
+
+    The conversation handed over was masked when first sent; only the new instructions are masked here.
+    """
     if conversation is None:
-        return render_messages(agent_step(name, agent), scope, base_dir=base_dir, where=where)
+        rendered = render_messages(agent_step(name, agent), scope, base_dir=base_dir, where=where)
+        return rendered if masker is None else masker.mask_messages(rendered)
     system = render_template(agent.instructions, scope, f"{where}.instructions") if agent.instructions else None
     head = (Message("system", (TextPart(system),)),) if system else ()
+    if masker is not None:
+        head = masker.mask_messages(head)
     return (*head, *conversation)
 
 

@@ -224,13 +224,13 @@ async def run_version(
     """
     outcome = Outcome(version.feature, version.id, version.name, "ok", _now(), _now())
     scope: dict[str, Any] = {**variables, "steps": {}}
-    if version.flow is not None:  # agents handing off to each other (issue 14): run by agents.flow, above us
-        await _run_flow(version, scope, providers, outcome, base_dir)
-        outcome.finished_at = _now()
-        return outcome
     masker = Masker(masking) if masking is not None else None
     if masker is not None:
         masker.reserve(dict(variables))
+    if version.flow is not None:  # agents handing off to each other (issue 14): run by agents.flow, above us
+        await _run_flow(version, scope, providers, outcome, base_dir, masker)
+        outcome.finished_at = _now()
+        return outcome
     for step in version.steps:
         if step.guard is not None:
             record = await _run_guard(step, scope, outcome, providers, masker)
@@ -326,7 +326,12 @@ async def _complete_with_tools(
 
 
 async def _run_flow(
-    version: Version, scope: dict[str, Any], providers: ProviderLookup, outcome: Outcome, base_dir: Path | None
+    version: Version,
+    scope: dict[str, Any],
+    providers: ProviderLookup,
+    outcome: Outcome,
+    base_dir: Path | None,
+    masker: Masker | None,
 ) -> None:
     """A flow version: the registered runner fills ``outcome`` with one step record per agent turn."""
     try:
@@ -334,7 +339,7 @@ async def _run_flow(
     except AndonError as exc:
         outcome.status, outcome.error = "error", str(exc)
         return
-    await runner(version, scope, providers, outcome, base_dir=base_dir)
+    await runner(version, scope, providers, outcome, base_dir=base_dir, masker=masker)
 
 
 async def _run_registered(kind: str, step: Step, scope: dict[str, Any], providers: ProviderLookup) -> StepRecord:

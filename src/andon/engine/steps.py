@@ -24,6 +24,6 @@ class StepRunner(Protocol):
 STEP_KINDS = Registry(
     group="andon.step_kinds",
     kind="step kind",
-    # "flow" runs a whole flow version instead: ``await run(version, scope, providers, outcome, base_dir=…)``.
+    # "flow" runs a whole flow version instead: ``await run(version, scope, providers, outcome, base_dir=…, masker=…)``.
     builtins={"retrieve": "andon.knowledge.step:run_retrieve", "flow": "andon.agents.flow:run_flow"},
 )
