@@ -11,16 +11,22 @@ from typing import Any
 
 import pytest
 from bench.stub import Scripted
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
 import andon
 from andon.agents.flow import count_output_kinds
+from andon.agents.flow_handoff import handed_over
+from andon.config.flow import HandoffFilter
 from andon.config.loader import load_config
 from andon.config.problems import InvalidConfig
 from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome, run_version
-from andon.versions.canonical import build_version
+from andon.providers.base import Message, TextPart
+from andon.versions.canonical import Version, build_version, version_from_content
+from andon.versions.diff import diff_versions
 from andon.workspace import Workspace
 
 pytestmark = pytest.mark.timeout(120)
@@ -191,15 +197,23 @@ def test_a_clarifying_question_is_its_own_kind_of_answer(tmp_path: Path, stub: T
 
 
 def test_the_flow_id_covers_every_agent(tmp_path: Path) -> None:
-    def version_id(flow: dict[str, Any]) -> str:
+    def version(flow: dict[str, Any]) -> Version:
         write(tmp_path, "http://127.0.0.1:9/v1", flow)
         config = load_config(tmp_path / "andon.yaml").config
-        return build_version("support", "v1", config.features["support"].versions["v1"], config).id
+        return build_version("support", "v1", config.features["support"].versions["v1"], config)
+
+    def version_id(flow: dict[str, Any]) -> str:
+        return version(flow).id
 
     base = version_id(support_flow())
     changed = support_flow()
     changed["agents"]["refund"]["instructions"] = "Issue refunds politely."  # not the entry agent
     assert version_id(changed) != base
+    (change,) = diff_versions(version(support_flow()), version(changed))
+    assert (change.path, change.after) == ("agents.refund.instructions", "Issue refunds politely.")
+    stored = version(changed)
+    again = version_from_content("support", "v1", stored.content)
+    assert (again.id, again.flow) == (stored.id, stored.flow)  # a stored flow is rebuilt exactly
     assert version_id(support_flow(limits={"max_turns": 3})) != base
     assert version_id(support_flow(clarify=True)) != base
     assert version_id(support_flow()) == base
@@ -266,3 +280,30 @@ def test_a_masked_feature_sends_every_agent_masked_text(tmp_path: Path, stub: Th
     assert "[PHONE_1]" in sent and "[EMAIL_1]" in sent  # refund's instructions name the customer
     assert outcome.output_text == "I will call 010-1234-5678."  # restored for the caller
     assert steps[-1]["masking"]["placeholders"] == {"PHONE": 1, "EMAIL": 1}
+
+
+_ROLES = st.sampled_from(["system", "user", "assistant", "tool"])
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[Message]:
+    out = []
+    for role in draw(st.lists(_ROLES, max_size=12)):
+        text = draw(st.text(max_size=5))
+        calls = ({"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}},) * draw(st.booleans())
+        out.append(Message(role, (TextPart(text),), tool_calls=calls if role == "assistant" else ()))
+    return out
+
+
+@given(conversations(), st.sampled_from(["all", "no_tools", "last_user"]))
+def test_a_handoff_never_passes_instructions_and_its_filter_holds(talk: list[Message], how: HandoffFilter) -> None:
+    passed = handed_over(talk, how)
+    assert all(m.role != "system" for m in passed)
+    assert all(m in talk or m.role == "assistant" for m in passed)
+    if how == "all":
+        assert passed == [m for m in talk if m.role != "system"]
+    if how == "no_tools":
+        assert all(m.role != "tool" and not m.tool_calls for m in passed)
+    if how == "last_user":
+        users = [m for m in talk if m.role == "user"]
+        assert passed == users[-1:]
