@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from bench.stub import Scripted
@@ -149,12 +149,13 @@ def test_a_handoff_chain_passes_the_conversation_and_records_each_turn(tmp_path:
 
 @pytest.mark.parametrize("limit", ["max_turns", "max_tool_calls", "budget", "wall_time"])
 def test_each_limit_ends_the_flow_cleanly_with_its_reason(tmp_path: Path, stub: ThreadedStub, limit: str) -> None:
-    limits: dict[str, Any] = {
+    table: dict[str, dict[str, Any]] = {
         "max_turns": {"max_turns": 2},
         "max_tool_calls": {"max_tool_calls": 1},
         "budget": {"budget": 5},
         "wall_time": {"wall_time_s": 0.5},
-    }[limit]
+    }
+    limits = table[limit]
     prices = [{"provider": "stub", "model": "*", "input_per_1m": 1_000_000, "output_per_1m": 0, "currency": "KRW"}]
     write(tmp_path, stub.base_url, support_flow(limits=limits), currency="KRW", prices=prices)
     two_lookups = tool_calls_reply(
@@ -282,7 +283,9 @@ def test_a_masked_feature_sends_every_agent_masked_text(tmp_path: Path, stub: Th
     assert steps[-1]["masking"]["placeholders"] == {"PHONE": 1, "EMAIL": 1}
 
 
-_ROLES = st.sampled_from(["system", "user", "assistant", "tool"])
+_ROLES: st.SearchStrategy[Literal["system", "user", "assistant", "tool"]] = st.sampled_from(
+    ["system", "user", "assistant", "tool"]
+)
 
 
 @st.composite

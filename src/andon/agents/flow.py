@@ -256,7 +256,7 @@ def _messages(
         rendered = render_messages(agent_step(name, agent), scope, base_dir=base_dir, where=where)
         return rendered if masker is None else masker.mask_messages(rendered)
     system = render_template(agent.instructions, scope, f"{where}.instructions") if agent.instructions else None
-    head = (Message("system", (TextPart(system),)),) if system else ()
+    head: tuple[Message, ...] = (Message("system", (TextPart(system),)),) if system else ()
     if masker is not None:
         head = masker.mask_messages(head)
     return (*head, *conversation)
