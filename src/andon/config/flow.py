@@ -20,7 +20,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from andon.config.conversation import MessagesRef
 from andon.config.params import Params
@@ -72,12 +72,13 @@ class AgentSpec(_Strict):
     max_tool_calls: int = Field(default=8, ge=0, le=1000, description="Tool calls allowed in one turn.")
     handoffs: list[Annotated[Handoff, BeforeValidator(_handoff_shorthand)]] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _reserved_tool_names(self) -> AgentSpec:
-        for tool in self.tools:
+    @field_validator("tools")
+    @classmethod
+    def _reserved_tool_names(cls, tools: list[ToolSpec]) -> list[ToolSpec]:
+        for tool in tools:
             if tool.name.startswith(HANDOFF_PREFIX) or tool.name == CLARIFY_TOOL:
                 raise ValueError(t("flow.config.reserved_tool", name=tool.name))
-        return self
+        return tools
 
 
 class FlowLimits(_Strict):

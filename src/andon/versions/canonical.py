@@ -76,6 +76,9 @@ def resolve_model(
                 hint=t("house2.version.no_provider_hint"),
             )
         provider = model_providers[0]
+    if model is None and provider not in config.providers:  # `andon check` builds ids of such a config too
+        known = ", ".join(config.providers) or t("house2.none")
+        raise ConfigError(t("house2.load.no_provider", provider=provider, known=known), where=where)
     model = model or config.providers[provider].model
     if model is None:
         raise ConfigError(
