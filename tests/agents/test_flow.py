@@ -23,6 +23,7 @@ from andon.config.flow import HandoffFilter
 from andon.config.loader import load_config
 from andon.config.problems import InvalidConfig
 from andon.engine.masking import MaskPolicy
+from andon.evals.check import check_workspace
 from andon.engine.pipeline import Outcome, run_version
 from andon.providers.base import Message, TextPart
 from andon.versions.canonical import Version, build_version, version_from_content
@@ -310,3 +311,15 @@ def test_a_handoff_never_passes_instructions_and_its_filter_holds(talk: list[Mes
     if how == "last_user":
         users = [m for m in talk if m.role == "user"]
         assert passed == users[-1:]
+
+
+def test_andon_check_reads_every_agent(tmp_path: Path) -> None:
+    (tmp_path / "cases.jsonl").write_text(json.dumps({"id": "a", "vars": {"input": "hi"}}) + "\n", encoding="utf-8")
+    flow = support_flow()
+    flow["agents"]["order"]["provider"] = "stb"
+    write(tmp_path, "http://127.0.0.1:9/v1", flow, {"dataset": "cases.jsonl"})
+    report = check_workspace(tmp_path / "andon.yaml")
+    fields = {p.field for p in report.problems}
+    assert "features.support.versions.v1.agents.order.provider" in fields
+    # refund's instructions use {{ customer }}, which no case gives: found though refund is not the entry
+    assert any(f.endswith("agents.refund.instructions") for f in fields)
