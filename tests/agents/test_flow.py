@@ -23,8 +23,8 @@ from andon.config.flow import HandoffFilter
 from andon.config.loader import load_config
 from andon.config.problems import InvalidConfig
 from andon.engine.masking import MaskPolicy
-from andon.evals.check import check_workspace
 from andon.engine.pipeline import Outcome, run_version
+from andon.evals.check import check_workspace
 from andon.providers.base import Message, TextPart
 from andon.versions.canonical import Version, build_version, version_from_content
 from andon.versions.diff import diff_versions
