@@ -323,3 +323,23 @@ def test_andon_check_reads_every_agent(tmp_path: Path) -> None:
     assert "features.support.versions.v1.agents.order.provider" in fields
     # refund's instructions use {{ customer }}, which no case gives: found though refund is not the entry
     assert any(f.endswith("agents.refund.instructions") for f in fields)
+
+
+def test_a_malformed_question_is_sent_back_and_the_agent_may_ask_again(tmp_path: Path, stub: ThreadedStub) -> None:
+    write(tmp_path, stub.base_url, support_flow(clarify=True))
+    stub.program(
+        tool_calls_reply(tool_call("q1", "ask_clarifying_question", {"question": "  "})),
+        tool_calls_reply(tool_call("q2", "ask_clarifying_question", {"question": "Which order?"})),
+    )
+    outcome, steps = run(tmp_path)
+    assert (outcome.status, outcome.output_text, steps[-1]["output_kind"]) == ("ok", "Which order?", "clarify")
+    told = stub.received[1].body["messages"][-1]
+    assert told["role"] == "tool" and "question" in json.loads(told["content"])["error"]
+
+
+def test_malformed_pseudo_calls_count_against_the_tool_call_limit(tmp_path: Path, stub: ThreadedStub) -> None:
+    write(tmp_path, stub.base_url, support_flow(clarify=True, limits={"max_tool_calls": 2}))
+    stub.program(*[tool_calls_reply(tool_call(f"q{i}", "ask_clarifying_question", {})) for i in range(5)])
+    outcome, steps = run(tmp_path)
+    assert outcome.status == "error" and steps[-1]["limit"] == "max_tool_calls"
+    assert len(stub.received) == 3  # two refused questions, then the third call is over the limit

@@ -195,11 +195,11 @@ async def _turn(
     """Render, call the model with tools and pseudo-tools, and fill ``record``; errors stay in the record."""
     chosen: list[Choice] = []
 
-    def answer(call: ToolCall) -> str:
+    def answer(call: ToolCall) -> tuple[str, bool]:
         choice, reply = read_choice(call, agent)
         if choice is not None and not chosen:  # the first choice of a reply wins; later ones are only answered
             chosen.append(choice)
-        return reply
+        return reply, choice is not None
 
     sent: list[Message] = []
     try:
