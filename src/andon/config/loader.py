@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from andon.config.criteria import check_flip_names
+from andon.config.flow import flow_problems
 from andon.config.graders import BUILTIN_SETTINGS, GraderSettings, GraderSpec, settings_model
 from andon.config.graders import PLUGIN_TAG as GRADER_PLUGIN_TAG
 from andon.config.graders import REGISTRY as GRADERS
@@ -117,18 +118,25 @@ def reference_problems(
     problems: list[Problem] = []
     for fname, feature in features.items():
         for vname, version in feature.versions.items():
-            for index, step in enumerate(version.normalized_steps()):
-                if step.provider is None or step.provider in providers:
+            base: Loc = ("features", fname, "versions", vname)
+            steps = enumerate(version.normalized_steps())
+            named: list[tuple[Loc, str | None]] = [
+                (("steps", i) if version.steps else (), s.provider) for i, s in steps
+            ]
+            if version.agents is not None:  # a flow: each agent names its provider
+                problems.extend(flow_problems(version.agents, version.entry, base, source))
+                named = [(("agents", name), agent.provider) for name, agent in version.agents.items()]
+            for at, provider in named:
+                if provider is None or provider in providers:
                     continue
-                base: Loc = ("features", fname, "versions", vname)
-                loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
-                close = difflib.get_close_matches(step.provider, list(providers), n=1)
+                loc = (*base, *at, "provider")
+                close = difflib.get_close_matches(provider, list(providers), n=1)
                 fix = (
                     t("house2.load.did_you_mean", name=close[0])
                     if close
                     else t("house2.load.add_provider", known=known)
                 )
-                message = t("house2.load.no_provider", provider=step.provider, known=known)
+                message = t("house2.load.no_provider", provider=provider, known=known)
                 problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=fix))
         problems.extend(flip_problems(fname, feature, source))
     return problems

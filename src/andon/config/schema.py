@@ -26,10 +26,12 @@ from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
 from andon.config.durations import parse_duration as parse_duration
 from andon.config.experiment import ExperimentConfig
+from andon.config.flow import AgentName, AgentSpec, FlowLimits, check_flow, entry_name
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.guard import GuardSpec
 from andon.config.knowledge import RetrieveSpec
 from andon.config.okr import OkrConfig
+from andon.config.params import Params as Params  # re-exported: callers import it from here
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.redactions import KINDS
 from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: callers import it from here
@@ -65,21 +67,6 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Params(_Strict):
-    """Sampling and output parameters sent to the model."""
-
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    seed: int | None = None
-    stop: list[str] | None = None
-    json_mode: bool = Field(default=False, description="Ask for a JSON object (no schema).")
-    json_schema: dict[str, Any] | None = Field(
-        default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
-    )
-    logprobs: bool = Field(default=False, description="Record each output token's log-probability (provenance).")
 
 
 class Step(_Strict):
@@ -162,10 +149,21 @@ class VersionSpec(_Strict):
     output_schema: dict[str, Any] | None = None
     python: str | None = None
     steps: list[Step] | None = None
+    # A flow (issue 14, config/flow.py): agents handing the conversation to each other instead of steps.
+    agents: dict[AgentName, AgentSpec] | None = Field(default=None, description="A flow's agents, by name.")
+    entry: str | None = Field(default=None, description="The agent that starts a flow (default: the first).")
+    limits: FlowLimits | None = Field(default=None, description="When a flow stops: turns, tool calls, budget, time.")
+    clarify: bool = Field(default=False, description="A flow's agents may answer with a clarifying question.")
 
     @model_validator(mode="after")
     def _one_form(self) -> VersionSpec:
         inline = self.prompt is not None or self.python is not None or self.messages is not None
+        flow_fields = [f for f in ("entry", "limits") if getattr(self, f) is not None] + ["clarify"] * self.clarify
+        check_flow(self.agents, self.entry, flow_fields)
+        if self.agents is not None and (inline or self.steps is not None):
+            raise ValueError(t("flow.config.one_form"))
+        if self.agents is not None:
+            return self
         if self.steps is not None and inline:
             raise ValueError(t("house2.schema.one_form"))
         if self.steps is None and not inline:
@@ -186,9 +184,13 @@ class VersionSpec(_Strict):
         return steps
 
     def normalized_steps(self) -> list[Step]:
-        """The version as a list of steps; the inline form becomes one step named ``main``."""
+        """The version as a list of steps; the inline form becomes one step named ``main``, a flow its entry agent."""
         if self.steps is not None:
             return list(self.steps)
+        if self.agents is not None:
+            name = entry_name(self.agents, self.entry)
+            agent = self.agents.get(name) or next(iter(self.agents.values()))  # an unknown entry: the loader says so
+            return [agent_step(name, agent)]
         return [
             Step(
                 provider=self.provider,
@@ -202,6 +204,22 @@ class VersionSpec(_Strict):
                 python=self.python,
             )
         ]
+
+
+def agent_step(name: str, agent: AgentSpec) -> Step:
+    """A flow's agent as the model step it runs as (its handoffs and turn limits are the flow's business)."""
+    return Step(
+        name=name,
+        provider=agent.provider,
+        model=agent.model,
+        system=agent.instructions,
+        prompt=agent.prompt,
+        messages=agent.messages,
+        images=agent.images,
+        params=agent.params,
+        tools=agent.tools,
+        max_tool_calls=agent.max_tool_calls,
+    )
 
 
 def _check_guards(steps: list[Step]) -> None:

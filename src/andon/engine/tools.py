@@ -45,6 +45,22 @@ class ToolCall:
     arguments: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PseudoTools:
+    """Tools the caller answers itself (a flow's handoffs), offered after the step's own; they are not in the tool log.
+
+    ``answer`` gives the tool message sent back for a call and whether the call ends the loop (a malformed one
+    does not: the model is told and may call again).
+    """
+
+    definitions: tuple[dict[str, Any], ...]
+    answer: Callable[[ToolCall], tuple[str, bool]]
+
+    def names(self) -> frozenset[str]:
+        """The pseudo-tools' names."""
+        return frozenset(str(d["function"]["name"]) for d in self.definitions)
+
+
 def tool_definition(tool: ToolSpec) -> dict[str, Any]:
     """A tool as OpenAI's chat completions API takes it."""
     function = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
@@ -164,15 +180,22 @@ async def run_tool_call(call: ToolCall, tools: dict[str, ToolSpec]) -> tuple[str
 
 
 async def complete_with_tools(
-    provider: Provider, request: ProviderRequest, tools: list[ToolSpec], max_calls: int
+    provider: Provider,
+    request: ProviderRequest,
+    tools: list[ToolSpec],
+    max_calls: int,
+    pseudo: PseudoTools | None = None,
 ) -> tuple[ProviderResponse, list[Message], list[dict[str, Any]]]:
     """Call the model with ``tools`` until it answers without one: the answer, every message, and the tool log.
 
-    Tokens, cost and latency of the answer are the sums over every model call of the step.
+    Tokens, cost and latency of the answer are the sums over every model call of the step. A call to one of
+    ``pseudo``'s tools is answered by it and may end the loop, after that reply's other calls have run.
     """
     by_name = {tool.name: tool for tool in tools}
     messages = list(request.messages)
-    definitions = tuple(tool_definition(tool) for tool in tools)
+    definitions = tuple(tool_definition(tool) for tool in tools) + (pseudo.definitions if pseudo else ())
+    own = pseudo.names() if pseudo else frozenset()
+    ended, refused = False, 0  # refused: malformed pseudo-tool calls, counted as calls so a model cannot loop on them
     log: list[dict[str, Any]] = []
     totals = {"input": 0, "output": 0, "latency": 0.0, "cost": 0.0}
     priced = True
@@ -187,12 +210,17 @@ async def complete_with_tools(
         calls = tool_calls_of(response.raw)
         if not calls:
             break
-        if len(log) + len(calls) > max_calls:
+        if len(log) + refused + sum(c.name not in own for c in calls) > max_calls:
             raise ToolLimitReached(t("agents.tools.limit", count=len(log), limit=max_calls), messages, log)
         wire = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
         parts = (TextPart(response.text),) if response.text else ()
         messages.append(Message("assistant", parts, tool_calls=tuple(wire)))
         for call in calls:
+            if pseudo is not None and call.name in own:
+                reply, ends = pseudo.answer(call)
+                messages.append(Message("tool", (TextPart(reply),), tool_call_id=call.id))
+                ended, refused = ended or ends, refused + (not ends)
+                continue
             started = datetime.now(UTC)
             result, error = await run_tool_call(call, by_name)
             finished = datetime.now(UTC)
@@ -208,6 +236,10 @@ async def complete_with_tools(
                     "finished_at": finished.isoformat(),
                 }
             )
+        if ended:
+            break
+        if len(log) + refused > max_calls:
+            raise ToolLimitReached(t("agents.tools.limit", count=len(log) + refused, limit=max_calls), messages, log)
     response.input_tokens, response.output_tokens = int(totals["input"]), int(totals["output"])
     response.latency_ms = totals["latency"]
     response.cost = totals["cost"] if priced else None  # else the pipeline prices the summed tokens

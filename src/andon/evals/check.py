@@ -173,7 +173,13 @@ def _check_feature(name: str, feature: FeatureConfig, ctx: _Context) -> tuple[li
 
 
 def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -> Iterator[Problem]:
-    """Each step's templates against the cases, and its image variables."""
+    """Each step's templates against the cases, and its image variables (a flow: each agent's templates)."""
+    if spec.agents is not None:
+        for name, agent in spec.agents.items():
+            for part, text in (("instructions", agent.instructions), ("prompt", agent.prompt)):
+                if text is not None:
+                    yield from check_template(text, (*loc, "agents", name, part), scope, ctx.source)
+        return
     for index, step in enumerate(spec.normalized_steps()):
         step_loc: Loc = (*loc, "steps", index) if spec.steps else loc
         for part in ("system", "prompt"):
