@@ -46,19 +46,23 @@ async def serving(entries: Sequence[ToolEntry], where: str | None = None) -> Asy
     if not sources:
         yield served
         return
-    async with contextlib.AsyncExitStack() as stack:
-        for source in sources:
-            client = await _connect(stack, source, where)
-            for spec, call in await _listed(client, source, where):
-                if any(s.name == spec.name for s in served.specs):
-                    raise McpServerError(
-                        t("tools14.mcp.duplicate", name=spec.name, server=source.mcp.label),
-                        where=where,
-                        hint=t("tools14.mcp.duplicate_hint"),
-                    )
-                served.specs.append(spec)
-                served.remote[spec.name] = call
-        yield served
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for source in sources:
+                client = await _connect(stack, source, where)
+                for spec, call in await _listed(client, source, where):
+                    if any(s.name == spec.name for s in served.specs):
+                        raise McpServerError(
+                            t("tools14.mcp.duplicate", name=spec.name, server=source.mcp.label),
+                            where=where,
+                            hint=t("tools14.mcp.duplicate_hint"),
+                        )
+                    served.specs.append(spec)
+                    served.remote[spec.name] = call
+            yield served
+    except BaseExceptionGroup as group:
+        # The sessions' task groups wrap whatever left the block (a step's own error included): unwrap it.
+        raise _single(group) from None
 
 
 async def _connect(stack: contextlib.AsyncExitStack, source: McpTools, where: str | None) -> Any:
@@ -166,6 +170,19 @@ def result_text(result: Any) -> str:
     if not parts and result.structured_content is not None:
         return json.dumps(result.structured_content, ensure_ascii=False)
     return "\n".join(parts)
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception inside nested groups, or the group itself when there are several."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BaseExceptionGroup):
+            pending.extend(item.exceptions)
+        else:
+            leaves.append(item)
+    return leaves[0] if len(leaves) == 1 else group
 
 
 def _reason(exc: BaseException) -> str:

@@ -40,7 +40,8 @@ async def call_http_tool(tool: ToolSpec, arguments: dict[str, Any]) -> str:
             headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
         ) as client,
     ):
-        url, method, body = _parsed(tool.http), "POST", arguments
+        url, method = _parsed(tool.http), "POST"
+        body: dict[str, Any] | None = arguments
         for _hop in range(MAX_REDIRECTS + 1):
             addresses = await _vetted(tool, url, allowed)
             response = await _open(client, method, url, addresses, body)
