@@ -23,6 +23,8 @@ from tests.support.loopback_http import free_port
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
+from andon.config.loader import load_config
+from andon.config.problems import InvalidConfig
 from andon.config.tools import McpServer, McpTools
 from andon.engine.pipeline import run_version
 from andon.workspace import Workspace
@@ -166,6 +168,20 @@ def test_server_config_is_checked() -> None:
     with pytest.raises(ValidationError, match="only to an MCP server started by `command`"):
         McpServer(url="http://127.0.0.1/mcp", env={"A": "1"})
     assert McpTools(mcp=McpServer(url="https://tools.example/mcp")).mcp.label == "https://tools.example/mcp"
+
+
+def test_a_bad_tool_entry_in_andon_yaml_names_its_line_and_field(tmp_path: Path) -> None:
+    tools = [{"name": "ok", "python": "a:b"}, {"mcp": {"command": ["x"], "url": "http://a/mcp"}, "includ": ["a"]}]
+    write(tmp_path, "http://127.0.0.1:9/v1", tools)
+    with pytest.raises(InvalidConfig) as info:
+        load_config(tmp_path / "andon.yaml")
+    fields = {p.field: p for p in info.value.problems}
+    assert set(fields) == {
+        "features.shop.versions.v1.steps[0].tools[1].mcp",
+        "features.shop.versions.v1.steps[0].tools[1].includ",
+    }
+    assert "exactly one of `command`" in fields["features.shop.versions.v1.steps[0].tools[1].mcp"].message
+    assert "include" in (fields["features.shop.versions.v1.steps[0].tools[1].includ"].hint or "")
 
 
 @pytest.fixture

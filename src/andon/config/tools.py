@@ -12,6 +12,7 @@ from andon.config.graders import DOTTED_PATH
 from andon.messages import t
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # what OpenAI's and Anthropic's tool APIs accept
+TAG_PREFIX = "tool="  # pydantic puts a union's tag into error locations; the loader drops segments so marked
 
 
 class ToolSpec(BaseModel):
@@ -93,11 +94,14 @@ class McpTools(BaseModel):
 
 def _entry_kind(value: Any) -> str:
     has_mcp = (isinstance(value, dict) and "mcp" in value) or isinstance(value, McpTools)
-    return "mcp" if has_mcp else "tool"
+    return f"{TAG_PREFIX}mcp" if has_mcp else f"{TAG_PREFIX}spec"
 
 
 # One entry of a step's `tools:` list: a tool, or an MCP server's tools (chosen by the `mcp` key).
-ToolEntry = Annotated[Annotated[ToolSpec, Tag("tool")] | Annotated[McpTools, Tag("mcp")], Discriminator(_entry_kind)]
+ToolEntry = Annotated[
+    Annotated[ToolSpec, Tag(f"{TAG_PREFIX}spec")] | Annotated[McpTools, Tag(f"{TAG_PREFIX}mcp")],
+    Discriminator(_entry_kind),
+]
 
 
 def check_tools(tools: list[ToolEntry]) -> list[ToolEntry]:
