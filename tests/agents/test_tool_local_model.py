@@ -10,6 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from andon.config.schema import Params
 from andon.engine.pipeline import run_version
@@ -77,6 +79,23 @@ def test_a_call_is_read_back_in_the_openai_shape_and_earlier_turns_are_written_a
     assert "lookup_order: Find an order" in chat[0]["content"]
     assert json.loads(chat[2]["content"]) == {"tool": "lookup_order", "arguments": {}}
     assert chat[3] == {"role": "user", "content": 'Result of the tool call call_1: {"status": "shipped"}'}
+
+
+@given(
+    name=st.sampled_from(["lookup_order", "refund", "a-b_c"]),
+    arguments=st.dictionaries(st.text(max_size=8), st.text(max_size=12) | st.integers() | st.none(), max_size=4),
+    earlier_calls=st.integers(min_value=0, max_value=5),
+)
+def test_any_call_the_grammar_allows_reads_back_as_the_same_call(
+    name: str, arguments: dict[str, Any], earlier_calls: int
+) -> None:
+    call = {"id": "x", "type": "function", "function": {"name": "t", "arguments": "{}"}}
+    earlier = tuple(Message("assistant", (), tool_calls=(call,)) for _ in range(earlier_calls))
+    raw = reply(json.dumps({"tool": name, "arguments": arguments}))
+    read_reply(raw, earlier, Params(), "local")
+    (read,) = raw["choices"][0]["message"]["tool_calls"]
+    assert read["function"]["name"] == name and json.loads(read["function"]["arguments"]) == arguments
+    assert read["id"] == f"call_{earlier_calls + 1}"
 
 
 @pytest.mark.local_model
