@@ -64,6 +64,19 @@ def stdio_source(calls: Path, **more: Any) -> dict[str, Any]:
     return {"mcp": {"command": [sys.executable, str(SERVER)], "env": {"SHOP_CALLS": str(calls)}}, **more}
 
 
+def test_pass_env_hands_andons_variable_to_the_server(
+    tmp_path: Path, stub: ThreadedStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "passed.txt"
+    monkeypatch.setenv("SHOP_CALLS", str(calls))  # not in the server's environment unless passed
+    source = {"mcp": {"command": [sys.executable, str(SERVER)], "pass_env": ["SHOP_CALLS", "ANDON_TEST_UNSET"]}}
+    write(tmp_path, stub.base_url, [source])
+    stub.program(tool_calls_reply(tool_call("c1", "lookup_order", {"order_id": "A1"})), Scripted(content="Shipped."))
+    outcome = run(tmp_path)
+    assert outcome.status == "ok", outcome.error
+    assert calls.read_text(encoding="utf-8").split()[1] == "lookup_order"  # the server saw the variable
+
+
 @pytest.fixture
 def stub() -> Iterator[ThreadedStub]:
     with ThreadedStub(echo=True) as server:

@@ -60,8 +60,17 @@ class McpServer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     command: list[str] | None = Field(default=None, min_length=1, description="e.g. [python, -m, my_server]")
-    env: dict[str, str] = Field(default_factory=dict, description="Variables added to the server's environment.")
-    cwd: str | None = Field(default=None, description="Folder the command runs in (default: the current one).")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variables set for the server, whose environment is otherwise only PATH, HOME and a few "
+        "like them. The values are part of the version: put no secrets here, name them in `pass_env`.",
+    )
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Names of andon's environment variables handed to the server (e.g. a token); only the "
+        "names are part of the version.",
+    )
+    cwd: str | None = Field(default=None, description="Folder the command runs in (default: where andon runs).")
     url: str | None = Field(default=None, description="Streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp.")
     startup_timeout_s: float = Field(default=30.0, gt=0, le=600, description="Time to start and list its tools.")
 
@@ -71,7 +80,7 @@ class McpServer(BaseModel):
             raise ValueError(t("tools14.config.transport"))
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ValueError(t("house2.schema.http_url"))
-        if self.url is not None and (self.env or self.cwd):
+        if self.url is not None and (self.env or self.pass_env or self.cwd):
             raise ValueError(t("tools14.config.stdio_only"))
         return self
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -80,8 +81,9 @@ async def _connect(stack: contextlib.AsyncExitStack, source: McpTools, where: st
     if server.command is not None:
         # The server's stderr goes to a file, so a server that dies while starting can be asked why.
         errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace"))  # noqa: SIM115 (closed by the stack)
+        passed = {name: os.environ[name] for name in server.pass_env if name in os.environ}
         parameters = mcp.StdioServerParameters(
-            command=server.command[0], args=server.command[1:], env=server.env or None, cwd=server.cwd
+            command=server.command[0], args=server.command[1:], env={**server.env, **passed} or None, cwd=server.cwd
         )
         target: Any = stdio_client(parameters, errlog=errlog)
     else:
