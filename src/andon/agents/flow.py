@@ -212,7 +212,9 @@ async def _turn(
         pseudo = PseudoTools(pseudo_definitions(agent, run.flow), answer)
         provider = providers.provider(agent.provider or "")
         try:
-            response, sent, log = await complete_with_tools(provider, request, agent.tools, allowed, pseudo)
+            response, sent, log = await complete_with_tools(
+                provider, request, agent.tools, allowed, pseudo, where=f"agents.{name}"
+            )
         except ToolLimitReached as exc:
             record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
             record.extra["limit"] = "max_tool_calls"

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from andon.config.conversation import MessagesRef
 from andon.config.params import Params
 from andon.config.problems import Problem
-from andon.config.tools import ToolSpec, check_tools
+from andon.config.tools import ToolEntry, ToolSpec, check_tools
 from andon.config.yaml_source import Loc, SourceMap, dotted
 from andon.messages import t
 
@@ -68,15 +68,15 @@ class AgentSpec(_Strict):
     provider: str | None = Field(default=None, description="A name under `providers:`.")
     model: str | None = None
     params: Params = Field(default_factory=Params)
-    tools: Annotated[list[ToolSpec], AfterValidator(check_tools)] = Field(default_factory=list)
+    tools: Annotated[list[ToolEntry], AfterValidator(check_tools)] = Field(default_factory=list)
     max_tool_calls: int = Field(default=8, ge=0, le=1000, description="Tool calls allowed in one turn.")
     handoffs: list[Annotated[Handoff, BeforeValidator(_handoff_shorthand)]] = Field(default_factory=list)
 
     @field_validator("tools")
     @classmethod
-    def _reserved_tool_names(cls, tools: list[ToolSpec]) -> list[ToolSpec]:
+    def _reserved_tool_names(cls, tools: list[ToolEntry]) -> list[ToolEntry]:
         for tool in tools:
-            if tool.name.startswith(HANDOFF_PREFIX) or tool.name == CLARIFY_TOOL:
+            if isinstance(tool, ToolSpec) and (tool.name.startswith(HANDOFF_PREFIX) or tool.name == CLARIFY_TOOL):
                 raise ValueError(t("flow.config.reserved_tool", name=tool.name))
         return tools
 

@@ -26,6 +26,8 @@ from andon.config.providers import PLUGIN_TAG as PROVIDER_PLUGIN_TAG
 from andon.config.providers import REGISTRY as PROVIDERS
 from andon.config.providers import TAG_PREFIX as PROVIDER_TAG
 from andon.config.schema import FeatureConfig, WorkspaceConfig
+from andon.config.tools import TAG_PREFIX as TOOL_TAG
+from andon.config.tools import McpTools, ToolSpec
 from andon.config.yaml_source import Loc, SourceMap, dotted, interpolate, read_yaml
 from andon.errors import ConfigError
 from andon.messages import t
@@ -272,7 +274,7 @@ def schema_problems(exc: ValidationError, source: SourceMap, *, prefix: Loc = ()
 
 
 def _is_tag(part: str | int) -> bool:
-    return isinstance(part, str) and part.startswith((GRADER_TAG, PROVIDER_TAG))
+    return isinstance(part, str) and part.startswith((GRADER_TAG, PROVIDER_TAG, TOOL_TAG))
 
 
 def _fields_at(loc: Loc, root: Any) -> list[str]:
@@ -283,6 +285,8 @@ def _fields_at(loc: Loc, root: Any) -> list[str]:
             node = BUILTIN_SETTINGS.get(part.removeprefix(GRADER_TAG))
         elif isinstance(part, str) and part.startswith(PROVIDER_TAG) and part != PROVIDER_PLUGIN_TAG:
             node = BUILTIN_CONFIGS.get(part.removeprefix(PROVIDER_TAG))
+        elif isinstance(part, str) and part.startswith(TOOL_TAG):
+            node = McpTools if part == f"{TOOL_TAG}mcp" else ToolSpec
         elif not _is_tag(part):
             node = _child(_unwrap(node), part)
         if node is None:

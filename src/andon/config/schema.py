@@ -38,7 +38,7 @@ from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: cal
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
 from andon.config.rollout import RolloutConfig
-from andon.config.tools import ToolSpec, check_tools
+from andon.config.tools import ToolEntry, check_tools
 from andon.messages import t
 
 __all__ = [
@@ -78,7 +78,7 @@ class Step(_Strict):
     system: str | None = Field(default=None, description="System instructions (Jinja2 template).")
     prompt: str | None = Field(default=None, description="User prompt (sandboxed Jinja2 template).")
     messages: MessagesRef | None = Field(default=None, description='The conversation so far: "{{ history }}".')
-    tools: Annotated[list[ToolSpec], AfterValidator(check_tools)] = Field(default_factory=list)
+    tools: Annotated[list[ToolEntry], AfterValidator(check_tools)] = Field(default_factory=list)
     max_tool_calls: int = Field(default=8, ge=0, le=1000, description="Tool calls allowed before the step stops.")
     images: list[str] = Field(
         default_factory=list, description="Variable names whose values are image files, URLs or bytes."

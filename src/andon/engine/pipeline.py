@@ -317,7 +317,8 @@ async def _complete_with_tools(
 ) -> ProviderResponse:
     """The tool loop (engine.tools); provenance keeps every message and tool call, also when a limit ends it."""
     try:
-        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls)
+        where = f"steps.{step.name}"
+        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls, where=where)
     except ToolLimitReached as exc:
         record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
         raise
