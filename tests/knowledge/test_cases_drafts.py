@@ -143,6 +143,8 @@ def test_the_cli_drafts_and_accepts(root: Path, stub: ThreadedStub) -> None:
     ]
     bad = andon("knowledge", "cases", "help", "--model", "stub", "--out", "cases.txt", cwd=root)
     assert bad.returncode != 0 and "--out" in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+    nope = andon("knowledge", "cases", "help", "--model", "nope:x", "--out", "cases.yaml", cwd=root)
+    assert nope.returncode != 0 and "--model: no model provider named 'nope'" in nope.stderr, nope.stderr
 
 
 def test_bad_input_is_named() -> None:

@@ -163,7 +163,10 @@ async def _draft_all(
         raise ConfigError(t("know18.cases.variable", name=variable), where="--var")
     if await asyncio.to_thread(ws.store.knowledge_get, name) is None:
         raise NotFoundError(t("knowledge.missing", name=name), hint=t("knowledge.missing_hint", name=name))
-    chosen = pick_provider(ws, None, provider)
+    try:
+        chosen = pick_provider(ws, None, provider)
+    except ConfigError as exc:  # the same check as `andon cases suggest`, named after this command's option
+        raise ConfigError(exc.message, where="--model", hint=exc.hint) from None
     path = drafts_path(out)
     existing = read_drafts(path)
     skip = {str(d.get("source_chunk")) for d in existing if d.get("knowledge") == name}
