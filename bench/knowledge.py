@@ -192,6 +192,7 @@ def queries(texts: list[str], tokenised: list[list[str]], n_queries: int, k: int
         import faiss
     except ImportError:  # the peer is optional: andon's figures stand without it
         return out
+    faiss.omp_set_num_threads(1)  # as andon's one BLAS thread: OpenMP workers spin on a shared 2-core box
     flat = faiss.IndexFlatIP(matrix.shape[1])  # the peer's flat index over the same vectors and queries
     flat.add(matrix)
     samples = []
@@ -272,6 +273,7 @@ def peer(k: int = 5, rounds: int = 5) -> dict[str, Any]:
     for the latencies); every row's query time includes embedding the question."""
     import faiss
 
+    faiss.omp_set_num_threads(1)  # as andon's one BLAS thread: OpenMP workers spin on a shared 2-core box
     asked = questions()
     embedder = default_embedder()
     embedder.embed(["warm up"])
