@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -436,16 +437,15 @@ def ratio_interval(
     for block in bootstrap_index_blocks(len(top), resamples_for(len(top)), seed=13):
         for over, under in zip(top[block].sum(axis=1).tolist(), bottom[block].sum(axis=1).tolist(), strict=True):
             stats.append(over / under if under > 0 else math.inf)
-    stats.sort()
+    finite = [x for x in stats if math.isfinite(x)]
+    largest = max(finite, default=math.inf)
+    # quantile() takes finite values: an infinite ratio stands in as the float maximum, and a bound past the
+    # largest finite ratio (reaching into the resamples without a success) has no finite value.
+    stats = sorted(x if math.isfinite(x) else sys.float_info.max for x in stats)
     tail = (1 - CONFIDENCE) / 2
     low, high = quantile(stats, tail), quantile(stats, 1 - tail)
     return MetricValue(
-        name,
-        value,
-        low if math.isfinite(low) else None,
-        high if math.isfinite(high) else None,
-        n,
-        unit,
+        name, value, low if low <= largest else None, high if high <= largest else None, n, unit
     )
 
 
