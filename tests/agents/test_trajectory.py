@@ -144,7 +144,10 @@ ORDER = Case(id="c1", vars={"order_id": 1234, "agent": "refund"})
         ({"type": "tool-called", "tool": "refund", "arguments": {"order_id": "{{ order_id }}"}}, True),  # templated
         ({"type": "tool-called", "tool": "refund", "arguments": {"amount": 51000}}, False),  # what was asked, edited
         ({"type": "tool-called", "tool": "refund", "arguments_schema": {"required": ["reason"]}}, False),
-        ({"type": "tool-called", "tool": "refund", "arguments_schema": {"properties": {"amount": {"maximum": 2e4}}}}, True),
+        (
+            {"type": "tool-called", "tool": "refund", "arguments_schema": {"properties": {"amount": {"maximum": 2e4}}}},
+            True,
+        ),
         ({"type": "tool-called", "tool": "lookup_order", "at_least": 2}, False),
         ({"type": "tool-called", "tool": "lookup_order", "at_most": 1}, True),
         ({"type": "tool-called", "tool": "cancel", "at_least": 0, "at_most": 0}, True),
@@ -187,9 +190,12 @@ def test_a_near_miss_says_which_argument_differed_in_either_language() -> None:
         " wanted at least 1"
     )
     assert result.reason_in("ko") == (
-        "refund를 1회 호출했지만 기대한 인자가 아닙니다(인자 amount의 값이 15000입니다. 기대한 값: 51000). 최소 1회가 기준입니다"
+        "refund를 1회 호출했지만 기대한 인자가 아닙니다(인자 amount의 값이 15000입니다. 기대한 값: 51000)."
+        " 최소 1회가 기준입니다"
     )
-    broken = grade({"type": "tool-called", "tool": "lookup_order", "arguments": {"order_id": "A1"}, "at_least": 2}, PLAIN)
+    broken = grade(
+        {"type": "tool-called", "tool": "lookup_order", "arguments": {"order_id": "A1"}, "at_least": 2}, PLAIN
+    )
     assert "not a JSON object" in (broken.reason or "")
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def test_pass_hat_k_is_a_probability_and_k1_is_the_pass_rate(groups: list[list[b
 @given(st.lists(st.lists(st.booleans(), min_size=4, max_size=6), min_size=1, max_size=8))
 def test_pass_hat_k_never_grows_with_k(groups: list[list[bool]]) -> None:
     values = [_value(groups, k) for k in range(1, 5)]
-    assert all(a >= b for a, b in itertools_pairwise(values))
+    assert all(a >= b for a, b in itertools.pairwise(values))
 
 
 @settings(max_examples=40, deadline=None)
@@ -74,10 +74,6 @@ def test_pass_hat_k_is_one_when_every_repeat_passes(sizes: list[int], k: int) ->
         assert metric is None
     else:
         assert metric is not None and metric.value == 1.0 and metric.low == metric.high == 1.0
-
-
-def itertools_pairwise(values: list[float]) -> Iterator[tuple[float, float]]:
-    return zip(values, values[1:], strict=False)
 
 
 def test_cost_per_success_counts_every_cost_over_the_passes() -> None:
@@ -116,6 +112,7 @@ def write(root: Path, base_url: str) -> None:
         for case in ({"id": "a1", "vars": {"order_id": "A1"}}, {"id": "b2", "vars": {"order_id": "B2"}}):
             handle.write(json.dumps(case) + "\n")
     order = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+    lookup = {"name": "lookup_order", "parameters": order, "python": "traj_shop_tools:lookup_order"}
     (root / "andon.yaml").write_text(
         textwrap.dedent(
             f"""\
@@ -139,8 +136,7 @@ def write(root: Path, base_url: str) -> None:
                       - name: main
                         provider: stub
                         prompt: "Where is order {{{{ order_id }}}}?"
-                        tools:
-                          - {{name: lookup_order, parameters: {json.dumps(order)}, python: "traj_shop_tools:lookup_order"}}
+                        tools: [{json.dumps(lookup)}]
             """
         ),
         encoding="utf-8",

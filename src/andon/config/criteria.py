@@ -63,8 +63,8 @@ SLICED = ("pass_rate", "accuracy", "mean_score", "error_rate")
 PER_VIOLATION = ("recall", "precision")
 HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
-    "mean_score", "pass_all_repeats", "pass_hat_k", "pass_any_repeat", "agreement", "retrieval_recall", "retrieval_precision",
-    "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg",
+    "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement", "retrieval_recall", "retrieval_precision",
+    "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg", "pass_hat_k",
 }  # fmt: skip
 # Not worse than live: metrics a paired comparison measures, and the bound of B − live each is judged on.
 RELATIVE = ("pass_rate", "accuracy", "mean_score", "p95_latency_ms")

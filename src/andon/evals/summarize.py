@@ -444,9 +444,7 @@ def ratio_interval(
     stats = sorted(x if math.isfinite(x) else sys.float_info.max for x in stats)
     tail = (1 - CONFIDENCE) / 2
     low, high = quantile(stats, tail), quantile(stats, 1 - tail)
-    return MetricValue(
-        name, value, low if low <= largest else None, high if high <= largest else None, n, unit
-    )
+    return MetricValue(name, value, low if low <= largest else None, high if high <= largest else None, n, unit)
 
 
 def _turns(cell: CellResult) -> float | None:

@@ -124,7 +124,9 @@ class _Arguments:
             if key not in arguments:
                 return said("traj14.grade.arg_missing", argument=key)
             if not _same(arguments[key], wanted):
-                return said("traj14.grade.arg_differs", argument=key, actual=_shown(arguments[key]), expected=_shown(wanted))
+                return said(
+                    "traj14.grade.arg_differs", argument=key, actual=_shown(arguments[key]), expected=_shown(wanted)
+                )
         if self.validator is not None:
             error = best_match(self.validator.iter_errors(arguments))
             if error is not None:
@@ -276,12 +278,8 @@ class Clarify(SpecGrader[ClarifySettings]):
         """Compare the output's kind with the case's ambiguity."""
         asked = trajectory(ctx).clarified
         ambiguous = is_ambiguous(ctx.case, self.spec.field)
-        if ambiguous:
-            ok, key = asked, "traj14.grade.asked_ambiguous" if asked else "traj14.grade.answered_ambiguous"
-        else:
-            ok, key = (not asked or not self.spec.penalise_clear), (
-                "traj14.grade.asked_clear" if asked else "traj14.grade.answered_clear"
-            )
+        ok = asked if ambiguous else not (asked and self.spec.penalise_clear)
+        key = f"traj14.grade.{'asked' if asked else 'answered'}_{'ambiguous' if ambiguous else 'clear'}"
         predicted = "clarify" if asked else "answer"
         return self.check(ok, said(key), expected="clarify" if ambiguous else "answer", predicted=predicted)
 
