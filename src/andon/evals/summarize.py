@@ -32,6 +32,7 @@ import numpy as np
 
 from andon.config.criteria import Criterion, parse_criterion, slice_metric_name, unique_grader_names
 from andon.config.schema import FeatureConfig, WorkspaceConfig
+from andon.evals.graders.trajectory import GRADER as TRAJECTORY_GRADER
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
 from andon.evals.model import (
     Case,
@@ -398,8 +399,6 @@ def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | No
 
 
 # --- agents (issue 14): pass^k, cost and turns per successful task ------------------------------------------
-
-TRAJECTORY_GRADER = "trajectory"  # evals.graders.trajectory.GRADER: the weight-0 grade holding a cell's turns
 
 
 def pass_hat_k_metric(groups: Sequence[Sequence[bool]], k: int | None = None) -> MetricValue | None:
