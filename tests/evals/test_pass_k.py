@@ -13,12 +13,15 @@ import pytest
 from bench.stub import Scripted
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
 import andon
 from andon.config.criteria import parse_criterion
+from andon.evals.report.export import report_from_dict, report_to_dict
 from andon.evals.report.markdown import summary_markdown
+from andon.evals.report.terminal import print_summary
 from andon.evals.summarize import pass_hat_k_metric, ratio_interval
 
 pytestmark = pytest.mark.timeout(300)
@@ -181,3 +184,12 @@ def test_a_run_with_repeats_reports_pass_hat_k_and_cost_per_success(tmp_path: Pa
     markdown = summary_markdown(report)
     assert "pass^k" in markdown and "Cost per successful task" in markdown and "Turns per successful task" in markdown
     assert "Passes every repeat" in markdown
+    assert "성공한 작업당 비용" in summary_markdown(report, "ko")
+    console = Console(record=True, width=200)
+    print_summary(report, console)
+    terminal = console.export_text()
+    row = next(line for line in terminal.splitlines() if "pass^k" in line)
+    assert "75.0%" in row  # a share, shown as one
+    data = json.loads(json.dumps(report_to_dict(report)))
+    assert data["summaries"][0]["metrics"]["pass_hat_k"]["value"] == pytest.approx(0.75)
+    assert report_from_dict(data).summaries[0].metrics["cost_per_success"] == m["cost_per_success"]
