@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from andon.agents.trajectory import (
+    LIMITS,
     ApprovalEvent,
     ClarifyEvent,
     HandoffEvent,
@@ -349,3 +352,42 @@ def test_good_trajectory_settings_load(tmp_path: Path) -> None:
     )
     graders = load_config(path, environ={}).config.features["f"].graders
     assert [g.label for g in graders] == ["tool-called:refund", "not-handoff", "clarify"]
+
+
+# --- any provenance parses ----------------------------------------------------------------------------------
+
+_junk = st.none() | st.integers() | st.text(max_size=5) | st.booleans()
+_call = st.fixed_dictionaries(
+    {"name": st.sampled_from(["lookup", "refund"]), "arguments": st.one_of(_junk, st.just('{"a": 1}'), st.just("{"))},
+    optional={"approval": st.one_of(_junk, st.fixed_dictionaries({"status": st.sampled_from(["approved", ""])}))},
+)
+_step = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _junk,
+        "provider": st.one_of(_junk, st.sampled_from(["stub", "guard", "python", "retrieve"])),
+        "agent": st.one_of(st.none(), st.sampled_from(["triage", "refund"])),
+        "attempts": st.integers(0, 2),
+        "tools": st.one_of(_junk, st.lists(st.one_of(_call, _junk), max_size=3)),
+        "handoff": st.one_of(_junk, st.fixed_dictionaries({"to": st.sampled_from(["refund", ""])})),
+        "output_kind": st.sampled_from(["answer", "clarify", "other"]),
+        "limit": st.one_of(st.none(), st.sampled_from(list(LIMITS))),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_step, max_size=6))
+def test_any_provenance_reads_as_a_consistent_trajectory(steps: list[dict[str, Any]]) -> None:
+    path = trajectory_of(steps)
+    calls = [c for s in steps if isinstance(s.get("tools"), list) for c in s["tools"] if isinstance(c, dict)]
+    assert len(path.tool_calls) == len(calls)
+    assert [c.name for c in path.tool_calls] == [c["name"] for c in calls]
+    assert path.turns <= len(steps) and path.turns >= sum(1 for s in steps if s.get("agent"))
+    approvals = [e for e in path.events if isinstance(e, ApprovalEvent)]
+    assert all(path.events[path.events.index(a) + 1].kind == "tool" for a in approvals)  # asked, then called
+    last = steps[-1] if steps else {}
+    assert path.clarified is (last.get("output_kind") == "clarify")
+    ends_on_limit = bool(path.events) and path.events[-1].kind == "limit"
+    assert path.limit == last.get("limit") and ends_on_limit is (path.limit is not None)
+    assert set(path.figures()) == {"turns", "tool_calls", "handoffs", "clarified", "limit"}

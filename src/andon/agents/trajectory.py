@@ -213,7 +213,8 @@ def trajectory_of(steps: Sequence[Mapping[str, Any]] | None) -> Trajectory:
                     float(cost) if isinstance(cost, int | float) else None,
                 )
             )
-        for call in step.get("tools") or ():
+        tools = step.get("tools")
+        for call in tools if isinstance(tools, list | tuple) else ():  # a foreign record may hold anything here
             if isinstance(call, Mapping):
                 events.extend(_tool_events(call, agent))
         handoff = step.get("handoff")
