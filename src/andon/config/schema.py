@@ -416,6 +416,9 @@ class FeatureConfig(BaseModel):
     )
     strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
+    pass_k: int | None = Field(
+        default=None, ge=1, le=100, description="k of the pass^k figure over repeats (default: every repeat)."
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
     rollout: RolloutConfig | None = Field(default=None, description="Canary steps for `andon rollout start`.")
