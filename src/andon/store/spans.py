@@ -6,10 +6,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from andon.store.records import TraceRecord
 
 from andon.store._base import StoreBase
 from andon.store.models import TraceRow
@@ -38,6 +41,7 @@ class SpanRecord:
 
 
 SPAN_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanRecord))
+_TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 
 
 def insert_spans(session: Session, spans: Sequence[SpanRecord]) -> None:
@@ -58,6 +62,18 @@ class SpansMixin(StoreBase):
         """Store spans in one transaction."""
         with self._write() as session:
             insert_spans(session, spans)
+
+    def ingest_spans(self, traces: Sequence[TraceRecord], spans: Sequence[SpanRecord]) -> None:
+        """Store OTLP-ingested traces and spans in one transaction; ids stored already are skipped (an exporter's
+        retry, or a trace sent in several batches), so no read comes before the write."""
+        with self._write() as session:
+            connection = session.connection()
+            if traces:
+                rows = [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces]
+                connection.execute(self._insert(TraceRow).on_conflict_do_nothing(index_elements=["id"]), rows)
+            if spans:
+                span_rows = [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans]
+                connection.execute(self._insert(SpanRow).on_conflict_do_nothing(index_elements=["id"]), span_rows)
 
     def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
         """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""

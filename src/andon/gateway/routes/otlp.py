@@ -1,25 +1,35 @@
-"""OTLP/HTTP traces in: ``POST /v1/otlp/v1/traces`` (JSON) turns GenAI spans from other frameworks into traces."""
+"""OTLP/HTTP traces in: ``POST /v1/otlp/v1/traces`` (protobuf or JSON, gzip or not) turns GenAI spans from other
+frameworks into traces."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+import zlib
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
-from andon.agents.otlp import OtlpError, ingest_otlp
+from andon.agents.otlp import Ingested, OtlpError, ingest_otlp, ingest_otlp_protobuf
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import ApiError, json_problem
 from andon.gateway.reload import workspace_of
 from andon.messages import t
+from andon.store import Store
 
 router = APIRouter(tags=["otlp"])
 
+PROTOBUF = "application/x-protobuf"
+_PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
 
 _BODY = {
     "required": True,
     "content": {
+        PROTOBUF: {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "An OTLP ExportTraceServiceRequest, protobuf-encoded (OTLP/HTTP's default).",
+        },
         "application/json": {
             "schema": {
                 "type": "object",
@@ -27,46 +37,88 @@ _BODY = {
                 "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}},
                 "description": "An OTLP ExportTraceServiceRequest in its JSON encoding.",
             }
-        }
+        },
     },
 }
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its Content-Encoding, refused past ``limit`` bytes (a small gzip can hold gigabytes)."""
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise ApiError("unsupported_media_type", t("agents.otlp14.encoding", encoding=encoding))
+    inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ApiError("invalid_request", t("agents.otlp14.bad_gzip", encoding=encoding, error=exc)) from None
+    if len(data) > limit:
+        raise ApiError("payload_too_large", t("agents.otlp14.inflated_too_large", limit=limit))
+    return data
+
+
+def _parse_json(data: bytes) -> Ingested:
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise ApiError(
+            "invalid_request", t("agents.otlp.not_json", error=exc), hint=t("agents.otlp14.hint")
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_request", t("agents.otlp.no_resource_spans"), hint=t("agents.otlp14.hint"))
+    problem = json_problem(body)  # NUL, too deep: what no store keeps
+    if problem:
+        raise ApiError("invalid_request", t("house3.http.unprocessable", problem=problem))
+    return ingest_otlp(body)
+
+
+def _ingest(store: Store, data: bytes, protobuf: bool) -> Ingested:
+    """Read the body and store what it holds, in one worker thread (decoding is as much work as writing)."""
+    try:
+        parsed = ingest_otlp_protobuf(data) if protobuf else _parse_json(data)
+    except OtlpError as exc:
+        raise ApiError("invalid_request", exc.message, hint=exc.hint) from None
+    store.ingest_spans(parsed.traces, parsed.spans)
+    return parsed
 
 
 @router.post(
     "/v1/otlp/v1/traces",
-    summary="OTLP/HTTP JSON trace export (OpenTelemetry GenAI spans)",
+    summary="OTLP/HTTP trace export, protobuf or JSON (OpenTelemetry GenAI spans)",
     openapi_extra={"requestBody": _BODY},
     responses={
-        415: {
-            "description": "A protobuf body: send OTLP/HTTP JSON.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-        }
+        200: {
+            "description": "Stored; `partialSuccess` counts the spans that could not be read.",
+            "content": {
+                "application/json": {"schema": {"type": "object", "properties": {"partialSuccess": {"type": "object"}}}},
+                PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        415: {"description": "A body neither protobuf nor JSON, or compressed other than by gzip.", "content": _ERROR},
     },
 )
-async def otlp_traces(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> dict[str, Any]:
-    """Store the spans of an ``ExportTraceServiceRequest``; each new OTLP trace becomes an andon trace."""
-    if "protobuf" in request.headers.get("content-type", ""):
-        raise ApiError("unsupported_media_type", t("agents.otlp.protobuf"), hint=t("agents.otlp.json_hint"))
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(
-            "invalid_request", t("agents.otlp.not_json", error=exc), hint=t("agents.otlp.json_hint")
-        ) from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_request", t("agents.otlp.no_resource_spans"), hint=t("agents.otlp.json_hint"))
-    problem = json_problem(body)  # NUL, too deep: what no store keeps
-    if problem:
-        raise ApiError("invalid_request", t("house3.http.unprocessable", problem=problem))
-    store = workspace_of(request).store
-    try:
-        parsed = ingest_otlp(body)
-    except OtlpError as exc:
-        raise ApiError("invalid_request", exc.message, hint=exc.hint) from None
-    known_traces, known_spans = await asyncio.to_thread(
-        store.known_trace_and_span_ids, [tr.id for tr in parsed.traces], [s.id for s in parsed.spans]
-    )
-    traces = [tr for tr in parsed.traces if tr.id not in known_traces]
-    spans = [s for s in parsed.spans if s.id not in known_spans]
-    await asyncio.to_thread(store.save_traces, traces, spans=spans)
-    return {"partialSuccess": {}}  # OTLP's answer when everything was accepted
+async def otlp_traces(
+    request: Request, identity: Annotated[Identity, Depends(require("invoke"))]
+) -> Response:
+    """Store the spans of an ``ExportTraceServiceRequest``; each new OTLP trace becomes an andon trace.
+
+    Spans that cannot be read are counted in the answer's partial success (the others are stored); a body
+    where none can be read is a 400. A protobuf request gets a protobuf answer, as OTLP/HTTP asks.
+    """
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    protobuf = content_type in _PROTOBUF_TYPES
+    if not protobuf and "json" not in content_type:
+        raise ApiError("unsupported_media_type", t("agents.otlp14.media_type", given=content_type))
+    ws = workspace_of(request)
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    data = _inflate(await request.body(), encoding, ws.config.gateway.max_request_bytes)
+    parsed = await asyncio.to_thread(_ingest, ws.store, data, protobuf)
+    message = parsed.first_error.message if parsed.first_error is not None else ""
+    if protobuf:
+        from andon.agents.otlp_proto import response_bytes
+
+        return Response(response_bytes(parsed.rejected, message), media_type=PROTOBUF)
+    partial = {"rejectedSpans": str(parsed.rejected), "errorMessage": message} if parsed.rejected else {}
+    return JSONResponse({"partialSuccess": partial})  # OTLP's answer; empty when everything was accepted
