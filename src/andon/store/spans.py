@@ -66,14 +66,14 @@ class SpansMixin(StoreBase):
     def ingest_spans(self, traces: Sequence[TraceRecord], spans: Sequence[SpanRecord]) -> None:
         """Store OTLP-ingested traces and spans in one transaction; ids stored already are skipped (an exporter's
         retry, or a trace sent in several batches), so no read comes before the write."""
+        trace_insert = self._insert(TraceRow).on_conflict_do_nothing(index_elements=["id"])
+        span_insert = self._insert(SpanRow).on_conflict_do_nothing(index_elements=["id"])
         with self._write() as session:
             connection = session.connection()
             if traces:
-                rows = [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces]
-                connection.execute(self._insert(TraceRow).on_conflict_do_nothing(index_elements=["id"]), rows)
+                connection.execute(trace_insert, [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces])
             if spans:
-                span_rows = [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans]
-                connection.execute(self._insert(SpanRow).on_conflict_do_nothing(index_elements=["id"]), span_rows)
+                connection.execute(span_insert, [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
 
     def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
         """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""
