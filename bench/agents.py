@@ -80,7 +80,12 @@ def request_bodies(traces: int, spans: int, encoding: str) -> list[bytes]:
 
 
 def _rates(spans: int, wall: float, cpu: float) -> dict[str, float]:
-    return {"spans": spans, "seconds": round(wall, 3), "spans_per_s": round(spans / wall), "cpu_spans_per_s": round(spans / cpu)}
+    return {
+        "spans": spans,
+        "seconds": round(wall, 3),
+        "spans_per_s": round(spans / wall),
+        "cpu_spans_per_s": round(spans / cpu),
+    }
 
 
 def bench_ingest(url: str, traces: int, spans: int, encoding: str = "json") -> dict[str, float]:
@@ -127,7 +132,11 @@ async def _post_all(service: Service, bodies: list[bytes], content_type: str, co
     headers = {**service.headers, "content-type": content_type}
     queue = list(reversed(bodies))
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=concurrency)) as http:
-        await http.post(service.url, content=request_bodies(1, 2, "json")[0], headers={**headers, "content-type": "application/json"})  # warm-up
+        await http.post(
+            service.url,
+            content=request_bodies(1, 2, "json")[0],
+            headers={**headers, "content-type": "application/json"},
+        )  # warm-up
 
         async def worker() -> None:
             while queue:

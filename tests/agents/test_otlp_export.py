@@ -1,4 +1,4 @@
-"""OTLP export (gateway.otlp_endpoint): a loopback OTLP/HTTP receiver (the collector's stand-in) decodes what arrives."""
+"""OTLP export (gateway.otlp_endpoint): a loopback OTLP/HTTP receiver, the collector's stand-in, decodes what comes."""
 
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ async def _until(check: Callable[[], bool], what: str, limit_s: float = 20.0) ->
 async def test_spans_arrive_as_otlp_with_their_tree_ids_and_attributes(receiver: Receiver) -> None:
     trace, outputs = a_trace()
     spans = trace_spans(trace, outputs)
-    exporter = OtlpExporter(receiver.url, {"authorization": "Bearer collector-token"}, service="market", interval_s=0.05)
+    exporter = OtlpExporter(
+        receiver.url, {"authorization": "Bearer collector-token"}, service="market", interval_s=0.05
+    )
     await exporter.start()
     exporter.offer(spans)
     await _until(lambda: len(receiver.spans()) == len(spans), "the spans to arrive")
@@ -141,9 +143,10 @@ async def test_spans_arrive_as_otlp_with_their_tree_ids_and_attributes(receiver:
     assert attributes["andon.trace_id"].string_value == trace.id
     assert chat.kind == Span.SPAN_KIND_CLIENT and chat.end_time_unix_nano > chat.start_time_unix_nano
     assert (tool.status.code, tool.status.message) == (Status.STATUS_CODE_ERROR, "refused")
-    assert root.status.code == Status.STATUS_CODE_ERROR and root.end_time_unix_nano == int(
-        trace.created_at.timestamp() * 1e6
-    ) * 1000
+    assert (
+        root.status.code == Status.STATUS_CODE_ERROR
+        and root.end_time_unix_nano == int(trace.created_at.timestamp() * 1e6) * 1000
+    )
     assert (exporter.stats.sent, exporter.stats.dropped, exporter.stats.exports) == (len(spans), 0, 1)
 
 

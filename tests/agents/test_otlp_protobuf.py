@@ -117,7 +117,9 @@ def test_bodies_it_cannot_read_are_refused_or_partly_accepted(gateway: tuple[str
         json_partial = http.post(ROUTE, json=as_json, headers={"authorization": f"Bearer {secret}"})
         assert json_partial.json()["partialSuccess"]["rejectedSpans"] == "1"
         # The workspace's gateway.max_request_bytes is 64 KiB: a 1 MiB body gzipped to 1 KiB is refused.
-        bomb = http.post(ROUTE, content=gzip.compress(b"\x00" * 2**20), headers={**protobuf, "content-encoding": "gzip"})
+        bomb = http.post(
+            ROUTE, content=gzip.compress(b"\x00" * 2**20), headers={**protobuf, "content-encoding": "gzip"}
+        )
         assert bomb.status_code == 413 and "decompressed" in bomb.json()["error"]["message"]
         broken = http.post(ROUTE, content=b"not gzip", headers={**protobuf, "content-encoding": "gzip"})
         assert broken.status_code == 400 and "gzip" in broken.json()["error"]["message"]

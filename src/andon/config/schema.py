@@ -471,7 +471,7 @@ class GatewayConfig(_Strict):
         "http://127.0.0.1:4318/v1/traces; batched in the background, dropped (and counted) when it cannot keep up.",
     )
     otlp_headers: dict[str, str] = Field(
-        default_factory=dict, description="Headers of each export, e.g. authorization: \"Bearer ${OTLP_TOKEN}\"."
+        default_factory=dict, description='Headers of each export, e.g. authorization: "Bearer ${OTLP_TOKEN}".'
     )
     otlp_queue_spans: int = Field(default=20_000, ge=1, description="Spans waiting to be sent; past it, new ones drop.")
     otlp_timeout_s: float = Field(default=10.0, gt=0, description="How long one export may take.")

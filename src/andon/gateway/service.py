@@ -39,9 +39,9 @@ from andon.gateway.guarding import (
 )
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
+from andon.gateway.otlp_export import otlp_exporter
 from andon.gateway.redact import StoragePolicy
 from andon.gateway.routing import fall_back, fallback_version, route, serve_stopped
-from andon.gateway.otlp_export import otlp_exporter
 from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
 from andon.gateway.types import AnswerCache, Caller, InvokeResult
 from andon.messages import t

@@ -71,7 +71,9 @@ class SpansMixin(StoreBase):
         with self._write() as session:
             connection = session.connection()
             if traces:
-                connection.execute(trace_insert, [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces])
+                connection.execute(
+                    trace_insert, [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces]
+                )
             if spans:
                 connection.execute(span_insert, [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
 

@@ -63,9 +63,7 @@ def _parse_json(data: bytes) -> Ingested:
     try:
         body = json.loads(data)
     except ValueError as exc:
-        raise ApiError(
-            "invalid_request", t("agents.otlp.not_json", error=exc), hint=t("agents.otlp14.hint")
-        ) from None
+        raise ApiError("invalid_request", t("agents.otlp.not_json", error=exc), hint=t("agents.otlp14.hint")) from None
     if not isinstance(body, dict):
         raise ApiError("invalid_request", t("agents.otlp.no_resource_spans"), hint=t("agents.otlp14.hint"))
     problem = json_problem(body)  # NUL, too deep: what no store keeps
@@ -92,16 +90,16 @@ def _ingest(store: Store, data: bytes, protobuf: bool) -> Ingested:
         200: {
             "description": "Stored; `partialSuccess` counts the spans that could not be read.",
             "content": {
-                "application/json": {"schema": {"type": "object", "properties": {"partialSuccess": {"type": "object"}}}},
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"partialSuccess": {"type": "object"}}}
+                },
                 PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
             },
         },
         415: {"description": "A body neither protobuf nor JSON, or compressed other than by gzip.", "content": _ERROR},
     },
 )
-async def otlp_traces(
-    request: Request, identity: Annotated[Identity, Depends(require("invoke"))]
-) -> Response:
+async def otlp_traces(request: Request, identity: Annotated[Identity, Depends(require("invoke"))]) -> Response:
     """Store the spans of an ``ExportTraceServiceRequest``; each new OTLP trace becomes an andon trace.
 
     Spans that cannot be read are counted in the answer's partial success (the others are stored); a body
