@@ -96,4 +96,4 @@ def response_bytes(rejected: int = 0, message: str = "") -> bytes:
     if rejected:
         response.partial_success.rejected_spans = rejected
         response.partial_success.error_message = message
-    return response.SerializeToString()
+    return bytes(response.SerializeToString())
