@@ -1,9 +1,11 @@
-"""OTLP/HTTP JSON traces in: GenAI spans from other frameworks become andon traces and spans (issue 14).
+"""OTLP/HTTP traces in (protobuf or JSON): GenAI spans from other frameworks become andon traces and spans (issue 14).
 
 One OTLP trace id becomes one andon trace ``otlp-<trace id>`` (feature: the root's ``gen_ai.agent.name``, else
 the resource's ``service.name``), with tokens summed over its spans and the session from
-``gen_ai.conversation.id``; each span is kept with its attributes as sent. Ids may be hex (the OTLP JSON
-encoding) or base64 (protobuf's generic JSON mapping); both are read.
+``gen_ai.conversation.id``; each span is kept with its attributes as sent. JSON ids may be hex (the OTLP JSON
+encoding) or base64 (protobuf's generic JSON mapping); protobuf bodies are read by :mod:`andon.agents.otlp_proto`.
+A span that cannot be read is counted (OTLP's partial success) and the others kept; if none can, the first
+reason is raised.
 """
 
 from __future__ import annotations
@@ -182,9 +184,13 @@ def ingest_otlp(body: Mapping[str, Any], known_traces: set[str] | None = None) -
 
 def ingest_otlp_protobuf(data: bytes, known_traces: set[str] | None = None) -> Ingested:
     """Read a protobuf-encoded ``ExportTraceServiceRequest`` (OTLP/HTTP's default encoding)."""
-    from andon.agents.otlp_proto import protobuf_spans  # protobuf is loaded only when a protobuf body comes
+    from andon.agents.otlp_proto import DECODE_ERRORS, protobuf_spans  # protobuf loads with the first such body
 
-    raws = [_Raw(*fields) for fields in protobuf_spans(data)]
+    try:
+        raws = [_Raw(*fields) for fields in protobuf_spans(data)]
+    except DECODE_ERRORS as exc:
+        error = str(exc) or type(exc).__name__
+        raise OtlpError(t("agents.otlp14.bad_protobuf", error=error), hint=t("agents.otlp14.protobuf_hint")) from None
     return _ingest(raws, known_traces)
 
 

@@ -16,9 +16,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from andon.agents.otlp import OtlpError
-from andon.messages import t
-
 _STATUS_ERROR = 2  # STATUS_CODE_ERROR
 
 SpanFields = tuple[str, str, str, str, int, int, dict[str, Any], bool, str, str]
@@ -49,21 +46,17 @@ def _value(value: Any) -> Any:
     return None
 
 
-def decode_request(data: bytes) -> ExportTraceServiceRequest:
-    """The decoded request, or an OtlpError saying the body is not one."""
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(data)
-    except (DecodeError, ValueError, RuntimeError) as exc:  # RuntimeError: nesting past protobuf's recursion limit
-        raise OtlpError(t("agents.otlp14.bad_protobuf", error=str(exc) or type(exc).__name__),
-                        hint=t("agents.otlp14.protobuf_hint")) from None  # fmt: skip
-    return request
+# What parsing a body that is no ExportTraceServiceRequest raises (RuntimeError: nesting past protobuf's limit).
+DECODE_ERRORS = (DecodeError, ValueError, RuntimeError)
 
 
 def protobuf_spans(data: bytes) -> list[SpanFields]:
-    """Every span of a protobuf body as the fields :func:`andon.agents.otlp.ingest_otlp_protobuf` reads."""
+    """Every span of a protobuf body as the fields :func:`andon.agents.otlp.ingest_otlp_protobuf` reads; a body
+    that is none raises one of :data:`DECODE_ERRORS`."""
     out: list[SpanFields] = []
-    for resource in decode_request(data).resource_spans:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(data)
+    for resource in request.resource_spans:
         service = "unknown"
         for kv in resource.resource.attributes:
             if kv.key == "service.name":
