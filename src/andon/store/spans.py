@@ -77,13 +77,6 @@ class SpansMixin(StoreBase):
             if spans:
                 connection.execute(span_insert, [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
 
-    def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
-        """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""
-        with self._read() as session:
-            traces = set(session.scalars(select(TraceRow.id).where(TraceRow.id.in_(list(trace_ids)))))
-            spans = set(session.scalars(select(SpanRow.id).where(SpanRow.id.in_(list(span_ids)))))
-        return traces, spans
-
     def list_spans(self, trace_id: str) -> list[SpanRecord]:
         """A trace's spans, in start order."""
         query = select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.started_at, SpanRow.id)
