@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,17 @@ def test_bodies_it_cannot_read_are_refused_or_partly_accepted(gateway: tuple[str
         assert broken.status_code == 400 and "gzip" in broken.json()["error"]["message"]
         brotli = http.post(ROUTE, content=b"x", headers={**protobuf, "content-encoding": "br"})
         assert brotli.status_code == 415 and "'br'" in brotli.json()["error"]["message"]
+        zipped_json = {
+            "authorization": f"Bearer {secret}",
+            "content-type": "application/json",
+            "content-encoding": "gzip",
+        }
+        whole = MessageToDict(encode_spans(spans))
+        unzipped = http.post(ROUTE, content=gzip.compress(json.dumps(whole).encode()), headers=zipped_json)
+        assert unzipped.status_code == 200 and unzipped.json() == {"partialSuccess": {}}
+        deep = gzip.compress(b'{"resourceSpans": ' + b"[" * 200 + b"]" * 200 + b"}")
+        too_deep = http.post(ROUTE, content=deep, headers=zipped_json)  # measured after inflating
+        assert too_deep.status_code == 400 and "64" in too_deep.json()["error"]["message"]
         garbage = http.post(ROUTE, content=b"\xff\xff\xff", headers=protobuf)
         assert garbage.status_code == 400
         error = garbage.json()["error"]

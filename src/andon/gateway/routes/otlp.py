@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from andon.agents.otlp import Ingested, OtlpError, ingest_otlp, ingest_otlp_protobuf
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import ApiError, json_problem
+from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
 from andon.gateway.reload import workspace_of
 from andon.messages import t
 from andon.store import Store
@@ -60,6 +61,8 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
 
 
 def _parse_json(data: bytes) -> Ingested:
+    if nesting_depth(data, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:  # a gzip body is measured only here
+        raise ApiError("invalid_request", t("http.body.too_deep", limit=MAX_JSON_DEPTH))
     try:
         body = json.loads(data)
     except ValueError as exc:
