@@ -15,9 +15,11 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from pydantic import ValidationError
 from tests.support.gateway_server import GatewayServer, free_port, promote_declared, write_workspace
 
 from andon.agents.spans import trace_spans
+from andon.config.schema import GatewayConfig
 from andon.gateway.otlp_export import OtlpExporter, otlp_id
 from andon.store.records import OutputRecord, TraceRecord
 
@@ -201,3 +203,9 @@ def test_the_gateway_exports_its_own_traces_without_waiting_for_the_collector(
 
 def _trace_of(span: Span) -> str:
     return next(kv.value.string_value for kv in span.attributes if kv.key == "andon.trace_id")
+
+
+def test_an_endpoint_that_is_no_url_is_refused_with_the_form_to_write() -> None:
+    with pytest.raises(ValidationError, match=r"http://127\.0\.0\.1:4318/v1/traces"):
+        GatewayConfig(otlp_endpoint="127.0.0.1:4318")
+    assert GatewayConfig().otlp_endpoint is None
