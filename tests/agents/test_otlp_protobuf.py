@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import gzip
 import json
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from tests.support.gateway_server import GatewayServer, write_workspace
 
 from andon.agents.otlp import OtlpError, ingest_otlp, ingest_otlp_protobuf
 from andon.gateway.auth import create_key
+from andon.gateway.routes.otlp import GroupCommit
 from andon.store import Store
 
 pytestmark = pytest.mark.timeout(300)
@@ -204,3 +207,21 @@ def test_nul_in_a_protobuf_span_is_made_storable() -> None:
     provider.shutdown()
     (record,) = ingest_otlp_protobuf(encode_spans(exporter.get_finished_spans()).SerializeToString()).spans
     assert record.name == "a\ufffdb" and record.attributes == {"k\ufffd": "v\ufffd", "n": "nan"}
+
+
+async def test_requests_at_once_share_commits_and_a_refused_row_fails_only_its_request(tmp_path: Path) -> None:
+    requests = []
+    for _ in range(6):
+        spans, trace_hex = finished_spans()
+        requests.append((ingest_otlp_protobuf(encode_spans(spans).SerializeToString()), trace_hex))
+    broken = dataclasses.replace(requests[2][0].spans[0], kind=None)  # type: ignore[arg-type]  # NOT NULL
+    requests[2][0].spans[0] = broken
+    with Store.open(f"sqlite:///{tmp_path / 'group.db'}") as store:
+        group = GroupCommit(store)
+        await asyncio.gather(*(group.write(parsed) for parsed, _ in requests[3:]))
+        assert group.commits == 1  # three requests at once, one transaction
+        results = await asyncio.gather(*(group.write(parsed) for parsed, _ in requests[:3]), return_exceptions=True)
+        assert [r is None for r in results] == [True, True, False]
+        for index, (_parsed, trace_hex) in enumerate(requests):
+            stored = store.list_spans(f"otlp-{trace_hex}")
+            assert len(stored) == (0 if index == 2 else 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 import zlib
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from andon.agents.otlp import Ingested, OtlpError, ingest_otlp, ingest_otlp_protobuf
+from andon.errors import StoreError
 from andon.gateway.auth import Identity, require
 from andon.gateway.http_errors import ApiError, json_problem
 from andon.gateway.jsonlimits import MAX_JSON_DEPTH, nesting_depth
@@ -75,14 +77,78 @@ def _parse_json(data: bytes) -> Ingested:
     return ingest_otlp(body)
 
 
-def _ingest(store: Store, data: bytes, protobuf: bool) -> Ingested:
-    """Read the body and store what it holds, in one worker thread (decoding is as much work as writing)."""
+def _parse(data: bytes, protobuf: bool) -> Ingested:
     try:
-        parsed = ingest_otlp_protobuf(data) if protobuf else _parse_json(data)
+        return ingest_otlp_protobuf(data) if protobuf else _parse_json(data)
     except OtlpError as exc:
         raise ApiError("invalid_request", exc.message, hint=exc.hint) from None
-    store.ingest_spans(parsed.traces, parsed.spans)
-    return parsed
+
+
+class GroupCommit:
+    """Requests that arrive while a commit runs share the next one, as the trace writer does for calls.
+
+    A commit costs more than the rows in it on a durable store (1-2 ms), and exporters send small batches
+    at once; an answer still waits for the commit holding its spans. No task outlives the work: the drain
+    task ends when nothing is pending.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: list[tuple[Ingested, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+
+    async def write(self, parsed: Ingested) -> None:
+        """Wait until the spans and traces of ``parsed`` are committed (raise what the store raised)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((parsed, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="andon-otlp-ingest")
+        await asyncio.shield(future)  # a client gone does not cancel what others' answers wait for
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._commit([parsed for parsed, _ in batch])
+            except StoreError as exc:  # the store is down: every request of the batch fails alike
+                _settle(batch, exc)
+            except Exception:  # a row the database refuses: each request alone, so only its sender fails
+                for item in batch:
+                    try:
+                        await self._commit([item[0]])
+                    except Exception as exc:
+                        _settle([item], exc)
+                    else:
+                        _settle([item], None)
+            else:
+                _settle(batch, None)
+
+    async def _commit(self, batch: list[Ingested]) -> None:
+        traces = [tr for parsed in batch for tr in parsed.traces]
+        spans = [s for parsed in batch for s in parsed.spans]
+        await asyncio.to_thread(self._store.ingest_spans, traces, spans)
+        self.commits += 1
+
+
+def _settle(batch: list[tuple[Ingested, asyncio.Future[None]]], error: BaseException | None) -> None:
+    for _, future in batch:
+        if not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+
+_GROUPS: weakref.WeakKeyDictionary[Store, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def group_commit(store: Store) -> GroupCommit:
+    """The group commit of ``store`` (one per store, so a reloaded config's store gets its own)."""
+    group = _GROUPS.get(store)
+    if group is None:
+        group = _GROUPS[store] = GroupCommit(store)
+    return group
 
 
 @router.post(
@@ -115,7 +181,8 @@ async def otlp_traces(request: Request, identity: Annotated[Identity, Depends(re
     ws = workspace_of(request)
     encoding = request.headers.get("content-encoding", "").strip().lower()
     data = _inflate(await request.body(), encoding, ws.config.gateway.max_request_bytes)
-    parsed = await asyncio.to_thread(_ingest, ws.store, data, protobuf)
+    parsed = await asyncio.to_thread(_parse, data, protobuf)  # off the event loop: decoding is real work
+    await group_commit(ws.store).write(parsed)
     message = parsed.first_error.message if parsed.first_error is not None else ""
     if protobuf:
         from andon.agents.otlp_proto import response_bytes
