@@ -165,6 +165,14 @@ async def test_a_full_queue_or_a_failing_collector_drops_counts_and_logs(
         await _until(lambda: exporter.stats.failed_exports == 1, "the refused export")
         await exporter.stop()
     assert (exporter.stats.sent, exporter.stats.dropped) == (0, 3)
+    assert len(receiver.requests) == 2  # 503 is retryable: tried once more before dropping
+    receiver.status = 400
+    refused = OtlpExporter(receiver.url, interval_s=0.05)
+    await refused.start()
+    refused.offer(spans)
+    await _until(lambda: refused.stats.dropped == 3, "the refused export")
+    await refused.stop()
+    assert len(receiver.requests) == 3  # a 400 is not retried
     assert "span(s) dropped" in caplog.text and "queue is full" in caplog.text
 
     down = OtlpExporter(f"http://127.0.0.1:{free_port()}/v1/traces", interval_s=0.05)  # nothing listens there

@@ -1,8 +1,9 @@
 """OTLP export (``gateway.otlp_endpoint``): the spans of the gateway's own traces, sent to an OTLP/HTTP receiver.
 
 Spans are handed over after their trace commits and wait in a bounded queue; one background task sends them
-in protobuf batches. Nothing here can slow or fail a call: a full queue, a refused or failed export drops
-the spans, counted in :class:`ExportStats` and logged (at most once a minute, with the running total).
+in protobuf batches. Nothing here can slow or fail a call: a full queue, a refused or failed export (a
+retryable answer, 429/502/503/504 or no connection, is tried once more) drops the spans, counted in
+:class:`ExportStats` and logged (at most once a minute, with the running total).
 andon's ids are not OTLP's 16- and 8-byte ids, so the ids sent are hashes of them, and the andon ids travel
 as the attributes ``andon.trace_id`` and ``andon.span_id``.
 """
@@ -34,6 +35,8 @@ log = logging.getLogger("andon.gateway.otlp")
 BATCH_SPANS = 512  # the OpenTelemetry SDK's default export batch
 FLUSH_INTERVAL_S = 1.0
 _LOG_EVERY_S = 60.0
+_RETRYABLE = {429, 502, 503, 504}  # the answers OTLP/HTTP says a client may retry
+_ATTEMPTS, _RETRY_DELAY_S = 2, 0.5
 _KINDS = {"model": Span.SPAN_KIND_CLIENT, "tool": Span.SPAN_KIND_INTERNAL, "call": Span.SPAN_KIND_SERVER}
 
 
@@ -199,17 +202,23 @@ class OtlpExporter:
 
     async def _send(self, batch: list[SpanRecord]) -> None:
         assert self._client is not None
-        try:
-            body = export_request(batch, self._service).SerializeToString()
-            answer = await self._client.post(self.endpoint, content=body, headers=self._headers)
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            reason = str(exc) or type(exc).__name__
-        else:
-            if 200 <= answer.status_code < 300:
-                self.stats.sent += len(batch)
-                self.stats.exports += 1
-                return
-            reason = t("agents.otlp14.export_failed", status=answer.status_code, body=answer.text[:200])
+        body = export_request(batch, self._service).SerializeToString()
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(_RETRY_DELAY_S)  # OTLP's retryable answers: one more try, then drop
+            try:
+                answer = await self._client.post(self.endpoint, content=body, headers=self._headers)
+            except (httpx.HTTPError, OSError) as exc:
+                reason, retry = str(exc) or type(exc).__name__, True
+            else:
+                if 200 <= answer.status_code < 300:
+                    self.stats.sent += len(batch)
+                    self.stats.exports += 1
+                    return
+                reason = t("agents.otlp14.export_failed", status=answer.status_code, body=answer.text[:200])
+                retry = answer.status_code in _RETRYABLE
+            if not retry or self._stopping:
+                break
         self.stats.failed_exports += 1
         self._drop(len(batch), reason)
 
