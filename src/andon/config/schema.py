@@ -485,6 +485,24 @@ class GatewayConfig(_Strict):
         default_factory=list,
         description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",
     )
+    # OTLP export (issue 14): the spans of the gateway's own traces, sent in the background.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Send the spans of every stored trace to this OTLP/HTTP traces receiver (protobuf), e.g. "
+        "http://127.0.0.1:4318/v1/traces; batched in the background, dropped (and counted) when it cannot keep up.",
+    )
+    otlp_headers: dict[str, str] = Field(
+        default_factory=dict, description='Headers of each export, e.g. authorization: "Bearer ${OTLP_TOKEN}".'
+    )
+    otlp_queue_spans: int = Field(default=20_000, ge=1, description="Spans waiting to be sent; past it, new ones drop.")
+    otlp_timeout_s: float = Field(default=10.0, gt=0, description="How long one export may take.")
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(t("agents.otlp14.endpoint", value=value))
+        return value
 
 
 # --- notifiers (issue 8): where incident stages are announced ---------------------------------------------
