@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +27,9 @@ class ToolSpec(BaseModel):
     http: str | None = Field(default=None, description="An http(s) URL the arguments are POSTed to as JSON.")
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_result_chars: int = Field(default=16_000, ge=1, le=1_000_000)
+    approval: Literal["none", "human"] = Field(
+        default="none", description="`human`: a call parks the run in the review queue until a person decides it."
+    )
 
     @model_validator(mode="after")
     def _one_implementation(self) -> ToolSpec:
