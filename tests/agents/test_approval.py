@@ -210,7 +210,8 @@ def test_a_rejected_call_reaches_the_model_as_a_tool_error_and_the_tool_never_ru
     assert (resumed.status, resumed.output_text) == ("ok", "환불은 어렵습니다.")
     assert refunds(root) == []
     sent = stub.received[-1].body["messages"][-1]
-    assert sent["role"] == "tool" and json.loads(sent["content"]) == {"error": "rejected by a person: not delivered yet"}
+    assert sent["role"] == "tool"
+    assert json.loads(sent["content"]) == {"error": "rejected by a person: not delivered yet"}
     _trace, steps = trace_and_steps(root, database_url, parked.trace_id)
     (entry,) = steps[0]["tools"]
     assert entry["approval"]["status"] == "rejected" and entry["approval"]["by"] == "lead"

@@ -111,7 +111,9 @@ def _parse_arguments(text: str) -> dict[str, Any]:
             hint=t("approve14.cli.arguments_hint"),
         ) from None
     if not isinstance(value, dict):
-        raise ConfigError(t("approve14.cli.arguments_object"), where="--arguments", hint=t("approve14.cli.arguments_hint"))
+        raise ConfigError(
+            t("approve14.cli.arguments_object"), where="--arguments", hint=t("approve14.cli.arguments_hint")
+        )
     return value
 
 

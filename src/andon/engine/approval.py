@@ -110,6 +110,7 @@ async def decide_call(parked: Mapping[str, Any], tool: ToolSpec, decision: Appro
     started = datetime.now(UTC)
     approval: dict[str, Any] = {"status": decision.status, "by": decision.by, "arguments_asked": call.arguments}
     approval |= {"asked_at": call.asked_at, "decided_at": started.isoformat()}
+    error: str | None
     if decision.status == "rejected":
         error = t("approve14.rejected", reason=decision.reason or "-")
         result, arguments = json.dumps({"error": error}, ensure_ascii=False), first["arguments"]

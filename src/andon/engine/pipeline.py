@@ -327,7 +327,8 @@ async def _complete_with_tools(
     """The tool loop (engine.tools); provenance keeps every message and tool call, also when a limit ends it."""
     state = dict(resume) if resume is not None else None
     try:
-        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls, resume=state)
+        limit = step.max_tool_calls
+        response, sent, log = await complete_with_tools(provider, request, step.tools, limit, resume=state)
     except ToolLimitReached as exc:
         record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
         raise
