@@ -337,11 +337,14 @@ async def _run_cell(
         services=services,
         chunks=tuple(found[0]) if found is not None else None,
     )
-    try:
-        score, passed, grades = await grade_case(graders, context, config.pass_threshold)
-    except AndonError as exc:
+    if outcome.status == "parked":  # a tool call waits for a person's approval: nothing to grade, no failure
         score, passed, grades = 0.0, False, []
-        record.error = f"grading failed: {exc}"
+    else:
+        try:
+            score, passed, grades = await grade_case(graders, context, config.pass_threshold)
+        except AndonError as exc:
+            score, passed, grades = 0.0, False, []
+            record.error = f"grading failed: {exc}"
     if found is not None and case.relevant:
         # After the verdict and with weight 0: retrieval is measured on its own, never folded into the score.
         grades.append(retrieval_grade(found[0], parse_relevant(list(case.relevant), case.source or case.id), found[1]))
