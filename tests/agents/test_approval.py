@@ -104,7 +104,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[Path, ThreadedStub]]:
             sys.modules.pop("approval_tools", None)
 
 
-def invoke(root: Path, database_url: str, text: str) -> InvokeResult:
+def invoke(root: Path, database_url: str | None, text: str) -> InvokeResult:
     """One call through the gateway's invoke path, in a gateway that is stopped afterwards."""
 
     async def once() -> InvokeResult:
@@ -128,7 +128,7 @@ def andon(*args: str, cwd: Path, database_url: str) -> subprocess.CompletedProce
     )
 
 
-def trace_and_steps(root: Path, database_url: str, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def trace_and_steps(root: Path, database_url: str | None, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with Workspace.open(root, database_url=database_url) as ws:
         trace = ws.store.get_trace(trace_id)
         return trace, ws.store.get_output(trace["output_id"]).steps

@@ -18,13 +18,13 @@ def test_a_parked_cell_is_neither_an_error_nor_a_wrong_answer(tmp_path: Path) ->
     (tmp_path / "cases.jsonl").write_text(json.dumps({"id": "r1", "vars": {"input": "refund A1"}, "expected": "x"}))
     with ThreadedStub(echo=True) as stub:
         tool = {"name": "refund", "python": "runner_tools:refund", "approval": "human"}
+        step = {"name": "main", "provider": "stub", "prompt": "{{ input }}", "tools": [tool]}
         config = {
             "name": "runner-approval",
             "providers": {"stub": {"type": "openai", "base_url": stub.base_url, "api_key": "sk", "model": "m",
                                    "max_retries": 0}},
             "features": {"shop": {"dataset": "cases.jsonl", "graders": [{"type": "equals"}],
-                                  "versions": {"v1": {"steps": [{"name": "main", "provider": "stub", "prompt": "{{ input }}",
-                                                               "tools": [tool]}]}}}},
+                                  "versions": {"v1": {"steps": [step]}}}},
         }  # fmt: skip
         (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
         stub.program(tool_calls_reply(tool_call("c1", "refund", {"order_id": "A1"})))

@@ -107,10 +107,12 @@ async def decide_tool_call(
     arguments: Any = None,
     reason: str | None = None,
     store_output: StoreOutput | None = None,
+    close_providers: bool = True,
 ) -> Resumed:
     """Record a person's decision on a parked tool call, then resume the run to its final answer.
 
     Raises ConfigError (nothing recorded) for a bad decision, AlreadyDecidedError when someone decided first.
+    ``close_providers``: release the workspace's provider connections after (a one-shot event loop's, the CLI's).
     """
     item = queue.get(ws.store, review_ref)
     if item.status == "decided":  # refused with who decided what and when (decisions are final)
@@ -130,10 +132,12 @@ async def decide_tool_call(
         actor=actor,
         tool_approval=True,
     )
-    return await resume(ws, decided, store_output=store_output)
+    return await resume(ws, decided, store_output=store_output, close_providers=close_providers)
 
 
-async def resume(ws: Workspace, item: ReviewItem, *, store_output: StoreOutput | None = None) -> Resumed:
+async def resume(
+    ws: Workspace, item: ReviewItem, *, store_output: StoreOutput | None = None, close_providers: bool = True
+) -> Resumed:
     """Resume the run of a decided tool-approval item (again after a crash: it lands once, on the parked output)."""
     if item.status != "decided" or not isinstance(item.decision, dict):
         raise ConfigError(t("approve14.not_decided", id=item.id), hint=t("approve14.decide_hint"))
@@ -145,7 +149,8 @@ async def resume(ws: Workspace, item: ReviewItem, *, store_output: StoreOutput |
     try:
         outcome = await resume_run(version, parked, decision, ws)
     finally:
-        await ws.aclose_providers()  # on this loop, where their connections live
+        if close_providers:
+            await ws.aclose_providers()  # on this loop, where their connections live
     return await asyncio.to_thread(_land, ws, item, trace, output, index, outcome, store_output)
 
 
@@ -223,7 +228,23 @@ def _cost(steps: Sequence[dict[str, Any]]) -> tuple[float | None, str | None]:
     return sum(float(s["cost"]) for s in model_steps), currencies.pop()
 
 
-def asked_arguments_text(item: ReviewItem) -> str:
-    """The arguments the model asked for, as pretty JSON (for the CLI and the dashboard)."""
+def asked_arguments(item: ReviewItem) -> tuple[str, Any]:
+    """The tool a parked item's call names and the arguments the model asked for (from its suggestion)."""
     suggestion = item.suggestion_json if isinstance(item.suggestion_json, dict) else {}
-    return json.dumps(suggestion.get("arguments"), ensure_ascii=False, indent=2)
+    return str(suggestion.get("tool") or "-"), suggestion.get("arguments")
+
+
+def edited_arguments(item: ReviewItem, text: str) -> tuple[ApprovalStatus, Any]:
+    """A form's arguments text as a decision: ``approved`` when it is what the model asked, else ``edited``."""
+    text = text.strip()
+    if not text:
+        return "approved", None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            t("approve14.web.arguments_json", error=exc.msg, column=exc.colno),
+            where="arguments",
+            hint=t("approve14.cli.arguments_hint"),
+        ) from None
+    return ("approved", None) if value == asked_arguments(item)[1] else ("edited", value)
