@@ -21,7 +21,7 @@ from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
-from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup
+from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
@@ -337,6 +337,7 @@ async def _run_cell(
         services=services,
         chunks=tuple(found[0]) if found is not None else None,
     )
+    grades: list[Grade]
     if outcome.status == "parked":  # a tool call waits for a person's approval: nothing to grade, no failure
         score, passed, grades = 0.0, False, []
     else:

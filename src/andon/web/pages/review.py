@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from andon.engine.approval import ApprovalStatus
 from andon.errors import AndonError, ConfigError
 from andon.gateway.tracing import storable_output
 from andon.review import claims, queue
@@ -158,6 +159,7 @@ async def decide_tool(request: Request, review_id: str) -> Response:
     except AndonError as exc:
         return ctx.refuse(404, exc.message)
     try:
+        status: ApprovalStatus
         if form.get("action") == "reject":
             status, arguments = "rejected", None
         else:
