@@ -151,6 +151,7 @@ def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_a
     assert (trace["route"], trace["status"]) == ("human", "queued")
     assert trace["output_json"]["tool"] == "refund" and "waiting for approval" in trace["note"]
     assert [c["name"] for c in steps[0]["tools"]] == ["lookup_order"]  # the call before it ran as usual
+    parked_output = trace["output_id"]
 
     shown = andon("review", "show", parked.review_id, "--json", cwd=root, database_url=database_url)
     item = json.loads(shown.stdout)
@@ -179,6 +180,8 @@ def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_a
     with Workspace.open(root, database_url=database_url) as ws:
         decided = queue.get(ws.store, parked.review_id)
         spans = ws.store.list_spans(parked.trace_id)
+        old = ws.store.get_output(parked_output).steps[0]
+    assert "parked" not in old and old["tools"][0]["name"] == "lookup_order"  # resume state dropped, log kept
     assert decided.decided_by == "minji" and decided.decision["answer"]["text"] == "환불 5000원 처리했습니다."
     kinds = sorted(s.kind for s in spans)
     assert kinds == ["approval", "call", "model", "tool", "tool"]  # each call once, the approval as its own span

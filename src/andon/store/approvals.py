@@ -34,7 +34,7 @@ class ApprovalsMixin(StoreBase):
         """Store a resumed run: its output, the trace's new answer, spans and decision; False if resumed before.
 
         The trace is updated only while it still points at the parked output (a compare-and-set), so two
-        resumes of one decision never both land.
+        resumes of one decision never both land. The parked output loses its resume state (``parked``).
         """
         columns = {c.name for c in TraceRow.__table__.columns} - {"id", "created_at", "input", "input_hash"}
         values = {name: getattr(trace, name) for name in columns if hasattr(trace, name)}
@@ -48,6 +48,9 @@ class ApprovalsMixin(StoreBase):
             ).first()
             if won is None:
                 return False
+            old = session.get(OutputRow, parked_output_id) if parked_output_id is not None else None
+            if old is not None:  # the state a resume needed (messages, variables) is not kept once it resumed
+                old.steps = [{k: v for k, v in step.items() if k != "parked"} for step in old.steps]
             session.add(OutputRow(**{name: getattr(output, name) for name in _OUTPUT_FIELDS}))
             session.add_all(ReviewItemRow(**review_row(item)) for item in review_items)
             session.execute(
