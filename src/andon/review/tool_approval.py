@@ -89,11 +89,10 @@ def check_decision(
         raise ConfigError(t("approve14.reason_needed"), where="reason", hint=t("approve14.reason_hint"))
     if status != "edited" and arguments is not None:
         status = "edited"  # arguments given are an edit, whatever the button said
-    _trace, _output, _index, step = pending_of(ws.store, item)
+    _trace, output, _index, step = pending_of(ws.store, item)
     call = pending_call(step["parked"])
     if status == "edited":
-        assert item.version_id is not None
-        tool = step_tool(ws.version(item.feature, item.version_id), call.step, call.tool)
+        tool = step_tool(ws.version(item.feature, output.version_id), call.step, call.tool)
         arguments = check_arguments(tool, arguments)
     return ApprovalDecision(status, "", arguments if status == "edited" else None, reason)
 
