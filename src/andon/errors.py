@@ -41,6 +41,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── SignInError                        andon.web.users
     ├── ToolLimitReached                   andon.engine.tools
     ├── McpServerError                     andon.engine.mcp_tools
+    ├── ToolApprovalNeeded                 andon.engine.tools
     ├── OtlpError                          andon.agents.otlp
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client

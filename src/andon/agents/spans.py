@@ -135,6 +135,8 @@ def trace_spans(trace: TraceRecord, outputs: Sequence[OutputRecord]) -> list[Spa
             parent = _step_span(step, trace, under, output.started_at)
             spans.append(parent)
             for call in step.get("tools") or []:  # a step's tool calls run under its model call
+                if isinstance(call.get("approval"), dict):  # a person decided the call first (engine.approval)
+                    spans.append(_approval_span(call, trace, parent))
                 spans.append(_tool_span(call, trace, parent))
     return spans
 
@@ -180,6 +182,31 @@ def _handoff_span(handoff: dict[str, Any], trace: TraceRecord, parent: SpanRecor
         status="ok",
         started_at=parent.finished_at,
         finished_at=parent.finished_at,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
+
+
+def _approval_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
+    """The wait for a person's decision on a tool call: from the call being parked to its decision."""
+    approval = call["approval"]
+    finished = _when(approval.get("decided_at"), _when(call.get("started_at"), parent.started_at))
+    started = min(_when(approval.get("asked_at"), finished), finished)
+    attributes: dict[str, Any] = {TOOL_NAME: call.get("name"), TOOL_CALL_ID: call.get("call_id")}
+    attributes |= {"andon.approval.status": approval.get("status"), "andon.approval.by": approval.get("by")}
+    if trace.session_id:
+        attributes[CONVERSATION_ID] = trace.session_id
+    rejected = approval.get("status") == "rejected"
+    return SpanRecord(
+        id=new_id("spn"),
+        trace_id=trace.id,
+        parent_id=parent.id,
+        kind="approval",
+        name=f"approval {call.get('name', '')}",
+        status="error" if rejected else "ok",
+        started_at=started,
+        finished_at=finished,
+        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
+        error=approval.get("reason") if rejected else None,
         attributes={k: v for k, v in attributes.items() if v is not None},
     )
 

@@ -83,6 +83,7 @@ for _name in (
     "rollout_cmds",
     "experiment_cmds",
     "review_cmds",
+    "approval_cmds",
     "incident_cmds",
     "watch_cmds",
     "okr_cmds",

@@ -4,7 +4,7 @@ MCP server whose tools are listed when the step runs."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -35,6 +35,9 @@ class ToolSpec(BaseModel):
     )
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_result_chars: int = Field(default=16_000, ge=1, le=1_000_000)
+    approval: Literal["none", "human"] = Field(
+        default="none", description="`human`: a call parks the run in the review queue until a person decides it."
+    )
 
     @model_validator(mode="after")
     def _one_implementation(self) -> ToolSpec:

@@ -16,7 +16,7 @@ from andon.engine.cache import ResponseCache, cache_key, response_from_cache, re
 from andon.engine.guard import DEFAULT_INSTRUCTIONS, evaluate, input_texts, output_texts
 from andon.engine.masking import Masker, MaskPolicy
 from andon.engine.steps import STEP_KINDS
-from andon.engine.tools import ToolLimitReached, complete_with_tools
+from andon.engine.tools import ToolApprovalNeeded, ToolLimitReached, complete_with_tools
 from andon.errors import AndonError, ProviderError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
@@ -66,6 +66,7 @@ class StepRecord:
     logprobs: list[dict[str, Any]] | None = None  # the reply's token log-probabilities (params.logprobs)
     tools: list[dict[str, Any]] | None = None  # each tool call of the step: name, arguments, result or error
     extra: dict[str, Any] = field(default_factory=dict)  # top-level keys a step kind adds (a flow: agent, handoff …)
+    parked: dict[str, Any] | None = None  # a call waiting for a person's approval (engine.approval)
 
     @property
     def calls_model(self) -> bool:
@@ -82,6 +83,7 @@ class StepRecord:
             **({"masking": self.masking} if self.masking else {}),
             **({"guard": self.guard} if self.guard else {}),
             **({"tools": self.tools} if self.tools is not None else {}),
+            **({"parked": self.parked} if self.parked is not None else {}),
             "params": self.params,
             "messages": self.messages,
             "started_at": self.started_at.isoformat(),
@@ -109,7 +111,7 @@ class Outcome:
     feature: str
     version_id: str
     version_name: str
-    status: str  # ok | error
+    status: str  # ok | error | parked (a tool call waits for a person: engine.approval)
     started_at: datetime
     finished_at: datetime
     steps: list[StepRecord] = field(default_factory=list)
@@ -215,15 +217,17 @@ async def run_version(
     repeat: int = 0,
     base_dir: Path | None = None,
     masking: MaskPolicy | None = None,
+    resume: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Run every step of ``version`` in order; a ``python`` step may finish the pipeline early.
 
     Provider and template errors become an ``error`` outcome (with what was sent kept), never an exception,
     so one bad case cannot stop an evaluation or a gateway. With ``masking``, model steps are sent (and
     their provenance keeps) masked messages; ``python`` steps run here and see the values as they are.
+    ``resume`` (engine.approval) continues a run parked at a tool call: from that step on, earlier ones kept.
     """
     outcome = Outcome(version.feature, version.id, version.name, "ok", _now(), _now())
-    scope: dict[str, Any] = {**variables, "steps": {}}
+    scope: dict[str, Any] = {**variables, "steps": dict(resume["steps_done"]) if resume else {}}
     masker = Masker(masking) if masking is not None else None
     if masker is not None:
         masker.reserve(dict(variables))
@@ -231,14 +235,23 @@ async def run_version(
         await _run_flow(version, scope, providers, outcome, base_dir, masker)
         outcome.finished_at = _now()
         return outcome
+    waiting = resume["step"] if resume is not None else None  # a resumed run skips the steps done before
     for step in version.steps:
+        if waiting is not None and step.name != waiting:
+            continue
+        tool_state, waiting = (resume["state"] if resume is not None and waiting else None), None
         if step.guard is not None:
             record = await _run_guard(step, scope, outcome, providers, masker)
         elif step.retrieve is not None:
             record = await _run_registered("retrieve", step, scope, providers)
         else:
-            record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker)
+            record = await _run_step(version, step, scope, providers, cache, repeat, base_dir, masker, tool_state)
         outcome.steps.append(record)
+        if record.parked is not None:
+            # What the rest of the run needs, kept with the step so a resume works from the store alone.
+            record.parked |= {"step": step.name, "steps_done": dict(scope["steps"]), "variables": dict(variables)}
+            outcome.status, outcome.error = "parked", record.error
+            break
         if record.error is not None:
             outcome.status, outcome.error = "error", record.error
             outcome.output_text, outcome.output_json = record.text, record.parsed
@@ -260,6 +273,7 @@ async def _run_step(
     repeat: int,
     base_dir: Path | None,
     masker: Masker | None = None,
+    tool_state: Mapping[str, Any] | None = None,
 ) -> StepRecord:
     provider_name, model = step.provider or "", step.model or ""
     params = effective_params(step)
@@ -287,7 +301,8 @@ async def _run_step(
             sent = dict(scope) if masked is None else masked.mask_value(scope)
             request = ProviderRequest(model=model, messages=messages, params=params, variables=sent)
             if step.tools:
-                response = await _complete_with_tools(step, providers.provider(provider_name), request, record)
+                provider = providers.provider(provider_name)
+                response = await _complete_with_tools(step, provider, request, record, tool_state)
             else:
                 response = await providers.provider(provider_name).complete(request)
             response.latency_ms = response.latency_ms or (time.perf_counter() - clock) * 1000
@@ -313,14 +328,20 @@ async def _run_step(
 
 
 async def _complete_with_tools(
-    step: Step, provider: Provider, request: ProviderRequest, record: StepRecord
+    step: Step, provider: Provider, request: ProviderRequest, record: StepRecord, resume: Mapping[str, Any] | None
 ) -> ProviderResponse:
     """The tool loop (engine.tools); provenance keeps every message and tool call, also when a limit ends it."""
+    state = dict(resume) if resume is not None else None
     try:
         where = f"steps.{step.name}"
-        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls, where=where)
+        response, sent, log = await complete_with_tools(
+            provider, request, step.tools, step.max_tool_calls, where=where, resume=state
+        )
     except ToolLimitReached as exc:
         record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
+        raise
+    except ToolApprovalNeeded as exc:
+        record.messages, record.tools, record.parked = exc.parked["messages"], exc.parked["log"], exc.parked
         raise
     record.messages, record.tools = [m.to_json() for m in sent], log
     return response

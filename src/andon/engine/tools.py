@@ -37,6 +37,14 @@ class ToolLimitReached(AndonError):
         self.messages, self.log = messages, log
 
 
+class ToolApprovalNeeded(AndonError):
+    """The model called a tool marked ``approval: human``: the step parks with ``parked`` (engine.approval)."""
+
+    def __init__(self, message: str, parked: dict[str, Any]) -> None:
+        super().__init__(message, hint=t("approve14.parked_hint"))
+        self.parked = parked
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ToolCall:
     """One call the model asked for: its id, the tool's name and the arguments as sent (JSON text)."""
@@ -192,15 +200,18 @@ async def complete_with_tools(
     pseudo: PseudoTools | None = None,
     *,
     where: str | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> tuple[ProviderResponse, list[Message], list[dict[str, Any]]]:
     """Call the model with ``tools`` until it answers without one: the answer, every message, and the tool log.
 
     Tokens, cost and latency of the answer are the sums over every model call of the step. A call to one of
     ``pseudo``'s tools is answered by it and may end the loop, after that reply's other calls have run. The MCP
     servers among ``tools`` have one session each for the whole loop (``where`` names the step in their errors).
+    A call of an ``approval: human`` tool raises ToolApprovalNeeded; ``resume`` (engine.approval) continues such a
+    step.
     """
     async with mcp_tools.serving(tools, where) as served:
-        return await _complete(provider, request, served.specs, max_calls, served.remote, pseudo)
+        return await _complete(provider, request, served.specs, max_calls, served.remote, pseudo, resume)
 
 
 async def _complete(
@@ -210,22 +221,32 @@ async def _complete(
     max_calls: int,
     remote: Mapping[str, mcp_tools.RemoteCall],
     pseudo: PseudoTools | None,
+    resume: dict[str, Any] | None,
 ) -> tuple[ProviderResponse, list[Message], list[dict[str, Any]]]:
     by_name = {tool.name: tool for tool in tools}
     messages = list(request.messages)
     definitions = tuple(tool_definition(tool) for tool in tools) + (pseudo.definitions if pseudo else ())
     own = pseudo.names() if pseudo else frozenset()
-    ended, refused = False, 0  # refused: malformed pseudo-tool calls, counted as calls so a model cannot loop on them
+    refused = 0  # malformed pseudo-tool calls, counted as calls so a model cannot loop on them
     log: list[dict[str, Any]] = []
-    totals = {"input": 0, "output": 0, "latency": 0.0, "cost": 0.0}
-    priced = True
+    totals: dict[str, Any] = {"input": 0, "output": 0, "latency": 0.0, "cost": 0.0, "priced": True}
+    queued: list[ToolCall] = []
+    if resume is not None:
+        messages = [Message.from_json(m) for m in resume["messages"]]
+        log, totals = list(resume["log"]), dict(resume["totals"])
+        queued = [ToolCall(**c) for c in resume["remaining"]]
     while True:
+        if queued:  # the rest of a parked turn's calls: their assistant message is sent already
+            ended, _ = await _run_calls(queued, by_name, messages, log, totals, remote, pseudo)
+            queued = []
+            if ended:
+                break
         clock = time.perf_counter()
         response = await provider.complete(dataclasses.replace(request, messages=tuple(messages), tools=definitions))
         totals["input"] += response.input_tokens
         totals["output"] += response.output_tokens
         totals["latency"] += response.latency_ms or (time.perf_counter() - clock) * 1000
-        priced = priced and response.cost is not None
+        totals["priced"] = totals["priced"] and response.cost is not None
         totals["cost"] += response.cost or 0.0
         calls = tool_calls_of(response.raw)
         if not calls:
@@ -235,32 +256,64 @@ async def _complete(
         wire = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
         parts = (TextPart(response.text),) if response.text else ()
         messages.append(Message("assistant", parts, tool_calls=tuple(wire)))
-        for call in calls:
-            if pseudo is not None and call.name in own:
-                reply, ends = pseudo.answer(call)
-                messages.append(Message("tool", (TextPart(reply),), tool_call_id=call.id))
-                ended, refused = ended or ends, refused + (not ends)
-                continue
-            started = datetime.now(UTC)
-            result, error = await run_tool_call(call, by_name, remote)
-            finished = datetime.now(UTC)
-            messages.append(Message("tool", (TextPart(result),), tool_call_id=call.id))
-            log.append(
-                {
-                    "call_id": call.id,
-                    "name": call.name,
-                    "arguments": call.arguments,
-                    "result": result,
-                    "error": error,
-                    "started_at": started.isoformat(),
-                    "finished_at": finished.isoformat(),
-                }
-            )
+        ended, malformed = await _run_calls(calls, by_name, messages, log, totals, remote, pseudo)
+        refused += malformed
         if ended:
             break
         if len(log) + refused > max_calls:
             raise ToolLimitReached(t("agents.tools.limit", count=len(log) + refused, limit=max_calls), messages, log)
     response.input_tokens, response.output_tokens = int(totals["input"]), int(totals["output"])
     response.latency_ms = totals["latency"]
-    response.cost = totals["cost"] if priced else None  # else the pipeline prices the summed tokens
+    response.cost = totals["cost"] if totals["priced"] else None  # else the pipeline prices the summed tokens
     return response, messages, log
+
+
+async def _run_calls(
+    calls: list[ToolCall],
+    by_name: dict[str, ToolSpec],
+    messages: list[Message],
+    log: list[dict[str, Any]],
+    totals: dict[str, Any],
+    remote: Mapping[str, mcp_tools.RemoteCall],
+    pseudo: PseudoTools | None,
+) -> tuple[bool, int]:
+    """Run one turn's calls in order, each answered by a tool message; a call needing approval parks the step.
+
+    Returns whether a pseudo-tool ended the loop, and how many pseudo-tool calls were refused as malformed.
+    """
+    ended, refused = False, 0
+    own = pseudo.names() if pseudo else frozenset()
+    for index, call in enumerate(calls):
+        if pseudo is not None and call.name in own:
+            reply, ends = pseudo.answer(call)
+            messages.append(Message("tool", (TextPart(reply),), tool_call_id=call.id))
+            ended, refused = ended or ends, refused + (not ends)
+            continue
+        tool = by_name.get(call.name)
+        if tool is not None and tool.approval == "human":
+            parked = {
+                "messages": [m.to_json() for m in messages],
+                "log": log,
+                "totals": totals,
+                "remaining": [dataclasses.asdict(c) for c in calls[index:]],  # the first one waits for a person
+                "asked_at": datetime.now(UTC).isoformat(),
+            }
+            raise ToolApprovalNeeded(t("approve14.parked", name=call.name), parked)
+        started = datetime.now(UTC)
+        result, error = await run_tool_call(call, by_name, remote)
+        messages.append(Message("tool", (TextPart(result),), tool_call_id=call.id))
+        log.append(tool_log_entry(call, result, error, started))
+    return ended, refused
+
+
+def tool_log_entry(call: ToolCall, result: str, error: str | None, started: datetime) -> dict[str, Any]:
+    """The step's tool log entry of one call that ran (finished now)."""
+    return {
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": call.arguments,
+        "result": result,
+        "error": error,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+    }

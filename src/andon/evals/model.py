@@ -150,7 +150,7 @@ class CellResult:
     case_id: str
     repeat: int
     output_id: str | None
-    status: str  # ok | error
+    status: str  # ok | error | parked (a tool call waits for a person: engine.approval)
     score: float
     passed: bool
     grades: list[Grade] = field(default_factory=list)

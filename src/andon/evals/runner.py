@@ -23,7 +23,7 @@ from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.graders.trajectory import trajectory_grade
-from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup
+from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
@@ -341,11 +341,15 @@ async def _run_cell(
         chunks=tuple(found[0]) if found is not None else None,
         steps=steps,
     )
-    try:
-        score, passed, grades = await grade_case(graders, context, config.pass_threshold)
-    except AndonError as exc:
+    grades: list[Grade]
+    if outcome.status == "parked":  # a tool call waits for a person's approval: nothing to grade, no failure
         score, passed, grades = 0.0, False, []
-        record.error = f"grading failed: {exc}"
+    else:
+        try:
+            score, passed, grades = await grade_case(graders, context, config.pass_threshold)
+        except AndonError as exc:
+            score, passed, grades = 0.0, False, []
+            record.error = f"grading failed: {exc}"
     if found is not None and case.relevant:
         # After the verdict and with weight 0: retrieval is measured on its own, never folded into the score.
         grades.append(retrieval_grade(found[0], parse_relevant(list(case.relevant), case.source or case.id), found[1]))

@@ -158,7 +158,8 @@ def summarize_version(
     """Every metric, criterion and judge check for one version's cells."""
     every = _groups(cells)
     # Quality figures count only what was graded: an output no grader could grade measured nothing.
-    groups = _groups([c for c in cells if c.grading_error is None])
+    # A cell parked at a tool call that waits for a person (engine.approval) has no answer yet: not graded either.
+    groups = _groups([c for c in cells if c.grading_error is None and c.status != "parked"])
     metrics: dict[str, MetricValue] = {}
 
     def put(metric: MetricValue) -> None:

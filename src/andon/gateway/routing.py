@@ -13,6 +13,7 @@ from andon.engine.confidence import answer_confidence
 from andon.engine.pipeline import Outcome
 from andon.gateway.call import Call
 from andon.messages import t
+from andon.review.tool_approval import TOOL_APPROVAL, parked_call_of
 from andon.store.watch import STOPPED_CODE
 from andon.versions.canonical import Version
 
@@ -95,6 +96,16 @@ async def fall_back(
         call.error = f"{first_error}; fallback version {fallback.name} failed too: {outcome.error}"
         call.error_code = "fallback_failed"
         call.notes.append(f"fallback: version {fallback.name} failed after {first_code}")
+
+
+def park(call: Call, outcome: Outcome) -> None:
+    """A tool call of the run waits for a person (``approval: human``): queued, the call as the suggestion."""
+    pending = parked_call_of(outcome)
+    call.served = outcome
+    call.route, call.status, call.review_reason, call.error = "human", "queued", TOOL_APPROVAL, None
+    call.output_text, call.output_json = None, pending.to_json() if pending is not None else None
+    tool = pending.tool if pending is not None else "-"
+    call.notes.append(t("approve14.waiting", tool=tool))
 
 
 async def route(call: Call, routing: RoutingConfig, policy: Callable[..., Any] | None) -> None:

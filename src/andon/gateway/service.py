@@ -41,7 +41,7 @@ from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.otlp_export import otlp_exporter
 from andon.gateway.redact import StoragePolicy
-from andon.gateway.routing import fall_back, fallback_version, route, serve_stopped
+from andon.gateway.routing import fall_back, fallback_version, park, route, serve_stopped
 from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
 from andon.gateway.types import AnswerCache, Caller, InvokeResult
 from andon.messages import t
@@ -326,6 +326,9 @@ class Gateway:
             prepared = await self._prepare_images(call.version, values)
             call.queue_ms = ms_since(entered) - call.cache_ms
             outcome = await self._run(call, call.version, prepared)
+            if outcome.status == "parked":  # a tool call waits for a person's approval (review.tool_approval)
+                park(call, outcome)
+                return await self._finish(call)
             if outcome.status == "error":
                 await fall_back(call, config.serve.routing, outcome, prepared, version=self._version, run=self._run)
                 guard_fallback(call, outcome)

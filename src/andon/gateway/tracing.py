@@ -334,6 +334,13 @@ def _guard_tags(call: Call) -> dict[str, Any]:
     return {**call.caller.tags, "guard": {"action": call.guard["action"], "checks": call.guard["checks"]}}
 
 
+def storable_output(config: WorkspaceConfig, feature: str, record: OutputRecord) -> OutputRecord:
+    """An output record made outside a call (a resumed tool approval) as ``feature``'s data-use setting stores it."""
+    found = config.features.get(feature)
+    data_use = found.serve.data_use if found is not None else DataUseConfig()
+    return _stored_record(record, StoragePolicy.of(data_use.inputs, data_use.redact).once())
+
+
 def _stored_record(record: OutputRecord, policy: StoragePolicy) -> OutputRecord:
     """The output record as the feature's data-use setting allows it to be stored."""
     if policy.mode == "full":

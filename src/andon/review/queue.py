@@ -16,7 +16,7 @@ from andon.review.answer import parse_answer, with_value
 from andon.store import Store
 from andon.store.records import ReviewItem as ReviewItem  # the queue's noun; a plain record of the store
 
-ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback", "guard"]
+ReviewReason = Literal["stopped", "low_confidence", "policy", "shadow", "fallback", "guard", "tool_approval"]
 ReviewStatus = Literal["pending", "decided"]
 MAX_LABEL = 200  # the label column's width
 MAX_COMMENT = 10_000
@@ -61,11 +61,13 @@ def decide(
     comment: str | None,
     actor: str,
     rules: RulesFor | None = None,
+    tool_approval: bool = False,
 ) -> ReviewItem:
     """Record a human decision (a JSON object, a label, or both); refuses an item that was decided already.
 
     ``rules`` (:func:`andon.review.decisions.rules_of`) check the decision against the item's feature — its
     known labels and output schema — and give labels their known spelling. Every face passes them.
+    A parked tool call (reason ``tool_approval``) is decided only through review.tool_approval, which resumes it.
     """
     label = _check_label(label)
     if decision is not None and not isinstance(decision, dict):
@@ -90,6 +92,9 @@ def decide(
     if not actor or len(actor) > MAX_ACTOR:
         raise ConfigError(t("house2.review.actor", limit=MAX_ACTOR), where="actor", hint=t("house2.review.actor_hint"))
     item = get(store, review_id)  # resolves prefixes and says clearly when the id is unknown
+    if (item.reason == "tool_approval") != tool_approval and item.status == "pending":
+        key = "approve14.use_approve" if item.reason == "tool_approval" else "approve14.not_tool_item"
+        raise ConfigError(t(key, id=item.id, reason=item.reason), hint=t("approve14.decide_hint"))
     if item.status != "decided" and rules is not None:
         label, decision = rules(item).check(decision, label)
     won, row = store.decide_review_item(item.id, decision=decision, label=label, comment=comment, actor=actor)

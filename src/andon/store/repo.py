@@ -19,6 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from andon.errors import NotFoundError, StoreError
 from andon.messages import t
 from andon.store.agreement import AgreementMixin
+from andon.store.approvals import ApprovalsMixin
 from andon.store.caselinks import CaseLinksMixin
 from andon.store.db import (
     DATABASE_URL_ENV,
@@ -80,6 +81,7 @@ class Store(
     RunSummaryMixin,
     SpansMixin,
     KnowledgeMixin,
+    ApprovalsMixin,
 ):
     """Versions, outputs and cached responses in SQLite or PostgreSQL; open with ``Store.open``."""
 

@@ -11,11 +11,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from andon.engine.approval import ApprovalStatus
 from andon.errors import AndonError, ConfigError
+from andon.gateway.tracing import storable_output
 from andon.review import claims, queue
 from andon.review.answer import dotted, fields
 from andon.review.decisions import rules_of
 from andon.review.queue import AlreadyDecidedError, ReviewItem
+from andon.review.tool_approval import TOOL_APPROVAL, asked_arguments, decide_tool_call, edited_arguments
 from andon.web.forms import Form, page, posted
 from andon.web.render import Ctx, redirect
 
@@ -60,7 +63,16 @@ def _render(ctx: Ctx, item: ReviewItem | None, feature: str | None, *, status: i
         or ([queue.suggested_label(item, config)] if queue.suggested_label(item, config) else []),
         codes=list(codes.codes) if codes else [],
         undo_ms=ctx.settings.undo_ms,
+        tool_call=_tool_call(item),
     )
+
+
+def _tool_call(item: ReviewItem) -> dict[str, str] | None:
+    """A parked tool call's name and asked arguments (pretty JSON), for its approve/edit/reject form."""
+    if item.reason != TOOL_APPROVAL:
+        return None
+    tool, arguments = asked_arguments(item)
+    return {"tool": tool, "arguments": json.dumps(arguments, ensure_ascii=False, indent=2)}
 
 
 def _next(ctx: Ctx, feature: str | None, skip: tuple[str, ...], **extra: Any) -> Response:
@@ -131,3 +143,36 @@ async def skip(request: Request, review_id: str) -> Response:
     feature = _feature_filter(form.get("feature"))
     target = "/review?" + urlencode({"skip": review_id, **({"feature": feature} if feature else {})})
     return redirect(target)
+
+
+@router.post("/review/{review_id}/tool")
+async def decide_tool(request: Request, review_id: str) -> Response:
+    """Approve (as asked or with edited arguments) or reject a parked tool call; the run resumes (issue 14)."""
+    found = await posted(request, scope="review")
+    if isinstance(found, Response):
+        return found
+    ctx, form = found
+    assert ctx.principal is not None
+    feature = _feature_filter(form.get("feature"))
+    try:
+        item = await asyncio.to_thread(queue.get, ctx.store, review_id)
+    except AndonError as exc:
+        return ctx.refuse(404, exc.message)
+    try:
+        status: ApprovalStatus
+        if form.get("action") == "reject":
+            status, arguments = "rejected", None
+        else:
+            status, arguments = edited_arguments(item, form.get("arguments") or "")
+        await decide_tool_call(
+            ctx.ws, item.id, status=status, actor=ctx.principal.actor, arguments=arguments,
+            reason=form.get("reason") or None, close_providers=False,  # the server's loop keeps its connections
+            store_output=lambda name, record: storable_output(ctx.ws.config, name, record),
+        )  # fmt: skip
+    except AlreadyDecidedError as exc:
+        return await asyncio.to_thread(_next, ctx, feature, (), status=409, error=exc.message)
+    except ConfigError as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        return await asyncio.to_thread(_render, ctx, item, feature, status=400, error=where + exc.message)
+    await asyncio.to_thread(ctx.store.release_review_claim, item.id, ctx.principal.actor)
+    return redirect("/review?" + urlencode({"done": "1", **({"feature": feature} if feature else {})}))
