@@ -354,7 +354,7 @@ async def _run_cell(
         # After the verdict and with weight 0: retrieval is measured on its own, never folded into the score.
         grades.append(retrieval_grade(found[0], parse_relevant(list(case.relevant), case.source or case.id), found[1]))
     path = trajectory_of(steps)
-    if path.agentic or any(step.tools for step in version.steps):
+    if outcome.status != "parked" and (path.agentic or any(step.tools for step in version.steps)):
         # Weight 0, after the verdict: the turns it holds feed turns_per_success, never the score (issue 14).
         grades.append(trajectory_grade(path))
     cell = CellResult(
