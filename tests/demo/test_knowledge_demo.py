@@ -59,7 +59,7 @@ def test_each_file_reads_back_with_its_korean_text_and_structure(corpus: dict[st
     title, sections = ARTICLES[article]
     expected_parser = path.suffix.lstrip(".")
     assert parsed.parser == expected_parser
-    for heading, sentences, _, _ in sections:
+    for _, sentences, _, _ in sections:
         for sentence in sentences:  # every sentence, whole (the PDF wraps lines at spaces only)
             assert sentence in _words(markdown), (path.name, sentence)
     if expected_parser in {"hwpx", "docx", "html"}:
@@ -154,7 +154,9 @@ def _hit_counts(root: Path, feature: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-@pytest.mark.parametrize(("language", "hit_label", "verdict_word"), [("en", "Hit rate@3", "hit rate"), ("ko", "적중률@3", "적중률")])
+@pytest.mark.parametrize(
+    ("language", "hit_label", "verdict_word"), [("en", "Hit rate@3", "hit rate"), ("ko", "적중률@3", "적중률")]
+)
 def test_andon_demo_knowledge_ingests_evaluates_and_prints_the_comparison(
     tmp_path: Path, language: str, hit_label: str, verdict_word: str
 ) -> None:

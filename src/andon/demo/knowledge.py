@@ -201,11 +201,11 @@ def hits_by_format(report: RunReport, a: str = VERSIONS[0], b: str = VERSIONS[1]
 def _value(metric: MetricValue | None, name: str) -> str:
     if metric is None:
         return "–"
-    if name in ("mrr", "ndcg"):
-        text = f"{metric.value:.3f}"
-        return text + (f" [{metric.low:.3f}, {metric.high:.3f}]" if metric.low is not None and metric.high is not None else "")
-    text = f"{metric.value:.1%}"
-    return text + (f" [{metric.low:.1%}, {metric.high:.1%}]" if metric.low is not None and metric.high is not None else "")
+    spec = ".3f" if name in ("mrr", "ndcg") else ".1%"  # ranks as a score, shares as a percentage
+    text = format(metric.value, spec)
+    if metric.low is not None and metric.high is not None:
+        text += f" [{format(metric.low, spec)}, {format(metric.high, spec)}]"
+    return text
 
 
 def _delta(row: FigureRow) -> str:
@@ -301,9 +301,7 @@ def print_search(out: Console, report: RunReport, language: str) -> list[FigureR
     """The retrieval comparison, the hits per file format and the verdict; the rows, for the HTML report."""
     rows = compare_retrieval(report)
     out.print(figure_table(rows, language))
-    by_format = "; ".join(
-        f"{kind}: {a}/{n} → {b}/{n}" for kind, a, b, n in hits_by_format(report)
-    )
+    by_format = "; ".join(f"{kind}: {a}/{n} → {b}/{n}" for kind, a, b, n in hits_by_format(report))
     out.print(t("kdemo.by_format", language=language, a=VERSIONS[0], b=VERSIONS[1], hits=by_format),
               markup=False, highlight=False)  # fmt: skip
     out.print(verdict(rows, language), markup=False, highlight=False)
@@ -334,10 +332,9 @@ def html_section(
     parts.append(f"<p>{e(t('kdemo.html.intro', language=language, articles=len(FORMATS)))}</p><ul>")
     for item in ingested:
         settings = ", ".join(f"{k}={v}" for k, v in item.chunker.items() if k != "name")
-        parts.append(
-            f"<li><b>{e(item.name)}</b>: {e(str(item.chunker.get('name')))} ({e(settings)}), "
-            f"{e(t('kdemo.html.chunks', language=language, files=len(item.report.added) + len(item.report.unchanged), chunks=item.report.chunks))}</li>"
-        )
+        files = len(item.report.added) + len(item.report.unchanged)
+        chunks = t("kdemo.html.chunks", language=language, files=files, chunks=item.report.chunks)
+        parts.append(f"<li><b>{e(item.name)}</b>: {e(str(item.chunker.get('name')))} ({e(settings)}), {e(chunks)}</li>")
     parts.append("</ul>")
     n = rows[0].n if rows else 0
     parts.append(f"<h3>{e(t('kdemo.table.title', language=language, n=n, k=K))}</h3><table><thead><tr>")
@@ -354,7 +351,11 @@ def html_section(
     parts.append(f"<p class='small muted'>{e(t('kdemo.html.run', language=language, run=search.run.id))}</p>")
     if chat is not None:
         parts.append(f"<h3>{e(t('kdemo.answers.title', language=language, n=len(chat.cases)))}</h3><table><thead><tr>")
-        heads = [t("kdemo.answers.question", language=language), t("kdemo.answers.reference", language=language), *VERSIONS]
+        heads = [
+            t("kdemo.answers.question", language=language),
+            t("kdemo.answers.reference", language=language),
+            *VERSIONS,
+        ]
         parts.append("".join(f"<th>{e(h)}</th>" for h in heads) + "</tr></thead><tbody>")
         for answer in answer_rows(chat):
             parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in answer) + "</tr>")

@@ -154,7 +154,8 @@ def _articles() -> dict[str, tuple[str, list[tuple[str, list[str], int, str]]]]:
     """``CORPUS`` read: file -> (title, [(section, sentences, index of the answer sentence, question)])."""
     out: dict[str, tuple[str, list[tuple[str, list[str], int, str]]]] = {}
     sections: list[tuple[str, list[str], int, str]] = []
-    heading, sentences, answer = "", [], 0
+    heading, answer = "", 0
+    sentences: list[str] = []
     for line in CORPUS.strip().splitlines():
         mark, _, rest = line.partition(" ")
         if mark == "=":
