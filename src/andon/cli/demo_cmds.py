@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from andon.evals.plan import plan_run
 from andon.evals.slicing import CaseSlice
 from andon.messages import current_language, t
 from andon.workspace import Workspace
+
+if TYPE_CHECKING:
+    from andon.cli.demo_knowledge import KnowledgeDemo
 
 DEMO_ROUTING_TARGET = "precision >= 0.9"
 
@@ -60,11 +63,11 @@ def demo(
 
         run_watch_demo(path, language)
         return
-    if knowledge:
+    if knowledge:  # the chatbot part alone
         from andon.cli.demo_knowledge import run_knowledge_demo
 
         part = run_knowledge_demo(path, language, fresh=fresh, limit=limit, answers=answers, concurrency=concurrency)
-        _print_knowledge_next(part.root, part.search)
+        _print_knowledge_next(part)
         console.print(t("demo.done", where=part.root / "report.html", seconds=f"{time.monotonic() - started:.0f}"))
         return
     with Workspace.open(path) as ws:
@@ -104,7 +107,7 @@ def demo(
     for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
         console.print(line, markup=False, highlight=False)
     if chatbot is not None:
-        _print_knowledge_next(chatbot.root, chatbot.search)
+        _print_knowledge_next(chatbot)
     if watch:
         from andon.cli.demo_watch import run_watch_demo
 
@@ -144,10 +147,11 @@ def _example_output(report: RunReport) -> str:
     return next((c.output_id for c in report.cells if c.output_id), "OUTPUT_ID")
 
 
-def _print_knowledge_next(root: Path, search: RunReport) -> None:
-    """What to try next in the chatbot's workspace."""
-    output = next((c.output_id for c in search.cells if c.output_id), "OUTPUT_ID")
-    for line in t("kdemo.next", path=root, output=output).splitlines():
+def _print_knowledge_next(part: KnowledgeDemo) -> None:
+    """What to try next in the chatbot's workspace (an answer of the model to cite when it answered one)."""
+    cells = [*(part.chat.cells if part.chat else []), *part.search.cells]
+    output = next((c.output_id for c in cells if c.output_id), "OUTPUT_ID")
+    for line in t("kdemo.next", path=part.root, output=output, run=part.search.run.id).splitlines():
         console.print(line, markup=False, highlight=False)
 
 
