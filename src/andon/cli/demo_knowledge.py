@@ -66,8 +66,8 @@ def run_knowledge_demo(
             console.print(t("kdemo.chat_plan", language=language, feature=kd.FEATURE, n=n), markup=False)
             chat = _evaluate(ws, kd.FEATURE, CaseSlice(limit=n, tags=(kd.ANSWERED,)), concurrency)
             kd.print_answers(console, chat, language)
-    (root / "report.html").write_text(render_html(search, language=language), encoding="utf-8")
+    (root / kd.SEARCH_REPORT).write_text(render_html(search, language=language), encoding="utf-8")
     if chat is not None:
-        (root / "answers.html").write_text(render_html(chat, language=language), encoding="utf-8")
+        (root / kd.CHAT_REPORT).write_text(render_html(chat, language=language), encoding="utf-8")
     section = kd.html_section(language, ingested, rows, search, chat)
     return KnowledgeDemo(root, search, chat, section)

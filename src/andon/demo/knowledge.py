@@ -46,6 +46,7 @@ BASES: dict[str, dict[str, Any]] = {
     "help-structured": {"name": "markdown", "size": 120},
 }
 VERSIONS = ("v1-fixed", "v2-structured")
+SEARCH_REPORT, CHAT_REPORT = "report.html", "answers.html"  # each run's full report, in the chatbot's folder
 NOT_FOUND = "도움말에서 찾지 못했습니다."
 
 
@@ -348,7 +349,8 @@ def html_section(
     by_format = "; ".join(f"{kind}: {a}/{n} → {b}/{n}" for kind, a, b, n in hits_by_format(search))
     parts.append(f"<p>{e(t('kdemo.by_format', language=language, a=VERSIONS[0], b=VERSIONS[1], hits=by_format))}</p>")
     parts.append(f"<div class='verdict'>{e(verdict(rows, language))}</div>")
-    parts.append(f"<p class='small muted'>{e(t('kdemo.html.run', language=language, run=search.run.id))}</p>")
+    where = t("kdemo.html.run", language=language, run=search.run.id, file=SEARCH_REPORT)
+    parts.append(f"<p class='small muted'>{e(where)}</p>")
     if chat is not None:
         parts.append(f"<h3>{e(t('kdemo.answers.title', language=language, n=len(chat.cases)))}</h3><table><thead><tr>")
         heads = [
@@ -361,7 +363,8 @@ def html_section(
             parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in answer) + "</tr>")
         passed = ", ".join(f"{v} {p}/{n}" for v, (p, n) in pass_counts(chat).items())
         parts.append(f"</tbody></table><p>{e(t('kdemo.answers.passed', language=language, passed=passed))}</p>")
-        parts.append(f"<p class='small muted'>{e(t('kdemo.html.run', language=language, run=chat.run.id))}</p>")
+        where = t("kdemo.html.run", language=language, run=chat.run.id, file=CHAT_REPORT)
+        parts.append(f"<p class='small muted'>{e(where)}</p>")
     parts.append("</section>")
     return "".join(parts)
 

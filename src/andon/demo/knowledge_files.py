@@ -167,14 +167,13 @@ def _ucs2(text: str) -> str:
 
 
 def _to_unicode() -> bytes:
-    """A ToUnicode CMap mapping every 2-byte code to the same UCS-2 value (one range per high byte)."""
-    ranges = "".join(f"<{h:02X}00> <{h:02X}FF> <{h:02X}00>\n" for h in range(256) if not 0xD8 <= h <= 0xDF)
-    count = 256 - 8
-    # bfrange blocks hold at most 100 entries each
-    lines = ranges.splitlines()
+    """A ToUnicode CMap mapping every 2-byte code to the same UCS-2 value (one range per high byte, the
+    surrogates left out), so text extraction needs no knowledge of the Adobe-Korea1 CMap."""
+    ranges = [f"<{h:02X}00> <{h:02X}FF> <{h:02X}00>" for h in range(256) if not 0xD8 <= h <= 0xDF]
+    # a bfrange block holds at most 100 entries
     blocks = "".join(
-        f"{len(lines[i : i + 100])} beginbfrange\n" + "\n".join(lines[i : i + 100]) + "\nendbfrange\n"
-        for i in range(0, count, 100)
+        f"{len(ranges[i : i + 100])} beginbfrange\n" + "\n".join(ranges[i : i + 100]) + "\nendbfrange\n"
+        for i in range(0, len(ranges), 100)
     )
     return (
         "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
