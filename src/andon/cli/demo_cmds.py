@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from andon.evals.plan import plan_run
 from andon.evals.slicing import CaseSlice
 from andon.messages import current_language, t
 from andon.workspace import Workspace
+
+if TYPE_CHECKING:
+    from andon.cli.demo_knowledge import KnowledgeDemo
 
 DEMO_ROUTING_TARGET = "precision >= 0.9"
 
@@ -40,6 +43,9 @@ def demo(
     ] = None,
     watch: Annotated[bool, typer.Option("--watch", help=t("watchint.demo.watch_help"))] = False,
     watch_only: Annotated[bool, typer.Option("--watch-only", help=t("watchint.demo.watch_only_help"))] = False,
+    knowledge: Annotated[bool, typer.Option("--knowledge", help=t("help.demo.knowledge"))] = False,
+    skip_knowledge: Annotated[bool, typer.Option("--skip-knowledge", help=t("help.demo.skip_knowledge"))] = False,
+    answers: Annotated[int, typer.Option("--answers", min=0, help=t("help.demo.answers"))] = 3,
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
@@ -56,6 +62,13 @@ def demo(
         from andon.cli.demo_watch import run_watch_demo
 
         run_watch_demo(path, language)
+        return
+    if knowledge:  # the chatbot part alone
+        from andon.cli.demo_knowledge import run_knowledge_demo
+
+        part = run_knowledge_demo(path, language, fresh=fresh, limit=limit, answers=answers, concurrency=concurrency)
+        _print_knowledge_next(part)
+        console.print(t("demo.done", where=part.root / "report.html", seconds=f"{time.monotonic() - started:.0f}"))
         return
     with Workspace.open(path) as ws:
         plan = plan_run(ws, FEATURE, repeats=1, case_slice=CaseSlice(limit=limit))
@@ -77,14 +90,24 @@ def demo(
         live_line = _promote_passing(ws, FEATURE, report)
         okr_period = seed_objectives(ws, report)
     print_results(report, console, language)
+    page = render_html(report, language=language)
+    chatbot = None
+    if not skip_knowledge:
+        from andon.cli.demo_knowledge import run_knowledge_demo
+        from andon.demo.knowledge import add_to_page
+
+        chatbot = run_knowledge_demo(path, language, fresh=fresh, limit=limit, answers=answers, concurrency=concurrency)
+        page = add_to_page(page, chatbot.section)
     html = path / "report.html"
-    html.write_text(render_html(report, language=language), encoding="utf-8")
+    html.write_text(page, encoding="utf-8")
     console.print()
     console.print(live_line)
     console.print(t("okr.demo.seeded", period=okr_period))
     console.print(t("demo.done", where=html, seconds=f"{time.monotonic() - started:.0f}"))
     for line in t("demo.next", path=path, output=_example_output(report)).splitlines():
         console.print(line, markup=False, highlight=False)
+    if chatbot is not None:
+        _print_knowledge_next(chatbot)
     if watch:
         from andon.cli.demo_watch import run_watch_demo
 
@@ -122,6 +145,14 @@ def _example_output(report: RunReport) -> str:
         if cell.version_id == last and cell.output_id and cell.predicted_label == "reject":
             return cell.output_id
     return next((c.output_id for c in report.cells if c.output_id), "OUTPUT_ID")
+
+
+def _print_knowledge_next(part: KnowledgeDemo) -> None:
+    """What to try next in the chatbot's workspace (an answer of the model to cite when it answered one)."""
+    cells = [*(part.chat.cells if part.chat else []), *part.search.cells]
+    output = next((c.output_id for c in cells if c.output_id), "OUTPUT_ID")
+    for line in t("kdemo.next", path=part.root, output=output, run=part.search.run.id).splitlines():
+        console.print(line, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
