@@ -24,10 +24,10 @@ from rich.table import Table
 from andon.demo.knowledge_corpus import questions
 from andon.demo.knowledge_files import FIXTURES, FORMATS, file_for, write_corpus
 from andon.embeddings import Embedder
+from andon.evals.compare_retrieval import case_figures as figures_of
+from andon.evals.compare_retrieval import retrieval_deltas
 from andon.evals.metrics import MetricValue
 from andon.evals.model import CellResult, RunReport
-from andon.evals.retrieval import GRADER
-from andon.evals.stats import paired_bootstrap_diff, paired_permutation_test
 from andon.knowledge.ingest import AddReport, add_paths
 from andon.messages import t
 from andon.store import Store
@@ -138,44 +138,37 @@ class FigureRow:
     n: int
 
 
-def case_figures(report: RunReport, version: str) -> dict[str, dict[str, float]]:
-    """case id → the retrieval figures of ``version``'s first repeat on it (cases without ``relevant:`` left out)."""
-    out: dict[str, dict[str, float]] = {}
+def _cells_by_case(report: RunReport, version: str) -> dict[str, list[CellResult]]:
+    """case id → ``version``'s cells on it."""
+    out: dict[str, list[CellResult]] = {}
     for cell in report.cells:
-        if cell.version_name != version or cell.repeat != 0:
-            continue
-        grade = next((g for g in cell.grades if g.grader == GRADER and g.figures), None)
-        if grade is not None and grade.figures is not None:
-            out[cell.case_id] = dict(grade.figures)
+        if cell.version_name == version:
+            out.setdefault(cell.case_id, []).append(cell)
     return out
 
 
+def case_figures(report: RunReport, version: str) -> dict[str, dict[str, float]]:
+    """case id → the retrieval figures of ``version`` on it (cases without ``relevant:`` left out)."""
+    found = {case: figures_of(cells) for case, cells in _cells_by_case(report, version).items()}
+    return {case: figures for case, figures in found.items() if figures is not None}
+
+
 def compare_retrieval(report: RunReport, a: str = VERSIONS[0], b: str = VERSIONS[1]) -> list[FigureRow]:
-    """Each retrieval figure of ``a`` and ``b`` with its interval, and the paired difference: a bootstrap
-    interval and a sign-flip permutation p-value over the questions both answered."""
+    """Each retrieval figure of ``a`` and ``b`` with its interval, and the paired difference over the questions
+    both were judged on, as ``andon compare`` computes it (evals.compare_retrieval)."""
     by_name = {s.version_name: s for s in report.summaries}
-    first, second = case_figures(report, a), case_figures(report, b)
+    first, second = _cells_by_case(report, a), _cells_by_case(report, b)
     shared = [case for case in first if case in second]
+    paired = len(set(case_figures(report, a)) & set(case_figures(report, b)))
     rows: list[FigureRow] = []
-    for name in FIGURE_NAMES:
-        xs = [first[c][name] for c in shared]
-        ys = [second[c][name] for c in shared]
-        if not shared:
+    for found in retrieval_deltas(shared, first, second):
+        name = found.name.removeprefix("retrieval_")
+        if name not in FIGURE_NAMES or found.delta is None or found.low is None or found.high is None:
             continue
-        delta, low, high, _ = paired_bootstrap_diff(xs, ys)
-        metric = f"retrieval_{name}"
-        rows.append(
-            FigureRow(
-                name,
-                by_name[a].metrics.get(metric) if a in by_name else None,
-                by_name[b].metrics.get(metric) if b in by_name else None,
-                delta,
-                low,
-                high,
-                paired_permutation_test(xs, ys),
-                len(shared),
-            )
-        )
+        metric_a = by_name[a].metrics.get(found.name) if a in by_name else None
+        metric_b = by_name[b].metrics.get(found.name) if b in by_name else None
+        p = found.p_value if found.p_value is not None else 1.0
+        rows.append(FigureRow(name, metric_a, metric_b, found.delta, found.low, found.high, p, paired))
     return rows
 
 
