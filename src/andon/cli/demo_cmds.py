@@ -48,7 +48,8 @@ def demo(
     answers: Annotated[int, typer.Option("--answers", min=0, help=t("help.demo.answers"))] = 3,
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
-    offline on the embedded model, compare the versions with their statistics, and write an HTML report."""
+    offline on the embedded model, compare the versions with their statistics, and write an HTML report; then
+    a Korean support chatbot over a help centre in five file formats, fixed vs structure-aware chunks."""
     from andon.demo.okr import seed_objectives
     from andon.demo.workspace import FEATURE, create_workspace
     from andon.evals.report import render_html
