@@ -253,10 +253,12 @@ def exact_row(base: Matrix, queries: Matrix) -> dict[str, Any]:
     return {"name": "exact numpy mat-vec", "query": percentiles(samples), f"recall@{K}": 1.0}
 
 
-def candidates(dim: int, libs: set[str], usearch_dtype: str) -> list[Callable[[], Candidate]]:
-    """The configurations tried, cheapest first."""
+def candidates(
+    dim: int, libs: set[str], usearch_dtype: str, configs: list[tuple[int, int, int]]
+) -> list[Callable[[], Candidate]]:
+    """Each library in each (M, efConstruction, ef) configuration."""
     out: list[Callable[[], Candidate]] = []
-    for m, ef_add, ef_search in ((16, 128, 64), (16, 128, 128), (32, 200, 128)):
+    for m, ef_add, ef_search in configs:
         if "usearch" in libs:
             out.append(lambda m=m, a=ef_add, s=ef_search: Usearch(dim, m, a, s, usearch_dtype))
         if "faiss" in libs:
@@ -277,17 +279,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads for the build (queries use one)")
     parser.add_argument("--libs", default="usearch,faiss,hnswlib", help="comma-separated; missing ones skipped")
     parser.add_argument("--usearch-dtype", default="f32")
+    parser.add_argument("--configs", default="16/128/64,16/128/128,32/200/128", help="M/efConstruction/ef, …")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    configs = [(int(m), int(a), int(s)) for m, a, s in (c.split("/") for c in args.configs.split(","))]
     base, queries, note = dataset(args.data, args.size, args.queries, args.dim, args.korsts)
     extra = unit(np.random.default_rng(3), ADDS, base.shape[1])
     t0 = time.perf_counter()
     truth = exact_top(np.vstack([base, extra]), queries, K)  # the one-at-a-time adds count as well
+    machine = platform.processor() or platform.machine()
     note |= {"size": len(base), "dim": base.shape[1], "threads_build": args.threads, "k": K,
-             "truth_s": round(time.perf_counter() - t0, 1), "machine": platform.processor() or platform.machine()}  # fmt: skip
+             "truth_s": round(time.perf_counter() - t0, 1), "machine": machine}  # fmt: skip
     rows = [exact_row(base, queries)]
     print(json.dumps(rows[0]), flush=True)
-    for make in candidates(base.shape[1], set(args.libs.split(",")), args.usearch_dtype):
+    for make in candidates(base.shape[1], set(args.libs.split(",")), args.usearch_dtype, configs):
         try:
             candidate = make()
         except ImportError as error:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from andon.vectors import VectorIndex, exact_search
 
 DIM = 64
+Sample = tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]
 
 
 def clustered(n: int, seed: int, dim: int = DIM, clusters: int = 50) -> NDArray[np.float32]:
@@ -23,7 +24,9 @@ def clustered(n: int, seed: int, dim: int = DIM, clusters: int = 50) -> NDArray[
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
-def recall_at(index: VectorIndex, matrix: NDArray[np.float32], ids: NDArray[np.int64], queries: NDArray[np.float32], k: int) -> float:
+def recall_at(
+    index: VectorIndex, matrix: NDArray[np.float32], ids: NDArray[np.int64], queries: NDArray[np.float32], k: int
+) -> float:
     hits = 0
     for query in queries:
         truth, _ = exact_search(matrix, ids, query, k)
@@ -33,13 +36,13 @@ def recall_at(index: VectorIndex, matrix: NDArray[np.float32], ids: NDArray[np.i
 
 
 @pytest.fixture(scope="module")
-def sample() -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]:
+def sample() -> Sample:
     base = clustered(4000, seed=11)
     queries = clustered(200, seed=12)
     return base, np.arange(10, 4010, dtype=np.int64), queries
 
 
-def test_graph_recall_at_10_reaches_0_99(sample: tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]) -> None:
+def test_graph_recall_at_10_reaches_0_99(sample: Sample) -> None:
     base, ids, queries = sample
     index = VectorIndex(DIM, exact_below=500, build_threads=1)
     index.add(ids, base)
@@ -47,7 +50,7 @@ def test_graph_recall_at_10_reaches_0_99(sample: tuple[NDArray[np.float32], NDAr
     assert recall_at(index, base, ids, queries, 10) >= 0.99
 
 
-def test_cosines_are_those_of_the_vectors(sample: tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]) -> None:
+def test_cosines_are_those_of_the_vectors(sample: Sample) -> None:
     base, ids, queries = sample
     for exact_below in (10**9, 500):
         index = VectorIndex(DIM, exact_below=exact_below, build_threads=1)
@@ -74,7 +77,7 @@ def test_deleted_ids_are_never_returned(exact_below: int) -> None:
     index = VectorIndex(DIM, exact_below=exact_below, build_threads=1)
     index.add(np.arange(1500), base)
     gone = set(range(0, 1500, 3))
-    assert index.remove(sorted(gone) + [99_999]) == len(gone)
+    assert index.remove([*sorted(gone), 99_999]) == len(gone)
     assert len(index) == 1500 - len(gone)
     for query in base[:100]:  # each query is a deleted vector itself or close to one
         found, _ = index.search(query, 20)
@@ -182,3 +185,21 @@ def test_exact_mode_matches_reference(adds: list[int], removes: list[int], k: in
     expected, expected_sims = exact_search(np.stack(list(rows.values())), list(rows), query, k)
     assert found.tolist() == expected.tolist()
     assert np.allclose(sims, expected_sims, atol=1e-5)
+
+
+@pytest.mark.parametrize("exact_below", [10**9, 500])
+def test_sync_touches_only_what_differs(tmp_path: Path, exact_below: int) -> None:
+    """After a load, sync with the store's rows adds new ids, drops gone ones and re-adds a reused id."""
+    base = clustered(1000, seed=9)
+    index = VectorIndex(DIM, exact_below=exact_below, build_threads=1)
+    index.add(np.arange(1000), base)
+    index.save(tmp_path / "v")
+    loaded = VectorIndex.load(tmp_path / "v", DIM, exact_below=exact_below)
+    assert loaded is not None
+    ids = np.concatenate([np.arange(100, 1000), [1000, 1001]])
+    vectors = np.vstack([base[100:], clustered(2, seed=10)])
+    vectors[0] = -vectors[0]  # id 100 now names another row (its old one was deleted and the id reused)
+    assert loaded.sync(ids, vectors) == (3, 100)
+    assert sorted(loaded.ids().tolist()) == ids.tolist()
+    assert loaded.search(vectors[0], 1)[0].tolist() == [100]
+    assert loaded.sync(ids, vectors) == (0, 0)

@@ -9,6 +9,7 @@ only the rows its store gained since (:meth:`VectorIndex.high_water`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import os
@@ -106,6 +107,43 @@ class VectorIndex:
             if self._graph is not None:
                 return np.asarray(self._graph.keys, dtype=np.int64).copy()
             return self._ids[: len(self._rows)].copy()
+
+    def vectors_of(self, ids: ArrayLike) -> Vector:
+        """The stored vectors of ``ids`` (rows of NaN for ids not present), shape (n, dim)."""
+        keys = np.asarray(ids, dtype=np.int64).reshape(-1)
+        out = np.full((keys.size, self.dim), np.nan, dtype=np.float32)
+        with self._lock:
+            if self._graph is not None:
+                present = np.flatnonzero([self._graph.contains(int(k)) for k in keys.tolist()])
+                if present.size:
+                    found = self._graph.get(keys[present].astype(np.uint64))
+                    out[present] = np.asarray(found, dtype=np.float32).reshape(present.size, self.dim)
+            else:
+                for at, key in enumerate(keys.tolist()):
+                    row = self._rows.get(key)
+                    if row is not None:
+                        out[at] = self._matrix[row]
+        return out
+
+    def sync(self, ids: ArrayLike, vectors: ArrayLike) -> tuple[int, int]:
+        """Make the index hold exactly these rows, touching only what differs; (rows added, rows removed).
+
+        This is the incremental rebuild after a load: ids the store no longer has go, ids it gained (or that
+        it reused for another vector: SQLite may hand out a deleted row's id again) are added.
+        """
+        keys = np.asarray(ids, dtype=np.int64).reshape(-1)
+        block = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        gone = np.setdiff1d(self.ids(), keys)
+        removed = self.remove(gone.tolist())
+        changed = np.zeros(keys.size, dtype=bool)
+        for start in range(0, keys.size, 10_000):  # compared in slices: no second full copy in memory
+            held = self.vectors_of(keys[start : start + 10_000])
+            with np.errstate(invalid="ignore"):
+                same = np.all(np.abs(held - block[start : start + 10_000]) <= 1e-6, axis=1)
+            changed[start : start + 10_000] = ~same
+        if changed.any():
+            self.add(keys[changed], block[changed])
+        return int(changed.sum()), removed
 
     def search(self, query: ArrayLike, k: int) -> tuple[Ids, NDArray[np.float32]]:
         """The ``k`` nearest ids and their cosines, best first (fewer when the index holds fewer)."""
@@ -242,6 +280,30 @@ def exact_search(matrix: Vector, ids: Sequence[int] | Ids, query: Vector, k: int
     sims = matrix @ query
     order = np.lexsort((keys, -sims))[:k]
     return keys[order], sims[order].astype(np.float32)
+
+
+def index_path(database_url: str, name: str) -> Path | None:
+    """Where the index ``name`` of this store is saved: beside a SQLite file (``<db>.vectors/``), else in the
+    user's cache (``ANDON_CACHE_DIR``, ``$XDG_CACHE_HOME/andon`` or ``~/.cache/andon``) under a digest of the
+    URL without its password; None for an in-memory SQLite store (nothing outlives it)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            return None
+        db = Path(database)
+        return db.with_name(db.name + ".vectors") / safe
+    if explicit := os.environ.get("ANDON_CACHE_DIR"):
+        root = Path(explicit).expanduser()
+    elif xdg := os.environ.get("XDG_CACHE_HOME"):
+        root = Path(xdg).expanduser() / "andon"
+    else:
+        root = Path.home() / ".cache" / "andon"
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return root / "vectors" / digest / safe
 
 
 def _last_of_each(keys: Ids, block: Vector) -> tuple[Ids, Vector]:
