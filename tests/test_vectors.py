@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from andon.vectors import VectorIndex, exact_search
+from andon.config.schema import WorkspaceConfig
+from andon.embeddings import default_embedder
+from andon.gateway.semcache import cache as cache_module
+from andon.gateway.semcache.cache import SemanticCache
+from andon.store import Store
+from andon.vectors import VectorIndex, exact_search, index_path
 
 DIM = 64
 Sample = tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]
@@ -203,3 +209,45 @@ def test_sync_touches_only_what_differs(tmp_path: Path, exact_below: int) -> Non
     assert sorted(loaded.ids().tolist()) == ids.tolist()
     assert loaded.search(vectors[0], 1)[0].tolist() == [100]
     assert loaded.sync(ids, vectors) == (0, 0)
+
+
+def test_index_path_beside_sqlite_or_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert index_path(f"sqlite:///{tmp_path / 'andon.db'}", "a/b") == tmp_path / "andon.db.vectors" / "a_b"
+    assert index_path("sqlite://", "x") is None
+    assert index_path("sqlite:///:memory:", "x") is None
+    monkeypatch.setenv("ANDON_CACHE_DIR", str(tmp_path / "cache"))
+    one = index_path("postgresql+psycopg://u:secret@127.0.0.1:5432/andon", "x")
+    other = index_path("postgresql+psycopg://u:secret@127.0.0.1:5432/other", "x")
+    assert one is not None and other is not None and one != other
+    assert one.is_relative_to(tmp_path / "cache" / "vectors") and "secret" not in str(one)
+
+
+def test_semantic_cache_reuses_the_saved_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second cache over the same SQLite file loads the vectors the first saved, and still hits."""
+    config = WorkspaceConfig.model_validate(
+        {
+            "providers": {"stub": {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}},
+            "features": {
+                "faq": {
+                    "versions": {"v1": {"provider": "stub", "prompt": "{{ question }}"}},
+                    "serve": {"cache": {"enabled": True}},
+                }
+            },
+        }
+    )
+    monkeypatch.setattr(cache_module, "SAVE_AFTER", 1)
+    embedder = default_embedder()
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+
+    async def scenario() -> None:
+        with Store.open(url) as store:
+            first = SemanticCache(store, config, embedder=embedder)
+            await first.store("faq", "v1", "t", {"question": "환불은 어떻게 받나요?"}, "answer", None, "tr1")
+            assert await first.lookup("faq", "v1", "t", {"question": "사과 주문"}) is None  # loads, then saves
+            files = list((tmp_path / "andon.db.vectors").iterdir())
+            assert files, "the index file was not written beside the store"
+            second = SemanticCache(store, config, embedder=embedder)
+            found = await second.lookup("faq", "v1", "t", {"question": "환불은 어떻게 받나요"})
+            assert found is not None and found.hit == "semantic" and found.output_text == "answer"
+
+    asyncio.run(scenario())
