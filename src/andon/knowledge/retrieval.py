@@ -60,7 +60,8 @@ class Index:
             keys = np.array([vector_key(c.id) for c in self.chunks], dtype=np.int64)
             self.positions = {int(key): at for at, key in enumerate(keys.tolist())}
             dim = matrix.shape[1]
-            vectors = (VectorIndex.load(vector_path, dim) if vector_path is not None else None) or VectorIndex(dim)
+            vectors = VectorIndex.load(vector_path, dim) if vector_path is not None else None
+            vectors = VectorIndex(dim) if vectors is None else vectors
             added, removed = vectors.sync(keys, matrix)
             if vector_path is not None and (added or removed):
                 vectors.save(vector_path)
