@@ -2,10 +2,12 @@
 
 Vectors are ``--dim`` (the embedder's 512) unit float32. ``--data random`` fills the index with random unit
 vectors only (the hardest case for a graph index: no structure, every neighbour nearly as far as the next).
-``--data korsts`` embeds the KorSTS train sentences with the offline embedder, pads the index to ``--size``
-with random unit vectors, and queries with dev sentences (their true neighbours are then mostly real ones).
-Exact search is one float32 mat-vec over every row (what andon did before). Each library runs with
-``--threads`` threads for the build and one thread per query (the gateway answers one request per call).
+``--data clustered`` draws points around 500 centres (as the tests do). ``--data korsts`` embeds the KorSTS
+train sentences with the offline embedder, pads the index to ``--size`` with random unit vectors, and
+queries with dev sentences (their true neighbours are then mostly real ones). Exact search is one float32
+mat-vec over every row (what andon did before). Beside wall times it reports CPU times (the query's
+thread, the build's process), which a machine shared with other work does not skew. Each library builds
+with ``--threads`` threads and answers one query at a time on one thread (one request per call).
 
 Run from the project root: ``.venv/bin/python -m bench.ann --size 100000`` (``--help`` for the rest).
 Results go to the terminal and to ``bench/out/ann.json``.
@@ -63,6 +65,11 @@ def dataset(kind: str, size: int, n_queries: int, dim: int, folder: Path) -> tup
     rng = np.random.default_rng(7)
     if kind == "random":
         return unit(rng, size, dim), unit(rng, n_queries, dim), {"data": "random unit vectors"}
+    if kind == "clustered":  # as tests/test_vectors.py: points around 500 centres, noise 0.6 per dimension
+        centres = rng.standard_normal((500, dim))
+        points = centres[rng.integers(0, 500, size + n_queries)] + 0.6 * rng.standard_normal((size + n_queries, dim))
+        points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+        return points[:size], points[size:], {"data": "clustered synthetic unit vectors (500 centres)"}
     from andon.embeddings import default_embedder
 
     embedder = default_embedder()
@@ -210,21 +217,24 @@ def run(
 ) -> dict[str, Any]:
     """Build on ``base``, add ``extra`` one at a time, query, round-trip through a file."""
     row: dict[str, Any] = {"name": candidate.name}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     candidate.build(base, threads)
     row["build_s"] = round(time.perf_counter() - t0, 2)
-    adds = []
+    row["build_cpu_s"] = round(time.process_time() - c0, 2)  # every thread's CPU: the figure load does not skew
+    adds, adds_cpu = [], []
     for i, vector in enumerate(extra):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         candidate.add_one(len(base) + i, vector)
         adds.append(time.perf_counter() - t0)
-    row["add_one"] = percentiles(adds)
-    samples, found = [], []
+        adds_cpu.append(time.thread_time() - c0)
+    row["add_one"], row["add_one_cpu"] = percentiles(adds), percentiles(adds_cpu)
+    samples, cpu, found = [], [], []
     for query in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         found.append(candidate.search(query, K))
         samples.append(time.perf_counter() - t0)
-    row["query"] = percentiles(samples)
+        cpu.append(time.thread_time() - c0)
+    row["query"], row["query_cpu"] = percentiles(samples), percentiles(cpu)
     row[f"recall@{K}"] = round(recall(found, truth), 4)
     with tempfile.TemporaryDirectory() as folder:
         t0 = time.perf_counter()
@@ -243,14 +253,16 @@ def exact_row(base: Matrix, queries: Matrix) -> dict[str, Any]:
     """The mat-vec over every row, one BLAS thread (as the old index ran it)."""
     from threadpoolctl import threadpool_limits
 
-    samples = []
+    samples, cpu = [], []
     with threadpool_limits(limits=1, user_api="blas"):
         for query in queries:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             sims = base @ query
             np.argpartition(-sims, K - 1)[:K]
             samples.append(time.perf_counter() - t0)
-    return {"name": "exact numpy mat-vec", "query": percentiles(samples), f"recall@{K}": 1.0}
+            cpu.append(time.thread_time() - c0)
+    return {"name": "exact numpy mat-vec", "query": percentiles(samples), "query_cpu": percentiles(cpu),
+            f"recall@{K}": 1.0}  # fmt: skip
 
 
 def candidates(
@@ -274,7 +286,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--dim", type=int, default=512)
-    parser.add_argument("--data", choices=("random", "korsts"), default="random")
+    parser.add_argument("--data", choices=("random", "clustered", "korsts"), default="random")
     parser.add_argument("--korsts", type=Path, default=DATA, help="folder of sts-train.tsv and sts-dev.tsv")
     parser.add_argument("--threads", type=int, default=2, help="threads for the build (queries use one)")
     parser.add_argument("--libs", default="usearch,faiss,hnswlib", help="comma-separated; missing ones skipped")

@@ -251,3 +251,30 @@ def test_semantic_cache_reuses_the_saved_index(tmp_path: Path, monkeypatch: pyte
             assert found is not None and found.hit == "semantic" and found.output_text == "answer"
 
     asyncio.run(scenario())
+
+
+def test_knowledge_dense_search_saves_and_syncs_its_index(tmp_path: Path) -> None:
+    """Dense search writes its index beside the SQLite file; after a document is added the next search's
+    index holds exactly the chunks of the base again, and a file of the chunks removed is never served."""
+    from andon.knowledge import retrieval
+    from andon.knowledge.ingest import add_paths
+
+    embedder = default_embedder()
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "refund.md").write_text("# 환불\n\n구매 후 7일 이내에 환불을 요청할 수 있습니다.\n", encoding="utf-8")
+    (folder / "ship.md").write_text("# 배송\n\n배송은 보통 이틀 걸립니다.\n", encoding="utf-8")
+    with Store.open(f"sqlite:///{tmp_path / 'k.db'}") as store:
+        add_paths(store, "help", [folder], embedder=embedder)
+        assert retrieval.search(store, "help", "환불 기한", k=1, mode="dense", embedder=embedder)
+        saved = [p for p in (tmp_path / "k.db.vectors").iterdir() if not p.name.endswith(".json")]
+        assert len(saved) == 1
+        (folder / "ship.md").unlink()
+        (folder / "account.md").write_text("# 계정\n\n비밀번호는 설정에서 바꿉니다.\n", encoding="utf-8")
+        add_paths(store, "help", [folder], embedder=embedder)
+        hits = retrieval.search(store, "help", "배송 기간", k=10, mode="dense", embedder=embedder)
+        chunks = {c.id for c in store.knowledge_chunks("help")}
+        assert {h.chunk.id for h in hits} <= chunks
+        loaded = VectorIndex.load(saved[0], embedder.dim)
+        assert loaded is not None
+        assert set(loaded.ids().tolist()) == {retrieval.vector_key(i) for i in chunks}
