@@ -1,10 +1,14 @@
 """Knowledge bases: ingestion pages/s per format, chunking + indexing chunks/s, query p50/p99 of BM25, dense
 and hybrid search at N chunks through ``Index.search`` (dense vectors there are random unit vectors so the
 index can be large without embedding it all; the query is embedded for real), and recall@5 / MRR@5 of each
-chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question.
+chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question; and a peer
+on that corpus and those questions in the same run: LangChain's text splitters with a FAISS flat
+inner-product index over the same offline embedder (recall@5, MRR@5 and query p50/p99 beside andon's).
 
     nice -n 10 .venv/bin/python -m bench.knowledge [--chunks 100000] [--docs 30] [--queries 200] [--out FILE]
-        [--parts ingestion,quality,index]
+        [--parts ingestion,quality,peer,index]
+
+The peer needs ``langchain-text-splitters`` and ``faiss-cpu`` (bench only, not andon dependencies).
 
 A page is a PDF page (or an HWP/HWPX/DOCX/HTML/CSV/Markdown file's extracted text per 1,800 characters, a
 manuscript page, since those formats carry no page breaks the parsers keep).
@@ -29,7 +33,7 @@ from andon.evals.retrieval import Relevant, figures
 from andon.knowledge.bm25 import BM25
 from andon.knowledge.ingest import add_paths
 from andon.knowledge.parsers import parse_file
-from andon.knowledge.retrieval import MODES, Index, search
+from andon.knowledge.retrieval import MODES, Index, load_index, search
 from andon.knowledge.tokenize import tokens_many
 from andon.store import Store
 from andon.store.knowledge import KnowledgeChunk
@@ -45,7 +49,10 @@ CHUNKERS: dict[str, dict[str, Any]] = {
     "recursive-120": {"name": "recursive", "size": 120},
     "markdown-120": {"name": "markdown", "size": 120},
     "korean-sentence-100": {"name": "korean-sentence", "size": 100},
+    "semantic-120": {"name": "semantic", "size": 120, "min_size": 40, "percentile": 70},
 }
+# The peer's splitters, sized as andon's recursive-120 and fixed-100-overlap-20 (characters, as andon's).
+PEER_SIZE, PEER_OVERLAP = 120, 20
 
 SENTENCES = [
     "구매 후 7일 이내에 환불을 요청할 수 있습니다.", "반품 배송비는 고객이 부담합니다.",
@@ -186,6 +193,19 @@ def queries(texts: list[str], tokenised: list[list[str]], n_queries: int, k: int
         out[mode] = _percentiles(samples)
     out["query_embedding"] = _percentiles(out.pop("_embed"))
     out["wall_s"] = round(time.perf_counter() - start, 1)
+    try:
+        import faiss
+    except ImportError:  # the peer is optional: andon's figures stand without it
+        return out
+    faiss.omp_set_num_threads(1)  # as andon's one BLAS thread: OpenMP workers spin on a shared 2-core box
+    flat = faiss.IndexFlatIP(matrix.shape[1])  # the peer's flat index over the same vectors and queries
+    flat.add(matrix)
+    samples = []
+    for query in asked:
+        t0 = time.perf_counter()
+        flat.search(index.embedder.embed([query]), k)
+        samples.append(time.perf_counter() - t0)
+    out["peer dense (faiss flat)"] = _percentiles(samples)
     return out
 
 
@@ -220,14 +240,111 @@ def quality(k: int = 5) -> dict[str, Any]:
     return out
 
 
+def _timed_recall(search_one: Any, asked: list[tuple[str, str, str]], k: int) -> dict[str, Any]:
+    """recall@k, MRR@k and per-query p50/p99 (query embedding included) of ``search_one(question) -> chunks``."""
+    scores, samples = [], []
+    for question, _file, answer in asked:
+        t0 = time.perf_counter()
+        shown = search_one(question)
+        samples.append(time.perf_counter() - t0)
+        scores.append(figures(shown, [Relevant("quote", answer)], k))
+    return {
+        f"recall@{k}": round(statistics.fmean(s["recall"] for s in scores), 3),
+        f"mrr@{k}": round(statistics.fmean(s["mrr"] for s in scores), 3),
+        **_percentiles(samples),
+    }
+
+
+def _peer_chunks(docs: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """``(source, text)`` chunks of each LangChain splitter set-up over the corpus."""
+    from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+    recursive = RecursiveCharacterTextSplitter(chunk_size=PEER_SIZE, chunk_overlap=PEER_OVERLAP)
+    headers = MarkdownHeaderTextSplitter([("#", "title"), ("##", "section")], strip_headers=False)
+    out: dict[str, list[tuple[str, str]]] = {
+        "langchain-recursive-120-overlap-20": [],
+        "langchain-headers+recursive-120": [],
+    }
+    for name, text in docs.items():
+        out["langchain-recursive-120-overlap-20"] += [(name, t) for t in recursive.split_text(text)]
+        sections = recursive.split_documents(headers.split_text(text))
+        out["langchain-headers+recursive-120"] += [(name, d.page_content) for d in sections]
+    return out
+
+
+def peer(k: int = 5, rounds: int = 5) -> dict[str, Any]:
+    """andon (its chunkers, dense and hybrid through ``search``) beside LangChain splitters + a FAISS flat
+    index, both on the offline USE embedder, the same corpus and the same 32 questions (asked ``rounds`` times
+    for the latencies); every row's query time includes embedding the question."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # as andon's one BLAS thread: OpenMP workers spin on a shared 2-core box
+    asked = questions()
+    embedder = default_embedder()
+    embedder.embed(["warm up"])
+    docs = documents()
+    out: dict[str, Any] = {"questions": len(asked), "k": k, "embedder": embedder.name, "andon": {}, "peer": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "help").mkdir()
+        for name, text in docs.items():
+            (root / "help" / name).write_text(text, encoding="utf-8")
+        with Store.open(f"sqlite:///{root / 'k.db'}") as store:
+            for label in ("fixed-100-overlap-20", "recursive-120", "markdown-120", "semantic-120"):
+                report = add_paths(store, label, [root / "help"], chunker=CHUNKERS[label], embedder=embedder)
+                row: dict[str, Any] = {"chunks": report.chunks}
+                for mode in ("dense", "hybrid"):
+
+                    def andon_search(question: str, label: str = label, mode: Any = mode) -> list[dict[str, Any]]:
+                        hits = search(store, label, question, k=k, mode=mode, embedder=embedder)
+                        return [{"id": h.chunk.id, "source": h.chunk.source_path, "section": h.chunk.section,
+                                 "text": h.chunk.text} for h in hits]  # fmt: skip
+
+                    andon_search(asked[0][0])  # the index built and cached before timing, as on a server
+                    row[mode] = _timed_recall(andon_search, asked * rounds, k)
+                # The same dense search on the cached index itself: what the store lookup per query costs.
+                index = load_index(store, label, embedder)
+
+                def index_search(question: str, index: Index = index) -> list[dict[str, Any]]:
+                    return [{"id": h.chunk.id, "source": h.chunk.source_path, "section": h.chunk.section,
+                             "text": h.chunk.text} for h in index.search(question, k, "dense")]  # fmt: skip
+
+                row["dense, Index.search (no store lookup)"] = _timed_recall(index_search, asked * rounds, k)
+                out["andon"][label] = row
+    samples = []
+    for question, _, _ in asked * rounds:
+        t0 = time.perf_counter()
+        embedder.embed([question])
+        samples.append(time.perf_counter() - t0)
+    out["query_embedding_alone"] = _percentiles(samples)
+    for label, chunks in _peer_chunks(docs).items():
+        matrix = embedder.embed([text for _, text in chunks])
+        index = faiss.IndexFlatIP(matrix.shape[1])  # unit vectors: inner product is cosine, as andon's dense
+        index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+
+        def faiss_search(
+            question: str, chunks: list[tuple[str, str]] = chunks, index: Any = index
+        ) -> list[dict[str, Any]]:
+            _, found = index.search(embedder.embed([question]), k)
+            return [
+                {"id": str(i), "source": chunks[i][0], "section": [], "text": chunks[i][1]} for i in found[0] if i >= 0
+            ]
+
+        out["peer"][label] = {
+            "chunks": len(chunks),
+            "dense (faiss flat)": _timed_recall(faiss_search, asked * rounds, k),
+        }
+    return out
+
+
 def main() -> None:
-    """Run the four parts, print JSON and write it to ``--out``."""
+    """Run the parts, print JSON and write it to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--docs", type=int, default=30)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("bench/out/knowledge.json"))
-    parser.add_argument("--parts", default="ingestion,quality,index", help="Comma-separated parts to run.")
+    parser.add_argument("--parts", default="ingestion,quality,peer,index", help="Comma-separated parts to run.")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     result: dict[str, Any] = {}
@@ -237,6 +354,9 @@ def main() -> None:
     if "quality" in parts:
         result["quality"] = quality()
         print(json.dumps(result["quality"], ensure_ascii=False), flush=True)
+    if "peer" in parts:
+        result["peer"] = peer()
+        print(json.dumps(result["peer"], ensure_ascii=False), flush=True)
     if "index" in parts:  # indexing and queries share the synthetic chunks
         result["indexing"], texts, tokenised = indexing(args.chunks)
         print(json.dumps(result["indexing"], ensure_ascii=False), flush=True)

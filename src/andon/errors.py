@@ -40,6 +40,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── WorkImportError                    andon.okr.work.base
     ├── SignInError                        andon.web.users
     ├── ToolLimitReached                   andon.engine.tools
+    ├── McpServerError                     andon.engine.mcp_tools
     ├── OtlpError                          andon.agents.otlp
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client

@@ -100,7 +100,8 @@ TOOLS = ExtensionPoint("tool", "andon.tools", "a function an agent may call", st
 STEP_KINDS = ExtensionPoint(
     "step kind",
     "andon.step_kinds",
-    "a step run by a package above the engine (retrieve): await run(step, scope, providers) -> StepRecord",
+    "a step run by a package above the engine (retrieve): await run(step, scope, providers) -> StepRecord; "
+    "the built-in `flow` runs a whole flow version (issue 14)",
     interface="andon.engine.steps:StepRunner",
     settings="andon.config.schema:Step",
     registry="andon.engine.steps:STEP_KINDS",

@@ -92,10 +92,12 @@ def test_the_endpoint_stores_them_once_and_refuses_what_it_cannot_read(gateway: 
         assert first.status_code == 200, first.text
         assert first.json() == {"partialSuccess": {}}
         assert http.post("/v1/otlp/v1/traces", json=body).status_code == 200  # an exporter's retry: stored once
-        protobuf = http.post(
-            "/v1/otlp/v1/traces", content=b"\x0a\x00", headers={"content-type": "application/x-protobuf"}
+        protobuf = http.post(  # a length past the end of the body: no protobuf decoder reads it
+            "/v1/otlp/v1/traces", content=b"\x0a\x09ab", headers={"content-type": "application/x-protobuf"}
         )
-        assert protobuf.status_code == 415 and "JSON" in protobuf.json()["error"]["message"]
+        assert protobuf.status_code == 400 and "not a protobuf OTLP" in protobuf.json()["error"]["message"]
+        xml = http.post("/v1/otlp/v1/traces", content=b"<a/>", headers={"content-type": "text/xml"})
+        assert xml.status_code == 415 and "application/x-protobuf" in xml.json()["error"]["message"]
         broken = http.post(
             "/v1/otlp/v1/traces", json={"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}
         )

@@ -21,6 +21,7 @@ from andon.engine.pipeline import run_version
 from andon.workspace import Workspace
 
 pytestmark = pytest.mark.timeout(120)
+LOOPBACK = ["127.0.0.1/32"]  # the remote tool runs on loopback, which HTTP tools may reach only when allowed
 
 TOOLS_MODULE = '''\
 """Tools of the test shop."""
@@ -81,7 +82,12 @@ def write(root: Path, base_url: str, remote_url: str, max_calls: int, kind: str 
         {"name": "slow", "python": "shop_tools:hang", "timeout_s": 0.3},
         {"name": "big", "python": "shop_tools:big", "max_result_chars": 50},
         {"name": "broken", "python": "shop_tools:broken"},
-        {"name": "stock", "http": f"{remote_url}/stock", "parameters": {"type": "object"}},
+        {
+            "name": "stock",
+            "http": f"{remote_url}/stock",
+            "parameters": {"type": "object"},
+            "allowed_networks": LOOPBACK,
+        },
     ]
     step = {"name": "main", "provider": "stub", "system": "You help buyers.", "prompt": "{{ input }}"}
     config = {

@@ -218,6 +218,20 @@ def test_serve_live_fallback_and_cache_judge_name_real_things(tmp_path: Path) ->
     ]
 
 
+def test_logprob_routing_names_the_versions_whose_steps_record_no_logprobs(tmp_path: Path) -> None:
+    routing = "    serve:\n      routing: {confidence_path: c, confidence_source: logprob, min_confidence: 0.8}\n"
+    second = (
+        "      v2:\n        provider: local\n        params: {logprobs: true}\n        prompt: 'Review: {{ review }}'\n"
+    )
+    path = workspace(tmp_path, feature() + second + routing)
+    problem = only(check_workspace(path).problems)
+    assert problem.field == "features.reviews.serve.routing.confidence_source"
+    assert problem.where == pos(path, "confidence_source")
+    assert "v1" in problem.message and "v2" not in problem.message and "logprobs: true" in (problem.hint or "")
+    fixed = feature().replace("provider: local\n", "provider: local\n        params: {logprobs: true}\n", 1)
+    assert check_workspace(workspace(tmp_path, fixed + second + routing)).problems == []
+
+
 def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
     text = """\
         providers:

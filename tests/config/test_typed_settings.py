@@ -136,7 +136,7 @@ def test_the_schema_shows_each_graders_own_fields() -> None:
     schema = WorkspaceConfig.model_json_schema()
     defs = schema["$defs"]
     items = defs["FeatureConfig"]["properties"]["graders"]["items"]["oneOf"]
-    assert len(items) == 17  # the 16 built-ins and a plugin's entry
+    assert len(items) == 24  # the 23 built-ins (7 of them trajectory graders) and a plugin's entry
     regex = defs["RegexSettings"]["properties"]
     assert set(regex) == {"type", "name", "weight", "min_kappa", "path", "value", "options"}
     assert regex["type"]["enum"] == ["regex", "not-regex"]

@@ -84,6 +84,17 @@ def test_korean_sentence_chunker_properties(doc: Any, size: int) -> None:
     assert "".join(text[s:e] for s, e in spans) == text
 
 
+@settings(max_examples=20, deadline=None)  # the offline embedder: a few ms per sentence
+@given(doc=DOCS, size=st.integers(20, 200), data=st.data())
+def test_semantic_chunker_properties(doc: Any, size: int, data: st.DataObject) -> None:
+    text, blocks = doc
+    least = data.draw(st.integers(0, size - 1))
+    spec = {"name": "semantic", "size": size, "min_size": least, "percentile": data.draw(st.floats(0, 100))}
+    spans = build_chunker(spec).split(text, blocks)
+    assert all(0 < e - s <= size for s, e in spans)
+    assert "".join(text[s:e] for s, e in spans) == text
+
+
 def test_korean_sentences_without_a_full_stop_are_kept_whole() -> None:
     text = "환불은 구매 후 7일 이내에 가능합니다 배송비는 고객이 부담합니다 불량품은 판매자가 부담합니다"
     # sentences of 22, 15 and 15 characters (with their trailing space): the first two fit in 45 together, not all three
@@ -118,7 +129,7 @@ def test_chunks_keep_their_section_path_and_anchors() -> None:
 
 
 def test_registry_and_settings_errors() -> None:
-    assert {"fixed", "recursive", "markdown", "table", "korean-sentence"} <= set(CHUNKERS.names())
+    assert {"fixed", "recursive", "markdown", "table", "korean-sentence", "semantic"} <= set(CHUNKERS.names())
     with pytest.raises(ConfigError, match=r"unknown|no chunker"):
         build_chunker({"name": "semantic-magic"})
     with pytest.raises(ConfigError, match="overlap") as caught:

@@ -170,10 +170,25 @@ def test_false_alarms_are_counted_per_monitor(ws: Workspace) -> None:
     assert inc.false_alarm_counts(ws) == {"a": 2, "b": 1}
 
 
-def _andon(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANDON_DATABASE_URL": url, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+def _andon(*args: str, cwd: Path, url: str, columns: int = 100) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANDON_DATABASE_URL": url, "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+           "COLUMNS": str(columns)}  # fmt: skip
     return subprocess.run([sys.executable, "-m", "andon", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120, check=False)  # fmt: skip
+
+
+def test_the_list_reads_at_80_columns_full_id_and_whole_words(tmp_path: Path) -> None:
+    folder = write_workspace(tmp_path / "ws")
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    title = "reject rate jumped from 12% to 30% on menu photos at night"
+    opened = _andon("incident", "open", "menu", "--title", title, "--actor", "kim", "--json", cwd=folder, url=url)
+    incident_id = json.loads(opened.stdout)["id"]
+    table = _andon("incidents", cwd=folder, url=url, columns=80)
+    assert table.returncode == 0, table.stderr
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80
+    assert incident_id in table.stdout and "detected" in table.stdout
+    words = {word for line in table.stdout.splitlines() for word in line.replace("│", " ").split()}
+    assert set(title.split()) <= words  # no word of the title folded in two
 
 
 def test_cli_lists_shows_advances_and_notes_with_full_ids(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.web.web_support import write_web_workspace
 
+from andon.deploy.canary_analysis import Analysis, MetricResult
 from andon.store.models import utcnow
 from andon.store.records import new_id
 from andon.store.rollouts import NewRolloutEvent
@@ -22,6 +23,14 @@ RESULTS: dict[str, dict[str, dict[str, Any]]] = {
     "latency_ms": {"B": {"estimate": -12.5, "low": None, "high": -1.25, "p_value": 0.02, "n_control": 5120,
                          "n_treatment": 5088, "control_mean": 150.0, "treatment_mean": 137.5}},
 }  # fmt: skip
+
+
+# A step's canary analysis as the watcher stores it (deploy.canary_analysis): one metric passed, one too few calls.
+ANALYSIS = Analysis(
+    "pass", 100.0, 95.0, 75.0,
+    (MetricResult("error_rate", "rate", "Pass", True, 1.0, 0.01, 0.004, 0.005, 480, 9520, 0.61, 0.4),
+     MetricResult("p95_latency_ms", "latency", "NoData", None, 1.0, 0.1, None, None, 3, 9520, None, None)),
+)  # fmt: skip
 
 
 def write_deploys_workspace(folder: Path) -> tuple[Path, str, str]:
@@ -39,9 +48,9 @@ def write_deploys_workspace(folder: Path) -> tuple[Path, str, str]:
             NewRolloutEvent("started", 0, "user:vera", "first canary", {"weight": 5}),
         )  # fmt: skip
         assert rollout is not None
-        analysis = {"analysis": {"verdict": "pass", "error_rate": {"canary": 0.004, "stable": 0.005}}}
-        passed = NewRolloutEvent("next_step", 0, "watcher", "step passed", analysis)
-        moved = ws.store.change_rollout(rollout.id, rollout.revision, {"step": 1, "weight": 2500}, [passed])
+        judged = NewRolloutEvent("analysis", 0, "watcher", "pass", ANALYSIS.to_json() | {"weight": 500})
+        passed = NewRolloutEvent("next_step", 0, "watcher", "step passed", {"verdict": "pass"})
+        moved = ws.store.change_rollout(rollout.id, rollout.revision, {"step": 1, "weight": 2500}, [judged, passed])
         assert moved is not None
         experiment = ws.store.create_experiment(
             {"id": new_id("exp"), "feature": "menu", "name": "price", "status": "running",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.deploys_support import RESULTS, STEPS, XSS, write_deploys_workspace
+from tests.web.deploys_support import ANALYSIS, RESULTS, STEPS, XSS, write_deploys_workspace
 from tests.web.web_support import WebServer, signed_in
 
 from andon.web.i18n import Formats
@@ -54,7 +54,13 @@ def test_a_rollout_shows_its_steps_and_events(server: WebServer, made: tuple[Pat
     current = re.search(r'aria-current="step" class="deploy-current"><td class="num">(\d+)<', html)
     assert current is not None and int(current.group(1)) == record.step + 1
     assert re.findall(r'<tr data-event="(\w+)">', html) == [e.kind for e in reversed(events)]  # newest first
-    assert "&#34;verdict&#34;: &#34;pass&#34;" in html or "&quot;verdict&quot;: &quot;pass&quot;" in html
+    assert "&#34;verdict&#34;: &#34;pass&#34;" in html or "&quot;verdict&quot;: &quot;pass&quot;" in html  # as JSON
+    # the canary analysis reads as words and numbers, not as its JSON
+    assert re.findall(r'<li data-metric="([\w_]+)" data-class="(\w+)">', html) == [
+        (m.metric, m.classification) for m in ANALYSIS.results
+    ]
+    assert "error_rate: pass · canary 0.004 vs stable 0.005 on 480 / 9,520 calls" in html
+    assert "p95_latency_ms: too few calls" in html and "score 100 (passes at 95)" in html
     assert Formats("en").percent(record.weight / 10000) in html
     assert XSS not in html and "&lt;script&gt;" in html
 

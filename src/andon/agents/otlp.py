@@ -1,9 +1,11 @@
-"""OTLP/HTTP JSON traces in: GenAI spans from other frameworks become andon traces and spans (issue 14).
+"""OTLP/HTTP traces in (protobuf or JSON): GenAI spans from other frameworks become andon traces and spans (issue 14).
 
 One OTLP trace id becomes one andon trace ``otlp-<trace id>`` (feature: the root's ``gen_ai.agent.name``, else
 the resource's ``service.name``), with tokens summed over its spans and the session from
-``gen_ai.conversation.id``; each span is kept with its attributes as sent. Ids may be hex (the OTLP JSON
-encoding) or base64 (protobuf's generic JSON mapping); both are read.
+``gen_ai.conversation.id``; each span is kept with its attributes as sent. JSON ids may be hex (the OTLP JSON
+encoding) or base64 (protobuf's generic JSON mapping); protobuf bodies are read by :mod:`andon.agents.otlp_proto`.
+A span that cannot be read is counted (OTLP's partial success) and the others kept; if none can, the first
+reason is raised.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Ingested:
 
     traces: list[TraceRecord] = field(default_factory=list)
     spans: list[SpanRecord] = field(default_factory=list)
+    rejected: int = 0  # spans that could not be read (OTLP's partial success reports them)
+    first_error: OtlpError | None = None
 
 
 def _id(value: Any, size: int, where: str) -> str:
@@ -120,8 +124,24 @@ def _kind(attributes: Mapping[str, Any]) -> str:
     return "span"
 
 
-def _spans(body: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Every span of the body with its resource's attributes."""
+@dataclass(slots=True)
+class _Raw:
+    """One span as either encoding gives it, before it becomes a :class:`SpanRecord`."""
+
+    trace: Any
+    span: Any
+    parent: Any
+    name: str
+    start: Any
+    end: Any
+    attributes: dict[str, Any]
+    failed: bool
+    message: str
+    service: str
+
+
+def _json_spans(body: Mapping[str, Any]) -> list[_Raw]:
+    """Every span of a JSON body with its resource's ``service.name``."""
     resources = body.get("resourceSpans")
     if not isinstance(resources, list):
         raise OtlpError(t("agents.otlp.no_resource_spans"), hint=t("agents.otlp.json_hint"))
@@ -131,57 +151,102 @@ def _spans(body: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]
             continue
         described = resource.get("resource")
         attrs = _attributes(described.get("attributes")) if isinstance(described, Mapping) else {}
+        service = str(attrs.get("service.name") or "unknown")
         scopes = resource.get("scopeSpans")
         for scope in scopes if isinstance(scopes, list) else []:
             spans = scope.get("spans") if isinstance(scope, Mapping) else None
             for span in spans if isinstance(spans, list) else []:
-                if isinstance(span, Mapping):
-                    out.append((dict(span), attrs))
+                if not isinstance(span, Mapping):
+                    continue
+                given = span.get("status")
+                status: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+                out.append(
+                    _Raw(
+                        trace=span.get("traceId"),
+                        span=span.get("spanId"),
+                        parent=span.get("parentSpanId"),
+                        name=str(span.get("name") or ""),
+                        start=span.get("startTimeUnixNano"),
+                        end=span.get("endTimeUnixNano") or span.get("startTimeUnixNano"),
+                        attributes=_attributes(span.get("attributes")),
+                        failed=status.get("code") in (_STATUS_ERROR, "STATUS_CODE_ERROR"),
+                        message=str(status.get("message") or ""),
+                        service=service,
+                    )
+                )
     return out
 
 
 def ingest_otlp(body: Mapping[str, Any], known_traces: set[str] | None = None) -> Ingested:
     """Read an OTLP JSON ``ExportTraceServiceRequest``; traces already stored (``known_traces``) get only spans."""
+    return _ingest(_json_spans(body), known_traces)
+
+
+def ingest_otlp_protobuf(data: bytes, known_traces: set[str] | None = None) -> Ingested:
+    """Read a protobuf-encoded ``ExportTraceServiceRequest`` (OTLP/HTTP's default encoding)."""
+    from andon.agents.otlp_proto import DECODE_ERRORS, protobuf_spans  # protobuf loads with the first such body
+
+    try:
+        raws = [_Raw(*fields) for fields in protobuf_spans(data)]
+    except DECODE_ERRORS as exc:
+        error = str(exc) or type(exc).__name__
+        raise OtlpError(t("agents.otlp14.bad_protobuf", error=error), hint=t("agents.otlp14.protobuf_hint")) from None
+    return _ingest(raws, known_traces)
+
+
+def _ingest(raws: list[_Raw], known_traces: set[str] | None) -> Ingested:
+    """The spans that can be read become records and traces; the others are counted, the first error kept."""
     result = Ingested()
     by_trace: dict[str, list[SpanRecord]] = {}
     services: dict[str, str] = {}
-    for index, (span, resource) in enumerate(_spans(body)):
-        where = f"spans[{index}]"
-        trace_hex = _id(span.get("traceId"), 16, f"{where}.traceId")
-        span_hex = _id(span.get("spanId"), 8, f"{where}.spanId")
-        if not trace_hex or not span_hex:
-            raise OtlpError(t("agents.otlp.bad_id", where=where, size=16))
-        parent_hex = _id(span.get("parentSpanId"), 8, f"{where}.parentSpanId")
-        attributes = _attributes(span.get("attributes"))
-        started = _time(span.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
-        finished = _time(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"), f"{where}.endTimeUnixNano")
-        given = span.get("status")
-        status: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
-        failed = status.get("code") in (_STATUS_ERROR, "STATUS_CODE_ERROR")
-        trace_id = TRACE_PREFIX + trace_hex
-        record = SpanRecord(
-            id=f"{trace_hex}:{span_hex}",
-            trace_id=trace_id,
-            parent_id=f"{trace_hex}:{parent_hex}" if parent_hex else None,
-            kind=_kind(attributes),
-            name=str(span.get("name") or "")[:400],
-            status="error" if failed else "ok",
-            started_at=started,
-            finished_at=finished,
-            duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
-            input_tokens=_int(attributes.get(INPUT_TOKENS)),
-            output_tokens=_int(attributes.get(OUTPUT_TOKENS)),
-            error=(str(status.get("message") or "") or None) if failed else None,
-            attributes=attributes,
-        )
-        by_trace.setdefault(trace_id, []).append(record)
-        services.setdefault(trace_id, str(resource.get("service.name") or "unknown"))
+    for index, raw in enumerate(raws):
+        try:
+            record = _record(raw, f"spans[{index}]")
+        except OtlpError as exc:
+            result.rejected += 1
+            result.first_error = result.first_error or exc
+            continue
+        spans = by_trace.get(record.trace_id)
+        if spans is None:
+            spans = by_trace[record.trace_id] = []
+            services[record.trace_id] = raw.service
+        spans.append(record)
         result.spans.append(record)
+    if result.first_error is not None and not result.spans:
+        raise result.first_error  # nothing could be read: the request is refused with the first reason
     for trace_id, spans in by_trace.items():
         if known_traces is not None and trace_id in known_traces:
             continue
         result.traces.append(_trace(trace_id, spans, services[trace_id]))
     return result
+
+
+def _record(raw: _Raw, where: str) -> SpanRecord:
+    trace_hex = _id(raw.trace, 16, f"{where}.traceId")
+    span_hex = _id(raw.span, 8, f"{where}.spanId")
+    if not trace_hex or not span_hex:
+        raise OtlpError(t("agents.otlp.bad_id", where=where + (".spanId" if trace_hex else ".traceId"), size=16))
+    parent_hex = _id(raw.parent, 8, f"{where}.parentSpanId")
+    attributes = raw.attributes
+    started = _time(raw.start, f"{where}.startTimeUnixNano")
+    finished = _time(raw.end, f"{where}.endTimeUnixNano")
+    name = raw.name if "\x00" not in raw.name else raw.name.replace("\x00", "\ufffd")  # PostgreSQL text
+    message = raw.message.replace("\x00", "\ufffd")
+    return SpanRecord(
+        id=f"{trace_hex}:{span_hex}",
+        trace_id=TRACE_PREFIX + trace_hex,
+        parent_id=f"{trace_hex}:{parent_hex}" if parent_hex else None,
+        kind=_kind(attributes),
+        name=name[:400],
+        status="error" if raw.failed else "ok",
+        started_at=started,
+        finished_at=finished,
+        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
+        input_tokens=_int(attributes.get(INPUT_TOKENS)),
+        output_tokens=_int(attributes.get(OUTPUT_TOKENS)),
+        error=(message or None) if raw.failed else None,
+        attributes=attributes,
+    )
 
 
 def _trace(trace_id: str, spans: list[SpanRecord], service: str) -> TraceRecord:

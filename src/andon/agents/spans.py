@@ -1,4 +1,4 @@
-"""A trace's spans from its provenance: the call, then each model call, rule, guard (and later tool or handoff).
+"""A trace's spans from its provenance: the call, then each model call, rule, guard, tool call, agent turn, handoff.
 
 Attribute names follow OpenTelemetry's GenAI semantic conventions (``gen_ai.*``, ``error.type``); andon's own
 facts go under ``andon.*``. Message contents never become attributes: the provenance keeps them, under the
@@ -37,6 +37,7 @@ REQUEST_PARAMS = {
     "stop": "gen_ai.request.stop_sequences",
 }
 CHAT, INVOKE_AGENT, EXECUTE_TOOL = "chat", "invoke_agent", "execute_tool"  # gen_ai.operation.name values
+HANDOFF = "handoff"  # andon's own operation: GenAI conventions name none for a handoff (yet)
 
 
 def _when(value: Any, default: datetime) -> datetime:
@@ -124,11 +125,63 @@ def trace_spans(trace: TraceRecord, outputs: Sequence[OutputRecord]) -> list[Spa
     spans = [root]
     for output in outputs:
         for step in output.steps:
-            parent = _step_span(step, trace, root.id, output.started_at)
+            under = root.id
+            if step.get("agent"):  # a flow's turn: invoke_agent, holding the model call and its handoff
+                agent = _agent_span(step, trace, root.id, output.started_at)
+                spans.append(agent)
+                under = agent.id
+                if isinstance(step.get("handoff"), dict):
+                    spans.append(_handoff_span(step["handoff"], trace, agent))
+            parent = _step_span(step, trace, under, output.started_at)
             spans.append(parent)
             for call in step.get("tools") or []:  # a step's tool calls run under its model call
                 spans.append(_tool_span(call, trace, parent))
     return spans
+
+
+def _agent_span(step: dict[str, Any], trace: TraceRecord, parent: str, default: datetime) -> SpanRecord:
+    started = _when(step.get("started_at"), default)
+    finished = _when(step.get("finished_at"), started)
+    attributes: dict[str, Any] = {OPERATION: INVOKE_AGENT, AGENT_NAME: step["agent"]}
+    attributes |= {"andon.output_kind": step.get("output_kind"), "andon.limit": step.get("limit")}
+    if trace.session_id:
+        attributes[CONVERSATION_ID] = trace.session_id
+    error = step.get("error")
+    if error:
+        attributes[ERROR_TYPE] = f"andon.limit.{step['limit']}" if step.get("limit") else "andon.step_error"
+    return SpanRecord(
+        id=new_id("spn"),
+        trace_id=trace.id,
+        parent_id=parent,
+        kind="agent",
+        name=f"{INVOKE_AGENT} {step['agent']}",
+        status="error" if error else "ok",
+        started_at=started,
+        finished_at=finished,
+        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
+        error=error,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
+
+
+def _handoff_span(handoff: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
+    """The moment an agent handed the conversation over: at the end of its turn, no duration of its own."""
+    attributes: dict[str, Any] = {OPERATION: HANDOFF, AGENT_NAME: handoff.get("from")}
+    attributes |= {"andon.handoff.from": handoff.get("from"), "andon.handoff.to": handoff.get("to")}
+    attributes["andon.handoff.reason"] = handoff.get("reason")
+    if trace.session_id:
+        attributes[CONVERSATION_ID] = trace.session_id
+    return SpanRecord(
+        id=new_id("spn"),
+        trace_id=trace.id,
+        parent_id=parent.id,
+        kind="handoff",
+        name=f"{HANDOFF} {handoff.get('from')} -> {handoff.get('to')}",
+        status="ok",
+        started_at=parent.finished_at,
+        finished_at=parent.finished_at,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
 
 
 def _tool_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:

@@ -42,13 +42,17 @@ def incidents(
     if not found:
         console.print(t("incidents.none"))
         return
-    table = Table(title=t("incidents.title"))
-    for column in ("id", "opened", "feature", "stage", "monitor", "title"):
-        table.add_column(t(f"incidents.col.{column}"), no_wrap=column == "id", overflow="fold")
+    # Two lines a row (id over its time, feature and monitor over the title): the full id stays copyable and the
+    # title keeps room to read at 80 columns, where six side-by-side columns folded every word.
+    table = Table(title=t("incidents.title"), show_lines=True)
+    table.add_column(f"{t('incidents.col.id')}\n{t('incidents.col.opened')}", no_wrap=True)
+    table.add_column(t("incidents.col.stage"), no_wrap=True)
+    table.add_column(f"{t('incidents.col.feature')} · {t('incidents.col.monitor')}\n{t('incidents.col.title')}",
+                     overflow="fold", ratio=1)  # fmt: skip
     for i in found:
-        stage = _stage(i.stage) + (f" · {t('incidents.false_alarm')}" if i.false_alarm else "")
-        table.add_row(i.id, _when(i.stages.get("detected") or i.opened_at), escape(i.feature), stage,
-                      escape(i.monitor or ""), escape(i.title))  # fmt: skip
+        stage = _stage(i.stage) + (f"\n{t('incidents.false_alarm')}" if i.false_alarm else "")
+        where = escape(i.feature) + (f" · {escape(i.monitor)}" if i.monitor else "")
+        table.add_row(f"{i.id}\n{_when(i.stages.get('detected') or i.opened_at)}", stage, f"{where}\n{escape(i.title)}")
     console.print(table)
 
 

@@ -39,6 +39,9 @@ METRICS: dict[str, str] = {
     "pass_all_repeats": "share of cases that pass in every repeat (pass^k)",
     "pass_any_repeat": "share of cases that pass in at least one repeat (pass@k)",
     "flip_rate": "share of cases whose repeats disagree on pass/fail",
+    "pass_hat_k": "pass^k: chance that k repeats drawn from a case's repeats all pass, mean over cases",
+    "cost_per_success": "everything spent (failures too) per cell that passed",
+    "turns_per_success": "mean model turns of a cell that passed (agents, tool-using versions)",
     "agreement": "mean per-case agreement of outputs across repeats",
     "retrieval_recall": "share of a case's relevant entries in the first k retrieved chunks, mean over cases",
     "retrieval_precision": "share of the k retrieved slots holding a relevant chunk, mean over cases",
@@ -61,7 +64,7 @@ PER_VIOLATION = ("recall", "precision")
 HIGHER_IS_BETTER = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "mean_score", "pass_all_repeats", "pass_any_repeat", "agreement", "retrieval_recall", "retrieval_precision",
-    "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg",
+    "retrieval_hit_rate", "retrieval_mrr", "retrieval_ndcg", "pass_hat_k",
 }  # fmt: skip
 # Not worse than live: metrics a paired comparison measures, and the bound of B − live each is judged on.
 RELATIVE = ("pass_rate", "accuracy", "mean_score", "p95_latency_ms")

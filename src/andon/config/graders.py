@@ -49,6 +49,14 @@ BUILTINS: dict[str, str] = {
     "groundedness": "andon.evals.graders.grounded:Groundedness",
     "citations": "andon.evals.graders.grounded:Citations",
     "python": "andon.evals.graders.python_grader:PythonGrader",
+    # Trajectory graders (issue 14): the path an agent took, read from the output's provenance steps.
+    "tool-called": "andon.evals.graders.trajectory:ToolCalled",
+    "tool-not-called": "andon.evals.graders.trajectory:ToolNotCalled",
+    "tool-order": "andon.evals.graders.trajectory:ToolOrder",
+    "handoff": "andon.evals.graders.trajectory:Handoff",
+    "turns": "andon.evals.graders.trajectory:Turns",
+    "clarify": "andon.evals.graders.trajectory:Clarify",
+    "final-state": "andon.evals.graders.trajectory:FinalState",
 }
 
 REGISTRY = Registry(GROUP, GRADERS.kind, BUILTINS)
@@ -290,6 +298,94 @@ class PythonSettings(PathSettings):
         return self
 
 
+# --- trajectory graders (issue 14) ----------------------------------------------------------------------------
+
+
+class ToolArgumentsSettings(GraderSettings):
+    tool: str = Field(min_length=1, description="The tool's name, as the version defines it.")
+    arguments: dict[str, Any] | None = Field(
+        default=None, description="Values the call's arguments must have (each may be a template over the case)."
+    )
+    arguments_schema: dict[str, Any] | None = Field(
+        default=None, description="A JSON Schema the call's arguments must match."
+    )
+
+    @property
+    def label(self) -> str:
+        """``tool-called:refund`` unless named: several tool graders stay apart in reports."""
+        return self.name or f"{self.type}:{self.tool}"
+
+
+class ToolCalledSettings(ToolArgumentsSettings):
+    """``tool-called``: the run called ``tool`` (with matching arguments) at least ``at_least`` times."""
+
+    type: Literal["tool-called", "not-tool-called"]
+    at_least: int = Field(default=1, ge=0, description="Fewest matching calls that pass.")
+    at_most: int | None = Field(default=None, ge=0, description="Most matching calls that pass (default: any).")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ToolCalledSettings:
+        if self.at_most is not None and self.at_most < self.at_least:
+            raise ValueError(t("traj14.grader.bounds", at_least=self.at_least, at_most=self.at_most))
+        return self
+
+
+class ToolNotCalledSettings(ToolArgumentsSettings):
+    """``tool-not-called``: the run never called ``tool`` (with matching arguments, when given)."""
+
+    type: Literal["tool-not-called", "not-tool-not-called"]
+
+
+class ToolOrderSettings(GraderSettings):
+    """``tool-order``: the tools were called in this order (``subsequence``: others may come between)."""
+
+    type: Literal["tool-order", "not-tool-order"]
+    tools: list[str] = Field(min_length=1, description="Tool names in the order expected.")
+    mode: Literal["subsequence", "exact"] = Field(
+        default="subsequence", description="`exact`: exactly these calls, nothing else between or around."
+    )
+
+
+class HandoffSettings(GraderSettings):
+    """``handoff``: the conversation was handed to agent ``to`` (a template over the case, e.g. {{ agent }})."""
+
+    type: Literal["handoff", "not-handoff"]
+    to: str = Field(min_length=1, description="The agent that should receive the conversation.")
+    source: str | None = Field(default=None, description="Only handoffs from this agent count.")
+
+
+class TurnsSettings(GraderSettings):
+    """``turns``: the run took at most ``at_most`` model turns (or tool calls, with ``count: tool_calls``)."""
+
+    type: Literal["turns", "not-turns"]
+    at_most: int = Field(ge=0, description="The most turns (or tool calls) that pass.")
+    count: Literal["turns", "tool_calls"] = Field(default="turns", description="What to count.")
+
+
+class ClarifySettings(GraderSettings):
+    """``clarify``: the run asked a clarifying question exactly when the case is ambiguous."""
+
+    type: Literal["clarify", "not-clarify"]
+    field: str = Field(
+        default="ambiguous", min_length=1, description="The case variable (or tag) marking an ambiguous case."
+    )
+    penalise_clear: bool = Field(default=True, description="Asking on a clear case fails (else it passes).")
+
+
+class FinalStateSettings(GraderSettings):
+    """``final-state``: your function checks a tool's backing data, called with the case and the trajectory."""
+
+    type: Literal["final-state", "not-final-state"]
+    function: str = Field(description="`package.module:function`, called as function(case, trajectory).")
+
+    @field_validator("function")
+    @classmethod
+    def _dotted(cls, value: str) -> str:
+        if not DOTTED_PATH.match(value):
+            raise ValueError(t("traj14.grader.function", value=value))
+        return value
+
+
 class PluginSettings(ComparedSettings):
     """The settings of a plugin grader that declares none of its own: the fields every grader once shared."""
 
@@ -319,6 +415,13 @@ BUILTIN_SETTINGS: dict[str, type[GraderSettings]] = {
     "groundedness": GroundednessSettings,
     "citations": CitationsSettings,
     "python": PythonSettings,
+    "tool-called": ToolCalledSettings,
+    "tool-not-called": ToolNotCalledSettings,
+    "tool-order": ToolOrderSettings,
+    "handoff": HandoffSettings,
+    "turns": TurnsSettings,
+    "clarify": ClarifySettings,
+    "final-state": FinalStateSettings,
 }
 GRADER_TYPES = tuple(BUILTIN_SETTINGS)
 PLUGIN_TAG = plugin_tag(TAG_PREFIX)

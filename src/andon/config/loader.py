@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from andon.config.criteria import check_flip_names
+from andon.config.flow import flow_problems
 from andon.config.graders import BUILTIN_SETTINGS, GraderSettings, GraderSpec, settings_model
 from andon.config.graders import PLUGIN_TAG as GRADER_PLUGIN_TAG
 from andon.config.graders import REGISTRY as GRADERS
@@ -25,6 +26,8 @@ from andon.config.providers import PLUGIN_TAG as PROVIDER_PLUGIN_TAG
 from andon.config.providers import REGISTRY as PROVIDERS
 from andon.config.providers import TAG_PREFIX as PROVIDER_TAG
 from andon.config.schema import FeatureConfig, WorkspaceConfig
+from andon.config.tools import TAG_PREFIX as TOOL_TAG
+from andon.config.tools import McpTools, ToolSpec
 from andon.config.yaml_source import Loc, SourceMap, dotted, interpolate, read_yaml
 from andon.errors import ConfigError
 from andon.messages import t
@@ -117,18 +120,25 @@ def reference_problems(
     problems: list[Problem] = []
     for fname, feature in features.items():
         for vname, version in feature.versions.items():
-            for index, step in enumerate(version.normalized_steps()):
-                if step.provider is None or step.provider in providers:
+            base: Loc = ("features", fname, "versions", vname)
+            steps = enumerate(version.normalized_steps())
+            named: list[tuple[Loc, str | None]] = [
+                (("steps", i) if version.steps else (), s.provider) for i, s in steps
+            ]
+            if version.agents is not None:  # a flow: each agent names its provider
+                problems.extend(flow_problems(version.agents, version.entry, base, source))
+                named = [(("agents", name), agent.provider) for name, agent in version.agents.items()]
+            for at, provider in named:
+                if provider is None or provider in providers:
                     continue
-                base: Loc = ("features", fname, "versions", vname)
-                loc = (*base, "steps", index, "provider") if version.steps else (*base, "provider")
-                close = difflib.get_close_matches(step.provider, list(providers), n=1)
+                loc = (*base, *at, "provider")
+                close = difflib.get_close_matches(provider, list(providers), n=1)
                 fix = (
                     t("house2.load.did_you_mean", name=close[0])
                     if close
                     else t("house2.load.add_provider", known=known)
                 )
-                message = t("house2.load.no_provider", provider=step.provider, known=known)
+                message = t("house2.load.no_provider", provider=provider, known=known)
                 problems.append(Problem(where=source.where(loc), field=dotted(loc), message=message, hint=fix))
         problems.extend(flip_problems(fname, feature, source))
     return problems
@@ -264,7 +274,7 @@ def schema_problems(exc: ValidationError, source: SourceMap, *, prefix: Loc = ()
 
 
 def _is_tag(part: str | int) -> bool:
-    return isinstance(part, str) and part.startswith((GRADER_TAG, PROVIDER_TAG))
+    return isinstance(part, str) and part.startswith((GRADER_TAG, PROVIDER_TAG, TOOL_TAG))
 
 
 def _fields_at(loc: Loc, root: Any) -> list[str]:
@@ -275,6 +285,8 @@ def _fields_at(loc: Loc, root: Any) -> list[str]:
             node = BUILTIN_SETTINGS.get(part.removeprefix(GRADER_TAG))
         elif isinstance(part, str) and part.startswith(PROVIDER_TAG) and part != PROVIDER_PLUGIN_TAG:
             node = BUILTIN_CONFIGS.get(part.removeprefix(PROVIDER_TAG))
+        elif isinstance(part, str) and part.startswith(TOOL_TAG):
+            node = McpTools if part == f"{TOOL_TAG}mcp" else ToolSpec
         elif not _is_tag(part):
             node = _child(_unwrap(node), part)
         if node is None:

@@ -26,17 +26,19 @@ from andon.config.criteria import check_grader_names, parse_criterion
 from andon.config.durations import Duration as Duration  # re-exported: callers import them from here
 from andon.config.durations import parse_duration as parse_duration
 from andon.config.experiment import ExperimentConfig
+from andon.config.flow import AgentName, AgentSpec, FlowLimits, check_flow, entry_name
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.guard import GuardSpec
 from andon.config.knowledge import RetrieveSpec
 from andon.config.okr import OkrConfig
+from andon.config.params import Params as Params  # re-exported: callers import it from here
 from andon.config.providers import ProviderConfig, ProviderEntry
 from andon.config.redactions import KINDS
 from andon.config.redactions import REDACTIONS as REDACTIONS  # re-exported: callers import it from here
 from andon.config.risk import RiskConfig
 from andon.config.robustness import RobustnessConfig
 from andon.config.rollout import RolloutConfig
-from andon.config.tools import ToolSpec, check_tools
+from andon.config.tools import ToolEntry, check_tools
 from andon.messages import t
 
 __all__ = [
@@ -67,21 +69,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Params(_Strict):
-    """Sampling and output parameters sent to the model."""
-
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    seed: int | None = None
-    stop: list[str] | None = None
-    json_mode: bool = Field(default=False, description="Ask for a JSON object (no schema).")
-    json_schema: dict[str, Any] | None = Field(
-        default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
-    )
-    logprobs: bool = Field(default=False, description="Record each output token's log-probability (provenance).")
-
-
 class Step(_Strict):
     """One step of a version: a model call, a ``python`` rule check, or a ``guard``; the last two may finish it."""
 
@@ -91,7 +78,7 @@ class Step(_Strict):
     system: str | None = Field(default=None, description="System instructions (Jinja2 template).")
     prompt: str | None = Field(default=None, description="User prompt (sandboxed Jinja2 template).")
     messages: MessagesRef | None = Field(default=None, description='The conversation so far: "{{ history }}".')
-    tools: Annotated[list[ToolSpec], AfterValidator(check_tools)] = Field(default_factory=list)
+    tools: Annotated[list[ToolEntry], AfterValidator(check_tools)] = Field(default_factory=list)
     max_tool_calls: int = Field(default=8, ge=0, le=1000, description="Tool calls allowed before the step stops.")
     images: list[str] = Field(
         default_factory=list, description="Variable names whose values are image files, URLs or bytes."
@@ -162,10 +149,21 @@ class VersionSpec(_Strict):
     output_schema: dict[str, Any] | None = None
     python: str | None = None
     steps: list[Step] | None = None
+    # A flow (issue 14, config/flow.py): agents handing the conversation to each other instead of steps.
+    agents: dict[AgentName, AgentSpec] | None = Field(default=None, description="A flow's agents, by name.")
+    entry: str | None = Field(default=None, description="The agent that starts a flow (default: the first).")
+    limits: FlowLimits | None = Field(default=None, description="When a flow stops: turns, tool calls, budget, time.")
+    clarify: bool = Field(default=False, description="A flow's agents may answer with a clarifying question.")
 
     @model_validator(mode="after")
     def _one_form(self) -> VersionSpec:
         inline = self.prompt is not None or self.python is not None or self.messages is not None
+        flow_fields = [f for f in ("entry", "limits") if getattr(self, f) is not None] + ["clarify"] * self.clarify
+        check_flow(self.agents, self.entry, flow_fields)
+        if self.agents is not None and (inline or self.steps is not None):
+            raise ValueError(t("flow.config.one_form"))
+        if self.agents is not None:
+            return self
         if self.steps is not None and inline:
             raise ValueError(t("house2.schema.one_form"))
         if self.steps is None and not inline:
@@ -186,9 +184,13 @@ class VersionSpec(_Strict):
         return steps
 
     def normalized_steps(self) -> list[Step]:
-        """The version as a list of steps; the inline form becomes one step named ``main``."""
+        """The version as a list of steps; the inline form becomes one step named ``main``, a flow its entry agent."""
         if self.steps is not None:
             return list(self.steps)
+        if self.agents is not None:
+            name = entry_name(self.agents, self.entry)
+            agent = self.agents.get(name) or next(iter(self.agents.values()))  # an unknown entry: the loader says so
+            return [agent_step(name, agent)]
         return [
             Step(
                 provider=self.provider,
@@ -202,6 +204,22 @@ class VersionSpec(_Strict):
                 python=self.python,
             )
         ]
+
+
+def agent_step(name: str, agent: AgentSpec) -> Step:
+    """A flow's agent as the model step it runs as (its handoffs and turn limits are the flow's business)."""
+    return Step(
+        name=name,
+        provider=agent.provider,
+        model=agent.model,
+        system=agent.instructions,
+        prompt=agent.prompt,
+        messages=agent.messages,
+        images=agent.images,
+        params=agent.params,
+        tools=agent.tools,
+        max_tool_calls=agent.max_tool_calls,
+    )
 
 
 def _check_guards(steps: list[Step]) -> None:
@@ -398,6 +416,9 @@ class FeatureConfig(BaseModel):
     )
     strict: bool = Field(default=False, description="Judge criteria on the pessimistic interval bound.")
     repeats: int = Field(default=1, ge=1, le=100, description="Independent samples per case.")
+    pass_k: int | None = Field(
+        default=None, ge=1, le=100, description="k of the pass^k figure over repeats (default: every repeat)."
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level of comparisons.")
     serve: ServeConfig = Field(default_factory=ServeConfig)
     rollout: RolloutConfig | None = Field(default=None, description="Canary steps for `andon rollout start`.")
@@ -464,6 +485,24 @@ class GatewayConfig(_Strict):
         default_factory=list,
         description="More PROVIDER/MODEL names /v1/chat/completions may call, beyond the models andon.yaml names.",
     )
+    # OTLP export (issue 14): the spans of the gateway's own traces, sent in the background.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Send the spans of every stored trace to this OTLP/HTTP traces receiver (protobuf), e.g. "
+        "http://127.0.0.1:4318/v1/traces; batched in the background, dropped (and counted) when it cannot keep up.",
+    )
+    otlp_headers: dict[str, str] = Field(
+        default_factory=dict, description='Headers of each export, e.g. authorization: "Bearer ${OTLP_TOKEN}".'
+    )
+    otlp_queue_spans: int = Field(default=20_000, ge=1, description="Spans waiting to be sent; past it, new ones drop.")
+    otlp_timeout_s: float = Field(default=10.0, gt=0, description="How long one export may take.")
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(t("agents.otlp14.endpoint", value=value))
+        return value
 
 
 # --- notifiers (issue 8): where incident stages are announced ---------------------------------------------

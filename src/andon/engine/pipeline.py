@@ -65,6 +65,7 @@ class StepRecord:
     guard: dict[str, Any] | None = None  # a guard step's decision (engine.guard.GuardDecision.to_json)
     logprobs: list[dict[str, Any]] | None = None  # the reply's token log-probabilities (params.logprobs)
     tools: list[dict[str, Any]] | None = None  # each tool call of the step: name, arguments, result or error
+    extra: dict[str, Any] = field(default_factory=dict)  # top-level keys a step kind adds (a flow: agent, handoff …)
 
     @property
     def calls_model(self) -> bool:
@@ -97,6 +98,7 @@ class StepRecord:
             "finished": self.finished,
             "error": self.error,
             **({"logprobs": self.logprobs} if self.logprobs is not None else {}),
+            **self.extra,
         }
 
 
@@ -225,6 +227,10 @@ async def run_version(
     masker = Masker(masking) if masking is not None else None
     if masker is not None:
         masker.reserve(dict(variables))
+    if version.flow is not None:  # agents handing off to each other (issue 14): run by agents.flow, above us
+        await _run_flow(version, scope, providers, outcome, base_dir, masker)
+        outcome.finished_at = _now()
+        return outcome
     for step in version.steps:
         if step.guard is not None:
             record = await _run_guard(step, scope, outcome, providers, masker)
@@ -311,12 +317,30 @@ async def _complete_with_tools(
 ) -> ProviderResponse:
     """The tool loop (engine.tools); provenance keeps every message and tool call, also when a limit ends it."""
     try:
-        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls)
+        where = f"steps.{step.name}"
+        response, sent, log = await complete_with_tools(provider, request, step.tools, step.max_tool_calls, where=where)
     except ToolLimitReached as exc:
         record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
         raise
     record.messages, record.tools = [m.to_json() for m in sent], log
     return response
+
+
+async def _run_flow(
+    version: Version,
+    scope: dict[str, Any],
+    providers: ProviderLookup,
+    outcome: Outcome,
+    base_dir: Path | None,
+    masker: Masker | None,
+) -> None:
+    """A flow version: the registered runner fills ``outcome`` with one step record per agent turn."""
+    try:
+        runner: Any = STEP_KINDS.load("flow", where=f"features.{version.feature}.versions.{version.name}")
+    except AndonError as exc:
+        outcome.status, outcome.error = "error", str(exc)
+        return
+    await runner(version, scope, providers, outcome, base_dir=base_dir, masker=masker)
 
 
 async def _run_registered(kind: str, step: Step, scope: dict[str, Any], providers: ProviderLookup) -> StepRecord:

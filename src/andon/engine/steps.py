@@ -24,5 +24,6 @@ class StepRunner(Protocol):
 STEP_KINDS = Registry(
     group="andon.step_kinds",
     kind="step kind",
-    builtins={"retrieve": "andon.knowledge.step:run_retrieve"},
+    # "flow" runs a whole flow version instead: ``await run(version, scope, providers, outcome, base_dir=…, masker=…)``.
+    builtins={"retrieve": "andon.knowledge.step:run_retrieve", "flow": "andon.agents.flow:run_flow"},
 )

@@ -15,14 +15,15 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import jsonschema
 
-from andon.config.tools import ToolSpec
+from andon.config.tools import ToolEntry, ToolSpec
+from andon.engine import mcp_tools
+from andon.engine.tool_http import ToolFailure, call_http_tool
 from andon.errors import AndonError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
@@ -43,6 +44,22 @@ class ToolCall:
     id: str
     name: str
     arguments: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PseudoTools:
+    """Tools the caller answers itself (a flow's handoffs), offered after the step's own; they are not in the tool log.
+
+    ``answer`` gives the tool message sent back for a call and whether the call ends the loop (a malformed one
+    does not: the model is told and may call again).
+    """
+
+    definitions: tuple[dict[str, Any], ...]
+    answer: Callable[[ToolCall], tuple[str, bool]]
+
+    def names(self) -> frozenset[str]:
+        """The pseudo-tools' names."""
+        return frozenset(str(d["function"]["name"]) for d in self.definitions)
 
 
 def tool_definition(tool: ToolSpec) -> dict[str, Any]:
@@ -106,12 +123,12 @@ async def _in_daemon_thread(fn: Callable[..., Any], arguments: dict[str, Any], t
     return await asyncio.wait_for(future, timeout)
 
 
-async def _invoke(tool: ToolSpec, arguments: dict[str, Any]) -> Any:
+async def _invoke(tool: ToolSpec, arguments: dict[str, Any], remote: Mapping[str, mcp_tools.RemoteCall]) -> Any:
+    if tool.name in remote:  # an MCP server's tool: called over the step's session with it
+        async with asyncio.timeout(tool.timeout_s + 1):  # the session's own timeout answers first, this is a backstop
+            return await remote[tool.name](arguments)
     if tool.http is not None:
-        async with httpx.AsyncClient(timeout=tool.timeout_s, follow_redirects=False) as client:
-            reply = await client.post(tool.http, json=arguments)
-            reply.raise_for_status()
-            return reply.text
+        return await call_http_tool(tool, arguments)
     assert tool.python is not None
     try:
         fn = _resolve(tool.python)
@@ -132,7 +149,9 @@ def _cap(text: str, limit: int) -> str:
     return text[:limit] + "\n" + t("agents.tools.truncated", limit=limit)
 
 
-async def run_tool_call(call: ToolCall, tools: dict[str, ToolSpec]) -> tuple[str, str | None]:
+async def run_tool_call(
+    call: ToolCall, tools: dict[str, ToolSpec], remote: Mapping[str, mcp_tools.RemoteCall] | None = None
+) -> tuple[str, str | None]:
     """Run one call: ``(result text, None)``, or ``(error JSON sent to the model, the error)``."""
     try:
         tool = tools.get(call.name)
@@ -150,9 +169,11 @@ async def run_tool_call(call: ToolCall, tools: dict[str, ToolSpec]) -> tuple[str
             path = "/".join(str(p) for p in first.absolute_path) or "(root)"
             raise _ToolError(t("agents.tools.bad_arguments", name=call.name, path=path, error=first.message))
         try:
-            value = await _invoke(tool, arguments)
+            value = await _invoke(tool, arguments, remote or {})
         except _ToolError:
             raise
+        except ToolFailure as exc:
+            raise _ToolError(t("agents.tools.failed", name=call.name, error=exc)) from None
         except TimeoutError:
             raise _ToolError(t("agents.tools.timeout", name=call.name, seconds=f"{tool.timeout_s:g}")) from None
         except Exception as exc:  # a tool's own failure is the model's to handle, not the call's
@@ -164,15 +185,37 @@ async def run_tool_call(call: ToolCall, tools: dict[str, ToolSpec]) -> tuple[str
 
 
 async def complete_with_tools(
-    provider: Provider, request: ProviderRequest, tools: list[ToolSpec], max_calls: int
+    provider: Provider,
+    request: ProviderRequest,
+    tools: Sequence[ToolEntry],
+    max_calls: int,
+    pseudo: PseudoTools | None = None,
+    *,
+    where: str | None = None,
 ) -> tuple[ProviderResponse, list[Message], list[dict[str, Any]]]:
     """Call the model with ``tools`` until it answers without one: the answer, every message, and the tool log.
 
-    Tokens, cost and latency of the answer are the sums over every model call of the step.
+    Tokens, cost and latency of the answer are the sums over every model call of the step. A call to one of
+    ``pseudo``'s tools is answered by it and may end the loop, after that reply's other calls have run. The MCP
+    servers among ``tools`` have one session each for the whole loop (``where`` names the step in their errors).
     """
+    async with mcp_tools.serving(tools, where) as served:
+        return await _complete(provider, request, served.specs, max_calls, served.remote, pseudo)
+
+
+async def _complete(
+    provider: Provider,
+    request: ProviderRequest,
+    tools: list[ToolSpec],
+    max_calls: int,
+    remote: Mapping[str, mcp_tools.RemoteCall],
+    pseudo: PseudoTools | None,
+) -> tuple[ProviderResponse, list[Message], list[dict[str, Any]]]:
     by_name = {tool.name: tool for tool in tools}
     messages = list(request.messages)
-    definitions = tuple(tool_definition(tool) for tool in tools)
+    definitions = tuple(tool_definition(tool) for tool in tools) + (pseudo.definitions if pseudo else ())
+    own = pseudo.names() if pseudo else frozenset()
+    ended, refused = False, 0  # refused: malformed pseudo-tool calls, counted as calls so a model cannot loop on them
     log: list[dict[str, Any]] = []
     totals = {"input": 0, "output": 0, "latency": 0.0, "cost": 0.0}
     priced = True
@@ -187,14 +230,19 @@ async def complete_with_tools(
         calls = tool_calls_of(response.raw)
         if not calls:
             break
-        if len(log) + len(calls) > max_calls:
+        if len(log) + refused + sum(c.name not in own for c in calls) > max_calls:
             raise ToolLimitReached(t("agents.tools.limit", count=len(log), limit=max_calls), messages, log)
         wire = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
         parts = (TextPart(response.text),) if response.text else ()
         messages.append(Message("assistant", parts, tool_calls=tuple(wire)))
         for call in calls:
+            if pseudo is not None and call.name in own:
+                reply, ends = pseudo.answer(call)
+                messages.append(Message("tool", (TextPart(reply),), tool_call_id=call.id))
+                ended, refused = ended or ends, refused + (not ends)
+                continue
             started = datetime.now(UTC)
-            result, error = await run_tool_call(call, by_name)
+            result, error = await run_tool_call(call, by_name, remote)
             finished = datetime.now(UTC)
             messages.append(Message("tool", (TextPart(result),), tool_call_id=call.id))
             log.append(
@@ -208,6 +256,10 @@ async def complete_with_tools(
                     "finished_at": finished.isoformat(),
                 }
             )
+        if ended:
+            break
+        if len(log) + refused > max_calls:
+            raise ToolLimitReached(t("agents.tools.limit", count=len(log) + refused, limit=max_calls), messages, log)
     response.input_tokens, response.output_tokens = int(totals["input"]), int(totals["output"])
     response.latency_ms = totals["latency"]
     response.cost = totals["cost"] if priced else None  # else the pipeline prices the summed tokens

@@ -173,7 +173,13 @@ def _check_feature(name: str, feature: FeatureConfig, ctx: _Context) -> tuple[li
 
 
 def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -> Iterator[Problem]:
-    """Each step's templates against the cases, and its image variables."""
+    """Each step's templates against the cases, and its image variables (a flow: each agent's templates)."""
+    if spec.agents is not None:
+        for name, agent in spec.agents.items():
+            for part, text in (("instructions", agent.instructions), ("prompt", agent.prompt)):
+                if text is not None:
+                    yield from check_template(text, (*loc, "agents", name, part), scope, ctx.source)
+        return
     for index, step in enumerate(spec.normalized_steps()):
         step_loc: Loc = (*loc, "steps", index) if spec.steps else loc
         for part in ("system", "prompt"):
@@ -292,6 +298,22 @@ def _serve(feature: FeatureConfig, base: Loc, ctx: _Context) -> Iterator[Problem
         yield _problem(ctx, (*base, "serve", "routing", "fallback"), message, hint)
     if serve.cache.judge is not None:
         yield from _judge(serve.cache.judge, (*base, "serve", "cache", "judge"), ctx)
+    yield from _logprob_routing(feature, base, ctx)
+
+
+def _logprob_routing(feature: FeatureConfig, base: Loc, ctx: _Context) -> Iterator[Problem]:
+    """``confidence_source: logprob`` needs a step recording log-probabilities, else every call goes to a person."""
+    routing = feature.serve.routing
+    if routing.confidence_source != "logprob" or routing.confidence_path is None:
+        return
+    missing = [
+        name
+        for name, spec in feature.versions.items()
+        if not any(step.params.logprobs for step in spec.normalized_steps())
+    ]
+    if missing:
+        message = t("check.logprob_routing", versions=", ".join(missing))
+        yield _problem(ctx, (*base, "serve", "routing", "confidence_source"), message, t("check.logprob_routing_hint"))
 
 
 def _versions_hint(declared: list[str]) -> str:

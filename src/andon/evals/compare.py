@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from andon.evals.compare_retrieval import retrieval_deltas
 from andon.evals.model import CellResult, Comparison, FlippedCase, MetricDelta
 from andon.evals.stats import (
     QuantileOf,
@@ -95,6 +96,7 @@ def compare_cells(
                     higher_is_better=False,
                 )
             )
+        deltas.extend(retrieval_deltas(shared, a_cases, b_cases))  # cases with `relevant:` only
     score_p = paired_permutation_test(a_score, b_score, seed=7) if shared else None
     flipped = [
         FlippedCase(

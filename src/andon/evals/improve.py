@@ -172,6 +172,8 @@ async def _turn(
     config = ws.feature(feature)
     await asyncio.to_thread(ws.sync_versions, feature)
     base = ws.version(feature, version)
+    if base.flow is not None:  # revising one agent's prompt would drop the rest of the flow
+        raise ConfigError(t("flow.improve", version=base.name), hint=t("flow.improve_hint"))
     step = model_step(base)
     if step is None:
         raise ConfigError(t("improve.no_model_step", version=base.name), hint=t("improve.no_model_step_hint"))

@@ -333,4 +333,4 @@ class RunReport:
 
 # The feature settings a run records (and a stored run's report is judged with); the rest of a run's config holds
 # other records (its slice, a robustness suite's pairs, the improvement loop's split) under their own keys.
-RECORDED_FEATURE_FIELDS = frozenset({"graders", "pass_threshold", "criteria", "strict", "alpha"})
+RECORDED_FEATURE_FIELDS = frozenset({"graders", "pass_threshold", "criteria", "strict", "alpha", "pass_k"})

@@ -85,9 +85,7 @@ def _resumed(ws: Workspace, ref: str) -> RunPlan:
     """The plan of a stored run: its versions (by their names then), its cases, its repeats."""
     run = ws.store.get_run(ref)
     picked = [ws.version(run.feature, vid) for _, vid in run.versions]
-    picked = [
-        Version(v.feature, name, v.id, v.steps, v.content) for v, (name, _) in zip(picked, run.versions, strict=True)
-    ]
+    picked = [replace(v, name=name) for v, (name, _) in zip(picked, run.versions, strict=True)]
     data = load_dataset(Path(run.dataset), ws.root)
     if data.sha256 != run.dataset_sha256:
         raise ConfigError(

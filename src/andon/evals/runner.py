@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from andon.agents import run_turns
+from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
 from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
+from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
 from andon.evals.summarize import Conversion, ErrorTally
@@ -328,6 +330,7 @@ async def _run_cell(
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
     services = _Services(ws, run_id, masking)
     found = retrieved(outcome.steps)
+    steps = tuple(s.to_json() for s in outcome.steps)
     context = GraderContext(
         case=case,
         output_text=outcome.output_text,
@@ -336,6 +339,7 @@ async def _run_cell(
         error=outcome.error,
         services=services,
         chunks=tuple(found[0]) if found is not None else None,
+        steps=steps,
     )
     try:
         score, passed, grades = await grade_case(graders, context, config.pass_threshold)
@@ -345,6 +349,10 @@ async def _run_cell(
     if found is not None and case.relevant:
         # After the verdict and with weight 0: retrieval is measured on its own, never folded into the score.
         grades.append(retrieval_grade(found[0], parse_relevant(list(case.relevant), case.source or case.id), found[1]))
+    path = trajectory_of(steps)
+    if path.agentic or any(step.tools for step in version.steps):
+        # Weight 0, after the verdict: the turns it holds feed turns_per_success, never the score (issue 14).
+        grades.append(trajectory_grade(path))
     cell = CellResult(
         run_id=run_id,
         version_id=version.id,

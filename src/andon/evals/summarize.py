@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import numpy as np
 
 from andon.config.criteria import Criterion, parse_criterion, slice_metric_name, unique_grader_names
 from andon.config.schema import FeatureConfig, WorkspaceConfig
+from andon.evals.graders.trajectory import GRADER as TRAJECTORY_GRADER
 from andon.evals.metrics import ClassificationReport, MetricValue, classification_report, unit_economics
 from andon.evals.model import (
     Case,
@@ -43,7 +45,7 @@ from andon.evals.model import (
 )
 from andon.evals.retrieval import FIGURES, GRADER
 from andon.evals.slices import codes_field, expected_codes, predicted_codes, slice_members
-from andon.evals.stability import StabilityReport, case_agreement, stability_report
+from andon.evals.stability import StabilityReport, case_agreement, pass_hat_k, stability_report
 from andon.evals.stats import bootstrap_index_blocks, kappa_interval, quantile, wilson_interval
 from andon.messages import t
 
@@ -174,6 +176,7 @@ def summarize_version(
     _economics(cells, convert, put)
     _retrieval(every, put)
     stability = _stability(groups, put)
+    agent_figures(every, groups, feature.pass_k, convert, put)
     judges = _judges(feature, groups, cases)
     slices = _slices(every, groups, cases, put)
     summary = VersionSummary(
@@ -393,6 +396,87 @@ def _stability(groups: list[list[CellResult]], put: Put) -> StabilityReport | No
     agreement = case_agreement(outputs)
     put(mean_interval(list(agreement.values()), "agreement"))
     return report
+
+
+# --- agents (issue 14): pass^k, cost and turns per successful task ------------------------------------------
+
+
+def pass_hat_k_metric(groups: Sequence[Sequence[bool]], k: int | None = None) -> MetricValue | None:
+    """pass^k over cases with at least k repeats: the mean of C(c, k) / C(n, k), with a cluster-bootstrap interval.
+
+    ``k`` defaults to the fewest repeats of a case (every repeat). An agent passing 3 of 4 repeats scores
+    pass^4 = 0, where its pass rate says 0.75. None when no case has k repeats.
+    """
+    sizes = [len(g) for g in groups if g]
+    if not sizes:
+        return None
+    k = min(sizes) if k is None else k
+    per_case = [pass_hat_k({"case": list(g)}, k) for g in groups if len(g) >= k]
+    if not per_case:
+        return None
+    # Each case is one cluster holding one value: a bootstrap over cases, as for the other repeat figures.
+    return mean_interval(per_case, "pass_hat_k")
+
+
+def ratio_interval(
+    numerators: Sequence[Sequence[float]], denominators: Sequence[Sequence[float]], name: str, unit: str = ""
+) -> MetricValue:
+    """sum(numerators) / sum(denominators) with a cluster bootstrap over cases; NaN when the denominator is 0.
+
+    A resample without any success has an infinite ratio: the upper bound is then None (no finite bound).
+    """
+    top = np.array([math.fsum(g) for g in numerators], dtype=float)
+    bottom = np.array([math.fsum(g) for g in denominators], dtype=float)
+    n = int(sum(len(g) for g in denominators))
+    total = float(bottom.sum())
+    if not len(top) or total <= 0:
+        return MetricValue(name, math.nan, None, None, 0, unit)
+    value = math.fsum(top.tolist()) / total
+    stats = []
+    for block in bootstrap_index_blocks(len(top), resamples_for(len(top)), seed=13):
+        for over, under in zip(top[block].sum(axis=1).tolist(), bottom[block].sum(axis=1).tolist(), strict=True):
+            stats.append(over / under if under > 0 else math.inf)
+    finite = [x for x in stats if math.isfinite(x)]
+    largest = max(finite, default=math.inf)
+    # quantile() takes finite values: an infinite ratio stands in as the float maximum, and a bound past the
+    # largest finite ratio (reaching into the resamples without a success) has no finite value.
+    stats = sorted(x if math.isfinite(x) else sys.float_info.max for x in stats)
+    tail = (1 - CONFIDENCE) / 2
+    low, high = quantile(stats, tail), quantile(stats, 1 - tail)
+    return MetricValue(name, value, low if low <= largest else None, high if high <= largest else None, n, unit)
+
+
+def _turns(cell: CellResult) -> float | None:
+    grade = next((g for g in cell.grades if g.grader == TRAJECTORY_GRADER and g.figures), None)
+    return None if grade is None or grade.figures is None else float(grade.figures.get("turns", math.nan))
+
+
+def agent_figures(
+    every: Sequence[Sequence[CellResult]],
+    groups: Sequence[Sequence[CellResult]],
+    k: int | None,
+    convert: Conversion,
+    put: Put,
+) -> None:
+    """``pass_hat_k`` (with repeats), ``cost_per_success`` and, for agents, ``turns_per_success``.
+
+    Cost per successful task is everything spent (failed and erroring cells too) over the cells that passed:
+    what one success costs. Turns per successful task is the mean number of model turns of a passing cell.
+    """
+    if any(len(g) >= 2 for g in groups):
+        metric = pass_hat_k_metric([[c.passed for c in g] for g in groups], k)
+        if metric is not None:
+            put(metric)
+    costs = [[convert(c.cost, c.currency) for c in g] for g in every]
+    if costs and all(c is not None for g in costs for c in g):
+        spent = [[c or 0.0 for c in g] for g in costs]
+        wins = [[float(c.passed) for c in g] for g in every]
+        put(ratio_interval(spent, wins, "cost_per_success", convert.currency))
+    turns = [[_turns(c) for c in g if c.passed] for g in groups]
+    if any(x is not None for g in turns for x in g):
+        known = [row for row in ([x for x in g if x is not None] for g in turns) if row]
+        value = math.fsum(x for g in known for x in g) / sum(len(g) for g in known)
+        put(_cluster_mean(known, "turns_per_success", "turns", value))
 
 
 def _judges(feature: FeatureConfig, groups: list[list[CellResult]], cases: dict[str, Case]) -> list[JudgeAgreement]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
-import socket
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,16 +19,16 @@ from typing import ClassVar
 import httpx
 
 from andon.config.schema import GatewayConfig
+from andon.engine import netguard
+from andon.engine.netguard import IPAddress
+from andon.engine.netguard import address_problem as address_problem  # the policy's home moved; kept here
 from andon.errors import AndonError
 from andon.messages import t
 
 MAX_REDIRECTS = 3
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_REDIRECT_STATUSES = netguard.REDIRECT_STATUSES
 _CHUNK = 64 * 1024
 _USER_AGENT = "andon-image-fetcher"
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 # Magic numbers of the image formats vision models take; the declared Content-Type is not trusted.
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -40,8 +38,6 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (8, b"WEBP", "image/webp"),  # after b"RIFF" and a 4-byte length
     (0, b"BM", "image/bmp"),
 )
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeURLError(AndonError):
@@ -54,45 +50,6 @@ class FetchError(AndonError):
     """An image URL that could not be fetched as an image: unreachable, too big, too slow, or not an image."""
 
     code: ClassVar[str] = "image_fetch_failed"
-
-
-def address_problem(ip: IPAddress) -> str | None:
-    """Why a server must not fetch from ``ip`` (e.g. "loopback"), or None when it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            problem = address_problem(embedded)
-            return None if problem is None else f"{problem} (an IPv4 address inside IPv6)"
-        if ip in _LOCAL_NAT64:
-            return "private"
-        if ip.is_site_local:
-            return "site-local"
-    checks = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("carrier-grade NAT", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-    )
-    for name, hit in checks:
-        if hit:
-            return name
-    return None if ip.is_global else "not public"
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    # IPv4-mapped (::ffff:a.b.c.d), 6to4 (2002:AABB:CCDD::) and NAT64 (64:ff9b::a.b.c.d) reach an IPv4 host.
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -124,7 +81,7 @@ class ImageFetcher:
 
     def __init__(self, config: GatewayConfig, *, allowed_networks: Iterable[str] = ()) -> None:
         self.allow_private = config.allow_private_image_urls
-        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+        self.allowed_networks = netguard.networks(allowed_networks)
         self.max_bytes = config.image_max_bytes
         self.timeout_s = config.image_fetch_timeout_s
         # No pooled connections: a kept-alive TLS connection to one IP was verified for one host name, and
@@ -184,33 +141,22 @@ class ImageFetcher:
 
     async def _vetted(self, target: _Target) -> list[IPAddress]:
         try:
-            addresses: list[IPAddress] = [ipaddress.ip_address(target.host)]
-        except ValueError:
-            addresses = await _resolve(target)
-        if not self.allow_private:
-            for address in addresses:
-                problem = address_problem(address)
-                if problem is not None and not any(address in network for network in self.allowed_networks):
-                    # Any bad answer refuses the host: a name that also resolves inward is not trusted.
-                    raise UnsafeURLError(
-                        t("house3.fetch.inward", host=target.host, address=address, problem=problem),
-                        where="image URL",
-                        hint=t("house3.fetch.inward_hint"),
-                    )
+            addresses = await netguard.resolve(target.host, target.port)
+        except (OSError, UnicodeError) as exc:
+            raise FetchError(t("house3.fetch.resolve", host=target.host, error=exc), where="image URL") from None
+        bad = None if self.allow_private else netguard.refused(addresses, self.allowed_networks)
+        if bad is not None:
+            raise UnsafeURLError(
+                t("house3.fetch.inward", host=target.host, address=bad[0], problem=bad[1]),
+                where="image URL",
+                hint=t("house3.fetch.inward_hint"),
+            )
         return addresses
 
     async def _open(self, target: _Target, addresses: list[IPAddress]) -> httpx.Response:
         failure: Exception | None = None
-        default_port = 443 if target.url.scheme == "https" else 80
-        host_header = target.host if target.port == default_port else f"{_bracketed(target.host)}:{target.port}"
         for address in addresses:
-            # Connect to the checked address itself; the name goes in Host and in TLS SNI (and is verified).
-            request = self._client.build_request(
-                "GET",
-                target.url.copy_with(host=str(address)),
-                headers={"Host": host_header},
-                extensions={"sni_hostname": target.host} if target.url.scheme == "https" else {},
-            )
+            request = netguard.pinned_request(self._client, "GET", target.url, address)
             try:
                 return await self._client.send(request, stream=True)
             except httpx.ConnectError as exc:
@@ -339,26 +285,6 @@ def _target(url: str) -> _Target:
         raise UnsafeURLError(t("house3.fetch.userinfo"), where=_where(url))
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return _Target(parsed, parsed.host, port)
-
-
-async def _resolve(target: _Target) -> list[IPAddress]:
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(t("house3.fetch.resolve", host=target.host, error=exc), where="image URL") from None
-    addresses: list[IPAddress] = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise FetchError(t("house3.fetch.no_address", host=target.host), where="image URL")
-    return addresses
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _where(url: str) -> str:

@@ -39,6 +39,7 @@ from andon.gateway.guarding import (
 )
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
+from andon.gateway.otlp_export import otlp_exporter
 from andon.gateway.redact import StoragePolicy
 from andon.gateway.routing import fall_back, fallback_version, route, serve_stopped
 from andon.gateway.tracing import TraceWriter, retention_cutoffs, stored_forms
@@ -121,9 +122,11 @@ class Gateway:
         self.metrics = metrics or GatewayMetrics()  # given when a reloaded config replaces this gateway
         gateway = self.config.gateway
         self.circuits = Circuits(gateway.circuit_failures, gateway.circuit_reset_s)
+        self.exporter = otlp_exporter(ws.config)  # issue 14: gateway.otlp_endpoint
         self.writer = TraceWriter(
-            ws.store, group_commit_ms=gateway.group_commit_ms, max_batch=max_batch, metrics=self.metrics
-        )
+            ws.store, group_commit_ms=gateway.group_commit_ms, max_batch=max_batch, metrics=self.metrics,
+            on_spans=self.exporter.offer if self.exporter is not None else None,
+        )  # fmt: skip
         self._providers = GuardedProviders(ws, self.circuits, self.metrics)
         self._state_ttl_s = state_ttl_s
         self._prune_interval_s = prune_interval_s
@@ -146,6 +149,8 @@ class Gateway:
     async def start(self) -> None:
         """Register the declared versions, load routing policies, check fallbacks, start the trace writer."""
         await asyncio.to_thread(self._load)
+        if self.exporter is not None:
+            await self.exporter.start()
         await self.writer.start()
         if self._prune_interval_s is not None and self._prune_task is None:
             self._prune_task = asyncio.create_task(self._prune_loop(self._prune_interval_s), name="andon-prune")
@@ -162,6 +167,8 @@ class Gateway:
         await self.settle_probes()
         await self.settle_deliveries()
         await self.writer.stop()
+        if self.exporter is not None:
+            await self.exporter.stop()  # after the writer: its last commits' spans are sent too
         if self._own_fetcher is not None:
             await self._own_fetcher.aclose()
             self.image_fetcher = self._own_fetcher = None

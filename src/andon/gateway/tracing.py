@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +31,7 @@ from andon.store import Store
 from andon.store.models import utcnow
 from andon.store.outbox import NewNotification
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
+from andon.store.spans import SpanRecord
 
 log = logging.getLogger("andon.gateway")
 
@@ -71,6 +72,7 @@ class TraceWriter:
         group_commit_ms: float = 5.0,
         max_batch: int = DEFAULT_MAX_BATCH,
         metrics: GatewayMetrics | None = None,
+        on_spans: Callable[[Sequence[SpanRecord]], None] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -79,6 +81,7 @@ class TraceWriter:
         self._last_commit_end = 0.0
         self._max = max_batch
         self._metrics = metrics
+        self._on_spans = on_spans  # issue 14: committed spans go to the OTLP exporter (it never blocks)
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()  # something is pending, or stop was asked
         self._full = asyncio.Event()  # a whole batch is pending: commit without waiting out the window
@@ -193,6 +196,8 @@ class TraceWriter:
         spans = [span for p in batch for span in trace_spans(p.trace, p.outputs)]  # issue 14: the call's tree
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._store.save_traces, traces, outputs, reviews, notes, spans)
+        if self._on_spans is not None:
+            self._on_spans(spans)
 
     def _done(self, batch: list[_Pending], started: float) -> None:
         self.stats.commits += 1

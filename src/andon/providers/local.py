@@ -17,6 +17,7 @@ from andon.config.providers import LocalOptions, check_options
 from andon.config.schema import Params, ProviderConfig
 from andon.errors import MalformedReply, ProviderError
 from andon.messages import t
+from andon.providers import local_tools
 from andon.providers.base import ImagePart, Message, ProviderRequest, ProviderResponse
 from andon.providers.local_model import DEFAULT_MODEL, LOCAL_EXTRA_INSTALL, resolve_model_path
 from andon.providers.logprobs import LogprobRecorder
@@ -185,6 +186,10 @@ class LocalProvider:
         params = request.params
         kwargs = _sampling(params)
         kwargs["messages"] = _chat_messages(request.messages, self.name)
+        if request.tools:  # no native tool format: a grammar makes the reply an answer or one tool call
+            kwargs["messages"] = local_tools.chat_with_tools(request.messages, kwargs["messages"], request.tools)
+            schema = local_tools.reply_schema(request.tools, params)
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
         model = self._model_name(request.model)
         loaded = await self.load(model)
         loop = asyncio.get_running_loop()
@@ -202,6 +207,8 @@ class LocalProvider:
             ) from exc
         except RuntimeError as exc:
             raise ProviderError(t("house2.local.failed", error=exc), provider=self.name) from exc
+        if request.tools:
+            local_tools.read_reply(reply, request.messages, params, self.name)
         return self._response(model, params, reply, latency_ms)
 
     def _response(self, model: str, params: Params, reply: dict[str, Any], latency_ms: float) -> ProviderResponse:
@@ -210,7 +217,7 @@ class LocalProvider:
         finish = choice.get("finish_reason")
         usage = reply.get("usage") or {}
         parsed: Any = None
-        if params.json_schema is not None or params.json_mode:
+        if (params.json_schema is not None or params.json_mode) and not choice["message"].get("tool_calls"):
             try:
                 parsed = json.loads(text)
             except json.JSONDecodeError as exc:

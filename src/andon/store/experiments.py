@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from andon.messages import t
-from andon.store._base import StoreBase
+from andon.store._base import StoreBase, update_at_revision
 from andon.store.models import FeedbackRow, TraceRow, utcnow
 from andon.store.models_experiments import ExperimentEventRow, ExperimentRow
 from andon.store.refs import get_by_ref
@@ -136,14 +136,7 @@ class ExperimentsMixin(StoreBase):
         if changes.get("status", "running") != "running":
             values.update(active_key=None, finished_at=now)
         with self._write() as session:
-            done = session.execute(
-                update(ExperimentRow)
-                .where(ExperimentRow.id == experiment_id, ExperimentRow.revision == revision)
-                .values(**values)
-                .returning(ExperimentRow.id)
-                .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
-            if done is None:
+            if not update_at_revision(session, ExperimentRow, experiment_id, revision, values):
                 return None
             return _record(session.get_one(ExperimentRow, experiment_id, populate_existing=True))
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from andon.messages import t
-from andon.store._base import StoreBase
+from andon.store._base import StoreBase, update_at_revision
 from andon.store.models import FeedbackRow, RolloutEventRow, RolloutRow, TraceRow, utcnow
 from andon.store.refs import get_by_ref
 from andon.store.watch import _asked, _served
@@ -155,15 +155,7 @@ class RolloutsMixin(StoreBase):
         if "status" in changes and changes["status"] not in ACTIVE:
             values.update(active_key=None, finished_at=changes.get("finished_at", now))
         with self._write() as session:
-            # RETURNING says whether the write happened (an ORM session's rowcount does not, on psycopg).
-            done = session.execute(
-                update(RolloutRow)
-                .where(RolloutRow.id == rollout_id, RolloutRow.revision == revision)
-                .values(**values)
-                .returning(RolloutRow.id)
-                .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
-            if done is None:
+            if not update_at_revision(session, RolloutRow, rollout_id, revision, values):
                 return None
             _add(session, rollout_id, events, now)
             row = session.get_one(RolloutRow, rollout_id, populate_existing=True)

@@ -6,10 +6,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from andon.store.records import TraceRecord
 
 from andon.store._base import StoreBase
 from andon.store.models import TraceRow
@@ -38,6 +41,7 @@ class SpanRecord:
 
 
 SPAN_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanRecord))
+_TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 
 
 def insert_spans(session: Session, spans: Sequence[SpanRecord]) -> None:
@@ -59,12 +63,19 @@ class SpansMixin(StoreBase):
         with self._write() as session:
             insert_spans(session, spans)
 
-    def known_trace_and_span_ids(self, trace_ids: Sequence[str], span_ids: Sequence[str]) -> tuple[set[str], set[str]]:
-        """Which of these traces and spans are stored already (an OTLP exporter may send a trace in batches)."""
-        with self._read() as session:
-            traces = set(session.scalars(select(TraceRow.id).where(TraceRow.id.in_(list(trace_ids)))))
-            spans = set(session.scalars(select(SpanRow.id).where(SpanRow.id.in_(list(span_ids)))))
-        return traces, spans
+    def ingest_spans(self, traces: Sequence[TraceRecord], spans: Sequence[SpanRecord]) -> None:
+        """Store OTLP-ingested traces and spans in one transaction; ids stored already are skipped (an exporter's
+        retry, or a trace sent in several batches), so no read comes before the write."""
+        trace_insert = self._insert(TraceRow).on_conflict_do_nothing(index_elements=["id"])
+        span_insert = self._insert(SpanRow).on_conflict_do_nothing(index_elements=["id"])
+        with self._write() as session:
+            connection = session.connection()
+            if traces:
+                connection.execute(
+                    trace_insert, [{name: getattr(tr, name) for name in _TRACE_COLUMNS} for tr in traces]
+                )
+            if spans:
+                connection.execute(span_insert, [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
 
     def list_spans(self, trace_id: str) -> list[SpanRecord]:
         """A trace's spans, in start order."""

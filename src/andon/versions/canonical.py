@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from andon.config.flow import FlowLimits, FlowSpec, entry_name
 from andon.config.schema import Step, VersionSpec, WorkspaceConfig
 from andon.errors import ConfigError
 from andon.messages import t
@@ -32,6 +33,7 @@ class Version:
     id: str
     steps: tuple[Step, ...]
     content: dict[str, Any]
+    flow: FlowSpec | None = None  # a flow version (issue 14): its steps are the entry agent, run by agents.flow
 
     @property
     def short_id(self) -> str:
@@ -57,24 +59,34 @@ def resolve_step(step: Step, config: WorkspaceConfig, where: str) -> Step:
         return _resolve_guard(step, config, where)
     if step.retrieve is not None:
         return step.model_copy(update={"provider": RETRIEVE_PROVIDER, "model": step.retrieve.knowledge})
-    provider = step.provider
+    provider, model = resolve_model(step.name, step.provider, step.model, config, where)
+    return step.model_copy(update={"provider": provider, "model": model})
+
+
+def resolve_model(
+    name: str, provider: str | None, model: str | None, config: WorkspaceConfig, where: str
+) -> tuple[str, str]:
+    """The provider and model a model step (or a flow's agent) named ``name`` calls, defaults filled in."""
     if provider is None:
         model_providers = [n for n, p in config.providers.items() if p.type != PYTHON_PROVIDER]
         if len(model_providers) != 1:
             raise ConfigError(
-                t("house2.version.no_provider", step=step.name, n=len(model_providers)),
+                t("house2.version.no_provider", step=name, n=len(model_providers)),
                 where=where,
                 hint=t("house2.version.no_provider_hint"),
             )
         provider = model_providers[0]
-    model = step.model or config.providers[provider].model
+    if model is None and provider not in config.providers:  # `andon check` builds ids of such a config too
+        known = ", ".join(config.providers) or t("house2.none")
+        raise ConfigError(t("house2.load.no_provider", provider=provider, known=known), where=where)
+    model = model or config.providers[provider].model
     if model is None:
         raise ConfigError(
-            t("house2.version.no_model", step=step.name, provider=provider),
+            t("house2.version.no_model", step=name, provider=provider),
             where=where,
             hint=t("house2.version.no_model_hint", provider=provider),
         )
-    return step.model_copy(update={"provider": provider, "model": model})
+    return provider, model
 
 
 def _resolve_guard(step: Step, config: WorkspaceConfig, where: str) -> Step:
@@ -145,8 +157,47 @@ def build_version(feature: str, name: str, spec: VersionSpec, config: WorkspaceC
     """Resolve ``spec`` against the workspace and compute its id."""
     where = f"features.{feature}.versions.{name}"
     steps = tuple(resolve_step(s, config, where) for s in spec.normalized_steps())
-    content = {"format": CANONICAL_FORMAT, "steps": [step_content(s, config) for s in steps]}
-    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
+    content: dict[str, Any] = {"format": CANONICAL_FORMAT, "steps": [step_content(s, config) for s in steps]}
+    flow = _resolve_flow(spec, config, where) if spec.agents is not None else None
+    if flow is not None:
+        content["flow"] = flow_content(flow, config)
+    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content, flow=flow)
+
+
+def _resolve_flow(spec: VersionSpec, config: WorkspaceConfig, where: str) -> FlowSpec:
+    """A flow with every agent's provider and model, and the budget's currency, filled in (they are in its id)."""
+    assert spec.agents is not None
+    entry = entry_name(spec.agents, spec.entry)
+    known = ", ".join(spec.agents)
+    if entry not in spec.agents:
+        raise ConfigError(t("flow.config.entry", name=entry, known=known), where=f"{where}.entry")
+    agents = {}
+    for agent_name, agent in spec.agents.items():
+        for handoff in agent.handoffs:
+            if handoff.agent not in spec.agents or handoff.agent == agent_name:
+                message = t("flow.config.handoff", agent=agent_name, target=handoff.agent, known=known)
+                raise ConfigError(message, where=f"{where}.agents.{agent_name}.handoffs")
+        at = f"{where}.agents.{agent_name}"
+        provider, model = resolve_model(agent_name, agent.provider, agent.model, config, at)
+        agents[agent_name] = agent.model_copy(update={"provider": provider, "model": model})
+    limits = spec.limits or FlowLimits()
+    if limits.budget is not None and limits.currency is None:
+        limits = limits.model_copy(update={"currency": config.currency})
+    return FlowSpec(entry=entry, agents=agents, limits=limits, clarify=spec.clarify)
+
+
+def flow_content(flow: FlowSpec, config: WorkspaceConfig | None = None) -> dict[str, Any]:
+    """The hashed form of a flow: every agent's content (and endpoint), the entry, limits in full, clarify."""
+    agents: dict[str, Any] = {}
+    for name, agent in flow.agents.items():
+        data = agent.model_dump(mode="json", exclude_defaults=True)
+        if config is not None and agent.provider in config.providers:
+            endpoint = endpoint_identity(config.providers[agent.provider])
+            if endpoint:
+                data["endpoint"] = endpoint
+        agents[name] = data
+    limits = flow.limits.model_dump(mode="json")  # in full: a changed default must not change a stored flow
+    return {"entry": flow.entry, "agents": agents, "limits": limits, "clarify": flow.clarify}
 
 
 def one_step_version(feature: str, name: str, step: Step, config: WorkspaceConfig) -> Version:
@@ -157,4 +208,9 @@ def one_step_version(feature: str, name: str, step: Step, config: WorkspaceConfi
 def version_from_content(feature: str, name: str, content: dict[str, Any]) -> Version:
     """Rebuild a stored version from its canonical content (the id is recomputed, never trusted)."""
     steps = tuple(Step.model_validate({k: v for k, v in s.items() if k not in _DERIVED_KEYS}) for s in content["steps"])
-    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content)
+    flow = None
+    if isinstance(content.get("flow"), dict):
+        stored = content["flow"]
+        agents = {n: {k: v for k, v in a.items() if k not in _DERIVED_KEYS} for n, a in stored["agents"].items()}
+        flow = FlowSpec.model_validate({**stored, "agents": agents})
+    return Version(feature=feature, name=name, id=content_id(content), steps=steps, content=content, flow=flow)

@@ -41,6 +41,12 @@ def diff_versions(a: Version, b: Version) -> list[FieldChange]:
     for version, flat in ((a, flat_a), (b, flat_b)):
         for step in version.content["steps"]:
             _flatten({k: v for k, v in step.items() if k != "name"}, f"steps.{step['name']}", flat)
+        flow = version.content.get("flow")
+        if isinstance(flow, dict):  # a flow (issue 14): each agent field by field, then entry, limits, clarify
+            for name, agent in flow.get("agents", {}).items():
+                _flatten(agent, f"agents.{name}", flat)
+            _flatten({k: v for k, v in flow.items() if k not in ("agents", "limits")}, "flow", flat)
+            _flatten(flow.get("limits") or {}, "limits", flat)
     changes: list[FieldChange] = []
     for path in sorted(flat_a.keys() | flat_b.keys()):
         before, after = flat_a.get(path), flat_b.get(path)

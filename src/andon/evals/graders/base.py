@@ -72,6 +72,7 @@ class GraderContext:
     """One output to grade, with its case. ``status`` is ``ok`` or ``error`` (then ``error`` says why).
 
     ``chunks`` are what the version's retrieve steps found, best first (id, source, section, citation, text).
+    ``steps`` are the output's provenance steps, which trajectory graders read (None: not recorded).
     """
 
     case: Case
@@ -81,6 +82,7 @@ class GraderContext:
     error: str | None = None
     services: GraderServices = field(default_factory=OfflineServices)
     chunks: tuple[dict[str, Any], ...] | None = None  # None: the version has no retrieve step
+    steps: tuple[dict[str, Any], ...] | None = None  # the output's provenance steps (trajectory graders)
 
 
 @runtime_checkable

@@ -87,10 +87,12 @@ def case_verdict(grades: Sequence[Grade], pass_threshold: float, *, ok: bool = T
         if not any(g.weight > 0 for g in grades):
             return 0.0, False
     weighted = [g for g in grades if g.weight > 0]
-    total = sum(g.weight for g in weighted)
-    if total <= 0:
+    if not weighted:
         return (1.0 if ok else 0.0), ok
-    score = min(1.0, max(0.0, sum(g.weight * g.score for g in weighted) / total))
+    # Weights as shares of the largest: a tiny weight times a score would underflow to 0 (5e-324 * 0.5 == 0.0).
+    top = max(g.weight for g in weighted)
+    shares = [g.weight / top for g in weighted]
+    score = min(1.0, max(0.0, sum(w * g.score for w, g in zip(shares, weighted, strict=True)) / sum(shares)))
     passed = ok and (score >= pass_threshold - _EPSILON or all(g.passed for g in weighted))
     return score, passed
 

@@ -15,6 +15,7 @@ _SHARES = {
     "pass_rate", "accuracy", "macro_f1", "macro_precision", "macro_recall", "precision", "recall", "f1",
     "error_rate", "flip_rate", "pass_all_repeats", "pass_any_repeat", "agreement", "all_pass_rate",
     "cache_hit_rate", "grader_error_rate", "retrieval_recall", "retrieval_precision", "retrieval_hit_rate",
+    "pass_hat_k",
 }  # fmt: skip
 _SCORES = {"mean_score", "score", "retrieval_mrr", "retrieval_ndcg"}
 _SYMBOLS = {"USD": "$", "KRW": "₩", "EUR": "€", "JPY": "¥", "GBP": "£", "CNY": "¥"}

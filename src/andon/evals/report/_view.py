@@ -21,6 +21,8 @@ KEY_METRICS: tuple[tuple[str, ...], ...] = (
     ("mean_score", "score"),
     ("error_rate",),
     ("grader_error_rate",),
+    ("pass_all_repeats",),
+    ("pass_hat_k",),
     ("retrieval_recall",),
     ("retrieval_precision",),
     ("retrieval_hit_rate",),
@@ -30,6 +32,8 @@ KEY_METRICS: tuple[tuple[str, ...], ...] = (
     ("latency_p95", "p95_latency_ms"),
     ("cost_per_case",),
     ("cost_per_1k_calls", "cost_per_1k"),
+    ("cost_per_success",),
+    ("turns_per_success",),
 )
 
 _VERDICTS = {"better": "better", "worse": "worse", "no detectable difference": "same"}

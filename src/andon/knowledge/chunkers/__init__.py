@@ -20,6 +20,7 @@ CHUNKERS = Registry(
         "markdown": "andon.knowledge.chunkers.simple:MarkdownChunker",
         "table": "andon.knowledge.chunkers.simple:TableChunker",
         "korean-sentence": "andon.knowledge.chunkers.korean:KoreanSentenceChunker",
+        "semantic": "andon.knowledge.chunkers.semantic:SemanticChunker",
     },
 )
 DEFAULT_CHUNKER: dict[str, Any] = {"name": "recursive", "size": 800}

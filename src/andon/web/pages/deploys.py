@@ -41,6 +41,39 @@ class ArmResult:
     n_treatment: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class MetricLine:
+    """One metric of a step's canary analysis: its verdict and the two versions' values on their calls."""
+
+    metric: str
+    classification: str
+    canary: float | None
+    stable: float | None
+    n_canary: int | None
+    n_stable: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventAnalysis:
+    """A rollout event's canary analysis read plainly: the score against its pass mark, and each metric."""
+
+    score: float | None
+    pass_score: float | None
+    metrics: list[MetricLine]
+
+
+def analysis_of(data: Any) -> EventAnalysis | None:
+    """The canary analysis an event carries (itself, or under ``analysis`` on a promotion); None for other data."""
+    found = data.get("analysis") if isinstance(data, dict) and isinstance(data.get("analysis"), dict) else data
+    if not isinstance(found, dict) or not isinstance(found.get("metrics"), list):
+        return None
+    metrics = [m for m in found["metrics"] if isinstance(m, dict)]
+    fields = ("canary", "stable", "n_canary", "n_stable")
+    lines = [MetricLine(str(m.get("metric")), str(m.get("classification")), *(m.get(f) for f in fields))
+             for m in metrics]  # fmt: skip
+    return EventAnalysis(found.get("score"), found.get("pass_score"), lines)
+
+
 def steps_of(settings: dict[str, Any], at: int) -> list[StepRow]:
     """The plan the rollout started with (``settings.config.steps``), read plainly: a missing field shows empty."""
     config = settings.get("config") if isinstance(settings.get("config"), dict) else {}
@@ -78,7 +111,10 @@ def _rollout_view(ctx: Ctx, ref: str) -> Response:
     except NotFoundError:
         return ctx.refuse(404, ctx.fmt.t("webdeploy.rollout.missing", id=ref))
     events = list(reversed(ctx.store.rollout_events(record.id)))  # newest first, as the feature's history
-    return ctx.render("rollout.html", r=record, steps=steps_of(record.settings, record.step), events=events)
+    analyses = {e.id: analysis_of(e.data) for e in events}
+    return ctx.render(
+        "rollout.html", r=record, steps=steps_of(record.settings, record.step), events=events, analyses=analyses
+    )
 
 
 def _experiment_view(ctx: Ctx, ref: str) -> Response:

@@ -1,0 +1,24 @@
+"""Sampling and output parameters of a model call (shared by version steps and a flow's agents)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Params(BaseModel):
+    """Sampling and output parameters sent to the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    seed: int | None = None
+    stop: list[str] | None = None
+    json_mode: bool = Field(default=False, description="Ask for a JSON object (no schema).")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
+    )
+    logprobs: bool = Field(default=False, description="Record each output token's log-probability (provenance).")
