@@ -162,7 +162,7 @@ def queries(texts: list[str], tokenised: list[list[str]], n_queries: int, k: int
     """p50/p99 of ``Index.search`` in each mode over ``texts`` (query embedding included), and of the embedding alone.
 
     BM25 adds each query term's postings into a score per chunk, dense asks the vector index (andon.vectors:
-    HNSW above a few thousand chunks), hybrid does both and fuses the top 50 of each.
+    HNSW from 20,000 chunks), hybrid does both and fuses the top 50 of each.
     """
     index = Index.__new__(Index)
     index.chunks = [KnowledgeChunk(f"c{i}", 0, "bench.md", i, 0, len(t), t, [], {}) for i, t in enumerate(texts)]
