@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Floor of each top-level part of the package, lowest first (ARCHITECTURE.md, "Package layout").
 FLOORS: dict[str, int] = {
     "errors": 1, "messages": 1, "plugins": 1, "starter": 1, "_version": 1, "extensions": 1,
-    "config": 2, "store": 2,
+    "config": 2, "store": 2, "vectors": 2,
     "providers": 3, "embeddings": 3,
     "versions": 4,
     "engine": 5,

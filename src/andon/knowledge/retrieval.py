@@ -1,13 +1,16 @@
 """Search a knowledge base: BM25 on Korean morphemes, dense cosine on the offline embedder, or both fused
-by reciprocal rank fusion. The index is an in-memory numpy matrix per (base, content hash): a full
-matrix product per query, fine at thousands of chunks (an ANN index comes later)."""
+by reciprocal rank fusion. Dense search goes through :class:`andon.vectors.VectorIndex` (exact below a few
+thousand chunks, HNSW above), saved beside the store and brought in step with the chunks when it loads."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -21,6 +24,7 @@ from andon.knowledge.tokenize import tokens, tokens_many
 from andon.messages import t
 from andon.store import Store
 from andon.store.knowledge import KnowledgeChunk
+from andon.vectors import VectorIndex, index_path
 
 Mode = Literal["bm25", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -42,23 +46,38 @@ class Hit:
 class Index:
     """The chunks of one knowledge base, their BM25 postings and (when embedded) their unit vectors."""
 
-    def __init__(self, chunks: Sequence[KnowledgeChunk], embedder: Embedder | None) -> None:
+    def __init__(
+        self, chunks: Sequence[KnowledgeChunk], embedder: Embedder | None, vector_path: Path | None = None
+    ) -> None:
+        """``vector_path``: where the vector index is saved between processes (None: built in memory only)."""
         self.chunks = list(chunks)
         self.embedder = embedder
         self.bm25 = BM25(tokens_many([c.text for c in self.chunks]))
-        self.matrix: NDArray[np.float32] | None = None
+        self.vectors: VectorIndex | None = None
+        self.positions: dict[int, int] = {}  # vector id -> position in chunks
         if embedder is not None and self.chunks and all(c.embedding is not None for c in self.chunks):
-            self.matrix = np.vstack([np.frombuffer(c.embedding or b"", dtype=np.float32) for c in self.chunks])
+            matrix = np.vstack([np.frombuffer(c.embedding or b"", dtype=np.float32) for c in self.chunks])
+            keys = np.array([vector_key(c.id) for c in self.chunks], dtype=np.int64)
+            self.positions = {int(key): at for at, key in enumerate(keys.tolist())}
+            dim = matrix.shape[1]
+            vectors = VectorIndex.load(vector_path, dim) if vector_path is not None else None
+            vectors = VectorIndex(dim) if vectors is None else vectors
+            added, removed = vectors.sync(keys, matrix)
+            if vector_path is not None and (added or removed):
+                vectors.save(vector_path)
+            self.vectors = vectors
 
     def ranked(self, query: str, mode: Mode, depth: int) -> list[tuple[int, float]]:
         """``(chunk index, score)`` best first, at most ``depth``; zero-score BM25 rows left out."""
         if mode == "bm25":
             scores = self.bm25.scores(tokens(query))
             return [(i, s) for i, s in _top(scores, depth) if s > 0]
-        if self.matrix is None or self.embedder is None:
+        if self.vectors is None or self.embedder is None:
             return []
         vector = self.embedder.embed([query])[0]
-        return _top((self.matrix @ vector).astype(np.float64), depth)
+        ids, sims = self.vectors.search(vector, depth)
+        found = [(self.positions[key], float(sim)) for key, sim in zip(ids.tolist(), sims.tolist(), strict=True)]
+        return sorted(found, key=lambda pair: (-pair[1], pair[0]))  # equal scores by position, as BM25
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``k`` best chunks for ``query``."""
@@ -82,6 +101,11 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, f
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def vector_key(chunk_id: str) -> int:
+    """The vector index's id of a chunk: 63 bits of a hash of its id (stable across processes and hashes)."""
+    return int.from_bytes(hashlib.blake2b(chunk_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def _top(scores: NDArray[np.float64], depth: int) -> list[tuple[int, float]]:
@@ -111,7 +135,11 @@ def load_index(store: Store, name: str, embedder: Embedder | None) -> Index:
             return _cache[key]
     if embedder is not None:
         embed_missing(store, name, embedder)
-    index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder)
+    path = None
+    if embedder is not None:
+        digest = hashlib.sha256(json.dumps([name, embedder.name]).encode()).hexdigest()[:16]
+        path = index_path(str(store.engine.url), f"knowledge-{digest}")
+    index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder, path)
     with _cache_lock:
         _cache[key] = index
         while len(_cache) > _CACHE_SIZE:

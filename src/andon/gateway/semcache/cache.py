@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from andon.gateway.semcache.judge import Judge, confirmed, judges_for
 from andon.gateway.semcache.keys import RequestKey, key_from_text, request_key, scoped_key_hash, variables_read
 from andon.gateway.types import CachedAnswer
 from andon.store.semcache import CacheEntry, CacheIndexRow, NewCacheEntry
+from andon.vectors import VectorIndex, index_path
 from andon.versions.canonical import canonical_json
 
 if TYPE_CHECKING:
@@ -53,6 +56,7 @@ MAX_JUDGED = 2  # judge calls per lookup at most: each is a model call
 REFRESH_S = 5.0  # how stale a replica's index may get before it reads rows other replicas added
 HITS_FLUSH_S = 5.0  # hit counts are written in batches, not one write transaction per hit
 PRUNE_EVERY_S = 300.0  # how often a store() also deletes expired rows
+SAVE_AFTER = 2000  # vectors added since the last save before the index file beside the store is rewritten
 _EMBED_MEMO = 1024  # recent embeddings kept, so the store() after a missed lookup does not embed again
 
 _log = logging.getLogger(__name__)
@@ -432,25 +436,44 @@ class SemanticCache:
         async with lock:  # one reader per scope: concurrent first lookups share one load
             index = self._indexes.get(scope)
             if index is None or self._clock() - index.refreshed >= REFRESH_S:
-                index = index or Index(dim)
-                rows = await asyncio.to_thread(
-                    partial(
-                        self._store.semcache_index_rows,
-                        api_key_id=owner,
-                        after_id=index.max_id,
-                        now=datetime.fromtimestamp(self._clock(), UTC),
-                    ),
-                    feature,
-                    version_id,
-                    tenant,
-                )
-                settings = self.settings(feature)
-                images = settings.image_names if settings else frozenset()
-                fields = settings.fields if settings else None
-                await asyncio.to_thread(index.add, [_index_row(row, images, fields) for row in rows], self._clock())
+                index = await asyncio.to_thread(self._read_rows, scope, dim, index)
                 index.refreshed = self._clock()
                 self._indexes[scope] = index
         return index
+
+    def _read_rows(self, scope: tuple[str, str, str, str], dim: int, index: Index | None) -> Index:
+        """``index`` with the rows the store gained since it last read; a new one (its vectors loaded from the
+        file beside the store and brought in step with the rows) when None."""
+        feature, version_id, tenant, owner = scope
+        path = self._vector_path(scope, dim)
+        first = index is None
+        if index is None:
+            saved = VectorIndex.load(path, dim) if path is not None else None
+            index = Index(dim, saved)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        rows = self._store.semcache_index_rows(
+            feature, version_id, tenant, api_key_id=owner, after_id=index.max_id, now=now
+        )
+        settings = self.settings(feature)
+        images = settings.image_names if settings else frozenset()
+        fields = settings.fields if settings else None
+        entries = [_index_row(row, images, fields) for row in rows]
+        entries = [e for e in entries if e[1].shape == (dim,)]
+        if first and entries:
+            # Only vectors missing from the saved file, or different there, go into the graph again.
+            ids = np.array([e[0] for e in entries], dtype=np.int64)
+            index.unsaved = sum(index.vectors.sync(ids, np.stack([e[1] for e in entries])))
+            index.add([(e[0], None, *e[2:]) for e in entries], self._clock())
+        else:
+            index.add(entries, self._clock())
+        if path is not None and index.unsaved >= SAVE_AFTER:
+            index.vectors.save(path)
+            index.unsaved = 0
+        return index
+
+    def _vector_path(self, scope: tuple[str, str, str, str], dim: int) -> Path | None:
+        digest = hashlib.sha256(json.dumps([*scope, dim]).encode()).hexdigest()[:32]
+        return index_path(str(self._store.engine.url), f"semcache-{digest}")
 
     async def _embed(self, text: str) -> Vector:
         with self._memo_lock:

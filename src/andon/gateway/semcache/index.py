@@ -1,16 +1,16 @@
-"""The in-memory vector index: unit vectors of one (feature, version, tenant, key) searched by one mat-vec."""
+"""The in-memory index of one (feature, version, tenant, key): entry metadata, vectors in andon.vectors."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from andon.vectors import VectorIndex
 
 MAX_INDEX_ROWS = 200_000  # per (feature, version, tenant) in memory; older rows then serve exact hits only
 
@@ -27,59 +27,80 @@ class Candidate:
 
 
 class Index:
-    """Unit vectors of one (feature, version, tenant) in a growing numpy matrix, searched by one mat-vec."""
+    """Entries of one (feature, version, tenant): their vectors in a :class:`VectorIndex`, the rest in arrays.
 
-    def __init__(self, dim: int) -> None:
+    Searches take candidates from the vector index (approximate above a few thousand rows), then keep those
+    above the threshold, of the scope and alive; when every candidate fetched passed the threshold but too
+    few were alive, it fetches deeper, so a crowd of expired or other-scope neighbours never hides a hit.
+    """
+
+    def __init__(self, dim: int, vectors: VectorIndex | None = None) -> None:
         self.dim = dim
         self.lock = threading.Lock()
+        self.vectors = VectorIndex(dim) if vectors is None else vectors
         self.size = 0
-        self.vectors: Vector = np.zeros((0, dim), dtype=np.float32)
         self.ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.created: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
         self.expires: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
         self.scopes: NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self.texts: list[str] = []
+        self.rows: dict[int, int] = {}  # entry id -> position in the arrays
         self.scope_codes: dict[str, int] = {}
         self.max_id = 0
         self.refreshed = -float("inf")  # clock time of the last read from the store
+        self.unsaved = 0  # rows added since the vectors were last saved
 
-    def add(self, rows: Sequence[tuple[int, Vector, float, float, str, str]], now: float) -> None:
-        """Append (id, vector, created, expires, free text, scope) rows, dropping the oldest past the cap."""
-        rows = [r for r in rows if r[0] > self.max_id and r[1].shape == (self.dim,)]
+    def add(self, rows: Sequence[tuple[int, Vector | None, float, float, str, str]], now: float) -> None:
+        """Append (id, vector, created, expires, free text, scope) rows, dropping the oldest past the cap.
+
+        A vector of None means the vector index holds that id already (loaded from its saved file).
+        """
+        rows = [r for r in rows if r[0] > self.max_id and (r[1] is None or r[1].shape == (self.dim,))]
         if not rows:
             return
+        fresh = [r for r in rows if r[1] is not None]
+        if fresh:  # outside the lock: a graph insert takes a while, and searches meanwhile stay correct
+            self.vectors.add([r[0] for r in fresh], np.stack([r[1] for r in fresh if r[1] is not None]))
         with self.lock:
             needed = self.size + len(rows)
             if needed > MAX_INDEX_ROWS:
                 self._drop_oldest(needed - MAX_INDEX_ROWS, now)
             self._reserve(self.size + len(rows))
             start, stop = self.size, self.size + len(rows)
-            self.vectors[start:stop] = np.stack([r[1] for r in rows])
             self.ids[start:stop] = [r[0] for r in rows]
             self.created[start:stop] = [r[2] for r in rows]
             self.expires[start:stop] = [r[3] for r in rows]
             self.scopes[start:stop] = [self.scope_codes.setdefault(r[5], len(self.scope_codes)) for r in rows]
             self.texts.extend(r[4] for r in rows)
+            self.rows.update((r[0], start + i) for i, r in enumerate(rows))
             self.size = stop
             self.max_id = max(self.max_id, rows[-1][0])
+            self.unsaved += len(fresh)
 
     def search(self, query: Vector, threshold: float, now: float, ttl_s: float, scope: str, k: int) -> list[Candidate]:
         """The best ``k`` live entries of ``scope`` with cosine >= ``threshold``, best first."""
-        with self.lock:  # a consistent snapshot; the arrays are only replaced, never shrunk in place
-            size, vectors, ids, texts = self.size, self.vectors, self.ids, self.texts
-            created, expires, scopes = self.created, self.expires, self.scopes
-            code = self.scope_codes.get(scope)
+        with self.lock:
+            code, size = self.scope_codes.get(scope), self.size
         if code is None or size == 0:
             return []
-        with _one_blas_thread():
-            sims = vectors[:size] @ query
-        above = np.flatnonzero(sims >= threshold)
-        if above.size == 0:
-            return []
-        live = (scopes[above] == code) & (expires[above] > now) & (created[above] + ttl_s > now)
-        above = above[live]
-        best = above[np.argsort(-sims[above], kind="stable")[:k]]
-        return [Candidate(int(ids[i]), float(sims[i]), texts[i]) for i in best]
+        depth = max(4 * k, 32)
+        while True:
+            ids, sims = self.vectors.search(query, depth)
+            keep = sims >= threshold
+            found: list[Candidate] = []
+            with self.lock:  # positions change when rows are dropped: read them with the arrays they index
+                for entry_id, sim in zip(ids[keep].tolist(), sims[keep].tolist(), strict=True):
+                    at = self.rows.get(entry_id)
+                    if at is None or self.scopes[at] != code or self.expires[at] <= now:
+                        continue
+                    if self.created[at] + ttl_s > now:
+                        found.append(Candidate(entry_id, sim, self.texts[at]))
+            exhausted = ids.size < depth or not bool(keep.all())
+            if len(found) >= k or exhausted or depth >= size:
+                # Equal cosines keep id order, as the exact scan did.
+                found.sort(key=lambda c: (-c.similarity, c.id))
+                return found[:k]
+            depth = min(4 * depth, size)
 
     def forget_expired(self, now: float) -> None:
         """Drop rows whose time has passed (pruning keeps memory in step with the store)."""
@@ -107,20 +128,18 @@ class Index:
         self._keep(keep)
 
     def _keep(self, keep: NDArray[np.intp]) -> None:
-        # New arrays rather than in-place compaction: a search holding the old snapshot stays correct.
-        self.vectors = self.vectors[keep].copy()
+        dropped = np.setdiff1d(np.arange(self.size), keep, assume_unique=True)
+        self.vectors.remove(self.ids[dropped].tolist())
         self.ids, self.created = self.ids[keep].copy(), self.created[keep].copy()
         self.expires, self.scopes = self.expires[keep].copy(), self.scopes[keep].copy()
         self.texts = [self.texts[i] for i in keep]
+        self.rows = {int(entry_id): at for at, entry_id in enumerate(self.ids.tolist())}
         self.size = int(keep.size)
 
     def _reserve(self, needed: int) -> None:
-        if needed <= self.vectors.shape[0]:
+        if needed <= self.ids.shape[0]:
             return
-        capacity = max(needed, 2 * self.vectors.shape[0], 64)
-        vectors = np.zeros((capacity, self.dim), dtype=np.float32)
-        vectors[: self.size] = self.vectors[: self.size]
-        self.vectors = vectors
+        capacity = max(needed, 2 * self.ids.shape[0], 64)
         self.ids = _grown(self.ids, capacity, self.size)
         self.created = _grown(self.created, capacity, self.size)
         self.expires = _grown(self.expires, capacity, self.size)
@@ -131,15 +150,3 @@ def _grown(array: NDArray[Any], capacity: int, size: int) -> NDArray[Any]:
     grown = np.zeros(capacity, dtype=array.dtype)
     grown[:size] = array[:size]
     return grown
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    # Measured: one BLAS thread runs this memory-bound mat-vec faster than two on a 2-core machine.
-    try:
-        threadpoolctl = importlib.import_module("threadpoolctl")
-    except ImportError:  # pragma: no cover - the embedder's own dependency brings it
-        yield
-        return
-    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-        yield
