@@ -56,6 +56,25 @@ def test_graph_recall_at_10_reaches_0_99(sample: Sample) -> None:
     assert recall_at(index, base, ids, queries, 10) >= 0.99
 
 
+def test_a_background_build_searches_exactly_meanwhile_and_keeps_every_change(sample: Sample) -> None:
+    base, ids, queries = sample
+    index = VectorIndex(DIM, exact_below=500, build_threads=1, background=True)
+    index.add(ids[:3000], base[:3000])
+    assert not index.approximate  # the add returned before the graph: this search is the exact one
+    truth, _ = exact_search(base[:3000], ids[:3000], queries[0], 10)
+    assert index.search(queries[0], 10)[0].tolist() == truth.tolist()
+    index.add(ids[3000:], base[3000:])  # during the build (or after: the end state must be the same)
+    gone = ids[:100].tolist()
+    index.remove(gone)
+    replaced = np.roll(base[100:110], 1, axis=0)
+    index.add(ids[100:110], replaced)
+    assert index.wait_built(timeout=120) and index.approximate
+    assert len(index) == 3900 and not set(gone) & set(index.ids().tolist())
+    assert np.allclose(index.vectors_of(ids[100:110]), replaced, atol=1e-6)
+    kept = np.concatenate([replaced, base[110:]])
+    assert recall_at(index, kept, ids[100:], queries, 10) >= 0.95  # order of graph adds varies with timing
+
+
 def test_cosines_are_those_of_the_vectors(sample: Sample) -> None:
     base, ids, queries = sample
     for exact_below in (10**9, 500):

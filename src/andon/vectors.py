@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import importlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 # Measured (bench/ann.py, bench/README.md): at 20,000 × 512 the mat-vec (1.5 ms p50) and the graph at ef 128
 # (1.2 ms) are level; below that the mat-vec is faster, and it is exact.
 EXACT_BELOW = 20_000
+_log = logging.getLogger(__name__)
 CONNECTIVITY = 16  # HNSW M
 EXPANSION_ADD = 128  # efConstruction
 EXPANSION_SEARCH = 128  # ef at query time (raised to k when k is larger)
@@ -43,9 +45,17 @@ class VectorIndex:
         exact_below: int = EXACT_BELOW,
         expansion_search: int = EXPANSION_SEARCH,
         build_threads: int = 0,
+        background: bool = False,
     ) -> None:
-        """``build_threads`` for bulk adds of 1,000 rows or more (0: every core; 1 makes the graph reproducible)."""
+        """``build_threads`` for bulk adds of 1,000 rows or more (0: every core; 1 makes the graph reproducible).
+
+        ``background``: the graph is built in a thread when the rows reach ``exact_below``; searches stay exact
+        (slower, never wrong) until it is ready, so no caller waits minutes for it (a gateway's first lookup).
+        """
         self.dim = dim
+        self.background = background
+        self._building: threading.Thread | None = None
+        self._journal: list[tuple[Ids, Vector | None]] = []  # changes made while a graph is built: (ids, vectors)
         self.build_threads = build_threads
         self.exact_below = exact_below
         self.expansion_search = expansion_search
@@ -89,7 +99,14 @@ class VectorIndex:
         keys, block = _last_of_each(keys, block)
         with self._lock:
             self._remove_locked(keys)
-            if self._graph is None and len(self._rows) + keys.size >= self.exact_below:
+            if self._building is not None:
+                self._journal.append((keys.copy(), block.copy()))
+            if self._graph is None and self._building is None and len(self._rows) + keys.size >= self.exact_below:
+                if self.background:
+                    self._append(keys, block)
+                    self._high_water = max(self._high_water, int(keys.max()))
+                    self._start_build()
+                    return
                 self._to_graph()
             if self._graph is not None:
                 self._graph.add(keys.astype(np.uint64), block, threads=self._threads(keys.size))
@@ -101,7 +118,16 @@ class VectorIndex:
         """Drop these ids (unknown ones are ignored); how many were present."""
         keys = np.fromiter((int(i) for i in ids), dtype=np.int64)
         with self._lock:
+            if self._building is not None:
+                self._journal.append((keys.copy(), None))
             return self._remove_locked(keys)
+
+    def wait_built(self, timeout: float | None = None) -> bool:
+        """Wait for a graph being built in the background; whether none is being built any more."""
+        building = self._building
+        if building is not None:
+            building.join(timeout)
+        return self._building is None
 
     def ids(self) -> Ids:
         """Every id present, in no particular order."""
@@ -245,9 +271,8 @@ class VectorIndex:
         self._ids[size:needed] = keys
         self._rows.update(zip(keys.tolist(), range(size, needed), strict=True))
 
-    def _to_graph(self) -> None:
-        size = len(self._rows)
-        graph = _usearch().Index(
+    def _new_graph(self) -> Any:
+        return _usearch().Index(
             ndim=self.dim,
             metric="cos",
             dtype="f32",
@@ -255,12 +280,46 @@ class VectorIndex:
             expansion_add=EXPANSION_ADD,
             expansion_search=self.expansion_search,
         )
+
+    def _to_graph(self) -> None:
+        size = len(self._rows)
+        graph = self._new_graph()
         if size:
             graph.add(self._ids[:size].astype(np.uint64), self._matrix[:size], threads=self._threads(size))
+        self._use_graph(graph)
+
+    def _use_graph(self, graph: Any) -> None:
         self._graph = graph
         self._matrix = np.zeros((0, self.dim), dtype=np.float32)
         self._ids = np.zeros(0, dtype=np.int64)
         self._rows = {}
+
+    def _start_build(self) -> None:
+        """Build the graph from a copy of the rows in a thread; what changes meanwhile is journaled and replayed."""
+        size = len(self._rows)
+        ids, matrix = self._ids[:size].copy(), self._matrix[:size].copy()
+        self._journal = []
+        self._building = threading.Thread(target=self._build, args=(ids, matrix), name="andon-vectors", daemon=True)
+        self._building.start()
+
+    def _build(self, ids: Ids, matrix: Vector) -> None:
+        try:
+            graph = self._new_graph()
+            graph.add(ids.astype(np.uint64), matrix, threads=self._threads(ids.size))
+        except Exception:  # searches stay exact: slower, never wrong
+            _log.exception("building the vector graph failed; searches stay exact")
+            with self._lock:
+                self._building, self._journal = None, []
+            return
+        with self._lock:
+            for keys, block in self._journal:
+                present = [int(k) for k in keys if graph.contains(int(k))]
+                if present:
+                    graph.remove(np.asarray(present, dtype=np.uint64))
+                if block is not None:
+                    graph.add(keys.astype(np.uint64), block, threads=1)
+            self._use_graph(graph)
+            self._building, self._journal = None, []
 
     def _exact(self, vector: Vector, k: int) -> tuple[Ids, NDArray[np.float32]]:
         size = len(self._rows)

@@ -448,7 +448,7 @@ class SemanticCache:
         path = self._vector_path(scope, dim)
         first = index is None
         if index is None:
-            saved = VectorIndex.load(path, dim) if path is not None else None
+            saved = VectorIndex.load(path, dim, background=True) if path is not None else None
             index = Index(dim, saved)
         now = datetime.fromtimestamp(self._clock(), UTC)
         rows = self._store.semcache_index_rows(

@@ -37,7 +37,7 @@ class Index:
     def __init__(self, dim: int, vectors: VectorIndex | None = None) -> None:
         self.dim = dim
         self.lock = threading.Lock()
-        self.vectors = VectorIndex(dim) if vectors is None else vectors
+        self.vectors = VectorIndex(dim, background=True) if vectors is None else vectors
         self.size = 0
         self.ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.created: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
