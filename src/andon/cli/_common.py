@@ -15,6 +15,8 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from andon.errors import ConfigError
+from andon.messages import t
 from andon.workspace import Workspace
 
 T = TypeVar("T")
@@ -41,6 +43,18 @@ def open_workspace() -> Workspace:
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from a command."""
     return asyncio.run(coro)
+
+
+def json_object(text: str, where: str, keys: tuple[str, str, str, str]) -> dict[str, Any]:
+    """An option's JSON object; ``keys``: the catalogue's (bad JSON, its hint, not an object, its hint)."""
+    bad_json, bad_json_hint, not_object, not_object_hint = keys
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(t(bad_json, error=exc.msg, column=exc.colno), where=where, hint=t(bad_json_hint)) from None
+    if not isinstance(value, dict):
+        raise ConfigError(t(not_object), where=where, hint=t(not_object_hint))
+    return value
 
 
 def print_json(value: Any) -> None:

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from andon.cli._common import console, open_workspace, print_json, run
+from andon.cli._common import console, json_object, open_workspace, print_json, run
 from andon.cli._options import JsonOption
 from andon.cli.review_cmds import review_app
 from andon.deploy import default_actor
 from andon.engine.approval import ApprovalStatus
-from andon.errors import ConfigError
 from andon.gateway.tracing import storable_output
 from andon.messages import t
 from andon.review import queue
@@ -102,19 +101,8 @@ def _show(result: Resumed, as_json: bool) -> None:
 
 
 def _parse_arguments(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            t("approve14.cli.arguments_json", error=exc.msg, column=exc.colno),
-            where="--arguments",
-            hint=t("approve14.cli.arguments_hint"),
-        ) from None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            t("approve14.cli.arguments_object"), where="--arguments", hint=t("approve14.cli.arguments_hint")
-        )
-    return value
+    keys = ("approve14.cli.arguments_json", "approve14.cli.arguments_hint", "approve14.cli.arguments_object")
+    return json_object(text, "--arguments", (*keys, "approve14.cli.arguments_hint"))
 
 
 def register(app: typer.Typer) -> None:

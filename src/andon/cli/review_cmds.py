@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
-from andon.cli._common import Listing, console, open_workspace, print_json
+from andon.cli._common import Listing, console, json_object, open_workspace, print_json
 from andon.cli._options import JsonOption
 from andon.config.schema import FeatureConfig
 from andon.deploy import default_actor, require_feature
@@ -437,16 +437,5 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _parse_decision(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            t("house3.cli.decision_json", error=exc.msg, column=exc.colno),
-            where="--decision",
-            hint=t("house3.cli.decision_json_hint"),
-        ) from None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            t("house3.cli.decision_object"), where="--decision", hint=t("house3.cli.decision_object_hint")
-        )
-    return value
+    keys = ("house3.cli.decision_json", "house3.cli.decision_json_hint", "house3.cli.decision_object")
+    return json_object(text, "--decision", (*keys, "house3.cli.decision_object_hint"))
