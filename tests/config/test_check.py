@@ -232,6 +232,12 @@ def test_logprob_routing_names_the_versions_whose_steps_record_no_logprobs(tmp_p
     assert check_workspace(workspace(tmp_path, fixed + second + routing)).problems == []
 
 
+def test_a_problem_several_checks_find_is_reported_once_at_its_own_line(tmp_path: Path) -> None:
+    path = workspace(tmp_path, feature().replace("provider: local", "provider: locl"))
+    problem = only(check_workspace(path).problems)
+    assert problem.where == pos(path, "provider: locl") and "did you mean 'local'?" in (problem.hint or "")
+
+
 def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
     text = """\
         providers:

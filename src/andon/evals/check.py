@@ -115,7 +115,24 @@ def check_workspace(path: Path, environ: dict[str, str] | None = None) -> CheckR
         problems.extend(found)
     if not problems and config is not None:
         problems.extend(_monitor_problems(config, path))
-    return CheckReport(path, _in_file_order(problems, path), versions, config if not problems else None)
+    return CheckReport(path, _in_file_order(_distinct(problems), path), versions, config if not problems else None)
+
+
+def _distinct(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: the loader, the reference check and a version build may each find the same one; the
+    most specific place stays (a handoff's own line rather than its version's)."""
+    kept: list[Problem] = []
+    for problem in problems:
+        if any(p.message == problem.message and _within(p.field, problem.field) for p in kept):
+            continue
+        kept = [p for p in kept if not (p.message == problem.message and _within(problem.field, p.field))]
+        kept.append(problem)
+    return kept
+
+
+def _within(inner: str, outer: str) -> bool:
+    """Whether dotted field ``inner`` is ``outer`` or lies inside it."""
+    return inner == outer or inner.startswith(outer + ".") or inner.startswith(outer + "[")
 
 
 def _monitor_problems(config: WorkspaceConfig, path: Path) -> list[Problem]:
