@@ -141,22 +141,18 @@ def trace_spans(trace: TraceRecord, outputs: Sequence[OutputRecord]) -> list[Spa
     return spans
 
 
-def _agent_span(step: dict[str, Any], trace: TraceRecord, parent: str, default: datetime) -> SpanRecord:
-    started = _when(step.get("started_at"), default)
-    finished = _when(step.get("finished_at"), started)
-    attributes: dict[str, Any] = {OPERATION: INVOKE_AGENT, AGENT_NAME: step["agent"]}
-    attributes |= {"andon.output_kind": step.get("output_kind"), "andon.limit": step.get("limit")}
+def _child(trace: TraceRecord, parent: str, kind: str, name: str, times: tuple[datetime, datetime],
+           attributes: dict[str, Any], error: str | None = None) -> SpanRecord:  # fmt: skip
+    """A span under ``parent``: the conversation id added, attributes without a value dropped, failed on ``error``."""
+    started, finished = times
     if trace.session_id:
         attributes[CONVERSATION_ID] = trace.session_id
-    error = step.get("error")
-    if error:
-        attributes[ERROR_TYPE] = f"andon.limit.{step['limit']}" if step.get("limit") else "andon.step_error"
     return SpanRecord(
         id=new_id("spn"),
         trace_id=trace.id,
         parent_id=parent,
-        kind="agent",
-        name=f"{INVOKE_AGENT} {step['agent']}",
+        kind=kind,
+        name=name,
         status="error" if error else "ok",
         started_at=started,
         finished_at=finished,
@@ -166,24 +162,24 @@ def _agent_span(step: dict[str, Any], trace: TraceRecord, parent: str, default: 
     )
 
 
+def _agent_span(step: dict[str, Any], trace: TraceRecord, parent: str, default: datetime) -> SpanRecord:
+    started = _when(step.get("started_at"), default)
+    finished = _when(step.get("finished_at"), started)
+    attributes: dict[str, Any] = {OPERATION: INVOKE_AGENT, AGENT_NAME: step["agent"]}
+    attributes |= {"andon.output_kind": step.get("output_kind"), "andon.limit": step.get("limit")}
+    error = step.get("error")
+    if error:
+        attributes[ERROR_TYPE] = f"andon.limit.{step['limit']}" if step.get("limit") else "andon.step_error"
+    return _child(trace, parent, "agent", f"{INVOKE_AGENT} {step['agent']}", (started, finished), attributes, error)
+
+
 def _handoff_span(handoff: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
     """The moment an agent handed the conversation over: at the end of its turn, no duration of its own."""
     attributes: dict[str, Any] = {OPERATION: HANDOFF, AGENT_NAME: handoff.get("from")}
     attributes |= {"andon.handoff.from": handoff.get("from"), "andon.handoff.to": handoff.get("to")}
     attributes["andon.handoff.reason"] = handoff.get("reason")
-    if trace.session_id:
-        attributes[CONVERSATION_ID] = trace.session_id
-    return SpanRecord(
-        id=new_id("spn"),
-        trace_id=trace.id,
-        parent_id=parent.id,
-        kind="handoff",
-        name=f"{HANDOFF} {handoff.get('from')} -> {handoff.get('to')}",
-        status="ok",
-        started_at=parent.finished_at,
-        finished_at=parent.finished_at,
-        attributes={k: v for k, v in attributes.items() if v is not None},
-    )
+    name = f"{HANDOFF} {handoff.get('from')} -> {handoff.get('to')}"
+    return _child(trace, parent.id, "handoff", name, (parent.finished_at, parent.finished_at), attributes)
 
 
 def _approval_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
@@ -193,22 +189,11 @@ def _approval_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord)
     started = min(_when(approval.get("asked_at"), finished), finished)
     attributes: dict[str, Any] = {TOOL_NAME: call.get("name"), TOOL_CALL_ID: call.get("call_id")}
     attributes |= {"andon.approval.status": approval.get("status"), "andon.approval.by": approval.get("by")}
-    if trace.session_id:
-        attributes[CONVERSATION_ID] = trace.session_id
-    rejected = approval.get("status") == "rejected"
-    return SpanRecord(
-        id=new_id("spn"),
-        trace_id=trace.id,
-        parent_id=parent.id,
-        kind="approval",
-        name=f"approval {call.get('name', '')}",
-        status="error" if rejected else "ok",
-        started_at=started,
-        finished_at=finished,
-        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
-        error=approval.get("reason") if rejected else None,
-        attributes={k: v for k, v in attributes.items() if v is not None},
-    )
+    error = approval.get("reason") if approval.get("status") == "rejected" else None
+    if approval.get("status") == "rejected" and not error:
+        error = "rejected"  # a rejection is a failed span even when no reason was kept
+    name = f"approval {call.get('name', '')}"
+    return _child(trace, parent.id, "approval", name, (started, finished), attributes, error)
 
 
 def _tool_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> SpanRecord:
@@ -216,23 +201,10 @@ def _tool_span(call: dict[str, Any], trace: TraceRecord, parent: SpanRecord) -> 
     finished = _when(call.get("finished_at"), started)
     attributes: dict[str, Any] = {OPERATION: EXECUTE_TOOL, TOOL_NAME: call.get("name")}
     attributes[TOOL_CALL_ID] = call.get("call_id")
-    if trace.session_id:
-        attributes[CONVERSATION_ID] = trace.session_id
     if call.get("error"):
         attributes[ERROR_TYPE] = "andon.tool_error"
-    return SpanRecord(
-        id=new_id("spn"),
-        trace_id=trace.id,
-        parent_id=parent.id,
-        kind="tool",
-        name=f"{EXECUTE_TOOL} {call.get('name', '')}",
-        status="error" if call.get("error") else "ok",
-        started_at=started,
-        finished_at=finished,
-        duration_ms=max((finished - started).total_seconds() * 1000, 0.0),
-        error=call.get("error"),
-        attributes={k: v for k, v in attributes.items() if v is not None},
-    )
+    name = f"{EXECUTE_TOOL} {call.get('name', '')}"
+    return _child(trace, parent.id, "tool", name, (started, finished), attributes, call.get("error"))
 
 
 def span_json(span: SpanRecord) -> dict[str, Any]:
