@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
@@ -16,6 +17,17 @@ from andon.evals.model import Grade
 from andon.messages import t
 
 __all__ = ["IsJson", "JsonSchema", "Numeric", "parse_number"]
+
+
+def schema_validator(schema: dict[str, Any], where: str) -> Any:
+    """A validator for a JSON Schema from andon.yaml; a schema that is not valid is a ConfigError at ``where``."""
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        at = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise ConfigError(t("house2.grade.schema_invalid", at=at, error=exc.message), where=where) from None
+    return cls(schema)
 
 
 class IsJson(SpecGrader[IsJsonSettings]):
@@ -41,15 +53,7 @@ class JsonSchema(SpecGrader[JsonSchemaSettings]):
                 t("house2.grade.schema_needed"), where=f"{self.where}.value", hint=t("house2.grade.schema_hint")
             )
         self.parts = split_path(spec.path, f"{self.where}.path") if spec.path else None
-        cls = jsonschema.validators.validator_for(spec.value)
-        try:
-            cls.check_schema(spec.value)
-        except SchemaError as exc:
-            at = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise ConfigError(
-                t("house2.grade.schema_invalid", at=at, error=exc.message), where=f"{self.where}.value"
-            ) from None
-        self.validator = cls(spec.value)
+        self.validator = schema_validator(spec.value, f"{self.where}.value")
 
     async def grade(self, ctx: GraderContext) -> Grade:
         """Validate the output; the reason names the most relevant violation and where it is."""

@@ -13,8 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.exceptions import best_match
 
 from andon.agents.trajectory import ToolEvent, Trajectory, trajectory_of
 from andon.config.graders import (
@@ -27,11 +26,10 @@ from andon.config.graders import (
     ToolOrderSettings,
     TurnsSettings,
 )
-from andon.errors import ConfigError
 from andon.evals.graders.base import GraderContext, GradingError, SpecGrader, Ungradable, said
+from andon.evals.graders.structured import schema_validator
 from andon.evals.graders.values import render_value
 from andon.evals.model import Case, Grade, Said
-from andon.messages import t
 from andon.providers.python import load_function
 
 __all__ = [
@@ -102,15 +100,7 @@ class _Arguments:
         self.spec = spec
         self.validator: Any = None
         if spec.arguments_schema is not None:
-            cls = jsonschema.validators.validator_for(spec.arguments_schema)
-            try:
-                cls.check_schema(spec.arguments_schema)
-            except SchemaError as exc:
-                at = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-                raise ConfigError(
-                    t("house2.grade.schema_invalid", at=at, error=exc.message), where=f"{where}.arguments_schema"
-                ) from None
-            self.validator = cls(spec.arguments_schema)
+            self.validator = schema_validator(spec.arguments_schema, f"{where}.arguments_schema")
         self.where = where
 
     def problem(self, call: ToolEvent, values: dict[str, Any] | None) -> Said | None:
