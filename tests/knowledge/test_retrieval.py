@@ -4,12 +4,16 @@ store with the offline embedder (no stand-in)."""
 from __future__ import annotations
 
 import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from andon.embeddings import default_embedder
 from andon.errors import ConfigError, NotFoundError
+from andon.knowledge import retrieval
 from andon.knowledge.bm25 import BM25
 from andon.knowledge.ingest import add_paths
 from andon.knowledge.retrieval import fuse, search
@@ -83,3 +87,19 @@ def test_bad_mode_and_missing_base(help_centre: Store) -> None:
         search(help_centre, "help", "x", mode="fuzzy")  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match="no knowledge base 'nope'"):
         search(help_centre, "nope", "x", mode="bm25")
+
+
+def test_concurrent_cold_searches_build_the_index_once(help_centre: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[int] = []
+    real = retrieval.Index.__init__
+
+    def counting(self: retrieval.Index, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        time.sleep(0.2)  # a slow build: the other threads arrive while it runs
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(retrieval.Index, "__init__", counting)
+    retrieval._cache.clear()
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: retrieval.search(help_centre, "help", "환불", k=1, mode="bm25"), range(4)))
+    assert len(built) == 1 and all(hits for hits in found)

@@ -120,6 +120,7 @@ def _top(scores: NDArray[np.float64], depth: int) -> list[tuple[int, float]]:
 
 _cache: OrderedDict[tuple[str, str, str, str], Index] = OrderedDict()
 _cache_lock = threading.Lock()
+_building: dict[tuple[str, str, str, str], threading.Lock] = {}  # one build per index: concurrent cold cells wait
 
 
 def load_index(store: Store, name: str, embedder: Embedder | None) -> Index:
@@ -133,17 +134,23 @@ def load_index(store: Store, name: str, embedder: Embedder | None) -> Index:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    if embedder is not None:
-        embed_missing(store, name, embedder)
-    path = None
-    if embedder is not None:
-        digest = hashlib.sha256(json.dumps([name, embedder.name]).encode()).hexdigest()[:16]
-        path = index_path(str(store.engine.url), f"knowledge-{digest}")
-    index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder, path)
-    with _cache_lock:
-        _cache[key] = index
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _cache_lock:
+            if key in _cache:  # another thread built it while this one waited
+                return _cache[key]
+        if embedder is not None:
+            embed_missing(store, name, embedder)
+        path = None
+        if embedder is not None:
+            digest = hashlib.sha256(json.dumps([name, embedder.name]).encode()).hexdigest()[:16]
+            path = index_path(str(store.engine.url), f"knowledge-{digest}")
+        index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder, path)
+        with _cache_lock:
+            _cache[key] = index
+            _building.pop(key, None)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
     return index
 
 
