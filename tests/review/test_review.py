@@ -237,6 +237,19 @@ def test_export_appends_cases_once_and_refuses_hashed_inputs(ws: Workspace) -> N
     assert cases[1].expected is None and cases[1].reason is None and cases[1].label == "approve"
 
 
+def test_export_refuses_tool_approval_decisions(ws: Workspace) -> None:
+    deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
+    tool = item(1, trace_id=new_id("trc"), reason="tool_approval")
+    ws.store.save_traces([trace_for(tool, "redacted")], review_items=[tool])
+    # as the approval path records it (review.tool_approval): queue.decide refuses tool items
+    ws.store.decide_review_item(tool.id, decision={"approval": "approved"}, label="approve", comment=None, actor="a")
+    dataset = ws.root / "data" / "from_review.jsonl"
+    dataset.parent.mkdir()
+    result = export_decisions(ws.store, ws.root, "listing", dataset)
+    assert result.written == [] and [i for i, _ in result.refused] == [tool.id]
+    assert "tool call" in result.refused[0][1] and not dataset.exists()
+
+
 def test_export_never_duplicates_ids_already_in_the_file(ws: Workspace) -> None:
     deploy.set_cases_allowed(ws, "listing", True, reason="consented", actor="admin")
     queued = item(1)

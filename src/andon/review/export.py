@@ -120,6 +120,8 @@ def _check_path(path: Path, workspace: Path) -> Path:
 
 def _refusal(item: ReviewItem, input_mode: str | None, folder: Path, workspace: Path) -> str | None:
     """Why this item cannot become a case, or None."""
+    if item.reason == "tool_approval":
+        return "it decided a tool call (approve or reject), not the feature's answer: there is no label to test with"
     if input_mode == "hash":
         return "its input was stored as a hash only (data_use.inputs: hash), so there is nothing to test with"
     if not isinstance(item.input, dict) or not item.input:
