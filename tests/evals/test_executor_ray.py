@@ -21,9 +21,11 @@ pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
 from andon.evals.dataset import load_dataset  # noqa: E402 - after the skip: nothing here runs without Ray
 from andon.evals.executors import Executor, build_executor  # noqa: E402
-from andon.evals.executors.base import ExecutorSettings  # noqa: E402
+from andon.evals.executors.base import CellJob, CellOutput, ExecutorSettings  # noqa: E402
 from andon.evals.executors.local import LocalExecutor  # noqa: E402
-from andon.evals.runner import Progress, run_evaluation  # noqa: E402
+from andon.evals.model import Case  # noqa: E402
+from andon.evals.runner import run_evaluation  # noqa: E402
+from andon.versions.canonical import Version  # noqa: E402
 from andon.workspace import Workspace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +40,13 @@ def _seen():
 
 def review(variables):
     _seen()
-    time.sleep(0.25)  # long enough that a run stopped at its first stored batch has cells left
+    time.sleep(0.05)
     text = variables["description"]
     return {"decision": "reject" if "010" in text else "approve"}
 
 def always_approve(variables):
     _seen()
-    time.sleep(0.25)
+    time.sleep(0.05)
     return {"decision": "approve"}
 """
 
@@ -143,21 +145,40 @@ def cells(ws: Workspace, run_id: str) -> dict[tuple[str, str, int], tuple[Any, .
     }  # fmt: skip
 
 
+class StopAfter(Executor):
+    """Passes cells to ``inner`` and asks the run to stop (as Ctrl-C does) when the ``after``-th one starts."""
+
+    name = "stop-after"
+
+    def __init__(self, inner: Executor, after: int, stop: asyncio.Event) -> None:
+        super().__init__()
+        self.inner, self.after, self.stop, self.started = inner, after, stop, 0
+
+    async def start(self, job: CellJob) -> None:
+        await self.inner.start(job)
+
+    async def run(self, version: Version, case: Case, repeat: int) -> CellOutput:
+        self.started += 1
+        if self.started >= self.after:
+            self.stop.set()  # the cells in flight finish and are stored; no new one starts
+        return await self.inner.run(version, case, repeat)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
 def evaluate(
     ws: Workspace, executor: Executor, *, run_id: str | None = None, stop_after: int | None = None
 ) -> tuple[str, str]:
-    """Run (or resume) menu-review on ``executor``; with ``stop_after``, stop once that many cells are stored."""
+    """Run (or resume) menu-review on ``executor``; with ``stop_after``, stop once that many cells have started."""
     stop = asyncio.Event()
-
-    def on_progress(progress: Progress) -> None:
-        if stop_after is not None and progress.done >= stop_after:
-            stop.set()
+    runs_on = executor if stop_after is None else StopAfter(executor, stop_after, stop)
 
     async def main() -> tuple[str, str]:
         try:
             outcome = await run_evaluation(
                 ws, "menu-review", ws.sync_versions("menu-review"), load_dataset(Path("cases.jsonl"), ws.root),
-                repeats=1, concurrency=4, run_id=run_id, stop=stop, on_progress=on_progress, executor=executor,
+                repeats=1, concurrency=4, run_id=run_id, stop=stop, executor=runs_on,
             )  # fmt: skip
         finally:
             await ws.aclose_providers()
@@ -184,10 +205,15 @@ def test_eval_on_ray_gives_the_local_cells_and_summary_spread_over_workers(tmp_p
     local_report, ray_report = json.loads(local.stdout), json.loads(on_ray.stdout)
 
     def summaries(report: dict[str, Any]) -> dict[str, Any]:
-        return {s["version_name"]: (s["n_cells"], s["metrics"], s["gate_passed"]) for s in report["summaries"]}
+        # Every metric but the timings, which no two runs share.
+        return {
+            s["version_name"]: (s["n_cells"], {k: v for k, v in s["metrics"].items() if "latency" not in k}, s["gate_passed"])
+            for s in report["summaries"]
+        }
 
     assert summaries(ray_report) == summaries(local_report)
     assert summaries(ray_report)["rules"][1]["accuracy"]["value"] == 1.0
+    assert summaries(ray_report)["naive"][1]["accuracy"]["value"] == pytest.approx(4 / 6)
     assert ray_report["comparison"]["verdict"] == local_report["comparison"]["verdict"]
     with Workspace.open(local_root) as lws, Workspace.open(ray_root) as rws:
         local_cells = cells(lws, local_report["run"]["id"])
@@ -209,9 +235,9 @@ def test_an_interrupted_ray_run_resumes_to_the_same_end(
 
     write_workspace(tmp_path / "run")
     with Workspace.open(tmp_path / "run", database_url=database_url) as ws:
-        run_id, status = evaluate(ws, build_executor("ray", ExecutorSettings(address=cluster)), stop_after=1)
+        run_id, status = evaluate(ws, build_executor("ray", ExecutorSettings(address=cluster)), stop_after=3)
         stored = ws.store.done_cells(run_id)
-        assert status == "interrupted" and 0 < len(stored) < 12
+        assert status == "interrupted" and 3 <= len(stored) <= 6  # at most the 3 + 3 other workers' cells
         again = LocalExecutor() if resume_on == "local" else build_executor("ray", ExecutorSettings(address=cluster))
         _, status = evaluate(ws, again, run_id=run_id)
         assert status == "finished" and ws.store.get_run(run_id).status == "finished"
