@@ -101,7 +101,9 @@ def test_the_runner_sends_every_cell_through_its_executor_and_closes_it(tmp_path
         run = ws.store.list_runs("echo")[0]
         assert len(ws.store.done_cells(run.id)) == 10
     assert executor.calls[0] == "start echo 3" and executor.calls[-1] == "close"
-    assert sorted(c for c in executor.calls if c.startswith("run")) == sorted(f"run c{i}" for i in range(5) for _ in "ab")
+    assert sorted(c for c in executor.calls if c.startswith("run")) == sorted(
+        f"run c{i}" for i in range(5) for _ in "ab"
+    )
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

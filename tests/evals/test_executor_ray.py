@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -19,14 +20,14 @@ import pytest
 
 pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
-from andon.evals.dataset import load_dataset  # noqa: E402 - after the skip: nothing here runs without Ray
-from andon.evals.executors import Executor, build_executor  # noqa: E402
-from andon.evals.executors.base import CellJob, CellOutput, ExecutorSettings  # noqa: E402
-from andon.evals.executors.local import LocalExecutor  # noqa: E402
-from andon.evals.model import Case  # noqa: E402
-from andon.evals.runner import run_evaluation  # noqa: E402
-from andon.versions.canonical import Version  # noqa: E402
-from andon.workspace import Workspace  # noqa: E402
+from andon.evals.dataset import load_dataset
+from andon.evals.executors import Executor, build_executor
+from andon.evals.executors.base import CellJob, CellOutput, ExecutorSettings
+from andon.evals.executors.local import LocalExecutor
+from andon.evals.model import Case
+from andon.evals.runner import run_evaluation
+from andon.versions.canonical import Version
+from andon.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 START_SECONDS = 90
@@ -64,7 +65,10 @@ def cluster() -> Iterator[str]:
     """A two-CPU Ray head on 127.0.0.1 for this module, its workers able to import this andon."""
     port = free_port()
     temp_dir = tempfile.mkdtemp(prefix="andon-ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     command = [
         str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
         "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
@@ -91,14 +95,10 @@ def cluster() -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)  # `ray start --block` stops the cluster it started
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything of that group still running
-        except ProcessLookupError:
-            pass
         process.wait(timeout=10)
 
 
@@ -207,7 +207,11 @@ def test_eval_on_ray_gives_the_local_cells_and_summary_spread_over_workers(tmp_p
     def summaries(report: dict[str, Any]) -> dict[str, Any]:
         # Every metric but the timings, which no two runs share.
         return {
-            s["version_name"]: (s["n_cells"], {k: v for k, v in s["metrics"].items() if "latency" not in k}, s["gate_passed"])
+            s["version_name"]: (
+                s["n_cells"],
+                {k: v for k, v in s["metrics"].items() if "latency" not in k},
+                s["gate_passed"],
+            )
             for s in report["summaries"]
         }
 

@@ -7,6 +7,7 @@ their records; so the store sees one writer, and a run started here resumes on e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -139,10 +140,8 @@ class RayExecutor(Executor):
             return
         if actors:
             closing = asyncio.gather(*(a.close.remote() for a in actors), return_exceptions=True)
-            try:
+            with contextlib.suppress(TimeoutError):  # killed below either way
                 await asyncio.wait_for(closing, CLOSE_SECONDS)
-            except TimeoutError:
-                pass  # killed below either way
         for actor in actors:
             ray.kill(actor)
         ray.shutdown()
