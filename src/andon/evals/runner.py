@@ -22,6 +22,7 @@ from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.executors.base import CellJob, Executor
+from andon.evals.executors.local import LocalExecutor
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
@@ -265,13 +266,13 @@ async def run_evaluation(
             if finished:
                 return
 
-    if executor is None:
-        from andon.evals.executors.local import LocalExecutor
-
-        executor = LocalExecutor()
-    cells_on = executor  # named apart: worker() sees a non-optional executor
+    cells_on = executor or LocalExecutor()  # named apart: worker() sees a non-optional executor
+    job = CellJob(
+        ws, run_id, feature, dataset, config, graders, use_cache, max(1, concurrency),
+        run_cell=lambda v, c, r: _run_cell(ws, str(run_id), v, c, r, dataset, graders, config, use_cache),
+    )  # fmt: skip
     try:
-        await cells_on.start(CellJob(ws, run_id, feature, dataset, config, graders, use_cache, max(1, concurrency)))
+        await cells_on.start(job)
     except BaseException:
         await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "the executor did not start")
         raise

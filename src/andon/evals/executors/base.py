@@ -7,6 +7,7 @@ The runner keeps scheduling, rate limits, budgets and the single store writer; a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -44,6 +45,7 @@ class CellJob:
     graders: list[tuple[GraderSettings, Grader]]
     use_cache: bool
     concurrency: int
+    run_cell: Callable[[Version, Case, int], Awaitable[CellOutput]]  # the runner's own: what runs a cell here
 
 
 class Executor(ABC):

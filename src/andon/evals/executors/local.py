@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from andon.evals.executors.base import CellJob, CellOutput, Executor
 from andon.evals.model import Case
-from andon.evals.runner import _run_cell  # the runner imports this module lazily, so no cycle
 from andon.versions.canonical import Version
 
 
@@ -23,6 +22,4 @@ class LocalExecutor(Executor):
         """Run and grade the cell in this process."""
         job = self._job
         assert job is not None, "start() comes first"
-        return await _run_cell(
-            job.ws, job.run_id, version, case, repeat, job.dataset, job.graders, job.config, job.use_cache
-        )
+        return await job.run_cell(version, case, repeat)
