@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -99,6 +100,7 @@ def ray_head(cpus: int) -> Iterator[str]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def write_workspace(root: Path, *, cases: int, stub_url: str, burn_ms: float) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def cluster() -> Iterator[str]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything of that group still running
         process.wait(timeout=10)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def write_workspace(root: Path, n_cases: int = 6) -> None:
