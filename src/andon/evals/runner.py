@@ -21,6 +21,8 @@ from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
+from andon.evals.executors.base import CellJob, Executor
+from andon.evals.executors.local import LocalExecutor
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
@@ -158,11 +160,13 @@ async def run_evaluation(
     on_progress: Callable[[Progress], None] | None = None,
     case_slice: dict[str, Any] | None = None,
     extra_config: dict[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> RunOutcome:
     """Run (or resume, with ``run_id``) an evaluation and return how it ended.
 
     ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file;
-    ``extra_config`` (a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is.
+    ``extra_config`` (a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is;
+    ``executor`` says where cells run (default: here, :class:`LocalExecutor`); this function still writes them all.
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion.of(ws.config)
@@ -221,7 +225,7 @@ async def run_evaluation(
                 slot = max(next_slot[0], time.monotonic())
                 next_slot[0] = slot + interval
                 await asyncio.sleep(slot - time.monotonic())
-            await queue.put(await _run_cell(ws, run_id, version, case, repeat, dataset, graders, config, use_cache))
+            await queue.put(await cells_on.run(version, case, repeat))
 
     async def flush(batch: list[tuple[list[OutputRecord], CellResult]]) -> None:
         records = [r for recs, _ in batch for r in recs]
@@ -262,6 +266,16 @@ async def run_evaluation(
             if finished:
                 return
 
+    cells_on = executor or LocalExecutor()  # named apart: worker() sees a non-optional executor
+    job = CellJob(
+        ws, run_id, feature, dataset, config, graders, use_cache, max(1, concurrency),
+        run_cell=lambda v, c, r: _run_cell(ws, str(run_id), v, c, r, dataset, graders, config, use_cache),
+    )  # fmt: skip
+    try:
+        await cells_on.start(job)
+    except BaseException:
+        await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "the executor did not start")
+        raise
     writer_task = asyncio.create_task(writer())
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
     try:
@@ -275,6 +289,8 @@ async def run_evaluation(
         await writer_task
         await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "cancelled")
         raise
+    finally:
+        await cells_on.close()
     await queue.put(None)
     await writer_task
     if stop.is_set() and ended["status"] == "finished" and progress.done < progress.total:
