@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from andon.agents import run_turns
+from andon.agents.simulated_user import SIMULATED_USER_VARIABLE
 from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
 from andon.engine.masking import MaskPolicy
@@ -25,6 +26,7 @@ from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader,
 from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
+from andon.evals.simulated import play_simulated_user, simulated_user_grade, user_call_records
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
@@ -318,16 +320,30 @@ async def _run_cell(
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:
     masking = MaskPolicy.of(config.serve.data_use)  # an evaluation sends what the gateway would send
-    outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
-        version,
-        case.vars,
-        ws,
-        cache=ws.cache if use_cache else None,
-        repeat=repeat,
-        base_dir=dataset.folder,
-        masking=masking,
-    )
+    played = None
+    if case.vars.get(SIMULATED_USER_VARIABLE) is not None:  # a simulated user plays the case: its calls kept apart
+        played = await play_simulated_user(
+            ws,
+            version,
+            case.vars,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
+        outcome = played.outcome
+    else:
+        outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
+            version,
+            case.vars,
+            ws,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
+    user_records = [] if played is None else user_call_records(played, run_id, case.id, repeat)
     services = _Services(ws, run_id, masking)
     found = retrieved(outcome.steps)
     steps = tuple(s.to_json() for s in outcome.steps)
@@ -357,6 +373,8 @@ async def _run_cell(
     if outcome.status != "parked" and (path.agentic or any(step.tools for step in version.steps)):
         # Weight 0, after the verdict: the turns it holds feed turns_per_success, never the score (issue 14).
         grades.append(trajectory_grade(path))
+    if played is not None:
+        grades.append(simulated_user_grade(played))  # weight 0: the user's turns and cost, never the feature's
     cell = CellResult(
         run_id=run_id,
         version_id=version.id,
@@ -381,7 +399,7 @@ async def _run_cell(
         predicted_label=_label_of(grades),
         expected_label=case.label,
     )
-    return [record, *services.records], cell
+    return [record, *user_records, *services.records], cell
 
 
 def now() -> datetime:
