@@ -18,7 +18,9 @@ from andon.agents import run_turns
 from andon.agents.simulated_user import SIMULATED_USER_VARIABLE
 from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.engine import mcp_tools
 from andon.engine.masking import MaskPolicy
+from andon.engine.mcp_pool import SessionPool
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
@@ -265,9 +267,14 @@ async def run_evaluation(
                 return
 
     writer_task = asyncio.create_task(writer())
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    pool = SessionPool()  # the run's MCP sessions: one per server, opened once and shared by its cells (issue 14)
+    context = mcp_tools.pool_context(pool)
+    workers = [asyncio.create_task(worker(), context=context.copy()) for _ in range(max(1, concurrency))]
     try:
-        await asyncio.gather(*workers)
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            await pool.aclose()
     except asyncio.CancelledError:
         stop.set()
         for task in workers:
