@@ -139,8 +139,7 @@ class SessionPool:
     async def aclose(self) -> None:
         """Close every session; the pool serves no step after this."""
         self._closed = True
-        sessions, self._sessions = list(self._sessions.values()), {}
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in self._sessions.values()), return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
