@@ -10,6 +10,7 @@ from bench.stub import Scripted
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.threaded_stub import ThreadedStub
+from tests.support.tool_replies import tool_call, tool_calls_reply
 
 import andon
 from andon.store.models import OutputRow
@@ -116,3 +117,32 @@ def test_a_reply_off_the_schema_is_the_cases_error_and_the_dataset_default_appli
     assert cell.status == "error" and "simulated user" in (cell.error or "")
     grade = next(g for g in cell.grades if g.grader == "simulated_user")
     assert "user_error" in (grade.reason or "")
+
+
+def test_the_features_limits_end_the_conversation(tmp_path: Path) -> None:
+    flow = {
+        "entry": "triage",
+        "agents": {
+            "triage": {
+                "provider": "stub",
+                "instructions": "Route.",
+                "messages": "{{ history }}",
+                "handoffs": ["refund"],
+            },
+            "refund": {"provider": "stub", "instructions": "Refund."},
+        },
+        "limits": {"max_turns": 1},
+    }
+    with ThreadedStub(echo=True) as feature, ThreadedStub() as user:
+        user.program(says("I want my money back"), says("hello?"))
+        feature.program(tool_calls_reply(tool_call("h1", "transfer_to_refund", {})))
+        write(tmp_path, feature.base_url, user.base_url, [{"id": "limited", "simulated_user": USER}])
+        config = json.loads((tmp_path / "andon.yaml").read_text(encoding="utf-8"))
+        config["features"]["support"]["versions"] = {"flow": flow}
+        (tmp_path / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+        report = andon.evaluate("support", workspace=tmp_path, concurrency=1)
+        assert len(user.received) == 1  # the flow stopped at its limit: the user was not asked again
+    cell = report.cells[0]
+    assert cell.status == "error" and "limits.max_turns" in (cell.error or "")
+    grade = next(g for g in cell.grades if g.grader == "simulated_user")
+    assert grade.figures is not None and grade.figures["turns"] == 1 and "feature" in (grade.reason or "")
