@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from tests.support.tool_replies import tool_call, tool_calls_reply
 
 import andon
 from andon.config.tools import McpServer, McpTools
-from andon.engine import mcp_tools
+from andon.engine import mcp_pool, mcp_tools
 from andon.engine.mcp_pool import SessionPool, close_process_pool, open_process_pool, session_pool
 from andon.engine.mcp_tools import McpServerError, serving
 from andon.engine.pipeline import Outcome, run_version
@@ -104,7 +106,10 @@ def test_an_evaluation_run_opens_each_server_once_for_all_its_cells(tmp_path: Pa
     assert len(pids(calls)) == 3 and len(set(pids(calls))) == 1  # one process served the three cells
 
 
-def test_concurrent_steps_open_a_server_once_and_calls_on_it_are_serialised(tmp_path: Path) -> None:
+def test_concurrent_steps_open_a_server_once_and_calls_on_it_are_serialised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mcp_pool, "_IDLE_S", 0.0)  # every step probes the live session: it is kept, not reopened
     calls = tmp_path / "calls.txt"
     source = McpTools.model_validate(shop(calls) | {"include": ["lookup_order"]})
 
@@ -220,3 +225,25 @@ def test_a_url_server_on_a_private_address_is_refused_unless_allowed() -> None:
 def test_allowed_networks_is_checked_with_the_config(server: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         McpServer.model_validate(server)
+
+
+def test_a_server_that_died_while_idle_is_reopened_before_the_next_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mcp_pool, "_IDLE_S", 0.0)  # ping before every step
+    calls = tmp_path / "calls.txt"
+    source = McpTools.model_validate(shop(calls) | {"include": ["lookup_order"]})
+
+    async def go() -> tuple[list[str], int]:
+        async with session_pool() as pool:
+            answers = []
+            for _ in range(2):
+                async with serving([source]) as served:
+                    answers.append(await served.remote["lookup_order"]({"order_id": "A1"}))
+                os.kill(int(pids(calls)[-1]), signal.SIGKILL)  # the server dies between steps
+                await asyncio.sleep(0.2)
+            return answers, pool.opens
+
+    answers, opens = asyncio.run(go())
+    assert [json.loads(a)["status"] for a in answers] == ["shipped", "shipped"]  # no call failed on a dead session
+    assert opens == 2 and len(set(pids(calls))) == 2

@@ -4,8 +4,9 @@ Opening a stdio server costs seconds (a Python process, imports, the handshake);
 opened one per step paid it a hundred times. In a :class:`SessionPool` the first step that needs a server opens
 it; the others list its tools from memory and call over the same session. Calls on one session are serialised
 (a stdio server is one process and may keep state). A session whose connection closed (the server died) fails
-the call in flight as before, and is reopened once by the next use; a reopen that fails is the step's
-:class:`~andon.engine.mcp_tools.McpServerError`, as when a server cannot start.
+the call in flight as before, and is reopened once by the next use (a session idle for a while is probed
+first); a reopen that fails is the step's :class:`~andon.engine.mcp_tools.McpServerError`, as when a server
+cannot start.
 
     async with session_pool() as pool:   # an evaluation run; a gateway's lifespan uses open_process_pool()
         ...                              # steps that name MCP servers share the pool's sessions
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +26,10 @@ from andon.engine import mcp_tools
 from andon.engine.mcp_tools import RemoteCall
 
 _CLOSE_TIMEOUT = 10.0  # seconds a session may take to close (a stdio server is terminated after this)
+_IDLE_S = (
+    30.0  # a session unused this long is probed (its tools listed) before a step uses it (a server may die while idle)
+)
+_PROBE_TIMEOUT = 5.0
 
 
 class _Session:
@@ -39,14 +45,27 @@ class _Session:
         self._dead = True  # not open yet
         self._opening = asyncio.Lock()
         self._calling = asyncio.Lock()
+        self._used = 0.0  # when a step last listed its tools (time.monotonic)
 
     async def ready(self, where: str | None) -> list[Any]:
         """The server's tools, opening the session first when it is not open (or its connection closed)."""
         async with self._opening:
+            if not self._dead and time.monotonic() - self._used > _IDLE_S and not await self._answers():
+                self._dead = True  # it died while idle: reopened now, before a step's call fails on it
             if self._dead:
                 await self._stop()
                 await self._open(where)
+            self._used = time.monotonic()
         return self._tools
+
+    async def _answers(self) -> bool:
+        # Listing is the probe (MCP's ping is legacy-only now); the list it gets is the fresher one.
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUT):
+                self._tools = await mcp_tools.list_all(self._client, self.server, None)
+        except Exception:  # a closed connection, a timeout: it is not there
+            return False
+        return True
 
     async def _open(self, where: str | None) -> None:
         loop = asyncio.get_running_loop()
@@ -78,6 +97,7 @@ class _Session:
             if self._dead:
                 await self.ready(where)
             async with self._calling:
+                self._used = time.monotonic()
                 try:
                     return await mcp_tools.call_tool(self._client, name, arguments, timeout_s)
                 except mcp_tools.SessionClosed:
