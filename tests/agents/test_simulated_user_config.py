@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from andon.agents.simulated_user import SimulatedUser, instructions, parse_simulated_user, transcript
+from andon.agents.simulated_user import instructions, transcript
+from andon.config.simulated_user import SimulatedUser, parse_simulated_user
 from andon.errors import ConfigError
 from andon.evals.dataset import load_dataset
 

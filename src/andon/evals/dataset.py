@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from andon.agents.simulated_user import SIMULATED_USER_VARIABLE as SIMULATED_USER
-from andon.agents.simulated_user import parse_simulated_user
 from andon.config.loader import parse_yaml
+from andon.config.simulated_user import SIMULATED_USER_VARIABLE as SIMULATED_USER
+from andon.config.simulated_user import parse_simulated_user
 from andon.errors import ConfigError
 from andon.evals.guideline import Guideline, find_guideline
 from andon.evals.model import Case

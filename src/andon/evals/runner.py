@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from andon.agents import run_turns
-from andon.agents.simulated_user import SIMULATED_USER_VARIABLE
 from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.config.simulated_user import SIMULATED_USER_VARIABLE
 from andon.engine import mcp_tools
 from andon.engine.masking import MaskPolicy
 from andon.engine.mcp_pool import SessionPool

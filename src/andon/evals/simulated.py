@@ -17,11 +17,11 @@ from andon.agents.simulated_user import (
     REPLY_SCHEMA,
     ROLE,
     Played,
-    SimulatedUser,
     play,
     simulated_user_of,
 )
 from andon.config.schema import Params, Step
+from andon.config.simulated_user import SimulatedUser
 from andon.engine.cache import ResponseCache
 from andon.engine.masking import MaskPolicy
 from andon.engine.pipeline import Outcome
