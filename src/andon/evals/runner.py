@@ -17,7 +17,10 @@ from typing import Any
 from andon.agents import run_turns
 from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.config.simulated_user import SIMULATED_USER_VARIABLE
+from andon.engine import mcp_tools
 from andon.engine.masking import MaskPolicy
+from andon.engine.mcp_pool import SessionPool
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
@@ -27,6 +30,7 @@ from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader,
 from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
+from andon.evals.simulated import play_simulated_user, simulated_user_grade, user_call_records
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
@@ -277,9 +281,14 @@ async def run_evaluation(
         await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "the executor did not start")
         raise
     writer_task = asyncio.create_task(writer())
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    pool = SessionPool()  # the run's MCP sessions: one per server, opened once and shared by its cells (issue 14)
+    context = mcp_tools.pool_context(pool)
+    workers = [asyncio.create_task(worker(), context=context.copy()) for _ in range(max(1, concurrency))]
     try:
-        await asyncio.gather(*workers)
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            await pool.aclose()
     except asyncio.CancelledError:
         stop.set()
         for task in workers:
@@ -334,16 +343,30 @@ async def _run_cell(
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:
     masking = MaskPolicy.of(config.serve.data_use)  # an evaluation sends what the gateway would send
-    outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
-        version,
-        case.vars,
-        ws,
-        cache=ws.cache if use_cache else None,
-        repeat=repeat,
-        base_dir=dataset.folder,
-        masking=masking,
-    )
+    played = None
+    if case.vars.get(SIMULATED_USER_VARIABLE) is not None:  # a simulated user plays the case: its calls kept apart
+        played = await play_simulated_user(
+            ws,
+            version,
+            case.vars,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
+        outcome = played.outcome
+    else:
+        outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
+            version,
+            case.vars,
+            ws,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
+    user_records = [] if played is None else user_call_records(played, run_id, case.id, repeat)
     services = _Services(ws, run_id, masking)
     found = retrieved(outcome.steps)
     steps = tuple(s.to_json() for s in outcome.steps)
@@ -373,6 +396,8 @@ async def _run_cell(
     if outcome.status != "parked" and (path.agentic or any(step.tools for step in version.steps)):
         # Weight 0, after the verdict: the turns it holds feed turns_per_success, never the score (issue 14).
         grades.append(trajectory_grade(path))
+    if played is not None:
+        grades.append(simulated_user_grade(played))  # weight 0: the user's turns and cost, never the feature's
     cell = CellResult(
         run_id=run_id,
         version_id=version.id,
@@ -397,7 +422,7 @@ async def _run_cell(
         predicted_label=_label_of(grades),
         expected_label=case.label,
     )
-    return [record, *services.records], cell
+    return [record, *user_records, *services.records], cell
 
 
 def now() -> datetime:
