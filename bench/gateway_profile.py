@@ -105,7 +105,7 @@ async def _profile(ws_path: Path, secret: str, args: argparse.Namespace) -> tupl
         figures = await _drive(app, secret, args.calls, args.burst, args.concurrency)
         profiler.stop()
         stats = gateway.writer.stats
-    return figures, profiler.output_text(unicode=True, show_all=False), stats
+    return figures, profiler.output_text(unicode=True, show_all=args.show_all), stats
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", type=int, default=2000, help="calls at --concurrency after those")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--interval", type=float, default=0.001, help="pyinstrument's sampling interval (s)")
+    parser.add_argument("--show-all", action="store_true", help="keep library frames in the tree")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     stub, stub_url = start_stub()
