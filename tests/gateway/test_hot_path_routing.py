@@ -102,9 +102,7 @@ def test_each_call_reads_state_rollout_and_experiment_in_one_hop(
     assert len(set(hops[:3])) == 1 and len(set(hops[3:])) == 1 and hops[0] != hops[3]
 
 
-def test_a_pinned_version_reads_no_rollout_or_experiment(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_pinned_version_reads_no_rollout_or_experiment(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     reads = Reads(workspace, monkeypatch)
 
     async def run() -> Any:
