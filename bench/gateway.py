@@ -298,6 +298,7 @@ class Service:
     body: dict[str, Any]
     log: Path | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    server_pid: int | None = None  # the process group whose CPU a call costs (None: not counted)
 
     def stop(self) -> None:
         """SIGTERM its process group, SIGKILL after 20 s."""
@@ -408,11 +409,11 @@ def start_andon(folder: Path, stub_url: str, workers: int, database_url: str | N
     store = "postgresql" if database_url else "sqlite"
     chat = Service(
         f"andon chat ({store})", process, f"{base}/v1/chat/completions", headers,
-        {**chat_body(), "model": f"stub/{MODEL}"}, log,
+        {**chat_body(), "model": f"stub/{MODEL}"}, log, server_pid=process.pid,
     )  # fmt: skip
     invoke = Service(
         f"andon invoke ({store})", None, f"{base}/v1/features/hello/invoke", headers,
-        {"variables": {"input": PROMPT}}, log,
+        {"variables": {"input": PROMPT}}, log, server_pid=process.pid,
     )  # fmt: skip
     return chat, invoke
 
@@ -459,7 +460,7 @@ def start_litellm(folder: Path, stub_url: str, workers: int, venv: Path) -> Serv
     ).stdout.strip()  # fmt: skip
     return Service(
         "litellm proxy", process, f"{base}/v1/chat/completions", {"authorization": f"Bearer {master}"},
-        chat_body(), log, {"version": version, "database": "none", "workers": workers},
+        chat_body(), log, {"version": version, "database": "none", "workers": workers}, server_pid=process.pid,
     )  # fmt: skip
 
 
@@ -471,10 +472,36 @@ def spec_for(service: Service, args: argparse.Namespace, **extra: Any) -> dict[s
     return {"url": service.url, "headers": service.headers, "body": service.body, "client": args.client, **extra}
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of process group ``pgid`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, … utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def latency(service: Service, args: argparse.Namespace) -> dict[str, Any]:
-    """Sequential calls (concurrency 1) after a warm-up."""
+    """Sequential calls (concurrency 1) after a warm-up; with the server's CPU per call when it is known.
+
+    CPU per call counts the server's own work whatever else runs on the machine, where wall-clock
+    latency on a shared machine mostly measures the wait for a core.
+    """
     spec = spec_for(service, args, mode="closed", concurrency=1, requests=args.latency_calls, warmup=args.warmup)
-    return run_generator({**spec, "max_seconds": args.latency_seconds})
+    cpu_before = group_cpu_s(service.server_pid) if service.server_pid else None
+    result = run_generator({**spec, "max_seconds": args.latency_seconds})
+    if cpu_before is not None and service.server_pid:
+        calls = result.get("ok", 0) + result.get("errors", 0) + args.warmup
+        result["server_cpu_ms_per_call"] = round((group_cpu_s(service.server_pid) - cpu_before) * 1000 / calls, 3)
+    return result
+
+
+_NO_RAMP: dict[str, Any] = {"max_held_rate": None, "capped": False, "limited_by_generator": False, "steps": []}
 
 
 def held(step: dict[str, Any]) -> bool:
@@ -575,7 +602,7 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
     with scratch() as folder:
         try:
             direct = Service("stub (direct)", None, f"{stub_url}/chat/completions", {"authorization": "Bearer sk-x"},
-                             chat_body())  # fmt: skip
+                             chat_body(), server_pid=stub_process.pid)  # fmt: skip
             order: list[tuple[str, Any]] = [("stub (direct)", lambda: [direct])]
             if not args.skip_litellm:  # LiteLLM first: the peer's numbers come from the same run as ours
                 order.append(("litellm", lambda: [start_litellm(folder, stub_url, args.workers, args.litellm_venv)]))
@@ -592,6 +619,9 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                     lat = latency(service, args)
                     print(f"    p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms over {lat['ok']} calls "
                           f"({lat['errors']} errors)", flush=True)  # fmt: skip
+                    if args.latency_only:
+                        results[service.name] = {"latency": lat, "ramp": _NO_RAMP, **service.notes}
+                        continue
                     print(f"  {service.name}: ramping the request rate", flush=True)
                     results[service.name] = {"latency": lat, "ramp": ramp(service, args), **service.notes}
                 for service in group:
@@ -644,7 +674,10 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     """One line per target."""
     print()
-    head = f"{'target':<26} | {'p50 ms':>7} | {'p99 ms':>7} | {'+p50 ms':>8} | {'+p99 ms':>8} | {'max held req/s':>14}"
+    head = (
+        f"{'target':<26} | {'p50 ms':>7} | {'p99 ms':>7} | {'+p50 ms':>8} | {'+p99 ms':>8} | {'max held req/s':>14} "
+        f"| {'CPU ms/call':>11}"
+    )
     print(head)
     print("-" * len(head))
     for name, row in report["results"].items():
@@ -657,7 +690,10 @@ def print_table(report: dict[str, Any]) -> None:
             held_text += " (gen)"
         plus50 = f"{added['p50']:>8.2f}" if added else f"{'–':>8}"
         plus99 = f"{added['p99']:>8.2f}" if added else f"{'–':>8}"
-        print(f"{name:<26} | {lat['p50_ms']:>7.2f} | {lat['p99_ms']:>7.2f} | {plus50} | {plus99} | {held_text:>14}")
+        cpu = lat.get("server_cpu_ms_per_call")
+        cpu_text = "–" if cpu is None else f"{cpu:.2f}"
+        print(f"{name:<26} | {lat['p50_ms']:>7.2f} | {lat['p99_ms']:>7.2f} | {plus50} | {plus99} | {held_text:>14} "
+              f"| {cpu_text:>11}")  # fmt: skip
     for row in report["results"].values():
         if "traces" in row:
             t = row["traces"]
@@ -693,6 +729,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--skip-andon", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="no ramp: latency and CPU per call only")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     report = main_run(args)

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["Received", "Scripted", "StubServer"]
 
@@ -139,8 +139,8 @@ class _Connection(asyncio.Protocol):
         self._pending: _Answer | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses (so no isinstance check), but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
         self._stub._connections.add(self)
         self._stub._peak_connections = max(self._stub._peak_connections, len(self._stub._connections))
 

@@ -82,7 +82,7 @@ def serve(
 
     from andon.gateway.app import create_app
     from andon.gateway.logging import log_config
-    from andon.gateway.timeouts import protocol_factory
+    from andon.gateway.timeouts import event_loop, http_implementation, protocol_factory
 
     if log_level.lower() not in LOG_LEVELS:
         raise ConfigError(
@@ -102,6 +102,10 @@ def serve(
     host = host or settings.host
     port = settings.port if port is None else port
     workers = workers or settings.workers
+    # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
+    http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
+    loop = event_loop()  # uvloop and httptools when installed: each takes a share of the per-call CPU off
+    log.info(t("gw13.serve.stack", http=http_implementation(), loop=loop))
     if not settings.auth:
         if not _is_loopback(host):
             log.warning(t("serve.auth_off_public", host=host))
@@ -123,8 +127,6 @@ def serve(
     if okr_schedule is not None:
         okr_schedule.start()  # once, in the supervising process, like the watcher
         log.info(t("okr.sync.serving", every=okr_sync))
-    # Header and body read deadlines (uvicorn has none of its own); idle keep-alive connections close after 5 s.
-    http = protocol_factory(settings.header_timeout_s, settings.body_timeout_s)
     terminated = _ThreadSafeTermination()
     stack = contextlib.ExitStack()
     try:
@@ -135,6 +137,7 @@ def serve(
                 host=host,
                 port=port,
                 http=http,
+                loop=loop,
                 log_config=logging_config,
                 access_log=False,
                 log_level=level.lower(),
@@ -154,6 +157,7 @@ def serve(
             # which takes more than uvicorn's default 5 s on a busy 2-core machine; the supervisor would kill it.
             timeout_worker_healthcheck=WORKER_STARTUP_S,
             http=http,
+            loop=loop,
             log_config=logging_config,
             access_log=False,
             log_level=level.lower(),

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from andon.deploy.assignment import Split, choose, unit_key
 from andon.deploy.experiment import experiment_split
 from andon.gateway.call import Call
-from andon.store.experiments import ARM_TAG, EXPERIMENT_TAG
+from andon.store.experiments import ARM_TAG, EXPERIMENT_TAG, ExperimentRecord
 from andon.versions.canonical import Version
 from andon.workspace import Workspace
 
@@ -29,21 +29,38 @@ class ExperimentPicker:
         self.ttl_s = ttl_s
         self._splits: dict[str, tuple[float, Split | None]] = {}
 
-    async def _split(self, feature: str) -> Split | None:
+    def stale(self, feature: str, now: float) -> bool:
+        """Whether the feature's experiment must be read from the store (not cached, or expired) at ``now``."""
+        cached = self._splits.get(feature)
+        return cached is None or cached[0] <= now
+
+    async def _split(self, feature: str, read: bool, record: ExperimentRecord | None) -> Split | None:
         now = time.monotonic()
         cached = self._splits.get(feature)
         if cached is not None and cached[0] > now:
             return cached[1]
-        split = experiment_split(await asyncio.to_thread(self.ws.store.active_experiment, feature))
+        if not read:
+            record = await asyncio.to_thread(self.ws.store.active_experiment, feature)
+        split = experiment_split(record)
         if self.ttl_s > 0:
             self._splits[feature] = (now + self.ttl_s, split)
         return split
 
-    async def pick(self, call: Call, version: Callable[[str, str], Awaitable[Version]]) -> None:
-        """Serve ``call`` its unit's arm when an experiment runs (a rollout's choice, if any, stands)."""
+    async def pick(
+        self,
+        call: Call,
+        version: Callable[[str, str], Awaitable[Version]],
+        *,
+        read: bool = False,
+        record: ExperimentRecord | None = None,
+    ) -> None:
+        """Serve ``call`` its unit's arm when an experiment runs (a rollout's choice, if any, stands).
+
+        ``read``: the caller has just read the feature's running experiment (``record``; else it is read here).
+        """
         if call.split_tags:
             return
-        split = await self._split(call.feature)
+        split = await self._split(call.feature, read, record)
         if split is None:
             return
         caller = call.caller

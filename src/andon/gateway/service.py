@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,8 +48,10 @@ from andon.gateway.types import AnswerCache, Caller, InvokeResult
 from andon.messages import t
 from andon.providers.base import Message
 from andon.providers.python import load_function
+from andon.store.experiments import ExperimentRecord
 from andon.store.models import utcnow
 from andon.store.records import new_id
+from andon.store.rollouts import RolloutRecord
 from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
 from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
 from andon.watch.monitors import probe_share
@@ -257,14 +260,42 @@ class Gateway:
     async def _serving(self, feature: str, state: LiveState) -> Version:
         return await self._version(feature, state.require()[0])
 
-    async def _split(self, call: Call, state: LiveState) -> None:
+    async def _routing(self, feature: str, *, choosing: bool) -> tuple[LiveState, RoutingReads]:
+        """The feature's state and, when the call lets the live version be chosen (``choosing``), its running
+        rollout and experiment: each read as often as before (every call unless cached), but in ONE hop to a
+        worker thread instead of three (each hop cost about a tenth of a millisecond and the GIL hand-offs)."""
+        now = time.monotonic()
+        cached = self._state.get(feature)
+        need_split = choosing and not ((hit := self._splits.get(feature)) is not None and hit[0] > now)
+        need_experiment = choosing and self.experiments.stale(feature, now)
+        if cached is not None and cached[0] > now:
+            return cached[1], RoutingReads()  # the state is cached: rollout and experiment are read as they always were
+
+        def read() -> tuple[LiveState, RoutingReads]:
+            state = live_version(self.ws, feature, memo=self._judgements)
+            if state.stopped or not (need_split or need_experiment):
+                return state, RoutingReads()
+            rollout = self.ws.store.active_rollout(feature) if need_split else None
+            # With a rollout running the experiment is rarely asked for (a rollout's arm stands): read it then.
+            experiment = self.ws.store.active_experiment(feature) if need_experiment and rollout is None else None
+            return state, RoutingReads(need_split, rollout, need_experiment and rollout is None, experiment)
+
+        state, reads = await asyncio.to_thread(read)
+        if self._state_ttl_s > 0:
+            self._state[feature] = (now + self._state_ttl_s, state)
+        return state, reads
+
+    async def _split(self, call: Call, state: LiveState, reads: RoutingReads | None = None) -> None:
         """A running rollout's sticky split picks the version (a caller without the sticky key gets the stable one)."""
         now = time.monotonic()
         cached = self._splits.get(call.feature)
         if cached is not None and cached[0] > now:
             split = cached[1]
         else:
-            record = await asyncio.to_thread(self.ws.store.active_rollout, call.feature)
+            if reads is not None and reads.rollout_read:
+                record = reads.rollout
+            else:
+                record = await asyncio.to_thread(self.ws.store.active_rollout, call.feature)
             split = traffic_split(record, state.version_id)
             if self._state_ttl_s > 0:
                 self._splits[call.feature] = (now + self._state_ttl_s, split)
@@ -301,15 +332,15 @@ class Gateway:
         values = _check_variables(variables)
         data_use = config.serve.data_use
         call = Call(new_id("trc"), feature, caller, values, StoragePolicy.of(data_use.inputs, data_use.redact), entered)
-        state = await self._feature_state(feature)
+        state, reads = await self._routing(feature, choosing=version is None)
         stopped, reason = state.stopped, state.stop_reason
         if version is not None:
             call.version = await self._version(feature, version)
         else:
             call.version = await self._serving(feature, state)
             if not stopped:
-                await self._split(call, state)
-                await self.experiments.pick(call, self._version)
+                await self._split(call, state, reads)
+                await self.experiments.pick(call, self._version, read=reads.experiment_read, record=reads.experiment)
         meant = call.version  # the version that would have answered: its guards judge a fallback's answer too
         if stopped:
             call.queue_ms = ms_since(entered)
@@ -640,6 +671,16 @@ class Gateway:
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingReads:
+    """What :meth:`Gateway._routing` read beside the feature's state (``*_read`` False: not read, ask the store)."""
+
+    rollout_read: bool = False
+    rollout: RolloutRecord | None = None
+    experiment_read: bool = False
+    experiment: ExperimentRecord | None = None
 
 
 def _check_variables(variables: Any) -> dict[str, Any]:

@@ -11,19 +11,23 @@ the app is called only once the headers are complete, so the guard lives in the 
   connection closes (the app sees a disconnect).
 
 The app's own time and the response are not limited here (a slow model answer is not cut off).
-Use :func:`protocol_factory` as uvicorn's ``http`` setting (``andon serve`` does).
+Use :func:`protocol_factory` as uvicorn's ``http`` setting (``andon serve`` does): httptools' protocol when
+httptools is installed, h11's otherwise (``ANDON_HTTP=h11`` forces it); the deadlines are the same on both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import json
 import logging
+import os
 from typing import Any, Literal
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from andon.errors import ConfigError
 from andon.gateway.http_errors import error_body
 from andon.messages import t
 
@@ -118,10 +122,42 @@ class GuardedH11Protocol(_ReadDeadlines, H11Protocol):
     """uvicorn's h11 protocol with read deadlines."""
 
 
-def protocol_factory(header_timeout_s: float, body_timeout_s: float) -> Any:
-    """The ``http`` setting for uvicorn: its h11 protocol with the deadlines.
+def _httptools_protocol() -> type | None:
+    """uvicorn's httptools protocol with read deadlines, or None when httptools is not installed."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return None
+    return type("GuardedHttpToolsProtocol", (_ReadDeadlines, HttpToolsProtocol), {"__module__": __name__})
 
-    h11 even where httptools is installed: the guard is tested on h11 only. A ``functools.partial`` of a
-    module-level class, so ``--workers N`` can hand it to worker processes.
+
+# httptools parses a request in C, h11 in Python: a large share of uvicorn's own time per call on this path.
+GuardedHttpToolsProtocol = _httptools_protocol()
+HTTP_ENV = "ANDON_HTTP"  # auto (default), httptools or h11: the parser `andon serve` uses
+HTTP_CHOICES = ("auto", "httptools", "h11")
+
+
+def http_implementation(choice: str | None = None) -> Literal["httptools", "h11"]:
+    """The HTTP parser to serve with: ``choice`` (default: ``$ANDON_HTTP``, else ``auto``); auto is httptools when
+    installed, else h11. An unknown choice, or httptools asked for but missing, is a ConfigError."""
+    value = (choice if choice is not None else os.environ.get(HTTP_ENV) or "auto").strip().lower()
+    if value not in HTTP_CHOICES:
+        raise ConfigError(t("gw13.serve.bad_http", value=value), where=HTTP_ENV)
+    if value == "h11" or (value == "auto" and GuardedHttpToolsProtocol is None):
+        return "h11"
+    if GuardedHttpToolsProtocol is None:
+        raise ConfigError(t("gw13.serve.no_httptools"), where=HTTP_ENV, hint=t("gw13.serve.no_httptools_hint"))
+    return "httptools"
+
+
+def protocol_factory(header_timeout_s: float, body_timeout_s: float, *, http: str | None = None) -> Any:
+    """The ``http`` setting for uvicorn: its httptools or h11 protocol (see :func:`http_implementation`) with the
+    deadlines. A ``functools.partial`` of a module-level class, so ``--workers N`` can hand it to worker processes.
     """
-    return functools.partial(GuardedH11Protocol, header_timeout_s=header_timeout_s, body_timeout_s=body_timeout_s)
+    protocol: Any = GuardedH11Protocol if http_implementation(http) == "h11" else GuardedHttpToolsProtocol
+    return functools.partial(protocol, header_timeout_s=header_timeout_s, body_timeout_s=body_timeout_s)
+
+
+def event_loop() -> Literal["uvloop", "asyncio"]:
+    """The event loop ``andon serve`` runs on: uvloop's when installed (its I/O and scheduling are in C)."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
