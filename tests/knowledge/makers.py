@@ -120,6 +120,14 @@ class HwpStyle:
     outline: int | None = None  # 1-based 개요 level of the style's paragraph shape; None: a body shape
 
 
+# The head of Hancom Office's default style list (ids 0-8): 바탕글, 본문, then 개요 1-7 on outline shapes.
+HANCOM_STYLES = (
+    HwpStyle("바탕글", "Normal"),
+    HwpStyle("본문", "Body"),
+    *(HwpStyle(f"개요 {n}", f"Outline {n}", outline=n) for n in range(1, 8)),
+)
+
+
 def _para(paragraph: Paragraph, level: int = 0) -> bytes:
     # PARA_HEADER (66): para shape id (UINT16 at 8) and style id (UINT8 at 10), the rest zero (the reader
     # needs no counts); then PARA_TEXT (67): UTF-16LE text ending in 13 (paragraph end)
