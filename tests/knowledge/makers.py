@@ -10,10 +10,12 @@ HWP 5 as its records (PARA_HEADER/PARA_TEXT, a table control) deflated into an O
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 HP = "http://www.hancom.co.kr/hwpml/2011/paragraph"
 HH = "http://www.hancom.co.kr/hwpml/2011/head"
@@ -106,12 +108,35 @@ def _record(tag: int, level: int, payload: bytes) -> bytes:
     return struct.pack("<I", tag | (level << 10) | (len(payload) << 20)) + payload
 
 
-def _para(text: str, level: int = 0) -> bytes:
-    # PARA_HEADER (66) with an empty body, then PARA_TEXT (67): UTF-16LE text ending in 13 (paragraph end)
-    return _record(66, level, b"\0" * 22) + _record(67, level + 1, text.encode("utf-16-le") + b"\r\0")
+Paragraph = str | tuple[str, int]  # text, or (text, style id): the paragraph uses that style and its shape
 
 
-def hwp_section(paragraphs: Sequence[str], table_rows: Sequence[Sequence[str]] = ()) -> bytes:
+@dataclass(frozen=True)
+class HwpStyle:
+    """A DocInfo paragraph style; it gets the paragraph shape of the same id, an outline level when given."""
+
+    local: str
+    english: str
+    outline: int | None = None  # 1-based 개요 level of the style's paragraph shape; None: a body shape
+
+
+# The head of Hancom Office's default style list (ids 0-8): 바탕글, 본문, then 개요 1-7 on outline shapes.
+HANCOM_STYLES = (
+    HwpStyle("바탕글", "Normal"),
+    HwpStyle("본문", "Body"),
+    *(HwpStyle(f"개요 {n}", f"Outline {n}", outline=n) for n in range(1, 8)),
+)
+
+
+def _para(paragraph: Paragraph, level: int = 0) -> bytes:
+    # PARA_HEADER (66): para shape id (UINT16 at 8) and style id (UINT8 at 10), the rest zero (the reader
+    # needs no counts); then PARA_TEXT (67): UTF-16LE text ending in 13 (paragraph end)
+    text, style = (paragraph, 0) if isinstance(paragraph, str) else paragraph
+    head = b"\0" * 8 + struct.pack("<HB", style, style) + b"\0" * 11
+    return _record(66, level, head) + _record(67, level + 1, text.encode("utf-16-le") + b"\r\0")
+
+
+def hwp_section(paragraphs: Sequence[Paragraph], table_rows: Sequence[Sequence[str]] = ()) -> bytes:
     """HWP 5 section records: paragraphs, then a table (a 'tbl ' control, TABLE, one LIST_HEADER per cell)."""
     body = b"".join(_para(p) for p in paragraphs)
     if table_rows:
@@ -126,18 +151,51 @@ def hwp_section(paragraphs: Sequence[str], table_rows: Sequence[Sequence[str]] =
     return body
 
 
-def hwp_bytes(paragraphs: Sequence[str], table_rows: Sequence[Sequence[str]] = (), *, flags: int = 1) -> bytes:
-    """An HWP 5.0.3.0 file: FileHeader + BodyText/Section0 (raw-deflated when flags & 1) in an OLE container.
+def hwp_docinfo(styles: Sequence[HwpStyle]) -> bytes:
+    """DocInfo records: DOCUMENT_PROPERTIES (16), ID_MAPPINGS (17), one PARA_SHAPE (25, 54 bytes) and one
+    STYLE (26) per style. A shape's attribute 1 carries the head kind in bits 23-24 (1 = 개요) and the level
+    in bits 25-27 (0 = level 1), as the HWP 5.0 spec's table 44 says."""
+    counts = [0] * 18
+    counts[13] = counts[14] = len(styles)  # paragraph shapes, styles
+    out = _record(16, 0, struct.pack("<H", 1) + b"\0" * 24) + _record(17, 0, struct.pack("<18i", *counts))
+    for style in styles:
+        attributes = (1 << 23 | (style.outline - 1) << 25) if style.outline else 0
+        out += _record(25, 1, struct.pack("<I", attributes) + b"\0" * 50)
+    for n, style in enumerate(styles):
+        names = b"".join(
+            struct.pack("<H", len(name)) + name.encode("utf-16-le") for name in (style.local, style.english)
+        )
+        # kind 0 (paragraph style), next style id, language id 1042 (Korean), para shape id, char shape id
+        out += _record(26, 1, names + struct.pack("<BBhHH", 0, n, 1042, n, 0))
+    return out
+
+
+def hwp_bytes(
+    paragraphs: Sequence[Paragraph],
+    table_rows: Sequence[Sequence[str]] = (),
+    *,
+    flags: int = 1,
+    styles: Sequence[HwpStyle] | None = None,
+) -> bytes:
+    """An HWP 5.0.3.0 file: FileHeader, DocInfo (only when ``styles`` are given) and BodyText/Section0, the
+    record streams raw-deflated when flags & 1, in an OLE container.
 
     The container is written by :func:`ole_bytes` below (regular sectors only: each stream is padded to
     4,096 bytes, so no mini stream is needed; readers stop at the records' or the deflate stream's end).
     """
     header = SIGNATURE_HWP.ljust(32, b"\0") + struct.pack("<I", 0x05000300) + struct.pack("<I", flags)
-    section = hwp_section(paragraphs, table_rows)
-    if flags & 1:
+
+    def pack(data: bytes) -> bytes:
+        if not flags & 1:
+            return data
         packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-        section = packer.compress(section) + packer.flush()
-    return ole_bytes({"FileHeader": header.ljust(256, b"\0"), "BodyText/Section0": section})
+        return packer.compress(data) + packer.flush()
+
+    streams = {"FileHeader": header.ljust(256, b"\0")}
+    if styles is not None:
+        streams["DocInfo"] = pack(hwp_docinfo(styles))
+    streams["BodyText/Section0"] = pack(hwp_section(paragraphs, table_rows))
+    return ole_bytes(streams)
 
 
 SIGNATURE_HWP = b"HWP Document File"
@@ -158,28 +216,54 @@ def _entry(
 
 
 def ole_bytes(streams: dict[str, bytes]) -> bytes:
-    """A version-3 compound file holding exactly ``FileHeader`` and ``BodyText/Section0``: 512-byte sectors,
-    one FAT sector, one directory sector, then each stream's sectors (padded to the 4,096-byte cutoff)."""
-    header_data = streams["FileHeader"].ljust(4096, b"\0")
-    section_data = streams["BodyText/Section0"]
-    section_data = section_data.ljust(max(4096, -(-len(section_data) // 512) * 512), b"\0")
-    first_header, first_section = 2, 2 + len(header_data) // 512
-    total = first_section + len(section_data) // 512
-    fat = [_FAT, _END]
-    for start, count in ((first_header, len(header_data) // 512), (first_section, len(section_data) // 512)):
-        fat += [start + i + 1 for i in range(count - 1)] + [_END]
+    """A version-3 compound file holding ``streams`` (names ``Stream`` or ``Storage/Stream``, in the order
+    given): 512-byte sectors, one FAT sector, the directory sectors, then each stream's sectors (padded to
+    the 4,096-byte cutoff). Siblings hang as a chain ordered as the format orders names (length, then upper
+    case), each node's right sibling the next larger, all black."""
+    names: list[tuple[str, ...]] = []  # directory entries after the root, in id order
+    for path in streams:
+        parts = tuple(path.split("/"))
+        for depth in range(1, len(parts) + 1):
+            if parts[:depth] not in names:
+                names.append(parts[:depth])
+    datas = {path: data.ljust(max(4096, -(-len(data) // 512) * 512), b"\0") for path, data in streams.items()}
+    entries = 1 + len(names)
+    dir_sectors = -(-entries // 4)
+    fat = [_FAT] + [n + 2 for n in range(dir_sectors - 1)] + [_END]
+    starts: dict[str, int] = {}
+    for path, data in datas.items():
+        starts[path] = len(fat)
+        count = len(data) // 512
+        fat += [len(fat) + i + 1 for i in range(count - 1)] + [_END]
+    assert len(fat) <= 128
     fat += [_FREE] * (128 - len(fat))
-    assert total <= 128
-    directory = (
-        _entry("Root Entry", 5, child=2)
-        + _entry("FileHeader", 2, start=first_header, size=len(streams["FileHeader"].ljust(4096, b"\0")))
-        + _entry("BodyText", 1, child=3, right=1)
-        + _entry("Section0", 2, start=first_section, size=len(section_data))
-    )
+    ids = {name: n for n, name in enumerate(names, start=1)}
+
+    def chain(parent: tuple[str, ...]) -> list[tuple[str, ...]]:
+        kids = [n for n in names if n[:-1] == parent]
+        return sorted(kids, key=lambda n: (len(n[-1]), n[-1].upper()))
+
+    child: dict[tuple[str, ...], int] = {}
+    right: dict[tuple[str, ...], int] = {}
+    for parent in [(), *names]:
+        kids = chain(parent)
+        if kids:
+            child[parent] = ids[kids[0]]
+            right.update({a: ids[b] for a, b in itertools.pairwise(kids)})
+    directory = _entry("Root Entry", 5, child=child.get((), _NOSTREAM))
+    for name in names:
+        path = "/".join(name)
+        if path in datas:
+            directory += _entry(
+                name[-1], 2, right=right.get(name, _NOSTREAM), start=starts[path], size=len(datas[path])
+            )
+        else:
+            directory += _entry(name[-1], 1, child=child.get(name, _NOSTREAM), right=right.get(name, _NOSTREAM))
+    directory += _entry("", 0, start=0) * (dir_sectors * 4 - entries)
     # signature, CLSID; minor 0x3E, major 3, byte order, 512-byte sectors, 64-byte mini sectors; reserved
     head = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
     # directory sectors (0 in v3), FAT sectors 1, first directory sector 1, transaction 0, mini cutoff,
     # first mini FAT (none), mini FAT sectors 0, first DIFAT sector (none), DIFAT sectors 0
     head += struct.pack("<9I", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
     head += struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108  # the FAT is sector 0
-    return head + struct.pack("<128I", *fat) + directory + header_data + section_data
+    return head + struct.pack("<128I", *fat) + directory + b"".join(datas.values())

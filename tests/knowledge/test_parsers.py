@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.knowledge.makers import docx_bytes, hwp_bytes, hwpx_bytes, pdf_bytes
+from tests.knowledge.makers import HwpStyle, docx_bytes, hwp_bytes, hwp_section, hwpx_bytes, ole_bytes, pdf_bytes
 
 from andon.knowledge.document import DocumentError
 from andon.knowledge.parsers import parse_file
 from andon.knowledge.parsers.encoding import decode
+from andon.knowledge.parsers.hwp_styles import style_level
 
 MARKDOWN = "# 제1장 총칙\n\n본문입니다.\n\n## 제1조 목적\n\n| 항목 | 값 |\n|---|---|\n| 환불 | 7일 |\n"
 
@@ -161,6 +163,84 @@ def test_hwp5_paragraphs_and_tables_from_the_records() -> None:
         ("table", "| 지역 | 기간 |\n|---|---|\n| 제주 | 4일 |"),
     ]
     assert kinds("plain.hwp", hwp_bytes(["압축 안 함"], flags=0)) == [("paragraph", "압축 안 함")]
+
+
+# Hancom's default style list starts 바탕글, 본문, 개요 1, 개요 2, …; 차례 제목 is the table of contents' title.
+STYLES = [
+    HwpStyle("바탕글", "Normal"),
+    HwpStyle("본문", "Body"),
+    HwpStyle("개요 1", "Outline 1", outline=1),
+    HwpStyle("개요 2", "Outline 2", outline=2),
+    HwpStyle("차례 제목", "TOC Heading"),
+    HwpStyle("조항", "Article", outline=3),  # a user's style: no heading name, but its shape is 개요 level 3
+    HwpStyle("Heading 2", "Heading 2"),  # a heading by name only (an imported DOCX's style), no outline shape
+]
+
+
+@pytest.mark.parametrize("flags", [0, 1])
+def test_hwp5_headings_come_from_docinfo_styles_and_outline_shapes(flags: int) -> None:
+    data = hwp_bytes(
+        [("규정집", 2), ("제3장 배송", 3), ("배송은 2일 걸립니다.", 1), ("제12조 기간", 5), "제주는 4일입니다.",
+         ("차례", 4), ("부칙", 6), ("시행일은 공포일입니다.", 0)],
+        [["지역", "기간"], ["제주", "4일"]],
+        flags=flags,
+        styles=STYLES,
+    )  # fmt: skip
+    document = parse_file(Path("규정집.hwp"), data)
+    markdown, spans = document.layout()
+    assert [(s.block.kind, s.block.text, s.section) for s in spans] == [
+        ("heading", "# 규정집", ("규정집",)),
+        ("heading", "## 제3장 배송", ("규정집", "제3장 배송")),
+        ("paragraph", "배송은 2일 걸립니다.", ("규정집", "제3장 배송")),
+        ("heading", "### 제12조 기간", ("규정집", "제3장 배송", "제12조 기간")),
+        ("paragraph", "제주는 4일입니다.", ("규정집", "제3장 배송", "제12조 기간")),
+        ("paragraph", "차례", ("규정집", "제3장 배송", "제12조 기간")),
+        ("heading", "## 부칙", ("규정집", "부칙")),
+        ("paragraph", "시행일은 공포일입니다.", ("규정집", "부칙")),
+        ("table", "| 지역 | 기간 |\n|---|---|\n| 제주 | 4일 |", ("규정집", "부칙")),
+    ]
+    assert markdown.startswith("# 규정집\n\n## 제3장 배송\n\n배송은")
+    assert document.structure()["sections"][-1] == ["규정집", "부칙"]
+    assert "headings from DocInfo: 7 styles (개요 1, 개요 2, Heading 2), 3 outline paragraph shapes" in document.notes
+
+
+def test_hwp5_table_cells_in_a_heading_style_stay_cells() -> None:
+    # cells are paragraphs one list down (PARA_HEADER level 3): a cell never opens a section
+    data = hwp_bytes([("제1장", 2)], [["개요", "값"], ["a", "b"]], styles=STYLES)
+    assert kinds("x.hwp", data) == [("heading", "# 제1장"), ("table", "| 개요 | 값 |\n|---|---|\n| a | b |")]
+
+
+def test_hwp5_without_docinfo_styles_parses_as_before() -> None:
+    plain = parse_file(Path("x.hwp"), hwp_bytes([("제1장", 2), "본문"]))  # style ids with no DocInfo to name them
+    assert [(s.block.kind, s.section) for s in plain.layout()[1]] == [("paragraph", ()), ("paragraph", ())]
+    assert "no DocInfo stream: headings not read" in plain.notes
+    empty = parse_file(Path("x.hwp"), hwp_bytes([("제1장", 2), "본문"], styles=[]))  # DocInfo without styles
+    assert [s.block.kind for s in empty.layout()[1]] == ["paragraph", "paragraph"]
+
+
+@given(st.binary(max_size=300), st.booleans())
+def test_hwp5_a_damaged_docinfo_costs_headings_never_the_text(docinfo: bytes, compressed: bool) -> None:
+    def pack(raw: bytes) -> bytes:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return packer.compress(raw) + packer.flush() if compressed else raw
+
+    header = (
+        b"HWP Document File".ljust(32, b"\0")
+        + (0x05000300).to_bytes(4, "little")
+        + int(compressed).to_bytes(4, "little")
+    )
+    data = ole_bytes({"FileHeader": header.ljust(256, b"\0"), "DocInfo": docinfo,  # raw bytes: a bad deflate stream too
+                      "BodyText/Section0": pack(hwp_section([("제1장", 2), "본문"]))})  # fmt: skip
+    assert [b.text.lstrip("# ") for b in parse_file(Path("x.hwp"), data).blocks] == ["제1장", "본문"]
+
+
+@pytest.mark.parametrize(
+    ("names", "level"),
+    [(("개요 1", "Outline 1"), 1), (("개요 3", ""), 3), (("", "Heading 2"), 2), (("제목", "Title"), 1),
+     (("차례 제목", "TOC Heading"), None), (("바탕글", "Normal"), None), (("개요 10", "Outline 10"), 10)],
+)  # fmt: skip
+def test_hwp_style_names_to_heading_levels(names: tuple[str, str], level: int | None) -> None:
+    assert style_level(*names) == level
 
 
 @pytest.mark.parametrize(

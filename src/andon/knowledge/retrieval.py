@@ -1,6 +1,8 @@
 """Search a knowledge base: BM25 on Korean morphemes, dense cosine on the offline embedder, or both fused
-by reciprocal rank fusion. Dense search goes through :class:`andon.vectors.VectorIndex` (exact below a few
-thousand chunks, HNSW above), saved beside the store and brought in step with the chunks when it loads."""
+by reciprocal rank fusion. Dense search goes through :class:`andon.vectors.VectorIndex` (exact below 20,000
+chunks, HNSW above), saved beside the store and brought in step with the chunks when it loads; on a
+PostgreSQL server with pgvector, through a vector column with an HNSW index instead
+(:mod:`andon.knowledge.pgvector`)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,14 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Engine
 
 from andon.embeddings import Embedder
 from andon.errors import ConfigError, NotFoundError
+from andon.knowledge import pgvector
 from andon.knowledge.bm25 import BM25
 from andon.knowledge.ingest import embed_missing
+from andon.knowledge.pgvector import DenseIndex, PgVectorIndex
 from andon.knowledge.tokenize import tokens, tokens_many
 from andon.messages import t
 from andon.store import Store
@@ -47,19 +52,29 @@ class Index:
     """The chunks of one knowledge base, their BM25 postings and (when embedded) their unit vectors."""
 
     def __init__(
-        self, chunks: Sequence[KnowledgeChunk], embedder: Embedder | None, vector_path: Path | None = None
+        self,
+        chunks: Sequence[KnowledgeChunk],
+        embedder: Embedder | None,
+        vector_path: Path | None = None,
+        *,
+        pg: tuple[Engine, str] | None = None,
     ) -> None:
-        """``vector_path``: where the vector index is saved between processes (None: built in memory only)."""
+        """``vector_path``: where the vector index is saved between processes (None: built in memory only);
+        ``pg``: the engine and base name whose vectors live in pgvector instead (then nothing is saved)."""
         self.chunks = list(chunks)
         self.embedder = embedder
         self.bm25 = BM25(tokens_many([c.text for c in self.chunks]))
-        self.vectors: VectorIndex | None = None
+        self.vectors: DenseIndex | None = None
         self.positions: dict[int, int] = {}  # vector id -> position in chunks
         if embedder is not None and self.chunks and all(c.embedding is not None for c in self.chunks):
             matrix = np.vstack([np.frombuffer(c.embedding or b"", dtype=np.float32) for c in self.chunks])
             keys = np.array([vector_key(c.id) for c in self.chunks], dtype=np.int64)
             self.positions = {int(key): at for at, key in enumerate(keys.tolist())}
             dim = matrix.shape[1]
+            if pg is not None:
+                self.vectors = PgVectorIndex(pg[0], pg[1], dim)
+                self.vectors.sync(keys, matrix)
+                return
             vectors = VectorIndex.load(vector_path, dim) if vector_path is not None else None
             vectors = VectorIndex(dim) if vectors is None else vectors
             added, removed = vectors.sync(keys, matrix)
@@ -141,11 +156,15 @@ def load_index(store: Store, name: str, embedder: Embedder | None) -> Index:
                 return _cache[key]
         if embedder is not None:
             embed_missing(store, name, embedder)
-        path = None
+        path, pg = None, None
         if embedder is not None:
-            digest = hashlib.sha256(json.dumps([name, embedder.name]).encode()).hexdigest()[:16]
-            path = index_path(str(store.engine.url), f"knowledge-{digest}")
-        index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder, path)
+            identity = json.dumps([name, embedder.name])
+            if pgvector.usable(store.engine):
+                pg = (store.engine, identity)
+            else:
+                digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+                path = index_path(str(store.engine.url), f"knowledge-{digest}")
+        index = Index(store.knowledge_chunks(name, embeddings=embedder is not None), embedder, path, pg=pg)
         with _cache_lock:
             _cache[key] = index
             _building.pop(key, None)

@@ -1,7 +1,8 @@
 """HWP 5.x (Hancom's binary format): the OLE container read with olefile, each ``BodyText/SectionN``
 stream inflated with zlib and its records walked: paragraph text (PARA_TEXT) and tables (a ``tbl ``
-control, its TABLE record's row/column count, one LIST_HEADER per cell). Headings are not read from the
-styles yet (each paragraph comes out as a paragraph); password and distribution documents are refused.
+control, its TABLE record's row/column count, one LIST_HEADER per cell). Headings come from the ``DocInfo``
+stream (:mod:`andon.knowledge.parsers.hwp_styles`): a paragraph whose shape is an outline level, or whose
+style is named 개요 N / Outline N / 제목, is a heading. Password and distribution documents are refused.
 """
 
 from __future__ import annotations
@@ -10,14 +11,23 @@ import io
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from andon.knowledge.document import Block, DocumentError, ParsedDocument, paragraph, table
+from andon.knowledge.document import Block, DocumentError, ParsedDocument, heading, paragraph, table
+from andon.knowledge.parsers.hwp_styles import Styles, doc_styles
 
-VERSION = "1"
+VERSION = "2"  # 2: headings from DocInfo styles and outline levels
 SIGNATURE = b"HWP Document File"
 _BEGIN = 0x10
-PARA_TEXT, CTRL_HEADER, LIST_HEADER, TABLE = _BEGIN + 51, _BEGIN + 55, _BEGIN + 56, _BEGIN + 61
+PARA_HEADER, PARA_TEXT, CTRL_HEADER, LIST_HEADER, TABLE = (
+    _BEGIN + 50,
+    _BEGIN + 51,
+    _BEGIN + 55,
+    _BEGIN + 56,
+    _BEGIN + 61,
+)
 _TABLE_ID = b" lbt"  # the control id 'tbl ' as stored (a little-endian dword)
 # Control characters that occupy 8 code units (an id and parameters follow them in the text).
 _WIDE = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23})
@@ -70,15 +80,20 @@ class _Table:
     cells: list[list[str]] = field(default_factory=list)
 
 
-def section_blocks(data: bytes) -> list[Block]:
-    """Paragraphs and tables of one inflated section stream, in order."""
+def section_blocks(data: bytes, styles: Styles | None = None) -> list[Block]:
+    """Paragraphs, headings and tables of one inflated section stream, in order."""
     blocks: list[Block] = []
     current: _Table | None = None
+    outline: int | None = None  # heading level of the paragraph whose PARA_HEADER came last
     for tag, level, payload in records(data):
         if current is not None and level <= current.level and tag != TABLE:
             blocks.append(_finish(current))
             current = None
-        if tag == CTRL_HEADER and payload[:4] == _TABLE_ID and current is None:
+        if tag == PARA_HEADER:
+            outline = None
+            if styles is not None and level == 0 and len(payload) >= 11:  # body paragraphs only, not cells
+                outline = styles.level(*struct.unpack_from("<HB", payload, 8))  # para shape id, style id
+        elif tag == CTRL_HEADER and payload[:4] == _TABLE_ID and current is None:
             current = _Table(level)
         elif tag == TABLE and current is not None and len(payload) >= 8:
             current.cols = struct.unpack_from("<H", payload, 6)[0]
@@ -91,7 +106,7 @@ def section_blocks(data: bytes) -> list[Block]:
             if current is not None and current.cells:
                 current.cells[-1].append(text)
             else:
-                blocks.append(paragraph(text))
+                blocks.append(heading(text, outline) if outline else paragraph(text))
     if current is not None:
         blocks.append(_finish(current))
     return [b for b in blocks if b.text]
@@ -122,6 +137,8 @@ def parse_hwp(data: bytes) -> ParsedDocument:
         if flags & 0x4:
             raise DocumentError("a distribution (배포용) HWP document: its text is encrypted")
         compressed = bool(flags & 0x1)
+        inflate = (lambda raw: zlib.decompressobj(-15).decompress(raw)) if compressed else (lambda raw: raw)
+        styles = _read_styles(ole, inflate)
         names = sorted(
             (int(m.group(1)), entry)
             for entry in ole.listdir()
@@ -131,10 +148,22 @@ def parse_hwp(data: bytes) -> ParsedDocument:
             raise DocumentError("no BodyText/Section streams inside")
         blocks: list[Block] = []
         for _, entry in names:
-            raw = ole.openstream(entry).read()
-            body = zlib.decompressobj(-15).decompress(raw) if compressed else raw
-            blocks.extend(section_blocks(body))
+            blocks.extend(section_blocks(inflate(ole.openstream(entry).read()), styles))
     major, minor = header[35], header[34]
-    return ParsedDocument(
-        "hwp", f"{VERSION}+olefile", blocks, notes=[f"HWP {major}.{minor}; headings not read from styles"]
-    )
+    return ParsedDocument("hwp", f"{VERSION}+olefile", blocks, notes=[f"HWP {major}.{minor}", _styles_note(styles)])
+
+
+def _read_styles(ole: Any, inflate: Callable[[bytes], bytes]) -> Styles | None:
+    """The DocInfo stream's heading styles; None without one (the paragraphs then stay paragraphs)."""
+    if not ole.exists("DocInfo"):
+        return None
+    try:
+        return doc_styles(records(inflate(ole.openstream("DocInfo").read())))
+    except zlib.error:  # a damaged DocInfo costs the headings, not the text
+        return Styles(skipped=1)
+
+
+def _styles_note(styles: Styles | None) -> str:
+    if styles is None:
+        return "no DocInfo stream: headings not read"
+    return f"headings from DocInfo: {styles.summary()}"
