@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.knowledge.makers import hwp_bytes
+from tests.knowledge.makers import HANCOM_STYLES, hwp_bytes
 
 from andon.demo import knowledge as kd
 from andon.demo.knowledge_corpus import ARTICLES, documents, questions
@@ -62,7 +62,7 @@ def test_each_file_reads_back_with_its_korean_text_and_structure(corpus: dict[st
     for _, sentences, _, _ in sections:
         for sentence in sentences:  # every sentence, whole (the PDF wraps lines at spaces only)
             assert sentence in _words(markdown), (path.name, sentence)
-    if expected_parser in {"hwpx", "docx", "html"}:
+    if expected_parser in {"hwpx", "docx", "html", "hwp"}:
         # headings: the title at level 1, each section at level 2 under it
         assert parsed.structure()["sections"] == [[title]] + [[title, h] for h, _, _, _ in sections]
         body = [s for s in spans if s.block.kind == "paragraph"]
@@ -75,8 +75,6 @@ def test_each_file_reads_back_with_its_korean_text_and_structure(corpus: dict[st
             assert block.page == number and _words(block.text).startswith(
                 (f"{title} " if number == 1 else "") + heading
             )
-    else:  # HWP: our parser reads no heading styles yet, so headings come back as their own paragraphs
-        assert [s.block.text for s in spans] == hwp_paragraphs(article)
     if path.suffix == ".html":
         for dropped in ("고객센터 홈", "analytics", "무엇이든", "도움이 되었나요"):
             assert dropped not in markdown
@@ -84,8 +82,8 @@ def test_each_file_reads_back_with_its_korean_text_and_structure(corpus: dict[st
 
 def test_the_shipped_hwp_is_what_its_readme_says_made_it() -> None:
     readme = (hwp_fixture("refund.md").parent / "README.md").read_text(encoding="utf-8")
-    assert "hwp_bytes(hwp_paragraphs(" in readme
-    assert hwp_fixture("refund.md").read_bytes() == hwp_bytes(hwp_paragraphs("refund.md"))
+    assert "hwp_bytes(hwp_paragraphs('refund.md'), styles=HANCOM_STYLES)" in readme
+    assert hwp_fixture("refund.md").read_bytes() == hwp_bytes(hwp_paragraphs("refund.md"), styles=HANCOM_STYLES)
 
 
 HANGUL = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)

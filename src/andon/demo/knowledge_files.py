@@ -129,10 +129,11 @@ def html_bytes(article: str) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def hwp_paragraphs(article: str) -> list[str]:
-    """The article's paragraphs as the HWP fixture holds them (title, then heading and text per section)."""
+def hwp_paragraphs(article: str) -> list[tuple[str, int]]:
+    """The article's paragraphs as the HWP fixture holds them, with their style ids in Hancom's default list:
+    the title in 개요 1 (2), each section's heading in 개요 2 (3) and its text in 바탕글 (0)."""
     title, sections = _outline(article)
-    return [title, *(p for heading, text in sections for p in (heading, text))]
+    return [(title, 2), *(p for heading, text in sections for p in ((heading, 3), (text, 0)))]
 
 
 def hwp_fixture(article: str) -> Path:
