@@ -271,8 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r.tool:<10} {r.wall_s:>8.1f} {r.ratio:>8.2f} {r.peak_rss_mb:>12.0f} {r.exit_code:>5}")
         phases = checkpoints(r.stored, r.cases) if r.stored else {}
         if "running_s" in phases:  # andon: start-up and cells, then the summary and report after the last cell
-            print(f"{'':<10} last cell stored at {phases['running_s']:.1f} s ({phases['running_s'] / r.ideal_s:.2f}× ideal), "
-                  f"summary and report {r.wall_s - phases['running_s']:.1f} s")  # fmt: skip
+            running = phases["running_s"]
+            print(f"{'':<10} last cell stored at {running:.1f} s ({running / r.ideal_s:.2f}× ideal), "
+                  f"summary and report {r.wall_s - running:.1f} s")  # fmt: skip
     if len(results) == 2:
         a, p = results
         print(f"andon/promptfoo: wall {a.wall_s / p.wall_s:.2f}×, peak RSS {a.peak_rss_mb / p.peak_rss_mb:.2f}×")

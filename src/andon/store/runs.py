@@ -19,8 +19,6 @@ from andon.store.refs import get_by_ref
 _RESULT_FIELDS = tuple(c.name for c in RunResultRow.__table__.columns if c.name not in ("id", "run_id", "created_at"))
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 _CHUNK = 500
-_OUTPUTS = OutputRow.__table__
-_RESULTS = RunResultRow.__table__
 
 
 class RunsMixin(StoreBase):
@@ -90,11 +88,10 @@ class RunsMixin(StoreBase):
         output_rows = [{name: getattr(r, name) for name in _OUTPUT_FIELDS} for r in outputs]
         cell_rows = [_cell_row(cell) for cell in cells]
         with self._write() as session:
-            # Core inserts on the tables: one executemany each, without the ORM's bulk-insert bookkeeping.
             if output_rows:
-                session.execute(insert(_OUTPUTS), output_rows)
+                session.execute(insert(OutputRow), output_rows)
             if cell_rows:
-                session.execute(insert(_RESULTS), cell_rows)
+                session.execute(insert(RunResultRow), cell_rows)
 
     def done_cells(self, run_id: str) -> set[tuple[str, str, int]]:
         """(version id, case id, repeat) of every stored cell of a run, for resuming."""
