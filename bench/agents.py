@@ -1,11 +1,14 @@
-"""Issue 14 figures: OTLP ingest spans/s into durable storage, and the tool loop's cost per tool round-trip.
+"""Issue 14 figures: OTLP ingest spans/s into durable storage, and the added cost per tool round-trip and per handoff.
 
-    nice -n 10 .venv/bin/python -m bench.agents [--traces 200] [--spans 25] [--calls 50] [--database-url URL]
+    nice -n 10 .venv/bin/python -m bench.agents [--traces 200] [--spans 25] [--calls 50] [--handoffs 5] [--rounds 20]
 
 Ingest: ``ingest_otlp`` + one ``save_traces`` transaction per export request (as the endpoint does), into a
 fresh SQLite file (WAL, durable) or the given database. Tool loop: ``run_version`` on a one-step version whose
 model (the loopback stub, in process) calls a Python tool ``k`` times before answering; the figure is the
-median added wall time per round-trip (model call + tool + bookkeeping) over the no-tool step.
+median added wall time per round-trip (model call + tool + bookkeeping) over the no-tool step. Handoffs:
+``run_version`` on a flow of ``n + 1`` agents, each handing the conversation to the next, against the same
+one-step version; the figure is the median added wall time per handoff (model call + handoff + the next agent's
+rendering and bookkeeping).
 """
 
 from __future__ import annotations
@@ -230,6 +233,63 @@ async def bench_tools(folder: Path, calls: int, rounds: int) -> dict[str, float]
     }
 
 
+def handoff_reply(target: str) -> Scripted:
+    call = {"id": f"h-{target}", "type": "function", "function": {"name": f"transfer_to_{target}", "arguments": "{}"}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+    return Scripted(body={"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice]})
+
+
+def chain_flow(handoffs: int) -> dict[str, Any]:
+    """A flow of ``handoffs + 1`` agents, ``a0`` handing to ``a1`` and so on; the last one answers."""
+    agents: dict[str, Any] = {}
+    for n in range(handoffs + 1):
+        agent: dict[str, Any] = {"instructions": f"You are desk {n}.", "prompt": "{{ input }}"}
+        if n < handoffs:
+            agent["handoffs"] = [f"a{n + 1}"]
+        agents[f"a{n}"] = agent
+    return {"entry": "a0", "agents": agents, "limits": {"max_turns": handoffs + 2}}
+
+
+async def bench_handoffs(folder: Path, handoffs: int, rounds: int) -> dict[str, float]:
+    """Median wall time of a flow with ``handoffs`` handoffs over a single-agent step, per handoff."""
+    stub = StubServer(reply="done")
+    await stub.start()
+    provider = {"type": "openai", "base_url": stub.base_url, "api_key": "k", "model": "m", "max_retries": 0}
+    step = {"name": "main", "provider": "stub", "system": "You are desk 0.", "prompt": "{{ input }}"}
+    config = {
+        "name": "bench-handoffs",
+        "providers": {"stub": provider},
+        "features": {
+            "single": {"versions": {"v": {"steps": [step]}}},
+            "chain": {"versions": {"v": chain_flow(handoffs)}},
+        },
+    }
+    (folder / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    single_ms, flow_ms = [], []
+    with Workspace.open(folder, database_url=f"sqlite:///{folder / 'h.db'}") as ws:
+        single, chain = ws.version("single", "v"), ws.version("chain", "v")
+        for r in range(rounds):
+            clock = time.perf_counter()
+            await run_version(single, {"input": f"hi {r}"}, ws)
+            single_ms.append((time.perf_counter() - clock) * 1000)
+            stub.program(*(handoff_reply(f"a{n + 1}") for n in range(handoffs)))
+            clock = time.perf_counter()
+            outcome = await run_version(chain, {"input": f"hi {r}"}, ws)
+            flow_ms.append((time.perf_counter() - clock) * 1000)
+            assert outcome.status == "ok", outcome.error
+            assert len(outcome.steps) == handoffs + 1, [s.name for s in outcome.steps]
+        await ws.aclose_providers()
+    await stub.close()
+    single_median, flow_median = statistics.median(single_ms), statistics.median(flow_ms)
+    return {
+        "single_agent_ms": single_median,
+        "flow_ms": flow_median,
+        "handoffs": handoffs,
+        "ms_per_handoff": (flow_median - single_median) / handoffs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=200, help="export requests (one trace each)")
@@ -238,6 +298,7 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="also through a real `andon serve` (one worker)")
     parser.add_argument("--concurrency", type=int, default=4, help="clients posting at once (with --http)")
     parser.add_argument("--calls", type=int, default=10, help="tool round-trips per step")
+    parser.add_argument("--handoffs", type=int, default=5, help="handoffs per flow (a chain of n + 1 agents)")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--no-tools", action="store_true", help="only the ingest figures")
     parser.add_argument("--database-url", default=None)
@@ -255,6 +316,9 @@ def main() -> None:
                 )
         if not args.no_tools:
             out["tools"] = asyncio.run(bench_tools(folder, args.calls, args.rounds))
+            handoffs = folder / "handoffs"
+            handoffs.mkdir()
+            out["handoffs"] = asyncio.run(bench_handoffs(handoffs, args.handoffs, args.rounds))
     print(json.dumps(out, indent=2))
 
 

@@ -34,7 +34,7 @@ def test_the_list_names_each_extension_point_of_the_architecture_once() -> None:
     assert len(set(kinds)) == len(kinds) and len(set(groups)) == len(groups)
     assert set(kinds) == {
         "provider", "grader", "detector", "notifier", "chunker", "work-item importer", "key-result binding", "tool",
-        "perturbation", "step kind",
+        "perturbation", "step kind", "executor",
     }  # fmt: skip
     assert all(g.startswith("andon.") for g in groups)
 

@@ -106,7 +106,17 @@ STEP_KINDS = ExtensionPoint(
     settings="andon.config.schema:Step",
     registry="andon.engine.steps:STEP_KINDS",
 )
+EXECUTORS = ExtensionPoint(
+    "executor",
+    "andon.executors",
+    "runs an evaluation's cells somewhere (here, a Ray cluster): start(job), await run(version, case, repeat) "
+    "-> (records, cell), close(); the runner stays the single writer",
+    interface="andon.evals.executors.base:Executor",
+    settings="andon.evals.executors.base:ExecutorSettings",
+    registry="andon.evals.executors.registry:REGISTRY",
+)
 
 EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
     PROVIDERS, GRADERS, DETECTORS, NOTIFIERS, CHUNKERS, WORK_IMPORTERS, KR_BINDINGS, PERTURBATIONS, TOOLS, STEP_KINDS,
+    EXECUTORS,
 )  # fmt: skip

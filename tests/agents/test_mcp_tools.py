@@ -220,7 +220,8 @@ def http_server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_a_streamable_http_servers_tool_is_called(tmp_path: Path, stub: ThreadedStub, http_server: str) -> None:
-    write(tmp_path, stub.base_url, [{"mcp": {"url": http_server}, "include": ["lookup_order"]}])
+    source = {"mcp": {"url": http_server, "allowed_networks": ["127.0.0.1/32"]}, "include": ["lookup_order"]}
+    write(tmp_path, stub.base_url, [source])
     stub.program(tool_calls_reply(tool_call("c1", "lookup_order", {"order_id": "A1"})), Scripted(content="Shipped."))
     outcome = run(tmp_path)
     assert (outcome.status, outcome.output_text) == ("ok", "Shipped."), outcome.error

@@ -367,3 +367,25 @@ def test_an_unknown_variable_is_located_on_its_own_line_and_column(
         path = workspace(Path(folder), feature(prompt=prompt))
         problem = only(check_workspace(path).problems)
         assert problem.where == pos(path, "mystery")
+
+
+def test_an_mcp_server_whose_program_is_missing_is_named_at_its_command(tmp_path: Path) -> None:
+    def with_server(command: str) -> str:
+        step = (
+            "        steps:\n          - provider: local\n            prompt: 'Review: {{ review }}'\n"
+            f"            tools:\n              - mcp: {{command: [{command}, serve]}}\n"
+        )
+        return BASE.replace("{graders}", "      - {type: label}").split("      v1:\n")[0] + "      v1:\n" + step
+
+    path = workspace(tmp_path, with_server("andon-no-such-mcp-server"))
+    problem = only(check_workspace(path).problems)
+    assert problem.field == "features.reviews.versions.v1.steps[0].tools[0].mcp.command[0]"
+    assert problem.where == pos(path, "andon-no-such-mcp-server")
+    assert "andon-no-such-mcp-server" in problem.message and "cwd" in (problem.hint or "")
+    # A program on PATH, and a script given by a path from the workspace, are fine.
+    assert check_workspace(workspace(tmp_path, with_server("sh"))).problems == []
+    script = tmp_path / "bin" / "server.sh"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    script.chmod(0o755)
+    assert check_workspace(workspace(tmp_path, with_server("./bin/server.sh"))).problems == []

@@ -341,6 +341,28 @@ def test_junit_counts_criteria_and_cases(report: RunReport, tmp_path: Path) -> N
     assert int(root.get("tests", "")) == total_tests
 
 
+def test_a_case_parked_for_approval_is_skipped_not_failed(report: RunReport) -> None:
+    # A cell whose tool call waits for a person has no answer to grade: CI must not read it as a failure.
+    case_id = report.cells[0].case_id
+    parked = [
+        dataclasses.replace(c, status="parked", passed=False, score=0.0, grades=[], output_text=None)
+        if c.case_id == case_id
+        else c
+        for c in report.cells
+    ]
+    waiting = dataclasses.replace(report, cells=parked)
+    statuses = {cv.case.id: cv.status for cv in view.case_views(waiting)}
+    assert statuses[case_id] == "parked"
+    root = ET.fromstring(junit_xml(waiting))
+    for suite in root.findall("testsuite"):
+        case = next(tc for tc in suite.findall("testcase") if tc.get("name") == case_id)
+        assert case.find("failure") is None and case.find("error") is None
+        assert "approval" in (case.find("skipped").get("message", "") if case.find("skipped") is not None else "")
+    page = render_html(waiting)
+    assert "waiting for a person&#x27;s approval" in page or "waiting for a person's approval" in page
+    assert "data-status='parked'" in page
+
+
 def test_junit_survives_control_characters_and_speaks_korean(report: RunReport) -> None:
     assert any("\x0b" in (c.output_text or "") for c in report.cells)
     root = ET.fromstring(junit_xml(report, "ko"))

@@ -69,17 +69,22 @@ async def run_turns(
         outcome = await run_version(
             version, scope, providers, cache=cache, repeat=repeat, base_dir=base_dir, masking=masking
         )
-        steps = [dataclasses.replace(s, name=f"turn{number}.{s.name}") for s in outcome.steps]
-        if combined is None:
-            combined = outcome
-            combined.steps = steps
-        else:
-            combined.steps.extend(steps)
-            combined.finished_at, combined.status = outcome.finished_at, outcome.status
-            combined.output_text, combined.output_json = outcome.output_text, outcome.output_json
-            combined.error, combined.error_kind = outcome.error, outcome.error_kind
+        combined = add_turn(combined, outcome, number)
         if outcome.status != "ok":
             break
         history.append({"role": "assistant", "content": outcome.output_text or ""})
     assert combined is not None  # turns is never empty
+    return combined
+
+
+def add_turn(combined: Outcome | None, outcome: Outcome, number: int) -> Outcome:
+    """Fold turn ``number``'s outcome into the conversation's: its steps named ``turnN.step``, its answer last."""
+    steps = [dataclasses.replace(s, name=f"turn{number}.{s.name}") for s in outcome.steps]
+    if combined is None:
+        outcome.steps = steps
+        return outcome
+    combined.steps.extend(steps)
+    combined.finished_at, combined.status = outcome.finished_at, outcome.status
+    combined.output_text, combined.output_json = outcome.output_text, outcome.output_json
+    combined.error, combined.error_kind = outcome.error, outcome.error_kind
     return combined

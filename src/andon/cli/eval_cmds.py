@@ -20,6 +20,7 @@ from andon.errors import ConfigError, NotFoundError
 from andon.evals.build import build_report, cell_from_row, feature_for_run, load_cells
 from andon.evals.calibration import RoutingTarget, parse_target
 from andon.evals.confidence import parse_source
+from andon.evals.executors import Executor, ExecutorSettings, build_executor
 from andon.evals.flip_criteria import apply_flip_rates
 from andon.evals.model import CellResult, RunReport
 from andon.evals.plan import RunPlan, parse_budget, plan_run
@@ -102,6 +103,19 @@ def eval_(
         str | None,
         typer.Option("--robustness", help="Also run these perturbations as paired cases, e.g. 'spacing,typo,jamo'."),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor", help="Where cells run: local (this process) or ray (a Ray cluster; needs the 'ray' extra)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="The Ray cluster's address (host:port) for --executor ray; default RAY_ADDRESS or a local cluster.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate FEATURE's versions on its dataset (or a slice of it); print metrics, criteria and the comparison."""
     from andon.cli import robust_cmds
@@ -109,6 +123,7 @@ def eval_(
     target = parse_target(suggest_routing) if suggest_routing is not None else None
     if confidence is not None:
         parse_source(confidence)  # a malformed source stops here, before anything runs
+    cells_on = _executor(executor, address)  # an absent package or a silent cluster stops here too
     with open_workspace() as ws:
         plan = plan_run(
             ws, feature, versions=_names(versions) or None, dataset=dataset, repeats=repeats, resume=resume,
@@ -116,7 +131,9 @@ def eval_(
         )  # fmt: skip
         budget_limit = parse_budget(budget, ws.config.currency)
         outcome = asyncio.run(
-            run_with_progress(ws, plan, concurrency, budget_limit, max_rate, not no_cache, quiet=as_json)
+            run_with_progress(
+                ws, plan, concurrency, budget_limit, max_rate, not no_cache, quiet=as_json, executor=cells_on
+            )
         )
         run = ws.store.get_run(outcome.run_id)
         # Provenance (every rendered prompt) is loaded only for the formats that show it.
@@ -140,9 +157,18 @@ def eval_(
             robust_cmds.show(suite)
 
 
+def _executor(name: str, address: str | None) -> Executor:
+    """The executor ``--executor`` names, checked; ``--address`` only where cells leave this process."""
+    if address is not None and name == "local":
+        raise ConfigError(
+            t("executor.address_unused", executor=name), where="--address", hint=t("executor.address_unused_hint")
+        )
+    return build_executor(name, ExecutorSettings(address=address))
+
+
 async def run_with_progress(
     ws: Workspace, plan: RunPlan, concurrency: int, budget: Budget | None, max_rate: float | None, use_cache: bool,
-    *, quiet: bool, extra_config: dict[str, Any] | None = None,
+    *, quiet: bool, extra_config: dict[str, Any] | None = None, executor: Executor | None = None,
 ) -> RunOutcome:  # fmt: skip
     """Run an evaluation under a Rich progress bar; the first Ctrl-C stops cleanly, the second at once."""
     stop = asyncio.Event()
@@ -179,7 +205,7 @@ async def run_with_progress(
                 ws, plan.feature, plan.versions, plan.dataset, repeats=plan.repeats, concurrency=concurrency,
                 budget=budget, max_rate=max_rate, use_cache=use_cache, run_id=plan.run_id, stop=stop,
                 on_progress=on_progress, case_slice=None if plan.case_slice.is_whole else plan.case_slice.to_json(),
-                extra_config=extra_config,
+                extra_config=extra_config, executor=executor,
             )  # fmt: skip
         finally:
             await ws.aclose_providers()

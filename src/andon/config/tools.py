@@ -76,6 +76,11 @@ class McpServer(BaseModel):
     cwd: str | None = Field(default=None, description="Folder the command runs in (default: where andon runs).")
     url: str | None = Field(default=None, description="Streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp.")
     startup_timeout_s: float = Field(default=30.0, gt=0, le=600, description="Time to start and list its tools.")
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDRs a `url` server may be reached at although private or local (e.g. 127.0.0.1/32 for a "
+        "server on this machine); every other private, loopback or link-local address is refused, as for `http` tools.",
+    )
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServer:
@@ -85,6 +90,13 @@ class McpServer(BaseModel):
             raise ValueError(t("house2.schema.http_url"))
         if self.url is not None and (self.env or self.pass_env or self.cwd):
             raise ValueError(t("tools14.config.stdio_only"))
+        if self.command is not None and self.allowed_networks:
+            raise ValueError(t("sim14.mcp.networks_url_only"))
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(t("sim14.mcp.network", server=self.label, network=network)) from None
         return self
 
     @property

@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shutil
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from andon.config.loader import (
 )
 from andon.config.problems import Problem
 from andon.config.schema import FeatureConfig, GraderSettings, ProviderConfig, VersionSpec, WorkspaceConfig
+from andon.config.tools import McpTools, ToolEntry
 from andon.config.yaml_source import Loc, SourceMap, dotted
 from andon.errors import ConfigError
 from andon.evals.dataset import load_dataset
@@ -196,6 +198,7 @@ def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -
             for part, text in (("instructions", agent.instructions), ("prompt", agent.prompt)):
                 if text is not None:
                     yield from check_template(text, (*loc, "agents", name, part), scope, ctx.source)
+            yield from _mcp_commands(agent.tools, (*loc, "agents", name, "tools"), ctx)
         return
     for index, step in enumerate(spec.normalized_steps()):
         step_loc: Loc = (*loc, "steps", index) if spec.steps else loc
@@ -203,6 +206,7 @@ def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -
             text = getattr(step, part)
             if text is not None:
                 yield from check_template(text, (*step_loc, part), scope, ctx.source)
+        yield from _mcp_commands(step.tools, (*step_loc, "tools"), ctx)
         if scope.cases is None:
             continue
         names = sorted({name for case in scope.cases for name in case.vars})
@@ -210,6 +214,23 @@ def _version(spec: VersionSpec, loc: Loc, scope: TemplateScope, ctx: _Context) -
             if image not in names:
                 message = t("check.image_unknown_var", name=image, dataset=scope.dataset)
                 yield _problem(ctx, (*step_loc, "images", position), message, _suggest(image, names))
+
+
+def _mcp_commands(tools: Sequence[ToolEntry], loc: Loc, ctx: _Context) -> Iterator[Problem]:
+    """An MCP server over stdio whose program is not on PATH (nor at its path) fails every call: say so now."""
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, McpTools) or tool.mcp.command is None:
+            continue
+        program = tool.mcp.command[0]
+        if "/" in program or os.sep in program:  # a path: as the server's process resolves it, from its folder
+            folder = Path(tool.mcp.cwd or ".")
+            target = folder / program if folder.is_absolute() else ctx.root / folder / program
+            found = target.is_file() and os.access(target, os.X_OK)
+        else:
+            found = shutil.which(program) is not None
+        if not found:
+            message = t("check.mcp_command_missing", program=program)
+            yield _problem(ctx, (*loc, index, "mcp", "command", 0), message, t("check.mcp_command_hint"))
 
 
 def _dataset(feature: FeatureConfig, loc: Loc, ctx: _Context) -> tuple[list[Case] | None, str, list[Problem]]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from andon.config.loader import parse_yaml
+from andon.config.simulated_user import SIMULATED_USER_VARIABLE as SIMULATED_USER
+from andon.config.simulated_user import parse_simulated_user
 from andon.errors import ConfigError
 from andon.evals.guideline import Guideline, find_guideline
 from andon.evals.model import Case
@@ -20,7 +22,7 @@ from andon.messages import t
 
 FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".pdf", ".txt", ".md", ".hwp", ".hwpx", ".docx")
 RESERVED_COLUMNS = ("id", "label", "expected", "tags", "reason", "relevant")
-CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human", "labels", "relevant"}
+CASE_KEYS = {"id", "vars", "expected", "label", "tags", "reason", "human", "labels", "relevant", SIMULATED_USER}
 
 
 @dataclass(frozen=True)
@@ -78,15 +80,33 @@ def _inside(path: Path, workspace: Path, where: str) -> None:
 def _from_yaml(text: str, path: Path) -> list[tuple[str, Any]]:
     data, positions = parse_yaml(text, path, env={})
     prefix: tuple[str, ...] = ()
+    default: Any = None  # a dataset-wide simulated user, for the cases without their own turns
     if isinstance(data, dict) and "cases" in data:
+        default = data.get(SIMULATED_USER)
         data, prefix = data["cases"], ("cases",)
     if not isinstance(data, list):
         raise ConfigError(t("house2.data.yaml_list"), where=f"{path}:1:1")
     out = []
     for index, item in enumerate(data):
         line, _ = positions.get((*prefix, index), (1, 1))
-        out.append((f"{path}:{line}", item))
+        where = f"{path}:{line}"
+        if default is not None and isinstance(item, dict):
+            item = _with_default_user(item, default, where)
+        out.append((where, item))
     return out
+
+
+def _with_default_user(item: dict[str, Any], default: Any, where: str) -> dict[str, Any]:
+    """The case with the dataset's simulated user under its own settings (a scripted case keeps its turns)."""
+    if not isinstance(default, dict):
+        raise ConfigError(t("sim14.config.mapping"), where=f"{where}: simulated_user", hint=t("sim14.config.hint"))
+    own = item.get(SIMULATED_USER)
+    variables = item.get("vars")
+    if own is None and isinstance(variables, dict) and ("turns" in variables or SIMULATED_USER in variables):
+        return item
+    if own is not None and not isinstance(own, dict):
+        return item  # the case's own value is checked (and refused) with the case
+    return item | {SIMULATED_USER: default | (own or {})}
 
 
 def _from_jsonl(text: str, path: Path) -> list[tuple[str, Any]]:
@@ -159,6 +179,19 @@ def _maybe_json(value: str) -> Any:
         return value
 
 
+def _simulated_user(item: dict[str, Any], variables: dict[str, Any], where: str) -> None:
+    """Check the case's simulated user and keep it, normalised, in its variables (as the runner reads it)."""
+    value = item[SIMULATED_USER] if SIMULATED_USER in item else variables.get(SIMULATED_USER)
+    if value is None:
+        variables.pop(SIMULATED_USER, None)
+        return
+    if isinstance(value, str):  # a CSV cell holds JSON
+        value = _maybe_json(value)
+    if "turns" in variables:
+        raise ConfigError(t("sim14.config.with_turns"), where=f"{where}: simulated_user")
+    variables[SIMULATED_USER] = parse_simulated_user(value, where).to_json()
+
+
 def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, str] = {}
@@ -180,6 +213,7 @@ def _build_cases(raw: Iterable[tuple[str, Any]], path: Path, workspace: Path) ->
         if not isinstance(variables, dict):
             raise ConfigError(t("house2.data.vars"), where=where)
         variables = dict(variables)
+        _simulated_user(item, variables, where)
         for name, value in variables.items():
             if isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES) and "://" not in value:
                 target = Path(value) if Path(value).is_absolute() else path.parent / value

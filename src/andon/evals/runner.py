@@ -17,15 +17,21 @@ from typing import Any
 from andon.agents import run_turns
 from andon.agents.trajectory import trajectory_of
 from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.config.simulated_user import SIMULATED_USER_VARIABLE
+from andon.engine import mcp_tools
 from andon.engine.masking import MaskPolicy
+from andon.engine.mcp_pool import SessionPool
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
 from andon.evals.donecells import DoneCells
+from andon.evals.executors.base import CellJob, Executor
+from andon.evals.executors.local import LocalExecutor
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
 from andon.evals.graders.trajectory import trajectory_grade
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
+from andon.evals.simulated import play_simulated_user, simulated_user_grade, user_call_records
 from andon.evals.summarize import Conversion, ErrorTally
 from andon.messages import t
 from andon.store.records import OutputRecord, new_id
@@ -159,11 +165,13 @@ async def run_evaluation(
     on_progress: Callable[[Progress], None] | None = None,
     case_slice: dict[str, Any] | None = None,
     extra_config: dict[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> RunOutcome:
     """Run (or resume, with ``run_id``) an evaluation and return how it ended.
 
     ``case_slice`` (``CaseSlice.to_json()``) is recorded with a new run when ``dataset`` is a slice of its file;
-    ``extra_config`` (a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is.
+    ``extra_config`` (a robustness suite's pairs, the improvement loop's split) is recorded with a new run as it is;
+    ``executor`` says where cells run (default: here, :class:`LocalExecutor`); this function still writes them all.
     """
     config: FeatureConfig = ws.config.features[feature]
     convert = Conversion.of(ws.config)
@@ -222,7 +230,7 @@ async def run_evaluation(
                 slot = max(next_slot[0], time.monotonic())
                 next_slot[0] = slot + interval
                 await asyncio.sleep(slot - time.monotonic())
-            await queue.put(await _run_cell(ws, run_id, version, case, repeat, dataset, graders, config, use_cache))
+            await queue.put(await cells_on.run(version, case, repeat))
 
     async def flush(batch: list[tuple[list[OutputRecord], CellResult]]) -> None:
         records = [r for recs, _ in batch for r in recs]
@@ -267,10 +275,25 @@ async def run_evaluation(
                 await flush(batch)
                 batch = []
 
-    writer_task = asyncio.create_task(writer())
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    cells_on = executor or LocalExecutor()  # named apart: worker() sees a non-optional executor
+    job = CellJob(
+        ws, run_id, feature, dataset, config, graders, use_cache, max(1, concurrency),
+        run_cell=lambda v, c, r: _run_cell(ws, str(run_id), v, c, r, dataset, graders, config, use_cache),
+    )  # fmt: skip
     try:
-        await asyncio.gather(*workers)
+        await cells_on.start(job)
+    except BaseException:
+        await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "the executor did not start")
+        raise
+    writer_task = asyncio.create_task(writer())
+    pool = SessionPool()  # the run's MCP sessions: one per server, opened once and shared by its cells (issue 14)
+    context = mcp_tools.pool_context(pool)
+    workers = [asyncio.create_task(worker(), context=context.copy()) for _ in range(max(1, concurrency))]
+    try:
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            await pool.aclose()
     except asyncio.CancelledError:
         stop.set()
         for task in workers:
@@ -280,6 +303,8 @@ async def run_evaluation(
         await writer_task
         await asyncio.to_thread(ws.store.set_run_status, run_id, "interrupted", "cancelled")
         raise
+    finally:
+        await cells_on.close()
     await queue.put(None)
     await writer_task
     if stop.is_set() and ended["status"] == "finished" and progress.done < progress.total:
@@ -323,16 +348,30 @@ async def _run_cell(
     use_cache: bool,
 ) -> tuple[list[OutputRecord], CellResult]:
     masking = MaskPolicy.of(config.serve.data_use)  # an evaluation sends what the gateway would send
-    outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
-        version,
-        case.vars,
-        ws,
-        cache=ws.cache if use_cache else None,
-        repeat=repeat,
-        base_dir=dataset.folder,
-        masking=masking,
-    )
+    played = None
+    if case.vars.get(SIMULATED_USER_VARIABLE) is not None:  # a simulated user plays the case: its calls kept apart
+        played = await play_simulated_user(
+            ws,
+            version,
+            case.vars,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
+        outcome = played.outcome
+    else:
+        outcome = await run_turns(  # one call, or one per scripted turn of a multi-turn case (issue 14)
+            version,
+            case.vars,
+            ws,
+            cache=ws.cache if use_cache else None,
+            repeat=repeat,
+            base_dir=dataset.folder,
+            masking=masking,
+        )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
+    user_records = [] if played is None else user_call_records(played, run_id, case.id, repeat)
     services = _Services(ws, run_id, masking)
     found = retrieved(outcome.steps)
     steps = tuple(s.to_json() for s in outcome.steps)
@@ -362,6 +401,8 @@ async def _run_cell(
     if outcome.status != "parked" and (path.agentic or any(step.tools for step in version.steps)):
         # Weight 0, after the verdict: the turns it holds feed turns_per_success, never the score (issue 14).
         grades.append(trajectory_grade(path))
+    if played is not None:
+        grades.append(simulated_user_grade(played))  # weight 0: the user's turns and cost, never the feature's
     cell = CellResult(
         run_id=run_id,
         version_id=version.id,
@@ -386,7 +427,7 @@ async def _run_cell(
         predicted_label=_label_of(grades),
         expected_label=case.label,
     )
-    return [record, *services.records], cell
+    return [record, *user_records, *services.records], cell
 
 
 def now() -> datetime:

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon._version import __version__
 from andon.config.schema import GatewayConfig
+from andon.engine.mcp_pool import close_process_pool, open_process_pool
 from andon.gateway.api_models import ErrorBody
 from andon.gateway.auth import Authenticator, RateLimiter
 from andon.gateway.http_errors import STORABLE_JSON, STORABLE_JSON_SCHEMA, error_body, install_error_handlers
@@ -242,6 +243,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
         gw = gateway if gateway is not None else _default_gateway(ws)
         app.state.gateway = gw
         await gw.start()
+        mcp_sessions = open_process_pool()  # MCP sessions shared by the process's requests, closed on shutdown
         # An edited andon.yaml is served without a restart; an injected gateway (tests) is kept as given.
         reloader = None if gateway is not None else ConfigReloader.starting(app.state, ws, gw, partial(
             _default_gateway, metrics=gw.metrics))  # fmt: skip
@@ -259,6 +261,7 @@ def create_app(ws: Workspace, *, gateway: Gateway | None = None, close_workspace
             if reloader is not None:
                 await reloader.stop()  # closes replaced configs; the current one is closed here
             await app.state.gateway.stop()
+            await close_process_pool(mcp_sessions)
             await app.state.authenticator.limiter.aclose()
             await app.state.workspace.aclose_providers()
             if close_workspace:

@@ -11,7 +11,7 @@ from andon.evals.report import _format as f
 from andon.messages import t
 
 # Failures first: they are what a reader opens the report for; errors next; passes last.
-STATUS_ORDER = {"failed": 0, "error": 1, "passed": 2, "missing": 3}
+STATUS_ORDER = {"failed": 0, "error": 1, "parked": 2, "passed": 3, "missing": 4}
 
 # Key metrics in reading order; each entry lists the names a runner may have used for the same figure.
 KEY_METRICS: tuple[tuple[str, ...], ...] = (
@@ -49,13 +49,16 @@ class CaseView:
 
 
 def cells_status(cells: list[CellResult]) -> str:
-    """``failed`` if a graded repeat failed, else ``error`` if a call or a grader failed, else ``passed``."""
+    """``failed`` if a graded repeat failed, else ``error`` if a call or a grader failed, else ``parked`` if a repeat
+    waits for a person's approval of a tool call (nothing to grade yet), else ``passed``."""
     if not cells:
         return "missing"
-    if any(not c.failed_to_run and not c.passed for c in cells):
+    if any(not c.failed_to_run and not c.passed and c.status != "parked" for c in cells):
         return "failed"
     if any(c.failed_to_run for c in cells):
         return "error"
+    if any(c.status == "parked" for c in cells):
+        return "parked"
     return "passed"
 
 
@@ -66,7 +69,7 @@ def cell_error(cell: CellResult) -> str | None:
 
 def version_tally(views: list[CaseView], version_id: str) -> dict[str, int]:
     """How many cases failed, errored and passed for one version (a case counts once per version)."""
-    counts = {"failed": 0, "error": 0, "passed": 0, "missing": 0}
+    counts = {"failed": 0, "error": 0, "parked": 0, "passed": 0, "missing": 0}
     for view in views:
         counts[cells_status(view.cells.get(version_id, []))] += 1
     return counts

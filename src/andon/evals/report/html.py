@@ -69,8 +69,11 @@ def _pass_badge(p: _Page, passed: bool) -> str:
     return _badge("pass", p.tr("badge.pass")) if passed else _badge("fail", p.tr("badge.fail"))
 
 
+_BADGE_KIND = {"failed": "fail", "error": "error", "passed": "pass", "parked": "info"}
+
+
 def _status_badge(p: _Page, status: str) -> str:
-    kind = {"failed": "fail", "error": "error", "passed": "pass"}.get(status, "info")
+    kind = _BADGE_KIND.get(status, "info")
     return _badge(kind, p.tr(f"status.{status}"))
 
 
@@ -683,14 +686,14 @@ def _provenance(p: _Page, cell: CellResult) -> str:
 
 def _repeat(p: _Page, cell: CellResult, same_as: int | None) -> str:
     status = v.cells_status([cell])
-    mark = {"failed": "✗", "error": "!", "passed": "✓"}.get(status, "?")
+    mark = {"failed": "✗", "error": "!", "passed": "✓", "parked": "⏸"}.get(status, "?")
     score = (
         f"<span class='err'>{p.ev('report.could_not_grade')}</span>"
         if cell.grading_error is not None
         else f"<span>{p.x('case.score')} {cell.score:.2f}</span>"
     )
     head = [
-        _badge({"failed": "fail", "error": "error"}.get(status, "pass"), f"{mark} #{cell.repeat + 1}"),
+        _badge(_BADGE_KIND.get(status, "pass"), f"{mark} #{cell.repeat + 1}"),
         score,
         f"<span class='muted'>{cell.latency_ms:,.0f} ms</span>",
     ]
@@ -741,9 +744,14 @@ def _version_cells(p: _Page, cells: list[CellResult]) -> str:
     return "".join(out)
 
 
+def _tally(p: _Page, version: str, counts: dict[str, int]) -> str:
+    text = p.ev("report.tally_version", version=version, **counts)
+    return text + (p.ev("report.tally_parked", parked=counts["parked"]) if counts["parked"] else "")
+
+
 def _cases(p: _Page) -> str:
     views = v.case_views(p.report)
-    counts = {s: sum(1 for x in views if x.status == s) for s in ("failed", "error", "passed")}
+    counts = {s: sum(1 for x in views if x.status == s) for s in ("failed", "error", "parked", "passed")}
     head = (
         f"<th>{p.x('col.status')}</th><th>{p.x('col.case')}</th><th>{p.x('col.inputs')}</th>"
         f"<th>{p.x('col.expected')}</th>"
@@ -764,13 +772,11 @@ def _cases(p: _Page) -> str:
         )
     options = "".join(
         f"<option value='{s}'>{p.ev(f'report.filter.{s}')} ({counts[s]})</option>"
-        for s in ("failed", "error", "passed")
+        for s in ("failed", "error", "parked", "passed")
+        if s != "parked" or counts[s]  # only runs with approval tools have parked cells
     )
     # Counted per version: a case that fails in one version and passes in another is one of each.
-    per_version = "".join(
-        f"<li>{p.ev('report.tally_version', version=name, **v.version_tally(views, vid))}</li>"
-        for name, vid in p.versions
-    )
+    per_version = "".join(f"<li>{_tally(p, name, v.version_tally(views, vid))}</li>" for name, vid in p.versions)
     tally = (
         f"<p>{p.ev('report.tally_head', cases=len(views), versions=len(p.versions))}</p>"
         f"<ul class='tally'>{per_version}</ul><p class='small muted'>{p.ev('report.tally_order')}</p>"

@@ -66,6 +66,8 @@ def _case_case(suite: ET.Element, classname: str, case_id: str, cells: list[Cell
         ET.SubElement(case, "error", message=_text(message), type="call").text = details
     elif status == "missing":
         ET.SubElement(case, "skipped", message=_text(f.tr("case.not_run", language)))
+    elif status == "parked":  # a tool call waits for a person: not a failure, and not yet a pass
+        ET.SubElement(case, "skipped", message=_text(f.tr("case.parked", language)))
     return status
 
 
@@ -101,7 +103,7 @@ def _suite(root: ET.Element, report: RunReport, s: VersionSummary, language: str
         tests += 1
         failures += status == "failed"
         errors += status == "error"
-        skipped += status == "missing"
+        skipped += status in ("missing", "parked")
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
