@@ -24,6 +24,7 @@ from andon.engine.mcp_pool import SessionPool
 from andon.engine.pipeline import run_version
 from andon.errors import AndonError, NotFoundError
 from andon.evals.dataset import Dataset
+from andon.evals.donecells import DoneCells
 from andon.evals.executors.base import CellJob, Executor
 from andon.evals.executors.local import LocalExecutor
 from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
@@ -176,7 +177,7 @@ async def run_evaluation(
     convert = Conversion.of(ws.config)
     graders: list[tuple[GraderSettings, Grader]] = [(spec, build_grader(spec)) for spec in config.graders]
     stop = stop or asyncio.Event()
-    done: set[tuple[str, str, int]] = set()
+    done = DoneCells([v.id for v in versions], [c.id for c in dataset.cases], repeats)
     # The run records version ids; reports and resumes find them in the store whatever andon.yaml says then.
     await asyncio.to_thread(ws.sync_versions, feature)
     if run_id is None:
@@ -190,14 +191,14 @@ async def run_evaluation(
             repeats=repeats,
             currency=ws.config.currency,
             versions=[(v.name, v.id) for v in versions],
-            cases=[c.to_json() for c in dataset.cases],
+            cases=(c.to_json() for c in dataset.cases),  # streamed in chunks: never every case's dict at once
             config=config.model_dump(mode="json", include=set(RECORDED_FEATURE_FIELDS))
             | ({"slice": case_slice} if case_slice else {})
             | ({"guideline": dataset.guideline.to_json()} if dataset.guideline else {})
             | (extra_config or {}),
         )
     else:
-        done = await asyncio.to_thread(ws.store.done_cells, run_id)
+        await asyncio.to_thread(lambda: done.mark_all(ws.store.iter_done_cells(str(run_id))))
         await asyncio.to_thread(ws.store.set_run_status, run_id, "running", None)
 
     total = len(versions) * len(dataset.cases) * repeats
@@ -212,9 +213,9 @@ async def run_evaluation(
     def cells() -> Iterator[tuple[Version, Case, int]]:
         # Version-major order keeps one system prompt hot in a local model's prefix cache.
         for version in versions:
-            for case in dataset.cases:
+            for position, case in enumerate(dataset.cases):
                 for repeat in range(repeats):
-                    if (version.id, case.id, repeat) not in done:
+                    if not done.has(version.id, position, repeat):
                         yield version, case, repeat
 
     schedule = cells()
@@ -249,26 +250,30 @@ async def run_evaluation(
 
     async def writer() -> None:
         # Group commits: a batch is written when full or when its oldest cell has waited BATCH_SECONDS,
-        # so a killed run loses at most that much work.
+        # so a killed run loses at most that much work. Cells already queued are taken without waiting:
+        # a timed wait (a task and a timer on Python 3.11) is paid only when the queue runs dry.
         batch: list[tuple[list[OutputRecord], CellResult]] = []
         oldest = 0.0
-        while True:
-            wait = BATCH_SECONDS if not batch else max(0.0, oldest + BATCH_SECONDS - time.monotonic())
-            try:
-                item = await asyncio.wait_for(queue.get(), wait)
-                finished = item is None
-            except TimeoutError:
-                item, finished = None, False
+        finished = False
+        while not finished:
+            timed_out = False
+            if not batch:
+                item = await queue.get()
+                oldest = time.monotonic()
+            else:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), max(0.0, oldest + BATCH_SECONDS - time.monotonic()))
+                    except TimeoutError:
+                        item, timed_out = None, True
             if item is not None:
-                if not batch:
-                    oldest = time.monotonic()
                 batch.append(item)
-            due = batch and (finished or len(batch) >= BATCH_SIZE or time.monotonic() - oldest >= BATCH_SECONDS)
-            if due:
+            finished = item is None and not timed_out
+            if batch and (finished or len(batch) >= BATCH_SIZE or time.monotonic() - oldest >= BATCH_SECONDS):
                 await flush(batch)
                 batch = []
-            if finished:
-                return
 
     cells_on = executor or LocalExecutor()  # named apart: worker() sees a non-optional executor
     job = CellJob(

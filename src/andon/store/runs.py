@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, update
@@ -34,10 +34,10 @@ class RunsMixin(StoreBase):
         repeats: int,
         currency: str,
         versions: Sequence[tuple[str, str]],
-        cases: Sequence[Mapping[str, Any]],
+        cases: Iterable[Mapping[str, Any]],
         config: Mapping[str, Any],
     ) -> None:
-        """Record a new run and a snapshot of its cases in one transaction."""
+        """Record a new run and a snapshot of its cases in one transaction (``cases`` is read once, in chunks)."""
         with self._write() as session:
             session.add(
                 RunRow(
@@ -52,26 +52,28 @@ class RunsMixin(StoreBase):
                     currency=currency,
                     versions=[[name, vid] for name, vid in versions],
                     config=dict(config),
-                    n_cases=len(cases),
+                    n_cases=0,
                 )
             )
             session.flush()
-            for start in range(0, len(cases), _CHUNK):
-                chunk = cases[start : start + _CHUNK]
+            position = 0
+            for chunk in _chunks(cases, _CHUNK):
                 session.execute(
                     insert(RunCaseRow),
                     [
-                        {"run_id": run_id, "case_id": c["id"], "position": start + i, "data": dict(c)}
+                        {"run_id": run_id, "case_id": c["id"], "position": position + i, "data": dict(c)}
                         for i, c in enumerate(chunk)
                     ],
                 )
-            tags = [
-                {"run_id": run_id, "tag": tag, "case_id": c["id"]}
-                for c in cases
-                for tag in dict.fromkeys(str(x) for x in c.get("tags") or ())
-            ]
-            for start in range(0, len(tags), _CHUNK):
-                session.execute(insert(RunCaseTagRow), tags[start : start + _CHUNK])
+                position += len(chunk)
+                tags = [
+                    {"run_id": run_id, "tag": tag, "case_id": c["id"]}
+                    for c in chunk
+                    for tag in dict.fromkeys(str(x) for x in c.get("tags") or ())
+                ]
+                for start in range(0, len(tags), _CHUNK):
+                    session.execute(insert(RunCaseTagRow), tags[start : start + _CHUNK])
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(n_cases=position))
 
     def set_run_status(self, run_id: str, status: str, note: str | None) -> None:
         """Mark a run running again, or ended (with when and why)."""
@@ -93,13 +95,16 @@ class RunsMixin(StoreBase):
 
     def done_cells(self, run_id: str) -> set[tuple[str, str, int]]:
         """(version id, case id, repeat) of every stored cell of a run, for resuming."""
+        return set(self.iter_done_cells(run_id))
+
+    def iter_done_cells(self, run_id: str) -> Iterator[tuple[str, str, int]]:
+        """(version id, case id, repeat) of every stored cell of a run, streamed (a resume never holds them all)."""
+        query = select(RunResultRow.version_id, RunResultRow.case_id, RunResultRow.repeat).where(
+            RunResultRow.run_id == run_id
+        )
         with self._read() as session:
-            rows = session.execute(
-                select(RunResultRow.version_id, RunResultRow.case_id, RunResultRow.repeat).where(
-                    RunResultRow.run_id == run_id
-                )
-            )
-            return {(v, c, int(r)) for v, c, r in rows}
+            for version_id, case_id, repeat in session.execute(query.execution_options(yield_per=5000)):
+                yield version_id, case_id, int(repeat)
 
     def get_run(self, ref: str) -> RunRecord:
         """A run by id or unique id prefix; ``latest`` or ``latest:FEATURE`` for the newest."""
@@ -226,6 +231,17 @@ class RunsMixin(StoreBase):
 def _recent_runs(session: Session) -> str:
     recent = session.scalars(select(RunRow.id).order_by(RunRow.created_at.desc()).limit(5)).all()
     return t("polish.notfound.run_recent", runs=", ".join(recent)) if recent else t("polish.notfound.run_none")
+
+
+def _chunks(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    chunk: list[Mapping[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _cell_row(cell: Any) -> dict[str, Any]:
