@@ -15,6 +15,7 @@ from typing import Any
 
 from andon.agents.trajectory import Trajectory
 from andon.evals.model import Case
+from andon.messages import t
 
 ORDERS = Path("data") / "orders.json"
 REFUNDS = "refunds.sqlite"
@@ -25,7 +26,7 @@ def lookup_order(root: Path, order_id: str) -> dict[str, Any]:
     orders = json.loads((root / ORDERS).read_text(encoding="utf-8"))
     key = order_id.strip().upper()
     if key not in orders:
-        return {"error": f"주문번호 {order_id} 를 찾을 수 없습니다", "known_format": "A1001"}
+        return {"error": t("agdemo.tool.unknown_order", language="ko", order=order_id), "known_format": "A1001"}
     return {"order_id": key, **orders[key]}
 
 
@@ -62,11 +63,14 @@ def refund_state(root: Path, case: Case, path: Trajectory) -> dict[str, Any]:
     """The refund records agree with the run: a record for the case's order exactly when a refund call of it ran
     (after a person's approval); none when the case must not be refunded (``refund: no``)."""
     order = str(case.vars.get("order_id") or "").upper()
-    ran = [c for c in path.tool_calls if c.name == "refund" and c.error is None and c.approval in ("approved", "edited")]
+    ran = [
+        c for c in path.tool_calls if c.name == "refund" and c.error is None and c.approval in ("approved", "edited")
+    ]
     ran_for_order = [c for c in ran if str((c.arguments or {}).get("order_id", "")).upper() == order]
     written = [r for r in refund_records(root) if r[0] == order]
     if str(case.vars.get("refund")) == "no" and (ran_for_order or written):
-        return {"passed": False, "reason": f"{order}: refunded although it must not be ({len(written)} records)"}
+        return {"passed": False, "reason": t("agdemo.state.refunded", order=order, records=len(written))}
     if ran_for_order and not written:
-        return {"passed": False, "reason": f"{order}: the approved refund left no record"}
-    return {"passed": True, "reason": f"{order or '-'}: {len(written)} refund records, {len(ran_for_order)} approved calls"}
+        return {"passed": False, "reason": t("agdemo.state.no_record", order=order)}
+    return {"passed": True, "reason": t("agdemo.state.ok", order=order or "-", records=len(written),
+                                        calls=len(ran_for_order))}  # fmt: skip
