@@ -152,3 +152,16 @@ def test_andon_demo_agents_runs_on_the_embedded_model(tmp_path: Path) -> None:
     # Whatever the small model did, the approval part says so: approved and resumed, or nothing reached refund.
     said = json.dumps(result.stdout)
     assert ("Final-state check" in said) or ("No refund request reached the refund tool" in said)
+
+
+def test_a_parked_path_ends_with_the_call_that_waits() -> None:
+    from andon.agents.trajectory import trajectory_of
+
+    waiting = {"name": "refund", "arguments": '{"order_id": "A1005", "amount": 210000}', "id": "c2"}
+    steps = [
+        {"name": "turn1.triage", "agent": "triage", "handoff": {"from": "triage", "to": "refund"}, "attempts": 1},
+        {"name": "turn1.refund", "agent": "refund", "attempts": 1, "parked": {"remaining": [waiting]},
+         "tools": [{"name": "lookup_order", "arguments": '{"order_id": "A1005"}', "result": "{}", "error": None}]},
+    ]  # fmt: skip
+    assert sf.path_text(trajectory_of(steps), steps) == "triage → refund → lookup_order(A1005) → refund(A1005, 210000) ⏸"
+    assert sf.path_text(trajectory_of(steps[:1])).startswith("triage → ")

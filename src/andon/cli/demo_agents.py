@@ -65,7 +65,8 @@ def _say(key: str, **values: Any) -> None:
 
 def _evaluate(ws: Workspace, feature: str, limit: int | None, concurrency: int) -> RunReport:
     plan = plan_run(ws, feature, repeats=1, case_slice=CaseSlice(limit=limit))
-    _say("agdemo.plan", feature=feature, cases=len(plan.dataset.cases), versions=len(plan.versions))
+    total = len(load_dataset(Path(ws.config.features[feature].dataset or ""), ws.root).cases)
+    _say("agdemo.plan", feature=feature, cases=len(plan.dataset.cases), total=total, versions=len(plan.versions))
     outcome = asyncio.run(run_with_progress(ws, plan, concurrency, None, None, True, quiet=False))
     run = ws.store.get_run(outcome.run_id)
     return build_report(
@@ -90,7 +91,8 @@ def _print_figures(ws: Workspace, feature: str, report: RunReport) -> None:
     table.add_row(t("agdemo.table.kinds"), *(Text(k) for k in kinds))
     console.print(table)
     for cell in report.cells:  # each case's path: what the graders read
-        path = sf.path_text(trajectory_of(steps.get(cell.output_id or "", [])))
+        stored = steps.get(cell.output_id or "", [])
+        path = sf.path_text(trajectory_of(stored), stored)
         mark = "·" if cell.status == "parked" else ("✓" if cell.passed else "✗")
         console.print(f"  {mark} {cell.version_name:<11} {cell.case_id:<17} {path}", markup=False, highlight=False)
 
@@ -143,7 +145,7 @@ def _show_approval(ws: Workspace, root: Path, language: str) -> Approval | None:
             parked = asyncio.run(_serve(ws, version, turns[-1]))
             if parked.review_id is None:
                 steps = ws.store.get_output(_output_id(ws, parked.trace_id)).steps
-                _say("agdemo.approval.not_parked", path=sf.path_text(trajectory_of(steps)),
+                _say("agdemo.approval.not_parked", path=sf.path_text(trajectory_of(steps), steps),
                      answer=(parked.output_text or parked.error or "")[:160])  # fmt: skip
                 continue
             call = (parked.output_json or {}) if isinstance(parked.output_json, dict) else {}
@@ -186,7 +188,7 @@ def run_agents_demo(
     reports: dict[str, RunReport] = {}
     with Workspace.open(root) as ws:
         for feature in sf.FEATURES:
-            report = _evaluate(ws, feature, limit, concurrency)
+            report = _evaluate(ws, feature, limit if limit is not None else sf.DEFAULT_CASES, concurrency)
             reports[feature] = report
             _print_figures(ws, feature, report)
             _print_comparison(ws, feature, report)

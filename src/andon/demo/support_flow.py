@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -26,7 +27,8 @@ DATA = Path(__file__).resolve().parent / "data" / "support"
 FEATURES = ("market-support", "market-triage")
 VERSIONS = ("v1-basic", "v2-clarify")
 PROVIDER = "local"
-MAX_TOKENS = 64  # a handoff, a tool call or one or two Korean sentences; each token costs time on 2 cores
+MAX_TOKENS = 96  # a handoff, a tool call with its JSON, or one or two Korean sentences (64 cut refund calls)
+DEFAULT_CASES = 2  # per feature in `andon demo` (each case is 2-4 model turns); `andon eval FEATURE` runs all
 APPROVAL_CASES = ("refund-broken", "refund-not-sent")  # refunds the policy allows: the demo serves these
 LOCAL_PROVIDER = """\
   local:
@@ -39,8 +41,13 @@ LOCAL_PROVIDER = """\
 
 
 def threads() -> int:
-    """The cores this process may use (llama.cpp's threads)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """llama.cpp's threads: this process's cores, or one when the machine is already busier than its cores.
+
+    On a shared, loaded machine llama.cpp's threads wait on each other whenever one is descheduled; measured on
+    2 cores at load 17, one thread answered a triage turn in ~35 s where two did not finish in 240 s.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if os.getloadavg()[0] >= cores else cores
 
 
 def create_workspace(parent: Path, language: str, *, fresh: bool, providers: str | None = None) -> Path:
@@ -107,8 +114,9 @@ def _version_figures(name: str, cells: list[CellResult], steps_of: dict[str, lis
     )  # fmt: skip
 
 
-def path_text(path: Trajectory) -> str:
-    """A run's path in one line: ``triage → order: lookup_order(A1001) → answer``."""
+def path_text(path: Trajectory, steps: Sequence[Mapping[str, Any]] = ()) -> str:
+    """A run's path in one line: ``triage → order → lookup_order(A1001) → answer``; a run parked at a tool call
+    (``steps``' last one waits) ends with that call: ``refund(A1002, 12000) ⏸``."""
     parts: list[str] = []
     for event in path.events:
         if isinstance(event, TurnEvent) and event.agent and (not parts or parts[-1] != event.agent):
@@ -118,4 +126,13 @@ def path_text(path: Trajectory) -> str:
             decided = f" [{event.approval}]" if event.approval else ""
             parts.append(f"{event.name}({shown}){decided}")
     ending = f"limit:{path.limit}" if path.limit else path.output_kind
+    parked = steps[-1].get("parked") if steps else None
+    if isinstance(parked, dict) and parked.get("remaining"):
+        waiting = parked["remaining"][0]
+        try:
+            values = json.loads(waiting.get("arguments") or "{}")
+        except ValueError:
+            values = {}
+        shown = ", ".join(str(v) for v in values.values()) if isinstance(values, dict) else ""
+        ending = f"{waiting.get('name')}({shown}) ⏸"
     return " → ".join([*parts, ending])
