@@ -81,11 +81,12 @@ def script(stub: ThreadedStub) -> None:
         *status,  # … v2-clarify
         Scripted(content="주문번호를 알려 주세요."),  # market-triage, vague-refund, v1: an answer, not a question
         tool_calls_reply(tool_call("q1", "ask_clarifying_question", {"question": "어떤 주문을 환불할까요?"})),
-        # the served refund (v2-clarify): triage → refund desk → lookup → refund (parks)
+        # the served refund (v2-clarify): triage → refund desk → refund of the wrong amount (parks)
         handoff("h2", "refund"),
-        tool_calls_reply(tool_call("c2", "lookup_order", {"order_id": "A1002"})),
-        tool_calls_reply(tool_call("c3", "refund", {"order_id": "A1002", "amount": 12000, "reason": "파손"})),
-        # after `andon review approve` (another process): the refund desk answers
+        tool_calls_reply(tool_call("c3", "refund", {"order_id": "A1002", "amount": 120000, "reason": "파손"})),
+        # after `andon review approve --arguments` (amount corrected, another process): it asks again (parks)
+        tool_calls_reply(tool_call("c4", "refund", {"order_id": "A1002", "amount": 12000})),
+        # after `andon review reject` (a second refund of the order): the refund desk answers
         Scripted(content="12,000원 환불을 접수했습니다."),
     )
 
@@ -120,15 +121,18 @@ def test_the_part_runs_end_to_end_against_the_stub(
     assert approval.approved.returncode == 0, approval.approved.stderr[-2000:]
     assert approval.records == [("A1002", 12000)] == refund_records(part.root)
     assert approval.state_passed is True
-    assert approval.path == "triage → refund → lookup_order(A1002) → refund(A1002, 12000, 파손) [approved] → answer"
-    assert "12,000원 환불을 접수했습니다." in approval.approved.stdout
+    path = "triage → refund → refund(A1002, 12000, 파손) [edited] → refund(A1002, 12000) [rejected] → answer"
+    assert approval.path == path
+    assert json.loads(approval.approved.stdout)["output_text"] == "12,000원 환불을 접수했습니다."
+    assert "$ andon review approve rev_" in out and '"amount": 12000' in out and "$ andon review reject rev_" in out
     last = received[-1].body["messages"]
     assert last[0]["role"] == "system" and "환불 담당" in last[0]["content"]  # resumed at the refund desk
     with Workspace.open(part.root) as ws:
         trace = ws.store.get_trace(approval.parked.trace_id)
         item = queue.get(ws.store, approval.parked.review_id or "")
     assert (trace["status"], trace["output_text"]) == ("ok", "12,000원 환불을 접수했습니다.")
-    assert item.decided_by == "demo-lead" and item.label == "approved"
+    assert item.decided_by == "demo-lead" and item.label == "edited"
+    assert item.decision["arguments"] == {"order_id": "A1002", "amount": 12000, "reason": "파손"}
     assert (part.root / "market-support.html").is_file()
 
 

@@ -32,6 +32,8 @@ from andon.evals.slicing import CaseSlice
 from andon.gateway.service import Gateway
 from andon.gateway.types import Caller, InvokeResult
 from andon.messages import t
+from andon.review import queue
+from andon.review.tool_approval import asked_arguments
 from andon.workspace import Workspace
 
 REVIEWER = "demo-lead"  # who approves in the demo (recorded on the decision and the approval span)
@@ -125,19 +127,26 @@ async def _serve(ws: Workspace, version: str, turn: str) -> InvokeResult:
         await ws.aclose_providers()
 
 
-def _approve(root: Path, review_id: str, language: str) -> subprocess.CompletedProcess[str]:
-    """``andon review approve`` in its own process, as a person would run it (it resumes the flow)."""
+def _decide(root: Path, review_id: str, language: str, decision: sf.Decision) -> subprocess.CompletedProcess[str]:
+    """``andon review approve|reject`` in its own process, as a person would run it (it resumes the flow)."""
     env = {**os.environ, "ANDON_LANG": language}
     env.pop("ANDON_WORKSPACE", None)
-    command = ["review", "approve", review_id, "--actor", REVIEWER, "--reason", t("agdemo.approval.reason")]
-    console.print(f"$ andon {' '.join(command[:3])} --actor {REVIEWER}", markup=False, highlight=False, style="bold")
+    command = ["review", decision.action, review_id, "--actor", REVIEWER, "--reason", t(decision.reason_key, **decision.values).strip()]
+    if decision.arguments is not None:
+        command += ["--arguments", json.dumps(decision.arguments, ensure_ascii=False)]
+    console.print(f"$ andon {' '.join(command[:3])} --actor {REVIEWER}" +
+                  (f" --arguments '{command[-1]}'" if decision.arguments is not None else ""),
+                  markup=False, highlight=False, style="bold")  # fmt: skip
     return subprocess.run(
-        [sys.executable, "-m", "andon", *command], cwd=root, env=env, capture_output=True, text=True, timeout=900
-    )
+        [sys.executable, "-m", "andon", *command, "--json"], cwd=root, env=env, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
 
 
 def _show_approval(ws: Workspace, root: Path, language: str) -> Approval | None:
-    """Serve the refund cases (bounded: each once, on v2 then v1) until one parks; approve it; show the resume."""
+    """Serve the refund cases (bounded: each once, on v2 then v1) until one parks; decide it as the refund desk's
+    lead would (approve, with the amount corrected to what was paid; reject a second refund of the same order)
+    until the flow answers; show the resumed path, the refund records and the final-state check."""
     cases = {c.id: c for c in _cases(root)}
     for version in reversed(sf.VERSIONS):
         for case_id, turns in sf.approval_turns(root):
@@ -148,23 +157,42 @@ def _show_approval(ws: Workspace, root: Path, language: str) -> Approval | None:
                 _say("agdemo.approval.not_parked", path=sf.path_text(trajectory_of(steps), steps),
                      answer=(parked.output_text or parked.error or "")[:160])  # fmt: skip
                 continue
-            call = (parked.output_json or {}) if isinstance(parked.output_json, dict) else {}
-            _say("agdemo.approval.parked", tool=call.get("tool", "-"),
-                 arguments=json.dumps(call.get("arguments"), ensure_ascii=False), id=parked.review_id,
-                 records=len(refund_records(root)))  # fmt: skip
-            done = _approve(root, parked.review_id, language)
-            for line in (done.stdout + done.stderr).strip().splitlines()[-6:]:
-                console.print(f"  {line}", markup=False, highlight=False)
-            steps = ws.store.get_output(_output_id(ws, parked.trace_id)).steps
-            path = trajectory_of(steps)
-            records = refund_records(root)
-            state = refund_state(root, cases[case_id], path)
-            _say("agdemo.approval.resumed", path=sf.path_text(path))
-            _say("agdemo.approval.records", records=", ".join(f"{o} ₩{a:,}" for o, a in records) or "—")
-            _say("agdemo.approval.state_ok" if state["passed"] else "agdemo.approval.state_off", reason=state["reason"])
-            return Approval(case_id, version, parked, done, sf.path_text(path), records, bool(state["passed"]))
+            return _decide_until_answered(ws, root, language, case_id, cases[case_id], version, parked)
     _say("agdemo.approval.none")
     return None
+
+
+def _decide_until_answered(
+    ws: Workspace, root: Path, language: str, case_id: str, case: Case, version: str, parked: InvokeResult
+) -> Approval:
+    review_id: str | None = parked.review_id
+    done: subprocess.CompletedProcess[str] | None = None
+    approved: set[str] = set()
+    for _ in range(sf.MAX_DECISIONS):  # each decision resumes the flow; it may park again
+        if review_id is None:
+            break
+        tool, asked = asked_arguments(queue.get(ws.store, review_id))
+        _say("agdemo.approval.parked", tool=tool, arguments=json.dumps(asked, ensure_ascii=False), id=review_id,
+             records=len(refund_records(root)))  # fmt: skip
+        decision = sf.review_refund(root, asked, approved)
+        _say(decision.why_key, **decision.values)
+        done = _decide(root, review_id, language, decision)
+        if done.returncode != 0:
+            for line in (done.stdout + done.stderr).strip().splitlines()[-4:]:
+                console.print(f"  {line}", markup=False, highlight=False)
+            break
+        result = json.loads(done.stdout)
+        _say("agdemo.approval.decided", status=result["review"].get("label") or "-", run=result["status"],
+             answer=(result.get("output_text") or result.get("error") or "")[:160])  # fmt: skip
+        review_id = result.get("next_review_id")
+    steps = ws.store.get_output(_output_id(ws, parked.trace_id)).steps
+    path = trajectory_of(steps)
+    records = refund_records(root)
+    state = refund_state(root, case, path)
+    _say("agdemo.approval.resumed", path=sf.path_text(path, steps))
+    _say("agdemo.approval.records", records=", ".join(f"{o} ₩{a:,}" for o, a in records) or "—")
+    _say("agdemo.approval.state_ok" if state["passed"] else "agdemo.approval.state_off", reason=state["reason"])
+    return Approval(case_id, version, parked, done, sf.path_text(path, steps), records, bool(state["passed"]))
 
 
 def _output_id(ws: Workspace, trace_id: str) -> str:

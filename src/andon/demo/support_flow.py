@@ -136,3 +136,36 @@ def path_text(path: Trajectory, steps: Sequence[Mapping[str, Any]] = ()) -> str:
         shown = ", ".join(str(v) for v in values.values()) if isinstance(values, dict) else ""
         ending = f"{waiting.get('name')}({shown}) ⏸"
     return " → ".join([*parts, ending])
+
+
+MAX_DECISIONS = 3  # a small model may ask again after each decision: the demo decides at most this many
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the refund desk's lead decides on a parked refund call: the CLI action, edited arguments, and why."""
+
+    action: str  # approve | reject
+    arguments: dict[str, Any] | None
+    reason_key: str
+    why_key: str
+    values: dict[str, Any]
+
+
+def review_refund(root: Path, asked: Any, approved: set[str]) -> Decision:
+    """The lead's rule: one refund per order, of what was paid. A second refund of an order is rejected; an amount
+    other than the order's price is corrected to it; anything else is approved as asked. ``approved`` collects the
+    orders approved so far."""
+    arguments = dict(asked) if isinstance(asked, dict) else {}
+    order = str(arguments.get("order_id") or "").upper()
+    orders = json.loads((root / "data" / "orders.json").read_text(encoding="utf-8"))
+    if order in approved or order not in orders:
+        key = "agdemo.review.again" if order in approved else "agdemo.review.unknown"
+        return Decision("reject", None, key, key, {"order": order or "-"})
+    approved.add(order)
+    price = int(orders[order].get("price") or 0)
+    if arguments.get("amount") != price:
+        edited = {**arguments, "order_id": order, "amount": price}
+        values = {"order": order, "asked": arguments.get("amount"), "price": f"{price:,}"}
+        return Decision("approve", edited, "agdemo.review.corrected", "agdemo.review.corrected", values)
+    return Decision("approve", None, "agdemo.approval.reason", "agdemo.review.as_asked", {"order": order})
