@@ -170,3 +170,34 @@ def test_a_parked_path_ends_with_the_call_that_waits() -> None:
     shown = sf.path_text(trajectory_of(steps), steps)
     assert shown == "triage → refund → lookup_order(A1005) → refund(A1005, 210000) ⏸"
     assert sf.path_text(trajectory_of(steps[:1])).startswith("triage → ")
+
+
+def test_the_leads_rule_and_the_final_state_check(tmp_path: Path, tools_module: None) -> None:
+    from andon.agents.trajectory import trajectory_of
+    from andon.demo.support_flow_tools import issue_refund, refund_state
+    from andon.evals.model import Case
+
+    root = sf.create_workspace(tmp_path, "en", fresh=True)
+    approved: set[str] = set()
+    first = sf.review_refund(root, {"order_id": "a1002", "amount": 99}, approved)
+    assert (first.action, first.arguments) == ("approve", {"order_id": "A1002", "amount": 12000})
+    assert sf.review_refund(root, {"order_id": "A1002", "amount": 12000}, approved).action == "reject"
+    assert sf.review_refund(root, {"order_id": "B1", "amount": 1}, set()).action == "reject"
+    exact = sf.review_refund(root, {"order_id": "A1004", "amount": 45000}, set())
+    assert (exact.action, exact.arguments) == ("approve", None)
+
+    def ran(order: str, amount: int) -> list[dict[str, object]]:
+        call = {"name": "refund", "arguments": json.dumps({"order_id": order, "amount": amount}), "error": None,
+                "result": "{}", "approval": {"status": "approved", "by": "lead"}}  # fmt: skip
+        return [{"name": "turn1.refund", "agent": "refund", "attempts": 1, "tools": [call]}]
+
+    allowed = Case("refund-broken", {"order_id": "A1002", "refund": "yes"})
+    assert refund_state(root, allowed, trajectory_of(ran("A1002", 12000)))["passed"] is False  # no record yet
+    issue_refund(root, "A1002", 12000)
+    assert refund_state(root, allowed, trajectory_of(ran("A1002", 12000)))["passed"] is True
+    issue_refund(root, "A1002", 12000)  # twice: more than was paid
+    assert refund_state(root, allowed, trajectory_of(ran("A1002", 12000)))["passed"] is False
+    forbidden = Case("refund-already", {"order_id": "A1005", "refund": "no"})
+    assert refund_state(root, forbidden, trajectory_of([]))["passed"] is True
+    issue_refund(root, "A1005", 1)
+    assert refund_state(root, forbidden, trajectory_of([]))["passed"] is False
