@@ -131,7 +131,8 @@ def _decide(root: Path, review_id: str, language: str, decision: sf.Decision) ->
     """``andon review approve|reject`` in its own process, as a person would run it (it resumes the flow)."""
     env = {**os.environ, "ANDON_LANG": language}
     env.pop("ANDON_WORKSPACE", None)
-    command = ["review", decision.action, review_id, "--actor", REVIEWER, "--reason", t(decision.reason_key, **decision.values).strip()]
+    reason = t(decision.reason_key, **decision.values).strip()
+    command = ["review", decision.action, review_id, "--actor", REVIEWER, "--reason", reason]
     if decision.arguments is not None:
         command += ["--arguments", json.dumps(decision.arguments, ensure_ascii=False)]
     console.print(f"$ andon {' '.join(command[:3])} --actor {REVIEWER}" +
