@@ -3,7 +3,8 @@
 Each agent turn is one model step with the agent's tools plus a ``transfer_to_<agent>`` pseudo-tool per
 handoff (and ``ask_clarifying_question`` with ``clarify: true``), through engine.tools' loop. A handoff gives
 the target the conversation through the handoff's filter. The flow stops cleanly at any of its limits, the
-reason kept on the last step (``limit``) and as the outcome's error, never as an exception.
+reason kept on the last step (``limit``) and as the outcome's error, never as an exception. A call of an
+``approval: human`` tool parks the flow at that agent's turn; ``resume`` continues it from there (engine.approval).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from andon.config.flow import AgentSpec, FlowSpec
 from andon.config.schema import WorkspaceConfig, agent_step
 from andon.engine.masking import Masker
 from andon.engine.pipeline import Outcome, ProviderLookup, StepRecord
-from andon.engine.tools import PseudoTools, ToolCall, ToolLimitReached, complete_with_tools
+from andon.engine.tools import PseudoTools, ToolApprovalNeeded, ToolCall, ToolLimitReached, complete_with_tools
 from andon.errors import AndonError, ConfigError
 from andon.messages import t
 from andon.providers.base import Message, ProviderRequest, TextPart
@@ -90,10 +91,13 @@ async def run_flow(
     *,
     base_dir: Path | None = None,
     masker: Masker | None = None,
+    resume: Mapping[str, Any] | None = None,
 ) -> None:
     """Run ``version``'s flow from its entry agent, one step record per turn, into ``outcome``.
 
-    With ``masker`` (``send: masked``) every agent is sent masked messages, like any model step.
+    With ``masker`` (``send: masked``) every agent is sent masked messages, like any model step. ``resume``
+    (engine.approval: the parked step's ``flow`` and the decided tool loop's ``state``) continues a parked flow
+    at the agent turn that waited, with the turns, tool calls, spend and time it had used.
     """
     assert version.flow is not None
     flow = version.flow
@@ -101,13 +105,23 @@ async def run_flow(
     where = f"features.{version.feature}.versions.{version.name}.agents"
     name: str = flow.entry
     conversation: list[Message] | None = None  # None: the entry agent renders its own prompt
+    tool_state: dict[str, Any] | None = None
+    if resume is not None:
+        name, conversation = _restore(run, resume["flow"])
+        tool_state = dict(resume["state"])
     while True:
         limit = run.exhausted()
         if limit is not None:
             _stop(outcome, run, limit)
             return
-        record, choice, sent = await _timed_turn(run, name, conversation, scope, providers, f"{where}.{name}", base_dir)
+        record, choice, sent = await _timed_turn(
+            run, name, conversation, scope, providers, f"{where}.{name}", base_dir, tool_state
+        )
+        tool_state = None
         outcome.steps.append(record)
+        if record.parked is not None:
+            _park(outcome, run, record, name, conversation, scope)
+            return
         run.turns += 1
         run.tool_calls += len(record.tools or [])
         if record.error is None:
@@ -129,6 +143,38 @@ async def run_flow(
         record.extra["handoff"] = {"from": name, "to": choice.target.agent, "reason": choice.reason}
         conversation = handed_over(sent, choice.target.filter)
         name = choice.target.agent
+
+
+def _park(
+    outcome: Outcome,
+    run: _Run,
+    record: StepRecord,
+    name: str,
+    conversation: list[Message] | None,
+    scope: Mapping[str, Any],
+) -> None:
+    """End the flow parked at ``name``'s turn, keeping with the step all a resume needs (from the store alone)."""
+    assert record.parked is not None
+    state = {
+        "agent": name,
+        "turns": run.turns,  # before the parked turn: its resume is that same turn
+        "tool_calls": run.tool_calls,
+        "spent": run.spent,
+        "elapsed_s": run.elapsed(),  # time waiting for a person is not the flow's
+        "conversation": None if conversation is None else [m.to_json() for m in conversation],
+    }
+    variables = {k: v for k, v in scope.items() if k != "steps"}
+    record.parked |= {"step": name, "flow": state, "steps_done": {}, "variables": variables}
+    outcome.status, outcome.error = "parked", record.error
+
+
+def _restore(run: _Run, state: Mapping[str, Any]) -> tuple[str, list[Message] | None]:
+    """Put back what a parked flow had used; the agent that waited and the conversation it was handed."""
+    run.turns, run.tool_calls = int(state.get("turns") or 0), int(state.get("tool_calls") or 0)
+    run.spent = float(state.get("spent") or 0.0)
+    run.started -= float(state.get("elapsed_s") or 0.0)
+    talk = state.get("conversation")
+    return str(state["agent"]), None if talk is None else [Message.from_json(m) for m in talk]
 
 
 def _restored(run: _Run, text: str | None) -> str | None:
@@ -157,6 +203,7 @@ async def _timed_turn(
     providers: ProviderLookup,
     where: str,
     base_dir: Path | None,
+    tool_state: Mapping[str, Any] | None = None,
 ) -> tuple[StepRecord, Choice | None, list[Message]]:
     """One turn, cut at the flow's remaining wall time (its record then names the limit)."""
     agent = run.flow.agents[name]
@@ -166,7 +213,7 @@ async def _timed_turn(
     remaining = run.remaining_s()
     try:
         choice, sent = await asyncio.wait_for(
-            _turn(run, agent, name, conversation, scope, providers, record, where, base_dir), remaining
+            _turn(run, agent, name, conversation, scope, providers, record, where, base_dir, tool_state), remaining
         )
     except TimeoutError:
         record.finished_at = _now()
@@ -191,8 +238,12 @@ async def _turn(
     record: StepRecord,
     where: str,
     base_dir: Path | None,
+    tool_state: Mapping[str, Any] | None = None,
 ) -> tuple[Choice | None, list[Message]]:
-    """Render, call the model with tools and pseudo-tools, and fill ``record``; errors stay in the record."""
+    """Render, call the model with tools and pseudo-tools, and fill ``record``; errors stay in the record.
+
+    ``tool_state``: a decided parked call's tool loop, continued instead of starting the turn afresh.
+    """
     chosen: list[Choice] = []
 
     def answer(call: ToolCall) -> tuple[str, bool]:
@@ -212,9 +263,14 @@ async def _turn(
         pseudo = PseudoTools(pseudo_definitions(agent, run.flow), answer)
         provider = providers.provider(agent.provider or "")
         try:
+            state = dict(tool_state) if tool_state is not None else None
             response, sent, log = await complete_with_tools(
-                provider, request, agent.tools, allowed, pseudo, where=f"agents.{name}"
+                provider, request, agent.tools, allowed, pseudo, where=f"agents.{name}", resume=state
             )
+        except ToolApprovalNeeded as exc:  # parked: the flow ends here until a person decides
+            record.messages, record.tools, record.parked = exc.parked["messages"], exc.parked["log"], exc.parked
+            record.error = str(exc)
+            return None, []
         except ToolLimitReached as exc:
             record.messages, record.tools = [m.to_json() for m in exc.messages], exc.log
             record.extra["limit"] = "max_tool_calls"
@@ -278,13 +334,15 @@ def _cost_in_budget(record: StepRecord, flow: FlowSpec, providers: ProviderLooku
 
 
 def output_kind(steps: Sequence[Mapping[str, Any]]) -> str | None:
-    """A flow output's kind from its stored steps: ``answer``, ``clarify``, ``limit:<name>`` or ``error``.
+    """A flow output's kind from its stored steps: ``answer``, ``clarify``, ``limit:<name>``, ``parked`` or ``error``.
 
     None when the steps are not a flow's (no agent turns).
     """
     if not steps or not steps[-1].get("agent"):
         return None
     last = steps[-1]
+    if isinstance(last.get("parked"), dict):
+        return "parked"
     if last.get("limit"):
         return f"limit:{last['limit']}"
     return str(last.get("output_kind") or "error")

@@ -46,6 +46,8 @@ def demo(
     knowledge: Annotated[bool, typer.Option("--knowledge", help=t("help.demo.knowledge"))] = False,
     skip_knowledge: Annotated[bool, typer.Option("--skip-knowledge", help=t("help.demo.skip_knowledge"))] = False,
     answers: Annotated[int, typer.Option("--answers", min=0, help=t("help.demo.answers"))] = 3,
+    agents: Annotated[bool, typer.Option("--agents", help=t("help.demo.agents"))] = False,
+    skip_agents: Annotated[bool, typer.Option("--skip-agents", help=t("help.demo.skip_agents"))] = False,
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report; then
@@ -63,6 +65,12 @@ def demo(
         from andon.cli.demo_watch import run_watch_demo
 
         run_watch_demo(path, language)
+        return
+    if agents:  # the support-flow part alone
+        from andon.cli.demo_agents import run_agents_demo
+
+        flow = run_agents_demo(path, language, fresh=fresh, limit=limit, concurrency=concurrency)
+        console.print(t("demo.done", where=flow.root, seconds=f"{time.monotonic() - started:.0f}"))
         return
     if knowledge:  # the chatbot part alone
         from andon.cli.demo_knowledge import run_knowledge_demo
@@ -99,6 +107,10 @@ def demo(
 
         chatbot = run_knowledge_demo(path, language, fresh=fresh, limit=limit, answers=answers, concurrency=concurrency)
         page = add_to_page(page, chatbot.section)
+    if not skip_agents:
+        from andon.cli.demo_agents import run_agents_demo
+
+        run_agents_demo(path, language, fresh=fresh, limit=limit, concurrency=concurrency)
     html = path / "report.html"
     html.write_text(page, encoding="utf-8")
     console.print()

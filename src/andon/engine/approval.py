@@ -19,8 +19,9 @@ import jsonschema
 
 from andon.config.tools import ToolSpec
 from andon.engine.pipeline import Outcome, ProviderLookup, run_version
+from andon.engine.steps import STEP_KINDS
 from andon.engine.tools import ToolCall, run_tool_call, tool_log_entry
-from andon.errors import ConfigError
+from andon.errors import AndonError, ConfigError
 from andon.messages import t
 from andon.versions.canonical import Version
 
@@ -92,9 +93,14 @@ def check_arguments(tool: ToolSpec, arguments: Any) -> dict[str, Any]:
 
 
 def step_tool(version: Version, step_name: str, tool_name: str) -> ToolSpec:
-    """The tool a parked call names, as the version declares it."""
-    step = next((s for s in version.steps if s.name == step_name), None)
-    declared = [x for x in step.tools if isinstance(x, ToolSpec)] if step is not None else []  # MCP tools never park
+    """The tool a parked call names, as the version declares it (in a flow, the step is the agent that waited)."""
+    if version.flow is not None:
+        agent = version.flow.agents.get(step_name)
+        entries = list(agent.tools) if agent is not None else []
+    else:
+        step = next((s for s in version.steps if s.name == step_name), None)
+        entries = list(step.tools) if step is not None else []
+    declared = [x for x in entries if isinstance(x, ToolSpec)]  # MCP tools never park
     tool = next((x for x in declared if x.name == tool_name), None)
     if tool is None:
         raise ConfigError(
@@ -137,11 +143,31 @@ async def decide_call(parked: Mapping[str, Any], tool: ToolSpec, decision: Appro
 async def resume_run(
     version: Version, parked: Mapping[str, Any], decision: ApprovalDecision, providers: ProviderLookup
 ) -> Outcome:
-    """Apply ``decision`` to the parked call, then run the rest of ``version``: its steps from the parked one on.
+    """Apply ``decision`` to the parked call, then run the rest of ``version``: its steps from the parked one on
+    (a flow: from the parked agent turn on, agents.flow).
 
     The outcome may be parked again (another call of the turn, or a later one, needs approval too).
     """
     call = pending_call(parked)
     state = await decide_call(parked, step_tool(version, call.step, call.tool), decision)
     resume = {"step": call.step, "steps_done": parked.get("steps_done") or {}, "state": state}
-    return await run_version(version, parked.get("variables") or {}, providers, resume=resume)
+    variables = parked.get("variables") or {}
+    if version.flow is not None and isinstance(parked.get("flow"), dict):
+        return await _resume_flow(version, variables, providers, {**resume, "flow": parked["flow"]})
+    return await run_version(version, variables, providers, resume=resume)
+
+
+async def _resume_flow(
+    version: Version, variables: Mapping[str, Any], providers: ProviderLookup, resume: Mapping[str, Any]
+) -> Outcome:
+    """A parked flow continued by its registered runner (agents.flow lives floors above the engine)."""
+    outcome = Outcome(version.feature, version.id, version.name, "ok", datetime.now(UTC), datetime.now(UTC))
+    try:
+        runner: Any = STEP_KINDS.load("flow", where=f"features.{version.feature}.versions.{version.name}")
+    except AndonError as exc:
+        outcome.status, outcome.error = "error", str(exc)
+        return outcome
+    scope = {**variables, "steps": {}}
+    await runner(version, scope, providers, outcome, resume=resume)
+    outcome.finished_at = datetime.now(UTC)
+    return outcome
