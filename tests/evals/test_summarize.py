@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,6 +86,17 @@ def test_compare_finds_flips_and_is_antisymmetric() -> None:
     assert pass_delta.delta == pytest.approx(20 / 30) and pass_delta.low is not None and pass_delta.low > 0
     same = compare_cells("a", "a", a, "a2", "a2", a)
     assert same.verdict == "no detectable difference" and same.flipped == []
+
+
+def test_a_case_parked_for_approval_is_left_out_of_the_comparison_as_of_the_summary() -> None:
+    # A cell parked at a tool call waiting for a person has no answer: counting it as a failure in McNemar
+    # would make a version that rightly asks for approval look worse than the summary says.
+    a = [cell(f"c{i}", i < 6, version="a") for i in range(10)]
+    b = [cell(f"c{i}", i < 6, version="b") for i in range(10)]
+    b[0] = dataclasses.replace(b[0], status="parked", passed=False, score=0.0)
+    result = compare_cells("a", "a", a, "b", "b", b)
+    assert (result.mcnemar_b, result.mcnemar_c) == (0, 0) and result.flipped == []
+    assert result.n_pairs == 9 and result.left_out == 1
 
 
 @given(passes=st.lists(st.lists(st.booleans(), min_size=1, max_size=4), min_size=1, max_size=40))

@@ -51,7 +51,8 @@ def demo(
 ) -> None:
     """Build a menu-review workspace (102 labelled Korean menu cases with photos, 3 versions), evaluate it
     offline on the embedded model, compare the versions with their statistics, and write an HTML report; then
-    a Korean support chatbot over a help centre in five file formats, fixed vs structure-aware chunks."""
+    a Korean support chatbot over a help centre in five file formats, fixed vs structure-aware chunks; then a
+    support flow of agents (triage, order lookup, refund with a person's approval), two flow versions compared."""
     from andon.demo.okr import seed_objectives
     from andon.demo.workspace import FEATURE, create_workspace
     from andon.evals.report import render_html

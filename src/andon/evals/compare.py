@@ -49,8 +49,8 @@ def compare_cells(
 ) -> Comparison:
     """Compare B against A on the cases both have. A case passes when it passes in most of its repeats."""
     every = {c.case_id for c in a_cells} & {c.case_id for c in b_cells}
-    a_cases = _per_case([c for c in a_cells if c.grading_error is None])
-    b_cases = _per_case([c for c in b_cells if c.grading_error is None])
+    a_cases = _per_case([c for c in a_cells if c.counts])
+    b_cases = _per_case([c for c in b_cells if c.counts])
     shared = sorted(a_cases.keys() & b_cases.keys())
     a_pass = [_mean([c.passed for c in a_cases[k]]) >= 0.5 for k in shared]
     b_pass = [_mean([c.passed for c in b_cases[k]]) >= 0.5 for k in shared]

@@ -267,7 +267,7 @@ def _failed_learning_cases(cases: list[Case], cells: list[CellResult], split: Sp
     """Learning-split cases that failed in most of their repeats (a grader that could not grade tells nothing)."""
     outcomes: dict[str, list[bool]] = defaultdict(list)
     for cell in cells:
-        if cell.grading_error is None:
+        if cell.counts:
             outcomes[cell.case_id].append(cell.passed)
     failed = {k for k, passes in outcomes.items() if sum(passes) * 2 < len(passes)}
     return [c for c in cases if c.id in failed and split.side(c.id) == "learn"]

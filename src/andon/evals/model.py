@@ -173,6 +173,12 @@ class CellResult:
         return next((g.reason or g.grader for g in self.grades if g.error), None)
 
     @property
+    def counts(self) -> bool:
+        """Whether the cell counts in pass rates and comparisons: every grader could grade it and it is not parked
+        at a tool call waiting for a person (an error counts, as a failure)."""
+        return self.grading_error is None and self.status != "parked"
+
+    @property
     def failed_to_run(self) -> bool:
         """The call failed or a grader could not grade: nothing was measured about the output's quality."""
         return self.status == "error" or self.grading_error is not None
@@ -307,7 +313,7 @@ class Comparison:
     verdict_text: str
     decided_by: str | None = None  # "mcnemar" | "permutation": the test whose p-value decided; None: no test did
     decided_p: float | None = None
-    left_out: int = 0  # cases left out of the pairing: a grader could not grade them on either side
+    left_out: int = 0  # cases left out of the pairing: ungradable or parked for approval on either side
 
 
 RunInfo = RunRecord  # the report header's former name: one type, the stored run

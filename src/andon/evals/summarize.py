@@ -161,7 +161,7 @@ def summarize_version(
     every = _groups(cells)
     # Quality figures count only what was graded: an output no grader could grade measured nothing.
     # A cell parked at a tool call that waits for a person (engine.approval) has no answer yet: not graded either.
-    groups = _groups([c for c in cells if c.grading_error is None and c.status != "parked"])
+    groups = _groups([c for c in cells if c.counts])
     metrics: dict[str, MetricValue] = {}
 
     def put(metric: MetricValue) -> None:
