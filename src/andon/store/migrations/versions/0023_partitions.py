@@ -76,7 +76,7 @@ def _rebuild(table: str, *, partition_by: str | None, suffix: str, primary_key: 
     else:
         op.execute(f"INSERT INTO {table} SELECT * FROM {old} ORDER BY id ON CONFLICT (id) DO NOTHING")
     op.execute(f"DROP TABLE {old}")
-    on_old = re.compile(rf" ON (?:\S+\.)?{re.escape(old)} ")
+    on_old = re.compile(rf" ON (?:ONLY )?(?:\S+\.)?{re.escape(old)} ")  # ONLY: the index of a partitioned table
     for _name, definition in indexes:
         op.execute(on_old.sub(f" ON {table} ", definition, count=1))
 
