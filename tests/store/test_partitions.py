@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,3 +238,24 @@ def _add_week(conn: object, table: str, at: datetime) -> None:
     start = week_start(at)
     if start not in [p.start for p in partitions(conn, table)]:  # type: ignore[arg-type]
         add_partition(conn, table, start)  # type: ignore[arg-type]
+
+
+def test_andon_store_maintain_makes_the_weeks_asked_for(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from andon.cli import app
+
+    (tmp_path / "andon.yaml").write_text("name: upkeep\nfeatures: {}\n", encoding="utf-8")
+    monkeypatch.setenv("ANDON_DATABASE_URL", pg_url)
+    runner = CliRunner()
+    args = ["--workspace", str(tmp_path), "store", "maintain", "--json"]
+    first = runner.invoke(app, [*args, "--ahead", str(AHEAD_WEEKS + 1)])
+    assert first.exit_code == 0, first.output
+    later = week_start(NOW) + (AHEAD_WEEKS + 1) * WEEK
+    assert json.loads(first.stdout) == {
+        "dialect": "postgresql", "made": [partition_name("traces", later), partition_name("spans", later)]
+    }  # fmt: skip
+    again = runner.invoke(app, ["--workspace", str(tmp_path), "store", "maintain", "--ahead", str(AHEAD_WEEKS + 1)])
+    assert again.exit_code == 0 and "already has its partitions" in again.stdout
