@@ -36,13 +36,15 @@ FEATURES = [f"feature_{i:02d}" for i in range(12)]
 FEATURE_WEIGHTS = [1 / (i + 1) for i in range(len(FEATURES))]  # a few busy features, a long tail
 ROUTES, ROUTE_WEIGHTS = ["ai", "human", "shadow", "fallback"], [85, 5, 5, 5]
 STATUSES, STATUS_WEIGHTS = ["ok", "error", "queued"], [93, 5, 2]
-WORDS = "menu order refund delivery coupon account password card shipping late broken price size colour".split()
+WORDS = ["menu", "order", "refund", "delivery", "coupon", "account", "password", "card", "shipping", "late",
+         "broken", "price", "size", "colour"]  # fmt: skip
 LABELS = ["billing", "shipping", "product", "account", "other"]
-COLUMNS = (
-    "id feature version_id version_name route status cache input_mode input input_hash output_text output_json "
-    "error error_code provider model input_tokens output_tokens cost currency latency_ms queue_ms cache_ms "
-    "provider_ms user_id session_id tenant api_key_id tags created_at"
-).split()
+COLUMNS = [
+    "id", "feature", "version_id", "version_name", "route", "status", "cache", "input_mode", "input", "input_hash",
+    "output_text", "output_json", "error", "error_code", "provider", "model", "input_tokens", "output_tokens", "cost",
+    "currency", "latency_ms", "queue_ms", "cache_ms", "provider_ms", "user_id", "session_id", "tenant", "api_key_id",
+    "tags", "created_at",
+]  # fmt: skip
 
 
 def _template(rng: random.Random) -> list[str]:
@@ -104,10 +106,13 @@ def load(url: str, n: int, now: datetime, rng: random.Random) -> dict[str, float
     engine.dispose()
     began = time.perf_counter()
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as pg, pg.cursor() as cur:
-        with cur.copy(f"COPY traces ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for chunk in _rows(n, start, now, rng):
-                copy.write(chunk)
+    with (
+        psycopg.connect(dsn) as pg,
+        pg.cursor() as cur,
+        cur.copy(f"COPY traces ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for chunk in _rows(n, start, now, rng):
+            copy.write(chunk)
     times["copy_s"] = time.perf_counter() - began
     began = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as pg:

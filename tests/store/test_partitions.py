@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, insert, select, text
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 from andon.store import Store
 from andon.store.db import WRITE_OPTION, alembic_config
@@ -22,7 +23,6 @@ from andon.store.partitions import AHEAD_WEEKS, WEEK, default_name, partition_na
 from andon.store.records import OutputRecord, TraceRecord
 from andon.store.spans import SpanRecord
 from andon.store.webtraces import TraceFilter
-from tests.conftest import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.postgres
 NOW = datetime.now(UTC)
@@ -203,7 +203,9 @@ def test_migration_0023_keeps_the_rows_of_a_populated_database(pg_url: str) -> N
             command.upgrade(alembic_config(conn.execution_options(**{WRITE_OPTION: True})), "0022")
             rows = [vars_of(_trace(n, old + timedelta(days=n * 9))) for n in range(6)]
             conn.execute(insert(TraceRow), rows)
-            conn.execute(insert(SpanRow), [vars_of(_span(n, f"t{n:05d}", old + timedelta(days=n * 9))) for n in range(6)])
+            conn.execute(
+                insert(SpanRow), [vars_of(_span(n, f"t{n:05d}", old + timedelta(days=n * 9))) for n in range(6)]
+            )
             conn.execute(insert(FeedbackRow), [{"trace_id": "t00002", "thumbs": -1, "created_at": NOW}])
             assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'traces'")).scalar() == "r"
     finally:

@@ -67,7 +67,10 @@ def is_partitioned(connection: Connection, table: str) -> bool:
 def partitions(connection: Connection, table: str) -> list[Partition]:
     """The weekly partitions of ``table``, oldest first (the default partition is not one)."""
     names = connection.execute(
-        text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"),
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(:t)"
+        ),
         {"t": table},
     ).scalars()
     out = []

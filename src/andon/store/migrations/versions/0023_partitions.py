@@ -85,7 +85,9 @@ def _make_weeks(table: str, key: str, source: str) -> None:
     """A partition for every week ``source`` has rows in, and for this week and AHEAD_WEEKS more."""
     now = datetime.now(UTC)
     starts = set(weeks_between(now, now + AHEAD_WEEKS * WEEK))
-    found = op.get_bind().execute(sa.text(f"SELECT DISTINCT date_trunc('week', {key} AT TIME ZONE 'UTC') FROM {source}"))
+    found = op.get_bind().execute(
+        sa.text(f"SELECT DISTINCT date_trunc('week', {key} AT TIME ZONE 'UTC') FROM {source}")
+    )
     starts |= {row[0].replace(tzinfo=UTC) for row in found}
     for start in sorted(starts):
         op.execute(
