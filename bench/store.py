@@ -36,8 +36,11 @@ FEATURES = [f"feature_{i:02d}" for i in range(12)]
 FEATURE_WEIGHTS = [1 / (i + 1) for i in range(len(FEATURES))]  # a few busy features, a long tail
 ROUTES, ROUTE_WEIGHTS = ["ai", "human", "shadow", "fallback"], [85, 5, 5, 5]
 STATUSES, STATUS_WEIGHTS = ["ok", "error", "queued"], [93, 5, 2]
-WORDS = ["menu", "order", "refund", "delivery", "coupon", "account", "password", "card", "shipping", "late",
-         "broken", "price", "size", "colour"]  # fmt: skip
+# Answer text from a 2,000-word vocabulary with Zipf frequencies: the search asks for a rare and a common word.
+VOCABULARY = [f"w{rank:04d}" for rank in range(2000)]
+ZIPF = [1 / (rank + 1) for rank in range(2000)]
+RARE_WORDS = VOCABULARY[500:520]  # each in ~0.3% of traces
+COMMON_WORDS = VOCABULARY[:5]  # each in ~30%
 LABELS = ["billing", "shipping", "product", "account", "other"]
 COLUMNS = [
     "id", "feature", "version_id", "version_name", "route", "status", "cache", "input_mode", "input", "input_hash",
@@ -55,7 +58,7 @@ def _template(rng: random.Random) -> list[str]:
     route = rng.choices(ROUTES, ROUTE_WEIGHTS)[0]
     status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
     cached = rng.random() < 0.1
-    words = " ".join(rng.choices(WORDS, k=6))
+    words = " ".join(rng.choices(VOCABULARY, ZIPF, k=8))
     latency = rng.lognormvariate(6.0, 0.6)  # ~400 ms median, a long tail
     tokens_in, tokens_out = rng.randrange(50, 2000), rng.randrange(10, 600)
     label = rng.choice(LABELS)
@@ -175,8 +178,11 @@ def queries(store: Store, n: int, now: datetime, repeats: int, rng: random.Rando
             TraceFilter(route="human", since=ends[i] - day, until=ends[i]), limit=50
         ),
         "traces page: one user": lambda i: store.search_traces(TraceFilter(user_id=users[i]), limit=50),
-        "traces page: feature + word": lambda i: store.search_traces(
-            TraceFilter(feature=picks[i], text=WORDS[i % len(WORDS)]), limit=50
+        "traces page: feature + rare word": lambda i: store.search_traces(
+            TraceFilter(feature=picks[i], text=RARE_WORDS[i % len(RARE_WORDS)]), limit=50
+        ),
+        "traces page: feature + common word": lambda i: store.search_traces(
+            TraceFilter(feature=picks[i], text=COMMON_WORDS[i % len(COMMON_WORDS)]), limit=50
         ),
         "trace by id (+ spans)": lambda i: (store.get_trace(ids[i]), store.list_spans(ids[i])),
     }
