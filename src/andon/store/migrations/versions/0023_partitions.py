@@ -26,6 +26,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 FEEDBACK_FK = "fk_feedback_trace_id_traces"
+# The watcher's windows and the home page's hourly totals read these beside (feature, created_at): carried in
+# the index (PostgreSQL's INCLUDE), a day of a busy feature is read from the index alone, not from the heap.
+FEATURE_INDEX = "ix_traces_feature_created_at"
+FEATURE_INDEX_CARRIES = "latency_ms, provider, cache, error_code, route, status, cost"
 _OLD = "_0022"
 _NEW = "_0023"
 
@@ -38,6 +42,7 @@ def upgrade() -> None:
         return
     for table, key in PARTITIONED.items():
         _rebuild(table, partition_by=key, suffix=_OLD, primary_key=f"id, {key}")
+    _feature_index(f" INCLUDE ({FEATURE_INDEX_CARRIES})")
 
 
 def downgrade() -> None:
@@ -46,9 +51,16 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         for table in PARTITIONED:
             _rebuild(table, partition_by=None, suffix=_NEW, primary_key="id")
+        _feature_index("")
     op.execute("DELETE FROM feedback WHERE trace_id NOT IN (SELECT id FROM traces)")
     with op.batch_alter_table("feedback") as batch:
         batch.create_foreign_key(FEEDBACK_FK, "traces", ["trace_id"], ["id"], ondelete="CASCADE")
+
+
+def _feature_index(include: str) -> None:
+    """The traces' (feature, created_at) index again, carrying ``include`` (the same name: the models' index)."""
+    op.execute(f"DROP INDEX {FEATURE_INDEX}")
+    op.execute(f"CREATE INDEX {FEATURE_INDEX} ON traces (feature, created_at){include}")
 
 
 def _rebuild(table: str, *, partition_by: str | None, suffix: str, primary_key: str) -> None:
