@@ -96,7 +96,8 @@ async def test_one_bad_row_fails_only_its_own_call(store: Store) -> None:
     await writer.start()
     first = make_trace()
     await asyncio.gather(writer.write(first), writer.write(make_trace()), writer.write(make_trace()))
-    clash = make_trace(id=first.id)  # same primary key: the database refuses it
+    # Same primary key: the database refuses it (on PostgreSQL the key is (id, created_at): partitions, 0023).
+    clash = make_trace(id=first.id, created_at=first.created_at)
     good = [make_trace(), make_trace()]
     try:
         results = await asyncio.gather(

@@ -94,6 +94,7 @@ for _name in (
     "agreement_cmds",
     "improve_cmds",
     "knowledge_cmds",
+    "store_cmds",
 ):
     if importlib.util.find_spec(f"andon.cli.{_name}") is not None:
         importlib.import_module(f"andon.cli.{_name}").register(app)

@@ -283,7 +283,8 @@ class FeedbackRow(Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trace_id: Mapped[str] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), index=True)
+    # Not a foreign key (migration 0023): PostgreSQL's partitioned traces are unique on (id, created_at) only.
+    trace_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     thumbs: Mapped[int | None] = mapped_column(Integer, nullable=True)  # +1 | -1
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)

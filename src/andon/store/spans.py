@@ -66,8 +66,10 @@ class SpansMixin(StoreBase):
     def ingest_spans(self, traces: Sequence[TraceRecord], spans: Sequence[SpanRecord]) -> None:
         """Store OTLP-ingested traces and spans in one transaction; ids stored already are skipped (an exporter's
         retry, or a trace sent in several batches), so no read comes before the write."""
-        trace_insert = self._insert(TraceRow).on_conflict_do_nothing(index_elements=["id"])
-        span_insert = self._insert(SpanRow).on_conflict_do_nothing(index_elements=["id"])
+        # No conflict target: on PostgreSQL the tables are partitioned by time (migration 0023) and unique on
+        # (id, time), on SQLite on id; a retry carries the same times, so either way it is skipped.
+        trace_insert = self._insert(TraceRow).on_conflict_do_nothing()
+        span_insert = self._insert(SpanRow).on_conflict_do_nothing()
         with self._write() as session:
             connection = session.connection()
             if traces:

@@ -6,13 +6,15 @@ Traces go in as :class:`~andon.store.records.TraceRecord` and come out as plain 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from andon.errors import ConfigError, NotFoundError
@@ -20,12 +22,18 @@ from andon.messages import t
 from andon.store._base import StoreBase
 from andon.store.models import FeedbackRow, OutputRow, ReviewItemRow, TraceRow, utcnow
 from andon.store.outbox import NewNotification, enqueue
+from andon.store.partitions import Partition, drop_partition, ensure_partitions, expired, is_partitioned
 from andon.store.records import OutputRecord, ReviewItem, TraceRecord
 from andon.store.refs import get_by_ref
 from andon.store.reviews import review_row
 from andon.store.spans import SpanRecord, delete_spans, insert_spans
 
 PRUNE_CHUNK = 1000  # rows per delete transaction: short locks, and a big backlog cannot blow up memory
+# A partition drop waits this long for its lock, then gives up until the next prune: a long dashboard query
+# holding the table must not make every trace writer queue behind the drop.
+DROP_LOCK_TIMEOUT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
+log = logging.getLogger(__name__)
 TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
 _OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
 
@@ -167,11 +175,49 @@ class TracesMixin(StoreBase):
         Review items are the queue's own records and stay (their ``trace_id`` then points nowhere).
         """
         total = PruneCounts()
+        if default is not None:
+            # Every feature's traces older than the longest retention go by whole weeks (PostgreSQL), the
+            # rest row by row below.
+            total += self._drop_expired(min([default, *cutoffs.values()]))
         for feature, cutoff in cutoffs.items():
             total += self._prune_where(TraceRow.feature == feature, TraceRow.created_at < cutoff)
         if default is not None:
             others = TraceRow.feature.not_in(list(cutoffs)) if cutoffs else TraceRow.id.is_not(None)
             total += self._prune_where(others, TraceRow.created_at < default)
+        return total
+
+    def maintain_partitions(self, ahead: int | None = None) -> list[str]:
+        """PostgreSQL: make the coming weeks' partitions of traces and spans (and move rows of those weeks out of
+        the default partition); the names made. Nothing to do on SQLite."""
+        if self.dialect != "postgresql":
+            return []
+        with self._write() as session:
+            connection = session.connection()
+            return ensure_partitions(connection, utcnow(), *(() if ahead is None else (ahead,)))
+
+    def _drop_expired(self, cutoff: datetime) -> PruneCounts:
+        """Drop the weeks of traces and spans wholly older than ``cutoff``, with the traces' outputs and feedback.
+
+        Spans go by their own start: a span that began before the cutoff is past retention whatever its trace.
+        """
+        if self.dialect != "postgresql":
+            return PruneCounts()
+        self.maintain_partitions()  # the prune loop is the partitions' upkeep too
+        total = PruneCounts()
+        for table in ("traces", "spans"):
+            with self._read() as session:
+                connection = session.connection()
+                weeks = expired(connection, table, cutoff) if is_partitioned(connection, table) else []
+            for week in weeks:
+                with self._write() as session:
+                    connection = session.connection()
+                    try:
+                        with connection.begin_nested():
+                            total += _drop_week(connection, week)
+                    except DBAPIError as exc:
+                        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                            raise
+                        log.warning("retention: %s is in use; it is dropped at a later prune", week.name)
         return total
 
     def _prune_where(self, *conditions: Any) -> PruneCounts:
@@ -199,6 +245,20 @@ def _delete_chunk(session: Session, trace_ids: list[str], output_ids: list[str])
         outputs=(outputs.rowcount or 0) if outputs is not None else 0,  # type: ignore[attr-defined]
         feedback=feedback.rowcount or 0,  # type: ignore[attr-defined]
     )
+
+
+def _drop_week(connection: Connection, week: Partition) -> PruneCounts:
+    """One week gone in one transaction: for traces, their feedback and outputs first (no foreign keys)."""
+    connection.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+    if week.table != "traces":
+        drop_partition(connection, week)
+        return PruneCounts()
+    feedback = connection.execute(text(f"DELETE FROM feedback WHERE trace_id IN (SELECT id FROM {week.name})"))
+    outputs = connection.execute(
+        text(f"DELETE FROM outputs WHERE id IN (SELECT output_id FROM {week.name} WHERE output_id IS NOT NULL)")
+    )
+    traces = drop_partition(connection, week)
+    return PruneCounts(traces=traces, outputs=outputs.rowcount or 0, feedback=feedback.rowcount or 0)
 
 
 _OUTPUT_INSERT = insert(cast(Table, OutputRow.__table__))  # Core, not ORM: see save_traces

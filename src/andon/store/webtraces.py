@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 
 from andon.store._base import StoreBase
 from andon.store.models import TRACE_ROUTE_VERSION_INDEX, TraceRow
+from andon.store.partitions import is_partition_name
 from andon.store.traces import trace_dict
 
 # Names and the indexed text are part of migration 0013: changing one needs a migration.
@@ -38,7 +39,9 @@ FEW = 5000  # matches fetched by rowid and sorted, rather than probed
 
 
 def outside_the_models(name: str | None) -> bool:
-    """Whether a table or index is the text index (FTS5 and its shadow tables, or the GIN index)."""
+    """Whether a table or index is the text index (FTS5 and its shadow tables, or the GIN index) or a partition."""
+    if is_partition_name(name):
+        return True  # PostgreSQL's weekly partitions of traces and spans (and their indexes): made, not modelled
     return name is not None and (name in (FTS_TABLE, PG_TEXT_INDEX) or name.startswith(FTS_TABLE + "_"))
 
 
