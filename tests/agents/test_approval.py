@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +12,13 @@ from typing import Any
 
 import pytest
 from bench.stub import Scripted
+from tests.support.refund_shop import TOOLS_MODULE, andon_cli, refunds, stored_steps
+from tests.support.refund_shop import invoke as shop_invoke
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
 from andon.errors import ConfigError
-from andon.gateway.service import Gateway
-from andon.gateway.types import Caller, InvokeResult
+from andon.gateway.types import InvokeResult
 from andon.review import queue
 from andon.review.queue import AlreadyDecidedError
 from andon.review.tool_approval import decide_tool_call
@@ -28,28 +26,6 @@ from andon.workspace import Workspace
 
 pytestmark = pytest.mark.timeout(300)
 
-TOOLS_MODULE = '''\
-"""Tools of the test shop: a refund leaves a row in refunds.sqlite beside this file."""
-import pathlib
-import sqlite3
-
-DB = pathlib.Path(__file__).with_name("refunds.sqlite")
-
-
-def refund(order_id, amount):
-    db = sqlite3.connect(DB)
-    try:
-        with db:
-            db.execute("create table if not exists refunds (order_id text, amount integer)")
-            db.execute("insert into refunds values (?, ?)", (order_id, amount))
-    finally:
-        db.close()
-    return {"refunded": amount, "order_id": order_id}
-
-
-def lookup_order(order_id):
-    return {"order_id": order_id, "status": "delivered", "paid": 12000}
-'''
 REFUND = {
     "type": "object",
     "properties": {"order_id": {"type": "string"}, "amount": {"type": "integer", "minimum": 1, "maximum": 50000}},
@@ -79,17 +55,6 @@ def write_workspace(root: Path, base_url: str) -> None:
     (root / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
 
 
-def refunds(root: Path) -> list[tuple[str, int]]:
-    db_path = root / "refunds.sqlite"
-    if not db_path.exists():
-        return []
-    db = sqlite3.connect(db_path)
-    try:
-        return [(str(a), int(b)) for a, b in db.execute("select order_id, amount from refunds")]
-    finally:
-        db.close()
-
-
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[tuple[Path, ThreadedStub]]:
     root = tmp_path / "ws"
@@ -105,33 +70,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[Path, ThreadedStub]]:
 
 
 def invoke(root: Path, database_url: str | None, text: str) -> InvokeResult:
-    """One call through the gateway's invoke path, in a gateway that is stopped afterwards."""
-
-    async def once() -> InvokeResult:
-        with Workspace.open(root, database_url=database_url) as ws:
-            gateway = Gateway(ws, prune_interval_s=None)
-            await gateway.start()
-            try:
-                return await gateway.invoke("refunds", {"input": text}, Caller(user_id="buyer-1"), version="v1")
-            finally:
-                await gateway.stop()
-                await ws.aclose_providers()
-
-    return asyncio.run(once())
-
-
-def andon(*args: str, cwd: Path, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANDON_LANG": "en", "ANDON_DATABASE_URL": database_url, "USER": "minji"}
-    env.pop("ANDON_WORKSPACE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "andon", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
-    )
-
-
-def trace_and_steps(root: Path, database_url: str | None, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with Workspace.open(root, database_url=database_url) as ws:
-        trace = ws.store.get_trace(trace_id)
-        return trace, ws.store.get_output(trace["output_id"]).steps
+    return shop_invoke(root, database_url, "refunds", text)
 
 
 def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_another_process(
@@ -147,19 +86,19 @@ def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_a
     assert (parked.route, parked.status, parked.output_text) == ("human", "queued", None)
     assert parked.review_id is not None and refunds(root) == []  # nothing refunded while it waits
     assert len(stub.received) == 2  # the model was not asked again: the run waits
-    trace, steps = trace_and_steps(root, database_url, parked.trace_id)
+    trace, steps = stored_steps(root, database_url, parked.trace_id)
     assert (trace["route"], trace["status"]) == ("human", "queued")
     assert trace["output_json"]["tool"] == "refund" and "waiting for approval" in trace["note"]
     assert [c["name"] for c in steps[0]["tools"]] == ["lookup_order"]  # the call before it ran as usual
     parked_output = trace["output_id"]
 
-    shown = andon("review", "show", parked.review_id, "--json", cwd=root, database_url=database_url)
+    shown = andon_cli("review", "show", parked.review_id, "--json", cwd=root, database_url=database_url)
     item = json.loads(shown.stdout)
     assert item["reason"] == "tool_approval" and item["status"] == "pending", shown.stderr
     assert item["suggestion_json"]["arguments"] == {"order_id": "A1", "amount": 90000}
 
     edited = json.dumps({"order_id": "A1", "amount": 5000})
-    done = andon("review", "approve", parked.review_id, "--arguments", edited, "--json", cwd=root,
+    done = andon_cli("review", "approve", parked.review_id, "--arguments", edited, "--json", cwd=root,
                  database_url=database_url)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -169,7 +108,7 @@ def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_a
     assert json.loads(last[-1]["content"]) == {"refunded": 5000, "order_id": "A1"}
     assert [m["role"] for m in last] == ["system", "user", "assistant", "tool", "assistant", "tool"]
 
-    trace, steps = trace_and_steps(root, database_url, parked.trace_id)
+    trace, steps = stored_steps(root, database_url, parked.trace_id)
     assert (trace["status"], trace["output_text"]) == ("ok", "환불 5000원 처리했습니다.")
     log = steps[0]["tools"]
     assert [c["name"] for c in log] == ["lookup_order", "refund"]
@@ -187,7 +126,7 @@ def test_a_parked_refund_runs_once_with_the_edited_arguments_after_approval_in_a
     assert kinds == ["approval", "call", "model", "tool", "tool"]  # each call once, the approval as its own span
     assert next(s for s in spans if s.kind == "approval").attributes["andon.approval.status"] == "edited"
 
-    again = andon("review", "approve", parked.review_id, cwd=root, database_url=database_url)
+    again = andon_cli("review", "approve", parked.review_id, cwd=root, database_url=database_url)
     assert again.returncode != 0 and "decided" in again.stderr + again.stdout
     assert refunds(root) == [("A1", 5000)]
 
@@ -215,7 +154,7 @@ def test_a_rejected_call_reaches_the_model_as_a_tool_error_and_the_tool_never_ru
     sent = stub.received[-1].body["messages"][-1]
     assert sent["role"] == "tool"
     assert json.loads(sent["content"]) == {"error": "rejected by a person: not delivered yet"}
-    _trace, steps = trace_and_steps(root, database_url, parked.trace_id)
+    _trace, steps = stored_steps(root, database_url, parked.trace_id)
     (entry,) = steps[0]["tools"]
     assert entry["approval"]["status"] == "rejected" and entry["approval"]["by"] == "lead"
     assert entry["error"] == "rejected by a person: not delivered yet"
@@ -229,15 +168,15 @@ def test_edited_arguments_failing_the_schema_are_refused_and_nothing_is_recorded
     stub.program(tool_calls_reply(tool_call("c1", "refund", {"order_id": "C3", "amount": 1000})))
     parked = invoke(root, database_url, "C3")
     assert parked.review_id is not None
-    bad = andon("review", "approve", parked.review_id, "--arguments", '{"order_id": "C3", "amount": "lots"}',
+    bad = andon_cli("review", "approve", parked.review_id, "--arguments", '{"order_id": "C3", "amount": "lots"}',
                 cwd=root, database_url=database_url)  # fmt: skip
     assert bad.returncode == 2
     message = bad.stderr + bad.stdout
     assert "do not fit its schema at amount" in message and "Traceback" not in message
     assert "'lots' is not of type 'integer'" in message
-    decide = andon("review", "decide", parked.review_id, "--label", "approve", cwd=root, database_url=database_url)
+    decide = andon_cli("review", "decide", parked.review_id, "--label", "approve", cwd=root, database_url=database_url)
     assert decide.returncode == 2 and "parked tool call" in decide.stderr + decide.stdout
-    no_reason = andon("review", "reject", parked.review_id, "--reason", " ", cwd=root, database_url=database_url)
+    no_reason = andon_cli("review", "reject", parked.review_id, "--reason", " ", cwd=root, database_url=database_url)
     assert no_reason.returncode == 2 and "needs a reason" in no_reason.stderr + no_reason.stdout
     with Workspace.open(root, database_url=database_url) as ws:
         assert queue.get(ws.store, parked.review_id).status == "pending"
@@ -272,5 +211,5 @@ def test_two_approval_calls_in_one_turn_park_twice_and_the_second_decider_loses(
     second = asyncio.run(approve(first.next_review_id))
     assert (second.status, second.output_text) == ("ok", "두 건 환불했습니다.")
     assert refunds(root) == [("D4", 100), ("D5", 200)]
-    _trace, steps = trace_and_steps(root, database_url, parked.trace_id)
+    _trace, steps = stored_steps(root, database_url, parked.trace_id)
     assert [c["approval"]["status"] for c in steps[0]["tools"]] == ["approved", "approved"]

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,8 @@ from typing import Any
 
 import pytest
 from bench.stub import Scripted
+from tests.support.refund_shop import LOOKUP, TOOLS_MODULE, andon_cli, refunds, stored_steps
+from tests.support.refund_shop import invoke as shop_invoke
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 
@@ -23,41 +22,17 @@ import andon
 from andon.agents.flow import count_output_kinds
 from andon.agents.trajectory import trajectory_of
 from andon.engine.approval import ApprovalDecision, parked_step, resume_run
-from andon.gateway.service import Gateway
-from andon.gateway.types import Caller, InvokeResult
+from andon.gateway.types import InvokeResult
 from andon.review.tool_approval import decide_tool_call
 from andon.workspace import Workspace
 
 pytestmark = pytest.mark.timeout(300)
 
-TOOLS_MODULE = '''\
-"""Tools of the test market: a refund leaves a row in refunds.sqlite beside this file."""
-import pathlib
-import sqlite3
-
-DB = pathlib.Path(__file__).with_name("refunds.sqlite")
-
-
-def refund(order_id, amount):
-    db = sqlite3.connect(DB)
-    try:
-        with db:
-            db.execute("create table if not exists refunds (order_id text, amount integer)")
-            db.execute("insert into refunds values (?, ?)", (order_id, amount))
-    finally:
-        db.close()
-    return {"refunded": amount, "order_id": order_id}
-
-
-def lookup_order(order_id):
-    return {"order_id": order_id, "status": "delivered", "paid": 12000}
-'''
 REFUND = {
     "type": "object",
     "properties": {"order_id": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}},
     "required": ["order_id", "amount"],
 }
-LOOKUP = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
 
 
 def write_workspace(root: Path, base_url: str, max_turns: int) -> None:
@@ -92,17 +67,6 @@ def write_workspace(root: Path, base_url: str, max_turns: int) -> None:
     (root / "andon.yaml").write_text(json.dumps(config), encoding="utf-8")
 
 
-def refunds(root: Path) -> list[tuple[str, int]]:
-    path = root / "refunds.sqlite"
-    if not path.exists():
-        return []
-    db = sqlite3.connect(path)
-    try:
-        return [(str(a), int(b)) for a, b in db.execute("select order_id, amount from refunds")]
-    finally:
-        db.close()
-
-
 @pytest.fixture
 def market(tmp_path: Path) -> Iterator[tuple[Path, ThreadedStub]]:
     root = tmp_path / "ws"
@@ -132,32 +96,7 @@ def park_script(stub: ThreadedStub, *after: Scripted) -> None:
 
 
 def invoke(root: Path, database_url: str, text: str) -> InvokeResult:
-    async def once() -> InvokeResult:
-        with Workspace.open(root, database_url=database_url) as ws:
-            gateway = Gateway(ws, prune_interval_s=None)
-            await gateway.start()
-            try:
-                return await gateway.invoke("market", {"input": text}, Caller(user_id="buyer-1"), version="v1")
-            finally:
-                await gateway.stop()
-                await ws.aclose_providers()
-
-    return asyncio.run(once())
-
-
-def andon_cli(*args: str, cwd: Path, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANDON_LANG": "en", "ANDON_DATABASE_URL": database_url, "USER": "minji"}
-    env.pop("ANDON_WORKSPACE", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(cwd), env.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "andon", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
-    )
-
-
-def stored_steps(root: Path, database_url: str, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with Workspace.open(root, database_url=database_url) as ws:
-        trace = ws.store.get_trace(trace_id)
-        return trace, ws.store.get_output(trace["output_id"]).steps
+    return shop_invoke(root, database_url, "market", text)
 
 
 def test_an_approved_refund_resumes_the_flow_at_the_refund_agent_in_another_process(
