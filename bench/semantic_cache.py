@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import json
 import platform
 import re
@@ -36,8 +37,11 @@ from andon.embeddings import default_embedder
 from andon.gateway.semcache.cache import DEFAULT_THRESHOLD, GENERATION_THRESHOLD, SemanticCache
 from andon.gateway.semcache.guard import RequestShape, mismatch, request_shape
 from andon.gateway.semcache.keys import request_key
+from andon.gateway.semcache.thresholds import GRID as LEARNED_GRID
+from andon.gateway.semcache.thresholds import LearnedThresholds, Prior
 from andon.store import Store
 from andon.store.semcache import NewCacheEntry
+from andon.vectors import VectorIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "semantic_cache.json"
@@ -592,6 +596,243 @@ async def latency(
             }
 
 
+# --- a million entries: the index the cache searches, beside a FAISS flat index, in one run ----------------
+
+
+def _rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def synthetic_chunks(entries: int, dim: int, chunk: int, seed: int = 7) -> Any:
+    """Deterministic unit vectors around 2,000 centres, ``chunk`` rows at a time (never all in memory twice)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((2000, dim)).astype(np.float32)
+    for start in range(0, entries, chunk):
+        n = min(chunk, entries - start)
+        points = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+        yield start, (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def scale(entries: int, n_queries: int, sentences: list[str], real_texts: list[str]) -> dict[str, Any]:
+    """The cache's in-memory index (:class:`Index` over an f16 :class:`VectorIndex`) at ``entries`` rows.
+
+    The rows are synthetic vectors generated directly (embedding a million texts would take hours here)
+    plus ``real_texts`` embedded for real, so real queries have real neighbours. A FAISS flat index over
+    the same rows is the peer, and the exact reference for recall. Queries: ``sentences`` embedded one at a
+    time (the embedder's own time is reported apart), and held-out synthetic vectors.
+    """
+    import faiss  # the bench-peers extra
+
+    from andon.gateway.semcache.index import VECTOR_DTYPE, Index
+    from andon.gateway.semcache.keys import request_key as keyed
+
+    dim, k, chunk = 512, 8, 50_000
+    embedder = default_embedder()
+    real = embedder.embed(real_texts).astype(np.float32)
+    scope = keyed({"question": "x"}).scope
+    faiss.omp_set_num_threads(1)  # one query a call, one thread, as the cache searches
+    flat = faiss.IndexFlatIP(dim)
+    index = Index(dim, VectorIndex(dim, dtype=VECTOR_DTYPE, build_threads=0))
+    now = time.time()
+    rss0 = _rss_mb()
+    add_s = 0.0
+    rates: list[float] = []
+    synthetic = max(0, entries - len(real))
+    held: np.ndarray[Any, Any] | None = None
+    for start, block in synthetic_chunks(synthetic + n_queries, dim, chunk):
+        if start + len(block) > synthetic:  # the last rows are held out as in-distribution queries
+            cut = max(0, synthetic - start)
+            held = block[cut:] if held is None else np.vstack([held, block[cut:]])
+            block = block[:cut]
+        if len(block) == 0:
+            continue
+        flat.add(block)
+        rows = [(start + i + 1, v, now, now + 86_400, "", scope) for i, v in enumerate(block)]
+        clock = time.perf_counter()
+        index.add(rows, now)  # one multi-threaded add a chunk: the incremental build
+        took = time.perf_counter() - clock
+        add_s += took
+        rates.append(len(block) / took)
+        print(f"  {start + len(block):>9,} rows: {len(block) / took:,.0f} rows/s", flush=True)
+    base = synthetic + 1
+    flat.add(real)
+    index.add(
+        [(base + i, v, now, now + 86_400, t, scope) for i, (t, v) in enumerate(zip(real_texts, real, strict=True))], now
+    )
+    graph_mb = _rss_mb() - rss0
+    assert held is not None
+    embed_ms, search_ms, both_ms, flat_ms = [], [], [], []
+    real_queries = []
+    for text in sentences[:n_queries]:
+        clock = time.perf_counter()
+        vector = embedder.embed([text])[0]
+        embedded = time.perf_counter()
+        index.search(vector, DEFAULT_THRESHOLD, time.time(), 86_400, scope, k)
+        done = time.perf_counter()
+        embed_ms.append((embedded - clock) * 1000)
+        search_ms.append((done - embedded) * 1000)
+        both_ms.append((done - clock) * 1000)
+        real_queries.append(vector)
+    queries = {"real": np.stack(real_queries).astype(np.float32), "synthetic": held[:n_queries]}
+    recall: dict[str, float] = {}
+    for name, batch in queries.items():
+        _, truth = flat.search(batch, k)
+        hits = 0
+        for query, true_rows in zip(batch, truth, strict=True):
+            found, _ = index.vectors.search(query, k)
+            hits += len(set(found.tolist()) & {int(r) + 1 for r in true_rows})  # ids are flat rows + 1
+        recall[name] = round(hits / (k * len(batch)), 4)
+        for query in batch:
+            clock = time.perf_counter()
+            flat.search(query[None, :], k)
+            flat_ms.append((time.perf_counter() - clock) * 1000)
+    return {
+        "entries": len(index.vectors),
+        "synthetic_vectors": synthetic,
+        "real_vectors": len(real),
+        "dtype": VECTOR_DTYPE,
+        "graph": index.vectors.approximate,
+        "build_s": round(add_s, 1),
+        "add_rows_per_s": {"first_chunk": round(rates[0]), "last_chunk": round(rates[-1])},
+        "rss_growth_mb": round(graph_mb),
+        "usearch_memory_mb": round(index.vectors._graph.memory_usage / 2**20),
+        "embed_one_query": _percentiles(embed_ms),
+        "index_search": _percentiles(search_ms),
+        "embed_and_search": _percentiles(both_ms),
+        "faiss_flat_search": _percentiles(flat_ms),
+        f"recall@{k}_vs_exact": recall,
+    }
+
+
+def print_scale(result: dict[str, Any]) -> None:
+    """The million-entry part of the report."""
+    print(
+        f"\n{result['entries']:,} entries ({result['synthetic_vectors']:,} synthetic + {result['real_vectors']:,} "
+        f"real), {result['dtype']} graph: built in {result['build_s']} s "
+        f"({result['add_rows_per_s']}), RSS +{result['rss_growth_mb']} MB"
+    )
+    for name in ("embed_one_query", "index_search", "embed_and_search", "faiss_flat_search"):
+        value = result[name]
+        print(f"  {name}: p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms (n={value['n']})")
+    print(f"  recall@8 against exact (FAISS flat): {result['recall@8_vs_exact']}")
+
+
+# --- learned per-entry thresholds (vCache-style) on KorSTS: fit on train, report on dev A, dev B held ------
+
+
+def dev_halves(pairs: Pairs) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which dev pairs are in half A (report) rather than B (held): by the sha256 of sentence 1, so one
+    cached entry's pairs stay in one half, and the split is the same on every run."""
+    return np.array([hashlib.sha256(a.encode()).digest()[0] % 2 == 0 for _, a, _ in pairs])
+
+
+def subset(split: dict[str, Any], mask: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """The rows of an evaluated split where ``mask`` holds."""
+    return {key: (value[mask] if isinstance(value, np.ndarray) else value) for key, value in split.items()}
+
+
+def fit_prior(train: dict[str, Any]) -> Prior:
+    """The prior of learned thresholds: error-rate upper bounds of guarded hits on train."""
+    labelled = train["keep"] & (train["same"] | train["different"])
+    return Prior.fit(train["sims"][labelled], train["different"][labelled])
+
+
+def stream(split: dict[str, Any], entries: list[str], prior: Prior, max_error: float, feedback: bool) -> dict[str, Any]:
+    """Serve a split's pairs in file order as lookups of sentence 2 against the entry sentence 1.
+
+    The guard's vetoes always reach the entry's threshold (as in the cache); with ``feedback`` every served
+    hit's verdict does too (a judge, or users' feedback on the answer), labelled pairs only.
+    """
+    learned = LearnedThresholds(prior, max_error)
+    ids: dict[str, int] = {}
+    right = wrong = 0
+    for at, text in enumerate(entries):
+        entry = ids.setdefault(text, len(ids))
+        similarity = float(split["sims"][at])
+        if similarity < learned.threshold(entry):
+            continue
+        if not split["keep"][at]:
+            learned.observe(entry, similarity, correct=False)
+            continue
+        same, different = bool(split["same"][at]), bool(split["different"][at])
+        right, wrong = right + same, wrong + different
+        if feedback and (same or different):
+            learned.observe(entry, similarity, correct=same)
+    repeated = sum(1 for n in Counter(entries).values() if n > 1)
+    return {
+        "precision": right / (right + wrong) if right + wrong else None,
+        "recall": right / int(split["same"].sum()),
+        "false_hit_rate": wrong / int(split["different"].sum()),
+        "right_hits": right,
+        "wrong_hits": wrong,
+        "start_threshold": learned.start,
+        "entries": len(ids),
+        "entries_with_several_pairs": repeated,
+        "entries_moved": len(learned),
+    }
+
+
+def learned_part(evaluated: dict[str, Any], splits: dict[str, Pairs], max_errors: tuple[float, ...]) -> dict[str, Any]:
+    """Fixed thresholds against learned ones on train (in-sample), dev A (report) and dev B (held)."""
+    prior = fit_prior(evaluated["train"])
+    half_a = dev_halves(splits["dev"])
+    parts = {
+        "train": (evaluated["train"], [a for _, a, _ in splits["train"]]),
+        "dev_a": (
+            subset(evaluated["dev"], half_a),
+            [a for (_, a, _), m in zip(splits["dev"], half_a, strict=True) if m],
+        ),
+        "dev_b": (
+            subset(evaluated["dev"], ~half_a),
+            [a for (_, a, _), m in zip(splits["dev"], half_a, strict=True) if not m],
+        ),
+    }
+    result: dict[str, Any] = {"prior": [round(e, 4) for e in prior.errors], "grid": list(LEARNED_GRID), "splits": {}}
+    for name, (split, entries) in parts.items():
+        rows: dict[str, Any] = {}
+        for threshold in (DEFAULT_THRESHOLD, GENERATION_THRESHOLD):
+            rows[f"fixed {threshold:.2f}"] = rates(
+                split["sims"], split["keep"], split["same"], split["different"], threshold
+            )
+        for max_error in max_errors:
+            start = prior.start(max_error)
+            rows[f"fixed at prior start {start:.2f} (max_error {max_error})"] = rates(
+                split["sims"], split["keep"], split["same"], split["different"], start
+            )
+            rows[f"learned max_error {max_error}, guard only"] = stream(split, entries, prior, max_error, False)
+            rows[f"learned max_error {max_error}, guard + verdicts"] = stream(split, entries, prior, max_error, True)
+        best = None  # context only, never used to choose: the best any one cosine does on this split
+        for threshold in GRID:
+            row = rates(split["sims"], split["keep"], split["same"], split["different"], threshold)
+            good = row["precision"] is not None and row["precision"] >= 0.98
+            if good and (best is None or row["recall"] > best["recall"]):
+                best = row
+        rows["hindsight: best fixed cosine with precision >= 0.98 on this split"] = best
+        result["splits"][name] = {"pairs": int(split["sims"].size), "rows": rows}
+    return result
+
+
+def print_learned(result: dict[str, Any]) -> None:
+    """The learned-threshold part of the report."""
+    print("\nlearned per-entry thresholds (prior fitted on train; dev split by sha256(sentence 1): A reported, B held)")
+    for name, value in result["splits"].items():
+        print(f"  {name} ({value['pairs']} pairs):")
+        for label, row in value["rows"].items():
+            if row is None:
+                print(f"    {label}: none")
+                continue
+            extra = f", {row['entries_moved']} entries moved" if "entries_moved" in row else ""
+            print(
+                f"    {label}: precision {_fmt(row['precision'])}, recall {row['recall']:.3f}, "
+                f"false-hit {row['false_hit_rate']:.3f} ({row['right_hits']} right, {row['wrong_hits']} wrong{extra})"
+            )
+    print(f"  prior (error upper bound at {LEARNED_GRID[0]}…{LEARNED_GRID[-1]}): {result['prior']}")
+
+
 def _fmt(value: float | None) -> str:
     return "  —  " if value is None else f"{value:.3f}"
 
@@ -604,10 +845,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None, help="store for the latency part (default: temp SQLite)")
     parser.add_argument("--skip-latency", action="store_true", help="only the quality figures")
     parser.add_argument("--kiwi", action="store_true", help="compare the guard with a kiwipiepy-based one")
+    parser.add_argument(
+        "--part",
+        choices=("all", "scale", "learned"),
+        default="all",
+        help="all: quality and latency over a store; scale: the index at --entries rows beside FAISS flat; "
+        "learned: per-entry learned thresholds against fixed ones",
+    )
+    parser.add_argument("--max-errors", default="0.02,0.05", help="learned part: max_error values, comma-separated")
     args = parser.parse_args(argv)
-
+    command = "python -m bench.semantic_cache " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.part == "scale":
+        dev = [b for _, _, b in load_split(args.data, "dev")]
+        real = sorted({a for _, a, _ in load_split(args.data, "train")})
+        scaled = scale(args.entries, args.lookups, dev, real)
+        print_scale(scaled)
+        _write(OUT.with_name("semantic_cache_scale.json"), {"command": command, **scaled})
+        return
     splits = {name: load_split(args.data, name) for name in ("train", "dev")}
     evaluated = {name: evaluate(pairs) for name, pairs in splits.items()}
+    if args.part == "learned":
+        max_errors = tuple(float(x) for x in args.max_errors.split(","))
+        learned = learned_part(evaluated, splits, max_errors)
+        print_learned(learned)
+        _write(OUT.with_name("semantic_cache_learned.json"), {"command": command, **learned})
+        return
     chosen = choose(evaluated["train"])
     threshold = DEFAULT_THRESHOLD
 
@@ -753,6 +1015,13 @@ def main(argv: list[str] | None = None) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"\nwrote {OUT.relative_to(ROOT)}")
+
+
+def _write(path: Path, result: dict[str, Any]) -> None:
+    stamped = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "embedder": default_embedder().name, **result}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamped, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
+    print(f"\nwrote {path.relative_to(ROOT)}")
 
 
 def print_latency(timing: dict[str, Any]) -> None:
