@@ -633,6 +633,7 @@ def scale(entries: int, n_queries: int, sentences: list[str], real_texts: list[s
     dim, k, chunk = 512, 8, 50_000
     embedder = default_embedder()
     real = embedder.embed(real_texts).astype(np.float32)
+    print(f"  embedded {len(real)} real entries", flush=True)
     scope = keyed({"question": "x"}).scope
     faiss.omp_set_num_threads(1)  # one query a call, one thread, as the cache searches
     flat = faiss.IndexFlatIP(dim)
@@ -857,7 +858,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m bench.semantic_cache " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part == "scale":
         dev = [b for _, _, b in load_split(args.data, "dev")]
-        real = sorted({a for _, a, _ in load_split(args.data, "train")})
+        real = sorted({a for _, a, _ in load_split(args.data, "train")})[:1000]  # embedded for real: a few
         scaled = scale(args.entries, args.lookups, dev, real)
         print_scale(scaled)
         _write(OUT.with_name("semantic_cache_scale.json"), {"command": command, **scaled})
