@@ -617,13 +617,16 @@ def synthetic_chunks(entries: int, dim: int, chunk: int, seed: int = 7) -> Any:
         yield start, (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
-def scale(entries: int, n_queries: int, sentences: list[str], real_texts: list[str]) -> dict[str, Any]:
-    """The cache's in-memory index (:class:`Index` over an f16 :class:`VectorIndex`) at ``entries`` rows.
+def scale(
+    entries: int, n_queries: int, sentences: list[str], real_texts: list[str], out: Path | None = None
+) -> dict[str, Any]:
+    """The cache's in-memory index (:class:`Index` over an f16 :class:`VectorIndex`) grown to ``entries`` rows.
 
-    The rows are synthetic vectors generated directly (embedding a million texts would take hours here)
-    plus ``real_texts`` embedded for real, so real queries have real neighbours. A FAISS flat index over
+    The rows are ``real_texts`` embedded for real (so real queries have real neighbours) and then synthetic
+    vectors generated directly (embedding a million texts would take hours here). A FAISS flat index over
     the same rows is the peer, and the exact reference for recall. Queries: ``sentences`` embedded one at a
-    time (the embedder's own time is reported apart), and held-out synthetic vectors.
+    time (the embedder's own time is reported apart), and held-out synthetic vectors. Figures are taken at
+    each checkpoint (50k, 100k, 250k, 500k, 750k and the last) and written to ``out`` as they come.
     """
     import faiss  # the bench-peers extra
 
@@ -633,93 +636,105 @@ def scale(entries: int, n_queries: int, sentences: list[str], real_texts: list[s
     dim, k, chunk = 512, 8, 50_000
     embedder = default_embedder()
     real = embedder.embed(real_texts).astype(np.float32)
-    print(f"  embedded {len(real)} real entries", flush=True)
+    embed_ms, real_queries = [], []
+    for text in sentences[:n_queries]:
+        clock = time.perf_counter()
+        real_queries.append(embedder.embed([text])[0])
+        embed_ms.append((time.perf_counter() - clock) * 1000)
+    print(f"  embedded {len(real)} real entries and {len(real_queries)} queries", flush=True)
     scope = keyed({"question": "x"}).scope
     faiss.omp_set_num_threads(1)  # one query a call, one thread, as the cache searches
     flat = faiss.IndexFlatIP(dim)
     index = Index(dim, VectorIndex(dim, dtype=VECTOR_DTYPE, build_threads=0))
     now = time.time()
     rss0 = _rss_mb()
-    add_s = 0.0
-    rates: list[float] = []
-    synthetic = max(0, entries - len(real))
-    held: np.ndarray[Any, Any] | None = None
+    flat.add(real)
+    index.add(
+        [(1 + i, v, now, now + 86_400, t, scope) for i, (t, v) in enumerate(zip(real_texts, real, strict=True))], now
+    )
+    checkpoints = sorted({c for c in (50_000, 100_000, 250_000, 500_000, 750_000, entries) if c <= entries})
+    result: dict[str, Any] = {"dtype": VECTOR_DTYPE, "real_vectors": len(real), "checkpoints": []}
+    result["embed_one_query"] = _percentiles(embed_ms)
+    add_s, add_cpu_s, rates = 0.0, 0.0, []
+    synthetic = entries - len(real)
+    held = np.zeros((0, dim), dtype=np.float32)
     for start, block in synthetic_chunks(synthetic + n_queries, dim, chunk):
-        if start + len(block) > synthetic:  # the last rows are held out as in-distribution queries
-            cut = max(0, synthetic - start)
-            held = block[cut:] if held is None else np.vstack([held, block[cut:]])
-            block = block[:cut]
-        if len(block) == 0:
-            continue
+        if start == 0:  # the first rows drawn are held out: in-distribution queries, never in the index
+            held, block = block[:n_queries], block[n_queries:]
+        first_id = len(real) + max(0, start - n_queries) + 1
         flat.add(block)
-        rows = [(start + i + 1, v, now, now + 86_400, "", scope) for i, v in enumerate(block)]
-        clock = time.perf_counter()
+        rows = [(first_id + i, v, now, now + 86_400, "", scope) for i, v in enumerate(block)]
+        clock, cpu = time.perf_counter(), time.process_time()
         index.add(rows, now)  # one multi-threaded add a chunk: the incremental build
         took = time.perf_counter() - clock
         add_s += took
+        add_cpu_s += time.process_time() - cpu  # every thread's CPU: what the load does not inflate
         rates.append(len(block) / took)
-        print(f"  {start + len(block):>9,} rows: {len(block) / took:,.0f} rows/s", flush=True)
-    base = synthetic + 1
-    flat.add(real)
-    index.add(
-        [(base + i, v, now, now + 86_400, t, scope) for i, (t, v) in enumerate(zip(real_texts, real, strict=True))], now
-    )
-    graph_mb = _rss_mb() - rss0
-    assert held is not None
-    embed_ms, search_ms, both_ms, flat_ms = [], [], [], []
-    real_queries = []
-    for text in sentences[:n_queries]:
+        size = len(index.vectors)
+        print(f"  {size:>9,} rows: {len(block) / took:,.0f} rows/s", flush=True)
+        if not any(size >= c > size - len(block) for c in checkpoints):
+            continue
+        point = _checkpoint(index, flat, np.stack(real_queries), held, embed_ms, scope, k)
+        point.update(
+            entries=len(index.vectors),
+            build_s=round(add_s, 1),
+            build_cpu_s=round(add_cpu_s, 1),
+            add_rows_per_s_last_chunk=round(rates[-1]),
+            rss_growth_mb=round(_rss_mb() - rss0),
+            usearch_memory_mb=round(index.vectors._graph.memory_usage / 2**20),
+        )
+        result["checkpoints"].append(point)
+        print_scale(point)
+        if out is not None:
+            _write(out, result)
+    return result
+
+
+def _checkpoint(
+    index: Any,
+    flat: Any,
+    real: np.ndarray[Any, Any],
+    held: np.ndarray[Any, Any],
+    embed_ms: list[float],
+    scope: str,
+    k: int,
+) -> dict[str, Any]:
+    """Search times and recall against exact (the FAISS flat index) at the index's present size."""
+    search_ms, both_ms, flat_ms = [], [], []
+    for vector, embedded in zip(real, embed_ms, strict=True):
         clock = time.perf_counter()
-        vector = embedder.embed([text])[0]
-        embedded = time.perf_counter()
         index.search(vector, DEFAULT_THRESHOLD, time.time(), 86_400, scope, k)
-        done = time.perf_counter()
-        embed_ms.append((embedded - clock) * 1000)
-        search_ms.append((done - embedded) * 1000)
-        both_ms.append((done - clock) * 1000)
-        real_queries.append(vector)
-    queries = {"real": np.stack(real_queries).astype(np.float32), "synthetic": held[:n_queries]}
+        search_ms.append((time.perf_counter() - clock) * 1000)
+        both_ms.append(embedded + search_ms[-1])  # this query's own embedding time plus its search
     recall: dict[str, float] = {}
-    for name, batch in queries.items():
+    for name, batch in {"real": real, "synthetic": held}.items():
         _, truth = flat.search(batch, k)
         hits = 0
         for query, true_rows in zip(batch, truth, strict=True):
             found, _ = index.vectors.search(query, k)
             hits += len(set(found.tolist()) & {int(r) + 1 for r in true_rows})  # ids are flat rows + 1
-        recall[name] = round(hits / (k * len(batch)), 4)
-        for query in batch:
             clock = time.perf_counter()
             flat.search(query[None, :], k)
             flat_ms.append((time.perf_counter() - clock) * 1000)
+        recall[name] = round(hits / (k * len(batch)), 4)
     return {
-        "entries": len(index.vectors),
-        "synthetic_vectors": synthetic,
-        "real_vectors": len(real),
-        "dtype": VECTOR_DTYPE,
-        "graph": index.vectors.approximate,
-        "build_s": round(add_s, 1),
-        "add_rows_per_s": {"first_chunk": round(rates[0]), "last_chunk": round(rates[-1])},
-        "rss_growth_mb": round(graph_mb),
-        "usearch_memory_mb": round(index.vectors._graph.memory_usage / 2**20),
-        "embed_one_query": _percentiles(embed_ms),
         "index_search": _percentiles(search_ms),
-        "embed_and_search": _percentiles(both_ms),
+        "embed_plus_search": _percentiles(both_ms),
         "faiss_flat_search": _percentiles(flat_ms),
         f"recall@{k}_vs_exact": recall,
     }
 
 
-def print_scale(result: dict[str, Any]) -> None:
-    """The million-entry part of the report."""
+def print_scale(point: dict[str, Any]) -> None:
+    """One checkpoint of the million-entry part."""
     print(
-        f"\n{result['entries']:,} entries ({result['synthetic_vectors']:,} synthetic + {result['real_vectors']:,} "
-        f"real), {result['dtype']} graph: built in {result['build_s']} s "
-        f"({result['add_rows_per_s']}), RSS +{result['rss_growth_mb']} MB"
+        f"  at {point['entries']:,} entries: built in {point['build_s']} s ({point['build_cpu_s']} s CPU), "
+        f"RSS +{point['rss_growth_mb']} MB "
+        f"(usearch {point['usearch_memory_mb']} MB); recall@8 vs exact {point['recall@8_vs_exact']}"
     )
-    for name in ("embed_one_query", "index_search", "embed_and_search", "faiss_flat_search"):
-        value = result[name]
-        print(f"  {name}: p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms (n={value['n']})")
-    print(f"  recall@8 against exact (FAISS flat): {result['recall@8_vs_exact']}")
+    for name in ("index_search", "embed_plus_search", "faiss_flat_search"):
+        value = point[name]
+        print(f"    {name}: p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms (n={value['n']})", flush=True)
 
 
 # --- learned per-entry thresholds (vCache-style) on KorSTS: fit on train, report on dev A, dev B held ------
@@ -853,15 +868,18 @@ def main(argv: list[str] | None = None) -> None:
         help="all: quality and latency over a store; scale: the index at --entries rows beside FAISS flat; "
         "learned: per-entry learned thresholds against fixed ones",
     )
+    parser.add_argument("--real", type=int, default=1000, help="scale part: KorSTS entries embedded for real")
     parser.add_argument("--max-errors", default="0.02,0.05", help="learned part: max_error values, comma-separated")
     args = parser.parse_args(argv)
     command = "python -m bench.semantic_cache " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part == "scale":
         dev = [b for _, _, b in load_split(args.data, "dev")]
-        real = sorted({a for _, a, _ in load_split(args.data, "train")})[:1000]  # embedded for real: a few
-        scaled = scale(args.entries, args.lookups, dev, real)
-        print_scale(scaled)
-        _write(OUT.with_name("semantic_cache_scale.json"), {"command": command, **scaled})
+        real = sorted({a for _, a, _ in load_split(args.data, "train")})[: args.real]
+        out = OUT.with_name("semantic_cache_scale.json")
+        scaled = scale(args.entries, args.lookups, dev, real, out)
+        embed = scaled["embed_one_query"]
+        print(f"  embedding one query alone: p50 {embed['p50_ms']} ms, p99 {embed['p99_ms']} ms")
+        _write(out, {"command": command, **scaled})
         return
     splits = {name: load_split(args.data, name) for name in ("train", "dev")}
     evaluated = {name: evaluate(pairs) for name, pairs in splits.items()}
