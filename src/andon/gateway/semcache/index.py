@@ -12,9 +12,10 @@ from numpy.typing import NDArray
 
 from andon.vectors import VectorIndex
 
-# Rows per (feature, version, tenant, key) in memory; older rows then serve exact hits only. At the f16 graph
-# a row costs about 1.2 kB (512 × 2 bytes plus its links and metadata, bench/README.md), so a full scope
-# holds about 1.2 GB: the cap bounds memory, and a smaller one can be passed where that is too much.
+# Rows per (feature, version, tenant, key) in memory; older rows then serve exact hits only. In the f16 graph
+# a row costs about 1.45 kB (512 × 2 bytes and its links: usearch reported 145 MB at 100,800 rows, see
+# bench/README.md), so a full scope holds about 1.5 GB: the cap bounds memory (pass a smaller max_rows where
+# that is too much); a million is the size the issue asks the cache to serve.
 MAX_INDEX_ROWS = 1_000_000
 # How the graph stores vectors: chosen on bench/ann.py's recall against exact search (bench/README.md).
 VECTOR_DTYPE = "f16"
