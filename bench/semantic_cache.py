@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import json
 import platform
 import re
@@ -36,8 +37,11 @@ from andon.embeddings import default_embedder
 from andon.gateway.semcache.cache import DEFAULT_THRESHOLD, GENERATION_THRESHOLD, SemanticCache
 from andon.gateway.semcache.guard import RequestShape, mismatch, request_shape
 from andon.gateway.semcache.keys import request_key
+from andon.gateway.semcache.thresholds import GRID as LEARNED_GRID
+from andon.gateway.semcache.thresholds import LearnedThresholds, Prior
 from andon.store import Store
 from andon.store.semcache import NewCacheEntry
+from andon.vectors import VectorIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "semantic_cache.json"
@@ -592,6 +596,259 @@ async def latency(
             }
 
 
+# --- a million entries: the index the cache searches, beside a FAISS flat index, in one run ----------------
+
+
+def _rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def synthetic_chunks(entries: int, dim: int, chunk: int, seed: int = 7) -> Any:
+    """Deterministic unit vectors around 2,000 centres, ``chunk`` rows at a time (never all in memory twice)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((2000, dim)).astype(np.float32)
+    for start in range(0, entries, chunk):
+        n = min(chunk, entries - start)
+        points = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+        yield start, (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def scale(
+    entries: int, n_queries: int, sentences: list[str], real_texts: list[str], out: Path | None = None
+) -> dict[str, Any]:
+    """The cache's in-memory index (:class:`Index` over an f16 :class:`VectorIndex`) grown to ``entries`` rows.
+
+    The rows are ``real_texts`` embedded for real (so real queries have real neighbours) and then synthetic
+    vectors generated directly (embedding a million texts would take hours here). A FAISS flat index over
+    the same rows is the peer, and the exact reference for recall. Queries: ``sentences`` embedded one at a
+    time (the embedder's own time is reported apart), and held-out synthetic vectors. Figures are taken at
+    each checkpoint (50k, 100k, 250k, 500k, 750k and the last) and written to ``out`` as they come.
+    """
+    import faiss  # the bench-peers extra
+
+    from andon.gateway.semcache.index import VECTOR_DTYPE, Index
+    from andon.gateway.semcache.keys import request_key as keyed
+
+    dim, k, chunk = 512, 8, 50_000
+    embedder = default_embedder()
+    real = embedder.embed(real_texts).astype(np.float32)
+    embed_ms, real_queries = [], []
+    for text in sentences[:n_queries]:
+        clock = time.perf_counter()
+        real_queries.append(embedder.embed([text])[0])
+        embed_ms.append((time.perf_counter() - clock) * 1000)
+    print(f"  embedded {len(real)} real entries and {len(real_queries)} queries", flush=True)
+    scope = keyed({"question": "x"}).scope
+    faiss.omp_set_num_threads(1)  # one query a call, one thread, as the cache searches
+    flat = faiss.IndexFlatIP(dim)
+    index = Index(dim, VectorIndex(dim, dtype=VECTOR_DTYPE, build_threads=0))
+    now = time.time()
+    rss0 = _rss_mb()
+    flat.add(real)
+    index.add(
+        [(1 + i, v, now, now + 86_400, t, scope) for i, (t, v) in enumerate(zip(real_texts, real, strict=True))], now
+    )
+    checkpoints = sorted({c for c in (50_000, 100_000, 250_000, 500_000, 750_000, entries) if c <= entries})
+    result: dict[str, Any] = {"dtype": VECTOR_DTYPE, "real_vectors": len(real), "checkpoints": []}
+    result["embed_one_query"] = _percentiles(embed_ms)
+    add_s, add_cpu_s, rates = 0.0, 0.0, []
+    synthetic = entries - len(real)
+    held = np.zeros((0, dim), dtype=np.float32)
+    for start, block in synthetic_chunks(synthetic + n_queries, dim, chunk):
+        if start == 0:  # the first rows drawn are held out: in-distribution queries, never in the index
+            held, block = block[:n_queries], block[n_queries:]
+        first_id = len(real) + max(0, start - n_queries) + 1
+        flat.add(block)
+        rows = [(first_id + i, v, now, now + 86_400, "", scope) for i, v in enumerate(block)]
+        clock, cpu = time.perf_counter(), time.process_time()
+        index.add(rows, now)  # one multi-threaded add a chunk: the incremental build
+        took = time.perf_counter() - clock
+        add_s += took
+        add_cpu_s += time.process_time() - cpu  # every thread's CPU: what the load does not inflate
+        rates.append(len(block) / took)
+        size = len(index.vectors)
+        print(f"  {size:>9,} rows: {len(block) / took:,.0f} rows/s", flush=True)
+        if not any(size >= c > size - len(block) for c in checkpoints):
+            continue
+        point = _checkpoint(index, flat, np.stack(real_queries), held, embed_ms, scope, k)
+        point.update(
+            entries=len(index.vectors),
+            build_s=round(add_s, 1),
+            build_cpu_s=round(add_cpu_s, 1),
+            add_rows_per_s_last_chunk=round(rates[-1]),
+            rss_growth_mb=round(_rss_mb() - rss0),
+            usearch_memory_mb=round(index.vectors._graph.memory_usage / 2**20),
+        )
+        result["checkpoints"].append(point)
+        print_scale(point)
+        if out is not None:
+            _write(out, result)
+    return result
+
+
+def _checkpoint(
+    index: Any,
+    flat: Any,
+    real: np.ndarray[Any, Any],
+    held: np.ndarray[Any, Any],
+    embed_ms: list[float],
+    scope: str,
+    k: int,
+) -> dict[str, Any]:
+    """Search times and recall against exact (the FAISS flat index) at the index's present size."""
+    search_ms, both_ms, flat_ms = [], [], []
+    for vector, embedded in zip(real, embed_ms, strict=True):
+        clock = time.perf_counter()
+        index.search(vector, DEFAULT_THRESHOLD, time.time(), 86_400, scope, k)
+        search_ms.append((time.perf_counter() - clock) * 1000)
+        both_ms.append(embedded + search_ms[-1])  # this query's own embedding time plus its search
+    recall: dict[str, float] = {}
+    for name, batch in {"real": real, "synthetic": held}.items():
+        _, truth = flat.search(batch, k)
+        hits = 0
+        for query, true_rows in zip(batch, truth, strict=True):
+            found, _ = index.vectors.search(query, k)
+            hits += len(set(found.tolist()) & {int(r) + 1 for r in true_rows})  # ids are flat rows + 1
+            clock = time.perf_counter()
+            flat.search(query[None, :], k)
+            flat_ms.append((time.perf_counter() - clock) * 1000)
+        recall[name] = round(hits / (k * len(batch)), 4)
+    return {
+        "index_search": _percentiles(search_ms),
+        "embed_plus_search": _percentiles(both_ms),
+        "faiss_flat_search": _percentiles(flat_ms),
+        f"recall@{k}_vs_exact": recall,
+    }
+
+
+def print_scale(point: dict[str, Any]) -> None:
+    """One checkpoint of the million-entry part."""
+    print(
+        f"  at {point['entries']:,} entries: built in {point['build_s']} s ({point['build_cpu_s']} s CPU), "
+        f"RSS +{point['rss_growth_mb']} MB "
+        f"(usearch {point['usearch_memory_mb']} MB); recall@8 vs exact {point['recall@8_vs_exact']}"
+    )
+    for name in ("index_search", "embed_plus_search", "faiss_flat_search"):
+        value = point[name]
+        print(f"    {name}: p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms (n={value['n']})", flush=True)
+
+
+# --- learned per-entry thresholds (vCache-style) on KorSTS: fit on train, report on dev A, dev B held ------
+
+
+def dev_halves(pairs: Pairs) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which dev pairs are in half A (report) rather than B (held): by the sha256 of sentence 1, so one
+    cached entry's pairs stay in one half, and the split is the same on every run."""
+    return np.array([hashlib.sha256(a.encode()).digest()[0] % 2 == 0 for _, a, _ in pairs])
+
+
+def subset(split: dict[str, Any], mask: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """The rows of an evaluated split where ``mask`` holds."""
+    return {key: (value[mask] if isinstance(value, np.ndarray) else value) for key, value in split.items()}
+
+
+def fit_prior(train: dict[str, Any]) -> Prior:
+    """The prior of learned thresholds: error-rate upper bounds of guarded hits on train."""
+    labelled = train["keep"] & (train["same"] | train["different"])
+    return Prior.fit(train["sims"][labelled], train["different"][labelled])
+
+
+def stream(split: dict[str, Any], entries: list[str], prior: Prior, max_error: float, feedback: bool) -> dict[str, Any]:
+    """Serve a split's pairs in file order as lookups of sentence 2 against the entry sentence 1.
+
+    The guard's vetoes always reach the entry's threshold (as in the cache); with ``feedback`` every served
+    hit's verdict does too (a judge, or users' feedback on the answer), labelled pairs only.
+    """
+    learned = LearnedThresholds(prior, max_error)
+    ids: dict[str, int] = {}
+    right = wrong = 0
+    for at, text in enumerate(entries):
+        entry = ids.setdefault(text, len(ids))
+        similarity = float(split["sims"][at])
+        if similarity < learned.threshold(entry):
+            continue
+        if not split["keep"][at]:
+            learned.observe(entry, similarity, correct=False)
+            continue
+        same, different = bool(split["same"][at]), bool(split["different"][at])
+        right, wrong = right + same, wrong + different
+        if feedback and (same or different):
+            learned.observe(entry, similarity, correct=same)
+    repeated = sum(1 for n in Counter(entries).values() if n > 1)
+    return {
+        "precision": right / (right + wrong) if right + wrong else None,
+        "recall": right / int(split["same"].sum()),
+        "false_hit_rate": wrong / int(split["different"].sum()),
+        "right_hits": right,
+        "wrong_hits": wrong,
+        "start_threshold": learned.start,
+        "entries": len(ids),
+        "entries_with_several_pairs": repeated,
+        "entries_moved": len(learned),
+    }
+
+
+def learned_part(evaluated: dict[str, Any], splits: dict[str, Pairs], max_errors: tuple[float, ...]) -> dict[str, Any]:
+    """Fixed thresholds against learned ones on train (in-sample), dev A (report) and dev B (held)."""
+    prior = fit_prior(evaluated["train"])
+    half_a = dev_halves(splits["dev"])
+    parts = {
+        "train": (evaluated["train"], [a for _, a, _ in splits["train"]]),
+        "dev_a": (
+            subset(evaluated["dev"], half_a),
+            [a for (_, a, _), m in zip(splits["dev"], half_a, strict=True) if m],
+        ),
+        "dev_b": (
+            subset(evaluated["dev"], ~half_a),
+            [a for (_, a, _), m in zip(splits["dev"], half_a, strict=True) if not m],
+        ),
+    }
+    result: dict[str, Any] = {"prior": [round(e, 4) for e in prior.errors], "grid": list(LEARNED_GRID), "splits": {}}
+    for name, (split, entries) in parts.items():
+        rows: dict[str, Any] = {}
+        for threshold in (DEFAULT_THRESHOLD, GENERATION_THRESHOLD):
+            rows[f"fixed {threshold:.2f}"] = rates(
+                split["sims"], split["keep"], split["same"], split["different"], threshold
+            )
+        for max_error in max_errors:
+            start = prior.start(max_error)
+            rows[f"fixed at prior start {start:.2f} (max_error {max_error})"] = rates(
+                split["sims"], split["keep"], split["same"], split["different"], start
+            )
+            rows[f"learned max_error {max_error}, guard only"] = stream(split, entries, prior, max_error, False)
+            rows[f"learned max_error {max_error}, guard + verdicts"] = stream(split, entries, prior, max_error, True)
+        best = None  # context only, never used to choose: the best any one cosine does on this split
+        for threshold in GRID:
+            row = rates(split["sims"], split["keep"], split["same"], split["different"], threshold)
+            good = row["precision"] is not None and row["precision"] >= 0.98
+            if good and (best is None or row["recall"] > best["recall"]):
+                best = row
+        rows["hindsight: best fixed cosine with precision >= 0.98 on this split"] = best
+        result["splits"][name] = {"pairs": int(split["sims"].size), "rows": rows}
+    return result
+
+
+def print_learned(result: dict[str, Any]) -> None:
+    """The learned-threshold part of the report."""
+    print("\nlearned per-entry thresholds (prior fitted on train; dev split by sha256(sentence 1): A reported, B held)")
+    for name, value in result["splits"].items():
+        print(f"  {name} ({value['pairs']} pairs):")
+        for label, row in value["rows"].items():
+            if row is None:
+                print(f"    {label}: none")
+                continue
+            extra = f", {row['entries_moved']} entries moved" if "entries_moved" in row else ""
+            print(
+                f"    {label}: precision {_fmt(row['precision'])}, recall {row['recall']:.3f}, "
+                f"false-hit {row['false_hit_rate']:.3f} ({row['right_hits']} right, {row['wrong_hits']} wrong{extra})"
+            )
+    print(f"  prior (error upper bound at {LEARNED_GRID[0]}…{LEARNED_GRID[-1]}): {result['prior']}")
+
+
 def _fmt(value: float | None) -> str:
     return "  —  " if value is None else f"{value:.3f}"
 
@@ -604,10 +861,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None, help="store for the latency part (default: temp SQLite)")
     parser.add_argument("--skip-latency", action="store_true", help="only the quality figures")
     parser.add_argument("--kiwi", action="store_true", help="compare the guard with a kiwipiepy-based one")
+    parser.add_argument(
+        "--part",
+        choices=("all", "scale", "learned"),
+        default="all",
+        help="all: quality and latency over a store; scale: the index at --entries rows beside FAISS flat; "
+        "learned: per-entry learned thresholds against fixed ones",
+    )
+    parser.add_argument("--real", type=int, default=1000, help="scale part: KorSTS entries embedded for real")
+    parser.add_argument("--max-errors", default="0.02,0.05", help="learned part: max_error values, comma-separated")
     args = parser.parse_args(argv)
-
+    command = "python -m bench.semantic_cache " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.part == "scale":
+        dev = [b for _, _, b in load_split(args.data, "dev")]
+        real = sorted({a for _, a, _ in load_split(args.data, "train")})[: args.real]
+        out = OUT.with_name("semantic_cache_scale.json")
+        scaled = scale(args.entries, args.lookups, dev, real, out)
+        embed = scaled["embed_one_query"]
+        print(f"  embedding one query alone: p50 {embed['p50_ms']} ms, p99 {embed['p99_ms']} ms")
+        _write(out, {"command": command, **scaled})
+        return
     splits = {name: load_split(args.data, name) for name in ("train", "dev")}
     evaluated = {name: evaluate(pairs) for name, pairs in splits.items()}
+    if args.part == "learned":
+        max_errors = tuple(float(x) for x in args.max_errors.split(","))
+        learned = learned_part(evaluated, splits, max_errors)
+        print_learned(learned)
+        _write(OUT.with_name("semantic_cache_learned.json"), {"command": command, **learned})
+        return
     chosen = choose(evaluated["train"])
     threshold = DEFAULT_THRESHOLD
 
@@ -753,6 +1034,13 @@ def main(argv: list[str] | None = None) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"\nwrote {OUT.relative_to(ROOT)}")
+
+
+def _write(path: Path, result: dict[str, Any]) -> None:
+    stamped = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "embedder": default_embedder().name, **result}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamped, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
+    print(f"\nwrote {path.relative_to(ROOT)}")
 
 
 def print_latency(timing: dict[str, Any]) -> None:

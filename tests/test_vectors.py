@@ -297,3 +297,45 @@ def test_knowledge_dense_search_saves_and_syncs_its_index(tmp_path: Path) -> Non
         loaded = VectorIndex.load(saved[0], embedder.dim)
         assert loaded is not None
         assert set(loaded.ids().tolist()) == {retrieval.vector_key(i) for i in chunks}
+
+
+# --- the graph's storage precision (the semantic cache stores f16) -----------------------------------------
+
+
+def test_recall_at_10_reaches_0_99_at_the_semantic_cache_dtype(sample: Sample) -> None:
+    """The fixed sample (4,000 clustered vectors, 200 queries), one build thread: the same graph every run."""
+    from andon.gateway.semcache.index import VECTOR_DTYPE
+
+    base, ids, queries = sample
+    index = VectorIndex(DIM, exact_below=500, build_threads=1, dtype=VECTOR_DTYPE)
+    index.add(ids, base)
+    assert index.approximate and index.dtype == VECTOR_DTYPE
+    assert recall_at(index, base, ids, queries, 10) >= 0.99
+
+
+@pytest.mark.parametrize("dtype", ["f16", "i8"])
+def test_a_quantized_graph_syncs_without_re_adding_its_rows(tmp_path: Path, dtype: str) -> None:
+    """The graph's rounding is not a changed row: a second sync with the same rows touches nothing."""
+    base = clustered(1000, seed=23)
+    index = VectorIndex(DIM, exact_below=200, build_threads=1, dtype=dtype)
+    index.add(np.arange(1000), base)
+    held = index.vectors_of([0, 1])
+    assert np.allclose(np.linalg.norm(held, axis=1), 1.0, atol=2e-2)
+    index.save(tmp_path / "v")
+    loaded = VectorIndex.load(tmp_path / "v", DIM, exact_below=200, dtype=dtype)
+    assert loaded is not None and loaded.dtype == dtype
+    changed = base.copy()
+    changed[5] = -changed[5]
+    assert loaded.sync(np.arange(1000), changed) == (1, 0)
+    assert loaded.sync(np.arange(1000), changed) == (0, 0)
+    assert loaded.search(changed[5], 1)[0].tolist() == [5]
+
+
+def test_a_graph_saved_at_another_dtype_is_not_loaded(tmp_path: Path) -> None:
+    index = VectorIndex(DIM, exact_below=200, build_threads=1, dtype="f32")
+    index.add(np.arange(300), clustered(300, seed=24))
+    index.save(tmp_path / "v")
+    assert VectorIndex.load(tmp_path / "v", DIM, exact_below=200, dtype="f16") is None
+    assert VectorIndex.load(tmp_path / "v", DIM, exact_below=200) is not None
+    with pytest.raises(ValueError, match="dtype"):
+        VectorIndex(DIM, dtype="f64")

@@ -30,6 +30,10 @@ CONNECTIVITY = 16  # HNSW M
 EXPANSION_ADD = 128  # efConstruction
 EXPANSION_SEARCH = 128  # ef at query time (raised to k when k is larger)
 FORMAT = 1  # of the JSON beside a saved index; another value is not read (the caller rebuilds)
+DTYPES = ("f32", "f16", "i8")  # how the graph stores a vector: 4, 2 or 1 byte a dimension (exact mode is f32)
+# How far a stored vector may be from the one given and still count as the same row in :meth:`sync`: the
+# graph's own rounding (f16: 2^-11 relative; i8: a step of 1/127), not a changed row.
+_SAME_WITHIN = {"f32": 1e-6, "f16": 2e-3, "i8": 1.5e-2}
 
 Vector = NDArray[np.float32]
 Ids = NDArray[np.int64]
@@ -44,21 +48,30 @@ class VectorIndex:
         *,
         exact_below: int = EXACT_BELOW,
         expansion_search: int = EXPANSION_SEARCH,
+        expansion_add: int = EXPANSION_ADD,
         build_threads: int = 0,
         background: bool = False,
+        dtype: str = "f32",
     ) -> None:
         """``build_threads`` for bulk adds of 1,000 rows or more (0: every core; 1 makes the graph reproducible).
+
+        ``dtype``: how the graph stores vectors (one of :data:`DTYPES`): f16 halves its memory, i8 quarters it,
+        at the recall measured in ``bench/ann.py``; cosines then carry that rounding.
 
         ``background``: the graph is built in a thread when the rows reach ``exact_below``; searches stay exact
         (slower, never wrong) until it is ready, so no caller waits minutes for it (a gateway's first lookup).
         """
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.dim = dim
+        self.dtype = dtype
         self.background = background
         self._building: threading.Thread | None = None
         self._journal: list[tuple[Ids, Vector | None]] = []  # changes made while a graph is built: (ids, vectors)
         self.build_threads = build_threads
         self.exact_below = exact_below
         self.expansion_search = expansion_search
+        self.expansion_add = expansion_add
         self._lock = threading.Lock()
         self._graph: Any = None  # a usearch Index once the rows reach exact_below
         self._matrix: Vector = np.zeros((0, dim), dtype=np.float32)
@@ -145,7 +158,10 @@ class VectorIndex:
                 present = np.flatnonzero([self._graph.contains(int(k)) for k in keys.tolist()])
                 if present.size:
                     found = self._graph.get(keys[present].astype(np.uint64))
-                    out[present] = np.asarray(found, dtype=np.float32).reshape(present.size, self.dim)
+                    block = np.asarray(found, dtype=np.float32).reshape(present.size, self.dim)
+                    if self.dtype == "i8":  # stored scaled to the int8 range: back to unit length
+                        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+                    out[present] = block
             else:
                 for at, key in enumerate(keys.tolist()):
                     row = self._rows.get(key)
@@ -164,10 +180,11 @@ class VectorIndex:
         gone = np.setdiff1d(self.ids(), keys)
         removed = self.remove(gone.tolist())
         changed = np.zeros(keys.size, dtype=bool)
+        tolerance = _SAME_WITHIN[self.dtype] if self.approximate else _SAME_WITHIN["f32"]
         for start in range(0, keys.size, 10_000):  # compared in slices: no second full copy in memory
             held = self.vectors_of(keys[start : start + 10_000])
             with np.errstate(invalid="ignore"):
-                same = np.all(np.abs(held - block[start : start + 10_000]) <= 1e-6, axis=1)
+                same = np.all(np.abs(held - block[start : start + 10_000]) <= tolerance, axis=1)
             changed[start : start + 10_000] = ~same
         if changed.any():
             self.add(keys[changed], block[changed])
@@ -199,7 +216,13 @@ class VectorIndex:
                 with temp.open("wb") as handle:
                     np.savez(handle, ids=self._ids[:size], vectors=self._matrix[:size])
             graph = self._graph is not None
-            meta = {"format": FORMAT, "dim": self.dim, "high_water": self._high_water, "graph": graph}
+            meta = {
+                "format": FORMAT,
+                "dim": self.dim,
+                "dtype": self.dtype,
+                "high_water": self._high_water,
+                "graph": graph,
+            }
         os.replace(temp, path)
         _write_json(path.with_name(path.name + ".json"), meta)
 
@@ -211,6 +234,8 @@ class VectorIndex:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if meta.get("format") != FORMAT or meta.get("dim") != dim:
                 return None
+            if meta["graph"] and meta.get("dtype", "f32") != options.get("dtype", "f32"):
+                return None  # stored at another precision: the caller rebuilds at the one asked for
             index = cls(dim, **options)
             if meta["graph"]:
                 graph = _usearch().Index.restore(str(path))
@@ -275,9 +300,9 @@ class VectorIndex:
         return _usearch().Index(
             ndim=self.dim,
             metric="cos",
-            dtype="f32",
+            dtype=self.dtype,
             connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
+            expansion_add=self.expansion_add,
             expansion_search=self.expansion_search,
         )
 

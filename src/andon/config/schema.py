@@ -260,6 +260,14 @@ class CacheConfig(_Strict):
     share_across_keys: bool = Field(
         default=False, description="Serve one API key's cached answers to other keys (same tenant); default: never."
     )
+    thresholds: Literal["fixed", "learned"] = Field(
+        default="fixed",
+        description="`fixed`: one cosine for every entry; `learned`: each entry's own, moved by the judge's "
+        "verdicts, the guard's vetoes and feedback so that hits stay under max_error (threshold, if set, is the floor).",
+    )
+    max_error: float = Field(
+        default=0.02, gt=0, lt=0.5, description="With `thresholds: learned`: the error rate of hits to stay under."
+    )
 
 
 class RoutingConfig(_Strict):

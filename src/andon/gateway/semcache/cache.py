@@ -22,9 +22,10 @@ from andon.config.schema import CacheConfig, FeatureConfig, WorkspaceConfig
 from andon.embeddings import Embedder, default_embedder
 from andon.gateway.redact import StoragePolicy
 from andon.gateway.semcache.guard import mismatch, request_shape
-from andon.gateway.semcache.index import Index, Vector
+from andon.gateway.semcache.index import VECTOR_DTYPE, Index, Vector
 from andon.gateway.semcache.judge import Judge, confirmed, judges_for
 from andon.gateway.semcache.keys import RequestKey, key_from_text, request_key, scoped_key_hash, variables_read
+from andon.gateway.semcache.thresholds import LearnedThresholds, Prior, default_prior
 from andon.gateway.types import CachedAnswer
 from andon.store.semcache import CacheEntry, CacheIndexRow, NewCacheEntry
 from andon.vectors import VectorIndex, index_path
@@ -79,6 +80,8 @@ class CacheSettings:
     policy: StoragePolicy  # the feature's data_use: what the store may keep
     reads: frozenset[str] | None  # variables the versions' templates read; None = any (Python steps)
     shared: bool  # answers served across API keys (of one tenant)
+    max_error: float | None = None  # learned per-entry thresholds under this error rate; None: fixed threshold
+    lowest: float = 0.0  # with learned thresholds: the feature's own ``threshold``, below which none goes
 
     def owner(self, api_key: str | None) -> str:
         """The API key partition an entry belongs to: "" when the feature shares, or there is no key."""
@@ -133,7 +136,9 @@ class SemanticCache:
         embedder: Embedder | None = None,
         judge: Judge | Mapping[str, Judge] | None = None,
         clock: Callable[[], float] = time.time,
+        prior: Prior | None = None,
     ) -> None:
+        """``prior``: where learned thresholds start (default: the one fitted on KorSTS train)."""
         self._store = store
         self._clock = clock  # seconds since the epoch: TTLs, refreshes and flushes all read this one clock
         self._config = config
@@ -142,6 +147,8 @@ class SemanticCache:
         self._settings: dict[str, CacheSettings | None] = {}
         self._indexes: dict[tuple[str, str, str, str], Index] = {}
         self._loading: dict[tuple[str, str, str, str], asyncio.Lock] = {}
+        self._prior = prior
+        self._learned: dict[str, LearnedThresholds] = {}
         self._memo: OrderedDict[str, Vector] = OrderedDict()
         self._memo_lock = threading.Lock()
         self._last_prune = clock()
@@ -149,7 +156,8 @@ class SemanticCache:
         self._last_hits_flush = clock()
         self.stats: Counter[str] = Counter()
         """Counts: exact_hit, semantic_hit, miss, guard_veto, judge_veto, judge_missing, stored, skipped,
-        skipped_personal (an answer the feature's data_use would redact), error."""
+        skipped_personal (an answer the feature's data_use would redact), below_learned (a candidate under its
+        entry's learned threshold), error."""
 
     @classmethod
     def for_workspace(cls, ws: Workspace, *, embedder: Embedder | None = None) -> SemanticCache:
@@ -188,6 +196,8 @@ class SemanticCache:
             policy=StoragePolicy.of(data_use.inputs, data_use.redact),
             reads=variables_read(steps),
             shared=cache.share_across_keys,
+            max_error=cache.max_error if cache.thresholds == "learned" else None,
+            lowest=cache.threshold if cache.threshold is not None else 0.0,
         )
 
     async def warm(self) -> None:
@@ -369,21 +379,31 @@ class SemanticCache:
             return None
         query = await self._embed(key.free_text)
         index = await self._index(feature, version_id, tenant, owner, query.shape[0])
+        learned = self.learned(feature)
+        threshold = settings.threshold if learned is None else learned.floor
         candidates = await asyncio.to_thread(
-            index.search, query, settings.threshold, self._clock(), settings.ttl_s, key.scope, MAX_CANDIDATES
+            index.search, query, threshold, self._clock(), settings.ttl_s, key.scope, MAX_CANDIDATES
         )
         shape = request_shape(key.free_text) if candidates else None
         judged = 0
         for candidate in candidates:
             assert shape is not None
+            if learned is not None and candidate.similarity < learned.threshold(candidate.id):
+                self.stats["below_learned"] += 1
+                continue
             if mismatch(shape, request_shape(candidate.free_text)) is not None:
                 self.stats["guard_veto"] += 1
+                if learned is not None:  # a wrong hit the guard caught: evidence against this entry so near
+                    learned.observe(candidate.id, candidate.similarity, correct=False)
                 continue
             if judge is not None:
                 if judged >= MAX_JUDGED:
                     break
                 judged += 1
-                if not await confirmed(judge, key.free_text, candidate.free_text):
+                verdict = await confirmed(judge, key.free_text, candidate.free_text)
+                if learned is not None:
+                    learned.observe(candidate.id, candidate.similarity, correct=verdict)
+                if not verdict:
                     self.stats["judge_veto"] += 1
                     continue
             now, not_before = self._window(settings)
@@ -401,9 +421,30 @@ class SemanticCache:
                 )
         return None
 
+    def learned(self, feature: str) -> LearnedThresholds | None:
+        """The feature's learned per-entry thresholds, or None when its threshold is fixed."""
+        settings = self.settings(feature)
+        if settings is None or settings.max_error is None:
+            return None
+        learned = self._learned.get(feature)
+        if learned is None:
+            prior = self._prior if self._prior is not None else default_prior()
+            learned = LearnedThresholds(prior, settings.max_error, lowest=settings.lowest)
+            learned = self._learned.setdefault(feature, learned)
+        return learned
+
+    def observe(self, feature: str, entry_id: int, similarity: float, correct: bool) -> None:
+        """Feedback on a semantic hit served from ``entry_id`` at ``similarity`` (e.g. a reviewer's verdict);
+        it moves that entry's learned threshold, and does nothing for a feature whose threshold is fixed."""
+        learned = self.learned(feature)
+        if learned is not None:
+            learned.observe(entry_id, similarity, correct)
+
     def forget(self, entry_ids: Collection[int]) -> int:
         """Drop entries deleted from the store from memory: index rows, their embeddings, pending hit counts."""
         ids = set(entry_ids)
+        for learned in self._learned.values():
+            learned.forget(ids)
         removed = 0
         for index in list(self._indexes.values()):
             texts = index.forget(ids)
@@ -448,7 +489,7 @@ class SemanticCache:
         path = self._vector_path(scope, dim)
         first = index is None
         if index is None:
-            saved = VectorIndex.load(path, dim, background=True) if path is not None else None
+            saved = VectorIndex.load(path, dim, background=True, dtype=VECTOR_DTYPE) if path is not None else None
             index = Index(dim, saved)
         now = datetime.fromtimestamp(self._clock(), UTC)
         rows = self._store.semcache_index_rows(

@@ -12,7 +12,13 @@ from numpy.typing import NDArray
 
 from andon.vectors import VectorIndex
 
-MAX_INDEX_ROWS = 200_000  # per (feature, version, tenant) in memory; older rows then serve exact hits only
+# Rows per (feature, version, tenant, key) in memory; older rows then serve exact hits only. In the f16 graph
+# a row costs about 1.45 kB (512 × 2 bytes and its links: usearch reported 145 MB at 100,800 rows, see
+# bench/README.md), so a full scope holds about 1.5 GB: the cap bounds memory (pass a smaller max_rows where
+# that is too much); a million is the size the issue asks the cache to serve.
+MAX_INDEX_ROWS = 1_000_000
+# How the graph stores vectors: chosen on bench/ann.py's recall against exact search (bench/README.md).
+VECTOR_DTYPE = "f16"
 
 Vector = NDArray[np.float32]
 
@@ -34,10 +40,11 @@ class Index:
     few were alive, it fetches deeper, so a crowd of expired or other-scope neighbours never hides a hit.
     """
 
-    def __init__(self, dim: int, vectors: VectorIndex | None = None) -> None:
+    def __init__(self, dim: int, vectors: VectorIndex | None = None, *, max_rows: int = MAX_INDEX_ROWS) -> None:
         self.dim = dim
+        self.max_rows = max_rows
         self.lock = threading.Lock()
-        self.vectors = VectorIndex(dim, background=True) if vectors is None else vectors
+        self.vectors = VectorIndex(dim, background=True, dtype=VECTOR_DTYPE) if vectors is None else vectors
         self.size = 0
         self.ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.created: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
@@ -63,8 +70,8 @@ class Index:
             self.vectors.add([r[0] for r in fresh], np.stack([r[1] for r in fresh if r[1] is not None]))
         with self.lock:
             needed = self.size + len(rows)
-            if needed > MAX_INDEX_ROWS:
-                self._drop_oldest(needed - MAX_INDEX_ROWS, now)
+            if needed > self.max_rows:
+                self._drop_oldest(needed - self.max_rows, now)
             self._reserve(self.size + len(rows))
             start, stop = self.size, self.size + len(rows)
             self.ids[start:stop] = [r[0] for r in rows]
