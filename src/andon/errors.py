@@ -43,6 +43,7 @@ prints any of them as one message without a traceback; ``andon`` exports the one
     ├── McpServerError                     andon.engine.mcp_tools
     ├── ToolApprovalNeeded                 andon.engine.tools
     ├── OtlpError                          andon.agents.otlp
+    ├── ExecutorError                      andon.evals.executors.base
     └── APIError                           andon.client (the gateway answered with an error)
         ├── InvalidRequestError            andon.client
         ├── AuthenticationError            andon.client
