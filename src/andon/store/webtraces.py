@@ -111,7 +111,7 @@ class WebTracesMixin(StoreBase):
             order = (created.desc(), ident.desc())
         words = words_of(where.text or "")
         with self._read() as session:
-            hits = self._text_hits(session, conditions, order, words, limit + 1) if words else None
+            hits = self._sqlite_text_hits(session, conditions, order, words, limit + 1) if words else None
             if hits is None:
                 text_match = [self._text_match(words)] if words else []
                 query = select(TraceRow).where(*conditions, *text_match).order_by(*order).limit(limit + 1)
@@ -126,7 +126,7 @@ class WebTracesMixin(StoreBase):
         rows.reverse()
         return TracePage(rows, _cursor(rows[-1]), _cursor(rows[0]))
 
-    def _text_hits(
+    def _sqlite_text_hits(
         self,
         session: Session,
         conditions: list[ColumnElement[bool]],
@@ -134,36 +134,32 @@ class WebTracesMixin(StoreBase):
         words: list[str],
         n: int,
     ) -> list[TraceRow] | None:
-        """The first ``n`` traces with the words, found from the text index's side (None: ask generally).
+        """SQLite: the first ``n`` traces with the words, found from the text index's side (None: ask generally).
 
-        Few matches: fetched by key and sorted.
-        Many: the newest ``PROBE`` rows of the filter are checked against the index's matches.
-        A planner left to choose takes one of these for every word and is slow on the other kind (PostgreSQL at
-        10M traces: 0.8 s for a rare word after walking the newest rows), so the choice is made here.
+        Few matches: fetched by rowid and sorted.
+        Many: the newest ``PROBE`` rows of the filter are checked against the index's matches in their
+        rowid span, which is narrow because traces are written in time order.
         """
-        sqlite = self.dialect == "sqlite"
-        key: ColumnElement[Any] = literal_column("traces.rowid") if sqlite else TraceRow.__table__.c.id
+        if self.dialect != "sqlite":
+            return None  # PostgreSQL combines the GIN index with the order by itself
+        match = _fts_query(words)
+        rowid: ColumnElement[int] = literal_column("traces.rowid")
         fts = table(FTS_TABLE, column("rowid"))
-        matching = (
-            select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(_fts_query(words)))
-            if sqlite
-            else select(TraceRow.id).where(self._text_match(words))
-        )
+        matching = select(fts.c.rowid).where(literal_column(FTS_TABLE).bool_op("MATCH")(match))
         few = list(session.scalars(matching.limit(FEW + 1)))
         if len(few) <= FEW:
-            query = select(TraceRow).where(key.in_(few), *conditions).order_by(*order).limit(n)
+            query = select(TraceRow).where(rowid.in_(few), *conditions).order_by(*order).limit(n)
             return list(session.scalars(query))
-        window = select(key).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
+        window = select(rowid).select_from(TraceRow).where(*conditions).order_by(*order).limit(PROBE)
         recent = list(session.scalars(window))
         if not recent:
             return []
-        # SQLite's rowids grow with time, so the recent rows are a narrow rowid span of the index's matches.
-        span = matching.where(fts.c.rowid.between(min(recent), max(recent)) if sqlite else TraceRow.id.in_(recent))
+        span = matching.where(fts.c.rowid.between(min(recent), max(recent)))
         found = set(session.scalars(span))
         kept = [r for r in recent if r in found][:n]
         if len(kept) < n and len(recent) == PROBE:
             return None  # common in the table, rare in these rows: the general query
-        query = select(TraceRow).where(key.in_(kept)).order_by(*order)
+        query = select(TraceRow).where(rowid.in_(kept)).order_by(*order)
         return list(session.scalars(query))
 
     def _hinted(self, query: Select[Any], where: TraceFilter) -> Select[Any]:
