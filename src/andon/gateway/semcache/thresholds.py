@@ -16,6 +16,8 @@ from math import sqrt
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from andon.messages import t
+
 GRID: tuple[float, ...] = tuple(round(0.50 + 0.01 * i, 2) for i in range(51))  # 0.50 … 1.00
 NEVER = 1.01  # above any cosine: an entry whose every threshold breaks the bound is never served by meaning
 PRIOR_WEIGHT = 20.0  # the prior counts as this many hits of the entry: own observations outweigh it soon
@@ -44,7 +46,7 @@ class Prior:
 
     def __post_init__(self) -> None:
         if len(self.errors) != len(GRID) or not all(0.0 <= e <= 1.0 for e in self.errors):
-            raise ValueError(f"a prior needs {len(GRID)} error rates in [0, 1]")
+            raise ValueError(t("cache13.prior_shape", n=len(GRID)))
 
     @classmethod
     def fit(cls, similarities: ArrayLike, wrong: ArrayLike, *, z: float = Z_UPPER) -> Prior:
@@ -86,7 +88,7 @@ class LearnedThresholds:
     def __init__(self, prior: Prior, max_error: float, *, weight: float = PRIOR_WEIGHT, lowest: float = 0.0) -> None:
         """``lowest``: no entry's threshold goes below it (a feature's own ``threshold``, when it sets one)."""
         if not 0.0 < max_error < 1.0:
-            raise ValueError("max_error must be between 0 and 1")
+            raise ValueError(t("cache13.max_error", value=max_error))
         self.max_error = max_error
         self.weight = weight
         self.lowest = lowest
