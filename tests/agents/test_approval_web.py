@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from bench.stub import Scripted
-from tests.agents.test_approval import invoke, refunds, shop, trace_and_steps
+from tests.agents.test_approval import invoke, shop
+from tests.support.refund_shop import refunds, stored_steps
 from tests.support.threaded_stub import ThreadedStub
 from tests.support.tool_replies import tool_call, tool_calls_reply
 from tests.web.web_support import PASSWORD, WebServer, csrf_of, signed_in
@@ -46,7 +47,7 @@ def test_a_reviewer_edits_and_approves_a_parked_call_on_the_review_page(shop: tu
             "reason": "partial refund"}, follow_redirects=False)  # fmt: skip
         assert done.status_code == 303, done.text
     assert refunds(root) == [("W1", 3000)]
-    trace, steps = trace_and_steps(root, url, parked.trace_id)
+    trace, steps = stored_steps(root, url, parked.trace_id)
     assert (trace["status"], trace["output_text"]) == ("ok", "3000원 환불했습니다.")
     approval = steps[0]["tools"][0]["approval"]
     assert (approval["status"], approval["by"], approval["reason"]) == ("edited", "user:rita", "partial refund")
