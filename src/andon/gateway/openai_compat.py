@@ -658,8 +658,8 @@ def adhoc_version(
 ) -> tuple[Version, dict[str, Any]]:
     """A plain model call as an ad-hoc one-step version of feature ``@<provider>``, and its variables.
 
-    An optional system message then one user message (text and images) fill a prompt step; any other history
-    (earlier turns, tool calls, tool results) a conversation step. An unknown or Python provider is refused.
+    An optional system message then one user message (text and images) fill a prompt step; a history with the
+    caller's tool calls and results, a conversation step. Other histories, an unknown or Python provider are refused.
     """
     provider_config = config.providers.get(provider)
     if provider_config is None:
@@ -675,12 +675,18 @@ def adhoc_version(
             t("house3.chat.python_provider", provider=provider),
             hint=t("house3.chat.python_provider_hint"),
         )
+    if any(m.tool_calls or m.role == "tool" for m in messages):
+        return _conversation_version(config, provider, model, messages, params)
     system: str | None = None
     rest = list(messages)
-    if rest and rest[0].role == "system" and not rest[0].tool_calls:
+    if rest and rest[0].role == "system":
         system = rest.pop(0).text
     if len(rest) != 1 or rest[0].role != "user":
-        return _conversation_version(config, provider, model, messages, params)
+        raise ConfigError(
+            t("house3.chat.plain"),
+            where="messages",
+            hint=t("house3.chat.plain_hint"),
+        )
     texts = [part.text for part in rest[0].content if isinstance(part, TextPart)]
     images = [part.url for part in rest[0].content if isinstance(part, ImagePart)]
     variables: dict[str, Any] = {"prompt": "\n".join(texts)}
@@ -698,7 +704,7 @@ def adhoc_version(
 def _conversation_version(
     config: WorkspaceConfig, provider: str, model: str, messages: Sequence[Message], params: Params
 ) -> tuple[Version, dict[str, Any]]:
-    """A history (earlier turns, tool calls and their results) as an ad-hoc conversation step over ``messages``."""
+    """A history with tool calls and their results as an ad-hoc conversation step over ``messages``."""
     for index, message in enumerate(messages):
         for part in message.content:
             # The conversation step reads a path as a local file: only URLs and inline images may come from a caller.
