@@ -22,3 +22,10 @@ class Params(BaseModel):
         default=None, description="Constrain the output to this JSON Schema (implies JSON output)."
     )
     logprobs: bool = Field(default=False, description="Record each output token's log-probability (provenance).")
+    # The caller's own tools (OpenAI's chat route, issue 14): offered to the model, never run by andon; the calls the
+    # model asks for come back as the output, ``{"tool_calls": [...]}``. A step's ``tools:`` are the ones andon runs.
+    client_tools: list[dict[str, Any]] | None = Field(
+        default=None, description="OpenAI-shaped tool definitions the caller runs itself (offered, never run)."
+    )
+    tool_choice: str | dict[str, Any] | None = Field(default=None, description="auto, none, required or one function.")
+    parallel_tool_calls: bool | None = None

@@ -10,9 +10,12 @@ changes its base URL and nothing else.
 - ``PROVIDER/MODEL`` or a bare provider name (its default model) calls a provider from andon.yaml directly;
   only models andon.yaml names (or ``gateway.models`` allows) can be named.
 
-Both are traced like any invoke. Providers do not stream yet, so ``stream: true`` sends the finished text in
-chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``user`` (or ``x-andon-user-id``),
-``x-andon-session-id``, ``x-andon-tenant`` headers, and ``metadata`` as tags.
+Both are traced like any invoke. On provider models the caller may offer its own ``tools`` (with ``tool_choice``,
+``parallel_tool_calls``) and send back ``tool`` messages: the model's calls come back as ``message.tool_calls``
+with finish_reason ``tool_calls`` (streamed as OpenAI streams them); andon never runs these tools, and a feature's
+own tools run inside andon, so ``feature:`` models refuse ``tools``. Providers do not stream yet, so ``stream: true``
+sends the finished text in chunks in OpenAI's chunk format, ending with ``data: [DONE]``. Caller ids: ``user``
+(or ``x-andon-user-id``), ``x-andon-session-id``, ``x-andon-tenant`` headers, and ``metadata`` as tags.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from andon.config.schema import Params, Step, WorkspaceConfig
 from andon.errors import ConfigError, NotFoundError
@@ -39,6 +43,9 @@ from andon.versions.canonical import PYTHON_PROVIDER, Version, one_step_version,
 FEATURE_PREFIX = "feature:"
 MODEL_FEATURE_PREFIX = "@"  # traces of plain provider models are filed under feature "@<provider>"
 STREAM_CHUNK_CHARS = 48  # a chunk carries whole words, about this many characters
+TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"  # OpenAI's rule for function names
+MAX_TOOLS = 128  # OpenAI's limit on tools per request
+CLIENT_TOOL_PROVIDERS = ("openai", "anthropic")  # the provider types that map tool definitions and calls natively
 
 # --- request -----------------------------------------------------------------------------------------
 
@@ -98,6 +105,57 @@ class ResponseFormat(BaseModel):
     json_schema: JsonSchemaFormat | None = None
 
 
+class FunctionDefinition(BaseModel):
+    """A tool's function: a name, what it does, and its arguments' JSON Schema (an object)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOOL_NAME)
+    description: StoredText | None = None
+    parameters: StoredObject | None = None
+    strict: bool | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        problem = json_problem(value)
+        if problem:
+            raise ValueError(problem)
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(t("stream14.tools.schema", error=exc.message)) from None
+        if value.get("type", "object") != "object":
+            raise ValueError(t("stream14.tools.object", type=value.get("type")))
+        return value
+
+
+class ToolDefinition(BaseModel):
+    """A tool the caller runs itself (OpenAI's ``tools`` entry; only ``function`` tools exist)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class FunctionName(BaseModel):
+    """``tool_choice.function``: the one function the model must call."""
+
+    name: str = Field(pattern=TOOL_NAME)
+
+
+class NamedToolChoice(BaseModel):
+    """``tool_choice`` naming one function."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    function: FunctionName
+
+
 class ChatCompletionRequest(BaseModel):
     """The subset of OpenAI's chat completion request the gateway honours; unknown fields are ignored."""
 
@@ -123,14 +181,35 @@ class ChatCompletionRequest(BaseModel):
     n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported.")
     user: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     metadata: dict[StoredText, StoredText] | None = None
+    tools: list[ToolDefinition] | None = Field(
+        default=None, max_length=MAX_TOOLS, description="Tools the caller runs (provider models only)."
+    )
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+
+class FunctionCall(BaseModel):
+    """The function a tool call names, and its arguments as JSON text (as the model wrote them)."""
+
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    """One tool call the model asks the caller to run."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
 
 
 class AssistantMessage(BaseModel):
-    """The answer; ``content`` is null when a human will answer instead."""
+    """The answer; ``content`` is null when a human will answer instead, or the model only calls tools."""
 
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: None = None
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class Choice(BaseModel):
@@ -311,12 +390,15 @@ def feature_variables(messages: list[ChatMessage], chat_input: str | None = None
 
 
 def provider_messages(messages: list[ChatMessage]) -> list[Message]:
-    """Chat messages as the providers' messages (``developer`` counts as ``system``; tools are refused)."""
+    """Chat messages as the providers' messages (``developer`` counts as ``system``).
+
+    An assistant's ``tool_calls`` and ``tool`` messages answering them are kept; a tool message must answer a
+    call an earlier assistant message made.
+    """
     out: list[Message] = []
+    asked: set[str] = set()
     for index, message in enumerate(messages):
-        if message.role == "tool":
-            raise ApiError("invalid_request", t("house3.chat.tool", index=index))
-        role: Literal["system", "user", "assistant"] = "system" if message.role == "developer" else message.role
+        role: Literal["system", "user", "assistant", "tool"] = "system" if message.role == "developer" else message.role
         parts: list[Part] = []
         if isinstance(message.content, str):
             parts.append(TextPart(message.content))
@@ -324,7 +406,7 @@ def provider_messages(messages: list[ChatMessage]) -> list[Message]:
             for part in message.content:
                 if part.type == "text":
                     parts.append(TextPart(part.text or ""))
-                elif part.type == "image_url" and part.image_url is not None:
+                elif part.type == "image_url" and part.image_url is not None and role != "tool":
                     parts.append(ImagePart(part.image_url.url))
                 else:
                     raise ApiError(
@@ -332,8 +414,74 @@ def provider_messages(messages: list[ChatMessage]) -> list[Message]:
                         t("house3.chat.part", index=index, type=part.type),
                         hint=t("house3.chat.part_hint"),
                     )
-        out.append(Message(role=role, content=tuple(parts)))
+        calls = _wire_calls(index, message.tool_calls) if role == "assistant" and message.tool_calls else ()
+        asked.update(call["id"] for call in calls)
+        answers = None
+        if role == "tool":
+            answers = message.tool_call_id
+            if not answers:
+                raise ApiError("invalid_request", t("stream14.chat.tool_id", index=index))
+            if answers not in asked:
+                raise ApiError(
+                    "invalid_request",
+                    t("stream14.chat.unknown_call", index=index, id=answers),
+                    hint=t("stream14.chat.unknown_call_hint"),
+                )
+        out.append(Message(role=role, content=tuple(parts), tool_calls=calls, tool_call_id=answers))
     return out
+
+
+def _wire_calls(index: int, calls: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """An assistant message's tool calls, checked to be OpenAI's shape: id, type function, name and text arguments."""
+    out = []
+    for number, call in enumerate(calls):
+        function = call.get("function")
+        if (
+            not isinstance(call.get("id"), str)
+            or call.get("type", "function") != "function"
+            or not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments"), str)
+        ):
+            raise ApiError(
+                "invalid_request",
+                t("stream14.chat.call_shape", index=index, number=number),
+                hint=t("stream14.chat.call_shape_hint"),
+            )
+        name, arguments = function["name"], function["arguments"]
+        out.append({"id": call["id"], "type": "function", "function": {"name": name, "arguments": arguments}})
+    return tuple(out)
+
+
+def check_client_tools(
+    body: ChatCompletionRequest, target: FeatureTarget | ProviderTarget, config: WorkspaceConfig
+) -> None:
+    """Refuse tool fields that cannot work: on a feature, on a provider that cannot take them, or naming no tool."""
+    given = [name for name in ("tools", "tool_choice", "parallel_tool_calls") if getattr(body, name) is not None]
+    if not given:
+        return
+    if isinstance(target, FeatureTarget):
+        raise ApiError(
+            "invalid_request",
+            t("stream14.tools.feature", field=given[0], feature=target.feature),
+            hint=t("stream14.tools.feature_hint"),
+        )
+    kind = config.providers[target.provider].type
+    if kind not in CLIENT_TOOL_PROVIDERS:
+        raise ApiError("invalid_request", t("stream14.tools.provider", provider=target.provider, type=kind))
+    names = [tool.function.name for tool in body.tools or []]
+    for number, name in enumerate(names):
+        if name in names[:number]:
+            raise ApiError("invalid_request", t("stream14.tools.duplicate", number=number, name=name))
+    if body.tool_choice is not None and not names:
+        raise ApiError("invalid_request", t("stream14.tools.choice_without"))
+    if isinstance(body.tool_choice, NamedToolChoice) and body.tool_choice.function.name not in names:
+        raise ApiError(
+            "invalid_request",
+            t("stream14.tools.choice_unknown", name=body.tool_choice.function.name, known=", ".join(names)),
+        )
+    if names and body.response_format is not None and body.response_format.type != "text":
+        raise ApiError("invalid_request", t("stream14.tools.response_format"))
 
 
 def provider_params(body: ChatCompletionRequest) -> Params:
@@ -344,6 +492,9 @@ def provider_params(body: ChatCompletionRequest) -> Params:
         "max_tokens": body.max_completion_tokens or body.max_tokens,
         "seed": body.seed,
         "stop": [body.stop] if isinstance(body.stop, str) else body.stop,
+        "client_tools": [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None,
+        "tool_choice": body.tool_choice.model_dump() if isinstance(body.tool_choice, BaseModel) else body.tool_choice,
+        "parallel_tool_calls": body.parallel_tool_calls,
     }
     fmt = body.response_format
     if fmt is not None and fmt.type == "json_object":
@@ -370,6 +521,14 @@ def result_content(result: InvokeResult) -> str | None:
     if result.output_json is not None:
         return json.dumps(result.output_json, ensure_ascii=False)
     return None
+
+
+def client_tool_calls(result: InvokeResult, offered: bool) -> list[dict[str, Any]] | None:
+    """The tool calls the model asked the caller to run (the output of a call that offered ``tools``), if any."""
+    output = result.output_json
+    if not offered or not isinstance(output, dict) or not isinstance(output.get("tool_calls"), list):
+        return None
+    return list(output["tool_calls"]) or None
 
 
 def usage(result: InvokeResult) -> dict[str, int]:
@@ -401,9 +560,19 @@ def andon_extension(result: InvokeResult, accept_language: str | None = None) ->
 
 
 def completion_body(
-    result: InvokeResult, model: str, created: int, accept_language: str | None = None
+    result: InvokeResult,
+    model: str,
+    created: int,
+    accept_language: str | None = None,
+    *,
+    tools_offered: bool = False,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object for a finished result."""
+    """A ``chat.completion`` object for a finished result (with ``tool_calls`` when the model asked for tools)."""
+    calls = client_tool_calls(result, tools_offered)
+    message: dict[str, Any] = {"role": "assistant", "content": result_content(result), "refusal": None}
+    if calls:
+        message["content"] = result.output_text or None
+        message["tool_calls"] = calls
     return {
         "id": f"chatcmpl-{result.trace_id}",
         "object": "chat.completion",
@@ -412,8 +581,8 @@ def completion_body(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result_content(result), "refusal": None},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": "tool_calls" if calls else "stop",
                 "logprobs": None,
             }
         ],
@@ -437,18 +606,41 @@ def split_for_stream(text: str, size: int = STREAM_CHUNK_CHARS) -> list[str]:
 
 
 def stream_events(
-    result: InvokeResult, model: str, created: int, include_usage: bool, accept_language: str | None = None
+    result: InvokeResult,
+    model: str,
+    created: int,
+    include_usage: bool,
+    accept_language: str | None = None,
+    *,
+    tools_offered: bool = False,
 ) -> Iterator[str]:
-    """Server-sent events of a finished result in OpenAI's chunk format, ending with ``[DONE]``."""
+    """Server-sent events of a finished result in OpenAI's chunk format, ending with ``[DONE]``.
+
+    Tool calls come as OpenAI sends them: per call a chunk with index, id, type and name, then its arguments in
+    pieces, and a last chunk with finish_reason ``tool_calls``.
+    """
+    calls = client_tool_calls(result, tools_offered)
     base = {"id": f"chatcmpl-{result.trace_id}", "object": "chat.completion.chunk", "created": created, "model": model}
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> str:
         return "data: " + json.dumps({**base, "choices": choices, **extra}, ensure_ascii=False) + "\n\n"
 
-    yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-    for piece in split_for_stream(result_content(result) or ""):
-        yield event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
-    final = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    def delta(**fields: Any) -> str:
+        return event([{"index": 0, "delta": fields, "finish_reason": None}])
+
+    yield delta(role="assistant", content="")
+    text = (result.output_text or "") if calls else (result_content(result) or "")
+    for piece in split_for_stream(text):
+        yield delta(content=piece)
+    for number, call in enumerate(calls or []):
+        function = call["function"]
+        head = {"name": function["name"], "arguments": ""}
+        yield delta(tool_calls=[{"index": number, "id": call["id"], "type": "function", "function": head}])
+        arguments = function["arguments"]
+        for start in range(0, len(arguments), STREAM_CHUNK_CHARS):
+            piece = arguments[start : start + STREAM_CHUNK_CHARS]
+            yield delta(tool_calls=[{"index": number, "function": {"arguments": piece}}])
+    final = {"index": 0, "delta": {}, "finish_reason": "tool_calls" if calls else "stop"}
     if include_usage:
         # As OpenAI does: usage comes alone in a last chunk with no choices, only when asked for.
         yield event([final], andon=andon_extension(result, accept_language))
@@ -466,8 +658,8 @@ def adhoc_version(
 ) -> tuple[Version, dict[str, Any]]:
     """A plain model call as an ad-hoc one-step version of feature ``@<provider>``, and its variables.
 
-    Supported: an optional system message, then one user message (text and images); anything else, an
-    unknown provider or a Python provider is refused (ConfigError, NotFoundError).
+    An optional system message then one user message (text and images) fill a prompt step; a history with the
+    caller's tool calls and results, a conversation step. Other histories, an unknown or Python provider are refused.
     """
     provider_config = config.providers.get(provider)
     if provider_config is None:
@@ -483,6 +675,8 @@ def adhoc_version(
             t("house3.chat.python_provider", provider=provider),
             hint=t("house3.chat.python_provider_hint"),
         )
+    if any(m.tool_calls or m.role == "tool" for m in messages):
+        return _conversation_version(config, provider, model, messages, params)
     system: str | None = None
     rest = list(messages)
     if rest and rest[0].role == "system":
@@ -505,6 +699,28 @@ def adhoc_version(
     shape = (provider, model, system is not None, len(images), params.model_dump_json())
     version = per_config(config, ("adhoc", shape), lambda: _adhoc(config, provider, model, system, image_names, params))
     return version, variables
+
+
+def _conversation_version(
+    config: WorkspaceConfig, provider: str, model: str, messages: Sequence[Message], params: Params
+) -> tuple[Version, dict[str, Any]]:
+    """A history with tool calls and their results as an ad-hoc conversation step over ``messages``."""
+    for index, message in enumerate(messages):
+        for part in message.content:
+            # The conversation step reads a path as a local file: only URLs and inline images may come from a caller.
+            if isinstance(part, ImagePart) and not part.url.startswith(("http://", "https://", "data:")):
+                raise ApiError("invalid_request", t("stream14.chat.image_url", index=index))
+    if not any(m.role == "user" for m in messages):
+        raise ConfigError(t("house3.chat.plain"), where="messages", hint=t("house3.chat.plain_hint"))
+    variables: dict[str, Any] = {"messages": [m.to_json() for m in messages]}
+    shape = (provider, model, "conversation", params.model_dump_json())
+    version = per_config(config, ("adhoc", shape), lambda: _adhoc_conversation(config, provider, model, params))
+    return version, variables
+
+
+def _adhoc_conversation(config: WorkspaceConfig, provider: str, model: str, params: Params) -> Version:
+    step = Step(provider=provider, model=model, messages="{{ messages }}", params=params)
+    return one_step_version(f"{MODEL_FEATURE_PREFIX}{provider}", model[:200], step, config)
 
 
 def _adhoc(

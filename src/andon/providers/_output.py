@@ -47,8 +47,13 @@ def build_response(
     finish_reason: str | None,
     raw: Any,
     provider: str,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> ProviderResponse:
-    """A reply as andon keeps it, with the JSON parsed when the request asked for JSON."""
+    """A reply as andon keeps it, with the JSON parsed when the request asked for JSON.
+
+    When the caller offered its own tools (``params.client_tools``) and the model called some, the parsed output is
+    ``{"tool_calls": [...]}`` (OpenAI-shaped) for the caller to run.
+    """
     response = ProviderResponse(
         text=text,
         model=model,
@@ -58,6 +63,8 @@ def build_response(
         finish_reason=finish_reason,
         raw=raw,
     )
-    if wants_json(request.params):
+    if request.params.client_tools and tool_calls:
+        response.parsed = {"tool_calls": tool_calls}
+    elif wants_json(request.params):
         response.parsed = parse_json_text(text, provider=provider)
     return response

@@ -81,6 +81,33 @@ def tool_json(definition: dict[str, Any]) -> dict[str, Any]:
     return {"name": function.get("name"), "description": function.get("description") or "", "input_schema": schema}
 
 
+def tool_choice_json(choice: str | dict[str, Any] | None, parallel: bool | None) -> dict[str, Any] | None:
+    """OpenAI's ``tool_choice`` and ``parallel_tool_calls`` as the Messages API's ``tool_choice``."""
+    if choice is None and parallel is not False:
+        return None
+    if isinstance(choice, dict):
+        function = choice.get("function") or {}
+        out: dict[str, Any] = {"type": "tool", "name": function.get("name")}
+    else:
+        out = {"type": {"required": "any", "none": "none"}.get(choice or "auto", "auto")}
+    if parallel is False and out["type"] != "none":
+        out["disable_parallel_tool_use"] = True
+    return out
+
+
+def tool_uses(blocks: list[Any]) -> list[dict[str, Any]]:
+    """The reply's tool_use blocks as OpenAI-shaped tool calls (arguments as JSON text)."""
+    uses = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+    return [
+        {
+            "id": str(b.get("id") or f"call_{i}"),
+            "type": "function",
+            "function": {"name": str(b.get("name") or ""), "arguments": json.dumps(b.get("input"), ensure_ascii=False)},
+        }
+        for i, b in enumerate(uses)
+    ]
+
+
 class AnthropicProvider:
     """Claude models through the Messages API.
 
@@ -111,8 +138,12 @@ class AnthropicProvider:
             "max_tokens": params.max_tokens or self._max_tokens,
             "messages": _merge_tool_results([message_json(m) for m in request.messages if m.role != "system"]),
         }
-        if request.tools:
-            body["tools"] = [tool_json(d) for d in request.tools]
+        tools = [*request.tools, *(params.client_tools or ())]
+        if tools:
+            body["tools"] = [tool_json(d) for d in tools]
+        choice = tool_choice_json(params.tool_choice, params.parallel_tool_calls)
+        if choice is not None:
+            body["tool_choice"] = choice
         system = "\n\n".join(m.text for m in request.messages if m.role == "system")
         if system:
             body["system"] = system
@@ -148,6 +179,7 @@ class AnthropicProvider:
             finish_reason=data.get("stop_reason"),
             raw=data,
             provider=self.name,
+            tool_calls=tool_uses(blocks),
         )
 
     async def aclose(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from andon.config.providers import OpenAIOptions, check_options
@@ -34,6 +35,26 @@ def message_json(message: Message) -> dict[str, Any]:
         else:
             parts.append({"type": "image_url", "image_url": {"url": part.url}})
     return {"role": message.role, "content": parts}
+
+
+def wire_calls(calls: Any) -> list[dict[str, Any]]:
+    """A reply's tool calls in OpenAI's shape with text arguments (entries that are not calls left out)."""
+    out: list[dict[str, Any]] = []
+    for index, call in enumerate(calls if isinstance(calls, list) else []):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):
+            continue
+        arguments = function.get("arguments")
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+        name = str(function.get("name") or "")
+        out.append(
+            {
+                "id": str(call.get("id") or f"call_{index}"),
+                "type": "function",
+                "function": {"name": name, "arguments": text},
+            }
+        )
+    return out
 
 
 def params_json(params: Params, *, strict_schema: bool = True) -> dict[str, Any]:
@@ -80,8 +101,13 @@ class OpenAIProvider:
             "messages": [message_json(m) for m in request.messages],
             **params_json(request.params, strict_schema=self._strict),
         }
-        if request.tools:
-            body["tools"] = list(request.tools)
+        tools = [*request.tools, *(request.params.client_tools or ())]
+        if tools:
+            body["tools"] = tools
+        if request.params.tool_choice is not None:
+            body["tool_choice"] = request.params.tool_choice
+        if request.params.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = request.params.parallel_tool_calls
         if self._max_tokens_field != "max_tokens" and "max_tokens" in body:
             body[self._max_tokens_field] = body.pop("max_tokens")
         body.update(self._extra_body)
@@ -115,6 +141,7 @@ class OpenAIProvider:
             finish_reason=choice.get("finish_reason"),
             raw=data,
             provider=self.name,
+            tool_calls=wire_calls(message.get("tool_calls")),
         )
         if request.params.logprobs:
             response.logprobs = from_openai_choice(choice)

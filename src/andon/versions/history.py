@@ -12,7 +12,7 @@ from andon.messages import t
 from andon.providers.base import Message, Part, TextPart
 from andon.versions.images import image_part
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 _ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -37,6 +37,8 @@ def history_messages(
         if not isinstance(item, Mapping) or "role" not in item:
             raise TemplateError(t("agents.history.not_message", index=index, name=name), where=at)
         role = _ROLES.get(str(item["role"]))
+        if item["role"] == "tool" and isinstance(item.get("tool_call_id"), str):
+            role = "tool"  # a tool's result answering an earlier assistant's call (the caller ran the tool)
         if role is None:
             raise TemplateError(
                 t("agents.history.role", index=index, name=name, role=item["role"]),
@@ -60,5 +62,8 @@ def history_messages(
                     raise TemplateError(t("agents.history.part", index=index, name=name, type=kind), where=at)
         elif content is not None:
             raise TemplateError(t("agents.history.content", index=index, name=name), where=at)
-        out.append(Message(role, tuple(parts)))
+        calls = item.get("tool_calls") if role == "assistant" else None
+        tool_calls = tuple(c for c in calls if isinstance(c, Mapping)) if isinstance(calls, list | tuple) else ()
+        answers = str(item["tool_call_id"]) if role == "tool" else None
+        out.append(Message(role, tuple(parts), tool_calls=tuple(dict(c) for c in tool_calls), tool_call_id=answers))
     return tuple(out)

@@ -24,6 +24,7 @@ from andon.gateway.openai_compat import (
     ChatCompletionRequest,
     FeatureTarget,
     callable_models,
+    check_client_tools,
     completion_body,
     feature_variables,
     provider_messages,
@@ -67,6 +68,7 @@ async def _call(request: Request, body: ChatCompletionRequest, caller: Caller) -
         raise ApiError("invalid_request", t("house3.http.unprocessable", problem=problem))
     gateway = gateway_of(request)
     target = resolve_model(body.model, workspace_of(request).config, reveal=may_see_names(caller))
+    check_client_tools(body, target, workspace_of(request).config)
     if isinstance(target, FeatureTarget):
         chat_input = workspace_of(request).config.features[target.feature].chat_input
         variables, from_text = feature_variables(body.messages, chat_input)
@@ -121,12 +123,14 @@ async def chat_completions(
     status = 202 if result.status == "queued" else 200
     language = request.headers.get("accept-language")
     marker = {HEADER: "true"} if result.ai_generated else {}
+    offered = bool(body.tools)
     if not body.stream:
-        return JSONResponse(completion_body(result, body.model, created, language), status_code=status, headers=marker)
+        body_json = completion_body(result, body.model, created, language, tools_offered=offered)
+        return JSONResponse(body_json, status_code=status, headers=marker)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def events() -> AsyncIterator[str]:
-        for item in stream_events(result, body.model, created, include_usage, language):
+        for item in stream_events(result, body.model, created, include_usage, language, tools_offered=offered):
             yield item
 
     return StreamingResponse(
