@@ -144,3 +144,20 @@ def test_a_history_the_step_cannot_take_is_an_error_naming_the_message(
     assert bad.value.status_code == 400
     assert "message 0 of 'history': part type 'input_audio'" in json.dumps(bad.value.body)
     assert stub.received == []  # refused before any model call
+
+
+def test_an_image_path_in_a_callers_history_is_refused_not_read_from_the_servers_disk(
+    served: tuple[openai.OpenAI, ThreadedStub, str, Path], tmp_path: Path
+) -> None:
+    http, stub, _url, _workspace = served
+    secret = tmp_path / "server-only.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"private bytes")
+    for path in (str(secret), "server-only.png", "file:///etc/hostname"):
+        turn = {
+            "role": "user",
+            "content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": path}}],
+        }
+        with pytest.raises(openai.BadRequestError) as refused:
+            http.chat.completions.create(model="feature:support", messages=[*HISTORY[:3], turn])  # type: ignore[list-item]
+        assert "history[3].content[1]" in str(refused.value) and "data:image" in str(refused.value)
+    assert stub.received == []  # nothing reached the model

@@ -320,6 +320,13 @@ def test_paired_bootstrap_interval_contains_diff(pairs: list[tuple[float, float]
     diff, low, high, p = paired_bootstrap_diff(a, b, n_resamples=300, seed=seed)
     assert low <= diff + 1e-12 and diff - 1e-12 <= high
     assert 0.0 < p <= 1.0
+    assert p >= min(1.0, 2.0 ** (1 - len(pairs)))  # n pairs: never surer than the exact sign-flip test can be
+
+
+def test_a_paired_bootstrap_on_one_or_two_pairs_claims_nothing() -> None:
+    # Every resample of one pair is that pair: the percentile p alone would say 0.001 for any difference.
+    assert paired_bootstrap_diff([8858.0], [9582.0])[3] == 1.0
+    assert paired_bootstrap_diff([1.0, 2.0], [5.0, 7.0])[3] == 0.5
 
 
 # --- permutation -------------------------------------------------------------------------------------------

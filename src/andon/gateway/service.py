@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from andon.config.conversation import messages_variable
 from andon.config.schema import DataUseConfig, FeatureConfig, Params
 from andon.deploy import JudgementMemo, LiveState, live_version
 from andon.deploy.assignment import Split, choose, unit_key
@@ -54,6 +55,7 @@ from andon.store.records import new_id
 from andon.store.rollouts import RolloutRecord
 from andon.store.traces import FeedbackRecord, PruneCounts, check_feedback
 from andon.versions.canonical import PYTHON_PROVIDER, Version, version_from_content
+from andon.versions.history import IMAGE_KINDS, image_url_of
 from andon.watch.monitors import probe_share
 from andon.watch.outbox import deliver_due
 from andon.workspace import Workspace
@@ -450,6 +452,9 @@ class Gateway:
 
     async def _prepare_images(self, version: Version, variables: dict[str, Any]) -> dict[str, Any]:
         """Image variables as data URLs: http(s) ones fetched through the SSRF-safe fetcher, paths refused."""
+        for step in version.steps:
+            if step.messages is not None and (name := messages_variable(step.messages)) in variables:
+                _refuse_image_paths(name, variables[name])
         names = list(dict.fromkeys(name for step in version.steps for name in step.images if name in variables))
         if not names:
             return variables
@@ -681,6 +686,24 @@ class RoutingReads:
     rollout: RolloutRecord | None = None
     experiment_read: bool = False
     experiment: ExperimentRecord | None = None
+
+
+def _refuse_image_paths(name: str, history: Any) -> None:
+    """A conversation step reads an image part's path as a local file: from a caller only URLs may come."""
+    for index, message in enumerate(history if isinstance(history, list) else []):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        for position, part in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(part, Mapping) or part.get("type") not in IMAGE_KINDS:
+                continue  # text, or a part the step's own reading refuses with its reason
+            url = image_url_of(part)
+            if not (isinstance(url, str) and url.startswith(("http://", "https://", "data:image/"))):
+                # A path would make the server read its own files and send them to a model.
+                where = f"{name}[{index}].content[{position}]"
+                raise ConfigError(
+                    t("house3.service.image_kind", name=where),
+                    where=f"variables.{where}",
+                    hint=t("house3.service.image_kind_hint"),
+                )
 
 
 def _check_variables(variables: Any) -> dict[str, Any]:

@@ -16,6 +16,15 @@ Role = Literal["system", "user", "assistant", "tool"]
 _ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
+IMAGE_KINDS = ("image_url", "image")  # OpenAI's part ({"image_url": {"url": …}}) and a plain one ({"url": …})
+
+
+def image_url_of(part: Mapping[str, Any]) -> Any:
+    """What an image part of a message points at (a URL, data URL or path), as the caller wrote it."""
+    url = part.get("image_url") if part.get("type") == "image_url" else part.get("url")
+    return url.get("url") if isinstance(url, Mapping) else url
+
+
 def history_messages(
     reference: str, variables: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "version"
 ) -> tuple[Message, ...]:
@@ -54,10 +63,8 @@ def history_messages(
                 kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
                 if kind == "text" and isinstance(part, Mapping) and isinstance(part.get("text"), str):
                     parts.append(TextPart(part["text"]))
-                elif kind in ("image_url", "image") and isinstance(part, Mapping):
-                    url = part.get("image_url") if kind == "image_url" else part.get("url")
-                    url = url.get("url") if isinstance(url, Mapping) else url
-                    parts.append(image_part(url, base_dir, f"{at}.{index}"))
+                elif kind in IMAGE_KINDS and isinstance(part, Mapping):
+                    parts.append(image_part(image_url_of(part), base_dir, f"{at}.{index}"))
                 else:
                     raise TemplateError(t("agents.history.part", index=index, name=name, type=kind), where=at)
         elif content is not None:
