@@ -27,6 +27,7 @@ from andon.engine.tool_http import ToolFailure, call_http_tool
 from andon.errors import AndonError
 from andon.messages import t
 from andon.providers.base import Message, Provider, ProviderRequest, ProviderResponse, TextPart
+from andon.providers.openai import wire_calls
 
 
 class ToolLimitReached(AndonError):
@@ -89,15 +90,7 @@ def tool_calls_of(raw: Any) -> list[ToolCall]:
         calls = raw["choices"][0]["message"].get("tool_calls") or []
     except (KeyError, IndexError, TypeError, AttributeError):
         return []
-    out = []
-    for index, call in enumerate(calls if isinstance(calls, list) else []):
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict):
-            continue
-        arguments = function.get("arguments")
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-        out.append(ToolCall(str(call.get("id") or f"call_{index}"), str(function.get("name") or ""), text))
-    return out
+    return [ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in wire_calls(calls)]
 
 
 def _resolve(dotted: str) -> Callable[..., Any]:
