@@ -215,7 +215,7 @@ class Gateway:
             state = live_version(self.ws, name, memo=self._judgements)
             if state.version_id is None:
                 # Not fatal: the other features serve; this one answers `not_live` until a version is promoted.
-                log.warning("%s: nothing is live (%s); promote a version: andon promote %s VERSION",
+                log.warning("%s: nothing is live: %s; promote a version: andon promote %s VERSION",
                             name, state.why_not, name)  # fmt: skip
 
     def _check_started(self) -> None:
