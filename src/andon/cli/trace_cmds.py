@@ -14,6 +14,7 @@ from andon.agents.spans import span_json
 from andon.agents.spans_text import span_tree_lines
 from andon.cli._common import Listing, console, open_workspace, print_json
 from andon.cli._options import JsonOption
+from andon.config.live_judge import LIVE_ERROR_TAG, LIVE_TAG
 from andon.gateway.tracing import retention_cutoffs, trace_record
 from andon.messages import t
 from andon.store.models import utcnow
@@ -71,6 +72,21 @@ def list_traces(
     table.print(console)
 
 
+def _live_judge_lines(tags: dict[str, Any]) -> list[str]:
+    """The live judge's scores (and the graders that could not grade) kept in a trace's tags."""
+    scores, errors = tags.get(LIVE_TAG), tags.get(LIVE_ERROR_TAG)
+    lines = [
+        t("live_judge.show.score", grader=escape(name), score=f"{value:.2f}")
+        for name, value in (scores.items() if isinstance(scores, dict) else ())
+        if isinstance(value, int | float)
+    ]
+    lines += [
+        t("live_judge.show.error", grader=escape(name), reason=escape(str(reason)))
+        for name, reason in (errors.items() if isinstance(errors, dict) else ())
+    ]
+    return lines
+
+
 @traces_app.command("show")
 def show(
     trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix of at least 6 characters).")],
@@ -123,6 +139,7 @@ def show(
     ]
     if trace.note:
         lines.append(f"{t('traces.field.note')}: {escape(trace.note)}")
+    lines += _live_judge_lines(trace.tags)
     if trace.error:
         lines.append(f"[red]{t('error.prefix')}:[/] {escape(trace.error)}")
     stored = t("traces.input_stored", mode=trace.input_mode, sha=trace.input_hash[:16])

@@ -30,6 +30,7 @@ from andon.config.flow import AgentName, AgentSpec, FlowLimits, check_flow, entr
 from andon.config.graders import DOTTED_PATH, GRADER_TYPES, GraderEntry, GraderSettings, GraderSpec
 from andon.config.guard import GuardSpec
 from andon.config.knowledge import RetrieveSpec
+from andon.config.live_judge import LiveJudgeConfig, check_live_grader
 from andon.config.okr import OkrConfig
 from andon.config.params import Params as Params  # re-exported: callers import it from here
 from andon.config.providers import ProviderConfig, ProviderEntry
@@ -347,6 +348,11 @@ class ServeConfig(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     data_use: DataUseConfig = Field(default_factory=DataUseConfig)
+    judge: LiveJudgeConfig | None = Field(
+        default=None,
+        description="Grade a sample of served AI answers with one of the feature's graders (e.g. an llm-rubric); "
+        "the score lands in the trace's tags and feeds `judge_score` monitors with `source: {grader: NAME}`.",
+    )
 
 
 def _dataset_shorthand(value: Any) -> Any:
@@ -439,6 +445,7 @@ class FeatureConfig(BaseModel):
     @model_validator(mode="after")
     def _criteria_graders(self) -> FeatureConfig:
         check_grader_names(self.criteria, [g.label for g in self.graders])
+        check_live_grader(self.serve.judge, [g.label for g in self.graders])
         return self
 
 
@@ -678,6 +685,11 @@ class SourceConfig(_Strict):
         default=False,
         description="label_share, judge_score: read `path` in the trace's tags instead of the output JSON.",
     )
+    grader: str | None = Field(
+        default=None,
+        min_length=1,
+        description="judge_score: the grader of the feature's `serve.judge`, whose live scores are read (instead of `path`).",
+    )
     label: str | list[str] | None = Field(
         default=None, description="label_share: the label (or labels) counted, e.g. reject."
     )
@@ -697,7 +709,7 @@ class SourceConfig(_Strict):
     @model_validator(mode="after")
     def _fits_type(self) -> SourceConfig:
         allowed = {
-            "traces": {"feature", "route", "path", "in_tags", "label"},
+            "traces": {"feature", "route", "path", "in_tags", "label", "grader"},
             "prometheus": {"url", "query", "headers", "timeout_s"},
             "http_json": {"url", "path", "headers", "timeout_s"},
             "pushed": {"name", "aggregate"},
@@ -882,7 +894,9 @@ class MonitorConfig(BaseModel):
         if isinstance(source, SourceConfig) and source.type == "traces":
             if metric not in TRACE_METRICS:
                 raise ValueError(t("house2.schema.trace_metric", metric=metric, known=", ".join(TRACE_METRICS)))
-            needs = {"route_share": ("route",), "label_share": ("path", "label"), "judge_score": ("path",)}
+            if metric == "judge_score" and source.path is None and source.grader is None:
+                raise ValueError(t("live_judge.config.no_path"))
+            needs = {"route_share": ("route",), "label_share": ("path", "label")}
             missing = [f for f in needs.get(metric, ()) if getattr(source, f) is None]
             if missing:
                 raise ValueError(t("house2.schema.metric_needs", metric=metric, fields=" and source.".join(missing)))

@@ -7,7 +7,6 @@ written in small batches through a bounded queue. A run can stop cleanly (Ctrl-C
 from __future__ import annotations
 
 import asyncio
-import difflib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,19 +15,19 @@ from typing import Any
 
 from andon.agents import run_turns
 from andon.agents.trajectory import trajectory_of
-from andon.config.schema import FeatureConfig, GraderSettings, Params, Step
+from andon.config.schema import FeatureConfig, GraderSettings
 from andon.config.simulated_user import SIMULATED_USER_VARIABLE
 from andon.engine import mcp_tools
 from andon.engine.masking import MaskPolicy
 from andon.engine.mcp_pool import SessionPool
-from andon.engine.pipeline import run_version
-from andon.errors import AndonError, NotFoundError
+from andon.errors import AndonError
 from andon.evals.dataset import Dataset
 from andon.evals.donecells import DoneCells
 from andon.evals.executors.base import CellJob, Executor
 from andon.evals.executors.local import LocalExecutor
-from andon.evals.graders import Grader, GraderContext, JudgeReply, build_grader, grade_case
+from andon.evals.graders import Grader, GraderContext, build_grader, grade_case
 from andon.evals.graders.trajectory import trajectory_grade
+from andon.evals.judging import WorkspaceServices
 from andon.evals.model import RECORDED_FEATURE_FIELDS, Case, CellResult, ErrorGroup, Grade
 from andon.evals.retrieval import parse_relevant, retrieval_grade, retrieved
 from andon.evals.simulated import play_simulated_user, simulated_user_grade, user_call_records
@@ -40,7 +39,6 @@ from andon.workspace import Workspace
 
 BATCH_SIZE = 256
 BATCH_SECONDS = 0.5
-JUDGE_FEATURE = "judge"
 
 
 @dataclass(frozen=True)
@@ -82,64 +80,6 @@ class RunOutcome:
     progress: Progress
     note: str | None = None
     first_errors: list[ErrorGroup] = field(default_factory=list)
-
-
-class _Services:
-    """What graders may use: the shared embedder and judge calls with their own provenance."""
-
-    def __init__(self, ws: Workspace, run_id: str, masking: MaskPolicy | None = None) -> None:
-        self._ws = ws
-        self._run_id = run_id
-        self._masking = masking  # a judge reads the case's inputs too: it is masked like the feature
-        self.records: list[OutputRecord] = []
-        self._synced: set[str] = set()
-
-    def embedder(self) -> Any:
-        from andon.embeddings import default_embedder
-
-        return default_embedder()
-
-    async def judge(
-        self, judge: str, model: str | None, system: str, prompt: str, schema: dict[str, Any]
-    ) -> JudgeReply:
-        if ":" not in judge and judge not in self._ws.config.providers:
-            known = list(self._ws.config.providers)
-            close = difflib.get_close_matches(judge, known, n=1)
-            raise NotFoundError(
-                t("evals.judge.unknown", judge=judge, known=", ".join(known) or "—"),
-                where="llm-rubric.judge",
-                hint=t("evals.judge.did_you_mean", name=close[0]) if close else t("evals.judge.hint"),
-            )
-        if ":" in judge:
-            feature, _, ref = judge.partition(":")
-            if feature not in self._synced:  # the judge's outputs are stored: its versions must be found later
-                await asyncio.to_thread(self._ws.sync_versions, feature)
-                self._synced.add(feature)
-            version = self._ws.version(feature, ref or None)
-            variables: dict[str, Any] = {"system": system, "prompt": prompt, "rubric": prompt}
-        else:
-            # The rubric text is passed as a variable, never re-parsed as a template: outputs may contain {{ }}.
-            step = Step(
-                name="judge",
-                provider=judge,
-                model=model,
-                system="{{ system }}",
-                prompt="{{ prompt }}",
-                params=Params(temperature=0, json_schema=schema, max_tokens=256),
-            )
-            version = self._ws.one_step_version(JUDGE_FEATURE, judge, step)
-            await asyncio.to_thread(self._ws.store.register_version, JUDGE_FEATURE, judge, version.id, version.content)
-            variables = {"system": system, "prompt": prompt}
-        outcome = await run_version(version, variables, self._ws, cache=self._ws.cache, masking=self._masking)
-        record = outcome.to_record(context={"run_id": self._run_id, "role": "judge"})
-        self.records.append(record)
-        # A failed call is the judge's failure, not a reply to parse.
-        return JudgeReply(
-            parsed=outcome.output_json,
-            text=outcome.output_text or "",
-            output_id=record.id,
-            error=outcome.error if outcome.status != "ok" else None,
-        )
 
 
 def _label_of(grades: list[Any]) -> str | None:
@@ -372,7 +312,7 @@ async def _run_cell(
         )
     record = outcome.to_record(context={"run_id": run_id, "case_id": case.id, "repeat": repeat})
     user_records = [] if played is None else user_call_records(played, run_id, case.id, repeat)
-    services = _Services(ws, run_id, masking)
+    services = WorkspaceServices(ws, {"run_id": run_id, "role": "judge"}, masking)
     found = retrieved(outcome.steps)
     steps = tuple(s.to_json() for s in outcome.steps)
     context = GraderContext(

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from andon.config.live_judge import LIVE_ERROR_TAG, LIVE_TAG
 from andon.errors import ConfigError
 from andon.gateway.http_errors import ApiError
 from andon.gateway.keycache import KeyCache
@@ -141,7 +142,11 @@ class Identity:
         tenant: str | None = None,
         tags: dict[str, Any] | None = None,
     ) -> Caller:
-        """The gateway's view of this caller, with the ids the request sent."""
+        """The gateway's view of this caller, with the ids the request sent (a 400 for andon's own tag)."""
+        # The live judge's scores feed monitors: a caller must not forge them.
+        reserved = [key for key in (LIVE_TAG, LIVE_ERROR_TAG) if tags and key in tags]
+        if reserved:
+            raise ApiError("invalid_request", t("live_judge.tags_reserved", key=reserved[0]))
         return Caller(
             api_key_id=self.key_id,
             scopes=self.scopes,

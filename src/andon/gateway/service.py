@@ -39,6 +39,7 @@ from andon.gateway.guarding import (
     guard_stopped,
     screened_clean,
 )
+from andon.gateway.live_judge import LiveJudge
 from andon.gateway.metrics import GatewayMetrics
 from andon.gateway.openai_compat import adhoc_version
 from andon.gateway.otlp_export import otlp_exporter
@@ -133,6 +134,7 @@ class Gateway:
             on_spans=self.exporter.offer if self.exporter is not None else None,
         )  # fmt: skip
         self._providers = GuardedProviders(ws, self.circuits, self.metrics)
+        self.live_judge = LiveJudge(ws)
         self._state_ttl_s = state_ttl_s
         self._prune_interval_s = prune_interval_s
         self._declared: dict[str, list[Version]] = {}
@@ -170,6 +172,7 @@ class Gateway:
                 await self._prune_task
             self._prune_task = None
         await self.settle_probes()
+        await self.live_judge.settle()
         await self.settle_deliveries()
         await self.writer.stop()
         if self.exporter is not None:
@@ -578,6 +581,7 @@ class Gateway:
             self._deliver_now()
         self.metrics.observe(trace, cache_looked_up=call.cache_looked_up)
         await self._remember(call)
+        self.live_judge.offer(call)  # after the commit: a judgement updates the stored trace
         answer_hidden = call.route == "human"  # a human decides: the AI's answer is only a suggestion
         return InvokeResult(
             trace_id=call.trace_id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, text
+from sqlalchemy import Connection, Table, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -161,6 +161,18 @@ class TracesMixin(StoreBase):
             session.add(row)
             session.flush()
             return _feedback_record(row)
+
+    def merge_trace_tags(self, trace_id: str, key: str, values: Mapping[str, Any]) -> bool:
+        """Merge ``values`` into the object at ``tags[key]`` of a stored trace; False when the trace is gone."""
+        with self._write() as session:
+            tags = session.execute(select(TraceRow.tags).where(TraceRow.id == trace_id)).scalar_one_or_none()
+            if tags is None and session.execute(select(TraceRow.id).where(TraceRow.id == trace_id)).first() is None:
+                return False
+            merged = dict(tags or {})
+            inner = merged.get(key)
+            merged[key] = {**(inner if isinstance(inner, dict) else {}), **values}
+            session.execute(update(TraceRow).where(TraceRow.id == trace_id).values(tags=merged))
+            return True
 
     def list_feedback(self, trace_id: str) -> list[FeedbackRecord]:
         """Feedback on one trace, oldest first."""

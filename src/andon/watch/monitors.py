@@ -99,6 +99,16 @@ def build_monitors(config: WorkspaceConfig, *, path: Path | None = None) -> dict
                     if close
                     else t("watch.hint.known", names=", ".join(known) or "-"),
                 )
+        grader = monitor.source.grader
+        judged = config.features.get(monitor.source.feature or monitor.feature or "")
+        if grader is not None and (judged is None or judged.serve.judge is None or judged.serve.judge.grader != grader):
+            raise _error(
+                t("live_judge.monitor.not_judged", grader=grader, feature=monitor.source.feature or monitor.feature),
+                (*base, "source", "grader"),
+                path,
+                positions,
+                t("live_judge.monitor.hint", grader=grader),
+            )
         settings, kind = _detector(name, monitor, path, positions)
         _check_fit(name, monitor, kind, path, positions)
         monitors[name] = Monitor(name, monitor, settings, kind)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from andon.config.live_judge import LIVE_TAG
 from andon.config.schema import SHARE_METRICS, TRACE_METRICS
 from andon.errors import AndonError
 from andon.messages import t
@@ -141,6 +142,7 @@ def trace_value(ws: Workspace, monitor: Monitor, start: datetime, end: datetime)
         path=source.path,
         label=source.label,
         in_tags=source.in_tags,
+        grader=source.grader,
     )
 
 
@@ -155,8 +157,12 @@ def trace_metric(
     path: str | None = None,
     label: str | Sequence[str] | None = None,
     in_tags: bool = False,
+    grader: str | None = None,
 ) -> Measurement:
-    """One of ``TRACE_METRICS`` of ``feature`` over [start, end), in SQL (the watcher and the OKR bindings read it)."""
+    """One of ``TRACE_METRICS`` of ``feature`` over [start, end), in SQL (the watcher and the OKR bindings read it).
+
+    ``grader`` (judge_score): read the live judge's scores of that grader from the tags instead of ``path``.
+    """
     minutes = (end - start).total_seconds() / 60.0
     if metric in SHARE_METRICS:
         if metric == "negative_feedback_rate":
@@ -187,7 +193,8 @@ def trace_metric(
         count = store.trace_calls(feature, start, end)
         return Measurement(value=count / minutes, calls=count)
     if metric == "judge_score":
-        mean, count = store.trace_json_mean(feature, start, end, json_path(path or ""), in_tags=in_tags)
+        where: JsonPath = (LIVE_TAG, grader) if grader is not None else json_path(path or "")
+        mean, count = store.trace_json_mean(feature, start, end, where, in_tags=in_tags or grader is not None)
         return Measurement(value=mean, calls=count)
     if metric == "review_backlog":
         return Measurement(value=float(store.review_backlog(feature, end)))
