@@ -507,12 +507,13 @@ def wrk_closed(service: Service, args: argparse.Namespace, connections: int, sec
     """One wrk run (after a short warm-up run) with the server's CPU per call over it."""
     from bench import wrk  # here: the generator's own process runs this file as a script, without the package
     body = json.dumps(service.body).encode()
-    wrk.run(service.url, service.headers, body, connections=connections, seconds=1)  # warm-up, not counted
+    warm = wrk.run(service.url, service.headers, body, connections=connections, seconds=1)  # not counted
     cpu_before = group_cpu_s(service.server_pid) if service.server_pid else None
     load = os.getloadavg()[0]
     result = wrk.run(service.url, service.headers, body, connections=connections, seconds=seconds,
                      threads=args.wrk_threads)  # fmt: skip
     result["load_avg_1m"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    result["warmup_ok"] = warm["ok"]  # stored as traces too
     if cpu_before is not None and service.server_pid:
         calls = max(result["ok"] + result["errors"], 1)
         result["server_cpu_ms_per_call"] = round((group_cpu_s(service.server_pid) - cpu_before) * 1000 / calls, 3)
