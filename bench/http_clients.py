@@ -4,7 +4,9 @@ All clients POST the same chat request to nginx answering one fixed JSON body (`
 process, on uvloop when installed: ``--calls`` sequential calls, then ``--calls`` at ``--concurrency``. For each:
 wall µs per sequential call, process CPU µs per call (sequential and concurrent) and calls/s concurrent.
 
-- ``jsonhttp``: ``andon.providers._http.JsonHttp.post`` as the gateway uses it (httpx, sharded pools, JSON decode);
+- ``jsonhttp``: ``andon.providers._http.JsonHttp.post`` as the gateway uses it (the lean client of
+  ``providers/_wire.py``, JSON encode and decode);
+- ``jsonhttp-httpx``: the same over httpx (sharded pools), as it runs behind a proxy (and did before);
 - ``httpx``: one bare ``httpx.AsyncClient.post`` (no JSON work, no shards);
 - ``httpcore``: httpcore's ``AsyncConnectionPool`` directly (what httpx runs on; no httpx request/response layer);
 - ``streams``: a minimal HTTP/1.1 client on asyncio streams (keep-alive, Content-Length bodies only): the floor;
@@ -100,7 +102,7 @@ async def measure(name: str, post: Post, calls: int, concurrency: int) -> dict[s
         "load": round(os.getloadavg()[0], 2),
     }
     print(
-        f"{name:<10} seq {row['seq_wall_us']:>8.1f} µs wall {row['seq_cpu_us']:>8.1f} µs CPU | "
+        f"{name:<14} seq {row['seq_wall_us']:>8.1f} µs wall {row['seq_cpu_us']:>8.1f} µs CPU | "
         f"c={concurrency} {row['conc_calls_per_s']:>8.1f}/s {row['conc_cpu_us']:>8.1f} µs CPU/call | load {row['load']}",
         flush=True,
     )
@@ -112,6 +114,7 @@ async def run(args: argparse.Namespace, base: str, port: int) -> list[dict[str, 
     import httpx
 
     from andon.config.schema import ProviderConfig
+    from andon.providers import _http
     from andon.providers._http import JsonHttp
 
     url = f"{base}/chat/completions"
@@ -119,6 +122,12 @@ async def run(args: argparse.Namespace, base: str, port: int) -> list[dict[str, 
     rows: list[dict[str, Any]] = []
     config = ProviderConfig.model_validate({"type": "openai", "base_url": base, "api_key": "sk-x", "concurrency": 64})
     jsonhttp = JsonHttp("stub", base, config, {"authorization": "Bearer sk-x"}, "sk-x")
+    lean = _http._proxied
+    _http._proxied = lambda: True  # type: ignore[assignment]  # the httpx path, as behind a proxy
+    try:
+        jsonhttpx = JsonHttp("stub", base, config, {"authorization": "Bearer sk-x"}, "sk-x")
+    finally:
+        _http._proxied = lean  # type: ignore[assignment]
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     pool = httpcore.AsyncConnectionPool(max_connections=64, max_keepalive_connections=64)
     streams = StreamsClient("127.0.0.1", port, "/v1/chat/completions", body)
@@ -133,6 +142,7 @@ async def run(args: argparse.Namespace, base: str, port: int) -> list[dict[str, 
 
     clients: list[tuple[str, Post]] = [
         ("jsonhttp", lambda: jsonhttp.post("/chat/completions", BODY)),
+        ("jsonhttp-httpx", lambda: jsonhttpx.post("/chat/completions", BODY)),
         ("httpx", via_httpx),
         ("httpcore", via_httpcore),
         ("streams", streams.post),
@@ -157,6 +167,7 @@ async def run(args: argparse.Namespace, base: str, port: int) -> list[dict[str, 
                 rows.append(await measure(name, post, args.calls, args.concurrency))
     finally:
         await jsonhttp.aclose()
+        await jsonhttpx.aclose()
         await client.aclose()
         await pool.aclose()
         await streams.aclose()
