@@ -506,6 +506,7 @@ def latency(service: Service, args: argparse.Namespace) -> dict[str, Any]:
 def wrk_closed(service: Service, args: argparse.Namespace, connections: int, seconds: float) -> dict[str, Any]:
     """One wrk run (after a short warm-up run) with the server's CPU per call over it."""
     from bench import wrk  # here: the generator's own process runs this file as a script, without the package
+
     body = json.dumps(service.body).encode()
     warm = wrk.run(service.url, service.headers, body, connections=connections, seconds=1)  # not counted
     cpu_before = group_cpu_s(service.server_pid) if service.server_pid else None
@@ -721,8 +722,9 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
             f"generator send lag p99 ≤ {LAG_LIMIT_MS:.0f} ms",
             "max_in_flight": args.max_in_flight,
             "andon_store": "postgresql" if args.andon_database else "sqlite (workspace default)",
-            "load_generator": "wrk (closed loop; --wrk-connections)" if args.client == "wrk" else
-            f"ours: asyncio with the {args.client} HTTP client, one process per measurement, loopback only",
+            "load_generator": "wrk (closed loop; --wrk-connections)"
+            if args.client == "wrk"
+            else f"ours: asyncio with the {args.client} HTTP client, one process per measurement, loopback only",
             "stub": "nginx, one fixed JSON answer" if args.stub == "nginx" else "bench/stub.py",
         },
         "results": results,

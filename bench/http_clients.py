@@ -103,7 +103,8 @@ async def measure(name: str, post: Post, calls: int, concurrency: int) -> dict[s
     }
     print(
         f"{name:<14} seq {row['seq_wall_us']:>8.1f} µs wall {row['seq_cpu_us']:>8.1f} µs CPU | "
-        f"c={concurrency} {row['conc_calls_per_s']:>8.1f}/s {row['conc_cpu_us']:>8.1f} µs CPU/call | load {row['load']}",
+        f"c={concurrency} {row['conc_calls_per_s']:>8.1f}/s {row['conc_cpu_us']:>8.1f} µs CPU/call "
+        f"| load {row['load']}",
         flush=True,
     )
     return row

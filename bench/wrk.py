@@ -98,9 +98,7 @@ def fixed_reply(model: str) -> bytes:
             "object": "chat.completion",
             "created": 0,
             "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
         },
         separators=(",", ":"),

@@ -16,8 +16,8 @@ from andon._version import __version__
 from andon.config.schema import ProviderConfig
 from andon.errors import ConfigError, MalformedReply, ProviderError, ProviderTimeout
 from andon.messages import t
-from andon.providers.base import ProviderRequest
 from andon.providers._wire import WireConnectError, WireError, WirePool, WireTimeout
+from andon.providers.base import ProviderRequest
 from andon.providers.endpoint import masked_url, scrub, url_secrets
 
 _RAW_LIMIT = 2000  # characters of an error body kept on the exception

@@ -201,7 +201,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: list[tuple[str, str]
     if status in (204, 304) or 100 <= status < 200:
         return b"", True
     if "chunked" in (_header(headers, "transfer-encoding") or "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size_line = await reader.readuntil(b"\r\n")
             try:
