@@ -15,7 +15,11 @@ counts the stored traces afterwards. LiteLLM 1.106.2 runs from its own venv (nev
 The load generator is ours, in a separate process, loopback only, bounded in count and time: asyncio with
 pre-encoded HTTP/1.1 requests over keep-alive streams (``--client raw``, the default), or httpx
 (``--client httpx``), which costs about ten times the CPU per call and caps the generator near 300 req/s
-on a busy 2-core machine.
+on a busy 2-core machine. ``--client wrk`` uses wrk instead (``bench/wrk.py``; Debian package ``wrk``): C,
+closed loop, a few µs per call, so it can drive well over 1,000 req/s here. Its latency runs use one connection
+and its throughput runs each of ``--wrk-connections`` (the "max held" column is then the best closed-loop rate
+with no errors and p99 ≤ 1 s). ``--stub nginx`` puts nginx answering one fixed JSON body in place of
+bench/stub.py, so the direct-to-stub figure is little more than the loopback round trip.
 Run from the project root: ``.venv/bin/python -m bench.gateway`` (``--help`` for sizes).
 Results go to the terminal and to ``bench/out/gateway.json``.
 """
