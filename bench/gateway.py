@@ -15,7 +15,11 @@ counts the stored traces afterwards. LiteLLM 1.106.2 runs from its own venv (nev
 The load generator is ours, in a separate process, loopback only, bounded in count and time: asyncio with
 pre-encoded HTTP/1.1 requests over keep-alive streams (``--client raw``, the default), or httpx
 (``--client httpx``), which costs about ten times the CPU per call and caps the generator near 300 req/s
-on a busy 2-core machine.
+on a busy 2-core machine. ``--client wrk`` uses wrk instead (``bench/wrk.py``; Debian package ``wrk``): C,
+closed loop, a few µs per call, so it can drive well over 1,000 req/s here. Its latency runs use one connection
+and its throughput runs each of ``--wrk-connections`` (the "max held" column is then the best closed-loop rate
+with no errors and p99 ≤ 1 s). ``--stub nginx`` puts nginx answering one fixed JSON body in place of
+bench/stub.py, so the direct-to-stub figure is little more than the loopback round trip.
 Run from the project root: ``.venv/bin/python -m bench.gateway`` (``--help`` for sizes).
 Results go to the terminal and to ``bench/out/gateway.json``.
 """
@@ -492,6 +496,8 @@ def latency(service: Service, args: argparse.Namespace) -> dict[str, Any]:
     CPU per call counts the server's own work whatever else runs on the machine, where wall-clock
     latency on a shared machine mostly measures the wait for a core.
     """
+    if args.client == "wrk":
+        return wrk_closed(service, args, 1, args.wrk_seconds)
     spec = spec_for(service, args, mode="closed", concurrency=1, requests=args.latency_calls, warmup=args.warmup)
     cpu_before = group_cpu_s(service.server_pid) if service.server_pid else None
     result = run_generator({**spec, "max_seconds": args.latency_seconds})
@@ -499,6 +505,51 @@ def latency(service: Service, args: argparse.Namespace) -> dict[str, Any]:
         calls = result.get("ok", 0) + result.get("errors", 0) + args.warmup
         result["server_cpu_ms_per_call"] = round((group_cpu_s(service.server_pid) - cpu_before) * 1000 / calls, 3)
     return result
+
+
+def wrk_closed(service: Service, args: argparse.Namespace, connections: int, seconds: float) -> dict[str, Any]:
+    """One wrk run (after a short warm-up run) with the server's CPU per call over it."""
+    from bench import wrk  # here: the generator's own process runs this file as a script, without the package
+
+    body = json.dumps(service.body).encode()
+    warm = wrk.run(service.url, service.headers, body, connections=connections, seconds=1)  # not counted
+    cpu_before = group_cpu_s(service.server_pid) if service.server_pid else None
+    load = os.getloadavg()[0]
+    result = wrk.run(service.url, service.headers, body, connections=connections, seconds=seconds,
+                     threads=args.wrk_threads)  # fmt: skip
+    result["load_avg_1m"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    result["warmup_ok"] = warm["ok"]  # stored as traces too
+    if cpu_before is not None and service.server_pid:
+        calls = max(result["ok"] + result["errors"], 1)
+        result["server_cpu_ms_per_call"] = round((group_cpu_s(service.server_pid) - cpu_before) * 1000 / calls, 3)
+    return result
+
+
+def wrk_ramp(service: Service, args: argparse.Namespace) -> dict[str, Any]:
+    """Closed-loop throughput at each of ``--wrk-connections``: the best rate with no errors and p99 ≤ 1 s."""
+    steps = []
+    for connections in args.wrk_connections:
+        result = wrk_closed(service, args, connections, args.wrk_seconds)
+        result["held"] = result["errors"] == 0 and result["p99_ms"] <= HELD_P99_MS
+        result["offered_rate"] = None
+        steps.append(result)
+        print(
+            f"    {service.name:<24} {connections:>4} connections → {result['achieved_rate']:>8.1f}/s, "
+            f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, errors {result['errors']}, "
+            f"CPU {result.get('server_cpu_ms_per_call', math.nan):.3f} ms/call, load {result['load_avg_1m']}",
+            flush=True,
+        )
+        time.sleep(args.pause_seconds)
+    good = [r for r in steps if r["held"]]
+    best = max(good, key=lambda r: r["achieved_rate"]) if good else None
+    return {
+        "max_held_rate": best["achieved_rate"] if best else None,
+        "at_max": best,
+        "first_not_held": next((r for r in steps if not r["held"]), None),
+        "limited_by_generator": False,
+        "capped": False,
+        "steps": steps,
+    }
 
 
 _NO_RAMP: dict[str, Any] = {"max_held_rate": None, "capped": False, "limited_by_generator": False, "steps": []}
@@ -520,6 +571,8 @@ def ramp(service: Service, args: argparse.Namespace) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     failed: dict[str, Any] | None = None
     started = time.monotonic()
+    if args.client == "wrk":
+        return wrk_ramp(service, args)
 
     def step(rate: float) -> dict[str, Any]:
         result = run_generator(
@@ -596,7 +649,14 @@ def scratch() -> Iterator[Path]:
 def main_run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.skip_litellm and litellm_bin(args.litellm_venv) is None:  # before minutes of measuring
         raise SystemExit(f"could not install {LITELLM_PIN} into {args.litellm_venv}; or run with --skip-litellm")
-    stub_process, stub_url = start_stub()
+    from bench import wrk
+
+    nginx_prefix = None
+    if args.stub == "nginx":
+        stub_process, stub_url, nginx_prefix = wrk.start_nginx(free_port(), MODEL)
+        wait_http(f"{stub_url}/chat/completions", stub_process, 20, None)
+    else:
+        stub_process, stub_url = start_stub()
     services: list[Service] = []
     results: dict[str, Any] = {}
     with scratch() as folder:
@@ -639,6 +699,8 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                 service.stop()
             os.killpg(stub_process.pid, signal.SIGTERM)
             stub_process.wait(timeout=10)
+            if nginx_prefix is not None:
+                shutil.rmtree(nginx_prefix, ignore_errors=True)
     base = results.get("stub (direct)", {}).get("latency")
     for name, row in results.items():
         if base and name != "stub (direct)":
@@ -664,8 +726,10 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
             f"generator send lag p99 ≤ {LAG_LIMIT_MS:.0f} ms",
             "max_in_flight": args.max_in_flight,
             "andon_store": "postgresql" if args.andon_database else "sqlite (workspace default)",
-            "load_generator": f"ours: asyncio with the {args.client} HTTP client, one process per measurement, "
-            "loopback only",
+            "load_generator": "wrk (closed loop; --wrk-connections)"
+            if args.client == "wrk"
+            else f"ours: asyncio with the {args.client} HTTP client, one process per measurement, loopback only",
+            "stub": "nginx, one fixed JSON answer" if args.stub == "nginx" else "bench/stub.py",
         },
         "results": results,
     }
@@ -725,8 +789,16 @@ def main(argv: list[str] | None = None) -> None:
         "--litellm-venv", type=Path, default=Path("/tmp/litellm-venv"), help="scratch venv with litellm"
     )
     parser.add_argument(
-        "--client", choices=("raw", "httpx"), default="raw", help="the generator's HTTP client (raw: asyncio streams)"
-    )
+        "--client", choices=("raw", "httpx", "wrk"), default="raw",
+        help="the generator: raw (asyncio streams), httpx, or wrk (closed loop; needs the wrk binary)",
+    )  # fmt: skip
+    parser.add_argument("--stub", choices=("python", "nginx"), default="python", help="the upstream answering at once")
+    parser.add_argument("--wrk-seconds", type=float, default=10.0, help="length of each wrk run")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk's threads (it shares the 2 cores)")
+    parser.add_argument(
+        "--wrk-connections", type=lambda v: [int(x) for x in v.split(",")], default=[8, 32, 64],
+        help="connections of the throughput runs (comma-separated)",
+    )  # fmt: skip
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--skip-andon", action="store_true")
     parser.add_argument("--latency-only", action="store_true", help="no ramp: latency and CPU per call only")

@@ -332,6 +332,12 @@ class Gateway:
         request arrived) lets the queue time include the wait before this call began.
         """
         entered = received_at if received_at is not None else time.perf_counter()
+        with self.writer.expecting():  # other calls' traces may wait to share this one's commit
+            return await self._invoke(feature, variables, caller, version, entered)
+
+    async def _invoke(
+        self, feature: str, variables: Mapping[str, Any], caller: Caller, version: str | None, entered: float
+    ) -> InvokeResult:
         self._check_started()
         config = self._feature(feature)
         values = _check_variables(variables)
@@ -544,6 +550,18 @@ class Gateway:
         turns cannot be expressed as a version yet and are refused with ConfigError.
         """
         entered = received_at if received_at is not None else time.perf_counter()
+        with self.writer.expecting():
+            return await self._call_model(provider, model, messages, params, caller, entered)
+
+    async def _call_model(
+        self,
+        provider: str,
+        model: str,
+        messages: Sequence[Message],
+        params: Params | None,
+        caller: Caller,
+        entered: float,
+    ) -> InvokeResult:
         self._check_started()
         version, variables = adhoc_version(self.config, provider, model, messages, params or Params())
         if version.id not in self._registered:

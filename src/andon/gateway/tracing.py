@@ -1,8 +1,9 @@
 """Durable traces with group commit: a call is acknowledged only after the transaction holding its trace commits.
 
 Calls hand their trace (with its output record and review items) to :meth:`TraceWriter.write` and wait.
-One writer task gathers what arrives within ``group_commit_ms`` of the oldest waiting trace (or until a
-batch is full) and commits it in one transaction, then wakes every waiter of that batch. A failed commit
+One writer task commits what is waiting in one transaction, then wakes every waiter of that batch. It waits
+(up to ``group_commit_ms`` after the oldest waiting trace, or until a batch is full) only while other calls
+announced with :meth:`TraceWriter.expecting` are still on their way; a lone call commits at once. A failed commit
 fails every call in it, so none of them answers 2xx for a trace that is not stored.
 :func:`stored_forms` turns a finished call into the trace, output records and review items its data use allows.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +38,8 @@ from andon.store.spans import SpanRecord
 log = logging.getLogger("andon.gateway")
 
 DEFAULT_MAX_BATCH = 256
+# The announcement of the call running in this task (see TraceWriter.expecting): [task, still expected].
+_ANNOUNCED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("andon_trace_announced", default=None)
 
 
 class TraceWriteError(StoreError):
@@ -78,7 +82,7 @@ class TraceWriter:
             raise ValueError("max_batch must be at least 1")
         self._store = store
         self._window = max(group_commit_ms, 0.0) / 1000
-        self._last_commit_end = 0.0
+        self._expected = 0  # announced calls that have not handed over their trace yet
         self._max = max_batch
         self._metrics = metrics
         self._on_spans = on_spans  # issue 14: committed spans go to the OTLP exporter (it never blocks)
@@ -118,6 +122,25 @@ class TraceWriter:
             self._executor.shutdown(wait=True)
             self._executor = None
 
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Announce a call that will (most likely) write a trace: while announced calls are on their way, a
+        waiting trace may wait out the window to share their commit; with none, it commits at once."""
+        token = _ANNOUNCED.set([asyncio.current_task(), True])
+        self._expected += 1
+        try:
+            yield
+        finally:
+            announced = _ANNOUNCED.get()
+            _ANNOUNCED.reset(token)
+            if announced is not None and announced[1]:
+                self._arrived()  # it ended without a trace (refused, not found): nobody waits for it any more
+
+    def _arrived(self) -> None:
+        self._expected -= 1
+        if self._expected <= 0 and self._pending:
+            self._full.set()  # everything announced is here: commit without waiting out the window
+
     async def write(
         self,
         trace: TraceRecord,
@@ -135,6 +158,10 @@ class TraceWriter:
         pending = _Pending(trace, tuple(outputs), tuple(review_items), future, notifications=tuple(notifications))
         self._pending.append(pending)
         self._wake.set()
+        announced = _ANNOUNCED.get()
+        if announced is not None and announced[1] and announced[0] is asyncio.current_task():
+            announced[1] = False  # a probe task inherits the context: only the announcing task itself counts
+            self._arrived()
         if len(self._pending) >= self._max:
             self._full.set()
         # If the caller is cancelled (client gone) the trace is still committed with its batch.
@@ -149,21 +176,17 @@ class TraceWriter:
                 self._wake.clear()
                 continue
             delay = self._pending[0].enqueued + self._window - time.monotonic()
-            # An idle writer commits at once (no added latency for a lone call); under load, calls arriving
-            # while the last commit ran are gathered for up to the window so they share the next one.
-            idle = time.monotonic() - self._last_commit_end > self._window
-            if idle and len(self._pending) == 1:
-                delay = 0.0
-            if delay > 0 and len(self._pending) < self._max and not self._stopping:
+            # Wait for batch-mates only while announced calls are still on their way: a lone call (or the last
+            # of a burst) commits at once, so batching comes from concurrency, never from a timer.
+            if delay > 0 and self._expected > 0 and len(self._pending) < self._max and not self._stopping:
                 self._full.clear()
-                if len(self._pending) < self._max:
+                if self._expected > 0 and len(self._pending) < self._max:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), delay)
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             if not self._pending and not self._stopping:
                 self._wake.clear()
             await self._commit(batch)
-            self._last_commit_end = time.monotonic()
 
     async def _commit(self, batch: list[_Pending]) -> None:
         started = time.perf_counter()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -42,12 +42,18 @@ class SpanRecord:
 
 SPAN_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanRecord))
 _TRACE_COLUMNS = tuple(c.name for c in TraceRow.__table__.columns)
+_SPAN_TABLE: Table = SpanRow.__table__  # type: ignore[assignment]
+_SPAN_INSERT = insert(_SPAN_TABLE)
 
 
 def insert_spans(session: Session, spans: Sequence[SpanRecord]) -> None:
-    """Insert spans inside the caller's transaction (so a trace and its spans commit together)."""
+    """Insert spans inside the caller's transaction (so a trace and its spans commit together).
+
+    A Core executemany on the session's connection: the ORM's bulk insert cost ~40 % of a lone trace's commit
+    (its per-statement persistence bookkeeping), more than the inserts themselves."""
     if spans:
-        session.execute(insert(SpanRow), [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans])
+        rows = [{name: getattr(s, name) for name in SPAN_COLUMNS} for s in spans]
+        session.connection().execute(_SPAN_INSERT, rows)
 
 
 def delete_spans(session: Session, trace_ids: Sequence[str]) -> None:
