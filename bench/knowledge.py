@@ -322,19 +322,17 @@ def dense_side(
 
 
 class _InDistribution:
-    """The real embedder's work per query, then a vector of the clustered set in place of its output: hybrid
-    timed end to end on vectors shaped like real embeddings (a real query vector against clustered chunks
-    would be an outlier, as on random vectors)."""
+    """The real embedder's work per query, then the clustered set's vector of that query in place of its
+    output: hybrid timed end to end on vectors shaped like real embeddings (a real query vector against
+    clustered chunks would be an outlier, as on random vectors)."""
 
-    def __init__(self, real: Any, queries: np.ndarray[Any, Any]) -> None:
-        self.real, self.queries, self.at = real, queries, 0
+    def __init__(self, real: Any, vectors: dict[str, np.ndarray[Any, Any]]) -> None:
+        self.real, self.vectors = real, vectors
         self.name, self.dim = real.name, real.dim
 
     def embed(self, texts: list[str]) -> np.ndarray[Any, Any]:
         self.real.embed(texts)
-        out = self.queries[[(self.at + i) % len(self.queries) for i in range(len(texts))]]
-        self.at += len(texts)
-        return np.asarray(out, dtype=np.float32)
+        return np.asarray([self.vectors[text] for text in texts], dtype=np.float32)
 
 
 def _hybrid_both_ways(index: Index, asked: list[str], k: int) -> dict[str, Any]:
@@ -439,7 +437,7 @@ def clustered(index: Index, asked: list[str], k: int, cache: Path | None) -> dic
     depth = max(k, CANDIDATES)
     out: dict[str, Any] = {**note, **built, "dense side": dense_side(vectors, matrix, targets, depth, k)}
     real_vectors, real_embedder = index.vectors, index.embedder
-    index.vectors, index.embedder = vectors, _InDistribution(real_embedder, targets)  # type: ignore[assignment]
+    index.vectors, index.embedder = vectors, _InDistribution(real_embedder, dict(zip(asked, targets, strict=True)))  # type: ignore[assignment]
     try:
         index.search(asked[0], k, "hybrid")
         out["hybrid (Index.search, query embedded)"] = _hybrid_both_ways(index, asked, k)
