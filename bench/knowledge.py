@@ -2,7 +2,10 @@
 and hybrid search at N chunks through ``Index.search`` (dense vectors there are random unit vectors so the
 index can be large without embedding it all; the query is embedded for real; from 20,000 chunks the dense
 side is andon.vectors' usearch HNSW graph), hybrid split into its parts (query embedding, dense search,
-BM25, fusion), and recall@5 / MRR@5 of each
+BM25, fusion; BM25 also scored as before 2026-12-07 for a ratio), hybrid with its two sides at once against in
+turn on each query, the dense side's p50/p99 and recall@50/@5 against exact search at ef 64/96/128/192, and
+both again on clustered vectors (bench/ann.py's 500 centres, as real embeddings cluster; graph cached as
+the random one), and recall@5 / MRR@5 of each
 chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question; and a peer
 on that corpus and those questions in the same run: LangChain's text splitters with a FAISS flat
 inner-product index over the same offline embedder (recall@5, MRR@5 and query p50/p99 beside andon's).
