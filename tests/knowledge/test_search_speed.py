@@ -69,8 +69,14 @@ class HashEmbedder:
         return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
 
 
-SENTENCES = ["구매 후 7일 이내에 환불을 요청할 수 있습니다.", "반품 배송비는 고객이 부담합니다.", "휴대폰 인증이 필요합니다.",
-             "제주 지역은 배송이 나흘 걸립니다.", "포인트는 결제 금액의 1%가 적립됩니다.", "거래 후기를 남길 수 있습니다."]  # fmt: skip
+SENTENCES = [
+    "구매 후 7일 이내에 환불을 요청할 수 있습니다.",
+    "반품 배송비는 고객이 부담합니다.",
+    "휴대폰 인증이 필요합니다.",
+    "제주 지역은 배송이 나흘 걸립니다.",
+    "포인트는 결제 금액의 1%가 적립됩니다.",
+    "거래 후기를 남길 수 있습니다.",
+]
 
 
 def make_index(texts: list[str]) -> Index:
