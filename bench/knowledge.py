@@ -2,7 +2,10 @@
 and hybrid search at N chunks through ``Index.search`` (dense vectors there are random unit vectors so the
 index can be large without embedding it all; the query is embedded for real; from 20,000 chunks the dense
 side is andon.vectors' usearch HNSW graph), hybrid split into its parts (query embedding, dense search,
-BM25, fusion), and recall@5 / MRR@5 of each
+BM25, fusion; BM25 also scored as before 2026-12-07 for a ratio), hybrid with its two sides at once against in
+turn on each query, the dense side's p50/p99 and recall@50/@5 against exact search at ef 64/96/128/192, and
+both again on clustered vectors (bench/ann.py's 500 centres, as real embeddings cluster; graph cached as
+the random one), and recall@5 / MRR@5 of each
 chunker and retrieval mode on a help-centre corpus with one labelled answer sentence per question; and a peer
 on that corpus and those questions in the same run: LangChain's text splitters with a FAISS flat
 inner-product index over the same offline embedder (recall@5, MRR@5 and query p50/p99 beside andon's).
@@ -48,7 +51,8 @@ from andon.knowledge.retrieval import CANDIDATES, MODES, Hit, Index, fuse, load_
 from andon.knowledge.tokenize import tokens_many
 from andon.store import Store
 from andon.store.knowledge import KnowledgeChunk
-from andon.vectors import VectorIndex
+from andon.vectors import VectorIndex, exact_search
+from bench.ann import dataset as ann_dataset
 from bench.knowledge_corpus import documents, questions
 
 PAGE_CHARS = 1800
@@ -235,8 +239,9 @@ def _vectors(matrix: np.ndarray[Any, np.dtype[np.float32]], cache: Path | None) 
     }
 
 
-def _split(index: Index, query: str, k: int) -> tuple[dict[str, float], list[Hit]]:
-    """Hybrid search done part by part as ``Index.search`` does it, each part timed (seconds)."""
+def _split(index: Index, query: str, k: int, before: dict[str, Any]) -> tuple[dict[str, float], list[Hit]]:
+    """Hybrid search done part by part, one after the other, each part timed (seconds); and BM25 as it was
+    scored before 2026-12-07 (``before``: the old per-query idf product, scatter and full sort of 50)."""
     depth = max(k, CANDIDATES)
     assert index.embedder is not None and index.vectors is not None
     t0 = time.perf_counter()
@@ -253,7 +258,107 @@ def _split(index: Index, query: str, k: int) -> tuple[dict[str, float], list[Hit
     fused = fuse([[i for i, _ in bm25], [i for i, _ in dense]])[:k]
     hits = [Hit(index.chunks[i], score, None, None) for i, score in fused]
     t4 = time.perf_counter()
-    return {"embedding": t1 - t0, "dense search": t2 - t1, "bm25": t3 - t2, "fusion": t4 - t3}, hits
+    old = _bm25_before(before, index.bm25.n, query, depth)
+    t5 = time.perf_counter()
+    if sorted(s for _, s in old) != sorted(s for _, s in bm25):
+        raise RuntimeError(f"BM25 scores differ from the old scoring on {query!r}")
+    timed = {"embedding": t1 - t0, "dense search": t2 - t1, "bm25": t3 - t2, "fusion": t4 - t3}
+    return {**timed, "bm25 as before (reference)": t5 - t4}, hits
+
+
+def _postings_before(bm25: BM25) -> dict[str, Any]:
+    """The postings as the BM25 before 2026-12-07 kept them: per term (ids, tf part, idf)."""
+    out: dict[str, Any] = {}
+    for term, row in bm25.dense.items():
+        ids = np.flatnonzero(row).astype(np.int64)
+        out[term] = (ids, row[ids], 1.0)
+    for term, (ids, weight) in bm25.sparse.items():
+        out[term] = (ids.astype(np.int64), weight, 1.0)
+    return out
+
+
+def _bm25_before(postings: dict[str, Any], n: int, query: str, depth: int) -> list[tuple[int, float]]:
+    """BM25's top ``depth`` as scored before 2026-12-07 (the code of then, on these postings)."""
+    from andon.knowledge.tokenize import tokens
+
+    scores = np.zeros(n, dtype=np.float64)
+    for term in tokens(query):
+        posting = postings.get(term)
+        if posting is not None:
+            ids, weight, idf = posting
+            scores[ids] += idf * weight
+    depth = min(depth, scores.size)
+    candidates = np.argpartition(-scores, depth - 1)[:depth]
+    ordered = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+    return [(int(i), float(scores[i])) for i in ordered if scores[i] > 0]
+
+
+def _recall(found: list[Any], truth: list[Any], k: int) -> float:
+    return round(statistics.fmean(len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)), 4)
+
+
+def dense_side(
+    vectors: VectorIndex, matrix: np.ndarray[Any, Any], asked: np.ndarray[Any, Any], depth: int, k: int
+) -> dict[str, Any]:
+    """p50/p99 of ``VectorIndex.search`` for the top ``depth`` and its recall@depth and @k against exact search,
+    at the graph's ef and a few others (the index's own setting restored after)."""
+    ids = np.arange(len(matrix))
+    truth = [exact_search(matrix, ids, q, depth)[0].tolist() for q in asked]
+    own = vectors.expansion_search
+    out: dict[str, Any] = {}
+    try:
+        for ef in sorted({64, 96, own, 192}):
+            vectors.expansion_search = ef
+            vectors.search(asked[0], depth)
+            found, samples = [], []
+            for q in asked:
+                t0 = time.perf_counter()
+                keys, _ = vectors.search(q, depth)
+                samples.append(time.perf_counter() - t0)
+                found.append(keys.tolist())
+            label = f"ef {ef}" + (" (andon's)" if ef == own else "")
+            out[label] = {**_percentiles(samples), f"recall@{depth}": _recall(found, truth, depth),
+                          f"recall@{k}": _recall(found, truth, k)}  # fmt: skip
+    finally:
+        vectors.expansion_search = own
+    return out
+
+
+class _InDistribution:
+    """The real embedder's work per query, then the clustered set's vector of that query in place of its
+    output: hybrid timed end to end on vectors shaped like real embeddings (a real query vector against
+    clustered chunks would be an outlier, as on random vectors)."""
+
+    def __init__(self, real: Any, vectors: dict[str, np.ndarray[Any, Any]]) -> None:
+        self.real, self.vectors = real, vectors
+        self.name, self.dim = real.name, real.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray[Any, Any]:
+        self.real.embed(texts)
+        return np.asarray([self.vectors[text] for text in texts], dtype=np.float32)
+
+
+def _hybrid_both_ways(index: Index, asked: list[str], k: int) -> dict[str, Any]:
+    """``Index.search`` hybrid with its two sides at once and in turn, on each query (alternately first)."""
+    both: dict[bool, list[float]] = {True: [], False: []}
+    same = 0
+    for n, query in enumerate(asked):
+        found: dict[bool, list[str]] = {}
+        for concurrent in (True, False) if n % 2 == 0 else (False, True):
+            index.concurrent = concurrent
+            t0 = time.perf_counter()
+            hits = index.search(query, k, "hybrid")
+            both[concurrent].append(time.perf_counter() - t0)
+            found[concurrent] = [h.chunk.id for h in hits]
+        same += found[True] == found[False]
+    index.concurrent = True
+    at_once, in_turn = _percentiles(both[True]), _percentiles(both[False])
+    return {
+        "sides at once (andon's)": at_once,
+        "sides in turn": in_turn,
+        "ratio in turn / at once": {p: round(in_turn[p] / at_once[p], 2) for p in at_once},
+        "same top-k": f"{same}/{len(asked)}",
+    }
 
 
 def queries(
@@ -290,16 +395,26 @@ def queries(
             samples.append(time.perf_counter() - t0)
         out[mode] = _percentiles(samples)
     out["query_embedding"] = _percentiles(out.pop("_embed"))
+    out["hybrid, sides at once vs in turn"] = _hybrid_both_ways(index, asked, k)
+    before = _postings_before(index.bm25)
     parts: dict[str, list[float]] = {}
     agree = 0
     for query in asked:
-        timed, hits = _split(index, query, k)
+        timed, hits = _split(index, query, k, before)
         for part, seconds in timed.items():
             parts.setdefault(part, []).append(seconds)
         parts.setdefault("sum of parts", []).append(sum(timed.values()))
         agree += [h.chunk.id for h in hits] == [h.chunk.id for h in index.search(query, k, "hybrid")]
     out["hybrid split"] = {part: _percentiles(samples) for part, samples in parts.items()}
     out["hybrid split"]["same top-k as Index.search"] = f"{agree}/{len(asked)}"
+    split = out["hybrid split"]
+    split["bm25 ratio before / now"] = {
+        p: round(split["bm25 as before (reference)"][p] / split["bm25"][p], 2) for p in ("p50_ms", "p99_ms")
+    }
+    depth = max(k, CANDIDATES)
+    embedded = index.embedder.embed(asked)
+    out["dense side, random vectors"] = dense_side(index.vectors, matrix, embedded, depth, k)
+    out["clustered"] = clustered(index, asked, k, cache)
     out["wall_s"] = round(time.perf_counter() - start, 1)
     try:
         import faiss
@@ -314,6 +429,23 @@ def queries(
         flat.search(index.embedder.embed([query]), k)
         samples.append(time.perf_counter() - t0)
     out["peer dense (faiss flat)"] = _percentiles(samples)
+    return out
+
+
+def clustered(index: Index, asked: list[str], k: int, cache: Path | None) -> dict[str, Any]:
+    """The dense side and hybrid ``Index.search`` again with the chunks' vectors clustered as real embeddings
+    are (bench/ann.py's 500 centres) and query vectors from the same clusters, the query still embedded."""
+    matrix, targets, note = ann_dataset("clustered", len(index.chunks), len(asked), 512, Path("."))
+    vectors, built = _vectors(matrix, cache)
+    depth = max(k, CANDIDATES)
+    out: dict[str, Any] = {**note, **built, "dense side": dense_side(vectors, matrix, targets, depth, k)}
+    real_vectors, real_embedder = index.vectors, index.embedder
+    index.vectors, index.embedder = vectors, _InDistribution(real_embedder, dict(zip(asked, targets, strict=True)))  # type: ignore[assignment]
+    try:
+        index.search(asked[0], k, "hybrid")
+        out["hybrid (Index.search, query embedded)"] = _hybrid_both_ways(index, asked, k)
+    finally:
+        index.vectors, index.embedder = real_vectors, real_embedder
     return out
 
 

@@ -11,12 +11,12 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from andon.embeddings import Embedder
@@ -36,6 +36,9 @@ MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
 RRF_K = 60  # the constant of Cormack et al. (2009): 1/(60 + rank)
 CANDIDATES = 50  # depth of each ranked list before fusion
 _CACHE_SIZE = 8
+# Hybrid searches that may run their BM25 side in a helper thread at once; the rest run both sides in turn
+# rather than queue behind them (a queue would add its wait to the very tail this shortens).
+SIDE_THREADS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ class Hit:
 
 class Index:
     """The chunks of one knowledge base, their BM25 postings and (when embedded) their unit vectors."""
+
+    concurrent: bool = True  # hybrid: the BM25 side beside the dense one (False: one after the other)
 
     def __init__(
         self,
@@ -85,8 +90,7 @@ class Index:
     def ranked(self, query: str, mode: Mode, depth: int) -> list[tuple[int, float]]:
         """``(chunk index, score)`` best first, at most ``depth``; zero-score BM25 rows left out."""
         if mode == "bm25":
-            scores = self.bm25.scores(tokens(query))
-            return [(i, s) for i, s in _top(scores, depth) if s > 0]
+            return self.bm25.top(tokens(query), depth)
         if self.vectors is None or self.embedder is None:
             return []
         vector = self.embedder.embed([query])[0]
@@ -99,7 +103,7 @@ class Index:
         if mode not in MODES:
             raise ConfigError(t("knowledge.mode.bad", mode=mode), where="mode")
         depth = max(k, CANDIDATES)
-        lists = {m: self.ranked(query, m, depth) for m in (("bm25", "dense") if mode == "hybrid" else (mode,))}
+        lists = self._hybrid_lists(query, depth) if mode == "hybrid" else {mode: self.ranked(query, mode, depth)}
         ranks = {m: {i: r for r, (i, _) in enumerate(hits, start=1)} for m, hits in lists.items()}
         fused = fuse([[i for i, _ in hits] for hits in lists.values()]) if mode == "hybrid" else lists[mode]
         order = fused[:k]
@@ -107,6 +111,46 @@ class Index:
             Hit(self.chunks[i], float(score), ranks.get("bm25", {}).get(i), ranks.get("dense", {}).get(i))
             for i, score in order
         ]
+
+    def _hybrid_lists(self, query: str, depth: int) -> dict[Mode, list[tuple[int, float]]]:
+        """Both ranked lists: BM25 in a helper thread while this one embeds the query and asks the vector
+        index (numpy, usearch and Kiwi let go of the GIL), in turn when :attr:`concurrent` is off, there is
+        no dense side, or every helper is busy."""
+        side = _side_future(self, query, depth) if self.concurrent and self.vectors is not None else None
+        if side is None:
+            return {"bm25": self.ranked(query, "bm25", depth), "dense": self.ranked(query, "dense", depth)}
+        try:
+            dense = self.ranked(query, "dense", depth)
+        finally:
+            bm25 = side.result()  # waited for even when the dense side failed: no stray work left behind
+        return {"bm25": bm25, "dense": dense}
+
+
+_side_pool: ThreadPoolExecutor | None = None
+_side_slots = threading.BoundedSemaphore(SIDE_THREADS)
+_side_lock = threading.Lock()
+
+
+def _side_future(index: Index, query: str, depth: int) -> Future[list[tuple[int, float]]] | None:
+    """The BM25 list of ``query`` computing in a helper thread, or None when all helpers are busy."""
+    global _side_pool
+    if not _side_slots.acquire(blocking=False):
+        return None
+    try:
+        with _side_lock:
+            if _side_pool is None:
+                _side_pool = ThreadPoolExecutor(SIDE_THREADS, thread_name_prefix="andon-bm25")
+        return _side_pool.submit(_side, index, query, depth)
+    except BaseException:
+        _side_slots.release()
+        raise
+
+
+def _side(index: Index, query: str, depth: int) -> list[tuple[int, float]]:
+    try:
+        return index.ranked(query, "bm25", depth)
+    finally:
+        _side_slots.release()  # before the result is handed over: the next search finds the slot free
 
 
 def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -121,16 +165,6 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, f
 def vector_key(chunk_id: str) -> int:
     """The vector index's id of a chunk: 63 bits of a hash of its id (stable across processes and hashes)."""
     return int.from_bytes(hashlib.blake2b(chunk_id.encode(), digest_size=8).digest(), "big") >> 1
-
-
-def _top(scores: NDArray[np.float64], depth: int) -> list[tuple[int, float]]:
-    if scores.size == 0:
-        return []
-    depth = min(depth, scores.size)
-    candidates = np.argpartition(-scores, depth - 1)[:depth]
-    # Stable order: by score, then by position, so equal scores rank the same on every run.
-    ordered = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
-    return [(int(i), float(scores[i])) for i in ordered]
 
 
 _cache: OrderedDict[tuple[str, str, str, str], Index] = OrderedDict()
