@@ -238,3 +238,12 @@ def test_a_state_saved_before_the_coarse_statistic_existed_still_loads() -> None
     restarted = build_detector(NO_SEASON)  # the default now adds coarse, with no history of its own yet
     restarted.restore(state)
     assert restarted.update(1e9, 100.0).state == "ok"
+
+
+def test_a_coarse_memory_saved_for_another_length_is_refused() -> None:
+    from andon.watch import DetectorStateError
+
+    live = build_detector({**NO_SEASON, "coarse": 5})
+    run(live, list(flat_noise(300)))
+    with pytest.raises(DetectorStateError):
+        build_detector({**NO_SEASON, "coarse": 7}).restore(saved(live))

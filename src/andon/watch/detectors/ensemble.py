@@ -84,19 +84,26 @@ class _Coarse:
     """The residual one scale up: the mean of the last ``points`` values against the median of the
     ``window`` means ending ``points``, 2·``points``, … points earlier, in the robust σ of the residuals
     ``points``, 2·``points``, … points earlier (``scale_window`` of them). Means every point, so there is
-    no block boundary to wait for; the memory is ``points`` · (``window`` + ``scale_window``) floats.
+    no block boundary to wait for; kept per phase (point number mod ``points``), so each step reads only
+    the ``window`` + ``scale_window`` values of its own phase.
     """
 
     def __init__(self, points: int, window: int, scale_window: int) -> None:
         self.points = points
         self._values: deque[float] = deque(maxlen=points)
-        self._means: deque[float] = deque(maxlen=points * window)
-        self._residuals: deque[float] = deque(maxlen=points * scale_window)
+        self._means = [deque[float](maxlen=window) for _ in range(points)]
+        self._residuals = [deque[float](maxlen=scale_window) for _ in range(points)]
+        self._counts = [0, 0]  # means and residuals so far: their phase is the count mod points
         self.z: float | None = None
 
-    def _strided(self, past: deque[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Every ``points``-th value of ``past`` counting back from ``points`` before its end."""
-        return np.fromiter(past, float, len(past))[len(past) - self.points :: -self.points]
+    def _push(self, which: int, value: float) -> deque[float]:
+        """Append ``value`` to its phase; the values of that phase before it (every ``points``-th back)."""
+        phases = self._means if which == 0 else self._residuals
+        held = phases[self._counts[which] % self.points]
+        past = deque(held)
+        held.append(value)
+        self._counts[which] += 1
+        return past
 
     def step(self, value: float) -> None:
         """Learn one raw value; :attr:`z` is the new coarse |residual| in σ (None while learning)."""
@@ -105,26 +112,33 @@ class _Coarse:
         if len(self._values) < self.points:
             return
         mean = sum(self._values) / self.points
-        past_means = self._strided(self._means) if len(self._means) >= self.points else None
-        self._means.append(mean)
-        if past_means is None:
+        past_means = self._push(0, mean)
+        if not past_means:
             return
-        residual = mean - float(np.median(past_means))
-        past = self._strided(self._residuals) if len(self._residuals) >= self.points else np.zeros(0)
-        self._residuals.append(residual)
+        residual = mean - float(np.median(np.fromiter(past_means, float, len(past_means))))
+        past = self._push(1, residual)
         # a spread from a handful of residuals would turn ordinary noise into alarms (as in Residuals)
-        if past.size < 20:
+        if len(past) < 20:
             return
-        scale = max(robust_scale(past), 1e-9 * (1.0 + abs(mean)))
+        scale = max(robust_scale(np.fromiter(past, float, len(past))), 1e-9 * (1.0 + abs(mean)))
         self.z = min(abs(residual) / scale, 1e6)
 
     def save(self) -> dict[str, Any]:
-        return {"values": list(self._values), "means": list(self._means), "residuals": list(self._residuals)}
+        return {
+            "values": list(self._values),
+            "means": [list(d) for d in self._means],
+            "residuals": [list(d) for d in self._residuals],
+            "counts": list(self._counts),
+        }
 
     def load(self, data: dict[str, Any]) -> None:
+        means, residuals = list(data["means"]), list(data["residuals"])
+        if len(means) != self.points or len(residuals) != self.points:
+            raise ValueError(t("nab19.coarse_points", points=self.points))
         self._values = _floats(data["values"], self.points)
-        self._means = _floats(data["means"], self._means.maxlen or 1)
-        self._residuals = _floats(data["residuals"], self._residuals.maxlen or 1)
+        self._means = [_floats(d, self._means[0].maxlen or 1) for d in means]
+        self._residuals = [_floats(d, self._residuals[0].maxlen or 1) for d in residuals]
+        self._counts = [int(c) for c in data["counts"]]
         self.z = None
 
 
@@ -255,5 +269,5 @@ class Ensemble(Detector):
         self._since = None if since is None else int(since)
         self._reported = float(core.get("reported", 0.0))
         self._coarse = _Coarse(s.coarse, s.window, s.scale_window)
-        if "coarse" in core:
+        if "coarse" in core and "coarse" in s.statistics:
             self._coarse.load(core["coarse"])
