@@ -2,7 +2,9 @@
 
 ``andon`` (the default) is the registered ``ensemble`` detector with its default settings
 (``andon.watch.detectors.ensemble``): the combination below with a ``shift`` statistic (absolute mean of
-the signed residuals over 30 points) in place of the 10-point mean, and a history of 3000 points;
+the signed residuals over 30 points) in place of the 10-point mean, a ``coarse`` statistic (the residual of
+30-point means against the median of the 48 means before them), and a history of 3000 points;
+``andon-no-coarse`` is the default without ``coarse`` (the default before branch nab19);
 ``andon-with-level`` adds the 10-point mean back (the ensemble's earlier default), ``andon-no-hold`` turns off
 its one-report-per-breach hold (the default before it). ``andon-bench-surprise`` is the
 earlier bench-only version of it, kept for comparison, the same for every file:
@@ -106,6 +108,7 @@ class Surprise:
 
 PRESETS: dict[str, Callable[[], Scorer]] = {
     "andon": single({"type": "ensemble"}),
+    "andon-no-coarse": single({"type": "ensemble", "statistics": ["spike", "shift"]}),
     "andon-with-level": single({"type": "ensemble", "statistics": ["spike", "level", "shift"]}),
     "andon-no-hold": single({"type": "ensemble", "hold": 0}),
     "andon-bench-surprise": Surprise,

@@ -125,11 +125,11 @@ def test_restore_goes_on_exactly_like_an_uninterrupted_run() -> None:
 
 
 def test_saved_state_is_bounded_by_the_settings() -> None:
-    settings = {"type": "ensemble", "seasons": [None], "history": 50, "min_history": 20, "cooldown": 10}
+    settings = {"type": "ensemble", "seasons": [None], "history": 50, "min_history": 20, "cooldown": 10, "coarse": 2}
     detector = build_detector(settings)
-    run(detector, list(flat_noise(300)))
+    run(detector, list(flat_noise(600)))  # 600: the coarse memory (2 · (48 + 200) values) is full
     size = len(json.dumps(detector.state()))
-    run(detector, list(flat_noise(3000, seed=9)), start=300)
+    run(detector, list(flat_noise(3000, seed=9)), start=600)
     assert len(json.dumps(detector.state())) <= size * 1.1
 
 
@@ -195,3 +195,55 @@ def test_a_state_saved_before_the_hold_existed_still_loads() -> None:
     restarted = build_detector(NO_SEASON)
     restarted.restore(state)
     assert restarted.update(1e9, 100.0).state != "no_data"
+
+
+def shifted(by: float, at: int = 2000, points: int = 3000) -> list[float]:
+    values = list(flat_noise(points, seed=5))
+    values[at:] = [x + by for x in values[at:]]
+    return values
+
+
+def test_a_one_sigma_shift_fails_only_with_the_coarse_statistic() -> None:
+    values = shifted(1.0)  # 1 σ: the 48-point median absorbs it before single points or 30 residuals show it
+    without = run(build_detector({**NO_SEASON, "statistics": ["spike", "shift"]}), values)
+    verdicts = run(build_detector(NO_SEASON), values)
+    first = fails(verdicts)
+    assert fails(without) == []
+    assert first and 2000 <= first[0] <= 2030
+    assert not any(v.fired for v in verdicts[:2000])
+    assert "30" in verdicts[first[0]].reason
+
+
+def test_the_coarse_statistic_alone_stays_quiet_on_noise() -> None:
+    assert fails(run(build_detector({**NO_SEASON, "statistics": ["coarse"]}), list(flat_noise(4000, seed=11)))) == []
+
+
+def test_a_restart_goes_on_with_the_coarse_memory() -> None:
+    settings = {**NO_SEASON, "statistics": ["coarse"], "coarse": 5}
+    before, after = shifted(0.0, points=900), shifted(2.0, at=300, points=600)
+    live = build_detector(settings)
+    run(live, before)
+    restarted = build_detector(settings)
+    restarted.restore(saved(live))
+    expected, got = run(live, after, start=900), run(restarted, after, start=900)
+    assert [(v.state, v.score, v.reason) for v in got] == [(v.state, v.score, v.reason) for v in expected]
+    assert any(v.fired for v in expected)
+
+
+def test_a_state_saved_before_the_coarse_statistic_existed_still_loads() -> None:
+    live = build_detector({**NO_SEASON, "statistics": ["spike", "shift"]})
+    run(live, list(flat_noise(300)))
+    state = saved(live)
+    del state["core"]["coarse"]
+    restarted = build_detector(NO_SEASON)  # the default now adds coarse, with no history of its own yet
+    restarted.restore(state)
+    assert restarted.update(1e9, 100.0).state == "ok"
+
+
+def test_a_coarse_memory_saved_for_another_length_is_refused() -> None:
+    from andon.watch import DetectorStateError
+
+    live = build_detector({**NO_SEASON, "coarse": 5})
+    run(live, list(flat_noise(300)))
+    with pytest.raises(DetectorStateError):
+        build_detector({**NO_SEASON, "coarse": 7}).restore(saved(live))

@@ -28,7 +28,8 @@ SETTINGS["ensemble"] = {
     "type": "ensemble",
     "warmup": 40,
     "seasons": [None, 3600.0],
-    "statistics": ["spike", "level", "shift", "variance"],
+    "statistics": ["spike", "level", "shift", "variance", "coarse"],
+    "coarse": 3,
     "min_history": 20,
 }
 
