@@ -110,8 +110,8 @@ class WirePool:
                     return await self._exchange(connection, request, reused=True)
                 except _StaleConnection:
                     # The server closed it before answering a byte: almost always an idle close racing our write. In
-                    # the rare case it had read the request and then died, the model sees it twice (as with Go's
-                    # and urllib3's retry of a reused connection); httpx would have failed the call instead.
+                    # the rare case it had read the request and then died, the model sees it twice (Go's net/http
+                    # retries a reused connection the same way); httpx would have failed the call instead.
                     continue
             return await self._exchange(await self._connect(), request, reused=False)
         finally:
