@@ -17,13 +17,15 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from andon.messages import t
+
 _MAX_HEAD = 64 * 1024
 
 
 class WireTimeout(TimeoutError):
     """No connection or answer in time; ``phase`` names which (``ConnectTimeout``, ``ReadTimeout`` …)."""
 
-    def __init__(self, phase: str) -> None:
+    def __init__(self, *, phase: str) -> None:
         super().__init__(phase)
         self.phase = phase
 
@@ -65,7 +67,7 @@ class WirePool:
                  tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url}")
+            raise ValueError(t("wire.not_http", url=base_url))
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
@@ -99,7 +101,7 @@ class WirePool:
             async with asyncio.timeout(self._timeout):
                 await self._slots.acquire()
         except TimeoutError:
-            raise WireTimeout("PoolTimeout") from None
+            raise WireTimeout(phase="PoolTimeout") from None
         try:
             while self._idle:
                 connection = self._idle.pop()
@@ -125,7 +127,7 @@ class WirePool:
                     limit=_MAX_HEAD,
                 )  # fmt: skip
         except TimeoutError:
-            raise WireTimeout("ConnectTimeout") from None
+            raise WireTimeout(phase="ConnectTimeout") from None
         except (OSError, ssl.SSLError) as exc:
             raise WireConnectError(str(exc) or type(exc).__name__) from exc
         return _Connection(reader, writer)
@@ -139,11 +141,11 @@ class WirePool:
                     await connection.writer.drain()
                     head = await connection.reader.readuntil(b"\r\n\r\n")
             except TimeoutError:
-                raise WireTimeout("ReadTimeout") from None
+                raise WireTimeout(phase="ReadTimeout") from None
             except asyncio.IncompleteReadError as exc:
                 if reused and not exc.partial:
                     raise _StaleConnection from None
-                raise WireError("the server closed the connection before answering") from None
+                raise WireError(t("wire.closed_before")) from None
             except ConnectionError:
                 if reused:
                     raise _StaleConnection from None
@@ -153,13 +155,13 @@ class WirePool:
                 async with asyncio.timeout(self._timeout):
                     content, complete = await _read_body(connection.reader, headers, status)
             except TimeoutError:
-                raise WireTimeout("ReadTimeout") from None
+                raise WireTimeout(phase="ReadTimeout") from None
             keep = keep and complete
             return WireResponse(status, headers, _decoded(content, headers))
         except asyncio.LimitOverrunError:
-            raise WireError("the answer's head is too large") from None
+            raise WireError(t("wire.head_too_large")) from None
         except asyncio.IncompleteReadError:
-            raise WireError("the server closed the connection in the middle of the answer") from None
+            raise WireError(t("wire.closed_midway")) from None
         except (ConnectionError, ssl.SSLError) as exc:
             raise WireError(str(exc) or type(exc).__name__) from exc
         finally:
@@ -184,7 +186,7 @@ def _parse_head(head: bytes) -> tuple[int, list[tuple[str, str]], bool]:
     version, _, rest = lines[0].partition(" ")
     code = rest.partition(" ")[0]
     if not version.startswith("HTTP/1.") or not code.isdigit():
-        raise WireError(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
+        raise WireError(t("wire.not_http11", line=repr(lines[0][:80])))
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if line:
@@ -210,7 +212,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: list[tuple[str, str]
             try:
                 size = int(size_line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise WireError("a malformed chunk size in the answer") from None
+                raise WireError(t("wire.bad_chunk")) from None
             if size == 0:
                 while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, then the blank line
                     pass
@@ -222,7 +224,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: list[tuple[str, str]
         try:
             size = int(length)
         except ValueError:
-            raise WireError(f"a malformed Content-Length: {length!r}") from None
+            raise WireError(t("wire.bad_length", length=repr(length))) from None
         return await reader.readexactly(size), True
     return await reader.read(), False  # no length: the body ends when the server closes
 
@@ -241,5 +243,5 @@ def _decoded(content: bytes, headers: list[tuple[str, str]]) -> bytes:
             except zlib.error:
                 return zlib.decompress(content, -zlib.MAX_WBITS)
     except zlib.error as exc:
-        raise WireError(f"the {encoding} body could not be decoded: {exc}") from None
-    raise WireError(f"an answer in an encoding this client does not read: {encoding}")
+        raise WireError(t("wire.undecodable", encoding=encoding, error=exc)) from None
+    raise WireError(t("wire.unknown_encoding", encoding=encoding))
