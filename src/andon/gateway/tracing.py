@@ -358,7 +358,8 @@ def _guard_tags(call: Call) -> dict[str, Any]:
 
 
 def storable_output(config: WorkspaceConfig, feature: str, record: OutputRecord) -> OutputRecord:
-    """An output record made outside a call (a resumed tool approval) as ``feature``'s data-use setting stores it."""
+    """An output record made outside a call (a resumed tool approval, a live judgement), as ``feature``'s data use
+    stores it."""
     found = config.features.get(feature)
     data_use = found.serve.data_use if found is not None else DataUseConfig()
     return _stored_record(record, StoragePolicy.of(data_use.inputs, data_use.redact).once())
